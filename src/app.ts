@@ -1,0 +1,63 @@
+// Junction assembled: runtime + data plane (+ admin plane, observers). The CLI's
+// `serve` and the tests both start Junction through here.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { loadConfigFile, validateConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import type { Observer } from './observe/record.js';
+import { Runtime } from './runtime/runtime.js';
+
+export interface JunctionOptions {
+  /** A config file (YAML or JSON) … */
+  configFile?: string;
+  /** … or a config value (validated here), with the folder its relative paths resolve against. */
+  config?: unknown;
+  baseDir?: string;
+  port?: number;
+  host?: string;
+  observers?: Observer[];
+  log?: Logger;
+  server?: ServerOptions;
+}
+
+export interface Junction {
+  runtime: Runtime;
+  dataPlane: DataPlane;
+  server: Server;
+  /** `http://host:port` of the data plane. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startJunction(opts: JunctionOptions): Promise<Junction> {
+  const runtime = new Runtime();
+  let config: Config | undefined;
+  let source: unknown;
+  let baseDir = opts.baseDir ?? process.cwd();
+  if (opts.configFile !== undefined) {
+    const loaded = loadConfigFile(opts.configFile);
+    ({ config, source, baseDir } = loaded);
+  } else if (opts.config !== undefined) {
+    config = validateConfig(opts.config);
+    source = opts.config;
+  }
+  if (config) await runtime.apply(config, { number: 1, source, baseDir });
+
+  const dataPlane: DataPlane = { runtime, observers: opts.observers ?? [], log: opts.log };
+  const server = createDataPlaneServer(dataPlane, opts.server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    runtime, dataPlane, server,
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// The replicas behind one version: keep-alive pools, power-of-two-choices on
+// outstanding requests, and passive ejection of endpoints that keep failing.
+import { Pool } from 'undici';
+
+export interface EndpointOptions {
+  connections: number;
+  maxConcurrency: number | undefined;
+  consecutiveFailures: number;
+  baseEjectionMs: number;
+  maxEjectedPercent: number;
+}
+
+export class Endpoint {
+  readonly url: string;
+  readonly origin: string;
+  /** The endpoint URL's path without a trailing slash ('' for the root). */
+  readonly basePath: string;
+  readonly pool: Pool;
+  outstanding = 0;
+  failures = 0;
+  ejections = 0;
+  ejectedUntil = 0;
+  /** Set by active health checks; passive ejection is separate. */
+  ready = true;
+
+  constructor(url: string, connections: number) {
+    const u = new URL(url);
+    this.url = url;
+    this.origin = u.origin;
+    this.basePath = (u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')) + u.search;
+    this.pool = new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  }
+
+  available(now: number): boolean {
+    return this.ready && this.ejectedUntil <= now;
+  }
+}
+
+export class EndpointSet {
+  readonly endpoints: Endpoint[];
+
+  constructor(urls: readonly string[], private readonly opts: EndpointOptions) {
+    this.endpoints = urls.map((u) => new Endpoint(u, opts.connections));
+  }
+
+  /**
+   * Two random available endpoints, the less loaded wins. Returns undefined when
+   * none is available or all are at their concurrency cap.
+   */
+  pick(now: number, random: () => number = Math.random): Endpoint | undefined {
+    const list = this.endpoints;
+    if (list.length === 1) {
+      const only = list[0]!;
+      return only.available(now) && this.hasRoom(only) ? only : undefined;
+    }
+    const a = list[Math.floor(random() * list.length)]!;
+    let b = list[Math.floor(random() * (list.length - 1))]!;
+    if (b === a) b = list[list.length - 1]!;
+    const aOk = a.available(now) && this.hasRoom(a);
+    const bOk = b.available(now) && this.hasRoom(b);
+    if (aOk && bOk) return a.outstanding <= b.outstanding ? a : b;
+    if (aOk) return a;
+    if (bOk) return b;
+    // Both draws unavailable: scan once rather than fail while others are fine.
+    let best: Endpoint | undefined;
+    for (const e of list) {
+      if (e.available(now) && this.hasRoom(e) && (best === undefined || e.outstanding < best.outstanding)) best = e;
+    }
+    return best;
+  }
+
+  anyAvailable(now: number): boolean {
+    return this.endpoints.some((e) => e.available(now));
+  }
+
+  success(e: Endpoint): void {
+    e.failures = 0;
+  }
+
+  /** A failed call (connection error or 5xx). Enough in a row ejects the endpoint for a growing time. */
+  failure(e: Endpoint, now: number): void {
+    e.failures++;
+    if (e.failures < this.opts.consecutiveFailures) return;
+    const ejected = this.endpoints.filter((x) => x.ejectedUntil > now).length;
+    // Never eject so many that the set cannot serve (Envoy's max_ejection_percent);
+    // a single endpoint may always be ejected, so callers see no_healthy_backend fast.
+    if (this.endpoints.length > 1 && ((ejected + 1) / this.endpoints.length) * 100 > this.opts.maxEjectedPercent) return;
+    e.ejections++;
+    e.ejectedUntil = now + this.opts.baseEjectionMs * Math.min(e.ejections, 10);
+    e.failures = 0;
+  }
+
+  private hasRoom(e: Endpoint): boolean {
+    return this.opts.maxConcurrency === undefined || e.outstanding < this.opts.maxConcurrency;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.endpoints.map((e) => e.pool.close().catch(() => undefined)));
+  }
+}

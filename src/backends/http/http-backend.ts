@@ -1,0 +1,86 @@
+// A version served by remote HTTP endpoints. The body streams to the picked
+// endpoint untouched; the response streams back; protocol specifics are only
+// the path (see ../protocols/).
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Call, Reply } from '../../call/types.js';
+import type { HttpBackendConfig } from '../../config/schema.js';
+import { JunctionError } from '../../errors.js';
+import type { Target } from '../../routing/types.js';
+import { PROTOCOLS } from '../protocols/index.js';
+import type { Backend } from '../types.js';
+import { EndpointSet } from './endpoints.js';
+
+export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backend {
+  const protocol = PROTOCOLS[cfg.protocol];
+  if (!protocol) throw new Error(`no wire protocol "${cfg.protocol}"`);
+  const set = new EndpointSet(cfg.endpoints, {
+    connections: cfg.connections,
+    maxConcurrency: cfg.maxConcurrency,
+    consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
+    baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
+    maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+  });
+
+  async function send(call: Call): Promise<Reply> {
+    const now = performance.now();
+    const endpoint = set.pick(now);
+    if (endpoint === undefined) {
+      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective: call.objective.name });
+    }
+    const remaining = Math.max(1, Math.floor(call.deadline - now));
+    const headers = call.headers;
+    headers['x-request-id'] = call.requestId;
+    headers['x-deadline-ms'] = String(remaining);
+    const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
+    endpoint.outstanding++;
+    let response;
+    try {
+      response = await endpoint.pool.request({
+        path: upstreamPath(endpoint.basePath, protocol!.path(call, cfg)),
+        method: call.method as 'POST',
+        headers,
+        body: hasBody ? call.body.open() : null,
+        signal: call.signal,
+        headersTimeout: remaining,
+        bodyTimeout: remaining,
+      });
+    } catch (err) {
+      endpoint.outstanding--;
+      throw upstreamFailure(err, call, target, () => set.failure(endpoint, performance.now()));
+    }
+    const body = response.body as unknown as Readable;
+    body.once('close', () => { endpoint.outstanding--; });
+    if (response.statusCode >= 500) set.failure(endpoint, performance.now());
+    else set.success(endpoint);
+    return { status: response.statusCode, headers: response.headers, body };
+  }
+
+  return {
+    send,
+    healthy: () => set.anyAvailable(performance.now()),
+    endpoint: () => cfg.endpoints[0],
+    close: () => set.close(),
+  };
+}
+
+function upstreamPath(base: string, rest: string): string {
+  const path = base + rest;
+  return path.charCodeAt(0) === 47 /* / */ ? path : `/${path}`;
+}
+
+function upstreamFailure(err: unknown, call: Call, target: Target, countFailure: () => void): JunctionError {
+  if (err instanceof JunctionError) return err; // e.g. payload_too_large from the body stream
+  if (call.signal.aborted) {
+    const reason = call.signal.reason;
+    if (reason instanceof JunctionError) return reason;
+    return new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective: call.objective.name, cause: err });
+  }
+  const code = (err as { code?: string }).code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective: call.objective.name, cause: err });
+  }
+  countFailure();
+  const what = code ? `${code} ${(err as Error).message}` : (err as Error).message;
+  return new JunctionError('upstream_error', `${target.id} failed: ${what}`, { objective: call.objective.name, cause: err });
+}

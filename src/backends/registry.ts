@@ -1,0 +1,19 @@
+// Builds the Backend for a target from its config. One entry per backend type.
+import type { Target } from '../routing/types.js';
+import { createHttpBackend } from './http/http-backend.js';
+import type { Backend } from './types.js';
+
+export interface BackendContext {
+  /** Folder that relative paths in the config resolve against. */
+  baseDir: string;
+}
+
+export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
+  const cfg = target.backend;
+  switch (cfg.type) {
+    case 'http':
+      return createHttpBackend(target, cfg);
+    case 'onnx':
+      throw new Error(`onnx backends are not available yet (${target.id}, ${ctx.baseDir})`);
+  }
+}

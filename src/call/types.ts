@@ -1,0 +1,59 @@
+// The one contract of execution: `send(call) → reply`. Backends implement it;
+// every policy (deadline, retry, hedge, fallback, shadow, bulkhead) wraps it.
+import type { Readable } from 'node:stream';
+import type { CompiledObjective, Outcome, Target } from '../routing/types.js';
+import type { RequestBody } from './body.js';
+
+/**
+ * What the caller asked for, in protocol-neutral terms. `invoke` is the generic
+ * objective entry point; the protocol faces name their own operations so a
+ * backend can map them to its paths (OIP `infer`, OpenAI `chat/completions`, …).
+ */
+export type Operation =
+  | 'invoke'
+  | 'infer' | 'metadata' | 'ready' | 'generate' | 'generate_stream'
+  | 'chat/completions' | 'completions' | 'embeddings';
+
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export interface Call {
+  readonly objective: CompiledObjective;
+  /** The routing decision; `target` below differs from it only when a fallback is tried. */
+  readonly outcome: Outcome;
+  readonly target: Target;
+  readonly operation: Operation;
+  readonly method: string;
+  /** Query string of the incoming request, with its `?`, or ''. */
+  readonly query: string;
+  /** Incoming headers already cleaned for forwarding (no hop-by-hop, no host). */
+  readonly headers: HeaderMap;
+  readonly body: RequestBody;
+  readonly requestId: string;
+  /** Absolute deadline on the performance.now() clock. */
+  readonly deadline: number;
+  /** Aborted when the caller goes away or the deadline passes. */
+  readonly signal: AbortSignal;
+  /** Aborts the call (and so `signal`) with a reason. */
+  readonly abort: (reason: unknown) => void;
+  /** Set by the face when it had to read the body (OpenAI `model`), else undefined. */
+  readonly parsedBody?: Record<string, unknown> | undefined;
+}
+
+export interface Reply {
+  status: number;
+  headers: HeaderMap;
+  /** A stream for anything proxied or streamed; a Buffer for answers computed in-process. */
+  body: Readable | Buffer | null;
+  /** Set when a fallback (not the decided target) answered: its target id, or `static`. */
+  fallback?: string;
+}
+
+export type Send = (call: Call) => Promise<Reply>;
+
+/** A policy wraps the send contract; composition order is written in policy/compose.ts. */
+export type Policy = (next: Send) => Send;
+
+/** Shallow copy of a call with other fields, for policies that re-send (fallback, retry, hedge). */
+export function withCall(call: Call, changes: Partial<Call>): Call {
+  return { ...call, ...changes };
+}

@@ -1,0 +1,48 @@
+// `junction explain FILE OBJECTIVE`: the routing decision for a unit and
+// context, with the trail, computed offline from a config file.
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load.js';
+import { compileRouting } from '../routing/compile.js';
+import { explain } from '../routing/decide.js';
+import type { RoutingRequest } from '../routing/types.js';
+import { UserError } from './user-error.js';
+
+export async function explainCommand(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      unit: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      'traffic-class': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const [file, objective] = positionals;
+  if (!file || !objective) throw new UserError('usage: junction explain FILE OBJECTIVE [--unit U] [--context k=v …]');
+  const { config } = loadConfigFile(file);
+  const table = compileRouting(config, 0);
+  const o = table.objectives.get(objective);
+  if (!o) throw new UserError(`no objective "${objective}" in ${file} (objectives: ${[...table.objectives.keys()].join(', ')})`);
+  const context: Record<string, string> = {};
+  for (const kv of values.context ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UserError(`--context takes key=value (got "${kv}")`);
+    context[kv.slice(0, eq).toLowerCase()] = kv.slice(eq + 1);
+  }
+  const tc = values['traffic-class'] ?? 'live';
+  if (!['live', 'test', 'synthetic'].includes(tc)) throw new UserError('--traffic-class is live, test or synthetic');
+  const req: RoutingRequest = {
+    unit: values.unit, randomUnit: values.unit ? undefined : Math.random().toString(36).slice(2),
+    context, trafficClass: tc as RoutingRequest['trafficClass'],
+  };
+  const { outcome, trail } = explain(table, o, req);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ target: outcome.target.id, rule: outcome.rule, cell: outcome.cell ?? null, trail }, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${objective} → ${outcome.target.id}  (rule=${outcome.rule}${outcome.cell ? ` cell=${outcome.cell}` : ''}${values.unit ? '' : ', no unit: random allocation'})\n`);
+  for (const t of trail) {
+    process.stdout.write(`  ${t.matched ? '✓' : '·'} ${t.step.padEnd(10)} ${t.id.padEnd(16)} ${t.reason}${t.target ? ` → ${t.target}` : ''}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// `junction <command>`: exit 0 on success, 1 on a user error with a one-line
+// message saying what to fix, 2 on an internal failure (SPEC §7).
+import { ConfigError } from '../config/issues.js';
+import { explainCommand } from './explain.js';
+import { serveCommand } from './serve.js';
+import { UserError } from './user-error.js';
+import { validateCommand } from './validate.js';
+
+type Command = (args: string[]) => Promise<number | undefined>;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  validate: validateCommand,
+  explain: explainCommand,
+};
+
+const USAGE = `usage: junction <command> [options]
+
+commands:
+  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--insecure-admin]
+  validate   FILE
+  explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
+`;
+
+export async function main(argv: string[]): Promise<number | undefined> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`junction: unknown command "${name}"; run "junction --help" for the list\n`);
+    return 1;
+  }
+  try {
+    return await command(args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UserError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+      || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      process.stderr.write(`junction ${name}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`junction ${name}: internal error: ${(err as Error).stack ?? err}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,45 @@
+// `junction serve`: the data plane (and, with the control plane, the admin API).
+import { parseArgs } from 'node:util';
+import { startJunction } from '../app.js';
+import { UserError } from './user-error.js';
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${flag} must be a port number 0-65535 (got "${value}")`);
+  return n;
+}
+
+export async function serveCommand(args: string[]): Promise<number | undefined> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      watch: { type: 'boolean' },
+      data: { type: 'string' },
+      store: { type: 'string' },
+      redis: { type: 'string' },
+      port: { type: 'string' },
+      'admin-port': { type: 'string' },
+      host: { type: 'string' },
+      workers: { type: 'string' },
+      'decision-log': { type: 'string' },
+      'insecure-admin': { type: 'boolean' },
+    },
+  });
+  if (values.config === undefined && values.store === undefined && values.data === undefined) {
+    throw new UserError('give a config: junction serve --config FILE (or a store with --data DIR / --store URL)');
+  }
+  const junction = await startJunction({
+    configFile: values.config,
+    port: port(values.port, 8080, '--port'),
+    host: values.host ?? '0.0.0.0',
+  });
+  process.stdout.write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
+  const stop = () => {
+    void junction.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return undefined;
+}

@@ -1,0 +1,64 @@
+// Text → validated Config. Schema errors and semantic errors are reported
+// together so a user fixes everything in one pass.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, formatPath, type ConfigIssue } from './issues.js';
+import { Config } from './schema.js';
+import { validateSemantics } from './validate.js';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The raw document as the author wrote it (what a revision stores). */
+  source: unknown;
+  /** Relative paths in the config (model files) resolve against this folder. */
+  baseDir: string;
+}
+
+/** Parses YAML or JSON (JSON is YAML) text into a plain value. */
+export function parseConfigText(text: string, source = 'config'): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => ({
+      path: '(syntax)',
+      message: `${e.message.split('\n')[0]}${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}`,
+    })), source);
+  }
+  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+}
+
+/** Validates a plain value; throws ConfigError listing every problem. */
+export function validateConfig(value: unknown, source?: string): Config {
+  const parsed = Config.safeParse(value);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(zodIssue), source);
+  const issues = validateSemantics(parsed.data);
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return parsed.data;
+}
+
+export function loadConfigFile(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}` }], file);
+  }
+  const source = parseConfigText(text, file);
+  return { config: validateConfig(source, file), source, baseDir: dirname(resolve(file)) };
+}
+
+function zodIssue(issue: z.core.$ZodIssue): ConfigIssue {
+  const path = formatPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against schema/junction.schema.json` };
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) {
+        return { path, message: `${issue.message}; expected ${String(issue.discriminator)} to be one of the documented kinds` };
+      }
+      return { path, message: issue.message };
+    default:
+      return { path, message: issue.message };
+  }
+}

@@ -1,0 +1,178 @@
+// The one definition of Junction's config. TypeScript types are inferred from it,
+// `schema/junction.schema.json` is generated from it (npm run schema), and
+// docs/config.md describes it. Semantic checks that a schema cannot express
+// (targets exist, weights sum to 100, …) live in validate.ts.
+import { z } from 'zod';
+
+export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const TARGET_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+const target = z.string().regex(TARGET_REF, 'expected a target "model@version", e.g. "ranker@7"')
+  .describe('A target: "model@version".');
+const percent = z.number().min(0).max(100);
+const trafficClass = z.enum(['live', 'test', 'synthetic']);
+
+export const ModelClass = z.enum(['scorer', 'classifier', 'generator', 'embedder', 'other']);
+export const Interface = z.enum(['json', 'oip', 'openai', 'bytes']);
+export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw']);
+
+const OnnxBackend = z.strictObject({
+  type: z.literal('onnx'),
+  path: z.string().min(1).describe('Path of the .onnx file, relative to the config file.'),
+  maxBatch: z.int().min(1).max(4096).default(1).describe('Largest batch merged by dynamic batching (1 = off).'),
+  maxDelayMs: z.number().min(0).max(1000).default(0).describe('Longest a request waits for others to join its batch.'),
+  inputs: z.record(z.string(), z.string()).optional()
+    .describe('Request field → model input name, when they differ.'),
+  outputs: z.record(z.string(), z.string()).optional()
+    .describe('Model output name → response field, when they differ.'),
+  labels: z.array(z.string()).optional().describe('Class labels, for classifiers: top-k answers name them.'),
+  tokenizer: z.string().optional().describe('For generators: path of the tokenizer (vocabulary) file, relative to the config file.'),
+  contextLength: z.int().min(1).optional().describe('For generators: the model\'s context window in tokens.'),
+});
+
+const HttpBackend = z.strictObject({
+  type: z.literal('http'),
+  protocol: Protocol.default('raw'),
+  endpoints: z.array(z.url()).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL).'),
+  model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
+  version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
+  maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),
+  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint.'),
+  health: z.strictObject({
+    path: z.string().optional().describe('Readiness path; default the protocol\'s own.'),
+    intervalMs: z.int().min(100).default(5000),
+    timeoutMs: z.int().min(10).default(1000),
+  }).optional(),
+  ejection: z.strictObject({
+    consecutiveFailures: z.int().min(1).default(5),
+    baseEjectionMs: z.int().min(10).default(10000),
+    maxEjectedPercent: z.number().min(0).max(100).default(50),
+  }).optional(),
+});
+
+export const Backend = z.discriminatedUnion('type', [OnnxBackend, HttpBackend]);
+
+export const Version = z.strictObject({
+  backend: Backend,
+  metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form: owner, training run, metrics.'),
+});
+
+export const Model = z.strictObject({
+  class: ModelClass.default('other'),
+  description: z.string().optional(),
+  versions: z.record(z.string(), Version),
+});
+
+const When = z.strictObject({
+  context: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional()
+    .describe('Every key must be present with one of the listed values.'),
+  trafficClass: z.union([trafficClass, z.array(trafficClass).min(1)]).optional(),
+});
+
+const Rule = z.strictObject({
+  id: z.string().optional().describe('Name shown in x-decision (default: the rule\'s index).'),
+  when: When,
+  use: target,
+});
+
+const Experiment = z.strictObject({
+  id: z.string().min(1),
+  when: When.optional(),
+  population: z.number().describe('Share of units in the experiment, in (0, 1].'),
+  salt: z.string().optional().describe('Bucketing salt; default the experiment id.'),
+  cells: z.record(z.string(), z.strictObject({ weight: percent, use: target })),
+});
+
+const Rollout = z.strictObject({
+  candidate: target,
+  percent: percent.default(0),
+  salt: z.string().optional().describe('Bucketing salt; default "{objective}:{candidate}".'),
+  state: z.enum(['running', 'paused']).default('running'),
+  steps: z.array(percent).optional().describe('Percent steps the controller walks through.'),
+  holdSeconds: z.int().min(1).optional(),
+  gates: z.strictObject({
+    minRequests: z.int().min(1).default(500),
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    maxP99Ratio: z.number().min(1).optional(),
+  }).optional(),
+});
+
+const Shadow = z.strictObject({
+  use: target,
+  percent: percent,
+  compare: z.enum(['exact', 'numeric', 'topk-overlap']).optional(),
+  tolerance: z.number().min(0).optional().describe('For compare: numeric.'),
+  k: z.int().min(1).optional().describe('For compare: topk-overlap.'),
+});
+
+export const Policy = z.strictObject({
+  timeoutMs: z.int().min(1).default(30000).describe('Budget for the whole call, fallbacks included.'),
+  idempotent: z.boolean().default(false).describe('Safe to send twice: enables retries and hedging.'),
+  retries: z.int().min(0).max(10).default(0),
+  retryBudget: z.number().min(0).max(1).default(0.2).describe('Retries allowed as a share of live requests.'),
+  hedgeAfterMs: z.int().min(1).optional(),
+  maxBodyBytes: z.int().min(1).default(10 * 1024 * 1024),
+  maxConcurrency: z.int().min(1).optional(),
+  maxQueue: z.int().min(0).default(0),
+  fallback: z.array(target).default([]),
+  static: z.strictObject({
+    status: z.int().min(100).max(599).default(200),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown(),
+  }).optional().describe('Answer of last resort when every target failed.'),
+});
+
+export const Objective = z.strictObject({
+  interface: Interface.default('json'),
+  description: z.string().optional(),
+  default: target,
+  methods: z.array(z.enum(['POST', 'PUT', 'GET'])).default(['POST', 'PUT']),
+  allowOverride: z.boolean().default(false),
+  policy: Policy.default(Policy.parse({})),
+  pins: z.record(z.string(), target).default({}),
+  rules: z.array(Rule).default([]),
+  experiments: z.array(Experiment).default([]),
+  rollout: Rollout.optional(),
+  shadow: z.array(Shadow).default([]),
+  observability: z.strictObject({
+    decisionLogSample: z.number().min(0).max(1).default(1),
+  }).default({ decisionLogSample: 1 }),
+});
+
+export const Client = z.strictObject({
+  keySha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the hex SHA-256 digest of the key (junction keys new)'),
+  objectives: z.array(z.string()).default(['*']).describe('Objective name globs this client may call.'),
+  rateLimit: z.strictObject({ rps: z.number().positive(), burst: z.number().positive().optional() }).optional(),
+  maxConcurrency: z.int().min(1).optional(),
+  priority: z.enum(['critical', 'default', 'sheddable']).default('default'),
+  allowOverride: z.boolean().default(false),
+});
+
+export const Config = z.strictObject({
+  $schema: z.string().optional(),
+  models: z.record(z.string(), Model).default({}),
+  objectives: z.record(z.string(), Objective).default({}),
+  clients: z.record(z.string(), Client).default({}),
+  auth: z.strictObject({
+    anonymous: z.boolean().default(false).describe('Serve requests without an API key even when clients are configured.'),
+  }).optional(),
+});
+
+export type Config = z.output<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;
+export type ModelConfig = z.output<typeof Model>;
+export type VersionConfig = z.output<typeof Version>;
+export type BackendConfig = z.output<typeof Backend>;
+export type OnnxBackendConfig = z.output<typeof OnnxBackend>;
+export type HttpBackendConfig = z.output<typeof HttpBackend>;
+export type ObjectiveConfig = z.output<typeof Objective>;
+export type PolicyConfig = z.output<typeof Policy>;
+export type RuleConfig = z.output<typeof Rule>;
+export type WhenConfig = z.output<typeof When>;
+export type ExperimentConfig = z.output<typeof Experiment>;
+export type RolloutConfig = z.output<typeof Rollout>;
+export type ShadowConfig = z.output<typeof Shadow>;
+export type ClientConfig = z.output<typeof Client>;
+export type InterfaceName = z.output<typeof Interface>;
+export type ModelClassName = z.output<typeof ModelClass>;
+export type TrafficClass = z.output<typeof trafficClass>;

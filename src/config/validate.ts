@@ -1,0 +1,118 @@
+// Semantic checks the schema cannot express. Every problem is collected (never
+// stop at the first) and each names its path and the fix.
+import { interfacesServedBy } from '../backends/capabilities.js';
+import type { ConfigIssue } from './issues.js';
+import { formatPath } from './issues.js';
+import { OBJECTIVE_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
+
+export function validateSemantics(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
+
+  for (const [model, m] of Object.entries(config.models)) {
+    if (model.includes('@')) add(['models', model], 'model names may not contain "@" (it separates model and version)');
+    if (Object.keys(m.versions).length === 0) add(['models', model, 'versions'], 'a model needs at least one version');
+  }
+
+  const experimentIds = new Map<string, string>();
+  for (const [name, o] of Object.entries(config.objectives)) {
+    const at = (...rest: PropertyKey[]) => ['objectives', name, ...rest];
+    if (!OBJECTIVE_NAME.test(name)) {
+      add(at(), 'objective names are lowercase [a-z0-9][a-z0-9-]{0,62}; rename it');
+    }
+    const checkTarget = (ref: string, path: PropertyKey[]) => checkTargetRef(config, o, ref, path, add);
+
+    checkTarget(o.default, at('default'));
+    for (const [unit, ref] of Object.entries(o.pins)) {
+      if (unit === '') add(at('pins'), 'a pin needs a non-empty unit id');
+      checkTarget(ref, at('pins', unit));
+    }
+
+    const ruleIds = new Set<string>();
+    o.rules.forEach((rule, i) => {
+      if (rule.id !== undefined) {
+        if (ruleIds.has(rule.id)) add(at('rules', i, 'id'), `duplicate rule id "${rule.id}"; rule ids must be unique within an objective`);
+        ruleIds.add(rule.id);
+      }
+      checkWhen(rule.when, at('rules', i, 'when'), add);
+      checkTarget(rule.use, at('rules', i, 'use'));
+    });
+
+    o.experiments.forEach((e, i) => {
+      const seen = experimentIds.get(e.id);
+      if (seen !== undefined) add(at('experiments', i, 'id'), `duplicate experiment id "${e.id}" (also in ${seen}); experiment ids must be unique across the config`);
+      else experimentIds.set(e.id, formatPath(at('experiments', i)));
+      if (!(e.population > 0 && e.population <= 1)) {
+        add(at('experiments', i, 'population'), `population is ${e.population}, expected a share in (0, 1], e.g. 0.2 for 20% of units`);
+      }
+      const cells = Object.entries(e.cells);
+      if (cells.length === 0) add(at('experiments', i, 'cells'), 'an experiment needs at least one cell');
+      const sum = cells.reduce((s, [, c]) => s + c.weight, 0);
+      if (cells.length > 0 && Math.abs(sum - 100) > 1e-9) {
+        add(at('experiments', i, 'cells'), `weights sum to ${sum}, expected 100`);
+      }
+      for (const [cell, c] of cells) checkTarget(c.use, at('experiments', i, 'cells', cell, 'use'));
+      if (e.when) checkWhen(e.when, at('experiments', i, 'when'), add);
+    });
+
+    if (o.rollout) {
+      checkTarget(o.rollout.candidate, at('rollout', 'candidate'));
+      const steps = o.rollout.steps;
+      if (steps && steps.some((s, i) => i > 0 && s <= steps[i - 1]!)) {
+        add(at('rollout', 'steps'), 'steps must be strictly increasing, e.g. [1, 5, 25, 50, 100]');
+      }
+      if (o.rollout.candidate === o.default) {
+        add(at('rollout', 'candidate'), 'the candidate is already the default; remove the rollout or name a new version');
+      }
+    }
+
+    o.shadow.forEach((s, i) => checkTarget(s.use, at('shadow', i, 'use')));
+    o.policy.fallback.forEach((ref, i) => checkTarget(ref, at('policy', 'fallback', i)));
+    if (o.policy.retries > 0 && !o.policy.idempotent) {
+      add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
+    }
+    if (o.policy.hedgeAfterMs !== undefined && !o.policy.idempotent) {
+      add(at('policy', 'hedgeAfterMs'), 'hedging needs idempotent: true (a hedge sends the call twice)');
+    }
+  }
+
+  const digests = new Map<string, string>();
+  for (const [name, c] of Object.entries(config.clients)) {
+    const other = digests.get(c.keySha256);
+    if (other !== undefined) add(['clients', name, 'keySha256'], `same key digest as client "${other}"; give each client its own key`);
+    digests.set(c.keySha256, name);
+  }
+  return issues;
+}
+
+function checkTargetRef(
+  config: Config, o: ObjectiveConfig, ref: string, path: PropertyKey[],
+  add: (path: PropertyKey[], message: string) => void,
+): void {
+  const at = ref.lastIndexOf('@');
+  const modelName = ref.slice(0, at);
+  const version = ref.slice(at + 1);
+  const model = config.models[modelName];
+  if (!model) {
+    add(path, `unknown model "${modelName}" in "${ref}"; declare it under models: or fix the name`);
+    return;
+  }
+  const v = model.versions[version];
+  if (!v) {
+    const known = Object.keys(model.versions).join(', ');
+    add(path, `model "${modelName}" has no version "${version}" (versions: ${known || 'none'})`);
+    return;
+  }
+  const served = interfacesServedBy(v.backend, model.class);
+  if (!served.includes(o.interface)) {
+    add(path, `${ref} cannot serve interface "${o.interface}" (its backend serves ${served.join(', ') || 'nothing'}); pick another target or change the objective's interface`);
+  }
+}
+
+function checkWhen(when: WhenConfig, path: PropertyKey[], add: (path: PropertyKey[], message: string) => void): void {
+  for (const key of Object.keys(when.context ?? {})) {
+    if (key !== key.toLowerCase()) {
+      add([...path, 'context', key], `context keys are lowercase (they come from x-context-* headers); write "${key.toLowerCase()}"`);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// Every error Junction itself produces, declared once (SPEC §2.5). Code that fails
+// throws a JunctionError with one of these codes; faces/error-reply.ts is the one
+// place that turns it into an HTTP response, in the shape of the face's ecosystem.
+
+export const ERRORS = {
+  invalid_request: { status: 400, summary: 'bad header value, malformed body where Junction must read it' },
+  unauthorized: { status: 401, summary: 'missing or unknown API key' },
+  forbidden: { status: 403, summary: 'key not allowed on this objective' },
+  override_forbidden: { status: 403, summary: 'caller may not override the routing decision' },
+  objective_not_found: { status: 404, summary: 'no objective by that name' },
+  not_found: { status: 404, summary: 'no such route' },
+  method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
+  payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
+  rate_limited: { status: 429, summary: "client over its rate limit; see Retry-After" },
+  upstream_error: { status: 502, summary: 'backend unreachable or broke the protocol, no fallback left' },
+  overloaded: { status: 503, summary: 'concurrency or queue limit hit' },
+  no_healthy_backend: { status: 503, summary: 'every endpoint ejected and no fallback' },
+  not_ready: { status: 503, summary: 'no config loaded yet' },
+  deadline_exceeded: { status: 504, summary: 'the budget ran out' },
+  internal: { status: 500, summary: 'a bug in Junction; the request id finds it in the logs' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetails {
+  objective?: string;
+  retryAfterSeconds?: number;
+  /** Set when the error happened after a routing decision, so the reply still says who was tried. */
+  cause?: unknown;
+}
+
+export class JunctionError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly objective: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'JunctionError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.objective = details.objective;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+export function isJunctionError(err: unknown): err is JunctionError {
+  return err instanceof JunctionError;
+}
+
+/** Anything thrown becomes a JunctionError; unknown failures are `internal`. */
+export function toJunctionError(err: unknown): JunctionError {
+  if (err instanceof JunctionError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new JunctionError('internal', message, { cause: err });
+}

@@ -1,0 +1,130 @@
+// Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
+// and the config snapshot that client-side SDKs decide from.
+import { TARGET_REF } from '../config/schema.js';
+import { JunctionError, toJunctionError } from '../errors.js';
+import { decide, explain } from '../routing/decide.js';
+import type { Outcome, RoutingRequest } from '../routing/types.js';
+import type { Revision } from '../runtime/revision.js';
+import { isObject, readJsonBody } from './json-body.js';
+import { writeJson } from './reply.js';
+import type { Route } from './route.js';
+
+/** How long a client may reuse a decision: a new revision may change it. */
+export const DECISION_TTL_MS = 30_000;
+const MAX_DECIDE_BODY = 4 * 1024 * 1024;
+const MAX_BATCH = 10_000;
+const TRAFFIC = new Set(['live', 'test', 'synthetic']);
+
+export function decisionJson(rev: Revision, outcome: Outcome, unit: string | undefined) {
+  const backend = rev.backends.get(outcome.target.id);
+  return {
+    objective: outcome.objective,
+    target: outcome.target.id,
+    model: outcome.target.model,
+    version: outcome.target.version,
+    routingKey: outcome.target.id,
+    endpoint: backend?.endpoint() ?? null,
+    rule: outcome.rule,
+    cell: outcome.cell ?? null,
+    experiment: outcome.experiment ?? null,
+    revision: outcome.revision,
+    unit: unit ?? 'none',
+    ttlMs: DECISION_TTL_MS,
+  };
+}
+
+function routingRequestOf(item: Record<string, unknown>, at: string): RoutingRequest {
+  const { unit, context, trafficClass } = item;
+  if (unit !== undefined && typeof unit !== 'string') throw new JunctionError('invalid_request', `${at}unit must be a string`);
+  if (context !== undefined && (!isObject(context) || Object.values(context).some((v) => typeof v !== 'string'))) {
+    throw new JunctionError('invalid_request', `${at}context must be an object of string values`);
+  }
+  if (trafficClass !== undefined && !TRAFFIC.has(trafficClass as string)) {
+    throw new JunctionError('invalid_request', `${at}trafficClass must be live, test or synthetic`);
+  }
+  const ctx: Record<string, string> = {};
+  for (const [k, v] of Object.entries(context ?? {})) ctx[k.toLowerCase()] = v as string;
+  return {
+    unit: unit === '' ? undefined : unit,
+    randomUnit: unit ? undefined : Math.random().toString(36).slice(2),
+    context: ctx,
+    trafficClass: (trafficClass ?? 'live') as RoutingRequest['trafficClass'],
+  };
+}
+
+function decideOne(rev: Revision, item: unknown, at: string) {
+  if (!isObject(item)) throw new JunctionError('invalid_request', `${at}expected an object`);
+  const name = item.objective;
+  if (typeof name !== 'string') throw new JunctionError('invalid_request', `${at}objective is required`);
+  const o = rev.routing.objectives.get(name);
+  if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+  const rr = routingRequestOf(item, at);
+  return decisionJson(rev, decide(rev.routing, o, rr), rr.unit);
+}
+
+function liveRevision(rev: Revision | undefined): Revision {
+  if (!rev) throw new JunctionError('not_ready', 'no config loaded yet');
+  return rev;
+}
+
+export const decideRoutes: Route[] = [
+  {
+    methods: ['POST'], pattern: '/v1/decide', face: 'junction',
+    async handle({ dp, req, res }) {
+      const { value } = await readJsonBody(req, MAX_DECIDE_BODY);
+      const rev = liveRevision(dp.runtime.current);
+      if (isObject(value) && Array.isArray(value.requests)) {
+        if (value.requests.length > MAX_BATCH) throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
+        const decisions = value.requests.map((item, i) => {
+          try {
+            return decideOne(rev, item, `requests[${i}].`);
+          } catch (err) {
+            const e = toJunctionError(err);
+            return { objective: isObject(item) ? item.objective : undefined, error: { code: e.code, message: e.message } };
+          }
+        });
+        writeJson(res, 200, { revision: rev.number, decisions });
+        return;
+      }
+      writeJson(res, 200, decideOne(rev, value, ''));
+    },
+  },
+  {
+    methods: ['GET'], pattern: '/v1/objectives/:objective/explain', face: 'junction',
+    handle({ dp, res, params, query }) {
+      const rev = liveRevision(dp.runtime.current);
+      const name = params.objective!;
+      const o = rev.routing.objectives.get(name);
+      if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+      const q = new URLSearchParams(query);
+      const item: Record<string, unknown> = { context: {} };
+      let override: string | undefined;
+      for (const [k, v] of q) {
+        if (k === 'unit' || k === 'trafficClass') item[k] = v;
+        else if (k === 'override') override = v;
+        else (item.context as Record<string, string>)[k] = v;
+      }
+      const rr = routingRequestOf(item, '');
+      if (override !== undefined) {
+        if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
+        rr.override = override;
+        rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
+      }
+      const { outcome, trail } = explain(rev.routing, o, rr);
+      writeJson(res, 200, { decision: decisionJson(rev, outcome, rr.unit), trail });
+    },
+  },
+  {
+    methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
+    handle({ dp, req, res }) {
+      const rev = liveRevision(dp.runtime.current);
+      const etag = `"rev-${rev.number}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag });
+        res.end();
+        return;
+      }
+      writeJson(res, 200, { revision: rev.number, config: rev.meta.source }, { etag });
+    },
+  },
+];

@@ -1,0 +1,101 @@
+// The one invoke path every face shares: admit → route → send → reply.
+// Faces differ only in how they name the objective and shape errors.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { forwardable } from '../call/headers.js';
+import { RequestBody } from '../call/body.js';
+import type { Call, Operation } from '../call/types.js';
+import { JunctionError, toJunctionError } from '../errors.js';
+import type { RequestRecord } from '../observe/record.js';
+import { decide } from '../routing/decide.js';
+import type { Outcome } from '../routing/types.js';
+import type { DataPlane } from './data-plane.js';
+import { writeError, type Face } from './error-reply.js';
+import { writeReply } from './reply.js';
+import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
+
+/** Headers never forwarded upstream: Junction's own routing metadata and the caller's key. */
+const NOT_FORWARDED: ReadonlySet<string> = new Set(['authorization', 'x-model-override']);
+
+export interface InvokeRequest {
+  face: Face;
+  operation: Operation;
+  objective: string;
+  /** Query string with its `?`, or ''. */
+  query: string;
+  /** Set by faces that had to read the body (OpenAI's `model`). */
+  body?: RequestBody;
+  parsedBody?: Record<string, unknown>;
+  /** A target named by the path (OIP `/versions/{v}`), treated as an override. */
+  override?: string;
+}
+
+export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+  const revision = dp.runtime.current;
+  if (revision === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+  revision.enter();
+  let outcome: Outcome | undefined;
+  try {
+    record.objective = ir.objective;
+    const live = revision.objectives.get(ir.objective);
+    if (live === undefined) throw new JunctionError('objective_not_found', `no objective "${ir.objective}"`, { objective: ir.objective });
+    const o = live.compiled;
+    if (ir.face === 'junction' && !o.config.methods.includes(req.method as 'POST')) {
+      throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
+    }
+
+    const admission = dp.admit?.(req, o, record);
+    const routingReq = routingRequestFrom(req.headers, o.name);
+    if (ir.override !== undefined) routingReq.override = ir.override;
+    routingReq.mayOverride = record.client !== undefined && admission?.mayOverride === true;
+    record.unit = routingReq.unit;
+    record.context = routingReq.context;
+    record.trafficClass = routingReq.trafficClass;
+    outcome = decide(revision.routing, o, routingReq);
+    record.outcome = outcome;
+
+    const callerMs = callerDeadlineMs(req.headers, o.name);
+    const budget = callerMs === undefined ? o.config.policy.timeoutMs : Math.min(callerMs, o.config.policy.timeoutMs);
+    const declared = req.headers['content-length'];
+    const maxBytes = o.config.policy.maxBodyBytes;
+    const body = ir.body ?? (live.bufferBody
+      ? await RequestBody.buffered(req, maxBytes, o.name)
+      : RequestBody.streaming(req, maxBytes, o.name, declared === undefined ? undefined : Number(declared)));
+
+    const controller = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) controller.abort(new JunctionError('invalid_request', 'client went away')); });
+    const call: Call = {
+      objective: o, outcome, target: outcome.target, operation: ir.operation,
+      method: req.method ?? 'POST', query: ir.query,
+      headers: forwardable(req.headers, NOT_FORWARDED),
+      body, requestId: record.requestId,
+      deadline: record.start + budget,
+      signal: controller.signal,
+      abort: (reason) => controller.abort(reason),
+      parsedBody: ir.parsedBody,
+    };
+
+    const sent = performance.now();
+    const reply = await live.send(call);
+    record.upstreamMs = performance.now() - sent;
+    record.status = reply.status;
+    record.fallback = reply.fallback;
+    record.firstByte = performance.now();
+    writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
+  } catch (err) {
+    revision.leave();
+    const jerr = toJunctionError(err);
+    record.status = jerr.status;
+    record.errorCode = jerr.code;
+    if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
+    writeError(res, jerr, ir.face, record.requestId, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
+  }
+}
+
+function decisionHeaders(requestId: string, outcome: Outcome, hasUnit: boolean): Record<string, string> {
+  return {
+    'x-request-id': requestId,
+    'x-model': outcome.target.id,
+    'x-decision': hasUnit ? outcome.header : outcome.headerNoUnit,
+  };
+}

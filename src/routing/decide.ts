@@ -1,0 +1,48 @@
+// The routing decision (SPEC §3). Pure: no clock, no randomness it did not
+// receive, no I/O. `explain` is this same function with a trail to record into.
+import { assignExperiment } from './experiments.js';
+import { resolveOverride, resolvePin } from './override.js';
+import { assignRollout } from './rollout.js';
+import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
+import { matches, mismatch } from './when.js';
+
+export function decide(
+  table: RoutingTable, o: CompiledObjective, req: RoutingRequest, trail?: TrailEntry[],
+): Outcome {
+  // 1. override, then pins
+  if (req.override !== undefined) return resolveOverride(table, o, req, req.override, trail);
+  const pinned = resolvePin(o, req.unit, trail);
+  if (pinned !== undefined) return pinned;
+
+  // 2. rules, first match
+  for (let i = 0; i < o.rules.length; i++) {
+    const rule = o.rules[i]!;
+    if (matches(rule.when, req)) {
+      trail?.push({ step: 'rule', id: rule.id, matched: true, target: rule.outcome.target.id, reason: 'matched' });
+      return rule.outcome;
+    }
+    trail?.push({ step: 'rule', id: rule.id, matched: false, reason: mismatch(rule.when, req) });
+  }
+
+  // 3. experiments, 4. rollout: both allocate by unit
+  const unit = req.unit ?? req.randomUnit ?? '';
+  for (let i = 0; i < o.experiments.length; i++) {
+    const assigned = assignExperiment(o.experiments[i]!, req, unit, trail);
+    if (assigned !== undefined) return assigned;
+  }
+  if (o.rollout !== undefined) {
+    const assigned = assignRollout(o.rollout, req, unit, trail);
+    if (assigned !== undefined) return assigned;
+  }
+
+  // 5. default
+  trail?.push({ step: 'default', id: 'default', matched: true, target: o.default.target.id, reason: 'nothing earlier decided' });
+  return o.default;
+}
+
+/** The decision plus the ordered trail of every step considered. */
+export function explain(table: RoutingTable, o: CompiledObjective, req: RoutingRequest): { outcome: Outcome; trail: TrailEntry[] } {
+  const trail: TrailEntry[] = [];
+  const outcome = decide(table, o, req, trail);
+  return { outcome, trail };
+}

@@ -1,0 +1,34 @@
+// Step 1 of routing: an explicit override (x-model-override), then pins.
+import { JunctionError } from '../errors.js';
+import { makeOutcome } from './outcome.js';
+import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
+
+export function resolveOverride(
+  table: RoutingTable, o: CompiledObjective, req: RoutingRequest, ref: string, trail: TrailEntry[] | undefined,
+): Outcome {
+  if (!o.allowOverride && req.mayOverride !== true) {
+    throw new JunctionError('override_forbidden', `overrides are not allowed on objective "${o.name}" for this caller`, { objective: o.name });
+  }
+  let outcome = o.overrides.get(ref);
+  if (outcome === undefined) {
+    const target = table.targets.get(ref);
+    if (target === undefined) {
+      throw new JunctionError('invalid_request', `x-model-override: unknown target "${ref}"; expected model@version from the config`, { objective: o.name });
+    }
+    outcome = makeOutcome(o.name, o.revision, target, 'override', 'override');
+    o.overrides.set(ref, outcome);
+  }
+  trail?.push({ step: 'override', id: 'override', matched: true, target: ref, reason: 'x-model-override' });
+  return outcome;
+}
+
+export function resolvePin(o: CompiledObjective, unit: string | undefined, trail: TrailEntry[] | undefined): Outcome | undefined {
+  if (unit === undefined || o.pins.size === 0) return undefined;
+  const outcome = o.pins.get(unit);
+  if (trail && o.pins.size > 0) {
+    trail.push(outcome
+      ? { step: 'pin', id: 'pin', matched: true, target: outcome.target.id, reason: `unit ${unit} is pinned` }
+      : { step: 'pin', id: 'pin', matched: false, reason: 'unit not pinned' });
+  }
+  return outcome;
+}

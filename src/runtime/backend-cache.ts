@@ -1,0 +1,44 @@
+// Backends outlive revisions: an apply that leaves a version's backend config
+// unchanged keeps its connection pools (or ONNX session) instead of rebuilding
+// them. Reference counted; a backend closes when no live revision uses it.
+import { createBackend, type BackendContext } from '../backends/registry.js';
+import type { Backend } from '../backends/types.js';
+import type { Target } from '../routing/types.js';
+
+interface Entry {
+  backend: Promise<Backend>;
+  refs: number;
+}
+
+export class BackendCache {
+  private readonly entries = new Map<string, Entry>();
+
+  private static key(target: Target, ctx: BackendContext): string {
+    return `${target.id}\u0000${ctx.baseDir}\u0000${JSON.stringify(target.backend)}`;
+  }
+
+  async acquire(target: Target, ctx: BackendContext): Promise<Backend> {
+    const key = BackendCache.key(target, ctx);
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { backend: createBackend(target, ctx), refs: 0 };
+      this.entries.set(key, entry);
+      entry.backend.catch(() => this.entries.delete(key));
+    }
+    entry.refs++;
+    return entry.backend;
+  }
+
+  async release(target: Target, ctx: BackendContext): Promise<void> {
+    const key = BackendCache.key(target, ctx);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    if (--entry.refs > 0) return;
+    this.entries.delete(key);
+    await (await entry.backend).close();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
