@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import type { Junction } from '../src/app.js';
 import { bucketOf } from '../src/routing/bucket.js';
@@ -104,7 +105,7 @@ describe('bodies and headers', () => {
     v6.handle((_req, res, body) => { res.end(createHash('sha256').update(body).digest('hex')); });
     const chunks = [randomBytes(100_000), randomBytes(5), randomBytes(300_000)];
     async function* gen() { for (const c of chunks) yield c; }
-    const r = await request(`${j.url}/v1/objectives/open`, { method: 'POST', body: gen() });
+    const r = await request(`${j.url}/v1/objectives/open`, { method: 'POST', body: Readable.from(gen()) });
     expect(await r.body.text()).toBe(createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
   });
 
@@ -169,7 +170,7 @@ describe('bodies and headers', () => {
   });
 
   it('x-deadline-ms caps the objective timeout downstream', async () => {
-    v6.handle((_req, res) => res.end('ok'));
+    v6.handle((_req, res) => { res.end('ok'); });
     await post('/v1/objectives/open', { 'x-deadline-ms': '50' });
     expect(Number(v6.received.at(-1)!.headers['x-deadline-ms'])).toBeLessThanOrEqual(50);
     await post('/v1/objectives/open');
@@ -217,7 +218,7 @@ describe('errors', () => {
     v6.handle(() => undefined); // never answers
     const r = await post('/v1/objectives/open');
     await expectError(r, 504, 'deadline_exceeded');
-    v6.handle((_req, res) => res.end('ok'));
+    v6.handle((_req, res) => { res.end('ok'); });
     expect((await post('/v1/objectives/open')).status).toBe(200);
   });
 

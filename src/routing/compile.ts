@@ -5,6 +5,7 @@ import { compileExperiment } from './experiments.js';
 import { makeOutcome } from './outcome.js';
 import { compileRollout } from './rollout.js';
 import type { CompiledObjective, Outcome, RoutingTable, Step, Target } from './types.js';
+import { buildRuleIndex } from './rule-index.js';
 import { compileWhen } from './when.js';
 
 export function compileTargets(config: Config): Map<string, Target> {
@@ -59,7 +60,7 @@ function compileObjective(name: string, o: ObjectiveConfig, revision: number, ta
 
   return {
     name, interface: o.interface, config: o, revision, allowOverride: o.allowOverride,
-    pins, rules, experiments, rollout,
+    pins, rules, ruleIndex: buildRuleIndex(rules), experiments, rollout,
     default: outcome(o.default, 'default', 'default'),
     overrides: new Map(),
   };

@@ -4,7 +4,8 @@ import { assignExperiment } from './experiments.js';
 import { resolveOverride, resolvePin } from './override.js';
 import { assignRollout } from './rollout.js';
 import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
-import { matches, mismatch } from './when.js';
+import { firstMatchingRule } from './rule-index.js';
+import { mismatch } from './when.js';
 
 export function decide(
   table: RoutingTable, o: CompiledObjective, req: RoutingRequest, trail?: TrailEntry[],
@@ -15,14 +16,15 @@ export function decide(
   if (pinned !== undefined) return pinned;
 
   // 2. rules, first match
-  for (let i = 0; i < o.rules.length; i++) {
-    const rule = o.rules[i]!;
-    if (matches(rule.when, req)) {
-      trail?.push({ step: 'rule', id: rule.id, matched: true, target: rule.outcome.target.id, reason: 'matched' });
-      return rule.outcome;
+  const first = firstMatchingRule(o.ruleIndex, req);
+  if (trail) {
+    const considered = first === -1 ? o.rules.length : first;
+    for (let i = 0; i < considered; i++) {
+      trail.push({ step: 'rule', id: o.rules[i]!.id, matched: false, reason: mismatch(o.rules[i]!.when, req) });
     }
-    trail?.push({ step: 'rule', id: rule.id, matched: false, reason: mismatch(rule.when, req) });
+    if (first !== -1) trail.push({ step: 'rule', id: o.rules[first]!.id, matched: true, target: o.rules[first]!.outcome.target.id, reason: 'matched' });
   }
+  if (first !== -1) return o.rules[first]!.outcome;
 
   // 3. experiments, 4. rollout: both allocate by unit
   const unit = req.unit ?? req.randomUnit ?? '';

@@ -1,5 +1,6 @@
 // The routing core's vocabulary. Everything here is built once per config
 // revision (compile.ts) and only read on the request path.
+import type { RuleIndex } from './rule-index.js';
 import type { BackendConfig, InterfaceName, ModelClassName, ObjectiveConfig, TrafficClass } from '../config/schema.js';
 
 /** A deployable `model@version` with where it runs. Shared by every objective that names it. */
@@ -76,6 +77,7 @@ export interface CompiledObjective {
   readonly allowOverride: boolean;
   readonly pins: ReadonlyMap<string, Outcome>;
   readonly rules: readonly CompiledRule[];
+  readonly ruleIndex: RuleIndex;
   readonly experiments: readonly CompiledExperiment[];
   readonly rollout: CompiledRollout | undefined;
   readonly default: Outcome;
