@@ -1,0 +1,132 @@
+// Proxy overhead, side by side in one run: direct to the upstream, nginx doing
+// the same weighted split (split_clients), a bare Node.js proxy, and Junction
+// (routing on; one worker each). Upstreams are nginx returning a fixed body,
+// so the upstream costs little CPU; all processes share this machine's cores.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchSection } from './report.js';
+import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface HttpBenchOptions {
+  seconds?: number;
+  connections?: number;
+  /** Extra `serve` flags for Junction (e.g. --decision-log). */
+  junctionArgs?: string[];
+}
+
+export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSection> {
+  if (!has('wrk') || !has('nginx')) {
+    return { name: 'HTTP proxy overhead', rows: [], notes: ['skipped: needs wrk and nginx (apt-get install -y wrk nginx-light)'] };
+  }
+  const seconds = opts.seconds ?? 5;
+  const connections = opts.connections ?? 64;
+  const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
+  const [up1, up2, nginxProxy, bare, junction] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+
+  writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream v6 { server 127.0.0.1:${up1}; keepalive 128; }
+  upstream v7 { server 127.0.0.1:${up2}; keepalive 128; }
+  split_clients "\${http_x_unit_id}\${request_id}" $variant { 50% v6; * v7; }
+  server { listen 127.0.0.1:${up1}; location / { default_type application/json; return 200 '{"scores":[0.91,0.42,0.17]}'; } }
+  server { listen 127.0.0.1:${up2}; location / { default_type application/json; return 200 '{"scores":[0.88,0.47,0.12]}'; } }
+  server {
+    listen 127.0.0.1:${nginxProxy};
+    location / { proxy_pass http://$variant; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}`);
+  writeFileSync(join(dir, 'junction.yaml'), `
+models:
+  ranker:
+    class: scorer
+    versions:
+      "6": { backend: { type: http, endpoints: ["http://127.0.0.1:${up1}/score"] } }
+      "7": { backend: { type: http, endpoints: ["http://127.0.0.1:${up2}/score"] } }
+objectives:
+  continue-watching-ranking:
+    default: ranker@6
+    rules:
+      - { when: { context: { country: [BR, MX] } }, use: ranker@7 }
+    experiments:
+      - id: cw-42
+        population: 1
+        cells: { A: { weight: 50, use: ranker@6 }, B: { weight: 50, use: ranker@7 } }
+`);
+  writeFileSync(join(dir, 'post.lua'), `
+wrk.method = "POST"
+wrk.body = '{"user":"user-1","titles":[101,202,303,404]}'
+wrk.headers["content-type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  wrk.headers["x-unit-id"] = "user-" .. (counter % 5000)
+  return wrk.format(nil)
+end
+`);
+  const children = [
+    start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
+    start(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-proxy.ts'), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
+    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', ...(opts.junctionArgs ?? [])]),
+  ];
+  try {
+    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${nginxProxy}/`, `http://127.0.0.1:${bare}/`, `http://127.0.0.1:${junction}/healthz`].map(waitFor));
+    const lua = join(dir, 'post.lua');
+    const targets: Array<[string, string]> = [
+      ['direct', `http://127.0.0.1:${up1}/score`],
+      ['nginx split', `http://127.0.0.1:${nginxProxy}/score`],
+      ['bare node proxy', `http://127.0.0.1:${bare}/score`],
+      ['junction', `http://127.0.0.1:${junction}/v1/objectives/continue-watching-ranking`],
+    ];
+    // Warm up every process (JIT, pools) before measuring.
+    for (const [, url] of targets) wrk(url, { connections: 8, seconds: 1, luaFile: lua });
+    const load = new Map<string, LoadResult>();
+    const serial = new Map<string, LoadResult>();
+    for (const [name, url] of targets) {
+      load.set(name, wrk(url, { connections, seconds, luaFile: lua }));
+      serial.set(name, wrk(url, { connections: 1, seconds: Math.max(2, Math.round(seconds / 2)), luaFile: lua }));
+    }
+    const j = load.get('junction')!;
+    const d1 = serial.get('direct')!;
+    const rows = targets.map(([name]) => {
+      const l = load.get(name)!;
+      const s = serial.get(name)!;
+      return {
+        target: name,
+        [`rps (c=${connections})`]: Math.round(l.rps),
+        'p50 ms': l.p50ms.toFixed(3),
+        'p99 ms': l.p99ms.toFixed(3),
+        'c=1 p50 ms': s.p50ms.toFixed(3),
+        'c=1 p99 ms': s.p99ms.toFixed(3),
+        errors: l.errors + s.errors,
+      };
+    });
+    const js = serial.get('junction')!;
+    return {
+      name: `HTTP proxy overhead (wrk, ${seconds}s per run, one worker each)`,
+      rows,
+      notes: [
+        `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,
+        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9)`,
+        `added latency at c=1 over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
+      ],
+    };
+  } finally {
+    stop(children);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printSection } = await import('./report.js');
+  printSection(await benchHttp());
+}

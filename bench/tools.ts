@@ -1,0 +1,69 @@
+// Process and load-generator plumbing for the HTTP benchmarks.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function start(cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  child.on('error', (err) => console.error(`${cmd}: ${err.message}`));
+  return child;
+}
+
+/** Polls until the URL answers (any status) or fails after 15 s. */
+export async function waitFor(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const res = await fetch(url, { method: 'GET' });
+      await res.arrayBuffer();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+      await sleep(50);
+    }
+  }
+}
+
+export interface LoadResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+/** wrk with a POST body and headers; latency percentiles from --latency. */
+export function wrk(url: string, opts: { connections: number; seconds: number; threads?: number; luaFile: string }): LoadResult {
+  const out = spawnSync('wrk', ['-t', String(opts.threads ?? 1), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency', '-s', opts.luaFile, url], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
+  const text = out.stdout;
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  const pct = (p: string) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+  };
+  const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const errors = (Number.isNaN(non2xx) ? 0 : non2xx) + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
+  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50ms: pct('50'), p99ms: pct('99'), errors };
+}
+
+export function stop(children: ChildProcess[]): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+}
