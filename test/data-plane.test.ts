@@ -31,6 +31,7 @@ beforeAll(async () => {
       // Large bodies on a loaded CI machine: a budget that only a hang exceeds.
       bulk: { default: 'ranker@6', policy: { timeoutMs: 60000, maxBodyBytes: 64 * 1024 * 1024 } },
       broken: { default: 'ranker@9' },
+      small: { default: 'ranker@6', policy: { maxBodyBytes: 1000 } },
     },
   });
 });
@@ -222,6 +223,17 @@ describe('errors', () => {
     await expectError(r, 504, 'deadline_exceeded');
     v6.handle((_req, res) => { res.end('ok'); });
     expect((await post('/v1/objectives/open')).status).toBe(200);
+  });
+
+  it('payload_too_large for a declared length over maxBodyBytes, and for a chunked body that grows past it', async () => {
+    v6.handle((_req, res) => { res.end('ok'); });
+    const declared = await post('/v1/objectives/small', {}, Buffer.alloc(5000));
+    await expectError(declared, 413, 'payload_too_large');
+    async function* gen() { for (let i = 0; i < 5; i++) yield Buffer.alloc(1000); }
+    const res = await request(`${j.url}/v1/objectives/small`, { method: 'POST', body: Readable.from(gen()) });
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['x-error-code']).toBe('payload_too_large');
+    await res.body.text();
   });
 
   it('not_found for unknown routes', async () => {

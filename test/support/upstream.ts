@@ -33,7 +33,11 @@ export async function startUpstream(name = 'upstream', opts: { bufferBody?: bool
       return;
     }
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      return; // the proxy cut the request (e.g. body over its limit): nothing to answer
+    }
     const body = Buffer.concat(chunks);
     received.push({ method: req.method!, url: req.url!, headers: req.headers, body });
     await handler(req, res, body);
