@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchDecide } from './decide.js';
 import { benchHttp } from './http.js';
+import { benchMemory } from './memory.js';
 import { formatSection, type BenchSection } from './report.js';
 
 type Bench = () => Promise<BenchSection>;
@@ -22,6 +23,7 @@ const quick = process.argv.includes('--quick');
 const benches: Array<[string, Bench | undefined]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
   ['http', () => benchHttp({ seconds: quick ? 2 : 5 })],
+  ['memory', benchMemory],
   ['onnx', await optional('./onnx.js', 'benchOnnx')],
   ['observability', await optional('./observe.js', 'benchObservability')],
 ];
