@@ -12,6 +12,8 @@ import { compilePattern, type Matcher, type Route } from './route.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
 import { healthRoutes } from './health.js';
+import { openaiRoutes } from './openai.js';
+import { oipRoutes } from './oip.js';
 
 export interface Admission {
   /** The client may use x-model-override. */
@@ -46,7 +48,7 @@ export interface ServerOptions {
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const routes: CompiledRoute[] = [...objectiveRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes]
+  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 
   const server = createServer({

@@ -1,5 +1,8 @@
 // The replicas behind one version: keep-alive pools, power-of-two-choices on
-// outstanding requests, and passive ejection of endpoints that keep failing.
+// outstanding requests, passive ejection of endpoints that keep failing (with
+// recovery after the ejection time), and the readiness that active health
+// checks (health-check.ts) set. Every change of an endpoint's availability is
+// reported, so the endpoint-health metric and /readyz agree.
 import { Pool } from 'undici';
 
 export interface EndpointOptions {
@@ -9,6 +12,9 @@ export interface EndpointOptions {
   baseEjectionMs: number;
   maxEjectedPercent: number;
 }
+
+/** Told whenever an endpoint becomes available or unavailable. */
+export type HealthReport = (endpoint: Endpoint, healthy: boolean) => void;
 
 export class Endpoint {
   readonly url: string;
@@ -22,6 +28,7 @@ export class Endpoint {
   ejectedUntil = 0;
   /** Set by active health checks; passive ejection is separate. */
   ready = true;
+  recovery: NodeJS.Timeout | undefined;
 
   constructor(url: string, connections: number) {
     const u = new URL(url);
@@ -39,8 +46,14 @@ export class Endpoint {
 export class EndpointSet {
   readonly endpoints: Endpoint[];
 
-  constructor(urls: readonly string[], private readonly opts: EndpointOptions) {
+  constructor(
+    urls: readonly string[],
+    private readonly opts: EndpointOptions,
+    private readonly report: HealthReport = () => undefined,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.endpoints = urls.map((u) => new Endpoint(u, opts.connections));
+    for (const e of this.endpoints) report(e, true);
   }
 
   /**
@@ -80,14 +93,46 @@ export class EndpointSet {
   /** A failed call (connection error or 5xx). Enough in a row ejects the endpoint for a growing time. */
   failure(e: Endpoint, now: number): void {
     e.failures++;
-    if (e.failures < this.opts.consecutiveFailures) return;
+    if (e.failures < this.opts.consecutiveFailures || e.ejectedUntil > now) return;
     const ejected = this.endpoints.filter((x) => x.ejectedUntil > now).length;
     // Never eject so many that the set cannot serve (Envoy's max_ejection_percent);
     // a single endpoint may always be ejected, so callers see no_healthy_backend fast.
     if (this.endpoints.length > 1 && ((ejected + 1) / this.endpoints.length) * 100 > this.opts.maxEjectedPercent) return;
+    const wasAvailable = e.available(now);
     e.ejections++;
-    e.ejectedUntil = now + this.opts.baseEjectionMs * Math.min(e.ejections, 10);
+    const ms = this.opts.baseEjectionMs * Math.min(e.ejections, 10);
+    e.ejectedUntil = now + ms;
     e.failures = 0;
+    if (wasAvailable) this.report(e, false);
+    // Recovery is lazy for picking (ejectedUntil is compared on each call); the
+    // timer only reports it, so the metric and /readyz see the endpoint return.
+    clearTimeout(e.recovery);
+    e.recovery = setTimeout(() => {
+      e.recovery = undefined;
+      if (e.available(this.clock())) this.report(e, true);
+    }, ms + 1);
+    e.recovery.unref();
+  }
+
+  /**
+   * An active health check's verdict. A passing check after a failing one means
+   * the replica came back (restarted, reloaded): it also ends a passive ejection
+   * and forgets the ejection history. A check that keeps passing leaves an
+   * ejection alone — the readiness endpoint can be fine while inference fails.
+   */
+  setReady(e: Endpoint, ready: boolean, now: number): void {
+    if (e.ready === ready) return;
+    const before = e.available(now);
+    e.ready = ready;
+    if (ready) {
+      e.ejectedUntil = 0;
+      e.ejections = 0;
+      e.failures = 0;
+      clearTimeout(e.recovery);
+      e.recovery = undefined;
+    }
+    const after = e.available(now);
+    if (before !== after) this.report(e, after);
   }
 
   private hasRoom(e: Endpoint): boolean {
@@ -95,6 +140,7 @@ export class EndpointSet {
   }
 
   async close(): Promise<void> {
+    for (const e of this.endpoints) clearTimeout(e.recovery);
     await Promise.all(this.endpoints.map((e) => e.pool.close().catch(() => undefined)));
   }
 }

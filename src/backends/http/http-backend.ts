@@ -1,15 +1,20 @@
 // A version served by remote HTTP endpoints. The body streams to the picked
 // endpoint untouched; the response streams back; protocol specifics are only
-// the path (see ../protocols/).
+// the path, the readiness check and, for openai, the `model` field (see
+// ../protocols/).
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
+import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { Backend } from '../types.js';
 import { EndpointSet } from './endpoints.js';
+import { HealthChecker } from './health-check.js';
+
+const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
 export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backend {
   const protocol = PROTOCOLS[cfg.protocol];
@@ -20,16 +25,34 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-  });
+  }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy));
+
+  // A configured path is absolute on the endpoint's origin (what an operator
+  // would curl); the protocol's own path follows the endpoint's base path.
+  const protocolHealth = protocol.healthPath(cfg, target);
+  const checker = cfg.health?.path !== undefined || protocolHealth !== undefined
+    ? new HealthChecker(set, {
+      path: (e) => cfg.health?.path ?? upstreamPath(e.basePath, protocolHealth!),
+      intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
+      timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
+      healthy: cfg.health?.path === undefined && protocol.healthy ? protocol.healthy : (status) => status >= 200 && status < 300,
+    })
+    : undefined;
+  checker?.start();
 
   async function send(call: Call): Promise<Reply> {
+    const rewritten = protocol!.rewriteBody ? await protocol!.rewriteBody(call, cfg) : undefined;
+    const path = protocol!.path(call, cfg);
     const now = performance.now();
     const endpoint = set.pick(now);
     if (endpoint === undefined) {
-      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective: call.objective.name });
+      const objective = call.objective.name;
+      if (set.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${target.id} is at its concurrency cap`, { objective });
+      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective });
     }
     const remaining = Math.max(1, Math.floor(call.deadline - now));
-    const headers = call.headers;
+    // A rewritten body has its own length; copy so a fallback to another protocol sees the caller's headers.
+    const headers = rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
     headers['x-request-id'] = call.requestId;
     headers['x-deadline-ms'] = String(remaining);
     const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
@@ -37,10 +60,10 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     let response;
     try {
       response = await endpoint.pool.request({
-        path: upstreamPath(endpoint.basePath, protocol!.path(call, cfg)),
+        path: upstreamPath(endpoint.basePath, path),
         method: call.method as 'POST',
         headers,
-        body: hasBody ? call.body.open() : null,
+        body: hasBody ? rewritten ?? call.body.open() : null,
         signal: call.signal,
         headersTimeout: remaining,
         bodyTimeout: remaining,
@@ -60,7 +83,10 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     send,
     healthy: () => set.anyAvailable(performance.now()),
     endpoint: () => cfg.endpoints[0],
-    close: () => set.close(),
+    close: async () => {
+      checker?.stop();
+      await set.close();
+    },
   };
 }
 

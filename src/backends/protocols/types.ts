@@ -1,13 +1,26 @@
 import type { Call } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
+import type { Target } from '../../routing/types.js';
 
 /**
- * A remote wire protocol: how a call maps onto the backend's URL space. Each
- * protocol is one small file with this shape; the HTTP client is shared.
+ * A remote wire protocol: how a call maps onto the backend's URL space, and how
+ * the backend says it is ready. Each protocol is one small file with this shape;
+ * the HTTP client, pools and health checks are shared (../http/).
  */
 export interface WireProtocol {
-  /** Path (with query) on the endpoint for this call; the endpoint's own base path is prefixed. */
+  /**
+   * Path (with query) on the endpoint for this call; the endpoint's own base
+   * path is prefixed. Throws invalid_request for an operation the protocol
+   * does not have.
+   */
   path(call: Call, backend: HttpBackendConfig): string;
-  /** Readiness path used by active health checks. */
-  readonly healthPath: (backend: HttpBackendConfig, model: string, version: string) => string;
+  /**
+   * The body to send instead of the caller's, when the protocol must rewrite it
+   * (openai: the `model` field). Absent or undefined: the body streams as it came.
+   */
+  rewriteBody?(call: Call, backend: HttpBackendConfig): Promise<Buffer | undefined> | Buffer | undefined;
+  /** Readiness path for active health checks, or undefined when the protocol has none (raw). */
+  healthPath(backend: HttpBackendConfig, target: Target): string | undefined;
+  /** Whether a readiness answer means ready. Default: any 2xx. */
+  healthy?(status: number, body: Buffer): boolean;
 }

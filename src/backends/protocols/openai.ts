@@ -1,0 +1,51 @@
+// `openai`: the OpenAI-compatible REST API (vLLM, Ollama, llama.cpp, TGI, any
+// compatible server; keyed by wire schema, never by vendor). Besides the path,
+// the body's `model` field is rewritten to the backend's served name — the one
+// body rewrite Junction does. Responses, SSE included, stream back untouched.
+import { JunctionError } from '../../errors.js';
+import type { Call } from '../../call/types.js';
+import type { HttpBackendConfig } from '../../config/schema.js';
+import { replaceTopLevelString } from './json-field.js';
+import { servedModel } from './names.js';
+import type { WireProtocol } from './types.js';
+import { unsupported } from './unsupported.js';
+
+const PATHS: Partial<Record<string, string>> = {
+  // The generic objective endpoint carries a chat completion: the common case.
+  invoke: '/v1/chat/completions',
+  'chat/completions': '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+};
+
+async function rewriteModel(call: Call, backend: HttpBackendConfig): Promise<Buffer | undefined> {
+  const served = servedModel(backend, call.target);
+  const raw = await call.body.readAll();
+  let parsed = call.parsedBody;
+  if (parsed === undefined) {
+    // The generic endpoint did not read the body; the openai face already has.
+    try {
+      parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new JunctionError('invalid_request', `body is not valid JSON: ${(err as Error).message}`, { objective: call.objective.name });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new JunctionError('invalid_request', 'body must be a JSON object', { objective: call.objective.name });
+    }
+  }
+  if (parsed.model === served) return raw;
+  // Splice the one field so every other byte reaches the backend as sent;
+  // re-serialize only for bodies the splice cannot handle (escaped or repeated keys, non-string model).
+  return replaceTopLevelString(raw, 'model', served) ?? Buffer.from(JSON.stringify({ ...parsed, model: served }));
+}
+
+export const openai: WireProtocol = {
+  path(call) {
+    const path = PATHS[call.operation];
+    if (path === undefined) throw unsupported('openai', call);
+    return path + call.query;
+  },
+  rewriteBody: (call, backend) => (call.method === 'GET' || call.method === 'HEAD' ? undefined : rewriteModel(call, backend)),
+  // Every compatible server lists its models here; vLLM's /health is not universal.
+  healthPath: () => '/v1/models',
+};

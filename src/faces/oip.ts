@@ -1,0 +1,54 @@
+// The Open Inference Protocol v2 face (SPEC §2.2; KServe, Triton, MLServer
+// clients). `{objective}` stands where OIP has a model name; every model route
+// goes through the shared invoke path with an OIP operation, so routing,
+// decision headers and policies are those of /v1/objectives. Bodies stream
+// through unparsed (binary tensors included). Errors take OIP's
+// `{"error": "..."}` shape with the code in x-error-code.
+//
+// `/v2/models/{objective}/versions/{v}/…` is an override request, subject to
+// the same permission as x-model-override: it names version `v` of the
+// objective's default model (`{default model}@{v}`), the nearest meaning an
+// OIP client can have for "version v of this model".
+import type { Operation } from '../call/types.js';
+import { readiness } from './health.js';
+import { invoke } from './invoke.js';
+import { writeJson } from './reply.js';
+import type { Route, RouteContext } from './route.js';
+
+function versionOverride(ctx: RouteContext): string | undefined {
+  const v = ctx.params.version;
+  if (v === undefined) return undefined;
+  // Same tick as invoke: this is the revision invoke will route on.
+  const o = ctx.dp.runtime.current?.objectives.get(ctx.params.objective!);
+  return o === undefined ? undefined : `${o.compiled.default.target.model}@${v}`;
+}
+
+function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
+  const handle = (ctx: RouteContext) => invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
+    face: 'oip', operation, objective: ctx.params.objective!, query: ctx.query, override: versionOverride(ctx),
+  });
+  return [
+    { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', handle },
+    { methods: [method], pattern: `/v2/models/:objective/versions/:version${suffix}`, face: 'oip', handle },
+  ];
+}
+
+export const oipRoutes: Route[] = [
+  {
+    methods: ['GET'], pattern: '/v2/health/live', face: 'oip',
+    handle: ({ res }) => writeJson(res, 200, { live: true }),
+  },
+  {
+    // Same verdict as /readyz: a config is loaded and every objective has a healthy backend or fallback.
+    methods: ['GET'], pattern: '/v2/health/ready', face: 'oip',
+    handle: ({ dp, res }) => {
+      const ready = readiness(dp.runtime.current).ready;
+      writeJson(res, ready ? 200 : 503, { ready });
+    },
+  },
+  ...modelRoutes('', 'GET', 'metadata'),
+  ...modelRoutes('/ready', 'GET', 'ready'),
+  ...modelRoutes('/infer', 'POST', 'infer'),
+  ...modelRoutes('/generate', 'POST', 'generate'),
+  ...modelRoutes('/generate_stream', 'POST', 'generate_stream'),
+];

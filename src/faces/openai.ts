@@ -1,0 +1,44 @@
+// The OpenAI-compatible face (SPEC §2.2): POST /v1/chat/completions,
+// /v1/completions, /v1/embeddings. The body's `model` names the objective, so
+// this is the one face that reads the body before routing; it goes on as the
+// same bytes (RequestBody.of) and the backend rewrites only `model`. Errors
+// take OpenAI's shape; responses, SSE included, stream back through invoke.
+import { RequestBody } from '../call/body.js';
+import type { Operation } from '../call/types.js';
+import { JunctionError } from '../errors.js';
+import { invoke } from './invoke.js';
+import { isObject, readJsonBody } from './json-body.js';
+import type { Route, RouteContext } from './route.js';
+
+/**
+ * The objective (and so its maxBodyBytes) is only known once the body is read:
+ * this bounds the read; the objective's own limit is checked right after.
+ */
+export const OPENAI_MAX_BODY = 16 * 1024 * 1024;
+
+async function handle(ctx: RouteContext, operation: Operation): Promise<void> {
+  const { dp, req, res, record, query } = ctx;
+  const { raw, value } = await readJsonBody(req, OPENAI_MAX_BODY);
+  if (!isObject(value)) throw new JunctionError('invalid_request', 'body must be a JSON object');
+  const objective = value.model;
+  if (typeof objective !== 'string' || objective === '') {
+    throw new JunctionError('invalid_request', 'body must name the objective in "model"');
+  }
+  const limit = dp.runtime.current?.objectives.get(objective)?.compiled.config.policy.maxBodyBytes;
+  if (limit !== undefined && raw.length > limit) {
+    throw new JunctionError('payload_too_large', `body of ${raw.length} bytes exceeds maxBodyBytes (${limit} bytes)`, { objective });
+  }
+  await invoke(dp, req, res, record, {
+    face: 'openai', operation, objective, query, body: RequestBody.of(raw), parsedBody: value,
+  });
+}
+
+function route(path: string, operation: Operation): Route {
+  return { methods: ['POST'], pattern: path, face: 'openai', handle: (ctx) => handle(ctx, operation) };
+}
+
+export const openaiRoutes: Route[] = [
+  route('/v1/chat/completions', 'chat/completions'),
+  route('/v1/completions', 'completions'),
+  route('/v1/embeddings', 'embeddings'),
+];
