@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { binaryInferRequest, startOipServer, type OipServer } from '../support/servers/oip.js';
+import { lastTraffic } from '../support/servers/traffic.js';
 import { recordHealthEvents } from '../support/health-events.js';
 
 const range = (f: (i: number) => number) => Array.from({ length: 16 }, (_, i) => f(i));
@@ -57,7 +58,7 @@ describe('oip protocol behind the OIP face', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-model']).toBe('simple@1');
     expect(res.headers['x-decision']).toContain('rule=default');
-    expect(triton.received.at(-1)!.url).toBe('/v2/models/simple/versions/1/infer');
+    expect(lastTraffic(triton).url).toBe('/v2/models/simple/versions/1/infer');
     expect(body.outputs[0]!.data).toEqual(range((i) => i + 1));
   });
 
@@ -70,7 +71,7 @@ describe('oip protocol behind the OIP face', () => {
     });
     const answer = Buffer.from(await res.body.arrayBuffer());
     expect(res.statusCode).toBe(200);
-    const upstream = triton.received.at(-1)!;
+    const upstream = lastTraffic(triton);
     expect(upstream.body.equals(body)).toBe(true);
     expect(upstream.headers['inference-header-content-length']).toBe(String(headerLength));
     const jsonLength = Number(res.headers['inference-header-content-length']);
@@ -84,18 +85,18 @@ describe('oip protocol behind the OIP face', () => {
     const meta = await request(`${junction.url}/v2/models/adder-kserve`);
     expect(meta.statusCode).toBe(200);
     expect((await meta.body.json() as { name: string }).name).toBe('simple-kserve');
-    expect(kserve.received.at(-1)!.url).toBe('/v2/models/simple-kserve/versions/2');
+    expect(lastTraffic(kserve).url).toBe('/v2/models/simple-kserve/versions/2');
 
     const ready = await request(`${junction.url}/v2/models/adder-kserve/ready`);
     expect(ready.statusCode).toBe(200);
     expect(await ready.body.json()).toEqual({ name: 'simple-kserve', ready: true });
-    expect(kserve.received.at(-1)!.url).toBe('/v2/models/simple-kserve/versions/2/ready');
+    expect(lastTraffic(kserve).url).toBe('/v2/models/simple-kserve/versions/2/ready');
   });
 
   it('passes generate through, and generate_stream event by event', async () => {
     const gen = await request(`${junction.url}/v2/models/adder/generate`, { method: 'POST', body: JSON.stringify({ text_input: 'hello there' }) });
     expect(await gen.body.json()).toMatchObject({ text_output: 'HELLO THERE' });
-    expect(triton.received.at(-1)!.url).toBe('/v2/models/simple/versions/1/generate');
+    expect(lastTraffic(triton).url).toBe('/v2/models/simple/versions/1/generate');
 
     let open!: () => void;
     triton.streamGate = new Promise<void>((r) => { open = r; });
@@ -118,7 +119,7 @@ describe('oip protocol behind the OIP face', () => {
     expect(res.headers['x-model']).toBe('simple@3');
     expect(res.headers['x-decision']).toContain('rule=override');
     await res.body.dump();
-    expect(triton.received.at(-1)!.url).toBe('/v2/models/simple/versions/3/generate');
+    expect(lastTraffic(triton).url).toBe('/v2/models/simple/versions/3/generate');
 
     const refused = await request(`${junction.url}/v2/models/adder-locked/versions/3/infer`, { method: 'POST', body: '{}' });
     expect(refused.statusCode).toBe(403);
