@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EndpointSet, type Endpoint } from './endpoints.js';
+import { EndpointSet, type Endpoint, type EndpointOptions } from './endpoints.js';
 
-const OPTS = { connections: 1, maxConcurrency: undefined, consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectedPercent: 50 };
+const OPTS: EndpointOptions = { connections: 1, maxConcurrency: undefined, consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectedPercent: 50 };
 
 function makeSet(urls: string[], opts = OPTS) {
   const reports: Array<[string, boolean]> = [];
