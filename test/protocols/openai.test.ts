@@ -89,6 +89,20 @@ describe('openai protocol behind the OpenAI face', () => {
     vllm.streamGate = undefined;
   });
 
+  it('a caller that goes away mid-stream closes the upstream stream too', async () => {
+    let open!: () => void;
+    vllm.streamGate = new Promise<void>((r) => { open = r; });
+    const aborted = new Promise<void>((r) => { vllm.onStreamAborted = r; });
+    const res = await post('/v1/chat/completions', { model: 'support-chat', stream: true, messages: [{ role: 'user', content: 'a b' }] });
+    const reader = res.body[Symbol.asyncIterator]();
+    await reader.next();
+    res.body.destroy();
+    await aborted; // Junction aborted its upstream request: the backend can stop generating
+    open();
+    vllm.streamGate = undefined;
+    vllm.onStreamAborted = undefined;
+  });
+
   it('rewrites the model on the generic objective endpoint too', async () => {
     const res = await post('/v1/objectives/support-chat', { model: 'whatever', messages: [{ role: 'user', content: 'q' }] });
     expect(res.statusCode).toBe(200);

@@ -12,6 +12,8 @@ export interface OpenAiServer extends Upstream {
   ready: boolean;
   /** A streamed answer awaits this after its first content chunk, when set. */
   streamGate: Promise<void> | undefined;
+  /** Called when a caller (here: Junction) goes away before a streamed answer ends. */
+  onStreamAborted: (() => void) | undefined;
 }
 
 function json(res: ServerResponse, status: number, value: unknown): void {
@@ -32,6 +34,7 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
   const server = up as OpenAiServer;
   server.ready = true;
   server.streamGate = undefined;
+  server.onStreamAborted = undefined;
 
   up.handle(async (req, res, raw) => {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -77,6 +80,7 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
     const event = (choice: Record<string, unknown>) => `data: ${JSON.stringify({ id, object, created, model, choices: [choice] })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.once('close', () => { if (!res.writableFinished) server.onStreamAborted?.(); });
     if (chat) res.write(event({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
     for (let i = 0; i < words.length; i++) {
       const piece = (i === 0 ? '' : ' ') + words[i];
