@@ -43,12 +43,12 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     if (ir.face === 'junction' && !o.config.methods.includes(req.method as 'POST')) {
       throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
     }
+
+    const admission = dp.admit?.(req, o, record);
     // A protocol face serves the objectives of its own interface (face names are interface names).
     if (ir.face !== 'junction' && o.interface !== ir.face) {
       throw new JunctionError('invalid_request', `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`, { objective: o.name });
     }
-
-    const admission = dp.admit?.(req, o, record);
     const routingReq = routingRequestFrom(req.headers, o.name);
     if (ir.override !== undefined) routingReq.override = ir.override;
     routingReq.mayOverride = record.client !== undefined && admission?.mayOverride === true;
