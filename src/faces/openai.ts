@@ -8,7 +8,9 @@ import type { Operation } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import { invoke } from './invoke.js';
 import { isObject, readJsonBody } from './json-body.js';
+import { writeJson } from './reply.js';
 import type { Route, RouteContext } from './route.js';
+import type { Revision } from '../runtime/revision.js';
 
 /**
  * The objective (and so its maxBodyBytes) is only known once the body is read:
@@ -37,8 +39,35 @@ function route(path: string, operation: Operation): Route {
   return { methods: ['POST'], pattern: path, face: 'openai', handle: (ctx) => handle(ctx, operation) };
 }
 
+/** OpenAI clients list models first: here the models are the objectives of interface openai. */
+function modelEntry(name: string) {
+  return { id: name, object: 'model', created: 0, owned_by: 'junction' };
+}
+
+function openaiObjective(rev: Revision | undefined, name: string): boolean {
+  return rev?.objectives.get(name)?.compiled.interface === 'openai';
+}
+
 export const openaiRoutes: Route[] = [
   route('/v1/chat/completions', 'chat/completions'),
   route('/v1/completions', 'completions'),
   route('/v1/embeddings', 'embeddings'),
+  {
+    methods: ['GET'], pattern: '/v1/models', face: 'openai',
+    handle({ dp, res }) {
+      const rev = dp.runtime.current;
+      const names = rev ? [...rev.objectives.keys()].filter((n) => openaiObjective(rev, n)) : [];
+      writeJson(res, 200, { object: 'list', data: names.map(modelEntry) });
+    },
+  },
+  {
+    methods: ['GET'], pattern: '/v1/models/:model', face: 'openai',
+    handle({ dp, res, params }) {
+      const name = params.model!;
+      if (!openaiObjective(dp.runtime.current, name)) {
+        throw new JunctionError('objective_not_found', `no objective "${name}" with interface openai`, { objective: name });
+      }
+      writeJson(res, 200, modelEntry(name));
+    },
+  },
 ];

@@ -110,6 +110,17 @@ describe('openai protocol behind the OpenAI face', () => {
     expect(JSON.parse(lastTraffic(vllm).body.toString()).model).toBe('served-llm');
   });
 
+  it('lists the openai objectives as models', async () => {
+    const res = await request(`${junction.url}/v1/models`);
+    const body = await res.body.json() as { object: string; data: Array<{ id: string }> };
+    expect(body.object).toBe('list');
+    expect(body.data.map((m) => m.id).sort()).toEqual(['support-chat', 'support-chat-v2']);
+    expect((await request(`${junction.url}/v1/models/support-chat`)).statusCode).toBe(200);
+    const missing = await request(`${junction.url}/v1/models/ranking`);
+    expect(missing.statusCode).toBe(404);
+    expect(await missing.body.json()).toMatchObject({ error: { code: 'objective_not_found' } });
+  });
+
   it('answers Junction errors in the OpenAI shape', async () => {
     const unknown = await post('/v1/chat/completions', { model: 'nope', messages: [] });
     expect(unknown.statusCode).toBe(404);
