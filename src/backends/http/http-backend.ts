@@ -10,6 +10,7 @@ import { JunctionError } from '../../errors.js';
 import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
+import type { WireProtocol } from '../protocols/types.js';
 import type { Backend } from '../types.js';
 import { EndpointSet } from './endpoints.js';
 import { HealthChecker } from './health-check.js';
@@ -17,8 +18,9 @@ import { HealthChecker } from './health-check.js';
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
 export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backend {
-  const protocol = PROTOCOLS[cfg.protocol];
-  if (!protocol) throw new Error(`no wire protocol "${cfg.protocol}"`);
+  const found = PROTOCOLS[cfg.protocol];
+  if (!found) throw new Error(`no wire protocol "${cfg.protocol}"`);
+  const protocol: WireProtocol = found;
   const set = new EndpointSet(cfg.endpoints, {
     connections: cfg.connections,
     maxConcurrency: cfg.maxConcurrency,
@@ -41,8 +43,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
   checker?.start();
 
   async function send(call: Call): Promise<Reply> {
-    const rewritten = protocol!.rewriteBody ? await protocol!.rewriteBody(call, cfg) : undefined;
-    const path = protocol!.path(call, cfg);
+    const rewritten = protocol.rewriteBody ? await protocol.rewriteBody(call, cfg) : undefined;
+    const path = protocol.path(call, cfg);
     const now = performance.now();
     const endpoint = set.pick(now);
     if (endpoint === undefined) {
