@@ -37,6 +37,10 @@ export interface Call {
   readonly abort: (reason: unknown) => void;
   /** Set by the face when it had to read the body (OpenAI `model`), else undefined. */
   readonly parsedBody?: Record<string, unknown> | undefined;
+  /** The authenticated client's name (never its key), when auth is on. */
+  readonly client?: string | undefined;
+  /** Who is refused first under overload (policy/bulkhead.ts); default `default`. */
+  readonly priority?: 'critical' | 'default' | 'sheddable' | undefined;
 }
 
 export interface Reply {

@@ -1,17 +1,34 @@
-// The whole request path after routing, in one place. Read bottom-up: the
-// backend's send, wrapped by each policy in turn. Each policy is its own file
-// and knows nothing of the others.
-import type { Send } from '../call/types.js';
+// The whole request path after routing, in one place. Read it top-down: the
+// outermost policy first, the backend's send last. Each policy is its own
+// file and knows nothing of the others.
+//
+//   deadline  → the call's budget (timeoutMs capped by x-deadline-ms); 504 on time
+//   bulkhead  → maxConcurrency + maxQueue per objective; 503 overloaded beyond
+//   shadow    → copies to shadow targets, off the critical path
+//   fallback  → decided target, then policy.fallback targets, then static
+//   retry     → idempotent only, paid from the retry budget
+//   hedge     → idempotent only, a second attempt after hedgeAfterMs
+//   backend   → the target's pool (per-endpoint ejection lives there)
+import type { Policy, Send } from '../call/types.js';
 import type { Backend } from '../backends/types.js';
 import { JunctionError } from '../errors.js';
-import type { CompiledObjective } from '../routing/types.js';
+import type { CompiledObjective, Target } from '../routing/types.js';
+import { Bulkhead, bulkhead } from './bulkhead.js';
 import { deadline } from './deadline.js';
+import { fallback } from './fallback.js';
+import { hedge } from './hedge.js';
+import { retry } from './retry.js';
+import { RetryBudget } from './retry-budget.js';
+import { shadow, shadowTargets } from './shadow.js';
+import { ShadowQueue } from './shadow-queue.js';
 
 export interface PipelineContext {
   backends: ReadonlyMap<string, Backend>;
+  targets: ReadonlyMap<string, Target>;
 }
 
 export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Send {
+  const p = o.config.policy;
   const toBackend: Send = (call) => {
     const backend = ctx.backends.get(call.target.id);
     if (backend === undefined) {
@@ -19,7 +36,20 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
     }
     return backend.send(call);
   };
-  return deadline(toBackend);
+  const target = (ref: string) => ctx.targets.get(ref);
+  const budget = new RetryBudget(p.retryBudget);
+  const shadows = shadowTargets(o.config.shadow, target);
+  const fallbackTargets = p.fallback.map(target).filter((t): t is Target => t !== undefined);
+
+  const policies: Array<Policy | false> = [
+    deadline,
+    p.maxConcurrency !== undefined && bulkhead(new Bulkhead(p.maxConcurrency, p.maxQueue, `objective "${o.name}"`)),
+    shadows.length > 0 && shadow({ shadows, send: toBackend, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
+    (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static }),
+    p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget }),
+    p.idempotent && p.hedgeAfterMs !== undefined && hedge({ afterMs: p.hedgeAfterMs, budget }),
+  ];
+  return policies.reduceRight<Send>((send, policy) => (policy ? policy(send) : send), toBackend);
 }
 
 /** Policies that may send the body more than once need it buffered. */

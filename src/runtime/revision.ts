@@ -59,7 +59,7 @@ export class Revision {
     for (const compiled of routing.objectives.values()) {
       objectives.set(compiled.name, {
         compiled,
-        send: composePipeline(compiled, { backends }),
+        send: composePipeline(compiled, { backends, targets: routing.targets }),
         bufferBody: needsReplayableBody(compiled),
       });
     }

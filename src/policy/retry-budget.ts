@@ -1,0 +1,31 @@
+// A retry budget (Finagle's idea): every live request deposits `ratio` of a
+// token, every retry or hedge withdraws a whole one. In steady state at most
+// `ratio` extra requests per request reach the backends, so during an outage
+// retries add a bounded share of load instead of multiplying it. The balance
+// starts full (and is capped) so a quiet objective can still retry a few times.
+
+export class RetryBudget {
+  private balance: number;
+  private readonly cap: number;
+
+  constructor(private readonly ratio: number, reserve = 10) {
+    this.cap = Math.max(1, reserve + ratio * 100);
+    this.balance = ratio === 0 ? 0 : this.cap;
+  }
+
+  /** One live request went out. */
+  deposit(): void {
+    if (this.balance < this.cap) this.balance = Math.min(this.cap, this.balance + this.ratio);
+  }
+
+  /** True (and a token spent) when one more attempt may be sent. */
+  tryWithdraw(): boolean {
+    if (this.balance < 1) return false;
+    this.balance -= 1;
+    return true;
+  }
+
+  get available(): number {
+    return this.balance;
+  }
+}

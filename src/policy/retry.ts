@@ -1,0 +1,49 @@
+// Retries for idempotent objectives: up to `retries` more attempts on a
+// retryable failure, each paid from the objective's retry budget, with a short
+// jittered backoff that never outlives the deadline.
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Policy, Reply } from '../call/types.js';
+import { telemetry } from '../observe/telemetry.js';
+import { attempt, discard } from './attempt.js';
+import type { RetryBudget } from './retry-budget.js';
+import { retryableError, retryableReply } from './retryable.js';
+
+export interface RetryOptions {
+  retries: number;
+  budget: RetryBudget;
+  /** Base backoff; attempt n waits a random share of base × 2^n. */
+  backoffMs?: number;
+}
+
+export function retry(opts: RetryOptions): Policy {
+  const base = opts.backoffMs ?? 10;
+  return (next) => async (call) => {
+    opts.budget.deposit();
+    for (let n = 0; ; n++) {
+      const last = n >= opts.retries;
+      let reply: Reply;
+      try {
+        reply = await next(n === 0 ? call : attempt(call).call);
+      } catch (err) {
+        if (last || !retryableError(err) || !mayRetry(call.signal, call.deadline, opts.budget)) throw err;
+        await backoff(base, n, call.deadline, call.signal);
+        telemetry().retry(call.objective.name, call.target.id);
+        continue;
+      }
+      if (last || !retryableReply(reply) || !mayRetry(call.signal, call.deadline, opts.budget)) return reply;
+      discard(reply);
+      await backoff(base, n, call.deadline, call.signal);
+      telemetry().retry(call.objective.name, call.target.id);
+    }
+  };
+}
+
+function mayRetry(signal: AbortSignal, deadline: number, budget: RetryBudget): boolean {
+  return !signal.aborted && deadline - performance.now() > 0 && budget.tryWithdraw();
+}
+
+async function backoff(base: number, n: number, deadline: number, signal: AbortSignal): Promise<void> {
+  const wait = Math.min(Math.random() * base * 2 ** n, Math.max(0, deadline - performance.now() - 1));
+  if (wait >= 1) await sleep(wait, undefined, { signal }).catch(() => undefined);
+}

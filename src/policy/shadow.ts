@@ -1,0 +1,129 @@
+// Shadow traffic: a share of calls is copied to other targets, off the
+// critical path. The live reply is returned as soon as it arrives; a copy's
+// result, latency and errors never touch it. When a comparator is set, the
+// live body is teed (copied as it streams to the caller, never delayed) and
+// compared with the shadow's answer once both are complete.
+import { performance } from 'node:perf_hooks';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Call, Policy, Reply, Send } from '../call/types.js';
+import type { ShadowConfig } from '../config/schema.js';
+import { telemetry } from '../observe/telemetry.js';
+import type { Target } from '../routing/types.js';
+import { comparatorFor, type Comparator } from './shadow-compare.js';
+import type { ShadowQueue } from './shadow-queue.js';
+
+/** Bodies larger than this are not compared (the copy would cost memory on every request). */
+export const MAX_COMPARE_BYTES = 1024 * 1024;
+
+export interface ShadowTarget {
+  cfg: ShadowConfig;
+  target: Target;
+  compare: Comparator | undefined;
+}
+
+export interface ShadowOptions {
+  shadows: readonly ShadowTarget[];
+  /** Sends one copy to its target: the backend itself, with no retry or fallback. */
+  send: Send;
+  queue: ShadowQueue;
+  timeoutMs: number;
+  random?: () => number;
+}
+
+export function shadowTargets(shadows: readonly ShadowConfig[], resolve: (ref: string) => Target | undefined): ShadowTarget[] {
+  const out: ShadowTarget[] = [];
+  for (const cfg of shadows) {
+    const target = resolve(cfg.use);
+    if (target !== undefined) out.push({ cfg, target, compare: comparatorFor(cfg) });
+  }
+  return out;
+}
+
+export function shadow(opts: ShadowOptions): Policy {
+  const random = opts.random ?? Math.random;
+  return (next) => async (call) => {
+    let chosen: ShadowTarget[] | undefined;
+    // A body that streams once cannot be copied: no shadow rather than a broken live call.
+    if (call.body.replayable) for (const s of opts.shadows) if (random() * 100 < s.cfg.percent) (chosen ??= []).push(s);
+    if (chosen === undefined) return next(call);
+
+    let liveBody: (body: Buffer | undefined) => void = () => undefined;
+    const live = new Promise<Buffer | undefined>((resolve) => { liveBody = resolve; });
+    for (const s of chosen) {
+      const queued = opts.queue.push(() => sendCopy(opts, s, call, live));
+      telemetry().shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
+    }
+    let reply: Reply;
+    try {
+      reply = await next(call);
+    } catch (err) {
+      liveBody(undefined);
+      throw err;
+    }
+    if (!chosen.some((s) => s.compare !== undefined) || reply.status >= 300) {
+      liveBody(undefined);
+      return reply;
+    }
+    return { ...reply, body: tee(reply.body, liveBody) };
+  };
+}
+
+async function sendCopy(opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>): Promise<void> {
+  const objective = live.objective.name;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('shadow deadline')), opts.timeoutMs);
+  try {
+    const copy: Call = {
+      ...live,
+      target: s.target,
+      headers: { ...live.headers, 'x-traffic-class': 'shadow' },
+      deadline: performance.now() + opts.timeoutMs,
+      signal: controller.signal,
+      abort: (reason) => controller.abort(reason),
+    };
+    const reply = await opts.send(copy);
+    const body = await readBounded(reply.body);
+    if (reply.status >= 500) {
+      telemetry().shadow(objective, s.target.id, 'error');
+      return;
+    }
+    if (s.compare === undefined) return;
+    const expected = await liveBody;
+    if (expected === undefined || body === undefined) return;
+    const { agreement, agree } = s.compare(expected, body);
+    telemetry().shadow(objective, s.target.id, agree ? 'agree' : 'disagree', agreement);
+  } catch {
+    telemetry().shadow(objective, s.target.id, 'error');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Passes the live body through unchanged while keeping a bounded copy for the comparison. */
+function tee(body: Readable | Buffer | null, done: (copy: Buffer | undefined) => void): Readable | Buffer | null {
+  if (body === null || Buffer.isBuffer(body)) {
+    done(body ?? undefined);
+    return body;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const out = new PassThrough();
+  body.on('data', (chunk: Buffer) => {
+    if (size <= MAX_COMPARE_BYTES) { chunks.push(chunk); size += chunk.length; }
+  });
+  pipeline(body, out, (err) => done(err || size > MAX_COMPARE_BYTES ? undefined : Buffer.concat(chunks, size)));
+  return out;
+}
+
+async function readBounded(body: Readable | Buffer | null): Promise<Buffer | undefined> {
+  if (body === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(body)) return body;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_COMPARE_BYTES) { body.destroy(); return undefined; }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
