@@ -7,6 +7,9 @@ import type { Config } from './config/schema.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
 import type { Observer } from './observe/record.js';
 import { Runtime } from './runtime/runtime.js';
+import { createAdmission } from './tenancy/admission.js';
+import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
+import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
 
 export interface JunctionOptions {
   /** A config file (YAML or JSON) … */
@@ -19,6 +22,8 @@ export interface JunctionOptions {
   observers?: Observer[];
   log?: Logger;
   server?: ServerOptions;
+  /** Redis URL: per-client rate limits shared across replicas (else local to this process). */
+  redis?: string;
 }
 
 export interface Junction {
@@ -27,6 +32,7 @@ export interface Junction {
   server: Server;
   /** `http://host:port` of the data plane. */
   url: string;
+  rateLimiter: RateLimiter;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,13 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   }
   if (config) await runtime.apply(config, { number: 1, source, baseDir });
 
-  const dataPlane: DataPlane = { runtime, observers: opts.observers ?? [], log: opts.log };
+  const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
+    onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
+  });
+  const dataPlane: DataPlane = {
+    runtime, observers: opts.observers ?? [], log: opts.log,
+    admit: createAdmission(() => runtime.current?.config, rateLimiter),
+  };
   const server = createDataPlaneServer(dataPlane, opts.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,10 +66,12 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   return {
     runtime, dataPlane, server,
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    rateLimiter,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
+      await rateLimiter.close();
     },
   };
 }

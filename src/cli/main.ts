@@ -2,6 +2,7 @@
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { ConfigError } from '../config/issues.js';
 import { explainCommand } from './explain.js';
+import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { UserError } from './user-error.js';
 import { validateCommand } from './validate.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   validate: validateCommand,
   explain: explainCommand,
+  keys: keysCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
@@ -20,6 +22,7 @@ commands:
   serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
+  keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
 `;
 
 export async function main(argv: string[]): Promise<number | undefined> {

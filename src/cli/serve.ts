@@ -34,6 +34,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     configFile: values.config,
     port: port(values.port, 8080, '--port'),
     host: values.host ?? '0.0.0.0',
+    redis: values.redis,
   });
   process.stdout.write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
   const stop = () => {

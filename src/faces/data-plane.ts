@@ -18,6 +18,12 @@ import { oipRoutes } from './oip.js';
 export interface Admission {
   /** The client may use x-model-override. */
   mayOverride: boolean;
+  /** The client's name (never its key), carried on the call for bulkheads and telemetry. */
+  client?: string | undefined;
+  /** Who is refused first when an objective is overloaded. */
+  priority?: 'critical' | 'default' | 'sheddable' | undefined;
+  /** Gives back what admission took (a concurrency slot); called once the response is closed. */
+  release?: (() => void) | undefined;
 }
 
 export interface Logger {
@@ -28,8 +34,8 @@ export interface Logger {
 
 export interface DataPlane {
   runtime: Runtime;
-  /** Authenticates and admits a request for an objective, filling record.client; throws a JunctionError to refuse. */
-  admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined;
+  /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
+  admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
   observers: Observer[];
   log?: Logger;
   /** Extra routes (protocol faces, /metrics) added by other modules. */

@@ -44,7 +44,11 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
     }
 
-    const admission = dp.admit?.(req, o, record);
+    const admission = dp.admit === undefined ? undefined : await dp.admit(req, o, record);
+    if (admission?.release !== undefined) {
+      if (res.closed) admission.release(); // the caller left while admission was awaited
+      else res.once('close', admission.release);
+    }
     // A protocol face serves the objectives of its own interface (face names are interface names).
     if (ir.face !== 'junction' && o.interface !== ir.face) {
       throw new JunctionError('invalid_request', `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`, { objective: o.name });
@@ -77,6 +81,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),
       parsedBody: ir.parsedBody,
+      client: admission?.client, priority: admission?.priority,
     };
 
     const sent = performance.now();
