@@ -101,8 +101,9 @@ const Shadow = z.strictObject({
   use: target,
   percent: percent,
   compare: z.enum(['exact', 'numeric', 'topk-overlap']).optional(),
-  tolerance: z.number().min(0).optional().describe('For compare: numeric.'),
-  k: z.int().min(1).optional().describe('For compare: topk-overlap.'),
+  tolerance: z.number().min(0).optional()
+    .describe('numeric: largest absolute difference that still agrees (default 1e-6); topk-overlap: share of the top k that may differ (default 0).'),
+  k: z.int().min(1).optional().describe('For compare: topk-overlap, how many leading items are compared (default 10).'),
 });
 
 export const Policy = z.strictObject({
@@ -112,8 +113,8 @@ export const Policy = z.strictObject({
   retryBudget: z.number().min(0).max(1).default(0.2).describe('Retries allowed as a share of live requests.'),
   hedgeAfterMs: z.int().min(1).optional(),
   maxBodyBytes: z.int().min(1).default(10 * 1024 * 1024),
-  maxConcurrency: z.int().min(1).optional(),
-  maxQueue: z.int().min(0).default(0),
+  maxConcurrency: z.int().min(1).optional().describe('Calls in flight for this objective; beyond it (and the queue) 503 overloaded.'),
+  maxQueue: z.int().min(0).max(10000).default(0).describe('Calls that may wait for a slot (bounded by their deadline).'),
   fallback: z.array(target).default([]),
   static: z.strictObject({
     status: z.int().min(100).max(599).default(200),
@@ -142,9 +143,13 @@ export const Objective = z.strictObject({
 export const Client = z.strictObject({
   keySha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the hex SHA-256 digest of the key (junction keys new)'),
   objectives: z.array(z.string()).default(['*']).describe('Objective name globs this client may call.'),
-  rateLimit: z.strictObject({ rps: z.number().positive(), burst: z.number().positive().optional() }).optional(),
-  maxConcurrency: z.int().min(1).optional(),
-  priority: z.enum(['critical', 'default', 'sheddable']).default('default'),
+  rateLimit: z.strictObject({
+    rps: z.number().positive().describe('Sustained requests per second.'),
+    burst: z.number().min(1).optional().describe('Largest burst (default max(1, rps)).'),
+  }).optional().describe('Per client, local to each replica, or shared across replicas with serve --redis.'),
+  maxConcurrency: z.int().min(1).optional().describe('Requests in flight for this client; beyond it 503 overloaded.'),
+  priority: z.enum(['critical', 'default', 'sheddable']).default('default')
+    .describe('Under overload sheddable traffic is refused first, critical last.'),
   allowOverride: z.boolean().default(false),
 });
 

@@ -71,6 +71,17 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     if (o.policy.retries > 0 && !o.policy.idempotent) {
       add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
     }
+    if (o.policy.maxQueue > 0 && o.policy.maxConcurrency === undefined) {
+      add(at('policy', 'maxQueue'), 'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue');
+    }
+    if (o.policy.hedgeAfterMs !== undefined && o.policy.hedgeAfterMs >= o.policy.timeoutMs) {
+      add(at('policy', 'hedgeAfterMs'), `hedgeAfterMs (${o.policy.hedgeAfterMs}) is not below timeoutMs (${o.policy.timeoutMs}); a hedge would never be sent`);
+    }
+    o.shadow.forEach((s, i) => {
+      if ((s.tolerance !== undefined || s.k !== undefined) && s.compare === undefined) {
+        add(at('shadow', i), 'tolerance and k only apply with compare: numeric or topk-overlap; add compare or remove them');
+      }
+    });
     if (o.policy.hedgeAfterMs !== undefined && !o.policy.idempotent) {
       add(at('policy', 'hedgeAfterMs'), 'hedging needs idempotent: true (a hedge sends the call twice)');
     }
@@ -78,6 +89,9 @@ export function validateSemantics(config: Config): ConfigIssue[] {
 
   const digests = new Map<string, string>();
   for (const [name, c] of Object.entries(config.clients)) {
+    c.objectives.forEach((glob, i) => {
+      if (!/^[a-z0-9*-]+$/.test(glob)) add(['clients', name, 'objectives', i], `"${glob}" is not an objective name or glob (lowercase letters, digits, "-" and "*")`);
+    });
     const other = digests.get(c.keySha256);
     if (other !== undefined) add(['clients', name, 'keySha256'], `same key digest as client "${other}"; give each client its own key`);
     digests.set(c.keySha256, name);
