@@ -49,8 +49,11 @@ export function numeric(tolerance: number): Comparator {
  */
 export function topkOverlap(k: number, tolerance: number): Comparator {
   return (live, shadow) => {
-    const a = topK(parse(live), k);
-    const b = new Set(topK(parse(shadow), k));
+    const liveDoc = parse(live);
+    const shadowDoc = parse(shadow);
+    if (liveDoc === undefined || shadowDoc === undefined) return exact(live, shadow);
+    const a = topK(liveDoc, k);
+    const b = new Set(topK(shadowDoc, k));
     const size = Math.max(a.length, b.size);
     if (size === 0) return { agreement: 1, agree: true };
     let common = 0;
