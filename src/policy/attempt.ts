@@ -28,5 +28,16 @@ export function attempt(call: Call, changes: Partial<Call> = {}): Attempt {
 /** A reply that lost (a retried 5xx, a hedge loser): free its socket without reading it. */
 export function discard(reply: Reply): void {
   const body = reply.body;
-  if (body !== null && !Buffer.isBuffer(body)) (body as Readable).destroy();
+  if (body !== null && !Buffer.isBuffer(body)) destroyQuietly(body);
 }
+
+/**
+ * undici's body emits an AbortError when destroyed unread; with no listener
+ * that would be an uncaught exception, so one is added first.
+ */
+export function destroyQuietly(body: Readable): void {
+  body.on('error', ignore);
+  body.destroy();
+}
+
+function ignore(): void {}

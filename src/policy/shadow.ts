@@ -9,6 +9,7 @@ import type { Call, Policy, Reply, Send } from '../call/types.js';
 import type { ShadowConfig } from '../config/schema.js';
 import { telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
+import { destroyQuietly } from './attempt.js';
 import { comparatorFor, type Comparator } from './shadow-compare.js';
 import type { ShadowQueue } from './shadow-queue.js';
 
@@ -122,7 +123,7 @@ async function readBounded(body: Readable | Buffer | null): Promise<Buffer | und
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
-    if (size > MAX_COMPARE_BYTES) { body.destroy(); return undefined; }
+    if (size > MAX_COMPARE_BYTES) { destroyQuietly(body); return undefined; }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
