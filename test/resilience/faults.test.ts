@@ -120,13 +120,13 @@ describe('a backend that hangs or is slow', () => {
   }, 10_000);
 
   it('propagates the remaining budget downstream, reduced, never above the caller\'s', async () => {
-    const j = await junction(oneObjective({ 'm@1': [good.url] }, { default: 'm@1', policy: { timeoutMs: 500 } }));
-    await post(j, { 'x-deadline-ms': '300' });
+    const j = await junction(oneObjective({ 'm@1': [good.url] }, { default: 'm@1', policy: { timeoutMs: 8000 } }));
+    await post(j, { 'x-deadline-ms': '5000' });
     const sent = Number(good.received.at(-1)!.headers['x-deadline-ms']);
     expect(sent).toBeGreaterThan(0);
-    expect(sent).toBeLessThanOrEqual(300);
-    await post(j, { 'x-deadline-ms': '5000' });
-    expect(Number(good.received.at(-1)!.headers['x-deadline-ms'])).toBeLessThanOrEqual(500);
+    expect(sent).toBeLessThanOrEqual(5000);
+    await post(j, { 'x-deadline-ms': '60000' });
+    expect(Number(good.received.at(-1)!.headers['x-deadline-ms'])).toBeLessThanOrEqual(8000);
   });
 
   it('a hedge goes to the other endpoint, the first good reply wins and the loser is cancelled', async () => {
