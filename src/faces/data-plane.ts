@@ -51,6 +51,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
+  /** How often those budgets are checked (Node's default, 30 s, lets a slow client hold a socket that long). */
+  timeoutCheckIntervalMs?: number;
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
@@ -61,6 +63,7 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
     requestTimeout: opts.requestTimeoutMs ?? 300_000,
     headersTimeout: opts.headersTimeoutMs ?? 10_000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
+    connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
   }, (req, res) => handle(dp, routes, req, res));
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

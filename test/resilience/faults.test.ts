@@ -3,6 +3,7 @@
 // clean error (or a fallback), on time, and stays up.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -203,7 +204,7 @@ describe('bodies over maxBodyBytes', () => {
   it('413 while streaming a chunked body that grows past the limit', async () => {
     const j = await junction(oneObjective({ 'm@1': [good.url] }, { default: 'm@1', policy: { maxBodyBytes: 100 } }));
     async function* chunks() { for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x'); }
-    const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: chunks() });
+    const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: Readable.from(chunks()) });
     expect(res.statusCode).toBe(413);
     expect(JSON.parse(await res.body.text()).error.code).toBe('payload_too_large');
   });
@@ -211,7 +212,7 @@ describe('bodies over maxBodyBytes', () => {
   it('413 for buffered (replayable) bodies too', async () => {
     const j = await junction(oneObjective({ 'm@1': [good.url], 'm@2': [good.url] }, { default: 'm@1', policy: { maxBodyBytes: 100, fallback: ['m@2'] } }));
     async function* chunks() { for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x'); }
-    const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: chunks() });
+    const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: Readable.from(chunks()) });
     expect(res.statusCode).toBe(413);
     await res.body.dump();
   });
