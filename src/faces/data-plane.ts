@@ -55,6 +55,12 @@ export interface ServerOptions {
   timeoutCheckIntervalMs?: number;
 }
 
+/** Parser failures that have their own status; anything else malformed is a 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
   const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
@@ -65,8 +71,8 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
     connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
   }, (req, res) => handle(dp, routes, req, res));
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy(err);
   });
   return server;
