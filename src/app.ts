@@ -60,7 +60,8 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const server = createDataPlaneServer(dataPlane, opts.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => resolve());
+    // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
+    server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
