@@ -3,7 +3,7 @@
 // open. Figures are printed for docs/reliability.md; timing is not asserted.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
@@ -26,6 +26,8 @@ afterAll(async () => { await j.close(); await upstream.close(); });
 describe('load', () => {
   it(`${CONNECTIONS} concurrent connections: all answered, the process responsive`, async () => {
     const { port } = new URL(j.url);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const t0 = performance.now();
     const sockets: Socket[] = [];
     // Connect in waves so the listen backlog is never the thing being tested.
@@ -73,7 +75,9 @@ describe('load', () => {
 
     console.log(`[load] ${CONNECTIONS} connections opened in ${(connected - t0).toFixed(0)} ms; `
       + `${CONNECTIONS} requests answered in ${(done - connected).toFixed(0)} ms; /healthz during load ${probeMs.toFixed(0)} ms; `
-      + `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+      + `event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms; `
+      + `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (client, Junction and upstream share this process)`);
+    loop.disable();
     for (const s of sockets) s.destroy();
   }, 60_000);
 });
