@@ -77,7 +77,8 @@ async function sendCopy(opts: ShadowOptions, s: ShadowTarget, live: Call, liveBo
     const copy: Call = {
       ...live,
       target: s.target,
-      headers: { ...live.headers, 'x-traffic-class': 'shadow' },
+      // Synthetic, so a Junction downstream keeps copies out of rollout gates and experiment exposure.
+      headers: { ...live.headers, 'x-traffic-class': 'synthetic', 'x-shadow-of': live.target.id },
       deadline: performance.now() + opts.timeoutMs,
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),

@@ -53,7 +53,8 @@ describe('shadow traffic', () => {
     expect(r.headers['x-model']).toBe('m@1');
     await vi.waitFor(() => expect(telemetry.count('shadow', 'obj', 'm@2', 'agree')).toBe(1));
     expect(shadowed.received.at(-1)!.body.toString()).toBe('{"q":1}');
-    expect(shadowed.received.at(-1)!.headers['x-traffic-class']).toBe('shadow');
+    expect(shadowed.received.at(-1)!.headers['x-traffic-class']).toBe('synthetic');
+    expect(shadowed.received.at(-1)!.headers['x-shadow-of']).toBe('m@1');
   });
 
   it('reports disagreement with its measure', async () => {
