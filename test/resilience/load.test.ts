@@ -18,7 +18,9 @@ let j: Junction;
 
 beforeAll(async () => {
   upstream = await startUpstream('up');
-  j = await startJunction({ config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }), port: 0 });
+  // Connections wait idle until all 5,000 are open: on a loaded machine that can near the 10 s
+  // headers budget (which would rightly cut them as slow clients), so it is raised here.
+  j = await startJunction({ config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }), port: 0, server: { headersTimeoutMs: 60_000 } });
   j.server.maxConnections = CONNECTIONS + 100;
 });
 afterAll(async () => { await j.close(); await upstream.close(); });
