@@ -12,7 +12,7 @@ const BY_PROTOCOL: Record<string, readonly InterfaceName[]> = {
 
 export function interfacesServedBy(backend: BackendConfig, modelClass: ModelClassName): readonly InterfaceName[] {
   if (backend.type === 'http') return BY_PROTOCOL[backend.protocol] ?? [];
-  // In-process ONNX: tensors in JSON or OIP; generators and embedders also speak OpenAI.
-  if (modelClass === 'generator' || modelClass === 'embedder') return ['openai'];
-  return ['json', 'oip', 'bytes'];
+  // In-process ONNX: tensors in JSON or OIP; generators speak OpenAI (docs/models.md).
+  if (modelClass === 'generator') return ['openai'];
+  return ['json', 'oip'];
 }

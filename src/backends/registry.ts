@@ -1,6 +1,7 @@
 // Builds the Backend for a target from its config. One entry per backend type.
 import type { Target } from '../routing/types.js';
 import { createHttpBackend } from './http/http-backend.js';
+import { createOnnxBackend } from './onnx/onnx-backend.js';
 import type { Backend } from './types.js';
 
 export interface BackendContext {
@@ -14,6 +15,6 @@ export async function createBackend(target: Target, ctx: BackendContext): Promis
     case 'http':
       return createHttpBackend(target, cfg);
     case 'onnx':
-      throw new Error(`onnx backends are not available yet (${target.id}, ${ctx.baseDir})`);
+      return createOnnxBackend(target, cfg, ctx.baseDir);
   }
 }

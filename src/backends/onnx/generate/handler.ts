@@ -1,0 +1,42 @@
+// Answers OpenAI chat/completions and completions from an in-process
+// language model: one JSON response, or an SSE stream with one chunk per
+// token. The stream is pulled by the socket, so a slow reader slows
+// generation, and a caller that goes away ends it.
+import { Readable } from 'node:stream';
+import type { Call, Reply } from '../../../call/types.js';
+import { readJsonBody } from '../read-json.js';
+import { jsonReply } from '../reply.js';
+import { generate, type GenerationStats, type LanguageModel } from './loop.js';
+import { completeResponse, envelope, firstChunk, lastChunks, pieceChunk } from './openai-wire.js';
+import { readGenerationRequest, type GenerationKind } from './request.js';
+
+export async function answerGeneration(
+  lm: LanguageModel, call: Call, kind: GenerationKind | undefined, onEnd?: (s: GenerationStats) => void,
+): Promise<Reply> {
+  const body = await readJsonBody(call);
+  // Through the generic objective entry point the body says which it is.
+  const which = kind ?? (body.messages !== undefined ? 'chat' : 'completion');
+  const req = readGenerationRequest(body, which, call.objective.name);
+  const e = envelope(req, call.requestId);
+  const gen = generate(lm, req, call.signal, onEnd);
+
+  if (!req.stream) {
+    let text = '';
+    for await (const piece of gen.pieces) text += piece;
+    return jsonReply(completeResponse(e, text, gen.stats));
+  }
+
+  async function* events(): AsyncGenerator<string> {
+    const first = firstChunk(e);
+    if (first !== undefined) yield first;
+    for await (const piece of gen.pieces) yield pieceChunk(e, piece);
+    yield lastChunks(e, gen.stats, req.includeUsage);
+  }
+  // highWaterMark 1: generate a token only when the previous one left.
+  const stream = Readable.from(events(), { objectMode: true, highWaterMark: 1 });
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+    body: stream,
+  };
+}

@@ -1,0 +1,99 @@
+// The OpenAI chat/completions and completions requests, read and checked for
+// what the in-process generator honours (docs/models.md lists it).
+import { JunctionError } from '../../../errors.js';
+
+export type GenerationKind = 'chat' | 'completion';
+
+export interface GenerationRequest {
+  kind: GenerationKind;
+  /** Text the model continues. */
+  prompt: string;
+  /** Echoed in the response, as OpenAI does. */
+  model: string;
+  maxTokens: number;
+  temperature: number;
+  stop: string[];
+  stream: boolean;
+  includeUsage: boolean;
+  seed: number | undefined;
+}
+
+export const MAX_TOKENS_LIMIT = 4096;
+const DEFAULT_MAX_TOKENS = 256;
+
+function invalid(message: string): JunctionError {
+  return new JunctionError('invalid_request', message);
+}
+
+function text(content: unknown, at: string): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((part, i) => {
+      const p = part as { type?: unknown; text?: unknown };
+      if (p?.type !== 'text' || typeof p.text !== 'string') throw invalid(`${at}[${i}]: only {"type":"text","text":…} parts are supported`);
+      return p.text;
+    }).join('');
+  }
+  throw invalid(`${at} must be a string or a list of text parts`);
+}
+
+/**
+ * The chat prompt in the format the quickstart model was trained on
+ * ("Q: …\nA: …\n" lines); system messages are left out, the model never saw any.
+ */
+function chatPrompt(messages: unknown): string {
+  if (!Array.isArray(messages) || messages.length === 0) throw invalid('"messages" must be a non-empty list of {role, content}');
+  let prompt = '';
+  messages.forEach((m, i) => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    const body = text(content, `messages[${i}].content`).replace(/\s*\n\s*/g, ' ').trim();
+    if (role === 'user') prompt += `Q: ${body}\n`;
+    else if (role === 'assistant') prompt += `A: ${body}\n`;
+    else if (role !== 'system' && role !== 'developer' && role !== 'tool') throw invalid(`messages[${i}].role ${JSON.stringify(role)} is not a chat role`);
+  });
+  return `${prompt}A: `;
+}
+
+export function readGenerationRequest(body: Record<string, unknown>, kind: GenerationKind, fallbackModel: string): GenerationRequest {
+  const prompt = kind === 'chat' ? chatPrompt(body.messages) : completionPrompt(body.prompt);
+  const n = body.n ?? 1;
+  if (n !== 1) throw invalid('"n" must be 1: the in-process generator returns one choice');
+
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS;
+  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_TOKENS_LIMIT) {
+    throw invalid(`"max_tokens" must be an integer from 1 to ${MAX_TOKENS_LIMIT}, got ${JSON.stringify(maxTokens)}`);
+  }
+  const temperature = body.temperature ?? 1;
+  if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 2)) {
+    throw invalid(`"temperature" must be a number from 0 to 2, got ${JSON.stringify(temperature)}`);
+  }
+  let stop: string[] = [];
+  if (typeof body.stop === 'string') stop = [body.stop];
+  else if (Array.isArray(body.stop) && body.stop.length <= 4 && body.stop.every((s) => typeof s === 'string')) stop = body.stop as string[];
+  else if (body.stop !== undefined && body.stop !== null) throw invalid('"stop" must be a string or a list of up to 4 strings');
+  stop = stop.filter((s) => s !== '');
+  // A chat answer is one line of the training text: the newline ends it.
+  if (kind === 'chat') stop.push('\n');
+
+  const seed = body.seed;
+  if (seed !== undefined && seed !== null && (typeof seed !== 'number' || !Number.isInteger(seed))) throw invalid('"seed" must be an integer');
+  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+  return {
+    kind,
+    prompt,
+    model: typeof body.model === 'string' ? body.model : fallbackModel,
+    maxTokens,
+    temperature,
+    stop,
+    stream: body.stream === true,
+    includeUsage: streamOptions?.include_usage === true,
+    seed: typeof seed === 'number' ? seed : undefined,
+  };
+}
+
+function completionPrompt(prompt: unknown): string {
+  if (typeof prompt === 'string') return prompt;
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') return prompt[0];
+  throw invalid('"prompt" must be a string (one prompt per request)');
+}

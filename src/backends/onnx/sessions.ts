@@ -1,0 +1,68 @@
+// ONNX Runtime sessions, one per model file however many targets name it.
+// Created when a revision is built (never per request), reference counted,
+// and released when the last backend using the file closes. A file that is
+// missing or not a valid model refuses the apply with the config path.
+import { resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ConfigError } from '../../config/issues.js';
+
+export interface SharedSession {
+  readonly session: ort.InferenceSession;
+  readonly file: string;
+  /** Drops this holder's reference; the session is released with the last one. */
+  release(): Promise<void>;
+}
+
+interface Entry {
+  session: Promise<ort.InferenceSession>;
+  refs: number;
+}
+
+const open = new Map<string, Entry>();
+
+const OPTIONS: ort.InferenceSession.SessionOptions = {
+  // Small models on shared cores: one thread per run, and concurrency comes
+  // from dynamic batching and libuv's pool, not from intra-op threads.
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+};
+
+/**
+ * @param file the path as written in the config
+ * @param configPath where it was written, e.g. `models.ranker.versions.6.backend.path`
+ */
+export async function acquireSession(file: string, baseDir: string, configPath: string): Promise<SharedSession> {
+  const resolved = resolve(baseDir, file);
+  let entry = open.get(resolved);
+  if (entry === undefined) {
+    entry = { session: ort.InferenceSession.create(resolved, OPTIONS), refs: 0 };
+    open.set(resolved, entry);
+  }
+  entry.refs++;
+  let session: ort.InferenceSession;
+  try {
+    session = await entry.session;
+  } catch (err) {
+    if (--entry.refs === 0 && open.get(resolved) === entry) open.delete(resolved);
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError([{ path: configPath, message: `cannot load ONNX model ${resolved}: ${reason}; check the file exists and is a valid .onnx model` }]);
+  }
+  let released = false;
+  return {
+    session,
+    file: resolved,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--entry.refs > 0) return;
+      if (open.get(resolved) === entry) open.delete(resolved);
+      await session.release();
+    },
+  };
+}
+
+/** Sessions currently open (for tests and diagnostics). */
+export function openSessionCount(): number {
+  return open.size;
+}
