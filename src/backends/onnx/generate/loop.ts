@@ -37,7 +37,8 @@ export interface Generation {
 
 export function generate(lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, onEnd?: (s: GenerationStats) => void): Generation {
   const ids = lm.tokenizer.encode(req.prompt);
-  const stats: GenerationStats = { promptTokens: ids.length, completionTokens: 0, tokensAfterAbort: 0, finishReason: 'length' };
+  // 'aborted' until the loop ends on its own: a consumer that stops pulling never lets it.
+  const stats: GenerationStats = { promptTokens: ids.length, completionTokens: 0, tokensAfterAbort: 0, finishReason: 'aborted' };
   let atAbort: number | undefined;
   const onAbort = () => { atAbort = stats.completionTokens; };
   const random = req.seed === undefined ? Math.random : seededRandom(req.seed);
@@ -48,7 +49,7 @@ export function generate(lm: LanguageModel, req: GenerationRequest, signal: Abor
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (stats.completionTokens < req.maxTokens) {
-        if (signal.aborted) { stats.finishReason = 'aborted'; return; }
+        if (signal.aborted) return;
         const context = new BigInt64Array(K);
         for (let k = 0; k < K; k++) {
           const at = ids.length - K + k;
@@ -62,11 +63,11 @@ export function generate(lm: LanguageModel, req: GenerationRequest, signal: Abor
         if (emit !== '') yield emit;
         if (stopped) { stats.finishReason = 'stop'; return; }
       }
+      stats.finishReason = 'length';
       const rest = stops.flush();
       if (rest !== '') yield rest;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) stats.finishReason = 'aborted';
       if (atAbort !== undefined) stats.tokensAfterAbort = stats.completionTokens - atAbort;
       onEnd?.(stats);
     }
