@@ -17,7 +17,8 @@ interface Pending {
 interface Group {
   items: Pending[];
   rows: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending delayed flush. */
+  cancel: (() => void) | undefined;
 }
 
 export interface BatchStats {
@@ -47,16 +48,24 @@ export class Batcher {
         group = undefined;
       }
       if (group === undefined) {
-        group = { items: [], rows: 0, timer: undefined };
+        group = { items: [], rows: 0, cancel: undefined };
         this.groups.set(key, group);
       }
       group.items.push({ feeds, rows, resolve, reject });
       group.rows += rows;
       if (group.rows >= this.maxBatch) this.flush(key, group);
-      else if (group.timer === undefined) {
+      else if (group.cancel === undefined) {
         const g = group;
-        // maxDelayMs 0 still gathers the callers of the same tick.
-        g.timer = setTimeout(() => this.flush(key, g), this.maxDelayMs);
+        const flush = () => this.flush(key, g);
+        if (this.maxDelayMs > 0) {
+          const timer = setTimeout(flush, this.maxDelayMs);
+          g.cancel = () => clearTimeout(timer);
+        } else {
+          // maxDelayMs 0 gathers the callers of the same turn of the event
+          // loop (setTimeout(0) would cost a whole millisecond).
+          const immediate = setImmediate(flush);
+          g.cancel = () => clearImmediate(immediate);
+        }
       }
     });
   }
@@ -69,7 +78,7 @@ export class Batcher {
 
   private flush(key: string, group: Group): void {
     if (this.groups.get(key) === group) this.groups.delete(key);
-    if (group.timer !== undefined) clearTimeout(group.timer);
+    group.cancel?.();
     const { items } = group;
     if (items.length === 1) {
       const only = items[0]!;

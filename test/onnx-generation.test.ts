@@ -1,0 +1,133 @@
+// Generation by an in-process language model (the quickstart's character LM)
+// in the OpenAI wire format, over real sockets: streamed and not, max_tokens,
+// stop, and a caller that disconnects stopping the generation.
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJunction, type Junction } from '../src/app.js';
+import type { GenerationStats } from '../src/backends/onnx/generate/loop.js';
+import { backendOf, REPO_ROOT } from './support/onnx.js';
+import { allSseData, sseData } from './support/sse.js';
+
+const config = {
+  models: {
+    charlm: {
+      class: 'generator',
+      versions: { '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json', maxBatch: 8, maxDelayMs: 1 } } },
+    },
+  },
+  objectives: { chat: { interface: 'openai', default: 'charlm@1' } },
+};
+
+let j: Junction;
+beforeAll(async () => {
+  j = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
+});
+afterAll(async () => {
+  await j?.close();
+});
+
+const question = { role: 'user', content: 'How do I reset my password?' };
+const ANSWER = 'Open Settings, choose Account, then Reset password. We email you a link that works for one hour.';
+
+function post(body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${j.url}/v1/objectives/chat`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
+  });
+}
+
+describe('chat completions', () => {
+  it('streams one chat.completion.chunk per token, then the finish chunk, usage and [DONE]', async () => {
+    const res = await post({ model: 'chat', stream: true, temperature: 0, messages: [question], stream_options: { include_usage: true } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('x-model')).toBe('charlm@1');
+    const data = await allSseData(res.body!);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    const id = chunks[0].id;
+    for (const c of chunks) {
+      expect(c).toMatchObject({ id, object: 'chat.completion.chunk', model: 'chat' });
+      expect(typeof c.created).toBe('number');
+    }
+    expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+    const content = chunks.slice(1, -2);
+    for (const c of content) {
+      expect(c.choices[0].finish_reason).toBeNull();
+      expect([...c.choices[0].delta.content]).toHaveLength(1);
+    }
+    expect(content.map((c) => c.choices[0].delta.content).join('')).toBe(ANSWER);
+    expect(chunks.at(-2).choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+    // The newline that ended the answer is a token generated but never sent.
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: content.length + 1 } });
+  });
+
+  it('answers with one chat.completion object when not streaming', async () => {
+    const res = await post({ model: 'chat', temperature: 0, messages: [question] });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({
+      object: 'chat.completion', model: 'chat',
+      choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
+      usage: { completion_tokens: ANSWER.length + 1 },
+    });
+    expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
+  });
+
+  it('honours max_tokens and stop', async () => {
+    const short = await (await post({ temperature: 0, max_tokens: 7, messages: [question] })).json();
+    expect(short.choices[0]).toMatchObject({ message: { content: 'Open Se' }, finish_reason: 'length' });
+    const stopped = await (await post({ temperature: 0, stop: [', choose', 'never'], messages: [question] })).json();
+    expect(stopped.choices[0]).toMatchObject({ message: { content: 'Open Settings' }, finish_reason: 'stop' });
+  });
+
+  it('samples reproducibly with a seed at temperature > 0', async () => {
+    const body = { temperature: 1, seed: 42, max_tokens: 30, messages: [{ role: 'user', content: 'Why is the picture blurry?' }] };
+    const a = await (await post(body)).json();
+    const b = await (await post(body)).json();
+    expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
+  });
+
+  it('refuses bad JSON and bad parameters with invalid_request', async () => {
+    const bad = await fetch(`${j.url}/v1/objectives/chat`, { method: 'POST', body: '{"messages": [' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_request');
+    for (const body of [{ messages: [] }, { messages: [question], max_tokens: 0 }, { messages: [question], temperature: 3 }, { messages: [question], n: 2 }]) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+    }
+  });
+});
+
+describe('completions', () => {
+  it('continues a prompt as text_completion, streamed and not', async () => {
+    const prompt = 'Q: How do I cancel my plan?\nA: ';
+    const plain = await (await post({ prompt, temperature: 0, max_tokens: 20 })).json();
+    expect(plain).toMatchObject({ object: 'text_completion', choices: [{ index: 0, logprobs: null, finish_reason: 'length' }] });
+    expect(plain.choices[0].text).toBe('Go to Account, then ');
+    const res = await post({ prompt, temperature: 0, max_tokens: 20, stream: true });
+    const data = await allSseData(res.body!);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(chunks.every((c) => c.object === 'text_completion')).toBe(true);
+    expect(chunks.map((c) => c.choices[0].text).join('')).toBe(plain.choices[0].text);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('length');
+  });
+});
+
+describe('disconnect', () => {
+  it('stops generating when the caller goes away', async () => {
+    const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;
+    const controller = new AbortController();
+    // No natural end: a completion runs until max_tokens unless stopped.
+    const res = await post({ prompt: 'Q: ', temperature: 1, seed: 7, max_tokens: 4096, stream: true }, controller.signal);
+    let seen = 0;
+    for await (const _ of sseData(res.body!)) {
+      if (++seen === 3) break;
+    }
+    controller.abort();
+    const [stats] = await ended;
+    expect(stats.finishReason).toBe('aborted');
+    expect(stats.completionTokens).toBeLessThan(4096);
+    expect(stats.tokensAfterAbort).toBeLessThanOrEqual(1);
+  });
+});
