@@ -28,8 +28,8 @@ async function targetsSeen(objective: string): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let u = 0; u < 40; u++) {
     const res = await invoke(objective, `user-${u}`);
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
     seen.add(res.headers.get('x-model')!);
   }
   return seen;
