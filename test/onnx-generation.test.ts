@@ -91,7 +91,7 @@ describe('chat completions', () => {
     const bad = await fetch(`${j.url}/v1/objectives/chat`, { method: 'POST', body: '{"messages": [' });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_request');
-    for (const body of [{ messages: [] }, { messages: [question], max_tokens: 0 }, { messages: [question], temperature: 3 }, { messages: [question], n: 2 }]) {
+    for (const body of [{ foo: 1 }, { messages: [] }, { messages: [question], max_tokens: 0 }, { messages: [question], temperature: 3 }, { messages: [question], n: 2 }]) {
       const res = await post(body);
       expect(res.status).toBe(400);
     }

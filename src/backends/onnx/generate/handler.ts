@@ -4,6 +4,7 @@
 // generation, and a caller that goes away ends it.
 import { Readable } from 'node:stream';
 import type { Call, Reply } from '../../../call/types.js';
+import { JunctionError } from '../../../errors.js';
 import { readJsonBody } from '../read-json.js';
 import { jsonReply } from '../reply.js';
 import { generate, type GenerationStats, type LanguageModel } from './loop.js';
@@ -15,7 +16,10 @@ export async function answerGeneration(
 ): Promise<Reply> {
   const body = await readJsonBody(call);
   // Through the generic objective entry point the body says which it is.
-  const which = kind ?? (body.messages !== undefined ? 'chat' : 'completion');
+  const which = kind ?? (body.messages !== undefined ? 'chat' : body.prompt !== undefined ? 'completion' : undefined);
+  if (which === undefined) {
+    throw new JunctionError('invalid_request', 'body needs "messages" (a chat completion) or "prompt" (a completion)', { objective: call.objective.name });
+  }
   const req = readGenerationRequest(body, which, call.objective.name);
   const e = envelope(req, call.requestId);
   const gen = generate(lm, req, call.signal, onEnd);
