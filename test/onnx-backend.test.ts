@@ -175,6 +175,21 @@ describe('sessions', () => {
     expect(openSessionCount()).toBe(2);
   });
 
+  it('keeps a session across applies that still use its file and releases it after the last one', async () => {
+    const solo = (path: string, maxBatch: number) => validateConfig({
+      models: { m: { versions: { '1': onnx(path, { maxBatch }) } } }, objectives: { x: { default: 'm@1' } },
+    });
+    const other = await startJunction({ config: solo('models/shapes-1.onnx', 1), baseDir: REPO_ROOT, port: 0 });
+    expect(openSessionCount()).toBe(3);
+    // A changed backend config builds a new backend; the file's session is shared, not reopened.
+    await other.runtime.apply(solo('models/shapes-1.onnx', 8), { number: 2, source: null, baseDir: REPO_ROOT });
+    expect(openSessionCount()).toBe(3);
+    await other.runtime.apply(solo('models/ranker-6.onnx', 1), { number: 3, source: null, baseDir: REPO_ROOT });
+    expect(openSessionCount()).toBe(2);
+    await other.close();
+    expect(openSessionCount()).toBe(2);
+  });
+
   it('refuses a config whose model file is missing, naming the file and its config path', async () => {
     const bad = { models: { ranker: { class: 'scorer', versions: { '6': onnx('models/nope.onnx') } } }, objectives: { rank: { default: 'ranker@6' } } };
     const err = await startJunction({ config: bad, baseDir: REPO_ROOT, port: 0 }).catch((e: unknown) => e);
