@@ -9,7 +9,7 @@ import { startJunction, type Junction } from '../src/app.js';
 import { openSessionCount } from '../src/backends/onnx/sessions.js';
 import { ConfigError } from '../src/config/issues.js';
 import { validateConfig } from '../src/config/load.js';
-import { backendOf, callFor, REPO_ROOT, replyJson } from './support/onnx.js';
+import { backendOf, REPO_ROOT } from './support/onnx.js';
 
 const LABELS = ['horizontal-line', 'vertical-line', 'square', 'cross', 'diagonal'];
 const onnx = (path: string, extra: object = {}) => ({ backend: { type: 'onnx', path, ...extra } });
@@ -132,16 +132,33 @@ describe('Open Inference Protocol', () => {
     expect(count.json.error.message).toContain('needs 16 values, data has 3');
   });
 
-  it('answers metadata and readiness', async () => {
-    const meta = await replyJson(await backendOf(j, 'ranker@6').send(callFor(j, 'rank-oip', 'metadata')));
-    expect(meta).toEqual({
+  it('answers the OIP face: infer, metadata and readiness', async () => {
+    const infer = await fetch(`${j.url}/v2/models/rank-oip/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0]] }] }),
+    });
+    expect(infer.status).toBe(200);
+    expect(infer.headers.get('x-model')).toBe('ranker@6');
+    expect((await infer.json()).outputs[0]).toMatchObject({ name: 'score', shape: [1, 1] });
+    const meta = await fetch(`${j.url}/v2/models/rank-oip`);
+    expect(meta.status).toBe(200);
+    expect(await meta.json()).toEqual({
       name: 'ranker', versions: ['6'], platform: 'onnxruntime',
       inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 8] }],
       outputs: [{ name: 'score', datatype: 'FP32', shape: [-1, 1] }],
     });
-    const ready = await backendOf(j, 'ranker@6').send(callFor(j, 'rank-oip', 'ready'));
+    const ready = await fetch(`${j.url}/v2/models/rank-oip/ready`);
     expect(ready.status).toBe(200);
-    expect(await replyJson(ready)).toEqual({ name: 'ranker', ready: true });
+    expect(await ready.json()).toEqual({ name: 'ranker', ready: true });
+  });
+
+  it('answers OIP errors in the OIP shape', async () => {
+    const res = await fetch(`${j.url}/v2/models/rank-oip/infer`, {
+      method: 'POST', body: JSON.stringify({ inputs: [{ name: 'nope', shape: [1], datatype: 'FP32', data: [1] }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-error-code')).toBe('invalid_request');
+    expect((await res.json()).error).toContain('unknown input "nope"');
   });
 });
 

@@ -98,6 +98,30 @@ describe('chat completions', () => {
   });
 });
 
+describe('the OpenAI face', () => {
+  const openai = (path: string, body: unknown) => fetch(`${j.url}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+
+  it('streams /v1/chat/completions for the objective named by model', async () => {
+    const res = await openai('/v1/chat/completions', { model: 'chat', stream: true, temperature: 0, messages: [question] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-model')).toBe('charlm@1');
+    const data = await allSseData(res.body!);
+    expect(data.at(-1)).toBe('[DONE]');
+    const text = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].delta.content ?? '').join('');
+    expect(text).toBe(ANSWER);
+  });
+
+  it('answers /v1/completions, and refuses embeddings in the OpenAI error shape', async () => {
+    const done = await (await openai('/v1/completions', { model: 'chat', prompt: 'Q: Thank you!\nA: ', temperature: 0, max_tokens: 12 })).json();
+    expect(done).toMatchObject({ object: 'text_completion', model: 'chat', choices: [{ text: 'You are welc', finish_reason: 'length' }] });
+    const res = await openai('/v1/embeddings', { model: 'chat', input: 'hello' });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
+  });
+});
+
 describe('completions', () => {
   it('continues a prompt as text_completion, streamed and not', async () => {
     const prompt = 'Q: How do I cancel my plan?\nA: ';

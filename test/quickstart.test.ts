@@ -53,8 +53,8 @@ describe('quickstart', () => {
     expect(await targetsSeen('image-labels')).toEqual(new Set(['shapes@1', 'shapes@2']));
   });
 
-  it('streams a support answer token by token', async () => {
-    const res = await invoke('support-chat', 'user-1');
+  it.each(['/v1/objectives/support-chat', '/v1/chat/completions'])('streams a support answer token by token at %s', async (path) => {
+    const res = await fetch(`${j.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: example('support-chat') });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-model')).toBe('charlm@1');
     const data = await allSseData(res.body!);
