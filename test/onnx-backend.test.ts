@@ -20,6 +20,7 @@ const config = {
       class: 'scorer',
       versions: {
         '6': onnx('models/ranker-6.onnx', { maxBatch: 64, maxDelayMs: 20 }),
+        twin: onnx('models/ranker-6.onnx', { maxBatch: 64, maxDelayMs: 20 }),
         solo: onnx('models/ranker-6.onnx'),
       },
     },
@@ -29,6 +30,7 @@ const config = {
     rank: { interface: 'json', default: 'ranker@6' },
     'rank-solo': { interface: 'json', default: 'ranker@solo' },
     'rank-oip': { interface: 'oip', default: 'ranker@6' },
+    'rank-twin': { interface: 'json', default: 'ranker@twin' },
     shapes: { interface: 'json', default: 'shapes@2' },
   },
 };
@@ -163,6 +165,11 @@ describe('Open Inference Protocol', () => {
 });
 
 describe('dynamic batching', () => {
+  it('merges requests to every target naming the same file with the same settings', () => {
+    expect(backendOf(j, 'ranker@twin').model.batcher).toBe(backendOf(j, 'ranker@6').model.batcher);
+    expect(backendOf(j, 'ranker@solo').model.batcher).not.toBe(backendOf(j, 'ranker@6').model.batcher);
+  });
+
   it('merges concurrent requests into fewer runs, and batched outputs equal unbatched ones', async () => {
     const rows = (i: number) => Array.from({ length: 1 + (i % 3) }, (_, r) => Array.from({ length: 8 }, (_, f) => ((i * 7 + r * 3 + f) % 10) / 10));
     const bodies = Array.from({ length: 24 }, (_, i) => ({ inputs: { features: rows(i) } }));
@@ -184,7 +191,7 @@ describe('dynamic batching', () => {
 
 describe('sessions', () => {
   it('shares one session between targets naming the same file, and releases them when unused', async () => {
-    // ranker@6 and ranker@solo name the same file: two sessions in all, not three.
+    // ranker@6, @twin and @solo name the same file: two sessions in all, not four.
     expect(openSessionCount()).toBe(2);
     const other = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
     expect(openSessionCount()).toBe(2);

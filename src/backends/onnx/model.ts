@@ -1,7 +1,7 @@
 // One loaded model as the request handlers see it: its input/output specs and
 // a `run` that goes through dynamic batching.
 import { JunctionError } from '../../errors.js';
-import { Batcher, type Feeds } from './batcher.js';
+import type { Batcher, Feeds } from './batcher.js';
 import type { SharedSession } from './sessions.js';
 import { batchable, specsOf, type TensorSpec } from './tensor-spec.js';
 
@@ -15,8 +15,7 @@ export class OnnxModel {
     this.inputs = specsOf(session.inputMetadata);
     this.outputs = specsOf(session.outputMetadata);
     // A model with a fixed first dimension cannot take merged requests.
-    const batch = batchable(this.inputs) ? maxBatch : 1;
-    this.batcher = new Batcher((feeds) => session.run(feeds) as Promise<Feeds>, batch, maxDelayMs);
+    this.batcher = shared.batcher(batchable(this.inputs) ? maxBatch : 1, maxDelayMs);
   }
 
   input(name: string): TensorSpec | undefined {

@@ -5,10 +5,16 @@
 import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../config/issues.js';
+import { Batcher, type Feeds } from './batcher.js';
 
 export interface SharedSession {
   readonly session: ort.InferenceSession;
   readonly file: string;
+  /**
+   * The batcher for these settings, shared by every holder that asks for the
+   * same ones: concurrent requests from targets naming one file merge too.
+   */
+  batcher(maxBatch: number, maxDelayMs: number): Batcher;
   /** Drops this holder's reference; the session is released with the last one. */
   release(): Promise<void>;
 }
@@ -16,6 +22,7 @@ export interface SharedSession {
 interface Entry {
   session: Promise<ort.InferenceSession>;
   refs: number;
+  batchers: Map<string, Batcher>;
 }
 
 const open = new Map<string, Entry>();
@@ -36,7 +43,7 @@ export async function acquireSession(file: string, baseDir: string, configPath: 
   const resolved = resolve(baseDir, file);
   let entry = open.get(resolved);
   if (entry === undefined) {
-    entry = { session: ort.InferenceSession.create(resolved, OPTIONS), refs: 0 };
+    entry = { session: ort.InferenceSession.create(resolved, OPTIONS), refs: 0, batchers: new Map() };
     open.set(resolved, entry);
   }
   entry.refs++;
@@ -49,9 +56,19 @@ export async function acquireSession(file: string, baseDir: string, configPath: 
     throw new ConfigError([{ path: configPath, message: `cannot load ONNX model ${resolved}: ${reason}; check the file exists and is a valid .onnx model` }]);
   }
   let released = false;
+  const { batchers } = entry;
   return {
     session,
     file: resolved,
+    batcher(maxBatch, maxDelayMs) {
+      const key = `${maxBatch}/${maxDelayMs}`;
+      let b = batchers.get(key);
+      if (b === undefined) {
+        b = new Batcher((feeds) => session.run(feeds) as Promise<Feeds>, maxBatch, maxDelayMs);
+        batchers.set(key, b);
+      }
+      return b;
+    },
     async release() {
       if (released) return;
       released = true;
