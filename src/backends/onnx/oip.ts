@@ -35,7 +35,7 @@ export async function oipInfer(model: OnnxModel, target: Target, call: Call): Pr
   const req = await readJsonBody(call);
   if (!Array.isArray(req.inputs)) throw invalid(`body must have "inputs": [{name, shape, datatype, data}]; the model takes ${model.describeInputs()}`);
   const feeds: Feeds = {};
-  let rows = 1;
+  let rows: number | undefined;
   for (const item of req.inputs as unknown[]) {
     const { name, shape, datatype, data } = (item ?? {}) as Record<string, unknown>;
     const spec = typeof name === 'string' ? model.input(name) : undefined;
@@ -43,10 +43,11 @@ export async function oipInfer(model: OnnxModel, target: Target, call: Call): Pr
     const expected = OIP_DATATYPE[spec.type] ?? spec.type;
     const t = oipInput(spec, String(datatype), expected, shape, data);
     if (spec.name in feeds) throw invalid(`input "${spec.name}" appears twice`);
+    if (rows !== undefined && t.rows !== rows) throw invalid(`input "${spec.name}" has ${t.rows} rows but the other inputs have ${rows}`);
     feeds[spec.name] = t.tensor;
     rows = t.rows;
   }
-  const out = await model.run(feeds, rows);
+  const out = await model.run(feeds, rows ?? 1);
 
   let wanted = model.outputs.map((s) => s.name);
   if (Array.isArray(req.outputs)) {
