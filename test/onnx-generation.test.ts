@@ -138,6 +138,20 @@ describe('completions', () => {
   });
 });
 
+describe('deadline', () => {
+  it('ends a stream at the caller\'s deadline with finish_reason length', async () => {
+    const res = await fetch(`${j.url}/v1/objectives/chat`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-deadline-ms': '100' },
+      body: JSON.stringify({ prompt: 'Q: ', temperature: 1, seed: 3, max_tokens: 4096, stream: true, stream_options: { include_usage: true } }),
+    });
+    const data = await allSseData(res.body!);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    expect(chunks.at(-2).choices[0].finish_reason).toBe('length');
+    expect(chunks.at(-1).usage.completion_tokens).toBeLessThan(4096);
+  });
+});
+
 describe('disconnect', () => {
   it('stops generating when the caller goes away', async () => {
     const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;

@@ -1,7 +1,8 @@
 // The autoregressive loop: run the model on the last `contextLength` tokens,
-// sample one token, append, repeat, until max_tokens, a stop sequence, or the
-// caller going away. Each step is one `model.run`, so concurrent generations
-// share session runs through dynamic batching.
+// sample one token, append, repeat, until max_tokens, a stop sequence, the
+// deadline, or the caller going away. Each step is one `model.run`, so
+// concurrent generations share session runs through dynamic batching.
+import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { OnnxModel } from '../model.js';
 import { sampleToken, seededRandom } from './sampler.js';
@@ -35,7 +36,14 @@ export interface Generation {
   stats: GenerationStats;
 }
 
-export function generate(lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, onEnd?: (s: GenerationStats) => void): Generation {
+/**
+ * @param deadline absolute, on the performance.now() clock: a stream outlives
+ *   the deadline policy (its reply is already sent), so the loop itself ends
+ *   there, as `length`.
+ */
+export function generate(
+  lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, deadline: number, onEnd?: (s: GenerationStats) => void,
+): Generation {
   const ids = lm.tokenizer.encode(req.prompt);
   // 'aborted' until the loop ends on its own: a consumer that stops pulling never lets it.
   const stats: GenerationStats = { promptTokens: ids.length, completionTokens: 0, tokensAfterAbort: 0, finishReason: 'aborted' };
@@ -48,7 +56,7 @@ export function generate(lm: LanguageModel, req: GenerationRequest, signal: Abor
   async function* pieces(): AsyncGenerator<string, void, undefined> {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      while (stats.completionTokens < req.maxTokens) {
+      while (stats.completionTokens < req.maxTokens && performance.now() < deadline) {
         if (signal.aborted) return;
         const context = new BigInt64Array(K);
         for (let k = 0; k < K; k++) {
