@@ -1,6 +1,8 @@
 // The one contract of execution: `send(call) → reply`. Backends implement it;
 // every policy (deadline, retry, hedge, fallback, shadow, bulkhead) wraps it.
 import type { Readable } from 'node:stream';
+import type { Context } from '@opentelemetry/api';
+import type { RequestRecord } from '../observe/record.js';
 import type { CompiledObjective, Outcome, Target } from '../routing/types.js';
 import type { RequestBody } from './body.js';
 
@@ -41,6 +43,10 @@ export interface Call {
   readonly client?: string | undefined;
   /** Who is refused first under overload (policy/bulkhead.ts); default `default`. */
   readonly priority?: 'critical' | 'default' | 'sheddable' | undefined;
+  /** The span this call runs under when tracing is on (request, fallback, shadow…); see observe/tracing.ts. */
+  readonly trace?: Context | undefined;
+  /** The request's record, for policies that note what they did (shadows). */
+  readonly record?: RequestRecord | undefined;
 }
 
 export interface Reply {

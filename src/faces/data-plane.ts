@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
-import type { Observer, RequestRecord } from '../observe/record.js';
+import { newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { writeError, type Face } from './error-reply.js';
@@ -14,6 +14,7 @@ import { decideRoutes } from './decide-api.js';
 import { healthRoutes } from './health.js';
 import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
+import { metricsRoutes } from './metrics.js';
 
 export interface Admission {
   /** The client may use x-model-override. */
@@ -37,6 +38,8 @@ export interface DataPlane {
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
   admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
   observers: Observer[];
+  /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
+  onStart?: StartObserver[];
   log?: Logger;
   /** Extra routes (protocol faces, /metrics) added by other modules. */
   routes?: Route[];
@@ -62,7 +65,7 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 };
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes]
+  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 
   const server = createServer({
@@ -81,12 +84,14 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
 function handle(dp: DataPlane, routes: readonly CompiledRoute[], req: IncomingMessage, res: ServerResponse): void {
   const start = performance.now();
   const incomingId = req.headers['x-request-id'];
-  const record: RequestRecord = {
-    requestId: typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID(),
-    start, firstByte: undefined, end: 0,
-    objective: undefined, outcome: undefined, unit: undefined, context: undefined,
-    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, fallback: undefined, upstreamMs: undefined,
-  };
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q);
+  const record = newRecord(
+    typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID(),
+    req.method ?? 'GET', path, start,
+  );
   if (dp.observers.length > 0) {
     res.once('close', () => {
       record.end = performance.now();
@@ -95,10 +100,6 @@ function handle(dp: DataPlane, routes: readonly CompiledRoute[], req: IncomingMe
     });
   }
 
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q);
   const segments = path.split('/').slice(1);
   let face: Face = 'junction';
   let allowed: string[] | undefined;
@@ -128,7 +129,7 @@ function handle(dp: DataPlane, routes: readonly CompiledRoute[], req: IncomingMe
 
 function fail(dp: DataPlane, res: ServerResponse, record: RequestRecord, err: unknown, face: Face): void {
   const jerr = toJunctionError(err);
-  if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId }, 'internal error');
+  if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: record.objective }, 'internal error');
   record.status = jerr.status;
   record.errorCode = jerr.code;
   writeError(res, jerr, face, record.requestId);

@@ -7,6 +7,7 @@ import { RequestBody } from '../call/body.js';
 import type { Call, Operation } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { RequestRecord } from '../observe/record.js';
+import { traceRouting } from '../observe/tracing.js';
 import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
 import type { DataPlane } from './data-plane.js';
@@ -40,6 +41,8 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     const live = revision.objectives.get(ir.objective);
     if (live === undefined) throw new JunctionError('objective_not_found', `no objective "${ir.objective}"`, { objective: ir.objective });
     const o = live.compiled;
+    record.started = true;
+    if (dp.onStart !== undefined) for (const start of dp.onStart) start(record, req.headers);
     if (ir.face === 'junction' && !o.config.methods.includes(req.method as 'POST')) {
       throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
     }
@@ -60,8 +63,10 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.unit = routingReq.unit;
     record.context = routingReq.context;
     record.trafficClass = routingReq.trafficClass;
+    const decideStart = record.trace === undefined ? 0 : performance.now();
     outcome = decide(revision.routing, o, routingReq);
     record.outcome = outcome;
+    if (record.trace !== undefined) traceRouting(record.trace, outcome, decideStart);
 
     const callerMs = callerDeadlineMs(req.headers, o.name);
     const budget = callerMs === undefined ? o.config.policy.timeoutMs : Math.min(callerMs, o.config.policy.timeoutMs);
@@ -83,6 +88,8 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       abort: (reason) => controller.abort(reason),
       parsedBody: ir.parsedBody,
       client: admission?.client, priority: admission?.priority,
+      trace: record.trace,
+      record,
     };
 
     const sent = performance.now();
@@ -92,6 +99,8 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
     writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
+    // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
+    if (reply.body !== null && !Buffer.isBuffer(reply.body)) reply.body.once('data', () => { record.firstByte = performance.now(); });
   } catch (err) {
     revision.leave();
     const jerr = toJunctionError(err);

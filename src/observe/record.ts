@@ -1,19 +1,35 @@
 // What one request did, filled in by the invoke path as it goes and handed to
 // every observer (metrics, decision log, access log) once it ends. One record,
 // many readers: nothing on the hot path is measured twice.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Context } from '@opentelemetry/api';
 import type { TrafficClass } from '../config/schema.js';
 import type { ErrorCode } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
+import type { ShadowResult } from './telemetry.js';
+
+export interface ShadowNote {
+  target: string;
+  result: ShadowResult;
+}
 
 export interface RequestRecord {
   requestId: string;
+  method: string;
+  /** URL path without the query string. */
+  path: string;
   /** performance.now() when the request arrived. */
   start: number;
-  /** performance.now() when the response started (headers written), if it did. */
+  /**
+   * performance.now() when the first byte of the response went out: for a
+   * streamed reply (SSE) the first body chunk, else when headers were written.
+   */
   firstByte: number | undefined;
   /** performance.now() when the response ended. */
   end: number;
   objective: string | undefined;
+  /** The invoke path found the objective and ran the start observers: end observers pair with them. */
+  started: boolean;
   outcome: Outcome | undefined;
   unit: string | undefined;
   context: Readonly<Record<string, string>> | undefined;
@@ -25,6 +41,27 @@ export interface RequestRecord {
   fallback: string | undefined;
   /** Time spent waiting on the backend until its reply started, ms. */
   upstreamMs: number | undefined;
+  /** Shadow copies of this request and what became of them (as far as known when the request ended). */
+  shadows: ShadowNote[] | undefined;
+  /** The request's span context, when tracing is on. */
+  trace: Context | undefined;
 }
 
 export type Observer = (record: RequestRecord) => void;
+
+/** Runs once the objective is known, before routing: for what is measured from the start (in-flight gauges, spans). */
+export type StartObserver = (record: RequestRecord, headers: IncomingHttpHeaders) => void;
+
+export function newRecord(requestId: string, method: string, path: string, start: number): RequestRecord {
+  return {
+    requestId, method, path, start, firstByte: undefined, end: 0,
+    objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
+    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, fallback: undefined,
+    upstreamMs: undefined, shadows: undefined, trace: undefined,
+  };
+}
+
+/** For the shadow policy: note a copy's fate on the request's record (the decision log writes it). */
+export function noteShadow(record: RequestRecord | undefined, target: string, result: ShadowResult): void {
+  if (record !== undefined) (record.shadows ??= []).push({ target, result });
+}

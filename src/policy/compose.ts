@@ -14,6 +14,7 @@ import type { Backend } from '../backends/types.js';
 import { JunctionError } from '../errors.js';
 import type { CompiledObjective, Target } from '../routing/types.js';
 import { Bulkhead, bulkhead } from './bulkhead.js';
+import { traceAttempts } from '../observe/tracing.js';
 import { deadline } from './deadline.js';
 import { fallback } from './fallback.js';
 import { hedge } from './hedge.js';
@@ -36,6 +37,8 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
     }
     return backend.send(call);
   };
+  // Innermost: every attempt any policy makes (retry, hedge, fallback, shadow) is its own span.
+  const attempt = traceAttempts(toBackend);
   const target = (ref: string) => ctx.targets.get(ref);
   const budget = new RetryBudget(p.retryBudget);
   const shadows = shadowTargets(o.config.shadow, target);
@@ -44,12 +47,12 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
   const policies: Array<Policy | false> = [
     deadline,
     p.maxConcurrency !== undefined && bulkhead(new Bulkhead(p.maxConcurrency, p.maxQueue, `objective "${o.name}"`)),
-    shadows.length > 0 && shadow({ shadows, send: toBackend, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
+    shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
     (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static }),
     p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget }),
     p.idempotent && p.hedgeAfterMs !== undefined && hedge({ afterMs: p.hedgeAfterMs, budget }),
   ];
-  return policies.reduceRight<Send>((send, policy) => (policy ? policy(send) : send), toBackend);
+  return policies.reduceRight<Send>((send, policy) => (policy ? policy(send) : send), attempt);
 }
 
 /** Policies that may send the body more than once need it buffered. */
