@@ -5,7 +5,9 @@ import type { Server } from 'node:http';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Observer } from './observe/record.js';
+import { wireObservability, type Observability } from './observe/wire.js';
 import { Runtime } from './runtime/runtime.js';
 import { createAdmission } from './tenancy/admission.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
@@ -24,6 +26,15 @@ export interface JunctionOptions {
   server?: ServerOptions;
   /** Redis URL: per-client rate limits shared across replicas (else local to this process). */
   redis?: string;
+  /** Prometheus metrics (default on) and Node.js process metrics (default off). */
+  metrics?: boolean;
+  processMetrics?: boolean;
+  /** A tracer provider, or 'env' (default) for OTLP export when OTEL_* variables ask for it, or false. */
+  tracing?: TracerProvider | 'env' | false;
+  /** `-` (stdout) or a file path for the decision log. */
+  decisionLog?: string;
+  /** One log line per request (default off). */
+  accessLog?: boolean;
 }
 
 export interface Junction {
@@ -38,6 +49,7 @@ export interface Junction {
 
 export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const runtime = new Runtime();
+  const observability: Observability = wireObservability(runtime, opts);
   let config: Config | undefined;
   let source: unknown;
   let baseDir = opts.baseDir ?? process.cwd();
@@ -54,7 +66,9 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
   });
   const dataPlane: DataPlane = {
-    runtime, observers: opts.observers ?? [], log: opts.log,
+    runtime, log: opts.log,
+    observers: [...observability.observers, ...(opts.observers ?? [])],
+    onStart: observability.onStart,
     admit: createAdmission(() => runtime.current?.config, rateLimiter),
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
@@ -73,6 +87,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
       await rateLimiter.close();
+      await observability.close();
     },
   };
 }

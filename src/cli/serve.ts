@@ -1,6 +1,8 @@
 // `junction serve`: the data plane (and, with the control plane, the admin API).
 import { parseArgs } from 'node:util';
 import { startJunction } from '../app.js';
+import { pino } from 'pino';
+import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
 
 function port(value: string | undefined, fallback: number, flag: string): number {
@@ -24,17 +26,24 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       host: { type: 'string' },
       workers: { type: 'string' },
       'decision-log': { type: 'string' },
+      'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
     },
   });
   if (values.config === undefined && values.store === undefined && values.data === undefined) {
     throw new UserError('give a config: junction serve --config FILE (or a store with --data DIR / --store URL)');
   }
+  const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
   const junction = await startJunction({
     configFile: values.config,
     port: port(values.port, 8080, '--port'),
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
+    // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
+    log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
+    processMetrics: true,
+    decisionLog,
+    accessLog: values['access-log'] ?? process.env.JUNCTION_ACCESS_LOG === '1',
   });
   process.stdout.write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
   const stop = () => {

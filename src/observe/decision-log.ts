@@ -1,0 +1,170 @@
+// The decision log (SPEC §8): one JSON line per request, the exposure log for
+// experiment analysis and the training log for models. Sampled per objective;
+// non-live traffic is written with its class so analysis can drop it.
+//
+// It must never slow a request: the observer only appends a line to an
+// in-memory batch; batches are written on the next turn of the event loop; a
+// sink that does not keep up (write() → false) is left to drain while lines
+// accumulate up to a byte cap, past which they are dropped and counted.
+import { createWriteStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Writable } from 'node:stream';
+import type { Observer, RequestRecord, ShadowNote } from './record.js';
+import { telemetry } from './telemetry.js';
+
+/** One line of the decision log. Field names are part of the contract (docs/observability.md). */
+export interface DecisionRecord {
+  time: string;
+  requestId: string;
+  objective: string;
+  unit: string | null;
+  /** The x-context-* attributes routing saw. */
+  context: Readonly<Record<string, string>>;
+  rule: string | null;
+  experiment: string | null;
+  cell: string | null;
+  target: string | null;
+  revision: number | null;
+  client: string | null;
+  trafficClass: string;
+  status: number;
+  error: string | null;
+  latencyMs: number;
+  /** The target (or `static`) that answered instead of `target`, if any. */
+  fallback: string | null;
+  shadows: ShadowNote[];
+}
+
+export interface DecisionLogOptions {
+  sink: Writable;
+  /** The objective's `observability.decisionLogSample` (1 = every request). */
+  sampleRate: (objective: string) => number;
+  /** Uniform in [0, 1); injected by tests. */
+  random?: () => number;
+  /** Lines held while the sink is slow, before dropping (default 8 MiB). */
+  maxBufferBytes?: number;
+  /** End the sink on close (files we opened; never stdout). */
+  ownsSink?: boolean;
+}
+
+export class DecisionLog {
+  written = 0;
+  dropped = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private blocked = false;
+  private broken = false;
+  private readonly sink: Writable;
+  private readonly random: () => number;
+  private readonly maxBufferBytes: number;
+  private readonly idle: Array<() => void> = [];
+
+  constructor(private readonly opts: DecisionLogOptions) {
+    this.sink = opts.sink;
+    this.random = opts.random ?? Math.random;
+    this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
+    this.sink.on('error', () => {
+      // A dead sink (disk full, closed pipe) must not take requests down: drop from now on.
+      this.broken = true;
+      this.drop(this.pending.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.settle();
+    });
+  }
+
+  /** The observer to add to the data plane. */
+  readonly observer: Observer = (record) => {
+    if (!record.started) return; // not an objective (unknown name, other routes)
+    const objective = record.objective!;
+    const rate = this.opts.sampleRate(objective);
+    if (rate < 1 && (rate <= 0 || this.random() >= rate)) return;
+    this.append(JSON.stringify(toDecisionRecord(record)));
+  };
+
+  private append(line: string): void {
+    if (this.broken || this.pendingBytes + line.length + 1 > this.maxBufferBytes) {
+      this.drop(1);
+      return;
+    }
+    this.pending.push(line);
+    this.pendingBytes += line.length + 1;
+    if (!this.scheduled && !this.blocked) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.blocked || this.broken || this.pending.length === 0) {
+      this.settle();
+      return;
+    }
+    const lines = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.written += lines.length;
+    const ok = this.sink.write(`${lines.join('\n')}\n`);
+    if (!ok) {
+      this.blocked = true;
+      this.sink.once('drain', () => {
+        this.blocked = false;
+        this.flush();
+      });
+    } else {
+      this.settle();
+    }
+  };
+
+  private drop(n: number): void {
+    if (n === 0) return;
+    this.dropped += n;
+    telemetry().dropped('decision_log', n);
+  }
+
+  private settle(): void {
+    if (this.pending.length === 0 && !this.blocked) for (const done of this.idle.splice(0)) done();
+  }
+
+  /** Resolves once every accepted line has been handed to the sink. */
+  drained(): Promise<void> {
+    if (this.broken || (this.pending.length === 0 && !this.blocked)) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drained();
+    if (this.opts.ownsSink) await new Promise<void>((resolve) => this.sink.end(resolve));
+  }
+}
+
+export function toDecisionRecord(r: RequestRecord): DecisionRecord {
+  const o = r.outcome;
+  return {
+    time: new Date(performance.timeOrigin + r.start).toISOString(),
+    requestId: r.requestId,
+    objective: r.objective!,
+    unit: r.unit ?? null,
+    context: r.context ?? {},
+    rule: o?.rule ?? null,
+    experiment: o?.experiment ?? null,
+    cell: o?.cell ?? null,
+    target: o?.target.id ?? null,
+    revision: o?.revision ?? null,
+    client: r.client ?? null,
+    trafficClass: r.trafficClass,
+    status: r.status,
+    error: r.errorCode ?? null,
+    latencyMs: Math.round((r.end - r.start) * 1000) / 1000,
+    fallback: r.fallback ?? null,
+    shadows: r.shadows ?? [],
+  };
+}
+
+/** `--decision-log FILE|-`: stdout for `-`, else the file, appended to. */
+export function openDecisionLog(where: string, sampleRate: (objective: string) => number): DecisionLog {
+  if (where === '-') return new DecisionLog({ sink: process.stdout, sampleRate });
+  return new DecisionLog({ sink: createWriteStream(where, { flags: 'a' }), sampleRate, ownsSink: true });
+}

@@ -1,0 +1,68 @@
+// Which observers a Junction runs, from its options: the one place that turns
+// "metrics on, tracing from env, decision log to stdout, no access log" into
+// data-plane hooks. Everything off costs nothing on the request path.
+import type { TracerProvider } from '@opentelemetry/api';
+import type { Logger } from '../faces/data-plane.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { openDecisionLog } from './decision-log.js';
+import { accessLog, createLogger, errorLog } from './logger.js';
+import { collectProcessMetrics, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
+import type { Observer, StartObserver } from './record.js';
+import { installTelemetry } from './telemetry.js';
+import { tracerProviderFromEnv } from './tracing-setup.js';
+import { endRequestSpan, installTracerProvider, startRequestSpan } from './tracing.js';
+
+export interface ObservabilityOptions {
+  metrics?: boolean;
+  processMetrics?: boolean;
+  tracing?: TracerProvider | 'env' | false;
+  decisionLog?: string;
+  accessLog?: boolean;
+  log?: Logger;
+}
+
+export interface Observability {
+  observers: Observer[];
+  onStart: StartObserver[];
+  close(): Promise<void>;
+}
+
+export function wireObservability(runtime: Runtime, opts: ObservabilityOptions): Observability {
+  const observers: Observer[] = [];
+  const onStart: StartObserver[] = [];
+  const closers: Array<() => Promise<void>> = [];
+
+  if (opts.metrics !== false) {
+    installTelemetry(prometheusTelemetry);
+    runtime.onRevision((next) => observeRevision(next));
+    onStart.push(metricsStart);
+    observers.push(metricsEnd);
+    if (opts.processMetrics === true) collectProcessMetrics();
+  }
+
+  const provider = opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
+  if (provider !== undefined) {
+    installTracerProvider(provider);
+    onStart.push(startRequestSpan);
+    observers.push(endRequestSpan);
+    const flushable = provider as { forceFlush?: () => Promise<void> };
+    if (typeof flushable.forceFlush === 'function') closers.push(() => flushable.forceFlush!());
+  }
+
+  if (opts.decisionLog !== undefined) {
+    const log = openDecisionLog(opts.decisionLog, (objective) =>
+      runtime.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1);
+    observers.push(log.observer);
+    closers.push(() => log.close());
+  }
+
+  if (opts.log !== undefined) observers.push(errorLog(opts.log));
+  if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
+
+  return {
+    observers, onStart,
+    async close() {
+      for (const close of closers) await close();
+    },
+  };
+}
