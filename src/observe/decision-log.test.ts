@@ -1,0 +1,72 @@
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DecisionLog } from './decision-log.js';
+import { newRecord, type RequestRecord } from './record.js';
+import { installTelemetry, NO_TELEMETRY } from './telemetry.js';
+
+function record(i: number, objective = 'cw'): RequestRecord {
+  const r = newRecord(`req-${i}`, 'POST', `/v1/objectives/${objective}`, 1000);
+  r.objective = objective;
+  r.started = true;
+  r.status = 200;
+  r.end = 1002.5;
+  return r;
+}
+
+function lines(text: string): Array<Record<string, unknown>> {
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('decision log', () => {
+  it('samples per objective with the injected randomness', async () => {
+    const sink = new PassThrough();
+    let out = '';
+    sink.on('data', (c: Buffer) => { out += c.toString(); });
+    const draws = [0.1, 0.9, 0.3, 0.7];
+    const log = new DecisionLog({ sink, sampleRate: (o) => (o === 'half' ? 0.5 : o === 'never' ? 0 : 1), random: () => draws.shift()! });
+    for (let i = 0; i < 4; i++) log.observer(record(i, 'half'));
+    log.observer(record(10, 'never'));
+    log.observer(record(11, 'all'));
+    await log.drained();
+    expect(lines(out).map((l) => l.requestId)).toEqual(['req-0', 'req-2', 'req-11']);
+  });
+
+  it('skips requests that never reached an objective', async () => {
+    const sink = new PassThrough();
+    const log = new DecisionLog({ sink, sampleRate: () => 1 });
+    const r = record(1);
+    r.started = false;
+    log.observer(r);
+    await log.drained();
+    expect(log.written).toBe(0);
+  });
+
+  it('a slow sink drops lines past the buffer cap and counts them, never blocking', async () => {
+    const drops: number[] = [];
+    installTelemetry({ ...NO_TELEMETRY, dropped: (sink, n = 1) => { if (sink === 'decision_log') drops.push(n); } });
+    const held: Array<() => void> = [];
+    let received = '';
+    let stuck = true;
+    const sink = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _enc, cb) { received += chunk.toString(); if (stuck) held.push(cb); else cb(); },
+    });
+    const log = new DecisionLog({ sink, sampleRate: () => 1, maxBufferBytes: 2000 });
+    log.observer(record(0));
+    await new Promise((r) => setImmediate(r)); // first batch handed over; the sink now holds it
+    expect(held.length).toBe(1);
+    for (let i = 1; i <= 100; i++) log.observer(record(i)); // returns at once although the sink is stuck
+    expect(log.dropped).toBeGreaterThan(0);
+    expect(drops.reduce((a, b) => a + b, 0)).toBe(log.dropped);
+
+    // Let the sink go: everything not dropped arrives, in order.
+    stuck = false;
+    while (held.length) held.shift()!();
+    await log.drained();
+    const got = lines(received);
+    expect(got.length + log.dropped).toBe(101);
+    expect(got.length).toBe(log.written);
+    expect(got[0]!.requestId).toBe('req-0');
+    installTelemetry(NO_TELEMETRY);
+  });
+});
