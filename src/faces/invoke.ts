@@ -100,7 +100,9 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.firstByte = performance.now();
     writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
-    if (reply.body !== null && !Buffer.isBuffer(reply.body)) reply.body.once('data', () => { record.firstByte = performance.now(); });
+    if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
+      reply.body.once('data', () => { record.firstByte = performance.now(); });
+    }
   } catch (err) {
     revision.leave();
     const jerr = toJunctionError(err);
