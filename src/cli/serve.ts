@@ -1,4 +1,5 @@
 // `junction serve`: the data plane (and, with the control plane, the admin API).
+import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startJunction } from '../app.js';
 import { pino } from 'pino';
@@ -34,6 +35,13 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     throw new UserError('give a config: junction serve --config FILE (or a store with --data DIR / --store URL)');
   }
   const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
+  if (decisionLog !== undefined && decisionLog !== '-') {
+    try {
+      closeSync(openSync(decisionLog, 'a'));
+    } catch (err) {
+      throw new UserError(`--decision-log: cannot write ${decisionLog} (${(err as Error).message}); give a writable file or - for stdout`);
+    }
+  }
   const junction = await startJunction({
     configFile: values.config,
     port: port(values.port, 8080, '--port'),
@@ -45,7 +53,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     decisionLog,
     accessLog: values['access-log'] ?? process.env.JUNCTION_ACCESS_LOG === '1',
   });
-  process.stdout.write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
+  // `--decision-log -` owns stdout: nothing else may write there.
+  (decisionLog === '-' ? process.stderr : process.stdout).write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));
   };

@@ -6,7 +6,7 @@
 // in-memory batch; batches are written on the next turn of the event loop; a
 // sink that does not keep up (write() → false) is left to drain while lines
 // accumulate up to a byte cap, past which they are dropped and counted.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { Observer, RequestRecord, ShadowNote } from './record.js';
@@ -45,6 +45,8 @@ export interface DecisionLogOptions {
   maxBufferBytes?: number;
   /** End the sink on close (files we opened; never stdout). */
   ownsSink?: boolean;
+  /** Told once when the sink fails; records are dropped (and counted) from then on. */
+  onSinkError?: (err: Error) => void;
 }
 
 export class DecisionLog {
@@ -64,8 +66,9 @@ export class DecisionLog {
     this.sink = opts.sink;
     this.random = opts.random ?? Math.random;
     this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
-    this.sink.on('error', () => {
+    this.sink.on('error', (err) => {
       // A dead sink (disk full, closed pipe) must not take requests down: drop from now on.
+      if (!this.broken) opts.onSinkError?.(err);
       this.broken = true;
       this.drop(this.pending.length);
       this.pending = [];
@@ -163,8 +166,14 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
   };
 }
 
-/** `--decision-log FILE|-`: stdout for `-`, else the file, appended to. */
-export function openDecisionLog(where: string, sampleRate: (objective: string) => number): DecisionLog {
-  if (where === '-') return new DecisionLog({ sink: process.stdout, sampleRate });
-  return new DecisionLog({ sink: createWriteStream(where, { flags: 'a' }), sampleRate, ownsSink: true });
+/**
+ * `--decision-log FILE|-`: stdout for `-`, else the file, appended to. The file
+ * is opened here, synchronously, so a bad path fails at startup, not silently later.
+ */
+export function openDecisionLog(
+  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError'>,
+): DecisionLog {
+  if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
+  const fd = openSync(where, 'a');
+  return new DecisionLog({ ...opts, sink: createWriteStream('', { fd }), ownsSink: true });
 }

@@ -50,8 +50,10 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   }
 
   if (opts.decisionLog !== undefined) {
-    const log = openDecisionLog(opts.decisionLog, (objective) =>
-      runtime.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1);
+    const log = openDecisionLog(opts.decisionLog, {
+      sampleRate: (objective) => runtime.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
+      onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
+    });
     observers.push(log.observer);
     closers.push(() => log.close());
   }
