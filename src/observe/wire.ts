@@ -8,7 +8,7 @@ import { openDecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
 import { collectProcessMetrics, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
-import { installTelemetry } from './telemetry.js';
+import { installTelemetry, NO_TELEMETRY, telemetry } from './telemetry.js';
 import { tracerProviderFromEnv } from './tracing-setup.js';
 import { endRequestSpan, installTracerProvider, startRequestSpan } from './tracing.js';
 
@@ -33,7 +33,8 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   const closers: Array<() => Promise<void>> = [];
 
   if (opts.metrics !== false) {
-    installTelemetry(prometheusTelemetry);
+    // One sink per process: keep one already installed (an embedder's, or a test's recorder).
+    if (telemetry() === NO_TELEMETRY) installTelemetry(prometheusTelemetry);
     runtime.onRevision((next) => observeRevision(next));
     onStart.push(metricsStart);
     observers.push(metricsEnd);
