@@ -2,10 +2,10 @@
 // `serve` and the tests both start Junction through here.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { TracerProvider } from '@opentelemetry/api';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
-import type { TracerProvider } from '@opentelemetry/api';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import { Runtime } from './runtime/runtime.js';
