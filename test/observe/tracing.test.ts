@@ -36,7 +36,7 @@ async function spansOfTrace(traceId: string, n: number): Promise<ReadableSpan[]>
     const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
     if (spans.length < n) throw new Error(`${spans.length} of ${n} spans`);
     return spans;
-  });
+  }, { timeout: 10_000, interval: 5 });
 }
 
 describe('tracing', () => {
