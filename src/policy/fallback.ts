@@ -6,6 +6,7 @@ import type { Call, Policy, Reply } from '../call/types.js';
 import type { PolicyConfig } from '../config/schema.js';
 import { isJunctionError, toJunctionError } from '../errors.js';
 import { telemetry, type FallbackReason } from '../observe/telemetry.js';
+import { inChildSpan } from '../observe/tracing.js';
 import type { Target } from '../routing/types.js';
 import { attempt, discard } from './attempt.js';
 
@@ -36,7 +37,9 @@ export function fallback(opts: FallbackOptions): Policy {
       telemetry().fallback(call.objective.name, from, target.id, failure.reason);
       if (failure.reply) discard(failure.reply);
       try {
-        const reply = await next(attempt(call, { target }).call);
+        const reply = await inChildSpan(attempt(call, { target }).call, `fallback ${target.id}`, {
+          'junction.fallback.from': from, 'junction.fallback.reason': failure.reason,
+        }, next);
         if (reply.status < 500) return { ...reply, fallback: target.id };
         failure = { reply: { ...reply, fallback: target.id }, reason: 'error' };
       } catch (err) {

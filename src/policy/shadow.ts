@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Call, Policy, Reply, Send } from '../call/types.js';
 import type { ShadowConfig } from '../config/schema.js';
+import { noteShadow } from '../observe/record.js';
 import { telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { destroyQuietly } from './attempt.js';
@@ -53,6 +54,7 @@ export function shadow(opts: ShadowOptions): Policy {
     for (const s of chosen) {
       const queued = opts.queue.push(() => sendCopy(opts, s, call, live));
       telemetry().shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
+      noteShadow(call.record, s.target.id, queued ? 'sent' : 'dropped');
     }
     let reply: Reply;
     try {

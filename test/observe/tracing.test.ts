@@ -11,17 +11,23 @@ const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
 let upstream: Upstream;
+let failing: Upstream;
 let junction: Junction;
 const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
   upstream = await startUpstream('ranker');
+  failing = await startUpstream('failing');
+  failing.handle((_req, res) => { res.writeHead(500); res.end(); });
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   junction = await startJunction({
     port: 0, tracing: provider,
     config: {
-      models: { ranker: { versions: { '6': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
-      objectives: { cw: { default: 'ranker@6' } },
+      models: { ranker: { versions: {
+        '6': { backend: { type: 'http', endpoints: [upstream.url] } },
+        '7': { backend: { type: 'http', endpoints: [failing.url] } },
+      } } },
+      objectives: { cw: { default: 'ranker@6' }, fb: { default: 'ranker@7', policy: { fallback: ['ranker@6'] } } },
     },
   });
 });
@@ -29,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await junction?.close();
   await upstream?.close();
+  await failing?.close();
 });
 
 async function spansOfTrace(traceId: string, n: number): Promise<ReadableSpan[]> {
@@ -89,5 +96,28 @@ describe('tracing', () => {
     const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
     expect(attempt.attributes['http.response.status_code']).toBe(503);
     expect(attempt.status.code).toBe(2); // SpanStatusCode.ERROR
+  });
+
+  it('nests the fallback target\'s attempt under a fallback span', async () => {
+    const traceId = CALLER_TRACE.replace('4', '6');
+    upstream.handle((_req, res) => { res.end('{}'); });
+    const res = await request(`${junction.url}/v1/objectives/fb`, {
+      method: 'POST', body: '{}', headers: { traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-fallback']).toBe('ranker@6');
+    await res.body.text();
+    const spans = await spansOfTrace(traceId, 5);
+    const server = spans.find((s) => s.kind === SpanKind.SERVER)!;
+    const first = spans.find((s) => s.name === 'upstream ranker@7')!;
+    const fb = spans.find((s) => s.name === 'fallback ranker@6')!;
+    const second = spans.find((s) => s.name === 'upstream ranker@6')!;
+    expect(first.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(fb.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(fb.attributes['junction.fallback.from']).toBe('ranker@7');
+    expect(second.parentSpanContext?.spanId).toBe(fb.spanContext().spanId);
+    expect(server.attributes['junction.fallback']).toBe('ranker@6');
+    expect(upstream.received.at(-1)!.headers.traceparent).toBe(`00-${traceId}-${second.spanContext().spanId}-01`);
+    expect(failing.received.at(-1)!.headers.traceparent).toBe(`00-${traceId}-${first.spanContext().spanId}-01`);
   });
 });
