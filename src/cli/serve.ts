@@ -51,7 +51,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,
     decisionLog,
-    accessLog: values['access-log'] ?? process.env.JUNCTION_ACCESS_LOG === '1',
+    accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
   });
   // `--decision-log -` owns stdout: nothing else may write there.
   (decisionLog === '-' ? process.stderr : process.stdout).write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
