@@ -41,13 +41,16 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
     if (opts.processMetrics === true) collectProcessMetrics();
   }
 
-  const provider = opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
+  const fromEnv = opts.tracing === 'env' || opts.tracing === undefined;
+  const provider = fromEnv ? tracerProviderFromEnv() : opts.tracing || undefined;
   if (provider !== undefined) {
     installTracerProvider(provider);
     onStart.push(startRequestSpan);
     observers.push(endRequestSpan);
-    const flushable = provider as { forceFlush?: () => Promise<void> };
-    if (typeof flushable.forceFlush === 'function') closers.push(() => flushable.forceFlush!());
+    // Ours (from env): shut down, which exports what is batched. An embedder's: only flush.
+    const sdk = provider as { forceFlush?: () => Promise<void>; shutdown?: () => Promise<void> };
+    const finish = fromEnv ? sdk.shutdown : sdk.forceFlush;
+    if (typeof finish === 'function') closers.push(() => finish.call(provider));
   }
 
   if (opts.decisionLog !== undefined) {
