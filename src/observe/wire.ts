@@ -42,7 +42,7 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   }
 
   const fromEnv = opts.tracing === 'env' || opts.tracing === undefined;
-  const provider = fromEnv ? tracerProviderFromEnv() : opts.tracing || undefined;
+  const provider = opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
   if (provider !== undefined) {
     installTracerProvider(provider);
     onStart.push(startRequestSpan);
