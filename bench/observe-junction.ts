@@ -1,5 +1,6 @@
 // One Junction for bench/observe.ts, in its own process: all observability on
-// or all off. Usage: observe-junction.ts PORT UPSTREAM_URL on|off DIR
+// or all off, or what `junction serve --decision-log` runs (metrics + decision log).
+// Usage: observe-junction.ts PORT UPSTREAM_URL on|off|serve DIR
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -15,7 +16,7 @@ class DiscardingExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-const [port, upstream, mode, dir] = process.argv.slice(2) as [string, string, 'on' | 'off', string];
+const [port, upstream, mode, dir] = process.argv.slice(2) as [string, string, 'on' | 'off' | 'serve', string];
 const backend = { type: 'http', endpoints: [upstream] };
 const config = {
   models: { ranker: { class: 'scorer', versions: { '6': { backend }, '7': { backend } } } },
@@ -28,11 +29,12 @@ const config = {
   },
 };
 const on = mode === 'on';
+const serve = mode === 'serve';
 const junction = await startJunction({
   port: Number(port), config,
-  metrics: on, processMetrics: on,
+  metrics: on || serve, processMetrics: on || serve,
   tracing: on ? new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536, maxExportBatchSize: 2048 })] }) : false,
-  decisionLog: on ? join(dir, 'decisions.jsonl') : undefined,
+  decisionLog: on || serve ? join(dir, `decisions-${mode}.jsonl`) : undefined,
   accessLog: on,
   log: createLogger({ destination: pino.destination({ dest: join(dir, `${mode}.log`), sync: false }) }),
 });

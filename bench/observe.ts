@@ -31,17 +31,17 @@ export interface ObserveBenchOptions {
 export async function benchObservability(opts: ObserveBenchOptions = {}): Promise<BenchSection> {
   const name = 'Observability cost (all on vs all off, same run)';
   if (!has('wrk')) return { name, rows: [], notes: ['skipped: needs wrk (apt-get install -y wrk)'] };
-  const seconds = opts.seconds ?? 4;
+  const seconds = opts.seconds ?? 3;
   const connections = opts.connections ?? 32;
-  const rounds = opts.rounds ?? 2;
+  const rounds = opts.rounds ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'junction-observe-bench-'));
-  const [upPort, offPort, onPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [upPort, offPort, servePort, onPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const upstreamUrl = `http://127.0.0.1:${upPort}/score`;
   const junction = (port: number, mode: string) =>
     start(process.execPath, ['--import', 'tsx', join(root, 'bench/observe-junction.ts'), String(port), upstreamUrl, mode, dir]);
-  const children = [start(process.execPath, ['-e', UPSTREAM, String(upPort)]), junction(offPort, 'off'), junction(onPort, 'on')];
+  const children = [start(process.execPath, ['-e', UPSTREAM, String(upPort)]), junction(offPort, 'off'), junction(servePort, 'serve'), junction(onPort, 'on')];
   try {
-    await Promise.all([`http://127.0.0.1:${upPort}/`, `http://127.0.0.1:${offPort}/healthz`, `http://127.0.0.1:${onPort}/healthz`].map(waitFor));
+    await Promise.all([`http://127.0.0.1:${upPort}/`, ...[offPort, servePort, onPort].map((p) => `http://127.0.0.1:${p}/healthz`)].map(waitFor));
     const lua = join(dir, 'post.lua');
     writeFileSync(lua, `
 wrk.method = "POST"
@@ -56,7 +56,11 @@ request = function()
 end
 `);
     const path = '/v1/objectives/continue-watching-ranking';
-    const variants: Array<[string, string]> = [['all off', `http://127.0.0.1:${offPort}`], ['all on', `http://127.0.0.1:${onPort}`]];
+    const variants: Array<[string, string]> = [
+      ['all off', `http://127.0.0.1:${offPort}`],
+      ['metrics + decision log', `http://127.0.0.1:${servePort}`],
+      ['all on', `http://127.0.0.1:${onPort}`],
+    ];
     for (const [, url] of variants) wrk(url + path, { connections: 8, seconds: 1, luaFile: lua }); // warm-up
     const results = new Map<string, LoadResult[]>(variants.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
@@ -73,13 +77,15 @@ end
       variant: n, [`rps (c=${connections})`]: Math.round(s.rps), 'p50 ms': s.p50.toFixed(3), 'p99 ms': s.p99.toFixed(3), errors: s.errors,
     }));
     const onS = summary.get('all on')!;
+    const serveS = summary.get('metrics + decision log')!;
     const offS = summary.get('all off')!;
-    const logged = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').split('\n').length - 1;
+    const logged = readFileSync(join(dir, 'decisions-on.jsonl'), 'utf8').split('\n').length - 1;
     const costs = await observabilityCosts();
     return {
       name: `${name} (wrk, ${rounds} × ${seconds}s each, alternating)`,
       rows,
       notes: [
+        `throughput with metrics + decision log (serve's default with --decision-log): ${(serveS.rps / offS.rps).toFixed(2)}× of all off`,
         `throughput with all observability on: ${(onS.rps / offS.rps).toFixed(2)}× of all off`,
         `per-request cost of observability at c=${connections}: ${((1 / onS.rps - 1 / offS.rps) * 1e6).toFixed(1)} µs of serial time`,
         `on = metrics + process metrics + tracing (real SDK, BatchSpanProcessor, discarding exporter) + decision log (sample 1.0, file: ${logged} lines) + access log (file)`,
