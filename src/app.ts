@@ -5,7 +5,10 @@ import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import type { Route } from './faces/route.js';
+import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import { Runtime } from './runtime/runtime.js';
@@ -35,6 +38,10 @@ export interface JunctionOptions {
   decisionLog?: string;
   /** One log line per request (default off). */
   accessLog?: boolean;
+  /** Extra data-plane routes (e.g. /metrics aggregated across --workers). */
+  routes?: Route[];
+  /** The control plane (store, revisions, admin API, watch, rollout controller); off when absent. */
+  control?: ControlOptions;
 }
 
 export interface Junction {
@@ -44,12 +51,15 @@ export interface Junction {
   /** `http://host:port` of the data plane. */
   url: string;
   rateLimiter: RateLimiter;
+  /** Present when started with `control`. */
+  control?: StartedControl;
   close(): Promise<void>;
 }
 
 export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const runtime = new Runtime();
   const observability: Observability = wireObservability(runtime, opts);
+  let control: StartedControl | undefined;
   let config: Config | undefined;
   let source: unknown;
   let baseDir = opts.baseDir ?? process.cwd();
@@ -60,31 +70,48 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     config = validateConfig(opts.config);
     source = opts.config;
   }
-  if (config) await runtime.apply(config, { number: 1, source, baseDir });
+  if (opts.control) {
+    // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
+    const log = opts.log ?? createLogger();
+    control = await startControl(runtime, opts.control, { configFile: opts.configFile, source, baseDir, log });
+  } else if (config) {
+    await runtime.apply(config, { number: 1, source, baseDir });
+  }
 
   const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
     onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
   });
   const dataPlane: DataPlane = {
     runtime, log: opts.log,
-    observers: [...observability.observers, ...(opts.observers ?? [])],
+    observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
     onStart: observability.onStart,
     admit: createAdmission(() => runtime.current?.config, rateLimiter),
+    routes: opts.routes,
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
-    server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
+      server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
+    });
+  } catch (err) {
+    await control?.close();
+    await runtime.close();
+    await rateLimiter.close();
+    await observability.close();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     rateLimiter,
+    control,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await control?.close();
       await runtime.close();
       await rateLimiter.close();
       await observability.close();

@@ -27,6 +27,8 @@ export interface ErrorDetails {
   retryAfterSeconds?: number;
   /** Set when the error happened after a routing decision, so the reply still says who was tried. */
   cause?: unknown;
+  /** Every problem found (config validation): each with its path and what to fix. */
+  issues?: ReadonlyArray<{ path: string; message: string }>;
 }
 
 export class JunctionError extends Error {
@@ -34,6 +36,7 @@ export class JunctionError extends Error {
   readonly status: number;
   readonly objective: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly issues: ErrorDetails['issues'];
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -42,6 +45,7 @@ export class JunctionError extends Error {
     this.status = ERRORS[code].status;
     this.objective = details.objective;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.issues = details.issues;
   }
 }
 

@@ -20,7 +20,7 @@ export function errorBody(err: JunctionError, face: Face, requestId: string): st
       return JSON.stringify({ error: err.message });
     default:
       return JSON.stringify({
-        error: { code: err.code, message: err.message, objective: err.objective, requestId },
+        error: { code: err.code, message: err.message, objective: err.objective, requestId, issues: err.issues },
       });
   }
 }

@@ -1,0 +1,150 @@
+// The admin API's routes (SPEC §6), each a thin adapter from HTTP to the
+// control plane. Bodies are small documents, read whole.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestBody } from '../call/body.js';
+import { ConfigError } from '../config/issues.js';
+import { parseConfigText } from '../config/load.js';
+import { JunctionError } from '../errors.js';
+import { isObject } from '../faces/json-body.js';
+import { writeJson } from '../faces/reply.js';
+import type { Params } from '../faces/route.js';
+import type { ControlPlane } from './control-plane.js';
+import { modelUsage } from './model-usage.js';
+import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const DEFAULT_AUTHOR = 'admin-api';
+
+export interface AdminContext {
+  control: ControlPlane;
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Params;
+  query: URLSearchParams;
+}
+
+export interface AdminRoute {
+  method: string;
+  pattern: string;
+  handle(ctx: AdminContext): Promise<void>;
+}
+
+/** The body as a config document: YAML or JSON (JSON is YAML). */
+async function readDocument(req: IncomingMessage, required: boolean): Promise<unknown> {
+  const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
+  if (raw.length === 0) {
+    if (required) throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
+    return undefined;
+  }
+  try {
+    return parseConfigText(raw.toString('utf8'), 'body');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new JunctionError('invalid_request', err.message, { issues: err.issues });
+    throw err;
+  }
+}
+
+function author(ctx: AdminContext): string {
+  return ctx.query.get('author') || DEFAULT_AUTHOR;
+}
+
+function revisionParam(ctx: AdminContext): number {
+  const n = Number(ctx.params.n);
+  if (!Number.isInteger(n) || n < 1) throw new JunctionError('invalid_request', `revision must be a positive integer (got "${ctx.params.n}")`);
+  return n;
+}
+
+async function latestSource(control: ControlPlane): Promise<unknown> {
+  const latest = await control.store.latest();
+  if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
+  return latest.source;
+}
+
+export const adminRoutes: AdminRoute[] = [
+  {
+    method: 'GET', pattern: '/admin/config',
+    async handle({ control, res }) {
+      const live = control.runtime.current;
+      if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
+      const stored = await control.store.get(live.number);
+      writeJson(res, 200, {
+        revision: live.number, author: stored?.author ?? null, createdAt: stored?.createdAt ?? null,
+        message: stored?.message ?? null, config: live.meta.source,
+      });
+    },
+  },
+  {
+    method: 'PUT', pattern: '/admin/config',
+    async handle(ctx) {
+      const source = await readDocument(ctx.req, true);
+      if (ctx.query.get('dryRun') === 'true') {
+        const { diff, revision } = await ctx.control.dryRun(source);
+        writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
+        return;
+      }
+      const result = await ctx.control.apply({ source, author: author(ctx), message: ctx.query.get('message') ?? '' });
+      writeJson(ctx.res, 200, result);
+    },
+  },
+  {
+    method: 'GET', pattern: '/admin/revisions',
+    async handle({ control, res, query }) {
+      const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 1000);
+      writeJson(res, 200, { live: control.liveNumber, revisions: await control.store.list(limit) });
+    },
+  },
+  {
+    method: 'GET', pattern: '/admin/revisions/:n',
+    async handle(ctx) {
+      const n = revisionParam(ctx);
+      const rev = await ctx.control.store.get(n);
+      if (!rev) throw new JunctionError('not_found', `no revision ${n}; list them with "junction revisions"`);
+      writeJson(ctx.res, 200, { ...rev, live: rev.number === ctx.control.liveNumber });
+    },
+  },
+  {
+    method: 'POST', pattern: '/admin/revisions/:n/rollback',
+    async handle(ctx) {
+      const body = await readDocument(ctx.req, false);
+      const message = isObject(body) && typeof body.message === 'string' ? body.message : ctx.query.get('message') ?? undefined;
+      writeJson(ctx.res, 200, await ctx.control.rollback(revisionParam(ctx), author(ctx), message));
+    },
+  },
+  {
+    method: 'GET', pattern: '/admin/models',
+    async handle({ control, res }) {
+      const live = control.runtime.current;
+      if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
+      writeJson(res, 200, { revision: live.number, models: modelUsage(live.config) });
+    },
+  },
+  {
+    method: 'GET', pattern: '/admin/objectives/:objective/rollout',
+    async handle({ control, res, params }) {
+      const live = control.runtime.current;
+      const o = live?.config.objectives[params.objective!];
+      if (!live || !o) throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, { objective: params.objective });
+      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null });
+    },
+  },
+  {
+    method: 'POST', pattern: '/admin/objectives/:objective/rollout/:action',
+    async handle(ctx) {
+      const { objective, action } = ctx.params as { objective: string; action: string };
+      if (!isRolloutAction(action)) {
+        throw new JunctionError('not_found', `unknown rollout action "${action}"; use start, pause, resume, promote or abort`);
+      }
+      const body = await readDocument(ctx.req, false);
+      const opts: RolloutOptions = {};
+      if (isObject(body)) {
+        if (body.candidate !== undefined) opts.candidate = String(body.candidate);
+        if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
+      }
+      const source = applyRolloutAction(await latestSource(ctx.control), objective, action, opts);
+      const message = (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ?? `rollout ${action} on ${objective}`;
+      const result = await ctx.control.apply({ source, author: author(ctx), message });
+      const o = ctx.control.runtime.current?.config.objectives[objective];
+      writeJson(ctx.res, 200, { ...result, objective, default: o?.default, rollout: o?.rollout ?? null });
+    },
+  },
+];

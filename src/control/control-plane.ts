@@ -1,0 +1,152 @@
+// The control plane of one process: the store is the truth, the runtime serves
+// it. Every change goes store-first (validate → append revision N+1 → build →
+// swap), and every process converges on the store's latest revision: at once
+// on its own applies, on a NOTIFY from PostgreSQL, and on a periodic check that
+// catches whatever a notification missed (and other processes on SQLite).
+import { ConfigError } from '../config/issues.js';
+import { validateConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { JunctionError } from '../errors.js';
+import type { Logger } from '../faces/data-plane.js';
+import { telemetry } from '../observe/telemetry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { configDiff } from './config-diff.js';
+import type { Store, StoredRevision } from './store.js';
+
+export interface ControlPlaneOptions {
+  store: Store;
+  runtime: Runtime;
+  /** Relative paths in configs (model files) resolve against this folder. */
+  baseDir: string;
+  log: Logger;
+  /** Safety-net check of the store's latest revision; default 1 s for SQLite, 5 s for PostgreSQL. */
+  pollMs?: number;
+}
+
+export interface ChangeRequest {
+  source: unknown;
+  author: string;
+  message: string;
+  /** Seeding and watch: no new revision when the source equals the latest one. */
+  onlyIfChanged?: boolean;
+}
+
+export interface ChangeResult {
+  /** The live revision after the change. */
+  revision: number;
+  /** True when nothing was written (same config as the latest revision). */
+  unchanged: boolean;
+  diff: string[];
+}
+
+export class ControlPlane {
+  readonly store: Store;
+  readonly runtime: Runtime;
+  private readonly baseDir: string;
+  private readonly log: Logger;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  /** A stored revision this process could not build; not retried until a newer one exists. */
+  private failed = 0;
+
+  constructor(private readonly opts: ControlPlaneOptions) {
+    this.store = opts.store;
+    this.runtime = opts.runtime;
+    this.baseDir = opts.baseDir;
+    this.log = opts.log;
+    this.runtime.onRevision((next) => telemetry().configRevision(next.number));
+  }
+
+  /** Serves the latest stored revision and keeps following the store. */
+  async start(): Promise<void> {
+    await this.sync();
+    this.store.subscribe(() => void this.sync());
+    const every = this.opts.pollMs ?? (this.store.kind === 'postgres' ? 5000 : 1000);
+    this.timer = setInterval(() => void this.sync(), every);
+    this.timer.unref();
+  }
+
+  get liveNumber(): number {
+    return this.runtime.current?.number ?? 0;
+  }
+
+  /** Throws ConfigError as a 400 listing every issue; a refused config is never stored. */
+  validate(source: unknown): Config {
+    try {
+      return validateConfig(source);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        throw new JunctionError('invalid_request', err.message, { issues: err.issues });
+      }
+      throw err;
+    }
+  }
+
+  /** Validation and the diff against the latest revision, changing nothing. */
+  async dryRun(source: unknown): Promise<{ diff: string[]; revision: number }> {
+    this.validate(source);
+    const latest = await this.store.latest();
+    return { diff: configDiff(latest?.source, source), revision: latest?.number ?? 0 };
+  }
+
+  async apply(change: ChangeRequest): Promise<ChangeResult> {
+    this.validate(change.source);
+    const latest = await this.store.latest();
+    const diff = configDiff(latest?.source, change.source);
+    const stored = await this.store.append(change);
+    if (!stored) {
+      await this.sync();
+      return { revision: this.liveNumber, unchanged: true, diff: [] };
+    }
+    await this.serial(() => this.bringUp(stored, true));
+    return { revision: this.liveNumber, unchanged: false, diff };
+  }
+
+  async rollback(number: number, author: string, message?: string): Promise<ChangeResult> {
+    const target = await this.store.get(number);
+    if (!target) throw new JunctionError('not_found', `no revision ${number}; list them with "junction revisions"`);
+    return this.apply({ source: target.source, author, message: message ?? `rollback to revision ${number}` });
+  }
+
+  /** Moves this process to the store's latest revision if it is behind. Never throws. */
+  sync(): Promise<void> {
+    return this.serial(async () => {
+      try {
+        if ((await this.store.latestNumber()) <= Math.max(this.liveNumber, this.failed)) return;
+        const latest = await this.store.latest();
+        if (latest) await this.bringUp(latest, false);
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'control plane: cannot read the store; serving the current revision');
+      }
+    });
+  }
+
+  private async bringUp(rev: StoredRevision, rethrow: boolean): Promise<void> {
+    if (rev.number <= this.liveNumber) return;
+    try {
+      const config = validateConfig(rev.source);
+      await this.runtime.apply(config, { number: rev.number, source: rev.source, baseDir: this.baseDir });
+      this.log.info({ revision: rev.number, author: rev.author, message: rev.message }, 'config revision live');
+    } catch (err) {
+      this.failed = Math.max(this.failed, rev.number);
+      const why = err instanceof Error ? err.message : String(err);
+      this.log.error({ revision: rev.number, err: why }, `revision ${rev.number} cannot be served; revision ${this.liveNumber} stays live`);
+      if (rethrow) {
+        throw new JunctionError('invalid_request',
+          `revision ${rev.number} was stored but cannot be served (${why}); revision ${this.liveNumber} stays live: fix the config and apply again, or roll back`);
+      }
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.chain;
+    await this.store.close();
+  }
+}

@@ -1,0 +1,37 @@
+// Schema versions of the store. Append a migration, never edit a shipped one:
+// each runs once, in order, recorded in junction_migrations, inside the same
+// transaction as its bookkeeping, so a crash half-way leaves nothing applied.
+
+export interface Migration {
+  version: number;
+  description: string;
+  /** SQL for each dialect; `{schema}` is replaced by the (quoted) schema prefix. */
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'revisions',
+    sqlite: `CREATE TABLE revisions (
+      number INTEGER PRIMARY KEY,
+      author TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      message TEXT NOT NULL,
+      source TEXT NOT NULL,
+      diff TEXT NOT NULL
+    )`,
+    postgres: `CREATE TABLE {schema}.revisions (
+      number INTEGER PRIMARY KEY,
+      author TEXT NOT NULL,
+      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      message TEXT NOT NULL,
+      source JSONB NOT NULL,
+      source_text TEXT NOT NULL,
+      diff TEXT NOT NULL
+    )`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

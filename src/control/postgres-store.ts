@@ -1,0 +1,183 @@
+// The shared store for several replicas: PostgreSQL. Every append NOTIFYs a
+// channel inside its transaction (delivered on commit), so every replica hears
+// of a new revision at once; a transaction-scoped advisory lock serializes
+// writers so numbers are N+1 without gaps or duplicates.
+//
+// `?schema=NAME` on the URL picks the schema (default `junction`): one database
+// can hold several independent Junction installations (or test runs).
+import pg from 'pg';
+import { configDiff, formatDiff } from './config-diff.js';
+import { MIGRATIONS } from './migrations.js';
+import { canonicalJson, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+interface Row {
+  number: number;
+  author: string;
+  created_at: Date;
+  message: string;
+  source_text?: string;
+  diff: string;
+}
+
+export interface PostgresStoreOptions {
+  /** How long the LISTEN connection waits before reconnecting after it drops. */
+  reconnectMs?: number;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly schema: string;
+  private readonly q: string;
+  private readonly channel: string;
+  private readonly lockKey: string;
+  private listener: pg.Client | undefined;
+  private readonly subscribers: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(private readonly url: string, schema: string, private readonly opts: PostgresStoreOptions) {
+    this.schema = schema;
+    this.q = `"${schema}"`;
+    this.channel = `junction_${schema}`;
+    this.lockKey = `junction:${schema}`;
+    const u = new URL(url);
+    u.password = '';
+    u.searchParams.delete('schema');
+    this.location = `${u.toString()} (schema ${schema})`;
+    this.pool = new pg.Pool({ connectionString: url, max: 4 });
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema') ?? 'junction';
+    if (!SCHEMA_NAME.test(schema)) throw new Error(`schema "${schema}" must match ${SCHEMA_NAME}`);
+    u.searchParams.delete('schema');
+    const store = new PostgresStore(u.toString(), schema, opts);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.pool.end();
+      throw err;
+    }
+    return store;
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.lockKey]);
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  private migrate(): Promise<void> {
+    // The advisory lock makes replicas that start together migrate one at a time.
+    return this.tx(async (c) => {
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.q}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${this.q}.junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      const { rows } = await c.query<{ version: number }>(`SELECT version FROM ${this.q}.junction_migrations`);
+      const done = new Set(rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await c.query(m.postgres.replaceAll('{schema}', this.q));
+        await c.query(`INSERT INTO ${this.q}.junction_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+      }
+    });
+  }
+
+  async latest(): Promise<StoredRevision | undefined> {
+    const { rows } = await this.pool.query<Row>(`SELECT * FROM ${this.q}.revisions ORDER BY number DESC LIMIT 1`);
+    return rows[0] && full(rows[0]);
+  }
+
+  async latestNumber(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT coalesce(max(number), 0)::int AS n FROM ${this.q}.revisions`);
+    return rows[0]!.n;
+  }
+
+  async get(number: number): Promise<StoredRevision | undefined> {
+    const { rows } = await this.pool.query<Row>(`SELECT * FROM ${this.q}.revisions WHERE number = $1`, [number]);
+    return rows[0] && full(rows[0]);
+  }
+
+  async list(limit: number): Promise<RevisionSummary[]> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT number, author, created_at, message, diff FROM ${this.q}.revisions ORDER BY number DESC LIMIT $1`, [limit]);
+    return rows.map(summary);
+  }
+
+  append(draft: RevisionDraft): Promise<StoredRevision | undefined> {
+    return this.tx(async (c) => {
+      const prev = (await c.query<Row>(`SELECT * FROM ${this.q}.revisions ORDER BY number DESC LIMIT 1`)).rows[0];
+      const prevSource: unknown = prev ? JSON.parse(prev.source_text!) : undefined;
+      if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+      const text = JSON.stringify(draft.source);
+      const { rows } = await c.query<Row>(
+        `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING *`,
+        [(prev?.number ?? 0) + 1, draft.author, draft.message, text, text, formatDiff(configDiff(prevSource, draft.source))]);
+      await c.query('SELECT pg_notify($1, $2)', [this.channel, String(rows[0]!.number)]);
+      return full(rows[0]!);
+    });
+  }
+
+  subscribe(onChange: () => void): void {
+    this.subscribers.push(onChange);
+    if (!this.listener) void this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url });
+    this.listener = client;
+    const retry = () => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      // Missed notifications meanwhile are caught by the control plane's periodic check.
+      setTimeout(() => { if (!this.listener) void this.listen(); }, this.opts.reconnectMs ?? 1000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => {
+      for (const s of this.subscribers) s();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel}"`);
+      // Anything appended while we were not listening: let subscribers check now.
+      for (const s of this.subscribers) s();
+    } catch {
+      retry();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+function summary(row: Row): RevisionSummary {
+  return { number: row.number, author: row.author, createdAt: row.created_at.toISOString(), message: row.message, diff: row.diff };
+}
+
+function full(row: Row): StoredRevision {
+  return { ...summary(row), source: JSON.parse(row.source_text!) };
+}

@@ -1,0 +1,104 @@
+// The embedded store: one SQLite file in the data folder. WAL mode lets the
+// processes of `--workers` read while one writes; BEGIN IMMEDIATE makes the
+// read-latest-then-append of a revision atomic across them.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { configDiff, formatDiff } from './config-diff.js';
+import { MIGRATIONS } from './migrations.js';
+import { canonicalJson, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+
+interface Row {
+  number: number;
+  author: string;
+  created_at: string;
+  message: string;
+  source?: string;
+  diff: string;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly location: string;
+  private readonly db: Database.Database;
+
+  /** `dir` is the data folder (created if missing), or `:memory:`. */
+  constructor(dir: string) {
+    if (dir === ':memory:') {
+      this.location = ':memory:';
+      this.db = new Database(':memory:');
+    } else {
+      mkdirSync(dir, { recursive: true });
+      this.location = join(resolve(dir), 'junction.db');
+      this.db = new Database(this.location);
+      this.db.pragma('journal_mode = WAL');
+    }
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    this.db.transaction(() => {
+      const done = new Set((this.db.prepare('SELECT version FROM junction_migrations').all() as { version: number }[]).map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.db.exec(m.sqlite);
+        this.db.prepare('INSERT INTO junction_migrations VALUES (?, ?, ?)').run(m.version, m.description, new Date().toISOString());
+      }
+    }).immediate();
+  }
+
+  async latest(): Promise<StoredRevision | undefined> {
+    const row = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
+    return row && full(row);
+  }
+
+  async latestNumber(): Promise<number> {
+    return (this.db.prepare('SELECT coalesce(max(number), 0) AS n FROM revisions').get() as { n: number }).n;
+  }
+
+  async get(number: number): Promise<StoredRevision | undefined> {
+    const row = this.db.prepare('SELECT * FROM revisions WHERE number = ?').get(number) as Row | undefined;
+    return row && full(row);
+  }
+
+  async list(limit: number): Promise<RevisionSummary[]> {
+    const rows = this.db.prepare('SELECT number, author, created_at, message, diff FROM revisions ORDER BY number DESC LIMIT ?').all(limit) as Row[];
+    return rows.map(summary);
+  }
+
+  async append(draft: RevisionDraft): Promise<StoredRevision | undefined> {
+    return this.db.transaction(() => {
+      const prev = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
+      const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
+      if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+      const row: Row = {
+        number: (prev?.number ?? 0) + 1,
+        author: draft.author,
+        created_at: new Date().toISOString(),
+        message: draft.message,
+        source: JSON.stringify(draft.source),
+        diff: formatDiff(configDiff(prevSource, draft.source)),
+      };
+      this.db.prepare('INSERT INTO revisions (number, author, created_at, message, source, diff) VALUES (@number, @author, @created_at, @message, @source, @diff)').run(row);
+      return full(row);
+    }).immediate();
+  }
+
+  subscribe(): void {
+    // Nothing to listen to: other processes on this file are seen by the control plane's periodic check.
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+function summary(row: Row): RevisionSummary {
+  return { number: row.number, author: row.author, createdAt: row.created_at, message: row.message, diff: row.diff };
+}
+
+function full(row: Row): StoredRevision {
+  return { ...summary(row), source: JSON.parse(row.source!) };
+}

@@ -1,0 +1,91 @@
+// Starts the control plane of one process: store → control plane (seeded from
+// the config file, following the store) → admin API → file watch.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from '../faces/data-plane.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { bearerAuth, NO_AUTH } from './admin-auth.js';
+import { createAdminServer } from './admin-server.js';
+import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
+import { ControlPlane } from './control-plane.js';
+import { openStore } from './open-store.js';
+
+export const DEFAULT_ADMIN_PORT = 8081;
+
+export interface AdminOptions {
+  port?: number;
+  host?: string;
+  /** The bearer token (JUNCTION_ADMIN_TOKEN), required when set. Without it and without `insecure` the admin API stays off. */
+  token?: string;
+  insecure?: boolean;
+}
+
+export interface ControlOptions {
+  /** postgres:// URL of a shared store … */
+  store?: string;
+  /** … or the SQLite data folder (default ./junction-data; `:memory:` for tests). */
+  data?: string;
+  /** Re-apply the config file when it changes. */
+  watch?: boolean;
+  admin?: AdminOptions;
+  pollMs?: number;
+  /** Told of each watch outcome (tests wait on it). */
+  onWatch?: (o: WatchOutcome) => void;
+}
+
+export interface StartedControl {
+  plane: ControlPlane;
+  admin?: Server;
+  /** `http://host:port` of the admin API, when it runs. */
+  adminUrl?: string;
+  close(): Promise<void>;
+}
+
+export async function startControl(
+  runtime: Runtime, opts: ControlOptions, ctx: { configFile?: string; baseDir: string; log: Logger },
+): Promise<StartedControl> {
+  const store = await openStore(opts);
+  const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
+  let watch: ConfigWatch | undefined;
+  let admin: Server | undefined;
+  let adminUrl: string | undefined;
+  try {
+    if (ctx.configFile !== undefined) await applyConfigFile(plane, ctx.configFile, `seeded from ${ctx.configFile}`);
+    await plane.start();
+    if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
+    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log));
+  } catch (err) {
+    watch?.close();
+    await plane.close();
+    throw err;
+  }
+  return {
+    plane, admin, adminUrl,
+    async close() {
+      watch?.close();
+      if (admin) {
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin!.close(() => resolve()));
+      }
+      await plane.close();
+    },
+  };
+}
+
+async function listenAdmin(plane: ControlPlane, opts: AdminOptions, log: Logger): Promise<{ admin?: Server; adminUrl?: string }> {
+  if (!opts.token && !opts.insecure) {
+    log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
+    return {};
+  }
+  if (!opts.token) {
+    log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
+  }
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    admin.once('error', reject);
+    admin.listen(opts.port ?? DEFAULT_ADMIN_PORT, host, () => resolve());
+  });
+  const { port } = admin.address() as AddressInfo;
+  return { admin, adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}

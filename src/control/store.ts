@@ -1,0 +1,53 @@
+// Where revisions live. Two implementations with one contract: embedded SQLite
+// (one machine, `--data DIR`) and PostgreSQL (several replicas, `--store
+// postgres://…`). Revisions are append-only; numbering is assigned by the store
+// inside one transaction so two writers never get the same number.
+
+export interface RevisionSummary {
+  number: number;
+  author: string;
+  /** ISO 8601, UTC. */
+  createdAt: string;
+  message: string;
+  /** Readable change from the previous revision (config-diff.ts). */
+  diff: string;
+}
+
+export interface StoredRevision extends RevisionSummary {
+  /** The config as its author wrote it (a plain JSON value). */
+  source: unknown;
+}
+
+export interface RevisionDraft {
+  author: string;
+  message: string;
+  source: unknown;
+  /** Write nothing when the source equals the latest revision's (seeding, watch). */
+  onlyIfChanged?: boolean;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it is, for logs (never includes a password). */
+  readonly location: string;
+  latest(): Promise<StoredRevision | undefined>;
+  latestNumber(): Promise<number>;
+  get(number: number): Promise<StoredRevision | undefined>;
+  /** Newest first. */
+  list(limit: number): Promise<RevisionSummary[]>;
+  /** Appends revision N+1; undefined when `onlyIfChanged` and nothing changed. */
+  append(draft: RevisionDraft): Promise<StoredRevision | undefined>;
+  /** Calls back when another process may have appended (PostgreSQL NOTIFY); a no-op where there is none. */
+  subscribe(onChange: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Stable text of a config source: same meaning, same text, whatever the key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
