@@ -1,8 +1,15 @@
 // `junction serve`: the data plane (and, with the control plane, the admin API).
+import cluster from 'node:cluster';
 import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startJunction } from '../app.js';
 import { pino } from 'pino';
+import { startJunction } from '../app.js';
+import { loadConfigFile } from '../config/load.js';
+import { clusterMetricsRoute } from '../control/cluster-metrics.js';
+import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
+import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
+import { runPrimary } from '../control/workers.js';
+import type { Route } from '../faces/route.js';
 import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
 
@@ -10,6 +17,13 @@ function port(value: string | undefined, fallback: number, flag: string): number
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${flag} must be a port number 0-65535 (got "${value}")`);
+  return n;
+}
+
+function workerCount(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
   return n;
 }
 
@@ -31,9 +45,13 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'insecure-admin': { type: 'boolean' },
     },
   });
-  if (values.config === undefined && values.store === undefined && values.data === undefined) {
-    throw new UserError('give a config: junction serve --config FILE (or a store with --data DIR / --store URL)');
+  if (values.store !== undefined && values.data !== undefined) {
+    throw new UserError('give either --data DIR (embedded SQLite) or --store postgres://… (shared), not both');
   }
+  if (values.store !== undefined && !/^postgres(ql)?:\/\//.test(values.store)) {
+    throw new UserError(`--store must be a postgres:// URL (got "${values.store}"); for a local store use --data DIR`);
+  }
+  if (values.watch && values.config === undefined) throw new UserError('--watch needs a file to watch: --config FILE --watch');
   const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
   if (decisionLog !== undefined && decisionLog !== '-') {
     try {
@@ -42,19 +60,53 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       throw new UserError(`--decision-log: cannot write ${decisionLog} (${(err as Error).message}); give a writable file or - for stdout`);
     }
   }
+  const dataPort = port(values.port, 8080, '--port');
+  const adminPort = port(values['admin-port'], DEFAULT_ADMIN_PORT, '--admin-port');
+  const workers = workerCount(values.workers);
+  // `--decision-log -` owns stdout: nothing else may write there.
+  const out = decisionLog === '-' ? process.stderr : process.stdout;
+
+  if (workers > 1 && cluster.isPrimary) {
+    if (values.config !== undefined) loadConfigFile(values.config); // refuse a bad file once, not once per worker
+    runPrimary(workers, (line) => process.stderr.write(`${line}\n`));
+    out.write(`junction: ${workers} workers serving port ${dataPort} (admin ${adminPort})\n`);
+    return undefined;
+  }
+
+  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute()] : [];
   const junction = await startJunction({
     configFile: values.config,
-    port: port(values.port, 8080, '--port'),
+    port: dataPort,
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
+    routes,
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,
     decisionLog,
     accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
+    control: {
+      store: values.store,
+      data: values.store === undefined ? values.data ?? DEFAULT_DATA_DIR : undefined,
+      watch: values.watch,
+      rolloutController: {},
+      admin: {
+        port: adminPort,
+        host: values.host ?? '0.0.0.0',
+        token: process.env.JUNCTION_ADMIN_TOKEN || undefined,
+        insecure: values['insecure-admin'],
+      },
+    },
+  }).catch((err: unknown) => {
+    if (err instanceof StoreOpenError) throw new UserError(err.message);
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port`);
+    }
+    throw err;
   });
-  // `--decision-log -` owns stdout: nothing else may write there.
-  (decisionLog === '-' ? process.stderr : process.stdout).write(`junction: serving ${junction.url} (revision ${junction.runtime.current?.number ?? 'none'})\n`);
+  const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
+  const revision = junction.runtime.current?.number ?? 'none yet: junction apply FILE';
+  out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));
   };

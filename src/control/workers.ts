@@ -1,0 +1,30 @@
+// `serve --workers N`: N processes on one machine sharing the data and admin
+// ports (node:cluster; the primary accepts and hands connections round-robin).
+// The primary serves nothing itself: it restarts a worker that dies, merges
+// metrics for /metrics, and stops the workers on SIGTERM/SIGINT.
+import cluster from 'node:cluster';
+import { serveClusterMetrics } from './cluster-metrics.js';
+
+const RESTART_DELAY_MS = 1000;
+
+export function runPrimary(workers: number, log: (line: string) => void): void {
+  let stopping = false;
+  serveClusterMetrics();
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    log(`junction: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+    setTimeout(() => { if (!stopping) cluster.fork(); }, RESTART_DELAY_MS);
+  });
+  const stop = () => {
+    stopping = true;
+    const live = Object.values(cluster.workers ?? {});
+    if (live.length === 0) process.exit(0);
+    for (const w of live) w?.process.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
