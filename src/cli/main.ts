@@ -1,8 +1,11 @@
 // `junction <command>`: exit 0 on success, 1 on a user error with a one-line
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { ConfigError } from '../config/issues.js';
+import { applyCommand, diffCommand } from './apply.js';
 import { explainCommand } from './explain.js';
 import { keysCommand } from './keys.js';
+import { revisionsCommand, rollbackCommand } from './revisions.js';
+import { rolloutCommand } from './rollout.js';
 import { serveCommand } from './serve.js';
 import { UserError } from './user-error.js';
 import { validateCommand } from './validate.js';
@@ -14,15 +17,28 @@ const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   explain: explainCommand,
   keys: keysCommand,
+  apply: applyCommand,
+  diff: diffCommand,
+  revisions: revisionsCommand,
+  rollback: rollbackCommand,
+  rollout: rolloutCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
 
 commands:
-  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--insecure-admin]
+  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--workers N] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
   keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
+  apply      FILE [--message M]
+  diff       FILE
+  revisions  [--limit N]
+  rollback   N [--message M]
+  rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
+
+admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
+token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
 `;
 
 export async function main(argv: string[]): Promise<number | undefined> {

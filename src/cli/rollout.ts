@@ -1,0 +1,49 @@
+// `junction rollout OBJECTIVE start|status|pause|resume|promote|abort`:
+// every action except status writes a new revision.
+import { parseArgs } from 'node:util';
+import { ADMIN_OPTIONS, adminCall, adminTarget, printJson, whoAmI } from './admin-client.js';
+import { UserError } from './user-error.js';
+
+const ACTIONS = ['start', 'status', 'pause', 'resume', 'promote', 'abort'];
+
+interface RolloutState {
+  objective: string;
+  revision: number;
+  default: string;
+  rollout: { candidate: string; percent: number; state: string; steps?: number[] } | null;
+  unchanged?: boolean;
+}
+
+export function describeRollout(s: RolloutState): string {
+  if (!s.rollout) return `${s.objective}: no rollout; default ${s.default} (revision ${s.revision})`;
+  const steps = s.rollout.steps ? `, steps ${s.rollout.steps.join('→')}` : '';
+  return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})`;
+}
+
+export async function rolloutCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { ...ADMIN_OPTIONS, candidate: { type: 'string' }, steps: { type: 'string' }, message: { type: 'string', short: 'm' } },
+  });
+  const [objective, action] = positionals;
+  if (!objective || !action || !ACTIONS.includes(action)) {
+    throw new UserError(`usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version] [--steps 1,5,25,100]`);
+  }
+  const target = adminTarget(values.admin);
+  const path = `/admin/objectives/${encodeURIComponent(objective)}/rollout`;
+  let state: RolloutState;
+  if (action === 'status') {
+    state = await adminCall<RolloutState>(target, 'GET', path);
+  } else {
+    let steps: number[] | undefined;
+    if (values.steps !== undefined) {
+      steps = values.steps.split(',').map(Number);
+      if (steps.some((n) => !Number.isFinite(n))) throw new UserError(`--steps must be comma-separated percents, e.g. 1,5,25,100 (got "${values.steps}")`);
+    }
+    const body = { candidate: values.candidate, steps, message: values.message };
+    state = await adminCall<RolloutState>(target, 'POST', `${path}/${action}?author=${encodeURIComponent(whoAmI())}`, body);
+  }
+  if (values.json) printJson(state);
+  else process.stdout.write(`${action === 'status' ? '' : `${action}: `}${describeRollout(state)}\n`);
+  return 0;
+}
