@@ -82,7 +82,7 @@ export const adminRoutes: AdminRoute[] = [
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
         return;
       }
-      const result = await ctx.control.apply({ source, author: author(ctx), message: ctx.query.get('message') ?? '' });
+      const result = await ctx.control.apply({ source, author: author(ctx), message: ctx.query.get('message') ?? '', onlyIfChanged: true });
       writeJson(ctx.res, 200, result);
     },
   },

@@ -105,7 +105,7 @@ export class ControlPlane {
   async rollback(number: number, author: string, message?: string): Promise<ChangeResult> {
     const target = await this.store.get(number);
     if (!target) throw new JunctionError('not_found', `no revision ${number}; list them with "junction revisions"`);
-    return this.apply({ source: target.source, author, message: message ?? `rollback to revision ${number}` });
+    return this.apply({ source: target.source, author, message: message ?? `rollback to revision ${number}`, onlyIfChanged: true });
   }
 
   /** Moves this process to the store's latest revision if it is behind. Never throws. */

@@ -42,7 +42,8 @@ export interface StartedControl {
 }
 
 export async function startControl(
-  runtime: Runtime, opts: ControlOptions, ctx: { configFile?: string; baseDir: string; log: Logger },
+  runtime: Runtime, opts: ControlOptions,
+  ctx: { configFile?: string; /** A config value to seed with instead of a file. */ source?: unknown; baseDir: string; log: Logger },
 ): Promise<StartedControl> {
   const store = await openStore(opts);
   const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
@@ -51,6 +52,7 @@ export async function startControl(
   let adminUrl: string | undefined;
   try {
     if (ctx.configFile !== undefined) await applyConfigFile(plane, ctx.configFile, `seeded from ${ctx.configFile}`);
+    else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
     if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log));
