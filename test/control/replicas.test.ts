@@ -1,0 +1,107 @@
+// Several replicas on one PostgreSQL store: three real Junction processes seed
+// from the same file (one revision, not three), and a change applied through
+// any one of them is served by all within about a second (LISTEN/NOTIFY). A
+// revision written without a notification is still picked up (periodic check).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+import { startJunction } from '../../src/app.js';
+import { spawnJunction, type JunctionProcess } from '../support/junction-process.js';
+import { dropSchema, PGURL, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+import { twoTargets } from './configs.js';
+
+const skip = await postgresSkipReason();
+const TOKEN = 'replica-token';
+const quiet = { error() {}, warn() {}, info() {} };
+
+async function revisionOf(url: string): Promise<number> {
+  const res = await request(`${url}/v1/config/snapshot`);
+  const body = (await res.body.json()) as { revision: number };
+  return body.revision;
+}
+
+/** Waits until every replica serves `revision`; returns how long that took. */
+async function converge(urls: string[], revision: number, timeoutMs = 15_000): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    const seen = await Promise.all(urls.map(revisionOf));
+    if (seen.every((n) => n === revision)) return performance.now() - start;
+    if (performance.now() - start > timeoutMs) throw new Error(`replicas at ${seen.join(', ')}, expected ${revision}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const schema = uniqueSchema('jrepl');
+  let dir: string;
+  let a: Upstream;
+  let b: Upstream;
+  let replicas: JunctionProcess[] = [];
+
+  beforeAll(async () => {
+    a = await startUpstream('a');
+    b = await startUpstream('b');
+    dir = mkdtempSync(join(tmpdir(), 'junction-replicas-'));
+    const file = join(dir, 'junction.yaml');
+    writeFileSync(file, stringify(twoTargets(a.url, b.url)));
+    const args = ['serve', '--config', file, '--store', storeUrl(schema), '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'];
+    replicas = await Promise.all([0, 1, 2].map(() => spawnJunction(args, { JUNCTION_ADMIN_TOKEN: TOKEN })));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+    await dropSchema(schema);
+  });
+
+  it('three replicas seeded from one file share revision 1', async () => {
+    expect(await Promise.all(replicas.map((r) => revisionOf(r.url)))).toEqual([1, 1, 1]);
+  });
+
+  it('an apply through one replica is served by all three', async () => {
+    const urls = replicas.map((r) => r.url);
+    const times: number[] = [];
+    for (const [i, def] of [[0, 'm@2'], [2, 'm@1'], [1, 'm@2']] as const) {
+      const res = await request(`${replicas[i]!.adminUrl}/admin/config`, {
+        method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(twoTargets(a.url, b.url, def)),
+      });
+      const { revision } = (await res.body.json()) as { revision: number };
+      times.push(await converge(urls, revision));
+    }
+    for (const url of urls) {
+      const res = await request(`${url}/v1/objectives/cw`, { method: 'POST', body: '{}' });
+      await res.body.text();
+      expect(res.headers['x-model']).toBe('m@2');
+      expect(res.headers['x-decision']).toContain('revision=4');
+    }
+    console.log(`replicas converged in ${times.map((t) => t.toFixed(0)).join(', ')} ms after each apply`);
+  });
+
+  it('a revision written without a notification is found by the periodic check', async () => {
+    const ownSchema = uniqueSchema('jpoll');
+    const j = await startJunction({
+      config: twoTargets(a.url, b.url), port: 0, log: quiet,
+      control: { store: storeUrl(ownSchema), pollMs: 100 },
+    });
+    const c = new pg.Client({ connectionString: PGURL });
+    await c.connect();
+    try {
+      const text = JSON.stringify(twoTargets(a.url, b.url, 'm@2'));
+      await c.query(`INSERT INTO "${ownSchema}".revisions (number, author, message, source, source_text, diff) VALUES (2, 'sql', 'no notify', $1::jsonb, $2, '')`, [text, text]);
+      await converge([j.url], 2);
+      expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@2');
+    } finally {
+      await c.end();
+      await j.close();
+      await dropSchema(ownSchema);
+    }
+  });
+});
