@@ -30,6 +30,8 @@ export function serveClusterMetrics(): void {
 /** In a worker: the /metrics route that answers with every worker's metrics merged. */
 export function clusterMetricsRoute(): Route {
   promClient.AggregatorRegistry.setRegistries([metricsRegistry]);
+  // Summed across workers by the aggregator: says how many processes the scrape covers.
+  new promClient.Gauge({ name: 'junction_workers', help: 'Worker processes merged into this /metrics (serve --workers)', registers: [metricsRegistry] }).set(1);
   // Constructing one installs prom-client's worker-side listener that hands this worker's metrics to the primary.
   void new promClient.AggregatorRegistry();
   const pending = new Map<number, (a: Answer) => void>();
