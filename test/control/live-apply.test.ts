@@ -17,10 +17,12 @@ beforeAll(async () => {
   ups = await Promise.all(['a', 'b', 'c'].map((n) => startUpstream(n)));
   for (const u of ups) {
     // A little latency so requests are in flight across each swap.
-    u.handle((_req, res) => setTimeout(() => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
-    }, 2));
+    u.handle((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      }, 2);
+    });
   }
   j = await startJunction({
     config: twoTargets(ups[0]!.url, ups[1]!.url), port: 0,
