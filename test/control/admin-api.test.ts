@@ -2,6 +2,7 @@
 // models, rollout actions, and the snapshot following applied revisions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { stringify } from 'yaml';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
@@ -59,6 +60,8 @@ describe('admin API', () => {
   it('dry run validates and diffs, changing nothing', async () => {
     const r = await call('PUT', '/admin/config?dryRun=true', twoTargets(a.url, b.url, 'm@2'));
     expect(r.json).toEqual({ valid: true, dryRun: true, revision: 1, diff: ['~ objectives.cw.default: "m@1" → "m@2"'] });
+    const yaml = await call('PUT', '/admin/config?dryRun=true', stringify(twoTargets(a.url, b.url, 'm@2')));
+    expect(yaml.json.diff).toEqual(r.json.diff); // YAML bodies too
     expect(j.runtime.current!.number).toBe(1);
   });
 
