@@ -1,7 +1,8 @@
 // `serve --config FILE --watch`: re-applies the file when it changes. Editors
-// save by rename as often as by write, so the folder is watched (not the file
-// inode) and events are debounced. A bad edit is refused by validation: the
-// running revision stays and the log says why.
+// save by rename as often as by write, and a Kubernetes ConfigMap volume swaps
+// a `..data` symlink, so the folder is watched (not the file inode), events are
+// debounced, and an unchanged file writes nothing. A bad edit is refused by
+// validation: the running revision stays and the log says why.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, formatIssues } from '../config/issues.js';
@@ -48,7 +49,7 @@ export function watchConfigFile(
   };
 
   const watcher: FSWatcher = watch(dirname(path), (_event, changed) => {
-    if (changed !== null && changed !== name) return;
+    if (changed !== null && changed !== name && !changed.startsWith('..')) return;
     clearTimeout(timer);
     timer = setTimeout(reapply, DEBOUNCE_MS);
   });
