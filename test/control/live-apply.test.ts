@@ -7,8 +7,8 @@ import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
 
-const CONCURRENCY = 24;
-const APPLIES = 8;
+const CONCURRENCY = 16;
+const APPLIES = 6;
 
 let ups: Upstream[];
 let j: Junction;
@@ -66,7 +66,7 @@ describe('live apply under load', () => {
     for (let n = 0; n < APPLIES; n++) {
       // Let traffic flow on the current revision before the next swap.
       const seen = total;
-      while (total < seen + 200) await new Promise((r) => setImmediate(r));
+      while (total < seen + 100) await new Promise((r) => setImmediate(r));
       const second = ups[1 + (n % 2)]!.url; // m@2 moves between upstreams b and c: new backends, old ones drain
       const def = n % 2 ? 'm@1' : 'm@2';
       const extra = def === 'm@1' && n % 4 === 1 ? { rollout: { candidate: 'm@2', percent: 50 } } : {};
@@ -81,7 +81,7 @@ describe('live apply under load', () => {
       await agent.close();
     }
 
-    expect(revisions).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(revisions).toEqual([2, 3, 4, 5, 6, 7]);
     expect(Object.fromEntries(statuses)).toEqual({ 200: total });
     expect(models).toEqual(new Set(['m@1', 'm@2']));
     expect(ups.every((u) => u.received.length > 0)).toBe(true);

@@ -20,7 +20,7 @@ describe('control plane telemetry', () => {
       control: { data: ':memory:' }, log: { error() {}, warn() {}, info() {} },
     });
     try {
-      const src = (extra: object) => twoTargets('http://127.0.0.1:9', 'http://127.0.0.1:9', 'm@1', extra);
+      const src = (extra: Record<string, unknown>) => twoTargets('http://127.0.0.1:9', 'http://127.0.0.1:9', 'm@1', extra);
       await j.control!.plane.apply({ source: src({ rollout: { candidate: 'm@2', percent: 5 } }), author: 't', message: '' });
       await j.control!.plane.apply({ source: src({}), author: 't', message: '' });
       expect(events).toEqual(['revision 1', 'revision 2', 'rollout cw m@2 5', 'revision 3', 'rollout cw m@2 0']);
