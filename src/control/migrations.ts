@@ -5,9 +5,9 @@
 export interface Migration {
   version: number;
   description: string;
-  /** SQL for each dialect; `{schema}` is replaced by the (quoted) schema prefix. */
-  sqlite: string;
-  postgres: string;
+  /** SQL for each dialect (absent: nothing to do there, the version is still recorded); `{schema}` is replaced by the (quoted) schema prefix. */
+  sqlite?: string;
+  postgres?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -31,5 +31,10 @@ export const MIGRATIONS: readonly Migration[] = [
       source_text TEXT NOT NULL,
       diff TEXT NOT NULL
     )`,
+  },
+  {
+    version: 2,
+    description: 'leases (leader election where there are no advisory locks)',
+    sqlite: `CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   },
 ];

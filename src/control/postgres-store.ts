@@ -35,6 +35,7 @@ export class PostgresStore implements Store {
   private readonly channel: string;
   private readonly lockKey: string;
   private listener: pg.Client | undefined;
+  private leader: pg.Client | undefined;
   private readonly subscribers: Array<() => void> = [];
   private closed = false;
 
@@ -92,7 +93,7 @@ export class PostgresStore implements Store {
       const done = new Set(rows.map((r) => r.version));
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
-        await c.query(m.postgres.replaceAll('{schema}', this.q));
+        if (m.postgres) await c.query(m.postgres.replaceAll('{schema}', this.q));
         await c.query(`INSERT INTO ${this.q}.junction_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
       }
     });
@@ -134,6 +135,29 @@ export class PostgresStore implements Store {
     });
   }
 
+  async tryLead(): Promise<boolean> {
+    // A session lock on a connection of its own: held as long as that connection lives.
+    if (this.leader) return true;
+    if (this.closed) return false;
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`${this.lockKey}:leader`]);
+      if (rows[0]!.ok) {
+        this.leader = client;
+        const lost = () => { if (this.leader === client) this.leader = undefined; };
+        client.on('error', lost);
+        client.on('end', lost);
+        return true;
+      }
+    } catch {
+      // not leading this time; the next attempt reconnects
+    }
+    await client.end().catch(() => undefined);
+    return false;
+  }
+
   subscribe(onChange: () => void): void {
     this.subscribers.push(onChange);
     if (!this.listener) void this.listen();
@@ -170,6 +194,9 @@ export class PostgresStore implements Store {
     const l = this.listener;
     this.listener = undefined;
     await l?.end().catch(() => undefined);
+    const leader = this.leader;
+    this.leader = undefined;
+    await leader?.end().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -64,3 +64,12 @@ export function applyRolloutAction(source: unknown, objective: string, action: R
   }
   return doc;
 }
+
+/** The controller's step: the same rollout at a new percent. */
+export function setRolloutPercent(source: unknown, objective: string, percent: number): Doc {
+  const doc = structuredClone(source) as Doc;
+  const rollout = ((doc.objectives as Record<string, Doc> | undefined)?.[objective]?.rollout) as Doc | undefined;
+  if (!rollout) throw new JunctionError('invalid_request', `objective "${objective}" has no rollout`, { objective });
+  rollout.percent = percent;
+  return doc;
+}

@@ -8,6 +8,8 @@ import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
 import { canonicalJson, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
 
+const LEADER = 'rollout-controller';
+
 interface Row {
   number: number;
   author: string;
@@ -43,7 +45,7 @@ export class SqliteStore implements Store {
       const done = new Set((this.db.prepare('SELECT version FROM junction_migrations').all() as { version: number }[]).map((r) => r.version));
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
-        this.db.exec(m.sqlite);
+        if (m.sqlite) this.db.exec(m.sqlite);
         this.db.prepare('INSERT INTO junction_migrations VALUES (?, ?, ?)').run(m.version, m.description, new Date().toISOString());
       }
     }).immediate();
@@ -83,6 +85,17 @@ export class SqliteStore implements Store {
       };
       this.db.prepare('INSERT INTO revisions (number, author, created_at, message, source, diff) VALUES (@number, @author, @created_at, @message, @source, @diff)').run(row);
       return full(row);
+    }).immediate();
+  }
+
+  async tryLead(holder: string, ttlMs: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?').get(LEADER) as { holder: string; expires_at: number } | undefined;
+      if (row && row.holder !== holder && row.expires_at > now) return false;
+      this.db.prepare('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at')
+        .run(LEADER, holder, now + ttlMs);
+      return true;
     }).immediate();
   }
 

@@ -1,14 +1,16 @@
 // Starts the control plane of one process: store → control plane (seeded from
-// the config file, following the store) → admin API → file watch.
+// the config file, following the store) → admin API → file watch → rollout controller.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../faces/data-plane.js';
+import type { Observer } from '../observe/record.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';
 import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
 import { ControlPlane } from './control-plane.js';
 import { openStore } from './open-store.js';
+import { RolloutController } from './rollout-controller.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 
@@ -29,6 +31,8 @@ export interface ControlOptions {
   watch?: boolean;
   admin?: AdminOptions;
   pollMs?: number;
+  /** Walk gated rollouts through their steps (serve turns it on). */
+  rolloutController?: { intervalMs?: number; now?: () => number };
   /** Told of each watch outcome (tests wait on it). */
   onWatch?: (o: WatchOutcome) => void;
 }
@@ -38,6 +42,9 @@ export interface StartedControl {
   admin?: Server;
   /** `http://host:port` of the admin API, when it runs. */
   adminUrl?: string;
+  controller?: RolloutController;
+  /** Request observers the data plane must call (the controller's gate statistics). */
+  observers: Observer[];
   close(): Promise<void>;
 }
 
@@ -47,6 +54,8 @@ export async function startControl(
 ): Promise<StartedControl> {
   const store = await openStore(opts);
   const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
+  // Created before the first revision so it sees which objectives to count from the start.
+  const controller = opts.rolloutController ? new RolloutController({ control: plane, log: ctx.log, ...opts.rolloutController }) : undefined;
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
   let adminUrl: string | undefined;
@@ -56,14 +65,17 @@ export async function startControl(
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
     if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log));
+    controller?.start();
   } catch (err) {
     watch?.close();
     await plane.close();
     throw err;
   }
   return {
-    plane, admin, adminUrl,
+    plane, admin, adminUrl, controller,
+    observers: controller ? [controller.stats.observe] : [],
     async close() {
+      controller?.close();
       watch?.close();
       if (admin) {
         admin.closeAllConnections();

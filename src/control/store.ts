@@ -37,6 +37,12 @@ export interface Store {
   list(limit: number): Promise<RevisionSummary[]>;
   /** Appends revision N+1; undefined when `onlyIfChanged` and nothing changed. */
   append(draft: RevisionDraft): Promise<StoredRevision | undefined>;
+  /**
+   * Leadership for work exactly one process may do (the rollout controller):
+   * true while `holder` leads. PostgreSQL: a session advisory lock (released
+   * when the connection drops); SQLite: a lease renewed within `ttlMs`.
+   */
+  tryLead(holder: string, ttlMs: number): Promise<boolean>;
   /** Calls back when another process may have appended (PostgreSQL NOTIFY); a no-op where there is none. */
   subscribe(onChange: () => void): void;
   close(): Promise<void>;

@@ -105,7 +105,28 @@ for (const b of backends) {
       const versions = b.name === 'sqlite'
         ? await sqliteMigrations(place)
         : await postgresMigrations(place);
-      expect(versions).toEqual([1]);
+      expect(versions).toEqual([1, 2]);
+    });
+
+    it('one leader at a time; leadership passes on when the leader goes away', async () => {
+      const { store: a, place } = await b.open();
+      const { store: other } = await b.open(place);
+      try {
+        expect(await a.tryLead('a', 60_000)).toBe(true);
+        expect(await other.tryLead('b', 60_000)).toBe(false);
+        expect(await a.tryLead('a', 60_000)).toBe(true);
+        if (b.name === 'sqlite') {
+          await a.tryLead('a', 1); // a short lease that a stops renewing
+          const since = Date.now();
+          while (Date.now() <= since + 1) await new Promise((r) => setImmediate(r));
+        } else {
+          await a.close(); // the session lock goes with the connection
+        }
+        expect(await other.tryLead('b', 60_000)).toBe(true);
+      } finally {
+        if (b.name === 'sqlite') await a.close();
+        await other.close();
+      }
     });
   });
 }

@@ -1,0 +1,115 @@
+// Walks gated rollouts through their steps (SPEC §6): every tick, the leader
+// judges each running rollout on the live traffic since its step began
+// (rollout-step.ts) and writes the outcome as a new revision: the next
+// percent, a promotion, or an abort that names the broken gate. Exactly one
+// process acts (the store's leader lease); each write is "only if changed", so
+// even two overlapping leaders could not double-step a rollout.
+//
+// Gates are judged on the leader's own traffic: behind a load balancer that is
+// a fair sample of the fleet's, so error rates and latency ratios hold, but
+// `minRequests` counts the leader's share only (the conservative direction).
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../faces/data-plane.js';
+import type { ControlPlane } from './control-plane.js';
+import { GateStats, since, type ArmCounters } from './gate-stats.js';
+import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
+import { rolloutStep, type StepDecision } from './rollout-step.js';
+
+export const CONTROLLER_AUTHOR = 'rollout-controller';
+
+export interface RolloutControllerOptions {
+  control: ControlPlane;
+  log: Logger;
+  /** Default 5 s. */
+  intervalMs?: number;
+  /** Milliseconds clock; injected by tests. */
+  now?: () => number;
+}
+
+interface StepStart {
+  at: number;
+  candidate: ArmCounters;
+  baseline: ArmCounters;
+}
+
+export class RolloutController {
+  readonly stats = new GateStats();
+  private readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly starts = new Map<string, StepStart>();
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+
+  constructor(private readonly opts: RolloutControllerOptions) {
+    this.now = opts.now ?? Date.now;
+    opts.control.runtime.onRevision((next) => {
+      const tracked = new Set<string>();
+      for (const [name, o] of Object.entries(next.config.objectives)) if (o.rollout) tracked.add(name);
+      this.stats.track(tracked);
+    });
+  }
+
+  start(): void {
+    const every = this.opts.intervalMs ?? 5000;
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+  }
+
+  /** One pass over every rollout; returns what was decided (for tests and logs). */
+  tick(): Promise<void> {
+    this.ticking ??= this.pass().finally(() => { this.ticking = undefined; });
+    return this.ticking;
+  }
+
+  private async pass(): Promise<void> {
+    const { control, log } = this.opts;
+    const live = control.runtime.current;
+    if (!live) return;
+    const active = new Set<string>();
+    for (const [objective, o] of Object.entries(live.config.objectives)) {
+      const r = o.rollout;
+      if (!r) continue;
+      // A new step (or a new candidate, or a resume) starts a new judgement window.
+      const key = `${objective}\0${r.candidate}\0${r.percent}\0${r.state}`;
+      active.add(key);
+      let start = this.starts.get(key);
+      if (!start) {
+        start = { at: this.now(), candidate: this.stats.read(objective, r.candidate), baseline: this.stats.read(objective, o.default) };
+        this.starts.set(key, start);
+        continue;
+      }
+      const decision = rolloutStep({
+        rollout: r,
+        candidate: since(this.stats.read(objective, r.candidate), start.candidate),
+        baseline: since(this.stats.read(objective, o.default), start.baseline),
+        heldSeconds: (this.now() - start.at) / 1000,
+      });
+      if (decision.kind === 'hold') continue;
+      try {
+        if (!(await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3))) return;
+        await this.act(objective, r.candidate, decision);
+      } catch (err) {
+        log.error({ objective, err: String(err) }, 'rollout controller: could not act');
+      }
+    }
+    for (const key of this.starts.keys()) if (!active.has(key)) this.starts.delete(key);
+  }
+
+  private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
+    const { control, log } = this.opts;
+    const latest = await control.store.latest();
+    if (!latest) return;
+    const source = d.kind === 'advance'
+      ? setRolloutPercent(latest.source, objective, d.percent)
+      : applyRolloutAction(latest.source, objective, d.kind === 'promote' ? 'promote' : 'abort');
+    const verb = d.kind === 'rollback' ? 'rolled back' : d.kind === 'promote' ? 'promoted' : 'advanced';
+    const message = `rollout controller ${verb} ${candidate} on ${objective}: ${d.reason}`;
+    const result = await control.apply({ source, author: CONTROLLER_AUTHOR, message, onlyIfChanged: true });
+    if (!result.unchanged) (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision }, message);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,82 @@
+// The gated rollout controller over real traffic: a healthy candidate is walked
+// through its steps and promoted; a failing one is rolled back with the broken
+// gate named in the revision. Time is an injected clock; steps are driven by tick().
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { startJunction, type Junction } from '../../src/app.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+import { twoTargets } from './configs.js';
+
+let stable: Upstream;
+let candidate: Upstream;
+let j: Junction;
+let clock = 0;
+
+beforeEach(async () => {
+  stable = await startUpstream('stable');
+  candidate = await startUpstream('candidate');
+  clock = 1_000_000;
+  j = await startJunction({
+    config: twoTargets(stable.url, candidate.url, 'm@1', {
+      rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxErrorRate: 0.05 } },
+    }),
+    port: 0, log: { error() {}, warn() {}, info() {} },
+    control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock } },
+  });
+});
+afterEach(async () => {
+  await j.close();
+  await stable.close();
+  await candidate.close();
+});
+
+async function traffic(n: number, trafficClass = 'live'): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${j.url}/v1/objectives/cw`, {
+      method: 'POST', body: '{}', headers: { 'x-unit-id': `user-${i}`, 'x-traffic-class': trafficClass },
+    });
+    await res.body.text();
+  }
+}
+
+const rollout = () => j.runtime.current!.config.objectives.cw!.rollout;
+
+describe('rollout controller', () => {
+  it('walks a healthy candidate through its steps and promotes it', async () => {
+    const c = j.control!.controller!;
+    await c.tick(); // the step begins
+    await traffic(60);
+    await c.tick();
+    expect(rollout()!.percent).toBe(50); // gates pass but the hold is not over
+    clock += 61_000;
+    await c.tick();
+    expect(rollout()!.percent).toBe(100);
+    const advanced = await j.control!.plane.store.latest();
+    expect(advanced).toMatchObject({ author: 'rollout-controller' });
+    expect(advanced!.message).toMatch(/advanced m@2 on cw: gates passed on \d+ requests: error rate 0; 50% → 100%/);
+
+    await c.tick(); // the 100% step begins
+    clock += 61_000;
+    await c.tick();
+    expect(rollout()!.percent).toBe(100); // not enough requests at this step yet
+    await traffic(20);
+    await c.tick();
+    expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@2');
+    expect(rollout()).toBeUndefined();
+    expect((await j.control!.plane.store.latest())!.message).toMatch(/promoted m@2 on cw: .*last step 100% held 60 s/);
+  });
+
+  it('rolls back a candidate that breaks a gate; test traffic does not count', async () => {
+    candidate.handle((_req, res) => { res.writeHead(500); res.end('broken'); });
+    const c = j.control!.controller!;
+    await c.tick();
+    await traffic(60, 'test');
+    await c.tick();
+    expect(rollout()).toBeDefined(); // failures on test traffic are not judged
+    await traffic(60);
+    await c.tick();
+    expect(rollout()).toBeUndefined();
+    expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@1');
+    expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
+  });
+});
