@@ -37,4 +37,14 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'leases (leader election where there are no advisory locks)',
     sqlite: `CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
   },
+  {
+    version: 3,
+    description: 'gate statistics published by every replica for the rollout controller',
+    sqlite: `CREATE TABLE gate_stats (replica TEXT NOT NULL, objective TEXT NOT NULL, target TEXT NOT NULL,
+      requests INTEGER NOT NULL, errors INTEGER NOT NULL, buckets TEXT NOT NULL, updated_at INTEGER NOT NULL,
+      PRIMARY KEY (replica, objective, target))`,
+    postgres: `CREATE TABLE {schema}.gate_stats (replica TEXT NOT NULL, objective TEXT NOT NULL, target TEXT NOT NULL,
+      requests BIGINT NOT NULL, errors BIGINT NOT NULL, buckets TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      PRIMARY KEY (replica, objective, target))`,
+  },
 ];

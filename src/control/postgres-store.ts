@@ -8,7 +8,8 @@
 import pg from 'pg';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
-import { canonicalJson, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+import { sumRows, type ArmCounters } from './gate-stats.js';
+import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -156,6 +157,24 @@ export class PostgresStore implements Store {
     }
     await client.end().catch(() => undefined);
     return false;
+  }
+
+  async publishGateStats(replica: string, arms: readonly GateArm[]): Promise<void> {
+    if (arms.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO ${this.q}.gate_stats (replica, objective, target, requests, errors, buckets)
+       SELECT $1, a.objective, a.target, a.requests, a.errors, a.buckets
+       FROM json_to_recordset($2::json) AS a(objective text, target text, requests bigint, errors bigint, buckets text)
+       ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
+         buckets = excluded.buckets, updated_at = now()`,
+      [replica, JSON.stringify(arms.map((a) => ({ objective: a.objective, target: a.target, requests: a.counters.requests, errors: a.counters.errors, buckets: JSON.stringify(a.counters.buckets) })))]);
+    await this.pool.query(`DELETE FROM ${this.q}.gate_stats WHERE updated_at < now() - make_interval(secs => $1)`, [GATE_STATS_TTL_MS / 1000]);
+  }
+
+  async readGateStats(objective: string): Promise<Map<string, ArmCounters>> {
+    const { rows } = await this.pool.query<{ target: string; requests: string; errors: string; buckets: string }>(
+      `SELECT target, requests, errors, buckets FROM ${this.q}.gate_stats WHERE objective = $1`, [objective]);
+    return sumRows(rows);
   }
 
   subscribe(onChange: () => void): void {

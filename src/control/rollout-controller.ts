@@ -5,14 +5,13 @@
 // process acts (the store's leader lease); each write is "only if changed", so
 // even two overlapping leaders could not double-step a rollout.
 //
-// Gates are judged on the leader's own traffic: behind a load balancer that is
-// a fair sample of the fleet's, so error rates and latency ratios hold, but
-// `minRequests` counts the leader's share only (the conservative direction).
+// Gates are judged on every replica's traffic: each process publishes its
+// counters to the store on every tick, the deciding process reads their sum.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../faces/data-plane.js';
 import type { ControlPlane } from './control-plane.js';
-import { GateStats, since, type ArmCounters } from './gate-stats.js';
+import { emptyCounters, GateStats, since, type ArmCounters } from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
 import { rolloutStep, type StepDecision } from './rollout-step.js';
 
@@ -66,23 +65,38 @@ export class RolloutController {
     const { control, log } = this.opts;
     const live = control.runtime.current;
     if (!live) return;
+    const mine = this.stats.entries();
     const active = new Set<string>();
+    try {
+      if (mine.length > 0) await control.store.publishGateStats(this.holder, mine);
+    } catch (err) {
+      log.error({ err: String(err) }, 'rollout controller: cannot publish gate statistics');
+      return;
+    }
     for (const [objective, o] of Object.entries(live.config.objectives)) {
       const r = o.rollout;
       if (!r) continue;
+      let merged: Map<string, ArmCounters>;
+      try {
+        merged = await control.store.readGateStats(objective);
+      } catch (err) {
+        log.error({ objective, err: String(err) }, 'rollout controller: cannot read gate statistics');
+        continue;
+      }
+      const read = (target: string) => merged.get(target) ?? emptyCounters();
       // A new step (or a new candidate, or a resume) starts a new judgement window.
       const key = `${objective}\0${r.candidate}\0${r.percent}\0${r.state}`;
       active.add(key);
       let start = this.starts.get(key);
       if (!start) {
-        start = { at: this.now(), candidate: this.stats.read(objective, r.candidate), baseline: this.stats.read(objective, o.default) };
+        start = { at: this.now(), candidate: read(r.candidate), baseline: read(o.default) };
         this.starts.set(key, start);
         continue;
       }
       const decision = rolloutStep({
         rollout: r,
-        candidate: since(this.stats.read(objective, r.candidate), start.candidate),
-        baseline: since(this.stats.read(objective, o.default), start.baseline),
+        candidate: since(read(r.candidate), start.candidate),
+        baseline: since(read(o.default), start.baseline),
         heldSeconds: (this.now() - start.at) / 1000,
       });
       if (decision.kind === 'hold') continue;

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
-import { canonicalJson, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+import { sumRows, type ArmCounters } from './gate-stats.js';
+import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
 
 const LEADER = 'rollout-controller';
 
@@ -99,6 +100,23 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  async publishGateStats(replica: string, arms: readonly GateArm[]): Promise<void> {
+    const now = Date.now();
+    const upsert = this.db.prepare(`INSERT INTO gate_stats VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
+      buckets = excluded.buckets, updated_at = excluded.updated_at`);
+    this.db.transaction(() => {
+      for (const a of arms) upsert.run(replica, a.objective, a.target, a.counters.requests, a.counters.errors, JSON.stringify(a.counters.buckets), now);
+      this.db.prepare('DELETE FROM gate_stats WHERE updated_at < ?').run(now - GATE_STATS_TTL_MS);
+    }).immediate();
+  }
+
+  async readGateStats(objective: string): Promise<Map<string, ArmCounters>> {
+    const rows = this.db.prepare('SELECT target, requests, errors, buckets FROM gate_stats WHERE objective = ?')
+      .all(objective) as Array<{ target: string; requests: number; errors: number; buckets: string }>;
+    return sumRows(rows);
+  }
+
   subscribe(): void {
     // Nothing to listen to: other processes on this file are seen by the control plane's periodic check.
   }
@@ -115,3 +133,4 @@ function summary(row: Row): RevisionSummary {
 function full(row: Row): StoredRevision {
   return { ...summary(row), source: JSON.parse(row.source!) };
 }
+

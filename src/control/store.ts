@@ -1,3 +1,5 @@
+import type { ArmCounters } from './gate-stats.js';
+
 // Where revisions live. Two implementations with one contract: embedded SQLite
 // (one machine, `--data DIR`) and PostgreSQL (several replicas, `--store
 // postgres://…`). Revisions are append-only; numbering is assigned by the store
@@ -26,6 +28,15 @@ export interface RevisionDraft {
   onlyIfChanged?: boolean;
 }
 
+export interface GateArm {
+  objective: string;
+  target: string;
+  counters: ArmCounters;
+}
+
+/** Published counters of replicas silent this long are dropped (they stopped long ago). */
+export const GATE_STATS_TTL_MS = 24 * 3600_000;
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Where it is, for logs (never includes a password). */
@@ -43,6 +54,10 @@ export interface Store {
    * when the connection drops); SQLite: a lease renewed within `ttlMs`.
    */
   tryLead(holder: string, ttlMs: number): Promise<boolean>;
+  /** Replaces this replica's cumulative gate counters (every replica publishes; the leader sums). */
+  publishGateStats(replica: string, arms: readonly GateArm[]): Promise<void>;
+  /** Every replica's counters for an objective, summed per target. */
+  readGateStats(objective: string): Promise<Map<string, ArmCounters>>;
   /** Calls back when another process may have appended (PostgreSQL NOTIFY); a no-op where there is none. */
   subscribe(onChange: () => void): void;
   close(): Promise<void>;
@@ -57,3 +72,4 @@ export function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
+

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
+import { dropSchema, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
 
@@ -30,9 +31,11 @@ afterEach(async () => {
   await candidate.close();
 });
 
-async function traffic(n: number, trafficClass = 'live'): Promise<void> {
+const pgSkip = await postgresSkipReason();
+
+async function traffic(n: number, trafficClass = 'live', url = j.url): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const res = await request(`${j.url}/v1/objectives/cw`, {
+    const res = await request(`${url}/v1/objectives/cw`, {
       method: 'POST', body: '{}', headers: { 'x-unit-id': `user-${i}`, 'x-traffic-class': trafficClass },
     });
     await res.body.text();
@@ -78,5 +81,37 @@ describe('rollout controller', () => {
     expect(rollout()).toBeUndefined();
     expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@1');
     expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
+  });
+});
+
+describe.skipIf(pgSkip !== undefined)(`rollout controller with two replicas on PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
+  it('judges the gates on the traffic of every replica', async () => {
+    const schema = uniqueSchema('jgate');
+    const config = twoTargets(stable.url, candidate.url, 'm@1', {
+      rollout: { candidate: 'm@2', percent: 100, steps: [100], holdSeconds: 60, gates: { minRequests: 30 } },
+    });
+    const start = () => startJunction({
+      config, port: 0, log: { error() {}, warn() {}, info() {} },
+      control: { store: storeUrl(schema), rolloutController: { intervalMs: 60_000, now: () => clock } },
+    });
+    const r1 = await start();
+    const r2 = await start();
+    try {
+      await r1.control!.controller!.tick();
+      await r2.control!.controller!.tick();
+      await traffic(20, 'live', r1.url);
+      await traffic(20, 'live', r2.url);
+      clock += 61_000;
+      await r1.control!.controller!.tick(); // publishes 20: not enough alone
+      expect(r1.runtime.current!.config.objectives.cw!.rollout).toBeDefined();
+      await r2.control!.controller!.tick(); // publishes 20 more and sees 40: promotes
+      const latest = await r2.control!.plane.store.latest();
+      expect(latest!.message).toMatch(/promoted m@2 on cw: gates passed on 40 requests/);
+      expect(r2.runtime.current!.config.objectives.cw!.default).toBe('m@2');
+    } finally {
+      await r1.close();
+      await r2.close();
+      await dropSchema(schema);
+    }
   });
 });

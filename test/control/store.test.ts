@@ -105,7 +105,22 @@ for (const b of backends) {
       const versions = b.name === 'sqlite'
         ? await sqliteMigrations(place)
         : await postgresMigrations(place);
-      expect(versions).toEqual([1, 2]);
+      expect(versions).toEqual([1, 2, 3]);
+    });
+
+    it('gate statistics: each replica replaces its own counters, reads sum them', async () => {
+      const { store } = await b.open();
+      const c = (requests: number, errors: number) => ({ requests, errors, buckets: [requests - 1, 1] });
+      try {
+        await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(5, 1) }]);
+        await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(7, 1) }]);
+        await store.publishGateStats('r2', [{ objective: 'cw', target: 'm@2', counters: c(3, 0) }, { objective: 'other', target: 'm@2', counters: c(9, 9) }]);
+        const sum = (await store.readGateStats('cw')).get('m@2')!;
+        expect([sum.requests, sum.errors, sum.buckets[0], sum.buckets[1]]).toEqual([10, 1, 8, 2]);
+        expect([...(await store.readGateStats('cw')).keys()]).toEqual(['m@2']);
+      } finally {
+        await store.close();
+      }
     });
 
     it('one leader at a time; leadership passes on when the leader goes away', async () => {
