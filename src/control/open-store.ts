@@ -12,12 +12,28 @@ export interface StoreChoice {
   data?: string;
 }
 
+/** The store could not be opened: a configuration or environment problem the operator can fix. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}
+
 export async function openStore(choice: StoreChoice): Promise<Store> {
   if (choice.store !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(choice.store)) {
-      throw new Error(`--store must be a postgres:// URL (got "${choice.store}"); for a local store use --data DIR`);
+      throw new StoreOpenError(`--store must be a postgres:// URL (got "${choice.store}"); for a local store use --data DIR`);
     }
-    return PostgresStore.open(choice.store);
+    try {
+      return await PostgresStore.open(choice.store);
+    } catch (err) {
+      const u = new URL(choice.store);
+      u.password = '';
+      throw new StoreOpenError(`cannot open the PostgreSQL store at ${u.host}${u.pathname}: ${(err as Error).message}; check --store and that the database is up`);
+    }
   }
-  return new SqliteStore(choice.data ?? DEFAULT_DATA_DIR);
+  const dir = choice.data ?? DEFAULT_DATA_DIR;
+  try {
+    return new SqliteStore(dir);
+  } catch (err) {
+    throw new StoreOpenError(`cannot open the store in ${dir}: ${(err as Error).message}; check --data points at a writable folder`);
+  }
 }

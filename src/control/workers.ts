@@ -13,7 +13,16 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
+      return;
+    }
+    if (code === 1) {
+      // A user error (bad flag, unreachable store, port in use): every restart would fail the same way.
+      log(`junction: worker ${worker.process.pid} refused to start (see above); stopping`);
+      stopping = true;
+      process.exitCode = 1;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
       return;
     }
     log(`junction: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
