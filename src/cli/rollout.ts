@@ -11,13 +11,16 @@ interface RolloutState {
   revision: number;
   default: string;
   rollout: { candidate: string; percent: number; state: string; steps?: number[] } | null;
+  /** status only: the controller's latest judgement of a stepped rollout. */
+  controller?: { kind: string; reason: string } | null;
   unchanged?: boolean;
 }
 
 export function describeRollout(s: RolloutState): string {
   if (!s.rollout) return `${s.objective}: no rollout; default ${s.default} (revision ${s.revision})`;
   const steps = s.rollout.steps ? `, steps ${s.rollout.steps.join('→')}` : '';
-  return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})`;
+  const judged = s.controller ? `\n  controller: ${s.controller.kind} (${s.controller.reason})` : '';
+  return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
 }
 
 export async function rolloutCommand(args: string[]): Promise<number> {

@@ -9,6 +9,7 @@ import { isObject } from '../faces/json-body.js';
 import { writeJson } from '../faces/reply.js';
 import type { Params } from '../faces/route.js';
 import type { ControlPlane } from './control-plane.js';
+import type { RolloutController } from './rollout-controller.js';
 import { modelUsage } from './model-usage.js';
 import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
 
@@ -17,6 +18,7 @@ const DEFAULT_AUTHOR = 'admin-api';
 
 export interface AdminContext {
   control: ControlPlane;
+  controller: RolloutController | undefined;
   req: IncomingMessage;
   res: ServerResponse;
   params: Params;
@@ -120,11 +122,12 @@ export const adminRoutes: AdminRoute[] = [
   },
   {
     method: 'GET', pattern: '/admin/objectives/:objective/rollout',
-    async handle({ control, res, params }) {
+    async handle({ control, controller, res, params }) {
       const live = control.runtime.current;
       const o = live?.config.objectives[params.objective!];
       if (!live || !o) throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, { objective: params.objective });
-      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null });
+      const controllerView = o.rollout ? controller?.lastJudgement(params.objective!, o.rollout.candidate) ?? null : null;
+      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null, controller: controllerView });
     },
   },
   {

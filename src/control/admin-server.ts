@@ -10,11 +10,13 @@ import { compilePattern, type Matcher } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import type { ControlPlane } from './control-plane.js';
+import type { RolloutController } from './rollout-controller.js';
 
 export interface AdminServerOptions {
   control: ControlPlane;
   auth: AdminAuth;
   log: Logger;
+  controller?: RolloutController;
 }
 
 export function createAdminServer(opts: AdminServerOptions): Server {
@@ -38,7 +40,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
           (allowed ??= []).push(route.method);
           continue;
         }
-        route.handle({ control: opts.control, req, res, params, query: url.searchParams }).catch(fail);
+        route.handle({ control: opts.control, controller: opts.controller, req, res, params, query: url.searchParams }).catch(fail);
         return;
       }
       throw allowed

@@ -36,6 +36,8 @@ export class RolloutController {
   readonly stats = new GateStats();
   private readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly starts = new Map<string, StepStart>();
+  /** The latest judgement per objective, for `junction rollout OBJECTIVE status` (any replica can answer). */
+  private readonly judged = new Map<string, { candidate: string; decision: StepDecision }>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -91,6 +93,7 @@ export class RolloutController {
       if (!start) {
         start = { at: this.now(), candidate: read(r.candidate), baseline: read(o.default) };
         this.starts.set(key, start);
+        this.judged.set(objective, { candidate: r.candidate, decision: { kind: 'hold', reason: `step ${r.percent}% just began` } });
         continue;
       }
       const decision = rolloutStep({
@@ -99,6 +102,7 @@ export class RolloutController {
         baseline: since(read(o.default), start.baseline),
         heldSeconds: (this.now() - start.at) / 1000,
       });
+      this.judged.set(objective, { candidate: r.candidate, decision });
       if (decision.kind === 'hold') continue;
       try {
         if (!(await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3))) return;
@@ -108,6 +112,13 @@ export class RolloutController {
       }
     }
     for (const key of this.starts.keys()) if (!active.has(key)) this.starts.delete(key);
+    for (const objective of this.judged.keys()) if (!live.config.objectives[objective]?.rollout) this.judged.delete(objective);
+  }
+
+  /** What the controller last concluded about an objective's rollout, if it has judged it. */
+  lastJudgement(objective: string, candidate: string): StepDecision | undefined {
+    const j = this.judged.get(objective);
+    return j?.candidate === candidate ? j.decision : undefined;
   }
 
   private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {

@@ -64,7 +64,7 @@ export async function startControl(
     else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
-    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log));
+    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller));
     controller?.start();
   } catch (err) {
     watch?.close();
@@ -86,7 +86,9 @@ export async function startControl(
   };
 }
 
-async function listenAdmin(plane: ControlPlane, opts: AdminOptions, log: Logger): Promise<{ admin?: Server; adminUrl?: string }> {
+async function listenAdmin(
+  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined,
+): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
     log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
     return {};
@@ -94,7 +96,7 @@ async function listenAdmin(plane: ControlPlane, opts: AdminOptions, log: Logger)
   if (!opts.token) {
     log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log });
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);

@@ -22,7 +22,7 @@ beforeEach(async () => {
       rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxErrorRate: 0.05 } },
     }),
     port: 0, log: { error() {}, warn() {}, info() {} },
-    control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock } },
+    control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock }, admin: { port: 0, insecure: true } },
   });
 });
 afterEach(async () => {
@@ -51,6 +51,9 @@ describe('rollout controller', () => {
     await traffic(60);
     await c.tick();
     expect(rollout()!.percent).toBe(50); // gates pass but the hold is not over
+    const status = await request(`${j.control!.adminUrl}/admin/objectives/cw/rollout`);
+    expect(((await status.body.json()) as { controller: unknown }).controller)
+      .toEqual({ kind: 'hold', reason: expect.stringMatching(/^holding 0\/60 s at 50%$/) });
     clock += 61_000;
     await c.tick();
     expect(rollout()!.percent).toBe(100);
