@@ -57,7 +57,7 @@ export class RolloutController {
     this.timer.unref();
   }
 
-  /** One pass over every rollout; returns what was decided (for tests and logs). */
+  /** One pass over every rollout (the timer calls it; tests call it with an injected clock). */
   tick(): Promise<void> {
     this.ticking ??= this.pass().finally(() => { this.ticking = undefined; });
     return this.ticking;
@@ -69,6 +69,7 @@ export class RolloutController {
     if (!live) return;
     const mine = this.stats.entries();
     const active = new Set<string>();
+    let leads: boolean | undefined;
     try {
       if (mine.length > 0) await control.store.publishGateStats(this.holder, mine);
     } catch (err) {
@@ -105,8 +106,8 @@ export class RolloutController {
       this.judged.set(objective, { candidate: r.candidate, decision });
       if (decision.kind === 'hold') continue;
       try {
-        if (!(await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3))) return;
-        await this.act(objective, r.candidate, decision);
+        leads ??= await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3);
+        if (leads) await this.act(objective, r.candidate, decision);
       } catch (err) {
         log.error({ objective, err: String(err) }, 'rollout controller: could not act');
       }
@@ -124,7 +125,8 @@ export class RolloutController {
   private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
     const { control, log } = this.opts;
     const latest = await control.store.latest();
-    if (!latest) return;
+    // Judged on the live revision: if the store moved on (a pause, an abort, another step), judge again next tick.
+    if (!latest || latest.number !== control.liveNumber) return;
     const source = d.kind === 'advance'
       ? setRolloutPercent(latest.source, objective, d.percent)
       : applyRolloutAction(latest.source, objective, d.kind === 'promote' ? 'promote' : 'abort');
