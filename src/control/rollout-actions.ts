@@ -39,7 +39,7 @@ export function applyRolloutAction(source: unknown, objective: string, action: R
     case 'start': {
       const candidate = opts.candidate ?? (rollout?.candidate as string | undefined);
       if (candidate === undefined) {
-        throw new JunctionError('invalid_request', `objective "${objective}" has no rollout to start; name the candidate: {"candidate":"model@version"}`, { objective });
+        throw new JunctionError('invalid_request', `objective "${objective}" has no rollout to start; name the candidate (CLI --candidate model@version, API {"candidate":"model@version"})`, { objective });
       }
       const steps = opts.steps ?? (rollout?.steps as number[] | undefined);
       const next: Doc = { ...(rollout?.candidate === candidate ? rollout : {}), candidate, percent: steps?.[0] ?? FIRST_STEP_DEFAULT, state: 'running' };
