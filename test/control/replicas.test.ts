@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { startJunction } from '../../src/app.js';
+import { PostgresStore } from '../../src/control/postgres-store.js';
 import { spawnJunction, type JunctionProcess } from '../support/junction-process.js';
 import { dropSchema, PGURL, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
@@ -100,6 +101,34 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
       expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@2');
     } finally {
       await c.end();
+      await j.close();
+      await dropSchema(ownSchema);
+    }
+  });
+
+  it('the LISTEN connection comes back after the database drops it, and catches up', async () => {
+    const ownSchema = uniqueSchema('jlisten');
+    const j = await startJunction({
+      config: twoTargets(a.url, b.url), port: 0, log: quiet,
+      control: { store: storeUrl(ownSchema), pollMs: 3_600_000 }, // no periodic check: only LISTEN can tell
+    });
+    const writer = await PostgresStore.open(storeUrl(ownSchema));
+    const c = new pg.Client({ connectionString: PGURL });
+    await c.connect();
+    try {
+      const listening = () => c.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "junction_${ownSchema}"`]);
+      const { rows } = await listening();
+      expect(rows).toHaveLength(1);
+      await c.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      // Written while nobody listens: the reconnect's catch-up must find it.
+      await writer.append({ author: 't', message: 'while down', source: twoTargets(a.url, b.url, 'm@2') });
+      await converge([j.url], 2);
+      // And notifications flow again on the new connection.
+      await writer.append({ author: 't', message: 'after', source: twoTargets(a.url, b.url, 'm@1') });
+      await converge([j.url], 3);
+    } finally {
+      await c.end();
+      await writer.close();
       await j.close();
       await dropSchema(ownSchema);
     }
