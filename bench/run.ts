@@ -26,6 +26,7 @@ const benches: Array<[string, Bench | undefined]> = [
   ['memory', benchMemory],
   ['onnx', await optional('./onnx.js', 'benchOnnx')],
   ['observability', await optional('./observe.js', 'benchObservability')],
+  ['control', await optional('./control.js', 'benchControl')],
 ];
 
 const header = [
