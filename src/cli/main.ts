@@ -33,7 +33,7 @@ commands:
   keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
   apply      FILE [--message M]
   diff       FILE
-  revisions  [--limit N]
+  revisions  [N] [--limit N]
   rollback   N [--message M]
   rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
 
