@@ -136,7 +136,9 @@ export class RolloutController {
     if (!result.unchanged) (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision }, message);
   }
 
-  close(): void {
+  /** Stops ticking and lets a pass in progress finish (it still needs the store). */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.ticking;
   }
 }

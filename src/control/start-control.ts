@@ -75,7 +75,7 @@ export async function startControl(
     plane, admin, adminUrl, controller,
     observers: controller ? [controller.stats.observe] : [],
     async close() {
-      controller?.close();
+      await controller?.close();
       watch?.close();
       if (admin) {
         admin.closeAllConnections();
