@@ -49,6 +49,7 @@ export class ControlPlane {
   private timer: NodeJS.Timeout | undefined;
   /** A stored revision this process could not build; not retried until a newer one exists. */
   private failed = 0;
+  private closed = false;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.store = opts.store;
@@ -112,6 +113,7 @@ export class ControlPlane {
   /** Moves this process to the store's latest revision if it is behind. Never throws. */
   sync(): Promise<void> {
     return this.serial(async () => {
+      if (this.closed) return; // a late notification while shutting down
       try {
         if ((await this.store.latestNumber()) <= Math.max(this.liveNumber, this.failed)) return;
         const latest = await this.store.latest();
@@ -146,6 +148,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.chain;
     await this.store.close();
