@@ -1,8 +1,10 @@
 // The control plane of one process: the store is the truth, the runtime serves
-// it. Every change goes store-first (validate → append revision N+1 → build →
-// swap), and every process converges on the store's latest revision: at once
-// on its own applies, on a NOTIFY from PostgreSQL, and on a periodic check that
-// catches whatever a notification missed (and other processes on SQLite).
+// it. A change is validated and built (backends ready) before it is stored as
+// revision N+1, so the store never holds a config this process cannot serve;
+// then it is swapped in. Every process converges on the store's latest
+// revision: at once on its own applies, on a NOTIFY from PostgreSQL, and on a
+// periodic check that catches whatever a notification missed (and other
+// processes on SQLite).
 import { ConfigError } from '../config/issues.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -12,7 +14,7 @@ import { telemetry } from '../observe/telemetry.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Revision } from '../runtime/revision.js';
 import { configDiff } from './config-diff.js';
-import type { Store, StoredRevision } from './store.js';
+import { canonicalJson, type Store, type StoredRevision } from './store.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -91,17 +93,47 @@ export class ControlPlane {
     return { diff: configDiff(latest?.source, source), revision: latest?.number ?? 0 };
   }
 
-  async apply(change: ChangeRequest): Promise<ChangeResult> {
-    this.validate(change.source);
-    const latest = await this.store.latest();
-    const diff = configDiff(latest?.source, change.source);
-    const stored = await this.store.append(change);
-    if (!stored) {
-      await this.sync();
-      return { revision: this.liveNumber, unchanged: true, diff: [] };
+  apply(change: ChangeRequest): Promise<ChangeResult> {
+    const config = this.validate(change.source);
+    return this.serial(async () => {
+      const latest = await this.store.latest();
+      if (change.onlyIfChanged && latest && canonicalJson(latest.source) === canonicalJson(change.source)) {
+        await this.catchUp();
+        return { revision: this.liveNumber, unchanged: true, diff: [] };
+      }
+      const diff = configDiff(latest?.source, change.source);
+      const number = (latest?.number ?? 0) + 1;
+      const prepared = await this.prepare(config, number, change.source);
+      let stored: StoredRevision | undefined;
+      try {
+        stored = await this.store.append(change);
+      } catch (err) {
+        await prepared.retire();
+        throw err;
+      }
+      if (stored?.number === number) {
+        await this.runtime.activate(prepared);
+        this.log.info({ revision: number, author: stored.author, message: stored.message }, 'config revision live');
+        return { revision: number, unchanged: false, diff };
+      }
+      // Another process stored a revision meanwhile, so ours got another number (or was no change after all).
+      await prepared.retire();
+      if (stored) await this.bringUp(stored, true);
+      else await this.catchUp();
+      return { revision: this.liveNumber, unchanged: stored === undefined, diff: stored ? diff : [] };
+    });
+  }
+
+  /** Builds the revision off the hot path; a config that cannot be served is refused here, before it is stored. */
+  private async prepare(config: Config, number: number, source: unknown) {
+    try {
+      return await this.runtime.prepare(config, { number, source, baseDir: this.baseDir });
+    } catch (err) {
+      const issues = err instanceof ConfigError ? err.issues : undefined;
+      const why = issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : (err as Error).message;
+      throw new JunctionError('invalid_request',
+        `config cannot be served (${why}); nothing was stored, revision ${this.liveNumber} stays live`, { issues });
     }
-    await this.serial(() => this.bringUp(stored, true));
-    return { revision: this.liveNumber, unchanged: false, diff };
   }
 
   async rollback(number: number, author: string, message?: string): Promise<ChangeResult> {
@@ -112,16 +144,18 @@ export class ControlPlane {
 
   /** Moves this process to the store's latest revision if it is behind. Never throws. */
   sync(): Promise<void> {
-    return this.serial(async () => {
-      if (this.closed) return; // a late notification while shutting down
-      try {
-        if ((await this.store.latestNumber()) <= Math.max(this.liveNumber, this.failed)) return;
-        const latest = await this.store.latest();
-        if (latest) await this.bringUp(latest, false);
-      } catch (err) {
-        this.log.error({ err: String(err) }, 'control plane: cannot read the store; serving the current revision');
-      }
-    });
+    return this.serial(() => this.catchUp());
+  }
+
+  private async catchUp(): Promise<void> {
+    if (this.closed) return; // a late notification while shutting down
+    try {
+      if ((await this.store.latestNumber()) <= Math.max(this.liveNumber, this.failed)) return;
+      const latest = await this.store.latest();
+      if (latest) await this.bringUp(latest, false);
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'control plane: cannot read the store; serving the current revision');
+    }
   }
 
   private async bringUp(rev: StoredRevision, rethrow: boolean): Promise<void> {

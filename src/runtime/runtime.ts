@@ -23,14 +23,33 @@ export class Runtime {
 
   /** Builds and swaps in a revision. Applies are serialized; a failed build changes nothing. */
   apply(config: Config, meta: RevisionMeta): Promise<Revision> {
-    const run = this.queue.then(async () => {
-      const next = await Revision.build(config, meta, this.cache);
-      const previous = this.live;
-      this.live = next;
-      for (const l of this.listeners) l(next, previous);
-      if (previous) await previous.retire();
-      return next;
-    });
+    return this.serially(async () => this.swap(await Revision.build(config, meta, this.cache)));
+  }
+
+  /**
+   * Builds a revision without serving it, so the control plane can refuse a
+   * config that cannot be served before storing it. The caller then either
+   * activates it or retires it (which releases its backends).
+   */
+  prepare(config: Config, meta: RevisionMeta): Promise<Revision> {
+    return Revision.build(config, meta, this.cache);
+  }
+
+  /** Swaps in a revision built by prepare(), in order with apply(). */
+  activate(next: Revision): Promise<Revision> {
+    return this.serially(() => this.swap(next));
+  }
+
+  private async swap(next: Revision): Promise<Revision> {
+    const previous = this.live;
+    this.live = next;
+    for (const l of this.listeners) l(next, previous);
+    if (previous) await previous.retire();
+    return next;
+  }
+
+  private serially(fn: () => Promise<Revision>): Promise<Revision> {
+    const run = this.queue.then(fn);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -73,6 +73,13 @@ describe('admin API', () => {
     const paths = r.json.error.issues.map((i: { path: string }) => i.path);
     expect(paths).toContain('objectives.cw.rollout.percent');
     expect((await call('PUT', '/admin/config?dryRun=true', '{not json or yaml: [')).status).toBe(400);
+    // Valid, but cannot be served (no such model file): refused before it is stored.
+    const unservable = twoTargets(a.url, b.url);
+    (unservable.models.m.versions as Record<string, unknown>)['3'] = { backend: { type: 'onnx', path: 'no-such-model.onnx' } };
+    const refused = await call('PUT', '/admin/config', unservable);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toMatch(/nothing was stored, revision 1 stays live/);
+    expect(refused.json.error.issues[0].path).toBe('models.m.versions.3.backend.path');
     expect(j.runtime.current!.number).toBe(1);
     expect((await call('GET', '/admin/revisions')).json.revisions).toHaveLength(1);
     expect(await served()).toBe('m@1');
