@@ -54,7 +54,7 @@ export function clusterMetricsRoute(): Route {
     process.send!({ type: ASK, id });
   });
   return {
-    methods: ['GET'], pattern: '/metrics', face: 'junction',
+    methods: ['GET', 'HEAD'], pattern: '/metrics', face: 'junction',
     async handle({ res }) {
       const text = await ask();
       res.writeHead(200, { 'content-type': metricsRegistry.contentType, 'content-length': Buffer.byteLength(text) });

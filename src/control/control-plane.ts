@@ -10,9 +10,7 @@ import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import type { Logger } from '../faces/data-plane.js';
-import { telemetry } from '../observe/telemetry.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Revision } from '../runtime/revision.js';
 import { configDiff } from './config-diff.js';
 import { canonicalJson, type Store, type StoredRevision } from './store.js';
 
@@ -58,7 +56,6 @@ export class ControlPlane {
     this.runtime = opts.runtime;
     this.baseDir = opts.baseDir;
     this.log = opts.log;
-    this.runtime.onRevision(reportRevision);
   }
 
   /** Serves the latest stored revision and keeps following the store. */
@@ -189,15 +186,3 @@ export class ControlPlane {
   }
 }
 
-/** junction_config_revision and junction_rollout_percent follow the live revision (a removed rollout drops to 0). */
-function reportRevision(next: Revision, previous: Revision | undefined): void {
-  const t = telemetry();
-  t.configRevision(next.number);
-  for (const [name, o] of Object.entries(previous?.config.objectives ?? {})) {
-    const gone = o.rollout && next.config.objectives[name]?.rollout?.candidate !== o.rollout.candidate;
-    if (gone) t.rolloutPercent(name, o.rollout!.candidate, 0);
-  }
-  for (const [name, o] of Object.entries(next.config.objectives)) {
-    if (o.rollout) t.rolloutPercent(name, o.rollout.candidate, o.rollout.percent);
-  }
-}

@@ -1,6 +1,6 @@
-// The registry whose metrics `--workers` aggregates across processes. The one
-// place that names it: when observe/metrics.ts exports its `registry`, point
-// this import there (until then prom-client's global registry is used).
-import promClient from 'prom-client';
+// The registry whose metrics `--workers` aggregates across processes: the one
+// Prometheus registry of observe/metrics.ts, named here once.
+import type { Registry } from 'prom-client';
+import { registry } from '../observe/metrics.js';
 
-export const metricsRegistry: promClient.Registry = promClient.register;
+export const metricsRegistry: Registry = registry;
