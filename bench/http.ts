@@ -2,10 +2,12 @@
 // the same weighted split (split_clients), a bare Node.js proxy, and Junction
 // (routing on; one worker each). Upstreams are nginx returning a fixed body,
 // so the upstream costs little CPU; all processes share this machine's cores.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FixedRateResult } from './fixed-rate.js';
 import type { BenchSection } from './report.js';
 import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
 
@@ -16,6 +18,8 @@ export interface HttpBenchOptions {
   connections?: number;
   /** Extra `serve` flags for Junction (e.g. --decision-log). */
   junctionArgs?: string[];
+  /** Requests per second for the fixed-rate latency run. */
+  rate?: number;
 }
 
 export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSection> {
@@ -96,6 +100,13 @@ end
       load.set(name, wrk(url, { connections, seconds, luaFile: lua }));
       serial.set(name, wrk(url, { connections: 1, seconds: Math.max(2, Math.round(seconds / 2)), luaFile: lua }));
     }
+    // Added latency at a fixed, moderate rate (open loop, its own process).
+    const rate = opts.rate ?? 1000;
+    const fixed = new Map<string, FixedRateResult>();
+    for (const [name, url] of targets) {
+      const out = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/fixed-rate.ts'), url, String(rate), String(Math.max(3, seconds))], { encoding: 'utf8' });
+      fixed.set(name, JSON.parse(out.stdout.trim().split('\n').pop()!) as FixedRateResult);
+    }
     const j = load.get('junction')!;
     const d1 = serial.get('direct')!;
     const rows = targets.map(([name]) => {
@@ -108,17 +119,22 @@ end
         'p99 ms': l.p99ms.toFixed(3),
         'c=1 p50 ms': s.p50ms.toFixed(3),
         'c=1 p99 ms': s.p99ms.toFixed(3),
-        errors: l.errors + s.errors,
+        [`${rate}/s p50 ms`]: fixed.get(name)!.p50ms.toFixed(3),
+        [`${rate}/s p99 ms`]: fixed.get(name)!.p99ms.toFixed(3),
+        errors: l.errors + s.errors + fixed.get(name)!.errors,
       };
     });
     const js = serial.get('junction')!;
+    const fj = fixed.get('junction')!;
+    const fd = fixed.get('direct')!;
     return {
       name: `HTTP proxy overhead (wrk, ${seconds}s per run, one worker each)`,
       rows,
       notes: [
         `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,
         `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9)`,
-        `added latency at c=1 over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
+        `added latency at a fixed ${rate} req/s over direct: p50 +${(fj.p50ms - fd.p50ms).toFixed(3)} ms, p99 +${(fj.p99ms - fd.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
+        `added latency at c=1 (closed loop) over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms`,
       ],
     };
   } finally {
