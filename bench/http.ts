@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FixedRateResult } from './fixed-rate.js';
 import type { BenchSection } from './report.js';
-import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
+import { freePort, has, start, stop, waitFor, wrk, wrkPostScript, type LoadResult } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -67,17 +67,7 @@ objectives:
         population: 1
         cells: { A: { weight: 50, use: ranker@6 }, B: { weight: 50, use: ranker@7 } }
 `);
-  writeFileSync(join(dir, 'post.lua'), `
-wrk.method = "POST"
-wrk.body = '{"user":"user-1","titles":[101,202,303,404]}'
-wrk.headers["content-type"] = "application/json"
-counter = 0
-request = function()
-  counter = counter + 1
-  wrk.headers["x-unit-id"] = "user-" .. (counter % 5000)
-  return wrk.format(nil)
-end
-`);
+  writeFileSync(join(dir, 'post.lua'), wrkPostScript());
   const children = [
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
     start(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-proxy.ts'), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),

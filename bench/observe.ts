@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { observabilityCosts } from './observe-costs.js';
 import type { BenchSection } from './report.js';
-import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
+import { freePort, has, start, stop, waitFor, wrk, type LoadResult, wrkPostScript } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,18 +43,7 @@ export async function benchObservability(opts: ObserveBenchOptions = {}): Promis
   try {
     await Promise.all([`http://127.0.0.1:${upPort}/`, ...[offPort, servePort, onPort].map((p) => `http://127.0.0.1:${p}/healthz`)].map(waitFor));
     const lua = join(dir, 'post.lua');
-    writeFileSync(lua, `
-wrk.method = "POST"
-wrk.body = '{"user":"user-1","titles":[101,202,303,404]}'
-wrk.headers["content-type"] = "application/json"
-counter = 0
-request = function()
-  counter = counter + 1
-  wrk.headers["x-unit-id"] = "user-" .. (counter % 5000)
-  wrk.headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-  return wrk.format(nil)
-end
-`);
+    writeFileSync(lua, wrkPostScript({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }));
     const path = '/v1/objectives/continue-watching-ranking';
     const variants: Array<[string, string]> = [
       ['all off', `http://127.0.0.1:${offPort}`],

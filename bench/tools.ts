@@ -67,3 +67,19 @@ export function wrk(url: string, opts: { connections: number; seconds: number; t
 export function stop(children: ChildProcess[]): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 }
+
+/** The wrk script every HTTP bench uses: the same POST body, units spread over 5,000 users. */
+export function wrkPostScript(extraHeaders: Record<string, string> = {}): string {
+  const extra = Object.entries(extraHeaders).map(([k, v]) => `  wrk.headers["${k}"] = "${v}"\n`).join('');
+  return `
+wrk.method = "POST"
+wrk.body = '{"user":"user-1","titles":[101,202,303,404]}'
+wrk.headers["content-type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  wrk.headers["x-unit-id"] = "user-" .. (counter % 5000)
+${extra}  return wrk.format(nil)
+end
+`;
+}

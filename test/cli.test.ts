@@ -1,34 +1,27 @@
 // The CLI's contract (SPEC §7): output a user can act on, exit 0 / 1 / 2.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureOutput } from './support/output.js';
 import { main } from '../src/cli/main.js';
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
 describe('junction validate', () => {
   it('exits 0 on a valid file', async () => {
     expect(await main(['validate', fixture('valid.yaml')])).toBe(0);
-    expect(out).toMatch(/valid \(1 objective, 2 targets\)/);
+    expect(io.out).toMatch(/valid \(1 objective, 2 targets\)/);
   });
 
   it('exits 1 naming every problem by path', async () => {
     expect(await main(['validate', fixture('invalid.yaml')])).toBe(1);
-    expect(err).toContain('objectives.o-exp.experiments[0].cells: weights sum to 90, expected 100');
-    expect(err).toContain('objectives.o-exp.experiments[0].cells.B.use: model "ranker" has no version "7" (versions: 6)');
+    expect(io.err).toContain('objectives.o-exp.experiments[0].cells: weights sum to 90, expected 100');
+    expect(io.err).toContain('objectives.o-exp.experiments[0].cells.B.use: model "ranker" has no version "7" (versions: 6)');
   });
 
   it('exits 1 on a missing file or a missing argument', async () => {
     expect(await main(['validate', '/nonexistent.yaml'])).toBe(1);
-    expect(err).toMatch(/cannot read \/nonexistent\.yaml/);
+    expect(io.err).toMatch(/cannot read \/nonexistent\.yaml/);
     expect(await main(['validate'])).toBe(1);
   });
 });
@@ -36,19 +29,19 @@ describe('junction validate', () => {
 describe('junction explain', () => {
   it('prints the decision and the trail for a unit and context', async () => {
     expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--unit', 'u1', '--context', 'country=BR'])).toBe(0);
-    expect(out).toMatch(/continue-watching-ranking → ranker@7 {2}\(rule=rule:latam\)/);
-    expect(out).toMatch(/✓ rule +latam +matched/);
+    expect(io.out).toMatch(/continue-watching-ranking → ranker@7 {2}\(rule=rule:latam\)/);
+    expect(io.out).toMatch(/✓ rule +latam +matched/);
   });
 
   it('--json is machine-readable', async () => {
     expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--unit', 'u1', '--json'])).toBe(0);
-    const parsed = JSON.parse(out);
+    const parsed = JSON.parse(io.out);
     expect(parsed.trail[0]).toMatchObject({ step: 'rule', id: 'latam', matched: false, reason: 'context.country absent' });
   });
 
   it('exits 1 for an unknown objective or a bad flag', async () => {
     expect(await main(['explain', fixture('valid.yaml'), 'nope'])).toBe(1);
-    expect(err).toMatch(/no objective "nope".*objectives: continue-watching-ranking/);
+    expect(io.err).toMatch(/no objective "nope".*objectives: continue-watching-ranking/);
     expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--bogus'])).toBe(1);
   });
 });
@@ -56,6 +49,6 @@ describe('junction explain', () => {
 describe('junction', () => {
   it('exits 1 on an unknown command', async () => {
     expect(await main(['frobnicate'])).toBe(1);
-    expect(err).toMatch(/unknown command "frobnicate"/);
+    expect(io.err).toMatch(/unknown command "frobnicate"/);
   });
 });
