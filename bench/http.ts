@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export interface HttpBenchOptions {
   seconds?: number;
   connections?: number;
-  /** Extra `serve` flags for Junction (e.g. --decision-log). */
+  /** Extra `serve` flags for Junction; default: the decision log on (metrics are always on). */
   junctionArgs?: string[];
   /** Requests per second for the fixed-rate latency run. */
   rate?: number;
@@ -71,7 +71,8 @@ objectives:
   const children = [
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
     start(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-proxy.ts'), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
-    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', ...(opts.junctionArgs ?? [])]),
+    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', '--data', join(dir, 'data'),
+      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')])]),
   ];
   try {
     await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${nginxProxy}/`, `http://127.0.0.1:${bare}/`, `http://127.0.0.1:${junction}/healthz`].map(waitFor));
@@ -118,7 +119,7 @@ objectives:
     const fj = fixed.get('junction')!;
     const fd = fixed.get('direct')!;
     return {
-      name: `HTTP proxy overhead (wrk, ${seconds}s per run, one worker each)`,
+      name: `HTTP proxy overhead (wrk, ${seconds}s per run, one worker each; Junction with routing, metrics and decision log)`,
       rows,
       notes: [
         `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,

@@ -2,31 +2,25 @@
 // ratios. `--write` also saves the report to docs/bench-results.md.
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { httpChart } from './chart.js';
+import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
+import { benchObservability } from './observe.js';
+import { benchOnnx } from './onnx.js';
 import { formatSection, type BenchSection } from './report.js';
 
 type Bench = () => Promise<BenchSection>;
 
-async function optional(module: string, name: string): Promise<Bench | undefined> {
-  try {
-    const m = await import(module) as Record<string, Bench>;
-    return m[name];
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
 const quick = process.argv.includes('--quick');
-const benches: Array<[string, Bench | undefined]> = [
+const benches: Array<[string, Bench]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
   ['http', () => benchHttp({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
-  ['onnx', await optional('./onnx.js', 'benchOnnx')],
-  ['observability', await optional('./observe.js', 'benchObservability')],
-  ['control', await optional('./control.js', 'benchControl')],
+  ['onnx', benchOnnx],
+  ['observability', benchObservability],
+  ['control', benchControl],
 ];
 
 const header = [
@@ -37,14 +31,16 @@ const header = [
 ].join('\n');
 let report = header;
 console.log(header);
+let httpSection: BenchSection | undefined;
 for (const [name, bench] of benches) {
-  if (!bench) continue;
   const section = await bench().catch((err: Error) => ({ name, rows: [], notes: [`failed: ${err.message}`] }));
+  if (name === 'http') httpSection = section;
   const text = formatSection(section);
   console.log(text);
   report += `${text}\n`;
 }
 if (process.argv.includes('--write')) {
-  writeFileSync(new URL('../docs/bench-results.md', import.meta.url), report);
-  console.log('wrote docs/bench-results.md');
+  writeFileSync(new URL('../docs/bench-results.md', import.meta.url), `${report}\n![throughput and latency](bench-chart.svg)\n`);
+  if (httpSection && httpSection.rows.length > 0) writeFileSync(new URL('../docs/bench-chart.svg', import.meta.url), httpChart(httpSection));
+  console.log('wrote docs/bench-results.md and docs/bench-chart.svg');
 }
