@@ -149,6 +149,7 @@ export const decideRoutes: Route[] = [
       if (override !== undefined) {
         if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
         rr.override = override;
+        rr.overrideSource = 'query';
         rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
       }
       const { outcome, trail } = explain(rev.routing, o, rr);
