@@ -38,6 +38,12 @@ export interface DataPlane {
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
   admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
   observers: Observer[];
+  /**
+   * Told of each decision POST /v1/decide makes, one record per item (via
+   * `decide`, no backend call): the decision log's exposures. Request observers
+   * (metrics, gate statistics) are not told: a decision served no request.
+   */
+  decided?: Observer[];
   /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
   onStart?: StartObserver[];
   log?: Logger;

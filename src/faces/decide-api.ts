@@ -1,10 +1,13 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
 // and the config snapshot that client-side SDKs decide from.
+import { performance } from 'node:perf_hooks';
 import { TARGET_REF } from '../config/schema.js';
 import { JunctionError, toJunctionError } from '../errors.js';
+import { newRecord, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
 import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
+import type { DataPlane } from './data-plane.js';
 import { isObject, readJsonBody } from './json-body.js';
 import { writeJson } from './reply.js';
 import type { Route } from './route.js';
@@ -52,14 +55,52 @@ function routingRequestOf(item: Record<string, unknown>, at: string): RoutingReq
   };
 }
 
-function decideOne(rev: Revision, item: unknown, at: string) {
+/** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
+function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord | undefined) {
   if (!isObject(item)) throw new JunctionError('invalid_request', `${at}expected an object`);
   const name = item.objective;
   if (typeof name !== 'string') throw new JunctionError('invalid_request', `${at}objective is required`);
   const o = rev.routing.objectives.get(name);
   if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+  if (note !== undefined) {
+    note.objective = name;
+    note.started = true;
+  }
   const rr = routingRequestOf(item, at);
-  return decisionJson(rev, decide(rev.routing, o, rr), rr.unit);
+  const outcome = decide(rev.routing, o, rr);
+  if (note !== undefined) {
+    note.unit = rr.unit;
+    note.context = rr.context;
+    note.trafficClass = rr.trafficClass;
+    note.outcome = outcome;
+  }
+  return decisionJson(rev, outcome, rr.unit);
+}
+
+/**
+ * Decides one item and tells DataPlane.decided (the decision log) about it: a
+ * client that calls the backend itself is exposed all the same. One record per
+ * item, `via: "decide"`, status 200 or the item's error; items naming no
+ * objective are not exposures (as on the invoke path). Free when nobody listens.
+ */
+function decideObserved(dp: DataPlane, rev: Revision, item: unknown, at: string, request: RequestRecord) {
+  const observers = dp.decided;
+  if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined);
+  const note = newRecord(request.requestId, request.method, request.path, performance.now());
+  note.via = 'decide';
+  try {
+    const decision = decideOne(rev, item, at, note);
+    note.status = 200;
+    return decision;
+  } catch (err) {
+    const e = toJunctionError(err);
+    note.status = e.status;
+    note.errorCode = e.code;
+    throw e;
+  } finally {
+    note.end = note.start; // no request was served: nothing to time
+    for (const observe of observers) observe(note);
+  }
 }
 
 function liveRevision(rev: Revision | undefined): Revision {
@@ -70,14 +111,14 @@ function liveRevision(rev: Revision | undefined): Revision {
 export const decideRoutes: Route[] = [
   {
     methods: ['POST'], pattern: '/v1/decide', face: 'junction',
-    async handle({ dp, req, res }) {
+    async handle({ dp, req, res, record }) {
       const { value } = await readJsonBody(req, MAX_DECIDE_BODY);
       const rev = liveRevision(dp.runtime.current);
       if (isObject(value) && Array.isArray(value.requests)) {
         if (value.requests.length > MAX_BATCH) throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
         const decisions = value.requests.map((item, i) => {
           try {
-            return decideOne(rev, item, `requests[${i}].`);
+            return decideObserved(dp, rev, item, `requests[${i}].`, record);
           } catch (err) {
             const e = toJunctionError(err);
             return { objective: isObject(item) ? item.objective : undefined, error: { code: e.code, message: e.message } };
@@ -86,7 +127,7 @@ export const decideRoutes: Route[] = [
         writeJson(res, 200, { revision: rev.number, decisions });
         return;
       }
-      writeJson(res, 200, decideOne(rev, value, ''));
+      writeJson(res, 200, decideObserved(dp, rev, value, '', record));
     },
   },
   {
@@ -108,6 +149,7 @@ export const decideRoutes: Route[] = [
       if (override !== undefined) {
         if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
         rr.override = override;
+        rr.overrideSource = 'query';
         rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
       }
       const { outcome, trail } = explain(rev.routing, o, rr);

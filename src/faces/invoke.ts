@@ -58,7 +58,10 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       throw new JunctionError('invalid_request', `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`, { objective: o.name });
     }
     const routingReq = routingRequestFrom(req.headers, o.name);
-    if (ir.override !== undefined) routingReq.override = ir.override;
+    if (ir.override !== undefined) {
+      routingReq.override = ir.override;
+      routingReq.overrideSource = 'path';
+    }
     routingReq.mayOverride = record.client !== undefined && admission?.mayOverride === true;
     record.unit = routingReq.unit;
     record.context = routingReq.context;

@@ -1,6 +1,8 @@
 // The decision log (SPEC §8): one JSON line per request, the exposure log for
 // experiment analysis and the training log for models. Sampled per objective;
-// non-live traffic is written with its class so analysis can drop it.
+// non-live traffic is written with its class so analysis can drop it. The same
+// observer takes the decisions POST /v1/decide hands out (`via: "decide"`):
+// clients that call backends directly are exposed too.
 //
 // It must never slow a request: the observer only appends a line to an
 // in-memory batch; batches are written on the next turn of the event loop; a
@@ -9,13 +11,15 @@
 import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
-import type { Observer, RequestRecord, ShadowNote } from './record.js';
+import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
 import { telemetry } from './telemetry.js';
 
 /** One line of the decision log. Field names are part of the contract (docs/observability.md). */
 export interface DecisionRecord {
   time: string;
   requestId: string;
+  /** `invoke`: Junction served the request; `decide`: it only decided (POST /v1/decide). */
+  via: DecisionVia;
   objective: string;
   unit: string | null;
   /** The x-context-* attributes routing saw. */
@@ -29,7 +33,8 @@ export interface DecisionRecord {
   trafficClass: string;
   status: number;
   error: string | null;
-  latencyMs: number;
+  /** Arrival to end of response; null for `decide` (no request was served). */
+  latencyMs: number | null;
   /** The target (or `static`) that answered instead of `target`, if any. */
   fallback: string | null;
   shadows: ShadowNote[];
@@ -77,7 +82,7 @@ export class DecisionLog {
     });
   }
 
-  /** The observer to add to the data plane. */
+  /** The observer to add to the data plane, for requests (`observers`) and decide items (`decided`) alike. */
   readonly observer: Observer = (record) => {
     if (!record.started) return; // not an objective (unknown name, other routes)
     const objective = record.objective!;
@@ -148,6 +153,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
   return {
     time: new Date(performance.timeOrigin + r.start).toISOString(),
     requestId: r.requestId,
+    via: r.via,
     objective: r.objective!,
     unit: r.unit ?? null,
     context: r.context ?? {},
@@ -160,7 +166,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     trafficClass: r.trafficClass,
     status: r.status,
     error: r.errorCode ?? null,
-    latencyMs: Math.round((r.end - r.start) * 1000) / 1000,
+    latencyMs: r.via === 'decide' ? null : Math.round((r.end - r.start) * 1000) / 1000,
     fallback: r.fallback ?? null,
     shadows: r.shadows ?? [],
   };

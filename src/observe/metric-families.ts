@@ -61,6 +61,16 @@ abstract class Family<Cell> {
     return entry.cell;
   }
 
+  /** Drops the series (it stops being exported); a cell still held elsewhere is detached, not reused. */
+  remove(values: readonly string[]): void {
+    this.cells.delete(values.join('\u0001'));
+  }
+
+  /** Drops every series: for gauges re-derived whole from state (e.g. the live revision's rollouts). */
+  removeAll(): void {
+    this.cells.clear();
+  }
+
   protected abstract newCell(): Cell;
   abstract get(): Promise<MetricJson>;
   abstract reset(): void;

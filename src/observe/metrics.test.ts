@@ -12,7 +12,7 @@ describe('telemetry events as Prometheus metrics', () => {
     t.shadow('cw', 'ranker@8', 'sent');
     t.shadow('cw', 'ranker@8', 'agree', 0.9);
     t.rejection('cw', 'web', 'rate_limited');
-    t.rolloutPercent('cw', 'ranker@7', 25);
+    t.rollouts([{ objective: 'cw', candidate: 'ranker@7', percent: 25 }]);
     t.configRevision(17);
     t.endpointHealthy('ranker@7', 'http://10.0.0.7:8000', false);
     t.dropped('decision_log', 3);

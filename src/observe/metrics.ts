@@ -163,6 +163,9 @@ export const metricsEnd: Observer = (record) => {
   if (record.firstByte !== undefined) s.firstByte!.observe((record.firstByte - record.start) / 1000);
 };
 
+/** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */
+const openEndpoints = new Map<string, number>();
+
 /** The Telemetry sink (observe/telemetry.ts) backed by the metrics above. */
 export const prometheusTelemetry: Telemetry = {
   fallback(objective: string, from: string, to: string, reason: FallbackReason) {
@@ -181,14 +184,29 @@ export const prometheusTelemetry: Telemetry = {
   rejection(objective: string, client: string, reason: RejectionReason) {
     rejections.cell([objective, client, reason]).value++;
   },
-  rolloutPercent(objective, candidate, percent) {
-    rolloutPercent.cell([objective, candidate]).value = percent;
+  rollouts(current) {
+    rolloutPercent.removeAll(); // a rollout removed (promoted, rolled back, deleted) must not keep its last percent
+    for (const { objective, candidate, percent } of current) rolloutPercent.cell([objective, candidate]).value = percent;
   },
   configRevision(revision) {
     configRevision.cell([]).value = revision;
   },
   endpointHealthy(backend, endpoint, healthy) {
     endpointHealthy.cell([backend, endpoint]).value = healthy ? 1 : 0;
+  },
+  endpointOpened(backend, endpoint) {
+    const key = `${backend}\u0001${endpoint}`;
+    openEndpoints.set(key, (openEndpoints.get(key) ?? 0) + 1);
+  },
+  endpointClosed(backend, endpoint) {
+    const key = `${backend}\u0001${endpoint}`;
+    const open = (openEndpoints.get(key) ?? 1) - 1;
+    if (open > 0) {
+      openEndpoints.set(key, open);
+      return;
+    }
+    openEndpoints.delete(key);
+    endpointHealthy.remove([backend, endpoint]);
   },
   dropped(sink, count = 1) {
     dropped.cell([sink]).value += count;
@@ -198,10 +216,12 @@ export const prometheusTelemetry: Telemetry = {
 /** Config-derived gauges, refreshed on every revision swap. */
 export function observeRevision(rev: Revision, t: Telemetry = prometheusTelemetry): void {
   t.configRevision(rev.number);
+  const rollouts = [];
   for (const { compiled } of rev.objectives.values()) {
     const r = compiled.config.rollout;
-    if (r !== undefined) t.rolloutPercent(compiled.name, r.candidate, r.percent);
+    if (r !== undefined) rollouts.push({ objective: compiled.name, candidate: r.candidate, percent: r.percent });
   }
+  t.rollouts(rollouts);
 }
 
 let processMetrics = false;

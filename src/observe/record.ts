@@ -13,8 +13,12 @@ export interface ShadowNote {
   result: ShadowResult;
 }
 
+/** How a decision was used: `invoke` served a request; `decide` only answered POST /v1/decide (the client calls the backend). */
+export type DecisionVia = 'invoke' | 'decide';
+
 export interface RequestRecord {
   requestId: string;
+  via: DecisionVia;
   method: string;
   /** URL path without the query string. */
   path: string;
@@ -54,7 +58,7 @@ export type StartObserver = (record: RequestRecord, headers: IncomingHttpHeaders
 
 export function newRecord(requestId: string, method: string, path: string, start: number): RequestRecord {
   return {
-    requestId, method, path, start, firstByte: undefined, end: 0,
+    requestId, via: 'invoke', method, path, start, firstByte: undefined, end: 0,
     objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
     trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, fallback: undefined,
     upstreamMs: undefined, shadows: undefined, trace: undefined,

@@ -12,9 +12,17 @@ export interface Telemetry {
   hedge(objective: string, target: string): void;
   shadow(objective: string, target: string, result: ShadowResult, agreement?: number): void;
   rejection(objective: string, client: string, reason: RejectionReason): void;
-  rolloutPercent(objective: string, candidate: string, percent: number): void;
+  /** Every rollout of the revision now served: the series of rollouts it no longer has go away. */
+  rollouts(current: ReadonlyArray<{ objective: string; candidate: string; percent: number }>): void;
   configRevision(revision: number): void;
   endpointHealthy(backend: string, endpoint: string, healthy: boolean): void;
+  /**
+   * A backend opened or closed its pool to an endpoint. The endpoint's health
+   * series goes away when the last backend using it closes (a backend rebuilt
+   * on a config change overlaps the old one while that drains).
+   */
+  endpointOpened(backend: string, endpoint: string): void;
+  endpointClosed(backend: string, endpoint: string): void;
   /** Counted drops of a bounded sink (decision log, shadow queue, …). */
   dropped(sink: string, count?: number): void;
 }
@@ -23,7 +31,7 @@ const noop = (): void => undefined;
 
 export const NO_TELEMETRY: Telemetry = {
   fallback: noop, retry: noop, hedge: noop, shadow: noop, rejection: noop,
-  rolloutPercent: noop, configRevision: noop, endpointHealthy: noop, dropped: noop,
+  rollouts: noop, configRevision: noop, endpointHealthy: noop, endpointOpened: noop, endpointClosed: noop, dropped: noop,
 };
 
 let current: Telemetry = NO_TELEMETRY;

@@ -23,12 +23,15 @@ export interface ObservabilityOptions {
 
 export interface Observability {
   observers: Observer[];
+  /** For DataPlane.decided: the decision log's exposures from POST /v1/decide. */
+  decided: Observer[];
   onStart: StartObserver[];
   close(): Promise<void>;
 }
 
 export function wireObservability(runtime: Runtime, opts: ObservabilityOptions): Observability {
   const observers: Observer[] = [];
+  const decided: Observer[] = [];
   const onStart: StartObserver[] = [];
   const closers: Array<() => Promise<void>> = [];
 
@@ -59,6 +62,7 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
     });
     observers.push(log.observer);
+    decided.push(log.observer);
     closers.push(() => log.close());
   }
 
@@ -66,7 +70,7 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
 
   return {
-    observers, onStart,
+    observers, decided, onStart,
     async close() {
       for (const close of closers) await close();
     },

@@ -83,6 +83,22 @@ describe('decide: each step and its precedence', () => {
     }
   });
 
+  it('an unknown override is explained in terms of where the caller named it', () => {
+    const t = table({ allowOverride: true });
+    const message = (over: Partial<RoutingRequest>) => {
+      try {
+        route(t, req({ override: 'ranker@99', ...over }));
+      } catch (err) {
+        return (err as JunctionError).message;
+      }
+      return expect.unreachable();
+    };
+    expect(message({})).toMatch(/^x-model-override: unknown target "ranker@99"/);
+    expect(message({ overrideSource: 'header' })).toMatch(/^x-model-override: /);
+    expect(message({ overrideSource: 'path' })).toBe('/versions/99: model "ranker" (the objective\'s default model) has no version "99" in the config');
+    expect(message({ overrideSource: 'query' })).toMatch(/^override parameter: unknown target "ranker@99"/);
+  });
+
   it('experiment cells are consecutive bucket ranges over the population (SPEC example)', () => {
     const t = table({ experiments: [{ id: 'half', population: 0.5, cells: { A: { weight: 50, use: 'ranker@5' }, B: { weight: 50, use: 'ranker@7' } } }] });
     for (let i = 0; i < 3000; i++) {

@@ -1,7 +1,8 @@
-// Step 1 of routing: an explicit override (x-model-override), then pins.
+// Step 1 of routing: an explicit override (x-model-override, an OIP /versions/{v}
+// path, explain's override parameter), then pins.
 import { JunctionError } from '../errors.js';
 import { makeOutcome } from './outcome.js';
-import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
+import type { CompiledObjective, OverrideSource, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
 
 export function resolveOverride(
   table: RoutingTable, o: CompiledObjective, req: RoutingRequest, ref: string, trail: TrailEntry[] | undefined,
@@ -13,13 +14,26 @@ export function resolveOverride(
   if (outcome === undefined) {
     const target = table.targets.get(ref);
     if (target === undefined) {
-      throw new JunctionError('invalid_request', `x-model-override: unknown target "${ref}"; expected model@version from the config`, { objective: o.name });
+      throw new JunctionError('invalid_request', unknownTarget(ref, req.overrideSource ?? 'header'), { objective: o.name });
     }
     outcome = makeOutcome(o.name, o.revision, target, 'override', 'override');
     o.overrides.set(ref, outcome);
   }
-  trail?.push({ step: 'override', id: 'override', matched: true, target: ref, reason: 'x-model-override' });
+  trail?.push({ step: 'override', id: 'override', matched: true, target: ref, reason: SOURCE_NAME[req.overrideSource ?? 'header'] });
   return outcome;
+}
+
+const SOURCE_NAME: Readonly<Record<OverrideSource, string>> = { header: 'x-model-override', path: 'path /versions/{v}', query: 'override parameter' };
+
+/** The message names the override the way the caller wrote it. */
+function unknownTarget(ref: string, source: OverrideSource): string {
+  if (source === 'path') {
+    const at = ref.lastIndexOf('@');
+    const model = ref.slice(0, at);
+    const version = ref.slice(at + 1);
+    return `/versions/${version}: model "${model}" (the objective's default model) has no version "${version}" in the config`;
+  }
+  return `${SOURCE_NAME[source]}: unknown target "${ref}"; expected model@version from the config`;
 }
 
 export function resolvePin(o: CompiledObjective, unit: string | undefined, trail: TrailEntry[] | undefined): Outcome | undefined {

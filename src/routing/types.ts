@@ -92,6 +92,9 @@ export interface RoutingTable {
 }
 
 /** What routing reads from one request; the faces build it from headers. */
+/** `header`: x-model-override; `path`: OIP `/versions/{v}`; `query`: explain's `override` parameter. */
+export type OverrideSource = 'header' | 'path' | 'query';
+
 export interface RoutingRequest {
   /** The allocation unit (`x-unit-id`); undefined → random allocation. */
   unit: string | undefined;
@@ -103,6 +106,8 @@ export interface RoutingRequest {
   context: Readonly<Record<string, string>>;
   trafficClass: TrafficClass;
   override?: string | undefined;
+  /** Where the caller named the override, so errors point at what it wrote (default `header`). */
+  overrideSource?: OverrideSource | undefined;
   /** The caller may override (API key scope); the objective's allowOverride is checked too. */
   mayOverride?: boolean;
 }

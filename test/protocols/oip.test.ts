@@ -127,6 +127,20 @@ describe('oip protocol behind the OIP face', () => {
     expect(Object.keys(await refused.body.json() as object)).toEqual(['error']);
   });
 
+  it('an unknown /versions/{v} is a 400 naming the path, not the x-model-override header', async () => {
+    const res = await request(`${junction.url}/v2/models/adder/versions/9/infer`, { method: 'POST', body: '{}' });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['x-error-code']).toBe('invalid_request');
+    const { error } = await res.body.json() as { error: string };
+    expect(error).toBe('/versions/9: model "simple" (the objective\'s default model) has no version "9" in the config');
+    expect(error).not.toContain('x-model-override');
+
+    // The header still names itself, on the same objective.
+    const viaHeader = await request(`${junction.url}/v2/models/adder/infer`, { method: 'POST', headers: { 'x-model-override': 'simple@9' }, body: '{}' });
+    expect(viaHeader.statusCode).toBe(400);
+    expect((await viaHeader.body.json() as { error: string }).error).toBe('x-model-override: unknown target "simple@9"; expected model@version from the config');
+  });
+
   it('answers Junction errors in the OIP shape with the code in x-error-code', async () => {
     const res = await request(`${junction.url}/v2/models/nope/infer`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(404);

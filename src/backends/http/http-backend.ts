@@ -28,6 +28,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
   }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy));
+  for (const e of set.endpoints) telemetry().endpointOpened(target.id, e.url);
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
@@ -88,6 +89,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     close: async () => {
       checker?.stop();
       await set.close();
+      for (const e of set.endpoints) telemetry().endpointClosed(target.id, e.url);
     },
   };
 }
