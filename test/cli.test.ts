@@ -19,6 +19,18 @@ describe('junction validate', () => {
     expect(io.err).toContain('objectives.o-exp.experiments[0].cells.B.use: model "ranker" has no version "7" (versions: 6)');
   });
 
+  it('opens every ONNX model the config names: the quickstart validates', async () => {
+    const quickstart = new URL('../examples/quickstart.yaml', import.meta.url).pathname;
+    expect(await main(['validate', quickstart])).toBe(0);
+    expect(io.out).toMatch(/valid \(3 objectives, \d+ targets\)/);
+  });
+
+  it('exits 1 naming a model file that is missing, by its config path', async () => {
+    expect(await main(['validate', fixture('missing-model.yaml')])).toBe(1);
+    expect(io.err).toMatch(/models\.ranker\.versions\.9\.backend\.path: cannot load ONNX model .*no-such-model\.onnx/);
+    expect(io.err).not.toMatch(/versions\.6/);
+  });
+
   it('exits 1 on a missing file or a missing argument', async () => {
     expect(await main(['validate', '/nonexistent.yaml'])).toBe(1);
     expect(io.err).toMatch(/cannot read \/nonexistent\.yaml/);

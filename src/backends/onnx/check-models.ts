@@ -1,0 +1,23 @@
+// `junction validate` opens every ONNX model file the config names, through the
+// same session loader an apply uses, so a missing or broken file is reported
+// before deploy, with its config path, not at the first apply.
+import type { Config } from '../../config/schema.js';
+import { ConfigError, type ConfigIssue } from '../../config/issues.js';
+import { acquireSession } from './sessions.js';
+
+export async function checkModelFiles(config: Config, baseDir: string): Promise<ConfigIssue[]> {
+  const issues: ConfigIssue[] = [];
+  for (const [model, m] of Object.entries(config.models)) {
+    for (const [version, v] of Object.entries(m.versions)) {
+      if (v.backend.type !== 'onnx') continue;
+      try {
+        const session = await acquireSession(v.backend.path, baseDir, `models.${model}.versions.${version}.backend.path`);
+        await session.release();
+      } catch (err) {
+        if (err instanceof ConfigError) issues.push(...err.issues);
+        else throw err;
+      }
+    }
+  }
+  return issues;
+}
