@@ -2,6 +2,7 @@
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { ConfigError } from '../config/issues.js';
 import { applyCommand, diffCommand } from './apply.js';
+import { benchCommand } from './bench.js';
 import { explainCommand } from './explain.js';
 import { keysCommand } from './keys.js';
 import { revisionsCommand, rollbackCommand } from './revisions.js';
@@ -22,12 +23,14 @@ const COMMANDS: Record<string, Command> = {
   revisions: revisionsCommand,
   rollback: rollbackCommand,
   rollout: rolloutCommand,
+  bench: benchCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
 
 commands:
-  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--workers N] [--insecure-admin]
+  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--host H]
+             [--workers N] [--decision-log FILE|-] [--access-log] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
   keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
@@ -36,6 +39,7 @@ commands:
   revisions  [N] [--limit N]
   rollback   N [--message M]
   rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
+  bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)
 
 admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
 token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
