@@ -5,7 +5,8 @@
 // clients that call backends directly are exposed too.
 //
 // It must never slow a request: the observer only appends a line to an
-// in-memory batch; batches are written on the next turn of the event loop; a
+// in-memory batch (a request with shadow copies is appended once they settle,
+// at most the shadow timeout later, so the line carries their outcomes); batches are written on the next turn of the event loop; a
 // sink that does not keep up (write() → false) is left to drain while lines
 // accumulate up to a byte cap, past which they are dropped and counted.
 import { createWriteStream, openSync } from 'node:fs';
@@ -60,6 +61,8 @@ export class DecisionLog {
   private pending: string[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  /** Lines waiting for their request's shadow copies to settle. */
+  private deferred = 0;
   private blocked = false;
   private broken = false;
   private readonly sink: Writable;
@@ -88,7 +91,18 @@ export class DecisionLog {
     const objective = record.objective!;
     const rate = this.opts.sampleRate(objective);
     if (rate < 1 && (rate <= 0 || this.random() >= rate)) return;
-    this.append(JSON.stringify(toDecisionRecord(record)));
+    if (record.shadowsSettled === undefined) {
+      this.append(JSON.stringify(toDecisionRecord(record)));
+      return;
+    }
+    // Shadow outcomes belong on the line, but the request has already been
+    // answered: wait (bounded by the shadow timeout) off the request's path.
+    this.deferred++;
+    void record.shadowsSettled.then(() => {
+      this.deferred--;
+      this.append(JSON.stringify(toDecisionRecord(record)));
+      this.settle();
+    });
   };
 
   private append(line: string): void {
@@ -133,12 +147,12 @@ export class DecisionLog {
   }
 
   private settle(): void {
-    if (this.pending.length === 0 && !this.blocked) for (const done of this.idle.splice(0)) done();
+    if (this.pending.length === 0 && !this.blocked && this.deferred === 0) for (const done of this.idle.splice(0)) done();
   }
 
-  /** Resolves once every accepted line has been handed to the sink. */
+  /** Resolves once every accepted line (including those waiting on shadows) has been handed to the sink. */
   drained(): Promise<void> {
-    if (this.broken || (this.pending.length === 0 && !this.blocked)) return Promise.resolve();
+    if (this.broken || (this.pending.length === 0 && !this.blocked && this.deferred === 0)) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 

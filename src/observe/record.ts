@@ -8,9 +8,16 @@ import type { ErrorCode } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
 import type { ShadowResult } from './telemetry.js';
 
+/**
+ * A shadow copy's fate as the decision log writes it: `sent` until it settles,
+ * then `agree`/`disagree` (with `agreement`) when compared, `error`, `timeout`
+ * (not settled within the shadow timeout), or `dropped` (queue full); a copy
+ * with no comparator that answered stays `sent`.
+ */
 export interface ShadowNote {
   target: string;
-  result: ShadowResult;
+  result: ShadowResult | 'timeout';
+  agreement?: number;
 }
 
 /** How a decision was used: `invoke` served a request; `decide` only answered POST /v1/decide (the client calls the backend). */
@@ -47,6 +54,12 @@ export interface RequestRecord {
   upstreamMs: number | undefined;
   /** Shadow copies of this request and what became of them (as far as known when the request ended). */
   shadows: ShadowNote[] | undefined;
+  /**
+   * Resolves once every shadow copy has settled or the shadow timeout passed,
+   * whichever is first (never rejects). The decision log waits on it; nothing
+   * on the live path does.
+   */
+  shadowsSettled: Promise<void> | undefined;
   /** The request's span context, when tracing is on. */
   trace: Context | undefined;
 }
@@ -61,11 +74,13 @@ export function newRecord(requestId: string, method: string, path: string, start
     requestId, via: 'invoke', method, path, start, firstByte: undefined, end: 0,
     objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
     trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, fallback: undefined,
-    upstreamMs: undefined, shadows: undefined, trace: undefined,
+    upstreamMs: undefined, shadows: undefined, shadowsSettled: undefined, trace: undefined,
   };
 }
 
-/** For the shadow policy: note a copy's fate on the request's record (the decision log writes it). */
-export function noteShadow(record: RequestRecord | undefined, target: string, result: ShadowResult): void {
-  if (record !== undefined) (record.shadows ??= []).push({ target, result });
+/** For the shadow policy: note a copy on the request's record (the decision log writes it); the note is updated as the copy settles. */
+export function noteShadow(record: RequestRecord | undefined, target: string, result: ShadowResult): ShadowNote {
+  const note: ShadowNote = { target, result };
+  if (record !== undefined) (record.shadows ??= []).push(note);
+  return note;
 }

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Call, Policy, Reply, Send } from '../call/types.js';
 import type { ShadowConfig } from '../config/schema.js';
-import { noteShadow } from '../observe/record.js';
+import { noteShadow, type ShadowNote } from '../observe/record.js';
 import { telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { destroyQuietly } from './attempt.js';
@@ -51,10 +51,16 @@ export function shadow(opts: ShadowOptions): Policy {
 
     let liveBody: (body: Buffer | undefined) => void = () => undefined;
     const live = new Promise<Buffer | undefined>((resolve) => { liveBody = resolve; });
+    const run = new ShadowRun(opts.timeoutMs, chosen.length);
+    if (call.record !== undefined) call.record.shadowsSettled = run.settled;
     for (const s of chosen) {
-      const queued = opts.queue.push(() => sendCopy(opts, s, call, live));
+      const note = noteShadow(call.record, s.target.id, 'sent');
+      const queued = opts.queue.push(() => sendCopy(opts, s, call, live, run, note));
       telemetry().shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
-      noteShadow(call.record, s.target.id, queued ? 'sent' : 'dropped');
+      if (!queued) {
+        note.result = 'dropped';
+        run.done();
+      }
     }
     let reply: Reply;
     try {
@@ -71,17 +77,65 @@ export function shadow(opts: ShadowOptions): Policy {
   };
 }
 
-async function sendCopy(opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>): Promise<void> {
+/**
+ * The copies of one request share one timer: at `timeoutMs` after they were
+ * dispatched, a copy still queued or running is aborted and noted `timeout`,
+ * and `settled` resolves, so the decision log never waits longer than that.
+ */
+class ShadowRun {
+  readonly controller = new AbortController();
+  readonly settled: Promise<void>;
+  private readonly notes: ShadowNote[] = [];
+  private resolve: () => void = () => undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly timeoutMs: number, private pending: number) {
+    this.settled = new Promise((resolve) => { this.resolve = resolve; });
+    this.timer = setTimeout(() => {
+      for (const note of this.notes) if (note.result === 'sent') note.result = 'timeout';
+      this.controller.abort(new Error('shadow deadline'));
+      this.resolve();
+    }, timeoutMs);
+    this.timer.unref();
+  }
+
+  /** Tracks a note whose copy is running, so the timer can mark it. */
+  track(note: ShadowNote): void {
+    this.notes.push(note);
+  }
+
+  get timedOut(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  done(): void {
+    if (--this.pending > 0) return;
+    clearTimeout(this.timer);
+    this.resolve();
+  }
+}
+
+async function sendCopy(
+  opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>, run: ShadowRun, note: ShadowNote,
+): Promise<void> {
   const objective = live.objective.name;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('shadow deadline')), opts.timeoutMs);
+  run.track(note);
+  const settle = (result: ShadowNote['result'], agreement?: number) => {
+    if (run.timedOut) return; // already written as `timeout`
+    note.result = result;
+    if (agreement !== undefined) note.agreement = agreement;
+  };
   try {
+    if (run.timedOut) return; // waited in the queue past the timeout
+    // Its own controller, so a copy aborted by its backend leaves the others alone.
+    const controller = new AbortController();
+    run.controller.signal.addEventListener('abort', () => controller.abort(run.controller.signal.reason), { once: true });
     const copy: Call = {
       ...live,
       target: s.target,
       // Synthetic, so a Junction downstream keeps copies out of rollout gates and experiment exposure.
       headers: { ...live.headers, 'x-traffic-class': 'synthetic', 'x-shadow-of': live.target.id },
-      deadline: performance.now() + opts.timeoutMs,
+      deadline: performance.now() + run.timeoutMs,
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),
     };
@@ -89,6 +143,7 @@ async function sendCopy(opts: ShadowOptions, s: ShadowTarget, live: Call, liveBo
     const body = await readBounded(reply.body);
     if (reply.status >= 500) {
       telemetry().shadow(objective, s.target.id, 'error');
+      settle('error');
       return;
     }
     if (s.compare === undefined) return;
@@ -96,10 +151,12 @@ async function sendCopy(opts: ShadowOptions, s: ShadowTarget, live: Call, liveBo
     if (expected === undefined || body === undefined) return;
     const { agreement, agree } = s.compare(expected, body);
     telemetry().shadow(objective, s.target.id, agree ? 'agree' : 'disagree', agreement);
+    settle(agree ? 'agree' : 'disagree', agreement);
   } catch {
     telemetry().shadow(objective, s.target.id, 'error');
+    settle('error');
   } finally {
-    clearTimeout(timer);
+    run.done();
   }
 }
 
