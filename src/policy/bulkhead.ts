@@ -23,10 +23,22 @@ interface Waiter {
 export class Bulkhead {
   inflight = 0;
   private readonly queue: Waiter[] = [];
-  private readonly sheddableLimit: number;
+  private sheddableLimit: number;
 
-  constructor(readonly limit: number, readonly maxQueue: number, private readonly name: string) {
+  constructor(public limit: number, public maxQueue: number, private readonly name: string) {
     this.sheddableLimit = Math.max(1, Math.floor(limit * SHEDDABLE_SHARE));
+  }
+
+  /**
+   * New limits for the calls to come (a config revision changed them). Calls in
+   * flight keep their slots; a raised limit admits queued calls at once; a
+   * smaller queue refuses no one already waiting.
+   */
+  setLimits(limit: number, maxQueue: number): void {
+    this.limit = limit;
+    this.maxQueue = maxQueue;
+    this.sheddableLimit = Math.max(1, Math.floor(limit * SHEDDABLE_SHARE));
+    while (this.inflight < this.limit && this.queue.length > 0) this.queue.shift()!.grant(this.take());
   }
 
   get queued(): number {

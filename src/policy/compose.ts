@@ -13,19 +13,21 @@ import type { Policy, Send } from '../call/types.js';
 import type { Backend } from '../backends/types.js';
 import { JunctionError } from '../errors.js';
 import type { CompiledObjective, Target } from '../routing/types.js';
-import { Bulkhead, bulkhead } from './bulkhead.js';
+import { bulkhead } from './bulkhead.js';
 import { traceAttempts } from '../observe/tracing.js';
 import { deadline } from './deadline.js';
 import { fallback } from './fallback.js';
 import { hedge } from './hedge.js';
 import { retry } from './retry.js';
-import { RetryBudget } from './retry-budget.js';
+import type { ObjectiveLimits } from './objective-limits.js';
 import { shadow, shadowTargets } from './shadow.js';
 import { ShadowQueue } from './shadow-queue.js';
 
 export interface PipelineContext {
   backends: ReadonlyMap<string, Backend>;
   targets: ReadonlyMap<string, Target>;
+  /** Bulkheads and retry budgets, shared across revisions; the revision releases what it acquired here. */
+  limits: ObjectiveLimits;
 }
 
 export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Send {
@@ -40,13 +42,13 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
   // Innermost: every attempt any policy makes (retry, hedge, fallback, shadow) is its own span.
   const attempt = traceAttempts(toBackend);
   const target = (ref: string) => ctx.targets.get(ref);
-  const budget = new RetryBudget(p.retryBudget);
+  const { bulkhead: slots, budget } = ctx.limits.acquire(o.name, p);
   const shadows = shadowTargets(o.config.shadow, target);
   const fallbackTargets = p.fallback.map(target).filter((t): t is Target => t !== undefined);
 
   const policies: Array<Policy | false> = [
     deadline,
-    p.maxConcurrency !== undefined && bulkhead(new Bulkhead(p.maxConcurrency, p.maxQueue, `objective "${o.name}"`)),
+    slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots),
     shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
     (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static }),
     p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget }),

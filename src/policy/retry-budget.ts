@@ -6,11 +6,19 @@
 
 export class RetryBudget {
   private balance: number;
-  private readonly cap: number;
+  private cap: number;
 
-  constructor(private readonly ratio: number, reserve = 10) {
+  constructor(private ratio: number, private readonly reserve = 10) {
     this.cap = Math.max(1, reserve + ratio * 100);
     this.balance = ratio === 0 ? 0 : this.cap;
+  }
+
+  /** A config revision changed the ratio: the balance carries over, within the new cap. */
+  setRatio(ratio: number): void {
+    if (ratio === this.ratio) return;
+    this.ratio = ratio;
+    this.cap = Math.max(1, this.reserve + ratio * 100);
+    this.balance = ratio === 0 ? 0 : Math.min(this.balance, this.cap);
   }
 
   /** One live request went out. */

@@ -5,6 +5,7 @@ import type { BackendContext } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { Config } from '../config/schema.js';
 import { composePipeline, needsReplayableBody } from '../policy/compose.js';
+import type { ObjectiveLimits } from '../policy/objective-limits.js';
 import { compileRouting } from '../routing/compile.js';
 import type { CompiledObjective, RoutingTable, Target } from '../routing/types.js';
 import type { BackendCache } from './backend-cache.js';
@@ -35,13 +36,14 @@ export class Revision {
     readonly backends: ReadonlyMap<string, Backend>,
     readonly objectives: ReadonlyMap<string, LiveObjective>,
     private readonly cache: BackendCache,
+    private readonly limits: ObjectiveLimits,
   ) {}
 
   get number(): number {
     return this.meta.number;
   }
 
-  static async build(config: Config, meta: RevisionMeta, cache: BackendCache): Promise<Revision> {
+  static async build(config: Config, meta: RevisionMeta, cache: BackendCache, limits: ObjectiveLimits): Promise<Revision> {
     const routing = compileRouting(config, meta.number);
     const ctx: BackendContext = { baseDir: meta.baseDir };
     const backends = new Map<string, Backend>();
@@ -59,11 +61,16 @@ export class Revision {
     for (const compiled of routing.objectives.values()) {
       objectives.set(compiled.name, {
         compiled,
-        send: composePipeline(compiled, { backends, targets: routing.targets }),
+        send: composePipeline(compiled, { backends, targets: routing.targets, limits }),
         bufferBody: needsReplayableBody(compiled),
       });
     }
-    return new Revision(meta, config, routing, backends, objectives, cache);
+    return new Revision(meta, config, routing, backends, objectives, cache, limits);
+  }
+
+  /** This revision now serves: its bulkhead and retry-budget limits apply to the objectives' shared state. */
+  adoptLimits(): void {
+    for (const o of this.routing.objectives.values()) this.limits.adopt(o.name, o.config.policy);
   }
 
   enter(): void {
@@ -83,6 +90,7 @@ export class Revision {
   private close(): Promise<void> {
     this.closed ??= (async () => {
       const ctx: BackendContext = { baseDir: this.meta.baseDir };
+      for (const o of this.routing.objectives.values()) this.limits.release(o.name);
       await Promise.all([...this.routing.targets.values()].map((t) => this.cache.release(t, ctx)));
     })();
     return this.closed;

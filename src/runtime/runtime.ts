@@ -2,6 +2,7 @@
 // built (backends ready, pipelines composed) before the swap, so requests never
 // see a half-applied config; the old one drains and is released.
 import type { Config } from '../config/schema.js';
+import { ObjectiveLimits } from '../policy/objective-limits.js';
 import { BackendCache } from './backend-cache.js';
 import { Revision, type RevisionMeta } from './revision.js';
 
@@ -10,6 +11,8 @@ export type RevisionListener = (next: Revision, previous: Revision | undefined) 
 export class Runtime {
   private live: Revision | undefined;
   private readonly cache = new BackendCache();
+  /** Bulkheads and retry budgets per objective, kept across revisions. */
+  private readonly limits = new ObjectiveLimits();
   private readonly listeners: RevisionListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -23,7 +26,7 @@ export class Runtime {
 
   /** Builds and swaps in a revision. Applies are serialized; a failed build changes nothing. */
   apply(config: Config, meta: RevisionMeta): Promise<Revision> {
-    return this.serially(async () => this.swap(await Revision.build(config, meta, this.cache)));
+    return this.serially(async () => this.swap(await Revision.build(config, meta, this.cache, this.limits)));
   }
 
   /**
@@ -32,7 +35,7 @@ export class Runtime {
    * activates it or retires it (which releases its backends).
    */
   prepare(config: Config, meta: RevisionMeta): Promise<Revision> {
-    return Revision.build(config, meta, this.cache);
+    return Revision.build(config, meta, this.cache, this.limits);
   }
 
   /** Swaps in a revision built by prepare(), in order with apply(). */
@@ -42,6 +45,7 @@ export class Runtime {
 
   private async swap(next: Revision): Promise<Revision> {
     const previous = this.live;
+    next.adoptLimits();
     this.live = next;
     for (const l of this.listeners) l(next, previous);
     if (previous) await previous.retire();

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
+import { validateConfig } from '../../src/config/load.js';
 import { keyDigest } from '../../src/tenancy/keys.js';
 import { oneObjective } from '../support/configs.js';
 import { recordTelemetry } from '../support/telemetry.js';
@@ -71,6 +72,30 @@ describe('objective bulkhead', () => {
     await inFlight(1);
     releaseAll();
     expect((await d).status).toBe(200);
+  });
+
+  it('keeps its slots across a config revision: calls held on the old revision still count', async () => {
+    const j = await junction({ maxConcurrency: 2 });
+    const a = call(j, 'k-dflt');
+    const b = call(j, 'k-dflt');
+    await inFlight(2);
+    const apply = async (revision: number, policy: object) => {
+      const config = oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1', policy }, { clients });
+      await j.runtime.apply(validateConfig(config), { number: revision, source: config, baseDir: '.' });
+    };
+    await apply(2, { maxConcurrency: 2, timeoutMs: 1000 }); // another change (short: were c admitted, it would end 504 soon)
+    expect(j.runtime.current?.number).toBe(2);
+    const c = await call(j, 'k-dflt'); // a fresh bulkhead per revision would have admitted it
+    expect(c.status).toBe(503);
+    expect(c.code).toBe('overloaded');
+    expect(held.length).toBe(2);
+    await apply(3, { maxConcurrency: 3 });
+    const d = call(j, 'k-dflt');
+    await inFlight(3);
+    const e = await call(j, 'k-dflt');
+    expect(e.code).toBe('overloaded');
+    releaseAll();
+    expect([(await a).status, (await b).status, (await d).status]).toEqual([200, 200, 200]);
   });
 
   it('sheddable is refused first, critical last (it may take a queued call\'s place)', async () => {
