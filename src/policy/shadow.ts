@@ -55,6 +55,7 @@ export function shadow(opts: ShadowOptions): Policy {
     if (call.record !== undefined) call.record.shadowsSettled = run.settled;
     for (const s of chosen) {
       const note = noteShadow(call.record, s.target.id, 'sent');
+      run.track(note);
       const queued = opts.queue.push(() => sendCopy(opts, s, call, live, run, note));
       telemetry().shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
       if (!queued) {
@@ -99,7 +100,7 @@ class ShadowRun {
     this.timer.unref();
   }
 
-  /** Tracks a note whose copy is running, so the timer can mark it. */
+  /** Tracks a copy's note, so the timer can mark it if the copy is still queued or running. */
   track(note: ShadowNote): void {
     this.notes.push(note);
   }
@@ -119,7 +120,6 @@ async function sendCopy(
   opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>, run: ShadowRun, note: ShadowNote,
 ): Promise<void> {
   const objective = live.objective.name;
-  run.track(note);
   const settle = (result: ShadowNote['result'], agreement?: number) => {
     if (run.timedOut) return; // already written as `timeout`
     note.result = result;
