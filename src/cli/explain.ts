@@ -2,6 +2,8 @@
 // context, with the trail, computed offline from a config file.
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
+import { isTrafficClass } from '../config/schema.js';
+import { randomUnit } from '../routing/random-unit.js';
 import { compileRouting } from '../routing/compile.js';
 import { explain } from '../routing/decide.js';
 import type { RoutingRequest } from '../routing/types.js';
@@ -30,10 +32,10 @@ export async function explainCommand(args: string[]): Promise<number> {
     context[kv.slice(0, eq).toLowerCase()] = kv.slice(eq + 1);
   }
   const tc = values['traffic-class'] ?? 'live';
-  if (!['live', 'test', 'synthetic'].includes(tc)) throw new UserError('--traffic-class is live, test or synthetic');
+  if (!isTrafficClass(tc)) throw new UserError('--traffic-class is live, test or synthetic');
   const req: RoutingRequest = {
-    unit: values.unit, randomUnit: values.unit ? undefined : Math.random().toString(36).slice(2),
-    context, trafficClass: tc as RoutingRequest['trafficClass'],
+    unit: values.unit, randomUnit: values.unit ? undefined : randomUnit(),
+    context, trafficClass: tc,
   };
   const { outcome, trail } = explain(table, o, req);
   if (values.json) {

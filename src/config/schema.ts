@@ -11,6 +11,11 @@ const target = z.string().regex(TARGET_REF, 'expected a target "model@version", 
   .describe('A target: "model@version".');
 const percent = z.number().min(0).max(100);
 const trafficClass = z.enum(['live', 'test', 'synthetic']);
+/** The traffic classes of SPEC §2.1, for every place that reads one from a caller. */
+export const TRAFFIC_CLASSES: readonly TrafficClass[] = trafficClass.options;
+export function isTrafficClass(value: unknown): value is TrafficClass {
+  return typeof value === 'string' && (TRAFFIC_CLASSES as readonly string[]).includes(value);
+}
 
 export const ModelClass = z.enum(['scorer', 'classifier', 'generator', 'embedder', 'other']);
 export const Interface = z.enum(['json', 'oip', 'openai', 'bytes']);

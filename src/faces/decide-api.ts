@@ -1,7 +1,8 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
 // and the config snapshot that client-side SDKs decide from.
 import { performance } from 'node:perf_hooks';
-import { TARGET_REF } from '../config/schema.js';
+import { isTrafficClass, TARGET_REF } from '../config/schema.js';
+import { randomUnit } from '../routing/random-unit.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
@@ -16,7 +17,6 @@ import type { Route } from './route.js';
 export const DECISION_TTL_MS = 30_000;
 const MAX_DECIDE_BODY = 4 * 1024 * 1024;
 const MAX_BATCH = 10_000;
-const TRAFFIC = new Set(['live', 'test', 'synthetic']);
 
 export function decisionJson(rev: Revision, outcome: Outcome, unit: string | undefined) {
   const backend = rev.backends.get(outcome.target.id);
@@ -42,16 +42,16 @@ function routingRequestOf(item: Record<string, unknown>, at: string): RoutingReq
   if (context !== undefined && (!isObject(context) || Object.values(context).some((v) => typeof v !== 'string'))) {
     throw new JunctionError('invalid_request', `${at}context must be an object of string values`);
   }
-  if (trafficClass !== undefined && !TRAFFIC.has(trafficClass as string)) {
+  if (trafficClass !== undefined && !isTrafficClass(trafficClass)) {
     throw new JunctionError('invalid_request', `${at}trafficClass must be live, test or synthetic`);
   }
   const ctx: Record<string, string> = {};
   for (const [k, v] of Object.entries(context ?? {})) ctx[k.toLowerCase()] = v as string;
   return {
     unit: unit === '' ? undefined : unit,
-    randomUnit: unit ? undefined : Math.random().toString(36).slice(2),
+    randomUnit: unit ? undefined : randomUnit(),
     context: ctx,
-    trafficClass: (trafficClass ?? 'live') as RoutingRequest['trafficClass'],
+    trafficClass: trafficClass ?? 'live',
   };
 }
 

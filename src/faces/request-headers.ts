@@ -1,12 +1,12 @@
 // Junction's request headers (SPEC §2.1) → what routing and the deadline need.
 // Bad values are the caller's error: 400 invalid_request naming the header.
 import type { IncomingHttpHeaders } from 'node:http';
-import { TARGET_REF, type TrafficClass } from '../config/schema.js';
+import { isTrafficClass, TARGET_REF, type TrafficClass } from '../config/schema.js';
+import { randomUnit } from '../routing/random-unit.js';
 import { JunctionError } from '../errors.js';
 import type { RoutingRequest } from '../routing/types.js';
 
 const CONTEXT_PREFIX = 'x-context-';
-const TRAFFIC_CLASSES: ReadonlySet<string> = new Set(['live', 'test', 'synthetic']);
 
 export function routingRequestFrom(headers: IncomingHttpHeaders, objective: string): RoutingRequest {
   const unitHeader = headers['x-unit-id'];
@@ -22,10 +22,10 @@ export function routingRequestFrom(headers: IncomingHttpHeaders, objective: stri
   let trafficClass: TrafficClass = 'live';
   const tc = headers['x-traffic-class'];
   if (tc !== undefined) {
-    if (typeof tc !== 'string' || !TRAFFIC_CLASSES.has(tc)) {
+    if (!isTrafficClass(tc)) {
       throw new JunctionError('invalid_request', `x-traffic-class must be live, test or synthetic (got "${tc}")`, { objective });
     }
-    trafficClass = tc as TrafficClass;
+    trafficClass = tc;
   }
 
   const override = headers['x-model-override'];
@@ -35,7 +35,7 @@ export function routingRequestFrom(headers: IncomingHttpHeaders, objective: stri
 
   return {
     unit,
-    randomUnit: unit === undefined ? Math.random().toString(36).slice(2) : undefined,
+    randomUnit: unit === undefined ? randomUnit() : undefined,
     context: context ?? EMPTY,
     trafficClass,
     override: override as string | undefined,

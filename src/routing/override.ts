@@ -39,7 +39,7 @@ function unknownTarget(ref: string, source: OverrideSource): string {
 export function resolvePin(o: CompiledObjective, unit: string | undefined, trail: TrailEntry[] | undefined): Outcome | undefined {
   if (unit === undefined || o.pins.size === 0) return undefined;
   const outcome = o.pins.get(unit);
-  if (trail && o.pins.size > 0) {
+  if (trail) {
     trail.push(outcome
       ? { step: 'pin', id: 'pin', matched: true, target: outcome.target.id, reason: `unit ${unit} is pinned` }
       : { step: 'pin', id: 'pin', matched: false, reason: 'unit not pinned' });

@@ -2,7 +2,7 @@
 // each key the rules form a bitset, so matching is a few Map lookups and word
 // ANDs, and the cost stays flat at 10,000 rules. The semantics are exactly
 // those of when.ts `matches` applied to each rule in order (property-tested).
-import type { TrafficClass } from '../config/schema.js';
+import { TRAFFIC_CLASSES, type TrafficClass } from '../config/schema.js';
 import type { CompiledRule, RoutingRequest } from './types.js';
 
 interface KeyIndex {
@@ -20,8 +20,6 @@ export interface RuleIndex {
   /** Scratch bitset; decide() is synchronous, so one per index is safe. */
   readonly scratch: Uint32Array;
 }
-
-const CLASSES: readonly TrafficClass[] = ['live', 'test', 'synthetic'];
 
 export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
   const words = Math.ceil(rules.length / 32);
@@ -45,7 +43,7 @@ export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
   });
 
   const byTrafficClass = new Map<TrafficClass, Uint32Array>();
-  for (const tc of CLASSES) {
+  for (const tc of TRAFFIC_CLASSES) {
     const bits = new Uint32Array(words);
     rules.forEach((rule, i) => {
       if (rule.when.trafficClasses === undefined || rule.when.trafficClasses.has(tc)) set(bits, i);
