@@ -4,10 +4,11 @@
 //
 //   deadline  → the call's budget (timeoutMs capped by x-deadline-ms); 504 on time
 //   bulkhead  → maxConcurrency + maxQueue per objective; 503 overloaded beyond
+//   earn      → each call earns its share of the retry budget (once, before any attempt)
 //   shadow    → copies to shadow targets, off the critical path
 //   fallback  → decided target, then policy.fallback targets, then static
 //   retry     → idempotent only, paid from the retry budget
-//   hedge     → idempotent only, a second attempt after hedgeAfterMs
+//   hedge     → idempotent only, a second attempt after hedgeAfterMs, paid from the same budget
 //   backend   → the target's pool (per-endpoint ejection lives there)
 import type { Policy, Send } from '../call/types.js';
 import type { Backend } from '../backends/types.js';
@@ -20,6 +21,7 @@ import { fallback } from './fallback.js';
 import { hedge } from './hedge.js';
 import { retry } from './retry.js';
 import type { ObjectiveLimits } from './objective-limits.js';
+import { earnRetryBudget } from './retry-budget.js';
 import { shadow, shadowTargets } from './shadow.js';
 import { ShadowQueue } from './shadow-queue.js';
 
@@ -49,6 +51,7 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
   const policies: Array<Policy | false> = [
     deadline,
     slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots),
+    p.idempotent && (p.retries > 0 || p.hedgeAfterMs !== undefined) && earnRetryBudget(budget),
     shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
     (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static }),
     p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget }),

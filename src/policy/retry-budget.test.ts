@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RetryBudget } from './retry-budget.js';
+import { ok, testCall } from '../../test/support/call.js';
+import { earnRetryBudget, RetryBudget } from './retry-budget.js';
 
 describe('retry budget', () => {
   it('starts with a small reserve so a quiet objective can still retry', () => {
@@ -31,5 +32,17 @@ describe('retry budget', () => {
     const b = new RetryBudget(0.5, 0);
     for (let i = 0; i < 100_000; i++) b.deposit();
     expect(b.available).toBe(50);
+  });
+});
+
+describe('earnRetryBudget', () => {
+  it('every call deposits once, so a policy that only spends (hedge) keeps being paid for', async () => {
+    const b = new RetryBudget(0.5, 0);
+    while (b.tryWithdraw());
+    const send = earnRetryBudget(b)(async () => ok());
+    await send(testCall());
+    await send(testCall());
+    expect(b.tryWithdraw()).toBe(true); // two calls × 0.5 earned one token
+    expect(b.tryWithdraw()).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
 // `ratio` extra requests per request reach the backends, so during an outage
 // retries add a bounded share of load instead of multiplying it. The balance
 // starts full (and is capped) so a quiet objective can still retry a few times.
+import type { Policy } from '../call/types.js';
 
 export class RetryBudget {
   private balance: number;
@@ -36,4 +37,15 @@ export class RetryBudget {
   get available(): number {
     return this.balance;
   }
+}
+
+/**
+ * Every call earns its share of the budget once, whichever policies spend it
+ * (retry, hedge): composed outside both, so a hedge-only objective refills too.
+ */
+export function earnRetryBudget(budget: RetryBudget): Policy {
+  return (next) => (call) => {
+    budget.deposit();
+    return next(call);
+  };
 }

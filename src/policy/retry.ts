@@ -1,5 +1,6 @@
 // Retries for idempotent objectives: up to `retries` more attempts on a
-// retryable failure, each paid from the objective's retry budget, with a short
+// retryable failure, each paid from the objective's retry budget (earned by
+// retry-budget.ts `earnRetryBudget`, composed outside), with a short
 // jittered backoff that never outlives the deadline.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +20,6 @@ export interface RetryOptions {
 export function retry(opts: RetryOptions): Policy {
   const base = opts.backoffMs ?? 10;
   return (next) => async (call) => {
-    opts.budget.deposit();
     for (let n = 0; ; n++) {
       const last = n >= opts.retries;
       let reply: Reply;
