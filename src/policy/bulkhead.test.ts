@@ -27,6 +27,21 @@ describe('bulkhead', () => {
     expect(b.inflight).toBe(0);
   });
 
+  it('a lowered limit holds: freed slots pass to waiters only once in-flight is under it', async () => {
+    const b = new Bulkhead(4, 4, 'test');
+    const held = await Promise.all([b.acquire(), b.acquire(), b.acquire(), b.acquire()]);
+    const waiting = [b.acquire(), b.acquire()];
+    b.setLimits(1, 4);
+    const seen: number[] = [];
+    for (const release of held) { release(); seen.push(b.inflight); }
+    expect(seen).toEqual([3, 2, 1, 1]); // the last release admits one waiter: at the new limit, not above it
+    expect(b.queued).toBe(1);
+    (await waiting[0]!)();
+    expect(b.inflight).toBe(1);
+    (await waiting[1]!)();
+    expect(b.inflight).toBe(0);
+  });
+
   it('a release called twice frees one slot', async () => {
     const b = new Bulkhead(1, 0, 'test');
     const release = await b.acquire();

@@ -76,8 +76,8 @@ export class Bulkhead {
       if (released) return;
       released = true;
       this.inflight--;
-      const next = this.queue.shift();
-      if (next !== undefined) next.grant(this.take());
+      // After setLimits lowered the limit, freed slots are not handed on until in-flight is under it.
+      if (this.inflight < this.limit && this.queue.length > 0) this.queue.shift()!.grant(this.take());
     };
   }
 

@@ -39,6 +39,7 @@ export class ClientRegistry {
     for (const [name, c] of Object.entries(config.clients)) {
       byDigest.set(c.keySha256, { name, config: c, mayCall: globMatcher(c.objectives), slots: this.slotsFor(name, c.maxConcurrency) });
     }
+    for (const name of this.slots.keys()) if (!(name in config.clients)) this.slots.delete(name);
     return { authOn: byDigest.size > 0, anonymous: config.auth?.anonymous === true || byDigest.size === 0, byDigest };
   }
 
@@ -48,10 +49,13 @@ export class ClientRegistry {
       return undefined;
     }
     let b = this.slots.get(name);
-    if (b === undefined || b.limit !== limit) {
+    if (b === undefined) {
       // Fail fast per client (no queue): a tenant over its cap waits in its own retry loop, not in ours.
       b = new Bulkhead(limit, 0, `client "${name}"`);
       this.slots.set(name, b);
+    } else {
+      // Same instance, new limit: calls in flight keep counting against it.
+      b.setLimits(limit, 0);
     }
     return b;
   }
