@@ -47,11 +47,20 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
     }
 
+    // Listen for the caller leaving before the first await (admission, body buffering):
+    // a caller gone by then must still abort the upstream call and free its slot.
+    const controller = new AbortController();
+    let release: (() => void) | undefined;
+    res.once('close', () => {
+      release?.();
+      if (!res.writableFinished) controller.abort(new JunctionError('invalid_request', 'client went away'));
+    });
+
     const admitted = dp.admit?.(req, o, record);
     const admission = admitted instanceof Promise ? await admitted : admitted; // no tick spent when admission is synchronous
     if (admission?.release !== undefined) {
       if (res.closed) admission.release(); // the caller left while admission was awaited
-      else res.once('close', admission.release);
+      else release = admission.release;
     }
     // A protocol face serves the objectives of its own interface (face names are interface names).
     if (ir.face !== 'junction' && o.interface !== ir.face) {
@@ -79,8 +88,6 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       ? await RequestBody.buffered(req, maxBytes, o.name)
       : RequestBody.streaming(req, maxBytes, o.name, declared === undefined ? undefined : Number(declared)));
 
-    const controller = new AbortController();
-    res.once('close', () => { if (!res.writableFinished) controller.abort(new JunctionError('invalid_request', 'client went away')); });
     const call: Call = {
       objective: o, outcome, target: outcome.target, operation: ir.operation,
       method: req.method ?? 'POST', query: ir.query,

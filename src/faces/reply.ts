@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { forwardable } from '../call/headers.js';
 import type { Reply } from '../call/types.js';
+import { destroyQuietly } from '../policy/attempt.js';
 
 export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: Record<string, string>, onDone: (err?: Error) => void): void {
   const headers = forwardable(reply.headers);
@@ -35,6 +36,12 @@ function streamBody(body: Readable, res: ServerResponse, onDone: (err?: Error) =
     done = true;
     onDone(err);
   };
+  if (res.destroyed) {
+    // The caller left before the reply came: 'close' has fired already and will not again.
+    destroyQuietly(body);
+    finish();
+    return;
+  }
   body.once('error', (err) => {
     res.destroy(err);
     finish(err);
