@@ -48,9 +48,6 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   if (values.store !== undefined && values.data !== undefined) {
     throw new UserError('give either --data DIR (embedded SQLite) or --store postgres://… (shared), not both');
   }
-  if (values.store !== undefined && !/^postgres(ql)?:\/\//.test(values.store)) {
-    throw new UserError(`--store must be a postgres:// URL (got "${values.store}"); for a local store use --data DIR`);
-  }
   if (values.watch && values.config === undefined) throw new UserError('--watch needs a file to watch: --config FILE --watch');
   const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
   if (decisionLog !== undefined && decisionLog !== '-') {

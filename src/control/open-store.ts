@@ -19,13 +19,18 @@ export class StoreOpenError extends Error {
 
 export async function openStore(choice: StoreChoice): Promise<Store> {
   if (choice.store !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(choice.store)) {
+    let u: URL;
+    try {
+      u = new URL(choice.store);
+    } catch {
+      throw new StoreOpenError(`--store is not a valid URL (got "${choice.store}"); expected postgres://user@host:5432/database`);
+    }
+    if (!/^postgres(ql)?:$/.test(u.protocol)) {
       throw new StoreOpenError(`--store must be a postgres:// URL (got "${choice.store}"); for a local store use --data DIR`);
     }
     try {
       return await PostgresStore.open(choice.store);
     } catch (err) {
-      const u = new URL(choice.store);
       u.password = '';
       throw new StoreOpenError(`cannot open the PostgreSQL store at ${u.host}${u.pathname}: ${(err as Error).message}; check --store and that the database is up`);
     }

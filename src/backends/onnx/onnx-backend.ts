@@ -71,7 +71,7 @@ async function languageModel(model: OnnxModel, cfg: OnnxBackendConfig, baseDir: 
   const tokenizer = await CharTokenizer.load(resolve(baseDir, cfg.tokenizer), `${at}.tokenizer`);
   const input = model.inputs[0];
   const output = model.outputs[0];
-  if (model.inputs.length !== 1 || input === undefined || output === undefined || (input.type !== 'int64' && input.type !== 'int32') || input.shape.length !== 2) {
+  if (model.inputs.length !== 1 || input === undefined || output === undefined || input.type !== 'int64' || input.shape.length !== 2) {
     throw refuse('path', `a generator model takes one int64 input [batch, context] of token ids; this one takes ${model.describeInputs()}`);
   }
   const contextLength = cfg.contextLength ?? input.shape[1];
