@@ -10,7 +10,7 @@ import type { ShadowConfig } from '../config/schema.js';
 import { noteShadow, type ShadowNote } from '../observe/record.js';
 import { telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
-import { destroyQuietly } from './attempt.js';
+import { destroyQuietly, discard } from './attempt.js';
 import { comparatorFor, type Comparator } from './shadow-compare.js';
 import type { ShadowQueue } from './shadow-queue.js';
 
@@ -140,14 +140,22 @@ async function sendCopy(
       abort: (reason) => controller.abort(reason),
     };
     const reply = await opts.send(copy);
-    const body = await readBounded(reply.body);
     if (reply.status >= 500) {
+      discard(reply);
       telemetry().shadow(objective, s.target.id, 'error');
       settle('error');
       return;
     }
-    if (s.compare === undefined) return;
-    const expected = await liveBody;
+    if (s.compare === undefined) {
+      // Nothing to compare: drain the answer without keeping it (draining, not
+      // destroying, keeps the keep-alive connection).
+      if (reply.body !== null && !Buffer.isBuffer(reply.body)) reply.body.on('error', () => undefined).resume();
+      return;
+    }
+    const body = await readBounded(reply.body);
+    // The live body finishes when the caller has read it; a stalled caller must not
+    // hold this queue slot past the shadow's own timeout.
+    const expected = await untilAborted(liveBody, controller.signal);
     if (expected === undefined || body === undefined) return;
     const { agreement, agree } = s.compare(expected, body);
     telemetry().shadow(objective, s.target.id, agree ? 'agree' : 'disagree', agreement);
@@ -158,6 +166,19 @@ async function sendCopy(
   } finally {
     run.done();
   }
+}
+
+/** The promise's value, or undefined once the signal aborts (whichever comes first). */
+function untilAborted<T>(promise: Promise<T | undefined>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    }, () => resolve(undefined));
+  });
 }
 
 /** Passes the live body through unchanged while keeping a bounded copy for the comparison. */
