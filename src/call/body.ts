@@ -37,9 +37,6 @@ export class RequestBody {
     return new RequestBody(null, buffer, Infinity, undefined);
   }
 
-  static empty(): RequestBody {
-    return RequestBody.of(Buffer.alloc(0));
-  }
 
   get replayable(): boolean {
     return this.buffer !== null;

@@ -63,9 +63,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
-    if (err instanceof UserError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-      || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-      || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (err instanceof UserError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
       process.stderr.write(`junction ${name}: ${(err as Error).message}\n`);
       return 1;
     }

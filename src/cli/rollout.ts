@@ -2,9 +2,10 @@
 // every action except status writes a new revision.
 import { parseArgs } from 'node:util';
 import { ADMIN_OPTIONS, adminCall, adminTarget, printJson, whoAmI } from './admin-client.js';
+import { ROLLOUT_ACTIONS } from '../control/rollout-actions.js';
 import { UserError } from './user-error.js';
 
-const ACTIONS = ['start', 'status', 'pause', 'resume', 'promote', 'abort'];
+const ACTIONS: readonly string[] = [...ROLLOUT_ACTIONS, 'status'];
 
 interface RolloutState {
   objective: string;

@@ -101,8 +101,11 @@ describe('metrics', () => {
     expect(sampleValue(s, 'junction_upstream_duration_seconds_count', { objective: 'cw', target: 'ranker@6' })).toBe(4);
     expect(sampleValue(s, 'junction_time_to_first_byte_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(2);
     expect(sampleValue(s, 'junction_request_duration_seconds_bucket', { objective: 'cw', target: 'ranker@6', le: '+Inf' })).toBe(4);
-    expect(sampleValue(s, 'junction_request_duration_seconds_bucket', { objective: 'cw', target: 'ranker@6', le: '0.0001' }))
-      .toBeLessThanOrEqual(4);
+    // Buckets are cumulative: counts never fall as `le` grows, and the 100 µs floor exists.
+    const buckets = s.filter((x) => x.name === 'junction_request_duration_seconds_bucket' && x.labels.objective === 'cw' && x.labels.target === 'ranker@6');
+    expect(buckets.map((b) => b.labels.le)).toContain('0.0001');
+    const counts = buckets.sort((a, b) => Number(a.labels.le) - Number(b.labels.le)).map((b) => b.value);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
 
     expect(sampleValue(s, 'junction_inflight_requests', { objective: 'cw' })).toBe(0);
     expect(sampleValue(s, 'junction_config_revision')).toBe(1);
