@@ -18,3 +18,11 @@ describe('error catalogue', () => {
     expect(toJunctionError(new TypeError('boom'))).toMatchObject({ code: 'internal', status: 500, message: 'boom' });
   });
 });
+
+describe('a refused config on a request path', () => {
+  it('is invalid_request with every issue attached', async () => {
+    const { ConfigError } = await import('./config/issues.js');
+    const issues = [{ path: 'objectives.cw.default', message: 'unknown model' }];
+    expect(toJunctionError(new ConfigError(issues))).toMatchObject({ code: 'invalid_request', status: 400, issues });
+  });
+});

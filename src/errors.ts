@@ -1,6 +1,7 @@
 // Every error Junction itself produces, declared once (SPEC §2.5). Code that fails
 // throws a JunctionError with one of these codes; faces/error-reply.ts is the one
 // place that turns it into an HTTP response, in the shape of the face's ecosystem.
+import { ConfigError } from './config/issues.js';
 
 export const ERRORS = {
   invalid_request: { status: 400, summary: 'bad header value, malformed body where Junction must read it' },
@@ -56,6 +57,8 @@ export function isJunctionError(err: unknown): err is JunctionError {
 /** Anything thrown becomes a JunctionError; unknown failures are `internal`. */
 export function toJunctionError(err: unknown): JunctionError {
   if (err instanceof JunctionError) return err;
+  // A refused config met on a request path (admin API) is the caller's error, issues attached.
+  if (err instanceof ConfigError) return new JunctionError('invalid_request', err.message, { issues: err.issues, cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new JunctionError('internal', message, { cause: err });
 }

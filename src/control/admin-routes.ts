@@ -2,7 +2,6 @@
 // control plane. Bodies are small documents, read whole.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestBody } from '../call/body.js';
-import { ConfigError } from '../config/issues.js';
 import { parseConfigText } from '../config/load.js';
 import { JunctionError } from '../errors.js';
 import { isObject } from '../faces/json-body.js';
@@ -38,12 +37,7 @@ async function readDocument(req: IncomingMessage, required: boolean): Promise<un
     if (required) throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
     return undefined;
   }
-  try {
-    return parseConfigText(raw.toString('utf8'), 'body');
-  } catch (err) {
-    if (err instanceof ConfigError) throw new JunctionError('invalid_request', err.message, { issues: err.issues });
-    throw err;
-  }
+  return parseConfigText(raw.toString('utf8'), 'body'); // a ConfigError answers 400 with its issues (errors.ts)
 }
 
 function author(ctx: AdminContext): string {

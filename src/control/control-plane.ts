@@ -71,27 +71,15 @@ export class ControlPlane {
     return this.runtime.current?.number ?? 0;
   }
 
-  /** Throws ConfigError as a 400 listing every issue; a refused config is never stored. */
-  validate(source: unknown): Config {
-    try {
-      return validateConfig(source);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        throw new JunctionError('invalid_request', err.message, { issues: err.issues });
-      }
-      throw err;
-    }
-  }
-
   /** Validation and the diff against the latest revision, changing nothing. */
   async dryRun(source: unknown): Promise<{ diff: string[]; revision: number }> {
-    this.validate(source);
+    validateConfig(source);
     const latest = await this.store.latest();
     return { diff: configDiff(latest?.source, source), revision: latest?.number ?? 0 };
   }
 
   apply(change: ChangeRequest): Promise<ChangeResult> {
-    const config = this.validate(change.source);
+    const config = validateConfig(change.source);
     return this.serial(async () => {
       const latest = await this.store.latest();
       if (change.onlyIfChanged && latest && canonicalJson(latest.source) === canonicalJson(change.source)) {
