@@ -50,12 +50,6 @@ function revisionParam(ctx: AdminContext): number {
   return n;
 }
 
-async function latestSource(control: ControlPlane): Promise<unknown> {
-  const latest = await control.store.latest();
-  if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
-  return latest.source;
-}
-
 export const adminRoutes: AdminRoute[] = [
   {
     method: 'GET', pattern: '/admin/config',
@@ -137,9 +131,10 @@ export const adminRoutes: AdminRoute[] = [
         if (body.candidate !== undefined) opts.candidate = String(body.candidate);
         if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
       }
-      const source = applyRolloutAction(await latestSource(ctx.control), objective, action, opts);
       const message = (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ?? `rollout ${action} on ${objective}`;
-      const result = await ctx.control.apply({ source, author: author(ctx), message });
+      const result = await ctx.control.edit({
+        edit: (latest) => applyRolloutAction(latest, objective, action, opts), author: author(ctx), message,
+      });
       const o = ctx.control.runtime.current?.config.objectives[objective];
       writeJson(ctx.res, 200, { ...result, objective, default: o?.default, rollout: o?.rollout ?? null });
     },

@@ -80,33 +80,49 @@ export class ControlPlane {
 
   apply(change: ChangeRequest): Promise<ChangeResult> {
     const config = validateConfig(change.source);
+    return this.serial(() => this.applyNow(change, config));
+  }
+
+  /**
+   * A change computed from the latest stored source (rollout actions, the
+   * rollout controller), read and applied in one serialized step so that two
+   * edits in this process never build on the same stale source.
+   */
+  edit({ edit, ...change }: Omit<ChangeRequest, 'source'> & { edit: (latest: unknown, number: number) => unknown }): Promise<ChangeResult> {
     return this.serial(async () => {
       const latest = await this.store.latest();
-      if (change.onlyIfChanged && latest && canonicalJson(latest.source) === canonicalJson(change.source)) {
-        await this.catchUp();
-        return { revision: this.liveNumber, unchanged: true, diff: [] };
-      }
-      const diff = configDiff(latest?.source, change.source);
-      const number = (latest?.number ?? 0) + 1;
-      const prepared = await this.prepare(config, number, change.source);
-      let stored: StoredRevision | undefined;
-      try {
-        stored = await this.store.append(change);
-      } catch (err) {
-        await prepared.retire();
-        throw err;
-      }
-      if (stored?.number === number) {
-        await this.runtime.activate(prepared);
-        this.log.info({ revision: number, author: stored.author, message: stored.message }, 'config revision live');
-        return { revision: number, unchanged: false, diff };
-      }
-      // Another process stored a revision meanwhile, so ours got another number (or was no change after all).
-      await prepared.retire();
-      if (stored) await this.bringUp(stored, true);
-      else await this.catchUp();
-      return { revision: this.liveNumber, unchanged: stored === undefined, diff: stored ? diff : [] };
+      if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
+      const source = edit(latest.source, latest.number);
+      return this.applyNow({ ...change, source }, validateConfig(source));
     });
+  }
+
+  private async applyNow(change: ChangeRequest, config: Config): Promise<ChangeResult> {
+    const latest = await this.store.latest();
+    if (change.onlyIfChanged && latest && canonicalJson(latest.source) === canonicalJson(change.source)) {
+      await this.catchUp();
+      return { revision: this.liveNumber, unchanged: true, diff: [] };
+    }
+    const diff = configDiff(latest?.source, change.source);
+    const number = (latest?.number ?? 0) + 1;
+    const prepared = await this.prepare(config, number, change.source);
+    let stored: StoredRevision | undefined;
+    try {
+      stored = await this.store.append(change);
+    } catch (err) {
+      await prepared.retire();
+      throw err;
+    }
+    if (stored?.number === number) {
+      await this.runtime.activate(prepared);
+      this.log.info({ revision: number, author: stored.author, message: stored.message }, 'config revision live');
+      return { revision: number, unchanged: false, diff };
+    }
+    // Another process stored a revision meanwhile, so ours got another number (or was no change after all).
+    await prepared.retire();
+    if (stored) await this.bringUp(stored, true);
+    else await this.catchUp();
+    return { revision: this.liveNumber, unchanged: stored === undefined, diff: stored ? diff : [] };
   }
 
   /** Builds the revision off the hot path; a config that cannot be served is refused here, before it is stored. */

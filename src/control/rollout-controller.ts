@@ -124,15 +124,22 @@ export class RolloutController {
 
   private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
     const { control, log } = this.opts;
-    const latest = await control.store.latest();
-    // Judged on the live revision: if the store moved on (a pause, an abort, another step), judge again next tick.
-    if (!latest || latest.number !== control.liveNumber) return;
-    const source = d.kind === 'advance'
-      ? setRolloutPercent(latest.source, objective, d.percent)
-      : applyRolloutAction(latest.source, objective, d.kind === 'promote' ? 'promote' : 'abort');
+    const judgedOn = control.liveNumber;
     const verb = d.kind === 'rollback' ? 'rolled back' : d.kind === 'promote' ? 'promoted' : 'advanced';
     const message = `rollout controller ${verb} ${candidate} on ${objective}: ${d.reason}`;
-    const result = await control.apply({ source, author: CONTROLLER_AUTHOR, message, onlyIfChanged: true });
+    let stale = false;
+    const result = await control.edit({
+      // Judged on the live revision: if the store moved on (a pause, an abort, another step),
+      // change nothing now and judge again next tick.
+      edit: (latest, number) => {
+        if (number !== judgedOn) { stale = true; return latest; }
+        return d.kind === 'advance'
+          ? setRolloutPercent(latest, objective, d.percent)
+          : applyRolloutAction(latest, objective, d.kind === 'promote' ? 'promote' : 'abort');
+      },
+      author: CONTROLLER_AUTHOR, message, onlyIfChanged: true,
+    });
+    if (stale) return;
     if (!result.unchanged) (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision }, message);
   }
 
