@@ -7,7 +7,7 @@ import type { OnnxBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
 import type { Feeds } from './batcher.js';
 import type { OnnxModel } from './model.js';
-import { readJsonBody } from './read-json.js';
+import { readJsonBody } from '../../call/json-body.js';
 import { jsonReply } from './reply.js';
 import { jsonInput } from './tensor-in.js';
 import { jsonOutput } from './tensor-out.js';

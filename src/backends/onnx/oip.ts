@@ -5,7 +5,7 @@ import type { Target } from '../../routing/types.js';
 import { JunctionError } from '../../errors.js';
 import type { Feeds } from './batcher.js';
 import type { OnnxModel } from './model.js';
-import { readJsonBody } from './read-json.js';
+import { readJsonBody } from '../../call/json-body.js';
 import { jsonReply } from './reply.js';
 import { oipInput } from './tensor-in.js';
 import { OIP_DATATYPE, type TensorSpec } from './tensor-spec.js';

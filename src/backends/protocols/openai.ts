@@ -2,7 +2,7 @@
 // compatible server; keyed by wire schema, never by vendor). Besides the path,
 // the body's `model` field is rewritten to the backend's served name — the one
 // body rewrite Junction does. Responses, SSE included, stream back untouched.
-import { JunctionError } from '../../errors.js';
+import { parseJsonObject } from '../../call/json-body.js';
 import type { Call } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { replaceTopLevelString } from './json-field.js';
@@ -21,18 +21,8 @@ const PATHS: Partial<Record<string, string>> = {
 async function rewriteModel(call: Call, backend: HttpBackendConfig): Promise<Buffer | undefined> {
   const served = servedModel(backend, call.target);
   const raw = await call.body.readAll();
-  let parsed = call.parsedBody;
-  if (parsed === undefined) {
-    // The generic endpoint did not read the body; the openai face already has.
-    try {
-      parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new JunctionError('invalid_request', `body is not valid JSON: ${(err as Error).message}`, { objective: call.objective.name });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new JunctionError('invalid_request', 'body must be a JSON object', { objective: call.objective.name });
-    }
-  }
+  // The openai face has parsed it already; the generic endpoint has not.
+  const parsed = call.parsedBody ?? parseJsonObject(raw, call.objective.name);
   if (parsed.model === served) return raw;
   // Splice the one field so every other byte reaches the backend as sent;
   // re-serialize only for bodies the splice cannot handle (escaped or repeated keys, non-string model).

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { Call, Reply } from '../../../call/types.js';
 import { JunctionError } from '../../../errors.js';
-import { readJsonBody } from '../read-json.js';
+import { readJsonBody } from '../../../call/json-body.js';
 import { jsonReply } from '../reply.js';
 import { generate, type GenerationStats, type LanguageModel } from './loop.js';
 import { completeResponse, envelope, firstChunk, lastChunks, pieceChunk } from './openai-wire.js';
