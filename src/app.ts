@@ -70,17 +70,28 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     config = validateConfig(opts.config);
     source = opts.config;
   }
-  if (opts.control) {
-    // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
-    const log = opts.log ?? createLogger();
-    control = await startControl(runtime, opts.control, { configFile: opts.configFile, source, baseDir, log });
-  } else if (config) {
-    await runtime.apply(config, { number: 1, source, baseDir });
-  }
-
   const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
     onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
   });
+  // One teardown, in reverse order of start, for a failed start and for close().
+  const release = async () => {
+    await control?.close();
+    await runtime.close();
+    await rateLimiter.close();
+    await observability.close();
+  };
+  try {
+    if (opts.control) {
+      // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
+      const log = opts.log ?? createLogger();
+      control = await startControl(runtime, opts.control, { configFile: opts.configFile, source, baseDir, log });
+    } else if (config) {
+      await runtime.apply(config, { number: 1, source, baseDir });
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
   const dataPlane: DataPlane = {
     runtime, log: opts.log,
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
@@ -97,10 +108,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
     });
   } catch (err) {
-    await control?.close();
-    await runtime.close();
-    await rateLimiter.close();
-    await observability.close();
+    await release();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -112,10 +120,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await control?.close();
-      await runtime.close();
-      await rateLimiter.close();
-      await observability.close();
+      await release();
     },
   };
 }
