@@ -42,7 +42,7 @@ function call(j: Junction, objective: string, operation: Operation, body: Buffer
   const controller = new AbortController();
   return {
     objective: o, outcome: o.default, target: o.default.target, operation, method: 'POST', query: '', headers: {},
-    body: RequestBody.of(body), requestId: 'bench', deadline: performance.now() + 60_000,
+    body: RequestBody.of(body), requestId: 'bench', deadline: performance.now() + 60_000, replyDeadline: performance.now() + 60_000,
     signal: controller.signal, abort: (r) => controller.abort(r),
   };
 }

@@ -12,7 +12,8 @@ import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import { Runtime } from './runtime/runtime.js';
-import { createAdmission } from './tenancy/admission.js';
+import { createTenancy } from './tenancy/admission.js';
+import { bodyLimits } from './call/body.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
 
@@ -92,12 +93,15 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
+  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter);
   const dataPlane: DataPlane = {
     runtime, log: opts.log,
+    authenticate: tenancy.authenticate,
+    bodies: bodyLimits(opts.server),
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
     decided: observability.decided,
     onStart: observability.onStart,
-    admit: createAdmission(() => runtime.current?.config, rateLimiter),
+    admit: tenancy.admit,
     routes: opts.routes,
   };
   const server = createDataPlaneServer(dataPlane, opts.server);

@@ -17,7 +17,9 @@ export const ERRORS = {
   overloaded: { status: 503, summary: 'concurrency or queue limit hit' },
   no_healthy_backend: { status: 503, summary: 'every endpoint ejected and no fallback' },
   not_ready: { status: 503, summary: 'no config loaded yet' },
-  deadline_exceeded: { status: 504, summary: 'the budget ran out' },
+  deadline_exceeded: { status: 504, summary: 'the budget ran out (timeoutMs before the reply started, replyTimeoutMs after)' },
+  request_timeout: { status: 408, summary: 'the request body arrived slower than the minimum rate' },
+  client_closed: { status: 499, summary: 'recorded only: the caller left before the reply ended; never a success' },
   internal: { status: 500, summary: 'a bug in Junction; the request id finds it in the logs' },
 } as const;
 

@@ -1,45 +1,64 @@
 // A request body. It streams through once, untouched, counted against
 // maxBodyBytes; when a policy may send it again (retry, hedge, fallback,
 // shadow) the objective asks for a buffered body instead, bounded by the same
-// limit. Junction never parses it here.
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+// limit. Junction never parses it here. With a guard (the data plane's body
+// limits and the response that owns the request), a body that arrives too
+// slowly is cut (408) and what is buffered counts against one shared budget.
+import type { EventEmitter } from 'node:events';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { JunctionError } from '../errors.js';
+import { watchBodyRate, type BodyLimits } from './body-limits.js';
+
+export { bodyLimits, type BodyLimits, type BodyLimitOptions } from './body-limits.js';
+
+export interface BodyGuard {
+  limits: BodyLimits;
+  /** Emits 'close' when the request is over (its ServerResponse): buffered bytes are given back then. */
+  owner: EventEmitter;
+}
 
 export class RequestBody {
   private streamed = false;
+  private sourceFailed = false;
 
   private constructor(
     private readonly source: Readable | null,
     private readonly buffer: Buffer | null,
     private readonly maxBytes: number,
     private readonly objective: string | undefined,
+    private readonly guard: BodyGuard | undefined,
+    private readonly declaredLength: number | undefined,
   ) {}
 
   /**
    * Streams the caller's body through once. With a declared content-length
    * within the limit there is nothing to count (Node's parser enforces the
-   * length), so the socket stream goes upstream as it is.
+   * length), so the socket stream goes upstream as it is once it has arrived.
    */
-  static streaming(source: Readable, maxBytes: number, objective?: string, declaredLength?: number): RequestBody {
+  static streaming(source: Readable, maxBytes: number, objective?: string, declaredLength?: number, guard?: BodyGuard): RequestBody {
     if (declaredLength !== undefined && declaredLength > maxBytes) {
       throw new JunctionError('payload_too_large', `content-length ${declaredLength} exceeds maxBodyBytes (${maxBytes} bytes)`, { objective });
     }
-    return new RequestBody(source, null, declaredLength === undefined ? maxBytes : Infinity, objective);
+    return new RequestBody(source, null, declaredLength === undefined ? maxBytes : Infinity, objective, guard, declaredLength);
   }
 
   /** Reads the caller's body into memory (bounded), so it can be sent more than once. */
-  static async buffered(source: Readable, maxBytes: number, objective?: string): Promise<RequestBody> {
-    const body = new RequestBody(source, null, maxBytes, objective);
+  static async buffered(source: Readable, maxBytes: number, objective?: string, declaredLength?: number, guard?: BodyGuard): Promise<RequestBody> {
+    const body = RequestBody.streaming(source, maxBytes, objective, declaredLength, guard);
     return RequestBody.of(await body.readAll());
   }
 
   static of(buffer: Buffer): RequestBody {
-    return new RequestBody(null, buffer, Infinity, undefined);
+    return new RequestBody(null, buffer, Infinity, undefined, undefined, undefined);
   }
-
 
   get replayable(): boolean {
     return this.buffer !== null;
+  }
+
+  /** The caller's side of the body failed (it left mid-upload, or sent it too slowly): no endpoint's fault. */
+  get failed(): boolean {
+    return this.sourceFailed;
   }
 
   /** The bytes to send upstream. A streaming body can be opened once. */
@@ -48,17 +67,48 @@ export class RequestBody {
     if (this.streamed) throw new Error('RequestBody: a streaming body can only be sent once');
     this.streamed = true;
     const source = this.source!;
-    if (this.maxBytes === Infinity) return source;
-    const limited = new ByteLimit(this.maxBytes, this.objective);
-    source.once('error', (err) => limited.destroy(err));
-    return source.pipe(limited);
+    const markFailed = () => { this.sourceFailed = true; };
+    source.once('aborted', markFailed);
+    source.once('error', markFailed);
+    const limits = this.guard?.limits;
+    let limited: ByteLimit | undefined;
+    const stopWatching = limits === undefined ? undefined : watchBodyRate(source, limits, () => {
+      this.sourceFailed = true;
+      const err = new JunctionError('request_timeout', `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`, { objective: this.objective });
+      if (limited !== undefined) {
+        source.unpipe(limited);
+        limited.destroy(err);
+      }
+    });
+    // Nothing to count and nothing to watch: the socket stream goes as it is.
+    if (this.maxBytes === Infinity && stopWatching === undefined) return source;
+    limited = new ByteLimit(this.maxBytes, this.objective);
+    const l = limited;
+    source.once('error', (err) => l.destroy(err));
+    if (stopWatching !== undefined) l.once('close', stopWatching);
+    return source.pipe(l);
   }
 
-  /** The whole body in memory, for the few places that must read it. */
+  /** The whole body in memory, for the few places that must read it; counted against the shared budget. */
   async readAll(): Promise<Buffer> {
     if (this.buffer !== null) return this.buffer;
+    const memory = this.guard?.limits.memory;
+    let held = 0;
+    const hold = (n: number) => {
+      if (memory === undefined) return;
+      if (!memory.take(n)) {
+        throw new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
+      }
+      held += n;
+    };
+    if (memory !== undefined) this.guard!.owner.once('close', () => memory.give(held));
+    if (this.declaredLength !== undefined) hold(this.declaredLength);
+    const counted = this.declaredLength !== undefined;
     const chunks: Buffer[] = [];
-    for await (const chunk of this.open() as Readable) chunks.push(chunk as Buffer);
+    for await (const chunk of this.open() as Readable) {
+      if (!counted) hold((chunk as Buffer).length);
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 }

@@ -5,6 +5,10 @@ import type { HeaderMap } from './types.js';
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  // Answered on the caller's side (the data plane sends 100 Continue once the
+  // request is admitted), never forwarded: undici refuses it, and it means
+  // nothing on a second hop.
+  'expect',
 ]);
 
 /** Headers safe to forward: hop-by-hop ones and those named in `Connection` removed. */

@@ -31,8 +31,10 @@ export interface Call {
   readonly headers: HeaderMap;
   readonly body: RequestBody;
   readonly requestId: string;
-  /** Absolute deadline on the performance.now() clock. */
+  /** Until the reply starts (status and first body byte): absolute, on the performance.now() clock (SPEC §3 `timeoutMs`). */
   readonly deadline: number;
+  /** Until the whole reply has been sent, body included (SPEC §3 `replyTimeoutMs`); never before `deadline`. */
+  readonly replyDeadline: number;
   /** Aborted when the caller goes away or the deadline passes. */
   readonly signal: AbortSignal;
   /** Aborts the call (and so `signal`) with a reason. */

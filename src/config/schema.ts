@@ -112,7 +112,9 @@ const Shadow = z.strictObject({
 });
 
 export const Policy = z.strictObject({
-  timeoutMs: z.int().min(1).default(30000).describe('Budget for the whole call, fallbacks included.'),
+  timeoutMs: z.int().min(1).default(30000).describe('Budget until the reply starts (status and first body byte), fallbacks included.'),
+  replyTimeoutMs: z.int().min(1).optional()
+    .describe('Budget for the whole reply, body included, from the request\'s arrival (default: the larger of timeoutMs and 60000). A reply cut by it ends visibly.'),
   idempotent: z.boolean().default(false).describe('Safe to send twice: enables retries and hedging.'),
   retries: z.int().min(0).max(10).default(0),
   retryBudget: z.number().min(0).max(1).default(0.2).describe('Retries allowed as a share of live requests.'),

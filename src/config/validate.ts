@@ -71,6 +71,9 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     if (o.policy.retries > 0 && !o.policy.idempotent) {
       add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
     }
+    if (o.policy.replyTimeoutMs !== undefined && o.policy.replyTimeoutMs < o.policy.timeoutMs) {
+      add(at('policy', 'replyTimeoutMs'), `replyTimeoutMs (${o.policy.replyTimeoutMs}) is below timeoutMs (${o.policy.timeoutMs}); the whole reply cannot take less than its start`);
+    }
     if (o.policy.maxQueue > 0 && o.policy.maxConcurrency === undefined) {
       add(at('policy', 'maxQueue'), 'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue');
     }

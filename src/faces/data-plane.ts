@@ -4,11 +4,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
-import { newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
+import { endRecord, newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
 import { writeError, type Face } from './error-reply.js';
-import { compilePattern, type Matcher, type Route } from './route.js';
+import { Router, type Route } from './route.js';
+import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
 import { healthRoutes } from './health.js';
@@ -25,6 +27,16 @@ export interface Admission {
   priority?: 'critical' | 'default' | 'sheddable' | undefined;
   /** Gives back what admission took (a concurrency slot); called once the response is closed. */
   release?: (() => void) | undefined;
+  /** The targets an override may name on this objective (those of objectives the caller may call, same interface). */
+  overrideTargets?: ReadonlySet<string> | undefined;
+}
+
+/** Who is calling, known from the key alone (before any body is read). */
+export interface Caller {
+  /** The client's name; undefined when auth is off or the caller is anonymous. */
+  client: string | undefined;
+  /** Objective globs of the client (everything for an anonymous caller). */
+  mayCall: (objective: string) => boolean;
 }
 
 export interface Logger {
@@ -37,6 +49,14 @@ export interface DataPlane {
   runtime: Runtime;
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
   admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+  /**
+   * The key check alone, for what must be refused before a body is read or
+   * anything is disclosed (decide, explain, snapshot, /metrics, the OpenAI face):
+   * throws 401 when clients are configured and the key is missing or unknown.
+   */
+  authenticate?: (req: IncomingMessage) => Caller;
+  /** Bounds on reading request bodies: the slowest acceptable rate and the memory all buffered bodies may hold. */
+  bodies?: BodyLimits;
   observers: Observer[];
   /**
    * Told of each decision POST /v1/decide makes, one record per item (via
@@ -51,11 +71,7 @@ export interface DataPlane {
   routes?: Route[];
 }
 
-interface CompiledRoute extends Route {
-  match: Matcher;
-}
-
-export interface ServerOptions {
+export interface ServerOptions extends BodyLimitOptions {
   /** Slow clients may not hold a socket forever (slowloris): whole-request and header budgets. */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -64,73 +80,72 @@ export interface ServerOptions {
   timeoutCheckIntervalMs?: number;
 }
 
-/** Parser failures that have their own status; anything else malformed is a 400. */
-const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
-};
-
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]
-    .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
-
+  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]);
+  const listener = requestBoundary(
+    (req, res) => handle(dp, router, req, res),
+    (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),
+    (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
+  );
   const server = createServer({
     requestTimeout: opts.requestTimeoutMs ?? 300_000,
     headersTimeout: opts.headersTimeoutMs ?? 10_000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
     connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
-  }, (req, res) => handle(dp, routes, req, res));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable) socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    else socket.destroy(err);
-  });
+  }, listener);
+  answerClientErrors(server);
+  answerExpectContinue(server, listener);
   return server;
 }
 
-function handle(dp: DataPlane, routes: readonly CompiledRoute[], req: IncomingMessage, res: ServerResponse): void {
+/** The request's record, kept on the request so the boundary can note a failure the handler did not catch. */
+const RECORD = Symbol('junction.record');
+type WithRecord = IncomingMessage & { [RECORD]?: RequestRecord };
+
+function recordOf(req: IncomingMessage): RequestRecord {
+  return (req as WithRecord)[RECORD] ??= newRecord(randomUUID(), req.method ?? 'GET', splitUrl(req.url).path, performance.now());
+}
+
+function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
   const start = performance.now();
   const incomingId = req.headers['x-request-id'];
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q);
+  const { path, query } = splitUrl(req.url);
   const record = newRecord(
     typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID(),
     req.method ?? 'GET', path, start,
   );
+  (req as WithRecord)[RECORD] = record;
   if (dp.observers.length > 0) {
+    // The one "request ended" record: made once the response is closed, whatever closed it.
     res.once('close', () => {
-      record.end = performance.now();
-      if (record.status === 0) record.status = res.statusCode;
-      for (const observe of dp.observers) observe(record);
+      const ended = endRecord(record, res, performance.now());
+      for (const observe of dp.observers) {
+        try {
+          observe(ended);
+        } catch (err) {
+          dp.log?.error({ err: String(err), requestId: record.requestId }, 'a request observer failed');
+        }
+      }
     });
   }
 
-  const segments = path.split('/').slice(1);
-  let face: Face = 'junction';
-  let allowed: string[] | undefined;
-  for (const route of routes) {
-    const params = route.match(segments);
-    if (params === undefined) continue;
-    face = route.face;
-    if (!route.methods.includes(req.method ?? '')) {
-      (allowed ??= []).push(...route.methods);
-      continue;
-    }
-    let done: Promise<void> | void;
-    try {
-      done = route.handle({ dp, req, res, record, params, query });
-    } catch (err) {
-      fail(dp, res, record, err, face);
-      return;
-    }
-    if (done) done.catch((err: unknown) => fail(dp, res, record, err, face));
+  const found = router.match(req.method ?? '', path);
+  if (found.route === undefined) {
+    const err = found.allowed.length > 0
+      ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${found.allowed.join(', ')}`)
+      : new JunctionError('not_found', `no route for ${req.method} ${path.slice(0, 200)}`);
+    fail(dp, res, record, err, found.near?.face ?? 'junction');
     return;
   }
-  const err = allowed
-    ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${[...new Set(allowed)].join(', ')}`)
-    : new JunctionError('not_found', `no route for ${req.method} ${path}`);
-  fail(dp, res, record, err, face);
+  const face = found.route.face;
+  let done: Promise<void> | void;
+  try {
+    done = found.route.handle({ dp, req, res, record, params: found.params, query });
+  } catch (err) {
+    fail(dp, res, record, err, face);
+    return;
+  }
+  return done?.catch((err: unknown) => fail(dp, res, record, err, face));
 }
 
 function fail(dp: DataPlane, res: ServerResponse, record: RequestRecord, err: unknown, face: Face): void {

@@ -12,7 +12,10 @@ import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
 import type { DataPlane } from './data-plane.js';
 import { writeError, type Face } from './error-reply.js';
-import { writeReply } from './reply.js';
+import { OPENAI_CUT_EVENT, writeReply } from './reply.js';
+import { continueBody } from './boundary.js';
+import { AbortReason } from '../policy/abort-reason.js';
+import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
 
 /** Headers never forwarded upstream: Junction's own routing metadata and the caller's key. */
@@ -53,7 +56,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     let release: (() => void) | undefined;
     res.once('close', () => {
       release?.();
-      if (!res.writableFinished) controller.abort(new JunctionError('invalid_request', 'client went away'));
+      if (!res.writableFinished) controller.abort(new AbortReason('client_closed', 'the caller went away'));
     });
 
     const admitted = dp.admit?.(req, o, record);
@@ -72,6 +75,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       routingReq.overrideSource = 'path';
     }
     routingReq.mayOverride = record.client !== undefined && admission?.mayOverride === true;
+    routingReq.overrideTargets = admission?.overrideTargets;
     record.unit = routingReq.unit;
     record.context = routingReq.context;
     record.trafficClass = routingReq.trafficClass;
@@ -80,20 +84,24 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.outcome = outcome;
     if (record.trace !== undefined) traceRouting(record.trace, outcome, decideStart);
 
-    const callerMs = callerDeadlineMs(req.headers, o.name);
-    const budget = callerMs === undefined ? o.config.policy.timeoutMs : Math.min(callerMs, o.config.policy.timeoutMs);
+    const deadlines = budgets(o.config.policy, record.start, callerDeadlineMs(req.headers, o.name));
     const declared = req.headers['content-length'];
     const maxBytes = o.config.policy.maxBodyBytes;
+    const declaredLength = declared === undefined ? undefined : Number(declared);
+    const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
+    // Admitted, routed, within its declared length: now the caller may send its body.
+    if (ir.body === undefined) continueBody(req, res);
     const body = ir.body ?? (live.bufferBody
-      ? await RequestBody.buffered(req, maxBytes, o.name)
-      : RequestBody.streaming(req, maxBytes, o.name, declared === undefined ? undefined : Number(declared)));
+      ? await RequestBody.buffered(req, maxBytes, o.name, declaredLength, guard)
+      : RequestBody.streaming(req, maxBytes, o.name, declaredLength, guard));
 
     const call: Call = {
       objective: o, outcome, target: outcome.target, operation: ir.operation,
       method: req.method ?? 'POST', query: ir.query,
       headers: forwardable(req.headers, NOT_FORWARDED),
       body, requestId: record.requestId,
-      deadline: record.start + budget,
+      deadline: deadlines.start,
+      replyDeadline: deadlines.reply,
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),
       parsedBody: ir.parsedBody,
@@ -108,11 +116,16 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.status = reply.status;
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
-    writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
-    // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
-    if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
-      reply.body.once('data', () => { record.firstByte = performance.now(); });
-    }
+    writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), (cut) => {
+      if (cut !== undefined) record.cut = cut;
+      revision.leave();
+    }, {
+      deadline: deadlines.reply,
+      // An OpenAI stream cut by its budget says so in its own wire format (SPEC §3).
+      finalEvent: ir.face === 'openai' ? OPENAI_CUT_EVENT : undefined,
+      onCut: () => controller.abort(new AbortReason('reply_deadline', 'the reply ran past replyTimeoutMs')),
+      count: dp.observers.length > 0 ? record : undefined,
+    });
   } catch (err) {
     revision.leave();
     const jerr = toJunctionError(err);

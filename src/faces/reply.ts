@@ -1,12 +1,33 @@
 // Writes a backend's reply to the caller: status and headers (minus
-// hop-by-hop), Junction's decision headers, then the body streamed as it comes.
+// hop-by-hop), Junction's decision headers, then the body streamed as it
+// comes, within the reply's budget (SPEC §3 `replyTimeoutMs`): a body still
+// flowing at the deadline is cut, visibly.
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { forwardable } from '../call/headers.js';
 import type { Reply } from '../call/types.js';
+import type { ErrorCode } from '../errors.js';
 import { destroyQuietly } from '../policy/attempt.js';
 
-export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: Record<string, string>, onDone: (err?: Error) => void): void {
+/** How an OpenAI stream cut by its budget ends: a final error event in OpenAI's shape (no `[DONE]`). */
+export const OPENAI_CUT_EVENT = `data: ${JSON.stringify({ error: { message: 'the reply ran past its budget (replyTimeoutMs)', type: 'server_error', code: 'deadline_exceeded' } })}\n\n`;
+
+export interface ReplyGuard {
+  /** Absolute (performance.now() clock): the whole reply must be out by then. */
+  deadline: number;
+  /** Written before ending a cut event stream; otherwise a cut body is closed without its terminating chunk. */
+  finalEvent?: string | undefined;
+  /** Told when the deadline cuts the body (aborts the upstream call). */
+  onCut: () => void;
+  /** Where body bytes sent are counted (the request's record), when someone observes. */
+  count?: { bytesOut: number } | undefined;
+}
+
+/** `onDone(cut)`: the reply is over; `cut` is the code it ended with when it did not end whole. */
+export type ReplyDone = (cut?: ErrorCode) => void;
+
+export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: Record<string, string>, onDone: ReplyDone, guard?: ReplyGuard): void {
   const headers = forwardable(reply.headers);
   for (const key in decisionHeaders) headers[key] = decisionHeaders[key];
   if (reply.fallback !== undefined) headers['x-fallback'] = reply.fallback;
@@ -16,10 +37,13 @@ export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: R
     res.end();
     onDone();
   } else if (Buffer.isBuffer(body)) {
+    if (guard?.count !== undefined) guard.count.bytesOut = body.length;
     res.end(body);
     onDone();
   } else {
-    streamBody(body, res, onDone);
+    // A final event belongs only in an event stream.
+    const events = String(reply.headers['content-type'] ?? '').startsWith('text/event-stream');
+    streamBody(body, res, onDone, guard === undefined || events ? guard : { ...guard, finalEvent: undefined });
   }
 }
 
@@ -27,14 +51,17 @@ export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: R
  * body.pipe(res) with both directions of failure handled. Not stream.pipeline:
  * it allocates an AbortController per call and aborts it on every finish, which
  * profiled at ~4% of a proxied request. A broken upstream stream destroys res
- * (the client sees a cut stream, never a hang); a client gone destroys the body.
+ * (the client sees a cut stream, never a hang); a client gone destroys the body;
+ * the reply deadline cuts both.
  */
-function streamBody(body: Readable, res: ServerResponse, onDone: (err?: Error) => void): void {
+function streamBody(body: Readable, res: ServerResponse, onDone: ReplyDone, guard: ReplyGuard | undefined): void {
   let done = false;
-  const finish = (err?: Error) => {
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (cut?: ErrorCode) => {
     if (done) return;
     done = true;
-    onDone(err);
+    if (timer !== undefined) clearTimeout(timer);
+    onDone(cut);
   };
   if (res.destroyed) {
     // The caller left before the reply came: 'close' has fired already and will not again.
@@ -42,14 +69,34 @@ function streamBody(body: Readable, res: ServerResponse, onDone: (err?: Error) =
     finish();
     return;
   }
-  body.once('error', (err) => {
-    res.destroy(err);
-    finish(err);
+  body.once('error', () => {
+    res.destroy();
+    finish('upstream_error');
   });
   res.once('close', () => {
-    if (!body.readableEnded) body.destroy();
+    if (!body.readableEnded) destroyQuietly(body);
     finish();
   });
+  if (guard !== undefined) {
+    const count = guard.count;
+    if (count !== undefined) body.on('data', (chunk: Buffer | string) => { count.bytesOut += chunk.length; });
+    const cut = () => {
+      if (done) return;
+      body.unpipe(res);
+      destroyQuietly(body);
+      guard.onCut();
+      finish('deadline_exceeded');
+      if (guard.finalEvent !== undefined && !res.writableEnded) res.end(guard.finalEvent);
+      else res.destroy();
+    };
+    const remaining = guard.deadline - performance.now();
+    if (remaining <= 0) {
+      cut();
+      return;
+    }
+    timer = setTimeout(cut, remaining);
+    timer.unref();
+  }
   body.pipe(res);
 }
 

@@ -1,6 +1,9 @@
-// A tiny path matcher: the data plane has about a dozen fixed routes, so a
-// linear scan over precompiled segment patterns beats a general router.
+// The one router every listener uses (data plane, admin API): a linear scan
+// over precompiled segment patterns, which beats a general router for a few
+// dozen fixed routes. Matching never throws: a malformed percent-escape in a
+// parameter is the caller's error (400), raised where the route runs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JunctionError } from '../errors.js';
 import type { RequestRecord } from '../observe/record.js';
 import type { DataPlane } from './data-plane.js';
 import type { Face } from './error-reply.js';
@@ -26,6 +29,12 @@ export interface Route {
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
+/** What any router needs of a route. */
+export interface Routable {
+  readonly methods: readonly string[];
+  readonly pattern: string;
+}
+
 export type Matcher = (segments: readonly string[]) => Params | undefined;
 
 export function compilePattern(pattern: string): Matcher {
@@ -47,6 +56,43 @@ export function compilePattern(pattern: string): Matcher {
   };
 }
 
-function decodeSegment(s: string): string {
-  return s.includes('%') ? decodeURIComponent(s) : s;
+/** A path segment's percent-escapes decoded; a malformed escape (`%ZZ`, a trailing `%`) is a 400, never a thrown URIError. */
+export function decodeSegment(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new JunctionError('invalid_request', `malformed percent-escape in path segment "${s.slice(0, 100)}"`);
+  }
+}
+
+export type RouteMatch<R> =
+  | { route: R; params: Params }
+  /** The path matched but not the method: `allowed` lists the methods that would have; `near` is the first such route. */
+  | { route: undefined; near: R | undefined; allowed: readonly string[] };
+
+export class Router<R extends Routable> {
+  private readonly routes: ReadonlyArray<{ route: R; match: Matcher }>;
+
+  constructor(routes: readonly R[]) {
+    this.routes = routes.map((route) => ({ route, match: compilePattern(route.pattern) }));
+  }
+
+  /** Throws only a JunctionError (a malformed escape), which the request boundary answers. */
+  match(method: string, path: string): RouteMatch<R> {
+    const segments = path.split('/').slice(1);
+    let allowed: string[] | undefined;
+    let near: R | undefined;
+    for (const { route, match } of this.routes) {
+      const params = match(segments);
+      if (params === undefined) continue;
+      if (!route.methods.includes(method)) {
+        near ??= route;
+        (allowed ??= []).push(...route.methods);
+        continue;
+      }
+      return { route, params };
+    }
+    return { route: undefined, near, allowed: allowed ? [...new Set(allowed)] : [] };
+  }
 }

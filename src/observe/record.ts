@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import type { TrafficClass } from '../config/schema.js';
-import type { ErrorCode } from '../errors.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
 import type { ShadowResult } from './telemetry.js';
 
@@ -48,6 +48,14 @@ export interface RequestRecord {
   client: string | undefined;
   status: number;
   errorCode: ErrorCode | undefined;
+  /**
+   * Why a reply that had started was cut (its reply budget ran out, the
+   * upstream broke mid-body): the request ends with this code, whatever
+   * status went out first.
+   */
+  cut: ErrorCode | undefined;
+  /** Body bytes sent to the caller (counted only when someone observes). */
+  bytesOut: number;
   /** Target id (or `static`) when a fallback answered. */
   fallback: string | undefined;
   /** Time spent waiting on the backend until its reply started, ms. */
@@ -64,7 +72,10 @@ export interface RequestRecord {
   trace: Context | undefined;
 }
 
-export type Observer = (record: RequestRecord) => void;
+/** What observers get: the request's one "request ended" record, frozen. */
+export type EndedRecord = Readonly<RequestRecord>;
+
+export type Observer = (record: EndedRecord) => void;
 
 /** Runs once the objective is known, before routing: for what is measured from the start (in-flight gauges, spans). */
 export type StartObserver = (record: RequestRecord, headers: IncomingHttpHeaders) => void;
@@ -73,7 +84,7 @@ export function newRecord(requestId: string, method: string, path: string, start
   return {
     requestId, via: 'invoke', method, path, start, firstByte: undefined, end: 0,
     objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
-    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, fallback: undefined,
+    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, cut: undefined, bytesOut: 0, fallback: undefined,
     upstreamMs: undefined, shadows: undefined, shadowsSettled: undefined, trace: undefined,
   };
 }
@@ -83,4 +94,34 @@ export function noteShadow(record: RequestRecord | undefined, target: string, re
   const note: ShadowNote = { target, result };
   if (record !== undefined) (record.shadows ??= []).push(note);
   return note;
+}
+
+/** What the lifecycle knows of the response when it closed. */
+export interface ClosedResponse {
+  /** The whole response was handed to the socket. */
+  readonly writableFinished: boolean;
+  readonly headersSent: boolean;
+  /** The status written with the headers (read only when they were sent). */
+  readonly statusCode: number;
+}
+
+/**
+ * The one "request ended" record, made once when the response closes. Its
+ * status is what the caller actually got: a reply cut mid-body ends with the
+ * cut's code; a caller gone before the end is `client_closed` (499); a status
+ * is taken from the response only once it was really written, never its default.
+ */
+export function endRecord(record: RequestRecord, res: ClosedResponse, end: number): EndedRecord {
+  let status = record.status;
+  let errorCode = record.errorCode;
+  if (record.cut !== undefined) {
+    errorCode = record.cut;
+    status = ERRORS[record.cut].status;
+  } else if (!res.writableFinished) {
+    errorCode = 'client_closed';
+    status = ERRORS.client_closed.status;
+  } else if (res.headersSent) {
+    status = res.statusCode;
+  }
+  return Object.freeze({ ...record, end, status, errorCode });
 }

@@ -2,14 +2,15 @@
 // outermost policy first, the backend's send last. Each policy is its own
 // file and knows nothing of the others.
 //
-//   deadline  → the call's budget (timeoutMs capped by x-deadline-ms); 504 on time
+//   deadline  → the budget until the reply starts (timeoutMs capped by x-deadline-ms); 504 on time
 //   bulkhead  → maxConcurrency + maxQueue per objective; 503 overloaded beyond
 //   earn      → each call earns its share of the retry budget (once, before any attempt)
 //   shadow    → copies to shadow targets, off the critical path
 //   fallback  → decided target, then policy.fallback targets, then static
 //   retry     → idempotent only, paid from the retry budget
 //   hedge     → idempotent only, a second attempt after hedgeAfterMs, paid from the same budget
-//   backend   → the target's pool (per-endpoint ejection lives there)
+//   backend   → the target's pool (per-endpoint ejection lives there); an attempt
+//               has started once its first body byte is here (first-byte.ts)
 import type { Policy, Send } from '../call/types.js';
 import type { Backend } from '../backends/types.js';
 import { JunctionError } from '../errors.js';
@@ -17,6 +18,7 @@ import type { CompiledObjective, Target } from '../routing/types.js';
 import { bulkhead } from './bulkhead.js';
 import { traceAttempts } from '../observe/tracing.js';
 import { deadline } from './deadline.js';
+import { awaitFirstByte } from './first-byte.js';
 import { fallback } from './fallback.js';
 import { hedge } from './hedge.js';
 import { retry } from './retry.js';
@@ -41,8 +43,9 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
     }
     return backend.send(call);
   };
-  // Innermost: every attempt any policy makes (retry, hedge, fallback, shadow) is its own span.
-  const attempt = traceAttempts(toBackend);
+  // Innermost: every attempt any policy makes (retry, hedge, fallback, shadow) is its own span,
+  // and has started only once its first body byte is here (a cut before it is a failed attempt).
+  const attempt = traceAttempts(awaitFirstByte(toBackend));
   const target = (ref: string) => ctx.targets.get(ref);
   const { bulkhead: slots, budget } = ctx.limits.acquire(o.name, p);
   const shadows = shadowTargets(o.config.shadow, target);

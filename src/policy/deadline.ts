@@ -1,10 +1,29 @@
-// The call's budget: policy.timeoutMs capped by the caller's x-deadline-ms,
-// fixed by the face as an absolute deadline. Answers 504 on time even if a
-// backend ignores the abort signal; the attempt in flight is aborted.
+// The request's two budgets (SPEC §3), one mechanism for every backend:
+// `timeoutMs` until the reply starts and `replyTimeoutMs` for the whole
+// reply, each capped by the caller's x-deadline-ms. `budgets` fixes both as
+// absolute deadlines; the `deadline` policy enforces the first (504 on time
+// even if a backend ignores the abort), `guardReply` (faces/reply.ts) the second.
 import { performance } from 'node:perf_hooks';
 import type { Policy, Reply } from '../call/types.js';
+import type { PolicyConfig } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
+import { AbortReason } from './abort-reason.js';
 import { discard } from './attempt.js';
+
+/** The whole-reply budget when the config names none. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
+
+export interface Budgets {
+  /** Absolute, performance.now() clock. */
+  start: number;
+  reply: number;
+}
+
+export function budgets(policy: Pick<PolicyConfig, 'timeoutMs' | 'replyTimeoutMs'>, arrived: number, callerMs: number | undefined): Budgets {
+  const replyMs = policy.replyTimeoutMs ?? Math.max(policy.timeoutMs, DEFAULT_REPLY_TIMEOUT_MS);
+  const startMs = callerMs === undefined ? policy.timeoutMs : Math.min(callerMs, policy.timeoutMs);
+  return { start: arrived + startMs, reply: arrived + (callerMs === undefined ? replyMs : Math.min(callerMs, replyMs)) };
+}
 
 export const deadline: Policy = (next) => (call) => {
   const remaining = call.deadline - performance.now();
@@ -14,9 +33,8 @@ export const deadline: Policy = (next) => (call) => {
     let expiredAlready = false;
     const timer = setTimeout(() => {
       expiredAlready = true;
-      const err = expired();
-      call.abort(err);
-      reject(err);
+      call.abort(new AbortReason('start_deadline', 'no answer within the deadline'));
+      reject(expired());
     }, remaining);
     next(call).then(
       (reply) => {

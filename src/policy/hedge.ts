@@ -4,6 +4,7 @@
 // The first good reply wins; the other attempt is cancelled. A hedge is paid
 // from the retry budget, so hedging cannot double the load during an outage.
 import type { Policy, Reply } from '../call/types.js';
+import { AbortReason } from './abort-reason.js';
 import { JunctionError } from '../errors.js';
 import { telemetry } from '../observe/telemetry.js';
 import { attempt, discard, type Attempt } from './attempt.js';
@@ -28,7 +29,7 @@ export function hedge(opts: HedgeOptions): Policy {
       settled = true;
       clearTimeout(timer);
       for (const a of attempts) {
-        if (a !== winner) a.cancel(new JunctionError('deadline_exceeded', 'hedge lost: another attempt answered first'));
+        if (a !== winner) a.cancel(new AbortReason('superseded', 'hedge lost: another attempt answered first'));
       }
       if (held !== undefined && held !== result.reply) discard(held);
       if (result.reply !== undefined) resolve(result.reply);

@@ -110,6 +110,8 @@ export interface RoutingRequest {
   overrideSource?: OverrideSource | undefined;
   /** The caller may override (API key scope); the objective's allowOverride is checked too. */
   mayOverride?: boolean;
+  /** When set, the only targets an override may name (those of objectives the caller may call, same interface). */
+  overrideTargets?: ReadonlySet<string> | undefined;
 }
 
 /** One line of `explain`: a step considered, and why it did or did not decide. */

@@ -2,40 +2,68 @@
 // may they call it (objective globs), are they within their rate limit and
 // their concurrency cap. Plugs into the data plane's `admit` hook; refusals are
 // JunctionErrors (401, 403, 429 with Retry-After, 503). The record gets the
-// client's name, never its key.
+// client's name, never its key. `authenticate` is the key check alone, for
+// what must be refused before any body is read or anything is disclosed.
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import type { Admission } from '../faces/data-plane.js';
+import type { Admission, Caller } from '../faces/data-plane.js';
 import type { RequestRecord } from '../observe/record.js';
 import { telemetry, type RejectionReason } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
-import { ClientRegistry, type Client } from './clients.js';
+import { ClientRegistry, type Client, type ClientIndex } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
+import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
 
 export type Admit = (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+export type Authenticate = (req: IncomingMessage) => Caller;
 
-export function createAdmission(currentConfig: () => Config | undefined, limiter: RateLimiter): Admit {
+export interface Tenancy {
+  admit: Admit;
+  authenticate: Authenticate;
+}
+
+const OPEN: Caller = { client: undefined, mayCall: () => true };
+
+export function createTenancy(currentConfig: () => Config | undefined, limiter: RateLimiter): Tenancy {
   const registry = new ClientRegistry();
-  return (req, o, record) => {
-    const config = currentConfig();
-    if (config === undefined) return undefined;
-    const index = registry.indexFor(config);
-    if (!index.authOn) return undefined;
+  /** The caller's client, undefined for an anonymous caller; throws 401 for a missing or unknown key when auth is on. */
+  const identify = (req: IncomingMessage, index: ClientIndex, refusing: string): Client | undefined => {
     const key = bearerKey(req.headers);
     if (key === undefined) {
       if (index.anonymous) return undefined;
-      throw refuse(o, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+      throw refuse(refusing, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
     }
     const client = index.byDigest.get(keyDigest(key));
-    if (client === undefined) throw refuse(o, 'anonymous', 'unauthorized', 'unknown API key');
+    if (client === undefined) throw refuse(refusing, 'anonymous', 'unauthorized', 'unknown API key');
+    return client;
+  };
+
+  const authenticate: Authenticate = (req) => {
+    const config = currentConfig();
+    if (config === undefined) return OPEN;
+    const index = registry.indexFor(config);
+    if (!index.authOn) return OPEN;
+    const client = identify(req, index, '');
+    return client === undefined ? OPEN : { client: client.name, mayCall: client.mayCall };
+  };
+
+  const admit: Admit = (req, o, record) => {
+    const config = currentConfig();
+    if (config === undefined) return undefined;
+    const index = registry.indexFor(config);
+    const open = { mayOverride: false, overrideTargets: scopeFor(index.openOverrides, o.interface) };
+    if (!index.authOn) return open;
+    const client = identify(req, index, o.name);
+    if (client === undefined) return open;
     record.client = client.name;
     if (!client.mayCall(o.name)) {
-      throw refuse(o, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
+      throw refuse(o.name, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
     }
     return admitClient(client, o, limiter);
   };
+  return { admit, authenticate };
 }
 
 async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter): Promise<Admission> {
@@ -43,7 +71,7 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
   if (limit !== undefined) {
     const d = await limiter.take(client.name, limit);
     if (!d.allowed) {
-      throw refuse(o, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
+      throw refuse(o.name, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
     }
   }
   let release: (() => void) | undefined;
@@ -55,10 +83,14 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
       throw new JunctionError('overloaded', (err as Error).message, { objective: o.name });
     }
   }
-  return { mayOverride: client.config.allowOverride, priority: client.config.priority, client: client.name, release };
+  return {
+    mayOverride: client.config.allowOverride, priority: client.config.priority, client: client.name, release,
+    overrideTargets: scopeFor(client.overrides, o.interface),
+  };
 }
 
-function refuse(o: CompiledObjective, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
-  telemetry().rejection(o.name, client, code);
-  return new JunctionError(code, message, { objective: o.name, retryAfterSeconds });
+/** `objective` is '' when the key is checked before any objective is known. */
+function refuse(objective: string, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
+  if (objective !== '') telemetry().rejection(objective, client, code);
+  return new JunctionError(code, message, { objective: objective === '' ? undefined : objective, retryAfterSeconds });
 }

@@ -4,12 +4,15 @@
 import type { ClientConfig, Config } from '../config/schema.js';
 import { Bulkhead } from '../policy/bulkhead.js';
 import { globMatcher, type NameMatcher } from './globs.js';
+import { overrideScope, type OverrideScope } from './override-scope.js';
 
 export interface Client {
   readonly name: string;
   readonly config: ClientConfig;
   readonly mayCall: NameMatcher;
   readonly slots: Bulkhead | undefined;
+  /** The targets this client's overrides may name, per interface. */
+  readonly overrides: OverrideScope;
 }
 
 export interface ClientIndex {
@@ -18,11 +21,13 @@ export interface ClientIndex {
   /** `auth.anonymous: true`: requests without a key are served, as nobody in particular. */
   readonly anonymous: boolean;
   readonly byDigest: ReadonlyMap<string, Client>;
+  /** What an override may name for a caller without a client (auth off, or anonymous): any objective's targets. */
+  readonly openOverrides: OverrideScope;
 }
 
 export class ClientRegistry {
   private config: Config | undefined;
-  private index: ClientIndex = { authOn: false, anonymous: true, byDigest: new Map() };
+  private index: ClientIndex = { authOn: false, anonymous: true, byDigest: new Map(), openOverrides: new Map() };
   private readonly slots = new Map<string, Bulkhead>();
 
   /** The index for this config, rebuilt only when the config object changes. */
@@ -37,10 +42,14 @@ export class ClientRegistry {
   private build(config: Config): ClientIndex {
     const byDigest = new Map<string, Client>();
     for (const [name, c] of Object.entries(config.clients)) {
-      byDigest.set(c.keySha256, { name, config: c, mayCall: globMatcher(c.objectives), slots: this.slotsFor(name, c.maxConcurrency) });
+      const mayCall = globMatcher(c.objectives);
+      byDigest.set(c.keySha256, { name, config: c, mayCall, slots: this.slotsFor(name, c.maxConcurrency), overrides: overrideScope(config, mayCall) });
     }
     for (const name of this.slots.keys()) if (!(name in config.clients)) this.slots.delete(name);
-    return { authOn: byDigest.size > 0, anonymous: config.auth?.anonymous === true || byDigest.size === 0, byDigest };
+    return {
+      authOn: byDigest.size > 0, anonymous: config.auth?.anonymous === true || byDigest.size === 0, byDigest,
+      openOverrides: overrideScope(config, () => true),
+    };
   }
 
   private slotsFor(name: string, limit: number | undefined): Bulkhead | undefined {

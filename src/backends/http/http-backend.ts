@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
+import { abortError } from '../../policy/abort-reason.js';
 import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
@@ -69,7 +70,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
         body: hasBody ? rewritten ?? call.body.open() : null,
         signal: call.signal,
         headersTimeout: remaining,
-        bodyTimeout: remaining,
+        // An idle backstop between body chunks; the whole reply's budget is faces/reply.ts's guard.
+        bodyTimeout: Math.max(1, Math.floor(call.replyDeadline - now)),
       });
     } catch (err) {
       endpoint.outstanding--;
@@ -99,18 +101,31 @@ function upstreamPath(base: string, rest: string): string {
   return path.charCodeAt(0) === 47 /* / */ ? path : `/${path}`;
 }
 
+/**
+ * undici errors about the request Junction was asked to send, not about the
+ * endpoint: another endpoint would refuse it the same way, so they never count
+ * against an endpoint's health.
+ */
+const REQUEST_SIDE: ReadonlySet<string> = new Set([
+  'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
 function upstreamFailure(err: unknown, call: Call, target: Target, countFailure: () => void): JunctionError {
+  const objective = call.objective.name;
   if (err instanceof JunctionError) return err; // e.g. payload_too_large from the body stream
-  if (call.signal.aborted) {
-    const reason = call.signal.reason;
-    if (reason instanceof JunctionError) return reason;
-    return new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective: call.objective.name, cause: err });
+  if (call.signal.aborted) return abortError(call.signal.reason, objective, `call to ${target.id} aborted`);
+  if (call.body.failed) {
+    // The caller's body broke (it left mid-upload): the endpoint did nothing wrong.
+    return new JunctionError('client_closed', `the request body was cut before it was sent to ${target.id}`, { objective, cause: err });
   }
   const code = (err as { code?: string }).code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective: call.objective.name, cause: err });
+    return new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective, cause: err });
+  }
+  if (code !== undefined && REQUEST_SIDE.has(code)) {
+    return new JunctionError('invalid_request', `the request cannot be sent to ${target.id}: ${(err as Error).message}`, { objective, cause: err });
   }
   countFailure();
-  const what = code ? `${code} ${(err as Error).message}` : (err as Error).message;
-  return new JunctionError('upstream_error', `${target.id} failed: ${what}`, { objective: call.objective.name, cause: err });
+  // The reply names the target and the kind of failure, never the endpoint's address (logs keep the cause).
+  return new JunctionError('upstream_error', `${target.id} failed${code ? ` (${code})` : ''}`, { objective, cause: err });
 }

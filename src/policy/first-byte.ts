@@ -1,0 +1,56 @@
+// A reply has started only when its first body byte is here (SPEC §3): an
+// upstream that sends headers (SSE) and dies before its first event has
+// written nothing the caller could use, so that is a failed attempt, and the
+// fallback chain, retries and the `timeoutMs` budget all see it as one.
+// Wraps every attempt; costs nothing for buffered or empty bodies.
+import type { Readable } from 'node:stream';
+import type { Reply, Send } from '../call/types.js';
+import { JunctionError } from '../errors.js';
+import { abortError } from './abort-reason.js';
+
+export function awaitFirstByte(send: Send): Send {
+  return async (call) => {
+    const reply = await send(call);
+    const body = reply.body;
+    if (body === null || Buffer.isBuffer(body) || body.readableEnded) return reply;
+    await firstChunk(body, () => call.signal.aborted
+      ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
+      : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, { objective: call.objective.name }));
+    return reply;
+  };
+}
+
+/** Resolves once `body` has a chunk (put back, unread) or ended; rejects with `failure()` if it fails first. */
+function firstChunk(body: Readable, failure: () => JunctionError): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: unknown) => {
+      cleanup();
+      body.pause();
+      body.unshift(chunk);
+      resolve();
+    };
+    const onEnd = () => { cleanup(); resolve(); };
+    const onError = () => {
+      cleanup();
+      body.on('error', ignore); // later errors of a body nobody reads must not go uncaught
+      reject(failure());
+    };
+    const onClose = () => {
+      cleanup();
+      if (body.readableEnded) resolve();
+      else reject(failure());
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
+}
+
+function ignore(): void {}
