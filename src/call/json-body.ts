@@ -1,5 +1,7 @@
-// The request body as a JSON object, for the backends that must read it (in-process
-// ONNX, the OpenAI `model` rewrite). Uses the face's parse when it already made one.
+// The one JSON-body reader: every place Junction must understand a request
+// body (decide, in-process ONNX, the OpenAI `model` rewrite) parses it here,
+// and malformed input is the caller's error (400 invalid_request saying what
+// is wrong), never an internal one.
 import { JunctionError } from '../errors.js';
 import type { Call } from './types.js';
 
@@ -8,16 +10,22 @@ export async function readJsonBody(call: Call): Promise<Record<string, unknown>>
   return parseJsonObject(await call.body.readAll(), call.objective.name);
 }
 
-/** Bytes → a JSON object, or 400 invalid_request saying what is wrong. */
-export function parseJsonObject(raw: Buffer, objective: string): Record<string, unknown> {
-  let value: unknown;
+/** Bytes → any JSON value, or 400 invalid_request. */
+export function parseJson(raw: Buffer, objective?: string): unknown {
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
     throw new JunctionError('invalid_request', `request body is not valid JSON: ${(err as Error).message}`, { objective });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new JunctionError('invalid_request', 'request body must be a JSON object', { objective });
-  }
-  return value as Record<string, unknown>;
+}
+
+/** Bytes → a JSON object, or 400 invalid_request saying what is wrong. */
+export function parseJsonObject(raw: Buffer, objective: string): Record<string, unknown> {
+  const value = parseJson(raw, objective);
+  if (!isObject(value)) throw new JunctionError('invalid_request', 'request body must be a JSON object', { objective });
+  return value;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

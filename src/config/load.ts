@@ -35,7 +35,12 @@ export function parseConfigText(text: string, source = 'config'): unknown {
       message: `${e.message.split('\n')[0]}${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}`,
     })), source);
   }
-  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  try {
+    // maxAliasCount bounds what aliases may expand to (a "billion laughs" document): a refused config, not a crash.
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ConfigError([{ path: '(syntax)', message: `${(err as Error).message}: aliases may expand to at most 100 nodes each` }], source);
+  }
 }
 
 /** Validates a plain value; throws ConfigError listing every problem. */

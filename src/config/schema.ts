@@ -3,6 +3,7 @@
 // docs/config.md describes it. Semantic checks that a schema cannot express
 // (targets exist, weights sum to 100, …) live in validate.ts.
 import { z } from 'zod';
+import { hasUserinfo } from './redact.js';
 
 export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TARGET_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -38,7 +39,7 @@ const OnnxBackend = z.strictObject({
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url()).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL).'),
+  endpoints: z.array(z.url().refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL).'),
   model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
   version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
   maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestBody } from '../call/body.js';
 import { parseConfigText } from '../config/load.js';
 import { JunctionError } from '../errors.js';
-import { isObject } from '../faces/json-body.js';
+import { isObject } from '../call/json-body.js';
 import { writeJson } from '../faces/reply.js';
 import type { Params } from '../faces/route.js';
 import type { ControlPlane } from './control-plane.js';

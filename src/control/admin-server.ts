@@ -1,12 +1,15 @@
 // The admin API server (SPEC §6, default port 8081): a separate port from the
-// data plane so it can be firewalled apart, on node:http like the data plane.
+// data plane so it can be firewalled apart, on node:http like the data plane,
+// through the same router and request boundary (faces/route.ts,
+// faces/boundary.ts): nothing a request holds can throw past it.
 // Errors are written by the one error writer, in Junction's shape.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { Logger } from '../faces/data-plane.js';
+import { answerClientErrors, requestBoundary, splitUrl } from '../faces/boundary.js';
 import { writeError } from '../faces/error-reply.js';
-import { compilePattern, type Matcher } from '../faces/route.js';
+import { Router } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import type { ControlPlane } from './control-plane.js';
@@ -19,35 +22,37 @@ export interface AdminServerOptions {
   controller?: RolloutController;
 }
 
+type Routed = AdminRoute & { methods: readonly string[] };
+
 export function createAdminServer(opts: AdminServerOptions): Server {
-  const routes: Array<AdminRoute & { match: Matcher }> = adminRoutes.map((r) => ({ ...r, match: compilePattern(r.pattern) }));
-  return createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
-    const requestId = randomUUID();
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const segments = url.pathname.split('/').slice(1);
-    const fail = (err: unknown) => {
-      const e = toJunctionError(err);
-      if (e.code === 'internal') opts.log.error({ err: String(err), requestId }, 'admin API internal error');
-      writeError(res, e, 'junction', requestId);
-    };
-    try {
-      opts.auth(req);
-      let allowed: string[] | undefined;
-      for (const route of routes) {
-        const params = route.match(segments);
-        if (!params) continue;
-        if (route.method !== req.method) {
-          (allowed ??= []).push(route.method);
-          continue;
-        }
-        route.handle({ control: opts.control, controller: opts.controller, req, res, params, query: url.searchParams }).catch(fail);
-        return;
-      }
-      throw allowed
-        ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}`)
-        : new JunctionError('not_found', `no admin route for ${req.method} ${url.pathname}`);
-    } catch (err) {
-      fail(err);
+  const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
+  const requestIds = new WeakMap<IncomingMessage, string>();
+  const idOf = (req: IncomingMessage) => {
+    let id = requestIds.get(req);
+    if (id === undefined) requestIds.set(req, (id = randomUUID()));
+    return id;
+  };
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const e = toJunctionError(err);
+    if (e.code === 'internal') opts.log.error({ err: String(err), requestId: idOf(req) }, 'admin API internal error');
+    writeError(res, e, 'junction', idOf(req));
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
+    const { path, query } = splitUrl(req.url);
+    opts.auth(req);
+    const found = router.match(req.method ?? '', path);
+    if (found.route === undefined) {
+      throw found.allowed.length > 0
+        ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${found.allowed.join(', ')}`)
+        : new JunctionError('not_found', `no admin route for ${req.method} ${path.slice(0, 200)}`);
     }
-  });
+    return found.route.handle({
+      control: opts.control, controller: opts.controller, req, res, params: found.params, query: new URLSearchParams(query),
+    });
+  };
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(
+    handle, fail, (bug) => opts.log.error({ err: String(bug) }, 'admin API: could not write an error reply'),
+  ));
+  answerClientErrors(server);
+  return server;
 }

@@ -55,7 +55,8 @@ export function clusterMetricsRoute(): Route {
   });
   return {
     methods: ['GET', 'HEAD'], pattern: '/metrics', face: 'junction',
-    async handle({ res }) {
+    async handle({ dp, req, res, record }) {
+      record.client = dp.authenticate?.(req).client; // the same key check as faces/metrics.ts
       const text = await ask();
       res.writeHead(200, { 'content-type': metricsRegistry.contentType, 'content-length': Buffer.byteLength(text) });
       res.end(text);

@@ -8,8 +8,11 @@ import { newRecord, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
 import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
-import type { DataPlane } from './data-plane.js';
-import { isObject, readJsonBody } from './json-body.js';
+import type { IncomingMessage } from 'node:http';
+import type { Caller, DataPlane } from './data-plane.js';
+import { publicSource } from '../config/redact.js';
+import { isObject, parseJson } from '../call/json-body.js';
+import { readBody } from './read-body.js';
 import { writeJson } from './reply.js';
 import type { Route } from './route.js';
 
@@ -56,12 +59,13 @@ function routingRequestOf(item: Record<string, unknown>, at: string): RoutingReq
 }
 
 /** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
-function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord | undefined) {
+function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord | undefined, caller: Caller) {
   if (!isObject(item)) throw new JunctionError('invalid_request', `${at}expected an object`);
   const name = item.objective;
   if (typeof name !== 'string') throw new JunctionError('invalid_request', `${at}objective is required`);
   const o = rev.routing.objectives.get(name);
   if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+  mayCall(caller, name);
   if (note !== undefined) {
     note.objective = name;
     note.started = true;
@@ -83,13 +87,14 @@ function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord
  * item, `via: "decide"`, status 200 or the item's error; items naming no
  * objective are not exposures (as on the invoke path). Free when nobody listens.
  */
-function decideObserved(dp: DataPlane, rev: Revision, item: unknown, at: string, request: RequestRecord) {
+function decideObserved(dp: DataPlane, rev: Revision, item: unknown, at: string, request: RequestRecord, caller: Caller) {
   const observers = dp.decided;
-  if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined);
+  if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined, caller);
   const note = newRecord(request.requestId, request.method, request.path, performance.now());
   note.via = 'decide';
+  note.client = caller.client; // exposures are attributed to the client that asked
   try {
-    const decision = decideOne(rev, item, at, note);
+    const decision = decideOne(rev, item, at, note, caller);
     note.status = 200;
     return decision;
   } catch (err) {
@@ -103,6 +108,21 @@ function decideObserved(dp: DataPlane, rev: Revision, item: unknown, at: string,
   }
 }
 
+const OPEN: Caller = { client: undefined, mayCall: () => true };
+
+/** The key check (401 when clients are configured and it is missing or unknown), before anything is read or shown. */
+export function callerOf(dp: DataPlane, req: IncomingMessage, record: RequestRecord): Caller {
+  const caller = dp.authenticate?.(req) ?? OPEN;
+  record.client = caller.client;
+  return caller;
+}
+
+function mayCall(caller: Caller, objective: string): void {
+  if (!caller.mayCall(objective)) {
+    throw new JunctionError('forbidden', `client "${caller.client}" may not call objective "${objective}"`, { objective });
+  }
+}
+
 function liveRevision(rev: Revision | undefined): Revision {
   if (!rev) throw new JunctionError('not_ready', 'no config loaded yet');
   return rev;
@@ -112,13 +132,14 @@ export const decideRoutes: Route[] = [
   {
     methods: ['POST'], pattern: '/v1/decide', face: 'junction',
     async handle({ dp, req, res, record }) {
-      const { value } = await readJsonBody(req, MAX_DECIDE_BODY);
+      const caller = callerOf(dp, req, record);
+      const value = parseJson(await readBody(req, res, MAX_DECIDE_BODY, dp));
       const rev = liveRevision(dp.runtime.current);
       if (isObject(value) && Array.isArray(value.requests)) {
         if (value.requests.length > MAX_BATCH) throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
         const decisions = value.requests.map((item, i) => {
           try {
-            return decideObserved(dp, rev, item, `requests[${i}].`, record);
+            return decideObserved(dp, rev, item, `requests[${i}].`, record, caller);
           } catch (err) {
             const e = toJunctionError(err);
             return { objective: isObject(item) ? item.objective : undefined, error: { code: e.code, message: e.message } };
@@ -127,16 +148,18 @@ export const decideRoutes: Route[] = [
         writeJson(res, 200, { revision: rev.number, decisions });
         return;
       }
-      writeJson(res, 200, decideObserved(dp, rev, value, '', record));
+      writeJson(res, 200, decideObserved(dp, rev, value, '', record, caller));
     },
   },
   {
     methods: ['GET'], pattern: '/v1/objectives/:objective/explain', face: 'junction',
-    handle({ dp, res, params, query }) {
+    handle({ dp, req, res, record, params, query }) {
+      const caller = callerOf(dp, req, record);
       const rev = liveRevision(dp.runtime.current);
       const name = params.objective!;
       const o = rev.routing.objectives.get(name);
       if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+      mayCall(caller, name);
       const q = new URLSearchParams(query);
       const item: Record<string, unknown> = { context: {} };
       let override: string | undefined;
@@ -158,7 +181,8 @@ export const decideRoutes: Route[] = [
   },
   {
     methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
-    handle({ dp, req, res }) {
+    handle({ dp, req, res, record }) {
+      callerOf(dp, req, record);
       const rev = liveRevision(dp.runtime.current);
       const etag = `"rev-${rev.number}"`;
       if (req.headers['if-none-match'] === etag) {
@@ -166,7 +190,7 @@ export const decideRoutes: Route[] = [
         res.end();
         return;
       }
-      writeJson(res, 200, { revision: rev.number, config: rev.meta.source }, { etag });
+      writeJson(res, 200, { revision: rev.number, config: publicSource(rev.meta.source) }, { etag });
     },
   },
 ];

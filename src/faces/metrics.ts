@@ -6,7 +6,9 @@ import type { Route } from './route.js';
 
 export const metricsRoutes: Route[] = [{
   methods: ['GET', 'HEAD'], pattern: '/metrics', face: 'junction',
-  handle: async ({ res }) => {
+  handle: async ({ dp, req, res, record }) => {
+    // With clients configured, the metrics (client names, objectives, endpoints) need a client's key.
+    record.client = dp.authenticate?.(req).client;
     const text = await registry.metrics();
     res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(text);

@@ -7,7 +7,8 @@ import { RequestBody } from '../call/body.js';
 import type { Operation } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import { invoke } from './invoke.js';
-import { isObject, readJsonBody } from './json-body.js';
+import { readBody } from './read-body.js';
+import { topLevelStringSpans } from '../backends/protocols/json-field.js';
 import { writeJson } from './reply.js';
 import type { Route, RouteContext } from './route.js';
 import type { Revision } from '../runtime/revision.js';
@@ -20,19 +21,35 @@ export const OPENAI_MAX_BODY = 16 * 1024 * 1024;
 
 async function handle(ctx: RouteContext, operation: Operation): Promise<void> {
   const { dp, req, res, record, query } = ctx;
-  const { raw, value } = await readJsonBody(req, OPENAI_MAX_BODY);
-  if (!isObject(value)) throw new JunctionError('invalid_request', 'body must be a JSON object');
-  const objective = value.model;
-  if (typeof objective !== 'string' || objective === '') {
-    throw new JunctionError('invalid_request', 'body must name the objective in "model"');
-  }
+  // The key first: nothing is read for a caller who may call nothing.
+  const caller = dp.authenticate?.(req);
+  record.client = caller?.client;
+  const raw = await readBody(req, res, OPENAI_MAX_BODY, dp);
+  const objective = modelField(raw);
   const limit = dp.runtime.current?.objectives.get(objective)?.compiled.config.policy.maxBodyBytes;
   if (limit !== undefined && raw.length > limit) {
     throw new JunctionError('payload_too_large', `body of ${raw.length} bytes exceeds maxBodyBytes (${limit} bytes)`, { objective });
   }
-  await invoke(dp, req, res, record, {
-    face: 'openai', operation, objective, query, body: RequestBody.of(raw), parsedBody: value,
-  });
+  await invoke(dp, req, res, record, { face: 'openai', operation, objective, query, body: RequestBody.of(raw) });
+}
+
+/**
+ * The top-level `model` string, found by scanning bytes, never by parsing the
+ * whole document: a deeply nested body costs one linear pass. Only the
+ * backend that needs the document (an in-process model) parses it, after admission.
+ */
+function modelField(raw: Buffer): string {
+  const spans = topLevelStringSpans(raw, 'model');
+  if (spans.length === 1) {
+    const [start, end] = spans[0]!;
+    try {
+      const name: unknown = JSON.parse(raw.subarray(start, end).toString('utf8'));
+      if (typeof name === 'string' && name !== '') return name;
+    } catch {
+      // reported below
+    }
+  }
+  throw new JunctionError('invalid_request', 'body must be a JSON object naming the objective in one top-level "model" string');
 }
 
 function route(path: string, operation: Operation): Route {

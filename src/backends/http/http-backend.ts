@@ -8,6 +8,7 @@ import type { Call, Reply } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
 import { abortError } from '../../policy/abort-reason.js';
+import { redactUrl } from '../../config/redact.js';
 import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
@@ -28,8 +29,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-  }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy));
-  for (const e of set.endpoints) telemetry().endpointOpened(target.id, e.url);
+  }, (e, healthy) => telemetry().endpointHealthy(target.id, redactUrl(e.url), healthy));
+  for (const e of set.endpoints) telemetry().endpointOpened(target.id, redactUrl(e.url));
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
@@ -87,11 +88,11 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
   return {
     send,
     healthy: () => set.anyAvailable(performance.now()),
-    endpoint: () => cfg.endpoints[0],
+    endpoint: () => redactUrl(cfg.endpoints[0]!),
     close: async () => {
       checker?.stop();
       await set.close();
-      for (const e of set.endpoints) telemetry().endpointClosed(target.id, e.url);
+      for (const e of set.endpoints) telemetry().endpointClosed(target.id, redactUrl(e.url));
     },
   };
 }

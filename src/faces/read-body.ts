@@ -1,0 +1,16 @@
+// For the few routes whose protocol makes Junction read the body (decide,
+// the OpenAI `model` field): bounded per request and against the data plane's
+// shared budget, slow bodies cut. Called only once the caller's key was
+// checked; what the bytes mean is call/json-body.ts's job.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestBody } from '../call/body.js';
+import { continueBody } from './boundary.js';
+import type { DataPlane } from './data-plane.js';
+
+export async function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, dp: Pick<DataPlane, 'bodies'>): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
+  const body = RequestBody.streaming(req, maxBytes, undefined, declared === undefined ? undefined : Number(declared), guard);
+  continueBody(req, res);
+  return body.readAll();
+}
