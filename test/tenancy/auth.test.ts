@@ -31,7 +31,8 @@ const log = { error: (o: object, m: string) => logged.push([o, m]), warn: (o: ob
 
 async function junction(extra: object = { clients }): Promise<Junction> {
   const config = oneObjective({ 'm@1': [upstream.url], 'm@2': [upstream.url] }, { default: 'm@1' }, extra);
-  config.objectives!.other = { default: 'm@1' };
+  // m@2 serves `other`: an override may only name a target of an objective the caller may call.
+  config.objectives!.other = { default: 'm@2' };
   const j = await startJunction({ config, port: 0, log, observers: [(r) => records.push({ ...r })] });
   junctions.push(j);
   return j;

@@ -22,7 +22,7 @@ export async function answerGeneration(
   }
   const req = readGenerationRequest(body, which, call.objective.name);
   const e = envelope(req, call.requestId);
-  const gen = generate(lm, req, call.signal, call.deadline, onEnd);
+  const gen = generate(lm, req, call.signal, onEnd);
 
   if (!req.stream) {
     let text = '';

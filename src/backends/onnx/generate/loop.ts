@@ -1,8 +1,7 @@
 // The autoregressive loop: run the model on the last `contextLength` tokens,
-// sample one token, append, repeat, until max_tokens, a stop sequence, the
-// deadline, or the caller going away. Each step is one `model.run`, so
+// sample one token, append, repeat, until max_tokens, a stop sequence, an abort (a budget
+// ran out, or the caller went away). Each step is one `model.run`, so
 // concurrent generations share session runs through dynamic batching.
-import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { OnnxModel } from '../model.js';
 import { sampleToken, seededRandom } from './sampler.js';
@@ -37,12 +36,13 @@ export interface Generation {
 }
 
 /**
- * @param deadline absolute, on the performance.now() clock: a stream outlives
- *   the deadline policy (its reply is already sent), so the loop itself ends
- *   there, as `length`.
+ * @param signal ends the loop: the caller gone, or either budget of the
+ *   request (SPEC §3) run out — the same mechanism as for a remote backend's
+ *   stream (faces/reply.ts cuts the reply and aborts the call), never a
+ *   deadline of its own.
  */
 export function generate(
-  lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, deadline: number, onEnd?: (s: GenerationStats) => void,
+  lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, onEnd?: (s: GenerationStats) => void,
 ): Generation {
   const ids = lm.tokenizer.encode(req.prompt);
   // 'aborted' until the loop ends on its own: a consumer that stops pulling never lets it.
@@ -56,7 +56,7 @@ export function generate(
   async function* pieces(): AsyncGenerator<string, void, undefined> {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      while (stats.completionTokens < req.maxTokens && performance.now() < deadline) {
+      while (stats.completionTokens < req.maxTokens) {
         if (signal.aborted) return;
         const context = new BigInt64Array(K);
         for (let k = 0; k < K; k++) {
