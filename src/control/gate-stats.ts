@@ -1,5 +1,5 @@
 // What the rollout gates are judged on: per objective and target, live
-// requests, errors (5xx or rescued by a fallback) and a latency histogram, as
+// requests, errors (5xx, callers who left, or rescued by a fallback) and a latency histogram, as
 // cumulative counters. Every replica publishes its own to the store; the
 // controller sums them, snapshots the sum when a step begins and judges the
 // difference, so nothing is ever reset on the hot path.
@@ -33,7 +33,8 @@ export class GateStats {
     let c = this.arms.get(key);
     if (!c) this.arms.set(key, (c = emptyCounters()));
     c.requests++;
-    if (r.status >= 500 || r.fallback !== undefined) c.errors++;
+    // A caller that gave up (client_closed) is no success: a slow candidate shows up here too.
+    if (r.status >= 500 || r.errorCode === 'client_closed' || r.fallback !== undefined) c.errors++;
     const ms = r.end - r.start;
     let i = 0;
     while (ms > BOUNDS_MS[i]!) i++;

@@ -10,9 +10,6 @@ export function resolveOverride(
   if (!o.allowOverride && req.mayOverride !== true) {
     throw new JunctionError('override_forbidden', `overrides are not allowed on objective "${o.name}" for this caller`, { objective: o.name });
   }
-  if (req.overrideTargets !== undefined && !req.overrideTargets.has(ref) && !namesOwnModel(o, req, ref)) {
-    throw new JunctionError('override_forbidden', `override "${ref}" is not a target of an objective this caller may call with interface ${o.interface}`, { objective: o.name });
-  }
   let outcome = o.overrides.get(ref);
   if (outcome === undefined) {
     const target = table.targets.get(ref);
@@ -22,13 +19,11 @@ export function resolveOverride(
     outcome = makeOutcome(o.name, o.revision, target, 'override', 'override');
     o.overrides.set(ref, outcome);
   }
+  if (req.overrideTargets !== undefined && !req.overrideTargets.has(ref)) {
+    throw new JunctionError('override_forbidden', `override "${ref}": no objective this caller may call with interface ${o.interface} serves model "${ref.slice(0, ref.lastIndexOf('@'))}"`, { objective: o.name });
+  }
   trail?.push({ step: 'override', id: 'override', matched: true, target: ref, reason: SOURCE_NAME[req.overrideSource ?? 'header'] });
   return outcome;
-}
-
-/** An OIP `/versions/{v}` path names a version of the objective's own default model: always in scope. */
-function namesOwnModel(o: CompiledObjective, req: RoutingRequest, ref: string): boolean {
-  return req.overrideSource === 'path' && ref.slice(0, ref.lastIndexOf('@')) === o.default.target.model;
 }
 
 const SOURCE_NAME: Readonly<Record<OverrideSource, string>> = { header: 'x-model-override', path: 'path /versions/{v}', query: 'override parameter' };

@@ -1,7 +1,9 @@
-// Which targets an override may name (issue 10, finding 6): only a target that
-// an objective the caller may call serves, with the interface of the
-// objective being called. Built once per config revision and client, so the
-// request path only looks a name up in a set.
+// Which targets an override may name (issue 10, finding 6): only a version of
+// a model that an objective the caller may call serves, with the interface of
+// the objective being called (so a key limited to some objectives cannot reach
+// a backend only another objective uses; trying another version of a model it
+// already reaches stays possible). Built once per config revision and client,
+// so the request path only looks a name up in a set.
 import type { Config, InterfaceName, ObjectiveConfig } from '../config/schema.js';
 
 /** Per interface, the targets served by the objectives a caller may call. */
@@ -13,7 +15,10 @@ export function overrideScope(config: Config, mayCall: (objective: string) => bo
     if (!mayCall(name)) continue;
     let set = scope.get(o.interface);
     if (set === undefined) scope.set(o.interface, (set = new Set()));
-    for (const t of servedTargets(o)) set.add(t);
+    for (const t of servedTargets(o)) {
+      const model = t.slice(0, t.lastIndexOf('@'));
+      for (const version of Object.keys(config.models[model]?.versions ?? {})) set.add(`${model}@${version}`);
+    }
   }
   return scope;
 }

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { endRecord, newRecord } from '../observe/record.js';
+import type { Outcome } from '../routing/types.js';
+import { GateStats } from './gate-stats.js';
+
+describe('gate statistics', () => {
+  it('a caller who left mid-reply counts as an error, not a success (the record, not the default status)', () => {
+    const stats = new GateStats();
+    stats.track(new Set(['cw']));
+    const record = newRecord('r1', 'POST', '/v1/objectives/cw', 0);
+    record.outcome = { objective: 'cw', target: { id: 'ranker@7' } } as Outcome;
+    record.status = 200; // the status the headers went out with
+    stats.observe(endRecord(record, { writableFinished: false, headersSent: true, statusCode: 200 }, 10));
+    expect(stats.entries()).toEqual([{ objective: 'cw', target: 'ranker@7', counters: expect.objectContaining({ requests: 1, errors: 1 }) }]);
+  });
+});
