@@ -139,16 +139,20 @@ describe('completions', () => {
 });
 
 describe('deadline', () => {
-  it('ends a stream at the caller\'s deadline with finish_reason length', async () => {
+  it('cuts a stream at the caller\'s deadline, visibly, and stops generating (the same budget as any backend)', async () => {
+    const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;
     const res = await fetch(`${j.url}/v1/objectives/chat`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-deadline-ms': '100' },
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-deadline-ms': '300' },
       body: JSON.stringify({ prompt: 'Q: ', temperature: 1, seed: 3, max_tokens: 4096, stream: true, stream_options: { include_usage: true } }),
     });
-    const data = await allSseData(res.body!);
-    expect(data.at(-1)).toBe('[DONE]');
-    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
-    expect(chunks.at(-2).choices[0].finish_reason).toBe('length');
-    expect(chunks.at(-1).usage.completion_tokens).toBeLessThan(4096);
+    expect(res.status).toBe(200);
+    const data: string[] = [];
+    // Closed without its terminating chunk: reading it fails, and no [DONE] came.
+    await expect((async () => { for await (const d of sseData(res.body!)) data.push(d); })()).rejects.toThrow();
+    expect(data).not.toContain('[DONE]');
+    const [stats] = await ended;
+    expect(stats.finishReason).toBe('aborted');
+    expect(stats.completionTokens).toBeLessThan(4096);
   });
 });
 
