@@ -18,6 +18,9 @@ import { AbortReason } from '../policy/abort-reason.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
 
+/** Bodies up to this size that have not fully arrived are read before the upstream call (nginx's request buffering, bounded). */
+const READ_FIRST_BYTES = 64 * 1024;
+
 /** Headers never forwarded upstream: Junction's own routing metadata and the caller's key. */
 const NOT_FORWARDED: ReadonlySet<string> = new Set(['authorization', 'x-model-override']);
 
@@ -91,7 +94,10 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
     // Admitted, routed, within its declared length: now the caller may send its body.
     if (ir.body === undefined) continueBody(req, res);
-    const body = ir.body ?? (live.bufferBody
+    // A small body still on its way is read before an upstream connection is taken: a slow
+    // client then holds no connection another caller (of any objective) could use.
+    const readFirst = live.bufferBody || (declaredLength !== undefined && declaredLength <= READ_FIRST_BYTES && !req.complete);
+    const body = ir.body ?? (readFirst
       ? await RequestBody.buffered(req, maxBytes, o.name, declaredLength, guard)
       : RequestBody.streaming(req, maxBytes, o.name, declaredLength, guard));
 

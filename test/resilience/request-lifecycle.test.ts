@@ -221,4 +221,21 @@ describe('slow request bodies (finding 11)', () => {
     expect(await r.body.json()).toEqual({ served: 'ok' });
     expect(await recordOf('slow-body')).toMatchObject({ status: 408, errorCode: 'request_timeout' });
   });
+
+  it('a large body streamed upstream is cut the same way once it falls below the rate', async () => {
+    const socket = connect(Number(new URL(j.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    let reply = '';
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', (d) => { reply += d.toString('latin1'); if (reply.includes('\r\n\r\n')) resolve(); });
+      socket.on('close', () => resolve());
+    });
+    socket.write(`POST /v1/objectives/one-conn HTTP/1.1\r\nhost: x\r\nx-request-id: slow-large\r\ncontent-length: ${1024 * 1024}\r\n\r\n${'x'.repeat(100)}`);
+    await answered;
+    socket.destroy();
+    expect(reply).toMatch(/^HTTP\/1\.1 408/);
+    expect(await recordOf('slow-large')).toMatchObject({ status: 408, errorCode: 'request_timeout' });
+    const r = await request(`${j.url}/v1/objectives/one-conn-other`, { method: 'POST', body: '{}' });
+    expect(await r.body.json()).toEqual({ served: 'ok' });
+  });
 });
