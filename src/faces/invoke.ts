@@ -6,7 +6,7 @@ import { forwardable } from '../call/headers.js';
 import { RequestBody } from '../call/body.js';
 import type { Call, Operation } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
-import type { RequestRecord } from '../observe/record.js';
+import { errorDetail, type RequestRecord } from '../observe/record.js';
 import { traceRouting } from '../observe/tracing.js';
 import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
@@ -137,6 +137,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     const jerr = toJunctionError(err);
     record.status = jerr.status;
     record.errorCode = jerr.code;
+    record.errorDetail = errorDetail(jerr);
     if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
     writeError(res, jerr, ir.face, record.requestId, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
   }

@@ -64,7 +64,7 @@ export function errorLog(log: WarnLog): Observer {
   return (r) => {
     if (r.errorCode === undefined || r.status < 500 || r.errorCode === 'internal') return;
     log.warn({
-      requestId: r.requestId, objective: r.objective, target: r.outcome?.target.id, code: r.errorCode, status: r.status,
+      requestId: r.requestId, objective: r.objective, target: r.outcome?.target.id, code: r.errorCode, status: r.status, detail: r.errorDetail,
     }, `request failed: ${r.errorCode}`);
   };
 }

@@ -54,6 +54,8 @@ export interface RequestRecord {
    * status went out first.
    */
   cut: ErrorCode | undefined;
+  /** What failed, in full (the cause's message may name addresses): for the logs only, never a reply. */
+  errorDetail: string | undefined;
   /** Body bytes sent to the caller (counted only when someone observes). */
   bytesOut: number;
   /** Target id (or `static`) when a fallback answered. */
@@ -84,7 +86,7 @@ export function newRecord(requestId: string, method: string, path: string, start
   return {
     requestId, via: 'invoke', method, path, start, firstByte: undefined, end: 0,
     objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
-    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, cut: undefined, bytesOut: 0, fallback: undefined,
+    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, cut: undefined, errorDetail: undefined, bytesOut: 0, fallback: undefined,
     upstreamMs: undefined, shadows: undefined, shadowsSettled: undefined, trace: undefined,
   };
 }
@@ -124,4 +126,10 @@ export function endRecord(record: RequestRecord, res: ClosedResponse, end: numbe
     status = res.statusCode;
   }
   return Object.freeze({ ...record, end, status, errorCode });
+}
+
+/** An error's message with its cause's, for `errorDetail`. */
+export function errorDetail(err: Error): string {
+  const cause = err.cause;
+  return cause instanceof Error ? `${err.message}: ${(cause as NodeJS.ErrnoException).code ?? ''} ${cause.message}`.trim() : err.message;
 }
