@@ -11,6 +11,8 @@ import { writeError, type Face } from './error-reply.js';
 import { compilePattern, type Matcher, type Route } from './route.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
+import { exposureRoutes } from './exposures.js';
+import { snapshotRoutes } from './snapshot.js';
 import { healthRoutes } from './health.js';
 import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
@@ -71,7 +73,7 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 };
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]
+  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...snapshotRoutes, ...exposureRoutes, ...healthRoutes, ...metricsRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 
   const server = createServer({

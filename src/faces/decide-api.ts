@@ -1,5 +1,5 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
-// and the config snapshot that client-side SDKs decide from.
+// (the snapshot SDKs decide from is faces/snapshot.ts).
 import { performance } from 'node:perf_hooks';
 import { isTrafficClass, TARGET_REF } from '../config/schema.js';
 import { randomUnit } from '../routing/random-unit.js';
@@ -154,19 +154,6 @@ export const decideRoutes: Route[] = [
       }
       const { outcome, trail } = explain(rev.routing, o, rr);
       writeJson(res, 200, { decision: decisionJson(rev, outcome, rr.unit), trail });
-    },
-  },
-  {
-    methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
-    handle({ dp, req, res }) {
-      const rev = liveRevision(dp.runtime.current);
-      const etag = `"rev-${rev.number}"`;
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, { etag });
-        res.end();
-        return;
-      }
-      writeJson(res, 200, { revision: rev.number, config: rev.meta.source }, { etag });
     },
   },
 ];
