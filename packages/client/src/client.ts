@@ -5,7 +5,6 @@
 // is away.
 import { Agent, type Dispatcher } from 'undici';
 import { TARGET_REF, isTrafficClass, type TrafficClass } from '../../../src/config/schema.js';
-import type { Operation } from '../../../src/call/types.js';
 import { JunctionError } from '../../../src/errors.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
 import { randomUnit } from '../../../src/routing/random-unit.js';
@@ -149,7 +148,7 @@ export class JunctionClient {
     const { o, outcome, unit, context } = this.route(objective, opts);
     const decision = this.decisions.get(outcome, unit !== undefined);
     const spec = {
-      method: opts.method ?? 'POST', operation: (opts.operation ?? 'invoke') as Operation, query: opts.query ?? '',
+      method: opts.method ?? 'POST', operation: opts.operation ?? 'invoke', query: opts.query ?? '',
       headers: opts.headers ?? {}, timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000, signal: opts.signal,
     };
     if (!decision.remote) {

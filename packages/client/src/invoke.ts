@@ -27,7 +27,8 @@ export interface InvokeResult {
 
 export interface CallSpec {
   method: string;
-  operation: Operation;
+  /** An Operation of src/call/types.ts (kept a string here so the published types need nothing of the server's). */
+  operation: string;
   query: string;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -59,7 +60,7 @@ export async function invokeDirect(
   const requestId = spec.headers['x-request-id'] ?? randomUUID();
   const controller = new AbortController();
   const call = {
-    objective: o, outcome, target: outcome.target, operation: spec.operation, method: spec.method, query: spec.query,
+    objective: o, outcome, target: outcome.target, operation: spec.operation as Operation, method: spec.method, query: spec.query,
     headers: {}, body: RequestBody.of(bytes ?? Buffer.alloc(0)), requestId, deadline: Infinity,
     signal: controller.signal, abort: (reason: unknown) => controller.abort(reason),
   } as unknown as Call;
