@@ -92,21 +92,23 @@ function writeAtomically(file: string, text: string): void {
 }
 
 async function watchFileUntil(file: string, update: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  let last = readFileSync(file, 'utf8');
+  let last: string | undefined;
   let chain = Promise.resolve();
-  watchFile(file, { interval: 250 }, () => {
+  const check = () => {
     chain = chain.then(async () => {
       let now: string;
       try {
         now = readFileSync(file, 'utf8');
       } catch {
-        return;
+        return; // mid-replace by an editor: the next change event reads it
       }
       if (now === last) return;
       last = now;
-      await update();
+      await update(); // a no-op when the output text is unchanged
     });
-  });
+  };
+  watchFile(file, { interval: 250 }, check);
+  check(); // a change between the first export and the watch starting is not missed
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   unwatchFile(file);
   await chain;
