@@ -4,12 +4,15 @@
 // checked before anything is written: one bad item refuses the call (400
 // naming it) and nothing is half-recorded.
 import { performance } from 'node:perf_hooks';
-import { isTrafficClass, type TrafficClass } from '../config/schema.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { isTrafficClass, type Config, type TrafficClass } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { newRecord, type DecisionVia, type RequestRecord } from '../observe/record.js';
 import { makeOutcome } from '../routing/outcome.js';
 import type { Outcome, RoutingTable, Step, Target } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { globMatcher, type NameMatcher } from '../tenancy/globs.js';
+import { bearerKey, keyDigest } from '../tenancy/keys.js';
 import { isObject, readJsonBody } from './json-body.js';
 import { writeJson } from './reply.js';
 import type { Route } from './route.js';
@@ -97,7 +100,31 @@ export function parseExposures(value: unknown, runtime: Runtime): Exposure[] {
   return list.map((item, i) => parseExposure(item, `exposures[${i}]`, batchVia as DecisionVia, tables, live.number));
 }
 
-function recordOf(e: Exposure, requestId: string, index: number): RequestRecord {
+interface Reporter {
+  name: string;
+  mayCall: NameMatcher;
+}
+
+/**
+ * Who reports, checked before the body is read: with clients configured an
+ * API key is required (unless auth.anonymous), as on the objective routes;
+ * each exposure must then name an objective the client may call.
+ */
+function reporterOf(headers: IncomingHttpHeaders, config: Config): Reporter | undefined {
+  const clients = Object.entries(config.clients);
+  if (clients.length === 0) return undefined;
+  const key = bearerKey(headers);
+  if (key === undefined) {
+    if (config.auth?.anonymous === true) return undefined;
+    throw new JunctionError('unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+  }
+  const digest = keyDigest(key);
+  const found = clients.find(([, c]) => c.keySha256 === digest);
+  if (found === undefined) throw new JunctionError('unauthorized', 'unknown API key');
+  return { name: found[0], mayCall: globMatcher(found[1].objectives) };
+}
+
+function recordOf(e: Exposure, requestId: string, index: number, client: string | undefined): RequestRecord {
   const r = newRecord(`${requestId}:${index}`, 'POST', '/v1/exposures', e.start);
   r.end = e.start;
   r.via = e.via;
@@ -108,18 +135,28 @@ function recordOf(e: Exposure, requestId: string, index: number): RequestRecord 
   r.context = e.context;
   r.trafficClass = e.trafficClass;
   r.status = 200;
+  r.client = client;
   return r;
 }
 
 export const exposureRoutes: Route[] = [{
   methods: ['POST'], pattern: '/v1/exposures', face: 'junction',
   async handle({ dp, req, res, record }) {
+    const config = dp.runtime.current?.config;
+    const reporter = config === undefined ? undefined : reporterOf(req.headers, config);
     const { value } = await readJsonBody(req, MAX_EXPOSURES_BODY);
     const exposures = parseExposures(value, dp.runtime);
+    if (reporter !== undefined) {
+      const refused = exposures.findIndex((e) => !reporter.mayCall(e.outcome.objective));
+      if (refused !== -1) {
+        const objective = exposures[refused]!.outcome.objective;
+        throw new JunctionError('forbidden', `exposures[${refused}]: client "${reporter.name}" may not call objective "${objective}"`, { objective });
+      }
+    }
     const observers = dp.decided ?? [];
     if (observers.length > 0) {
       exposures.forEach((e, i) => {
-        const r = recordOf(e, record.requestId, i);
+        const r = recordOf(e, record.requestId, i, reporter?.name);
         for (const observe of observers) observe(r);
       });
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
+import { keyDigest } from '../../src/tenancy/keys.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 
 const file = join(mkdtempSync(join(tmpdir(), 'junction-exposures-')), 'decisions.jsonl');
@@ -77,4 +78,32 @@ it('writes decision-log lines with via, the reported time, rule, cell and revisi
     rule: 'experiment:e1', experiment: 'e1', cell: 'B', revision: 1, trafficClass: 'live', status: 200, latencyMs: null,
   });
   expect(edge[0]).toMatchObject({ rule: 'default', cell: null, experiment: null });
+});
+
+it('with clients configured, exposures need an API key whose client may call each objective', async () => {
+  const key = 'jk_exposures-test-key';
+  const k = await startJunction({
+    port: 0, log: { error() {}, warn() {}, info() {} },
+    config: {
+      ...config(['6', '7'], 'ranker@6'),
+      objectives: { 'ex-ranking': { default: 'ranker@6' }, 'ex-other': { default: 'ranker@6' } },
+      clients: { web: { keySha256: keyDigest(key), objectives: ['ex-ranking'] } },
+    },
+  });
+  try {
+    const send = async (headers: Record<string, string>, objective = 'ex-ranking') => {
+      const res = await request(`${k.url}/v1/exposures`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ exposures: [item({ objective })] }),
+      });
+      return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+    };
+    expect((await send({})).status).toBe(401);
+    expect((await send({ authorization: 'Bearer jk_wrong' })).status).toBe(401);
+    const forbidden = await send({ authorization: `Bearer ${key}` }, 'ex-other');
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.json.error.message).toContain('exposures[0]');
+    expect((await send({ authorization: `Bearer ${key}` })).status).toBe(202);
+  } finally {
+    await k.close();
+  }
 });
