@@ -3,7 +3,7 @@
 // call the chosen target directly, report exposures in batches, follow new
 // revisions by long-poll, and keep deciding on the last snapshot when Junction
 // is away.
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { TARGET_REF, isTrafficClass, type TrafficClass } from '../../../src/config/schema.js';
 import { JunctionError } from '../../../src/errors.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
@@ -182,7 +182,7 @@ export class JunctionClient {
     const unit = opts.unit === '' ? undefined : opts.unit;
     const context = lowerKeys(opts.context);
     const trafficClass = opts.trafficClass ?? 'live';
-    if (!isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective });
+    if (opts.trafficClass !== undefined && !isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective });
     if (opts.override !== undefined && !TARGET_REF.test(opts.override)) {
       throw new JunctionError('invalid_request', 'override must be "model@version"', { objective });
     }
@@ -206,7 +206,7 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 function lowerKeys(context: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
   if (context === undefined) return EMPTY;
   for (const k in context) {
-    if (k !== k.toLowerCase()) {
+    if (hasUpperCase(k)) {
       const out: Record<string, string> = {};
       for (const key in context) out[key.toLowerCase()] = context[key]!;
       return out;
@@ -215,4 +215,11 @@ function lowerKeys(context: Readonly<Record<string, string>> | undefined): Reado
   return context;
 }
 
-export type { Dispatcher };
+function hasUpperCase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return true; // non-ASCII: let toLowerCase decide
+  }
+  return false;
+}
+
