@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { httpChart } from './chart.js';
 import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
+import { benchEdge } from './edge.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
@@ -17,6 +18,7 @@ const quick = process.argv.includes('--quick');
 const benches: Array<[string, Bench]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
   ['http', () => benchHttp({ seconds: quick ? 2 : 5 })],
+  ['edge', () => benchEdge({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
   ['onnx', benchOnnx],
   ['observability', benchObservability],

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/issues.js';
 import { applyCommand, diffCommand } from './apply.js';
 import { benchCommand } from './bench.js';
 import { explainCommand } from './explain.js';
+import { exportCommand } from './export.js';
 import { keysCommand } from './keys.js';
 import { revisionsCommand, rollbackCommand } from './revisions.js';
 import { rolloutCommand } from './rollout.js';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   rollback: rollbackCommand,
   rollout: rolloutCommand,
   bench: benchCommand,
+  export: exportCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
@@ -40,6 +42,8 @@ commands:
   rollback   N [--message M]
   rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
   bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)
+  export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--out FILE] [--watch --reload CMD]
+             an nginx config routing requests on x-junction-target (docs/edge.md)
 
 admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
 token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.

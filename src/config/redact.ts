@@ -53,6 +53,19 @@ function redactModels(models: unknown): unknown {
   return out;
 }
 
+/**
+ * A parsed backend fit for the snapshot (SPEC §10): endpoints without userinfo
+ * or query, and no upstream credentials (headers, TLS files) at all: an SDK
+ * calls such targets through Junction.
+ */
+export function publicBackend<B extends { type: string }>(backend: B): B {
+  const b = { ...backend } as Record<string, unknown>;
+  if (Array.isArray(b.endpoints)) b.endpoints = (b.endpoints as string[]).map(redactUrl);
+  delete b.headers;
+  delete b.tls;
+  return b as B;
+}
+
 function redactBackend(b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...b };
   if (Array.isArray(b.endpoints)) out.endpoints = b.endpoints.map((e) => (typeof e === 'string' ? redactUrl(e) : REDACTED));

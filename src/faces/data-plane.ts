@@ -13,6 +13,8 @@ import { Router, type Route } from './route.js';
 import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
+import { exposureRoutes } from './exposures.js';
+import { snapshotRoutes } from './snapshot.js';
 import { healthRoutes } from './health.js';
 import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
@@ -81,7 +83,7 @@ export interface ServerOptions extends BodyLimitOptions {
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]);
+  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...snapshotRoutes, ...exposureRoutes, ...healthRoutes, ...metricsRoutes]);
   const listener = requestBoundary(
     (req, res) => handle(dp, router, req, res),
     (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),

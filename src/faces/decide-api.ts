@@ -1,5 +1,5 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
-// and the config snapshot that client-side SDKs decide from.
+// (the snapshot SDKs decide from is faces/snapshot.ts).
 import { performance } from 'node:perf_hooks';
 import { isTrafficClass, TARGET_REF } from '../config/schema.js';
 import { randomUnit } from '../routing/random-unit.js';
@@ -10,7 +10,6 @@ import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
 import type { IncomingMessage } from 'node:http';
 import type { Caller, DataPlane } from './data-plane.js';
-import { publicSource } from '../config/redact.js';
 import { isObject, parseJson } from '../call/json-body.js';
 import { readBody } from './read-body.js';
 import { writeJson } from './reply.js';
@@ -177,20 +176,6 @@ export const decideRoutes: Route[] = [
       }
       const { outcome, trail } = explain(rev.routing, o, rr);
       writeJson(res, 200, { decision: decisionJson(rev, outcome, rr.unit), trail });
-    },
-  },
-  {
-    methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
-    handle({ dp, req, res, record }) {
-      callerOf(dp, req, record);
-      const rev = liveRevision(dp.runtime.current);
-      const etag = `"rev-${rev.number}"`;
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, { etag });
-        res.end();
-        return;
-      }
-      writeJson(res, 200, { revision: rev.number, config: publicSource(rev.meta.source) }, { etag });
     },
   },
 ];

@@ -19,7 +19,7 @@ import { telemetry } from './telemetry.js';
 export interface DecisionRecord {
   time: string;
   requestId: string;
-  /** `invoke`: Junction served the request; `decide`: it only decided (POST /v1/decide). */
+  /** `invoke`: Junction served the request; `decide`: it only decided (POST /v1/decide); `sdk`/`edge`: an exposure reported from elsewhere. */
   via: DecisionVia;
   objective: string;
   unit: string | null;
@@ -34,7 +34,7 @@ export interface DecisionRecord {
   trafficClass: string;
   status: number;
   error: string | null;
-  /** Arrival to end of response; null for `decide` (no request was served). */
+  /** Arrival to end of response; null unless `invoke` (no request was served here). */
   latencyMs: number | null;
   /** The target (or `static`) that answered instead of `target`, if any. */
   fallback: string | null;
@@ -180,7 +180,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     trafficClass: r.trafficClass,
     status: r.status,
     error: r.errorCode ?? null,
-    latencyMs: r.via === 'decide' ? null : Math.round((r.end - r.start) * 1000) / 1000,
+    latencyMs: r.via !== 'invoke' ? null : Math.round((r.end - r.start) * 1000) / 1000,
     fallback: r.fallback ?? null,
     shadows: r.shadows ?? [],
   };

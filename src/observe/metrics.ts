@@ -89,11 +89,19 @@ const dropped = new ValueFamily(registry, {
   labelNames: ['sink'],
 });
 
+const decisions = new ValueFamily(registry, {
+  name: 'junction_decisions_total', type: 'counter',
+  help: 'Routing decisions by objective, target and where the decision was used: invoke (served here), decide (POST /v1/decide), sdk or edge (reported through POST /v1/exposures).',
+  labelNames: ['objective', 'target', 'via'],
+});
+
 /** Series one routing outcome feeds, looked up once per outcome (outcomes are built once per revision). */
 interface OutcomeSeries {
   duration: HistogramCell | undefined;
   upstream: HistogramCell | undefined;
   firstByte: HistogramCell | undefined;
+  /** junction_decisions_total{via="invoke"} for this outcome. */
+  decided: ValueCell | undefined;
   /** client → traffic class → status → counter. */
   counts: Map<string, Map<string, Map<number, ValueCell>>>;
   labels: readonly [objective: string, target: string, rule: string, cell: string];
@@ -112,6 +120,7 @@ function seriesFor(record: RequestRecord): OutcomeSeries {
       const key = [o.objective, o.target.id] as const;
       s = {
         duration: duration.cell(key), upstream: upstream.cell(key), firstByte: firstByte.cell(key),
+        decided: decisions.cell([...key, 'invoke']),
         counts: new Map(), labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
       };
       byOutcome.set(o, s);
@@ -121,7 +130,7 @@ function seriesFor(record: RequestRecord): OutcomeSeries {
   const objective = record.started ? record.objective! : UNKNOWN_OBJECTIVE;
   let s = undecided.get(objective);
   if (s === undefined) {
-    s = { duration: undefined, upstream: undefined, firstByte: undefined, counts: new Map(), labels: [objective, '', '', ''] };
+    s = { duration: undefined, upstream: undefined, firstByte: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
     undecided.set(objective, s);
   }
   return s;
@@ -158,9 +167,22 @@ export const metricsEnd: Observer = (record) => {
   const s = seriesFor(record);
   countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
   if (s.duration === undefined) return;
+  s.decided!.value++;
   s.duration.observe((record.end - record.start) / 1000);
   if (record.upstreamMs !== undefined) s.upstream!.observe(record.upstreamMs / 1000);
   if (record.firstByte !== undefined) s.firstByte!.observe((record.firstByte - record.start) / 1000);
+};
+
+/**
+ * Observer of decisions made without serving a request here (DataPlane.decided:
+ * POST /v1/decide items and POST /v1/exposures items). Label values are
+ * checked against the config before a record gets here, so cardinality stays
+ * bounded by the config.
+ */
+export const metricsDecided: Observer = (record) => {
+  const o = record.outcome;
+  if (o === undefined) return;
+  decisions.cell([o.objective, o.target.id, record.via]).value++;
 };
 
 /** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */

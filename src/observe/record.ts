@@ -20,8 +20,13 @@ export interface ShadowNote {
   agreement?: number;
 }
 
-/** How a decision was used: `invoke` served a request; `decide` only answered POST /v1/decide (the client calls the backend). */
-export type DecisionVia = 'invoke' | 'decide';
+/**
+ * How a decision was used: `invoke` served a request; `decide` only answered
+ * POST /v1/decide (the client calls the backend); `sdk` and `edge` were made
+ * elsewhere (the client SDK, a header-routed proxy) and reported through
+ * POST /v1/exposures.
+ */
+export type DecisionVia = 'invoke' | 'decide' | 'sdk' | 'edge';
 
 export interface RequestRecord {
   requestId: string;

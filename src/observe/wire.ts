@@ -6,7 +6,7 @@ import type { Logger } from '../faces/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { openDecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
-import { collectProcessMetrics, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
+import { collectProcessMetrics, metricsDecided, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
 import { installTelemetry, NO_TELEMETRY, telemetry } from './telemetry.js';
 import { tracerProviderFromEnv } from './tracing-setup.js';
@@ -23,7 +23,7 @@ export interface ObservabilityOptions {
 
 export interface Observability {
   observers: Observer[];
-  /** For DataPlane.decided: the decision log's exposures from POST /v1/decide. */
+  /** For DataPlane.decided: decisions from POST /v1/decide and /v1/exposures (decision log, junction_decisions_total). */
   decided: Observer[];
   onStart: StartObserver[];
   close(): Promise<void>;
@@ -41,6 +41,7 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
     runtime.onRevision((next) => observeRevision(next));
     onStart.push(metricsStart);
     observers.push(metricsEnd);
+    decided.push(metricsDecided);
     if (opts.processMetrics === true) collectProcessMetrics();
   }
 

@@ -3,6 +3,7 @@
 // see a half-applied config; the old one drains and is released.
 import type { Config } from '../config/schema.js';
 import { ObjectiveLimits } from '../policy/objective-limits.js';
+import type { RoutingTable } from '../routing/types.js';
 import { BackendCache } from './backend-cache.js';
 import { Revision, type RevisionMeta } from './revision.js';
 
@@ -10,18 +11,50 @@ export type RevisionListener = (next: Revision, previous: Revision | undefined) 
 
 export class Runtime {
   private live: Revision | undefined;
+  private prior: RoutingTable | undefined;
   private readonly cache = new BackendCache();
   /** Bulkheads and retry budgets per objective, kept across revisions. */
   private readonly limits = new ObjectiveLimits();
   private readonly listeners: RevisionListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Long-polls waiting for a revision newer than the one they have (GET /v1/config/snapshot?wait=). */
+  private readonly waiters = new Set<(next: Revision | undefined) => void>();
 
   get current(): Revision | undefined {
     return this.live;
   }
 
+  /** The routing of the revision served before this one: exposures decided on it are still accepted. */
+  get previousRouting(): RoutingTable | undefined {
+    return this.prior;
+  }
+
   onRevision(listener: RevisionListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * The live revision once it is numbered above `after`: at once if it already
+   * is, else at the next swap, or undefined when `ms` pass first or `signal`
+   * aborts (the caller hung up). Bounded: one closure per waiting caller.
+   */
+  nextRevision(after: number, ms: number, signal?: AbortSignal): Promise<Revision | undefined> {
+    const live = this.live;
+    if (live !== undefined && live.number > after) return Promise.resolve(live);
+    if (ms <= 0 || signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = (rev: Revision | undefined) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters.delete(onSwap);
+        resolve(rev);
+      };
+      const onSwap = (next: Revision | undefined) => { if (next === undefined || next.number > after) done(next); };
+      const onAbort = () => done(undefined);
+      const timer = setTimeout(() => done(undefined), ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(onSwap);
+    });
   }
 
   /** Builds and swaps in a revision. Applies are serialized; a failed build changes nothing. */
@@ -46,8 +79,10 @@ export class Runtime {
   private async swap(next: Revision): Promise<Revision> {
     const previous = this.live;
     next.adoptLimits();
+    this.prior = previous?.routing;
     this.live = next;
     for (const l of this.listeners) l(next, previous);
+    for (const wake of [...this.waiters]) wake(next);
     if (previous) await previous.retire();
     return next;
   }
@@ -62,6 +97,7 @@ export class Runtime {
     await this.queue;
     const last = this.live;
     this.live = undefined;
+    for (const wake of [...this.waiters]) wake(undefined); // closing: long-polls end now, not at their timeout
     if (last) await last.retire();
   }
 }

@@ -1,0 +1,232 @@
+// Decisions out of the path (SPEC §9–§10), side by side in one run:
+// - the SDK's decide rate (in process, one core);
+// - the SDK's invoke added latency over calling the same upstream directly;
+// - nginx routing SDK-decided requests on x-junction-target (the exported
+//   config) vs the same nginx proxying with no routing, and Junction in the
+//   path on the same workload.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { startJunction } from '../src/app.js';
+import { nginxConfig } from '../src/cli/nginx-config.js';
+import { validateConfig } from '../src/config/load.js';
+import { compileRouting } from '../src/routing/compile.js';
+import { decide } from '../src/routing/decide.js';
+import type { RoutingRequest } from '../src/routing/types.js';
+import { JunctionClient } from '../packages/client/src/index.js';
+import { benchConfig } from './decide.js';
+import type { BenchSection } from './report.js';
+import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const quiet = { error() {}, warn() {}, info() {} };
+const BODY = '{"user":"user-1","titles":[101,202,303,404]}';
+
+async function decideRate(jc: JunctionClient, objective: string, seconds: number): Promise<number> {
+  const units = Array.from({ length: 4096 }, (_, i) => `user-${i}`);
+  const context = { country: 'US', device: 'tv' };
+  let n = 0;
+  let sink = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 1000; i++, n++) sink += jc.decide(objective, { unit: units[n & 4095]!, context }).revision;
+  }
+  if (sink === -1) console.log(sink);
+  return n / seconds;
+}
+
+/** The routing core called directly, as bench/decide.ts does: what the SDK's decide wraps. */
+function serverDecideRate(seconds: number): number {
+  const table = compileRouting(validateConfig(benchConfig(1)), 1);
+  const o = table.objectives.get('objective-0')!;
+  const reqs: RoutingRequest[] = Array.from({ length: 4096 }, (_, i) => ({ unit: `user-${i}`, context: { country: 'US', device: 'tv' }, trafficClass: 'live' }));
+  let n = 0;
+  let sink = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 1000; i++, n++) sink += decide(table, o, reqs[n & 4095]!).revision;
+  }
+  if (sink === -1) console.log(sink);
+  return n / seconds;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+/** Sequential calls, direct and through the SDK interleaved, so both see the same machine state. */
+async function invokeLatency(jc: JunctionClient, objective: string, upstream: string, n: number) {
+  const agent = new Agent({ connections: 8 });
+  const direct = new Float64Array(n);
+  const sdk = new Float64Array(n);
+  for (let i = -200; i < n; i++) {
+    let t = performance.now();
+    const d = await request(upstream, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, dispatcher: agent });
+    await d.body.dump();
+    if (i >= 0) direct[i] = performance.now() - t;
+    t = performance.now();
+    const r = await jc.invoke(objective, BODY, { unit: `user-${i & 4095}`, headers: { 'content-type': 'application/json' }, expose: false });
+    await r.body.dump();
+    if (i >= 0) sdk[i] = performance.now() - t;
+  }
+  await agent.close();
+  direct.sort();
+  sdk.sort();
+  return { direct: { p50: percentile(direct, 0.5), p99: percentile(direct, 0.99) }, sdk: { p50: percentile(sdk, 0.5), p99: percentile(sdk, 0.99) } };
+}
+
+/** A wrk script replaying SDK decisions: each request carries its unit and the target the SDK chose. */
+function decidedScript(decisions: Array<{ unit: string; target: string }>, path: string): string {
+  const list = (xs: string[]) => `{${xs.map((x) => `"${x}"`).join(',')}}`;
+  return `
+wrk.method = "POST"
+wrk.body = '${BODY}'
+wrk.headers["content-type"] = "application/json"
+units = ${list(decisions.map((d) => d.unit))}
+targets = ${list(decisions.map((d) => d.target))}
+counter = 0
+request = function()
+  counter = counter + 1
+  local i = (counter % ${decisions.length}) + 1
+  wrk.headers["x-unit-id"] = units[i]
+  wrk.headers["x-junction-target"] = targets[i]
+  return wrk.format(nil, "${path}")
+end
+`;
+}
+
+export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchSection> {
+  const seconds = opts.seconds ?? 5;
+  const rows: Array<Record<string, string | number>> = [];
+  const notes: string[] = [];
+
+  // 1. SDK decide rate, on the decide bench's config (rules, an experiment, a rollout).
+  const decideJ = await startJunction({ port: 0, config: benchConfig(1), log: quiet, metrics: false });
+  try {
+    const jc = await JunctionClient.connect({ url: decideJ.url, exposures: false });
+    await decideRate(jc, 'objective-0', 0.3); // JIT warm-up
+    const off = await decideRate(jc, 'objective-0', Math.min(2, seconds));
+    await jc.close();
+    const withExposures = await JunctionClient.connect({ url: decideJ.url, exposures: { maxBuffered: 10_000 } });
+    const on = await decideRate(withExposures, 'objective-0', Math.min(2, seconds));
+    const dropped = withExposures.stats.exposuresDropped;
+    await withExposures.close();
+    const core = serverDecideRate(Math.min(2, seconds));
+    rows.push({ measure: 'server routing core (decide, same config)', value: `${Math.round(core)}/s` });
+    rows.push({ measure: 'SDK decide, exposures off', value: `${Math.round(off)}/s`, 'vs target': `${(off / 1e6).toFixed(2)}× of 1M/s` });
+    rows.push({ measure: 'SDK decide, exposures on', value: `${Math.round(on)}/s`, 'vs target': `${(on / 1e6).toFixed(2)}× of 1M/s` });
+    notes.push(`SDK decide / server routing core: ${(off / core).toFixed(2)}× (the SDK adds a decision lookup and the exposure to the core's own cost)`);
+    notes.push(`exposures on: batches go to a Junction in the same process; ${dropped} dropped from the bounded buffer rather than slow decide`);
+  } finally {
+    await decideJ.close();
+  }
+
+  if (!has('wrk') || !has('nginx')) {
+    notes.push('nginx rows skipped: needs wrk and nginx (apt-get install -y wrk nginx-light)');
+    return { name: 'decisions out of the path (SDK, nginx on x-junction-target)', rows, notes };
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'junction-bench-edge-'));
+  const [up1, up2, plain, routed, junctionPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const junctionUrl = `http://127.0.0.1:${junctionPort}`;
+  const source = {
+    models: {
+      ranker: {
+        class: 'scorer',
+        versions: {
+          '6': { backend: { type: 'http', endpoints: [`http://127.0.0.1:${up1}/score`] } },
+          '7': { backend: { type: 'http', endpoints: [`http://127.0.0.1:${up2}/score`] } },
+        },
+      },
+    },
+    objectives: {
+      'continue-watching-ranking': {
+        default: 'ranker@6',
+        rules: [{ when: { context: { country: ['BR', 'MX'] } }, use: 'ranker@7' }],
+        experiments: [{ id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }],
+      },
+    },
+  };
+  writeFileSync(join(dir, 'junction.json'), JSON.stringify(source));
+  writeFileSync(join(dir, 'junction.conf'), nginxConfig(validateConfig(source), { listen: `127.0.0.1:${routed}`, junction: junctionUrl, source: 'file junction.json' }));
+  writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server { listen 127.0.0.1:${up1}; location / { default_type application/json; return 200 '{"scores":[0.91,0.42,0.17]}'; } }
+  server { listen 127.0.0.1:${up2}; location / { default_type application/json; return 200 '{"scores":[0.88,0.47,0.12]}'; } }
+  upstream plain_upstream { server 127.0.0.1:${up1}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${plain};
+    location / { proxy_pass http://plain_upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  include ${dir}/junction.conf;
+}`);
+  const children = [
+    start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
+    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.json'), '--port', String(junctionPort), '--host', '127.0.0.1',
+      '--data', join(dir, 'data'), '--decision-log', join(dir, 'decisions.jsonl')]),
+  ];
+  try {
+    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${plain}/`, `${junctionUrl}/healthz`].map(waitFor));
+    const jc = await JunctionClient.connect({ url: junctionUrl, exposures: false });
+    try {
+      // 2. SDK invoke added latency over direct (sequential, interleaved).
+      const lat = await invokeLatency(jc, 'continue-watching-ranking', `http://127.0.0.1:${up1}/score`, seconds * 400);
+      rows.push({ measure: 'direct call, c=1', value: `p50 ${lat.direct.p50.toFixed(3)} ms, p99 ${lat.direct.p99.toFixed(3)} ms` });
+      rows.push({
+        measure: 'SDK invoke, c=1', value: `p50 ${lat.sdk.p50.toFixed(3)} ms, p99 ${lat.sdk.p99.toFixed(3)} ms`,
+        'vs target': `+${(lat.sdk.p50 - lat.direct.p50).toFixed(3)} ms p50, +${(lat.sdk.p99 - lat.direct.p99).toFixed(3)} ms p99 over direct`,
+      });
+
+      // 3. Throughput: the same SDK-decided requests through plain nginx, nginx on the header, and Junction.
+      const decisions = Array.from({ length: 5000 }, (_, i) => {
+        const unit = `user-${i}`;
+        return { unit, target: jc.decide('continue-watching-ranking', { unit, expose: false }).routingKey };
+      });
+      const path = '/v1/objectives/continue-watching-ranking';
+      writeFileSync(join(dir, 'decided.lua'), decidedScript(decisions, path));
+      const lua = join(dir, 'decided.lua');
+      const runs: Array<[string, string]> = [
+        ['nginx, no routing', `http://127.0.0.1:${plain}${path}`],
+        ['nginx on x-junction-target (exported)', `http://127.0.0.1:${routed}${path}`],
+        ['Junction in the path', `${junctionUrl}${path}`],
+      ];
+      for (const [, url] of runs) wrk(url, { connections: 8, seconds: 1, luaFile: lua });
+      // Two interleaved rounds, the better of each kept: a shared machine's noise hits every target alike.
+      const load = new Map<string, LoadResult>();
+      for (let round = 0; round < 2; round++) {
+        for (const [name, url] of runs) {
+          const l = wrk(url, { connections: 64, seconds, luaFile: lua });
+          if (!load.has(name) || l.rps > load.get(name)!.rps) load.set(name, l);
+        }
+      }
+      const base = load.get('nginx, no routing')!.rps;
+      for (const [name] of runs) {
+        const l = load.get(name)!;
+        rows.push({
+          measure: `${name}, c=64`, value: `${Math.round(l.rps)} rps, p99 ${l.p99ms.toFixed(3)} ms${l.errors ? `, ${l.errors} errors` : ''}`,
+          'vs target': name === 'nginx, no routing' ? '' : `${(l.rps / base).toFixed(2)}× nginx without routing${name.startsWith('nginx on') ? ' (target ≥ 0.9)' : ''}`,
+        });
+      }
+    } finally {
+      await jc.close();
+    }
+  } finally {
+    stop(children);
+  }
+  return { name: `decisions out of the path (SDK, nginx on x-junction-target; wrk ${seconds}s, one nginx worker, one Junction worker)`, rows, notes };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printSection } = await import('./report.js');
+  printSection(await benchEdge({ seconds: Number(process.argv[2] ?? 5) }));
+}

@@ -1,0 +1,64 @@
+// What `decide` returns. Built once per routing outcome (and per "had a unit
+// or not", which changes x-decision) and shared, so deciding allocates nothing
+// once a revision is warm.
+import type { Outcome } from '../../../src/routing/types.js';
+
+export interface Decision {
+  readonly objective: string;
+  /** `model@version`. */
+  readonly target: string;
+  readonly model: string;
+  readonly version: string;
+  /** The value of `x-junction-target`: what a header-routed proxy routes on (the target id). */
+  readonly routingKey: string;
+  /** `override`, `pin`, `rule:<id>`, `experiment:<id>`, `rollout`, `default`. */
+  readonly rule: string;
+  readonly experiment: string | null;
+  readonly cell: string | null;
+  readonly revision: number;
+  /** A remote HTTP target the SDK can call directly; false for in-process (ONNX) targets, which only Junction can run. */
+  readonly remote: boolean;
+  /** The target's wire protocol (`oip`, `openai`, `tfserving`, `raw`), or null when it runs in Junction's process. */
+  readonly protocol: string | null;
+  /** Base URLs of the target's replicas (empty for in-process targets). */
+  readonly endpoints: readonly string[];
+  /** What the server would send: `x-model`, `x-decision`, and `x-junction-target` for a header-routed proxy. */
+  readonly headers: Readonly<Record<'x-model' | 'x-decision' | 'x-junction-target', string>>;
+}
+
+export function decisionOf(o: Outcome, hadUnit: boolean): Decision {
+  const backend = o.target.backend;
+  const remote = backend.type === 'http';
+  return Object.freeze({
+    objective: o.objective,
+    target: o.target.id,
+    model: o.target.model,
+    version: o.target.version,
+    routingKey: o.target.id,
+    rule: o.rule,
+    experiment: o.experiment ?? null,
+    cell: o.cell ?? null,
+    revision: o.revision,
+    remote,
+    protocol: remote ? backend.protocol : null,
+    endpoints: Object.freeze(remote ? [...backend.endpoints] : []),
+    headers: Object.freeze({
+      'x-model': o.target.id,
+      'x-decision': hadUnit ? o.header : o.headerNoUnit,
+      'x-junction-target': o.target.id,
+    }),
+  });
+}
+
+/** Per-client cache of decisions by outcome (outcomes are built once per revision, so old ones are collected with it). */
+export class DecisionCache {
+  private readonly withUnit = new WeakMap<Outcome, Decision>();
+  private readonly withoutUnit = new WeakMap<Outcome, Decision>();
+
+  get(o: Outcome, hadUnit: boolean): Decision {
+    const map = hadUnit ? this.withUnit : this.withoutUnit;
+    let d = map.get(o);
+    if (d === undefined) map.set(o, (d = decisionOf(o, hadUnit)));
+    return d;
+  }
+}

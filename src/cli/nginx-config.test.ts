@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../config/load.js';
+import { nginxConfig } from './nginx-config.js';
+
+const opts = { listen: '127.0.0.1:8090', junction: 'http://127.0.0.1:8080', source: 'revision 4' };
+const http = (endpoints: string[], extra: Record<string, unknown> = {}) => ({ backend: { type: 'http', endpoints, ...extra } });
+
+function exported(versions: Record<string, unknown>, iface = 'json'): string {
+  return nginxConfig(validateConfig({
+    models: { m: { class: 'generator', versions } },
+    objectives: { o: { interface: iface, default: `m@${Object.keys(versions)[0]}` } },
+  }), opts);
+}
+
+describe('nginx export', () => {
+  it('maps each remote target to its upstream, its protocol path and x-model; Junction is the default', () => {
+    const text = exported({
+      '1': http(['http://10.0.0.1:8000/predict', 'http://10.0.0.2:8000/predict']),
+      '2': http(['http://10.0.0.3:8501'], { protocol: 'tfserving', model: 'served' }),
+    });
+    expect(text).toContain('from config revision 4.');
+    expect(text).toMatch(/upstream junction_target_m_40_1 \{\n {4}server 10\.0\.0\.1:8000;\n {4}server 10\.0\.0\.2:8000;\n {4}keepalive 64;\n\}/);
+    expect(text).toContain('"m@1" "/predict$is_args$args";');
+    expect(text).toContain('"m@2" "/v1/models/served/versions/2:predict$is_args$args";');
+    expect(text).toContain('"m@2" "m@2";');
+    expect(text).toMatch(/map \$http_x_junction_target \$junction_upstream \{\n {4}default junction_decides;/);
+    expect(text).toContain('listen 127.0.0.1:8090;');
+    expect(text).toContain('proxy_pass $junction_scheme://$junction_upstream$junction_uri;');
+  });
+
+  it('leaves to Junction what nginx cannot do: bodies to rewrite (openai), endpoints that differ in path', () => {
+    const text = exported({
+      '1': http(['http://10.0.0.1:8000'], { protocol: 'openai' }),
+      '2': http(['http://10.0.0.1:8000/a', 'http://10.0.0.2:8000/b']),
+    }, 'openai');
+    expect(text).toContain('#   m@1: protocol openai rewrites the body, which only Junction does');
+    expect(text).toContain('#   m@2: its endpoints differ in scheme or path');
+    expect(text).not.toContain('upstream junction_target_');
+  });
+
+  it('an https target gets its scheme; nginx syntax in an endpoint path is refused, not written', () => {
+    expect(exported({ '1': http(['https://models.example:443/x']) })).toContain('"m@1" https;');
+    expect(() => exported({ '1': http(['http://10.0.0.1:8000/a$b']) })).toThrow(/cannot be written into an nginx config/);
+  });
+});

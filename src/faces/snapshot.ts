@@ -1,0 +1,93 @@
+// GET /v1/config/snapshot (SPEC §10): what deciding needs, with an ETag naming
+// the revision, and `?wait=SECONDS` with If-None-Match to long-poll until a
+// newer revision is live here (on PostgreSQL replicas: within the store's
+// NOTIFY, well under a second) or the wait ends (304).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Config } from '../config/schema.js';
+import { publicBackend } from '../config/redact.js';
+import { JunctionError } from '../errors.js';
+import type { Revision } from '../runtime/revision.js';
+import { callerOf } from './decide-api.js';
+import { writeJson } from './reply.js';
+import type { Route } from './route.js';
+
+/** Longest a long-poll is held: below common proxy idle timeouts (60 s). */
+export const MAX_WAIT_SECONDS = 55;
+/** Bumped when the snapshot's shape changes incompatibly; SDKs refuse formats they do not know. */
+export const SNAPSHOT_FORMAT = 1;
+
+export interface Snapshot {
+  format: number;
+  revision: number;
+  /** A valid Junction config holding only what deciding and calling need. */
+  config: Pick<Config, 'models' | 'objectives'>;
+}
+
+export function snapshotEtag(revision: number): string {
+  return `"rev-${revision}"`;
+}
+
+/** The revision an If-None-Match names (`"rev-N"`, weak or not, first of a list), or undefined. */
+export function revisionOfEtag(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['if-none-match'];
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(?:W\/)?"rev-(\d{1,15})"/.exec(value);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The revision's config minus everything that is not routing: no clients (key
+ * digests), no auth section, and endpoint URLs without userinfo, so the
+ * snapshot can be handed to every SDK and proxy.
+ */
+export function snapshotOf(rev: Revision): Snapshot {
+  const models: Config['models'] = {};
+  for (const [name, model] of Object.entries(rev.config.models)) {
+    const versions: Config['models'][string]['versions'] = {};
+    for (const [v, version] of Object.entries(model.versions)) {
+      const backend = publicBackend(version.backend);
+      versions[v] = { backend, metadata: version.metadata };
+    }
+    models[name] = { class: model.class, description: model.description, versions };
+  }
+  return { format: SNAPSHOT_FORMAT, revision: rev.number, config: { models, objectives: rev.config.objectives } };
+}
+
+
+function waitSeconds(query: string): number {
+  const raw = new URLSearchParams(query).get('wait');
+  if (raw === null) return 0;
+  const n = Number(raw);
+  if (raw === '' || !Number.isFinite(n) || n < 0) throw new JunctionError('invalid_request', 'wait must be a number of seconds ≥ 0');
+  return Math.min(n, MAX_WAIT_SECONDS);
+}
+
+export const snapshotRoutes: Route[] = [{
+  methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
+  async handle({ dp, req, res, record, query }) {
+    // With clients configured the snapshot needs a key, like decide (SPEC §10).
+    callerOf(dp, req, record);
+    const wait = waitSeconds(query);
+    const live = dp.runtime.current;
+    if (live === undefined && wait === 0) throw new JunctionError('not_ready', 'no config loaded yet');
+    const have = revisionOfEtag(req.headers);
+    // Without an ETag there is nothing to be newer than, unless no config is loaded yet.
+    const after = have ?? (live === undefined ? 0 : undefined);
+    let rev = live;
+    if (after !== undefined && (rev === undefined || rev.number <= after)) {
+      // The caller has this revision (or a newer one, from another replica): wait for a newer one.
+      const hangUp = new AbortController();
+      res.once('close', () => hangUp.abort());
+      rev = await dp.runtime.nextRevision(after, wait * 1000, hangUp.signal);
+      if (res.destroyed) return;
+      if (rev === undefined && have !== undefined) {
+        const current = dp.runtime.current;
+        res.writeHead(304, current ? { etag: snapshotEtag(current.number) } : {});
+        res.end();
+        return;
+      }
+    }
+    if (rev === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+    writeJson(res, 200, snapshotOf(rev), { etag: snapshotEtag(rev.number), 'cache-control': 'no-cache' });
+  },
+}];
