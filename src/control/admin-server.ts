@@ -9,18 +9,22 @@ import { writeError } from '../faces/error-reply.js';
 import { compilePattern, type Matcher } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
+import { consoleFiles } from './console-files.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
+import type { TrafficStats } from './traffic-stats.js';
 
 export interface AdminServerOptions {
   control: ControlPlane;
   auth: AdminAuth;
   log: Logger;
   controller?: RolloutController;
+  traffic?: TrafficStats;
 }
 
 export function createAdminServer(opts: AdminServerOptions): Server {
   const routes: Array<AdminRoute & { match: Matcher }> = adminRoutes.map((r) => ({ ...r, match: compilePattern(r.pattern) }));
+  const ui = consoleFiles();
   return createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -31,6 +35,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
       writeError(res, e, 'junction', requestId);
     };
     try {
+      if (ui(req, res, url.pathname)) return;
       opts.auth(req);
       let allowed: string[] | undefined;
       for (const route of routes) {
@@ -40,7 +45,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
           (allowed ??= []).push(route.method);
           continue;
         }
-        route.handle({ control: opts.control, controller: opts.controller, req, res, params, query: url.searchParams }).catch(fail);
+        route.handle({ control: opts.control, controller: opts.controller, traffic: opts.traffic, req, res, params, query: url.searchParams }).catch(fail);
         return;
       }
       throw allowed
