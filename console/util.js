@@ -42,3 +42,6 @@ export function ErrorNote({ error }) {
 export function Loading({ what }) {
   return html`<p class="muted" aria-busy="true">Loading ${what}…</p>`;
 }
+
+/** A stored revision's diff (one text, `(no changes)` when empty) or an apply's (a list), as lines. */
+export const diffLines = (d) => (Array.isArray(d) ? d : !d || d === '(no changes)' ? [] : d.split('\n'));

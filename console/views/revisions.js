@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { call, get } from '../api.js';
 import { ConfirmDialog } from '../confirm.js';
-import { html, usePoll, ErrorNote, Loading, time } from '../util.js';
+import { html, usePoll, ErrorNote, Loading, time, diffLines } from '../util.js';
 
 export function Diff({ lines }) {
   if (!lines?.length) return html`<p class="muted">No changes.</p>`;
@@ -32,10 +32,10 @@ export function RevisionsView({ selected }) {
         <tr class=${r.number === open ? 'selected' : ''} data-revision=${r.number}>
           <th scope="row"><a href=${`#/revisions/${r.number}`} aria-current=${r.number === open ? 'true' : undefined}>${r.number}</a>
             ${r.number === live && html` <span class="chip live">live</span>`}</th>
-          <td>${time(r.createdAt)}</td><td>${r.author}</td><td>${r.message}</td><td class="num">${r.diff.length}</td>
+          <td>${time(r.createdAt)}</td><td>${r.author}</td><td>${r.message}</td><td class="num">${diffLines(r.diff).length}</td>
           <td>${r.number !== live && html`<button class="small" onClick=${() => rollback(r.number)} aria-label=${`Roll back to revision ${r.number}`}>Roll back</button>`}</td>
         </tr>
-        ${r.number === open && html`<tr class="detail"><td colspan="6"><${Diff} lines=${r.diff} /></td></tr>`}`)}
+        ${r.number === open && html`<tr class="detail"><td colspan="6"><${Diff} lines=${diffLines(r.diff)} /></td></tr>`}`)}
       </tbody>
     </table>
     <${ConfirmDialog} action=${action} onClose=${() => { setAction(null); list.reload(); }} />`;

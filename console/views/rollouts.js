@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { call, get, enc } from '../api.js';
 import { ConfirmDialog } from '../confirm.js';
-import { html, usePoll, ErrorNote, Loading, pct, time } from '../util.js';
+import { html, usePoll, ErrorNote, Loading, pct, time, diffLines } from '../util.js';
 
 const EFFECT = {
   pause: 'The percent stays; the controller stops advancing it.',
@@ -57,7 +57,7 @@ function Steps({ r }) {
 }
 
 function History({ objective, revisions }) {
-  const mine = revisions.filter((r) => r.diff.some((d) => d.includes(`objectives.${objective}.rollout`) || d.includes(`objectives.${objective}.default`)));
+  const mine = revisions.filter((r) => diffLines(r.diff).some((d) => d.includes(`objectives.${objective}.rollout`) || d.includes(`objectives.${objective}.default`)));
   if (!mine.length) return html`<p class="muted">No revision changed this rollout yet.</p>`;
   return html`<ul class="history">${mine.slice(0, 10).map((r) => html`
     <li><a href=${`#/revisions/${r.number}`}>revision ${r.number}</a> · ${time(r.createdAt)} · ${r.author}: ${r.message}</li>`)}</ul>`;
