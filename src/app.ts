@@ -95,7 +95,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const dataPlane: DataPlane = {
     runtime, log: opts.log,
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
-    decided: observability.decided,
+    decided: [...observability.decided, ...(control?.decided ?? [])],
     onStart: observability.onStart,
     admit: createAdmission(() => runtime.current?.config, rateLimiter),
     routes: opts.routes,

@@ -20,7 +20,7 @@ export function RevisionsView({ selected }) {
     title: `Roll back to revision ${n}?`,
     body: html`<p>Revision ${n}'s config is stored again as a new revision and served at once. Revision ${live} is live now.</p>`,
     confirmLabel: `Roll back to ${n}`,
-    run: () => call('POST', `/admin/revisions/${n}/rollback?author=console`, { json: { message: `console: rollback to revision ${n}` } }),
+    run: () => call('POST', `/admin/revisions/${n}/rollback?author=console`, { json: { message: `rollback to revision ${n} (console)` } }),
   });
   return html`
     <h1>Revisions <span class="muted">revision ${live} is live</span></h1>

@@ -71,7 +71,7 @@ export function RolloutsView() {
     title: `${verb[0].toUpperCase()}${verb.slice(1)} the rollout of ${r.candidate} on ${objective}?`,
     body: html`<p>${EFFECT[verb]}</p><p class="muted">Stored as a new revision by the console; undo it with a rollback.</p>`,
     confirmLabel: `${verb[0].toUpperCase()}${verb.slice(1)}`,
-    run: () => call('POST', `/admin/objectives/${enc(objective)}/rollout/${verb}?author=console`, { json: { message: `console: rollout ${verb} on ${objective}` } }),
+    run: () => call('POST', `/admin/objectives/${enc(objective)}/rollout/${verb}?author=console`, { json: { message: `rollout ${verb} on ${objective} (console)` } }),
   });
   return html`
     <h1>Rollouts <span class="muted">revision ${data.data.revision}</span></h1>

@@ -44,8 +44,10 @@ export interface StartedControl {
   /** `http://host:port` of the admin API, when it runs. */
   adminUrl?: string;
   controller?: RolloutController;
-  /** Request observers the data plane must call (the controller's gate statistics). */
+  /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
   observers: Observer[];
+  /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
+  decided: Observer[];
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startControl(
   return {
     plane, admin, adminUrl, controller,
     observers: [...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
+    decided: admin && traffic ? [traffic.observe] : [],
     async close() {
       await controller?.close();
       watch?.close();

@@ -184,6 +184,7 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => card.textContent()).toMatch(/at 20%\s*running/);
     expect(await card.locator('.history').textContent()).toMatch(/revision 5.*rollout resume.*revision 4.*rollout pause/s);
+    await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
     await shot('rollouts');
   });
 
