@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-console.js';
 import { startJunction, type Junction } from '../../src/app.js';
 import { REPO_ROOT } from '../support/onnx.js';
+import { startUpstream } from '../support/upstream.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-test-token';
@@ -200,6 +201,28 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await shot('explain');
     await page.goto(ui('#/models'));
     await expect.poll(() => page.locator('table.models').textContent()).toMatch(/shapes@2.*image-labels: rollout/s);
+  });
+
+  it('asks for no token when the admin API runs with --insecure-admin', async () => {
+    const up = await startUpstream('insecure');
+    const open = await startJunction({
+      config: { models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [up.url] } } } } }, objectives: { solo: { default: 'm@1' } } },
+      port: 0, control: { data: ':memory:', admin: { port: 0, insecure: true } }, log: { error() {}, warn() {}, info() {} },
+    });
+    const other = await browser.newPage();
+    try {
+      // This page may talk to the second Junction's admin port as well.
+      await other.route(`${open.control!.adminUrl!}/**`, (route) => route.continue());
+      await other.goto(`${open.control!.adminUrl}/ui/`);
+      await other.locator('table.objectives tbody th a').first().waitFor();
+      expect(await other.locator('table.objectives tbody th a').allTextContents()).toEqual(['solo']);
+      expect(await other.getByText('insecure admin').isVisible()).toBe(true);
+      expect(await other.getByLabel('Admin token').count()).toBe(0);
+    } finally {
+      await other.close();
+      await open.close();
+      await up.close();
+    }
   });
 
   it('wrote no error to the browser console', () => {
