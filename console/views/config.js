@@ -41,7 +41,7 @@ function selectLine(textarea, line) {
   const start = lines.slice(0, line - 1).reduce((a, l) => a + l.length + 1, 0);
   textarea.focus();
   textarea.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
-  const lineHeight = textarea.scrollHeight / Math.max(lines.length, 1);
+  const lineHeight = parseFloat(getComputedStyle(textarea).lineHeight) || 18;
   textarea.scrollTop = Math.max(0, (line - 5) * lineHeight);
 }
 
@@ -53,6 +53,7 @@ export function ConfigView() {
   const [error, setError] = useState(undefined);
   const [action, setAction] = useState(null);
   const area = useRef(null);
+  const gutter = useRef(null);
   const loadLive = async () => {
     try {
       const c = await get('/admin/config');
@@ -77,6 +78,8 @@ export function ConfigView() {
     }
   };
   const checked = check && check.text === text;
+  const badLines = new Set(checked && check.issues ? check.issues.map((i) => i.line).filter(Boolean) : []);
+  const lineCount = text.split('\n').length;
   const canApply = checked && check.diff && check.diff.length > 0 && message.trim() !== '';
   const apply = () => setAction({
     title: 'Apply this config?',
@@ -88,8 +91,13 @@ export function ConfigView() {
     <h1>Config <span class="muted">revision ${live.revision} is live${live.author ? `, by ${live.author}` : ''}</span></h1>
     <div class="editor">
       <label for="config-yaml">Config (YAML), edited from revision ${live.revision}</label>
-      <textarea id="config-yaml" ref=${area} spellcheck="false" rows="28" value=${text}
-        aria-describedby="config-check" onInput=${(e) => setText(e.currentTarget.value)}></textarea>
+      <div class="code">
+        <pre class="gutter" ref=${gutter} aria-hidden="true">${Array.from({ length: lineCount }, (_, i) =>
+          html`<span class=${badLines.has(i + 1) ? 'bad' : ''}>${i + 1}</span>`)}</pre>
+        <textarea id="config-yaml" ref=${area} spellcheck="false" rows="28" wrap="off" value=${text}
+          aria-describedby="config-check" onInput=${(e) => setText(e.currentTarget.value)}
+          onScroll=${(e) => { gutter.current.scrollTop = e.currentTarget.scrollTop; }}></textarea>
+      </div>
     </div>
     <div class="toolbar">
       <button onClick=${validate}>Validate and diff</button>

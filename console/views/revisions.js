@@ -7,7 +7,7 @@ import { html, usePoll, ErrorNote, Loading, time, diffLines } from '../util.js';
 
 export function Diff({ lines }) {
   if (!lines?.length) return html`<p class="muted">No changes.</p>`;
-  return html`<pre class="diff" aria-label="Diff">${lines.map((l) => html`<span class=${l[0] === '+' ? 'add' : l[0] === '-' ? 'del' : 'chg'}>${l}\n</span>`)}</pre>`;
+  return html`<pre class="diff" aria-label="Diff">${lines.map((l) => html`<span class=${l[0] === '+' ? 'add' : l[0] === '-' ? 'del' : 'chg'}>${l}</span>`)}</pre>`;
 }
 
 export function RevisionsView({ selected }) {

@@ -136,6 +136,10 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     const line = yaml.split('\n').findIndex((l) => l.includes('default: ranker@6')) + 1;
     expect(await issue.textContent()).toContain(`line ${line} · objectives.continue-watching-ranking.default: model "ranker" has no version "9"`);
     expect(await page.getByRole('button', { name: 'Apply…' }).isDisabled()).toBe(true);
+    // The issue takes the editor to its line, marked in the gutter.
+    await issue.getByRole('button').click();
+    expect(await page.locator('.gutter .bad').textContent()).toBe(String(line));
+    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toContain('default: ranker@9');
     await shot('config-error');
     await editor.fill(yaml.replace('default: ranker@6', 'default: ranker@7'));
     await page.getByRole('button', { name: 'Validate and diff' }).click();
