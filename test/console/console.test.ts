@@ -106,7 +106,12 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await send('continue-watching-ranking', 30);
     await send('image-labels', 20);
     await page.goto(ui('#/objectives'));
-    await expect.poll(() => page.getByTestId('rps-continue-watching-ranking').textContent()).not.toBe('0.00');
+    await page.reload(); // a fresh load, signed in: the token survives in sessionStorage
+    await page.locator('table.objectives tbody tr').first().waitFor();
+    // Not asserted (no timed assertions in tests): reported, and quoted in docs/console.md.
+    console.info(`console: objectives listed ${Math.round(await page.evaluate(() => performance.now()))} ms after the page began loading`);
+    await expect.poll(() => page.getByTestId('rps-continue-watching-ranking').textContent(), { timeout: 5000 }).not.toBe('0.00');
+    await expect.poll(() => page.getByTestId('rps-image-labels').textContent(), { timeout: 5000 }).not.toBe('0.00');
     await shot('objectives');
     await page.getByRole('link', { name: 'continue-watching-ranking' }).click();
     const routing = page.getByRole('list', { name: /Routing/ });
