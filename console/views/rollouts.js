@@ -23,9 +23,12 @@ async function loadRollouts() {
   return { revision, views, revisions: revisions.revisions };
 }
 
-function Gate({ label, value, threshold, ok }) {
-  return html`<tr><th scope="row">${label}</th><td class="num">${value}</td><td class="num">${threshold}</td>
-    <td>${ok === undefined ? html`<span class="muted">not set</span>` : ok ? html`<span class="ok">within</span>` : html`<span class="error">breached</span>`}</td></tr>`;
+/** `limit` gates roll back when breached; `wait` gates hold the step until met. */
+function Gate({ label, value, threshold, ok, kind = 'limit' }) {
+  const state = ok === undefined ? html`<span class="muted">not set</span>`
+    : kind === 'wait' ? (ok ? html`<span class="ok">met</span>` : html`<span class="muted">waiting</span>`)
+    : ok ? html`<span class="ok">within</span>` : html`<span class="error">breached</span>`;
+  return html`<tr><th scope="row">${label}</th><td class="num" data-gate=${label}>${value}</td><td class="num">${threshold}</td><td>${state}</td></tr>`;
 }
 
 function Gates({ v }) {
@@ -40,12 +43,12 @@ function Gates({ v }) {
     <table class="gates" aria-label=${`Gates of ${v.objective}`}>
       <thead><tr><th scope="col">Gate</th><th scope="col" class="num">value</th><th scope="col" class="num">threshold</th><th scope="col">state</th></tr></thead>
       <tbody>
-        <${Gate} label="candidate requests this step" value=${c.requests} threshold=${`≥ ${g?.minRequests ?? 500}`} ok=${c.requests >= (g?.minRequests ?? 500)} />
+        <${Gate} label="candidate requests this step" value=${c.requests} threshold=${`≥ ${g?.minRequests ?? 500}`} ok=${c.requests >= (g?.minRequests ?? 500)} kind="wait" />
         <${Gate} label="candidate error rate" value=${pct(errRate, 2)} threshold=${g?.maxErrorRate !== undefined ? `≤ ${pct(g.maxErrorRate, 2)}` : '–'}
           ok=${g?.maxErrorRate !== undefined ? errRate <= g.maxErrorRate : undefined} />
         <${Gate} label="p99 candidate / default" value=${ratio !== undefined ? `${ratio.toFixed(2)}× (${c.p99Ms} / ${w.baseline.p99Ms} ms)` : '–'}
           threshold=${g?.maxP99Ratio !== undefined ? `≤ ${g.maxP99Ratio}×` : '–'} ok=${g?.maxP99Ratio !== undefined && ratio !== undefined ? ratio <= g.maxP99Ratio : undefined} />
-        <${Gate} label="held" value=${`${Math.floor(w.heldSeconds)} s`} threshold=${`${hold} s`} ok=${w.heldSeconds >= hold} />
+        <${Gate} label="held" value=${`${Math.floor(w.heldSeconds)} s`} threshold=${`${hold} s`} ok=${w.heldSeconds >= hold} kind="wait" />
       </tbody>
     </table>`;
 }

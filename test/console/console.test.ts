@@ -194,7 +194,11 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => card.textContent()).toMatch(/at 20%\s*running/);
     expect(await card.locator('.history').textContent()).toMatch(/revision 5.*rollout resume.*revision 4.*rollout pause/s);
+    // Gate values count the candidate's live traffic since the step (re)started.
     await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await send('image-labels', 30, 1000);
+    const candidateRequests = card.locator('td[data-gate="candidate requests this step"]');
+    await expect.poll(async () => Number(await candidateRequests.textContent()), { timeout: 10_000 }).toBeGreaterThan(0);
     await shot('rollouts');
   });
 
