@@ -30,16 +30,19 @@ const HEADERS = {
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean;
 
 export function consoleFiles(dir = CONSOLE_DIR): ConsoleHandler {
-  const cache = new Map<string, Buffer | null>();
+  // Files are kept once read; a missing one is looked for again (a build may still be coming).
+  const cache = new Map<string, Buffer>();
   const read = (name: string): Buffer | null => {
-    if (!cache.has(name)) {
+    let body = cache.get(name);
+    if (!body) {
       try {
-        cache.set(name, readFileSync(join(dir, name)));
+        body = readFileSync(join(dir, name));
+        cache.set(name, body);
       } catch {
-        cache.set(name, null);
+        return null;
       }
     }
-    return cache.get(name)!;
+    return body;
   };
   return (req, res, pathname) => {
     if (pathname !== '/ui' && !pathname.startsWith('/ui/')) return false;
