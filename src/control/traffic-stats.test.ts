@@ -11,10 +11,14 @@ const config = validateConfig({
 const cw = compileRouting(config, 1).objectives.get('cw')!;
 const [cellA, cellB] = cw.experiments[0]!.cells.map((c) => c.outcome);
 
+// Records' times are on the clock's scale (origin 0): the request ended at `now`.
+let now = 0;
+const clock = { origin: 0, now: () => now };
+
 function served(stats: TrafficStats, outcome = cw.default, ms = 10, status = 200, fallback?: string) {
-  const r = newRecord('id', 'POST', '/v1/objectives/cw', 0);
+  const r = newRecord('id', 'POST', '/v1/objectives/cw', now - ms);
   r.outcome = outcome;
-  r.end = ms;
+  r.end = now;
   r.status = status;
   r.fallback = fallback;
   stats.observe(r);
@@ -22,8 +26,8 @@ function served(stats: TrafficStats, outcome = cw.default, ms = 10, status = 200
 
 describe('TrafficStats', () => {
   it('groups requests per target with error rate, fallbacks and latency quantiles', () => {
-    let now = 1_000_000;
-    const stats = new TrafficStats(() => now);
+    now = 1_000_000;
+    const stats = new TrafficStats(clock);
     now += 60_000;
     for (let i = 0; i < 98; i++) served(stats, cw.default, 15);
     served(stats, cw.default, 400, 502);
@@ -34,8 +38,8 @@ describe('TrafficStats', () => {
   });
 
   it('forgets what is older than the window and checks the cells against their weights', () => {
-    let now = 0;
-    const stats = new TrafficStats(() => now);
+    now = 0;
+    const stats = new TrafficStats(clock);
     now = 600_000;
     for (let i = 0; i < 50; i++) served(stats, cellA);
     now += 4 * 60_000; // still inside a 5-minute window

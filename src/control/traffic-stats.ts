@@ -3,10 +3,12 @@
 // the last five minutes, and per experiment cell its exposures. Counted in
 // this process only (the admin API says so); the rollout gates are the merged view.
 //
-// On the request path this is a Date.now(), one Map lookup keyed by the
-// precompiled Outcome object (no string is built) and a few increments; the
-// grouping by objective, target and cell happens when the admin API asks.
+// On the request path this is one Map lookup keyed by the precompiled Outcome
+// object (no string is built) and a few increments, with no clock read: the
+// slot comes from the record's end time, already measured. The grouping by
+// objective, target and cell happens when the admin API asks.
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.js';
 import type { Observer } from '../observe/record.js';
 import type { Outcome } from '../routing/types.js';
@@ -69,18 +71,29 @@ export interface TrafficSnapshot {
 
 const newCounters = (): Counters => ({ requests: 0, errors: 0, fallbacks: 0, decided: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length).fill(0) });
 
+/**
+ * Milliseconds since the epoch: `origin` + a record's `performance.now()`
+ * times, and `now()` on the same scale (monotonic, so slots never go back).
+ */
+export interface TrafficClock {
+  origin: number;
+  now(): number;
+}
+
+const MONOTONIC: TrafficClock = { origin: performance.timeOrigin, now: () => performance.timeOrigin + performance.now() };
+
 export class TrafficStats {
   private readonly slots: Slot[] = Array.from({ length: SLOTS }, () => ({ index: -1, byOutcome: new Map() }));
   private readonly startedAt: number;
 
-  constructor(private readonly now: () => number = Date.now) {
-    this.startedAt = now();
+  constructor(private readonly clock: TrafficClock = MONOTONIC) {
+    this.startedAt = clock.now();
   }
 
   readonly observe: Observer = (r) => {
     const outcome = r.outcome;
     if (outcome === undefined) return;
-    const index = Math.floor(this.now() / SLOT_MS);
+    const index = Math.floor((this.clock.origin + r.end) / SLOT_MS);
     const slot = this.slots[index % SLOTS]!;
     if (slot.index !== index) {
       slot.index = index;
@@ -103,7 +116,7 @@ export class TrafficStats {
 
   /** The last `minutes` (1–5) of traffic, grouped for the live config's objectives and experiments. */
   snapshot(config: Config | undefined, minutes: number): TrafficSnapshot {
-    const now = this.now();
+    const now = this.clock.now();
     const last = Math.floor(now / SLOT_MS);
     const count = Math.min(SLOTS, Math.max(1, Math.round((minutes * 60) / SLOT_SECONDS)));
     const first = last - count + 1;
