@@ -181,8 +181,14 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => card.textContent()).toMatch(/shapes@2 at 20%\s*running/);
     // The controller's gate values arrive within a pass or two.
     await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
-    await card.getByRole('button', { name: 'Pause' }).click();
+    // Every action asks first: Escape (the keyboard's "no") changes nothing.
     const dialog = page.getByRole('dialog');
+    await card.getByRole('button', { name: 'Abort' }).click();
+    expect(await dialog.textContent()).toContain('The rollout is removed');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(j.runtime.current?.config.objectives['image-labels']?.rollout?.candidate).toBe('shapes@2');
+    await card.getByRole('button', { name: 'Pause' }).click();
     await dialog.getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 4 is live.');
     await dialog.getByRole('button', { name: 'Close' }).click();
@@ -207,7 +213,7 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await page.getByLabel('Objective').selectOption('continue-watching-ranking');
     await page.getByLabel('Unit').fill('user-1');
     await page.getByLabel('Context').fill('country=BR');
-    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.getByLabel('Unit').press('Enter'); // the keyboard submits the form
     const decision = page.getByTestId('decision');
     await expect.poll(() => decision.getByRole('heading').textContent()).toBe('continue-watching-ranking → ranker@7');
     expect(await decision.textContent()).toContain('rule:latam-launch');
