@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { httpChart } from './chart.js';
+import { benchConsole } from './console.js';
 import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
 import { benchEdge } from './edge.js';
@@ -23,6 +24,7 @@ const benches: Array<[string, Bench]> = [
   ['onnx', benchOnnx],
   ['observability', benchObservability],
   ['control', benchControl],
+  ['console', () => benchConsole(quick)],
 ];
 
 const header = [

@@ -99,7 +99,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     authenticate: tenancy.authenticate,
     bodies: bodyLimits(opts.server),
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
-    decided: observability.decided,
+    decided: [...observability.decided, ...(control?.decided ?? [])],
     onStart: observability.onStart,
     admit: tenancy.admit,
     routes: opts.routes,

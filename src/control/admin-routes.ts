@@ -9,6 +9,8 @@ import { writeJson } from '../faces/reply.js';
 import type { Params } from '../faces/route.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
+import type { TrafficStats } from './traffic-stats.js';
+import { consoleRoutes } from './console-routes.js';
 import { modelUsage } from './model-usage.js';
 import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
 
@@ -18,6 +20,7 @@ const DEFAULT_AUTHOR = 'admin-api';
 export interface AdminContext {
   control: ControlPlane;
   controller: RolloutController | undefined;
+  traffic?: TrafficStats | undefined;
   req: IncomingMessage;
   res: ServerResponse;
   params: Params;
@@ -115,7 +118,8 @@ export const adminRoutes: AdminRoute[] = [
       const o = live?.config.objectives[params.objective!];
       if (!live || !o) throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, { objective: params.objective });
       const controllerView = o.rollout ? controller?.lastJudgement(params.objective!, o.rollout.candidate) ?? null : null;
-      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null, controller: controllerView });
+      const gates = o.rollout ? controller?.lastWindow(params.objective!, o.rollout.candidate) ?? null : null;
+      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null, controller: controllerView, gates });
     },
   },
   {
@@ -139,4 +143,5 @@ export const adminRoutes: AdminRoute[] = [
       writeJson(ctx.res, 200, { ...result, objective, default: o?.default, rollout: o?.rollout ?? null });
     },
   },
+  ...consoleRoutes,
 ];

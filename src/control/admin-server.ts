@@ -12,20 +12,24 @@ import { writeError } from '../faces/error-reply.js';
 import { Router } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
+import { consoleFiles } from './console-files.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
+import type { TrafficStats } from './traffic-stats.js';
 
 export interface AdminServerOptions {
   control: ControlPlane;
   auth: AdminAuth;
   log: Logger;
   controller?: RolloutController;
+  traffic?: TrafficStats;
 }
 
 type Routed = AdminRoute & { methods: readonly string[] };
 
 export function createAdminServer(opts: AdminServerOptions): Server {
   const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
+  const ui = consoleFiles();
   const requestIds = new WeakMap<IncomingMessage, string>();
   const idOf = (req: IncomingMessage) => {
     let id = requestIds.get(req);
@@ -39,6 +43,8 @@ export function createAdminServer(opts: AdminServerOptions): Server {
   };
   const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
     const { path, query } = splitUrl(req.url);
+    // The console's static files need no token: the page asks for it, and every API call it makes carries it.
+    if (ui(req, res, path)) return;
     opts.auth(req);
     const found = router.match(req.method ?? '', path);
     if (found.route === undefined) {
@@ -47,7 +53,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
         : new JunctionError('not_found', `no admin route for ${req.method} ${path.slice(0, 200)}`);
     }
     return found.route.handle({
-      control: opts.control, controller: opts.controller, req, res, params: found.params, query: new URLSearchParams(query),
+      control: opts.control, controller: opts.controller, traffic: opts.traffic, req, res, params: found.params, query: new URLSearchParams(query),
     });
   };
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(

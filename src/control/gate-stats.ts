@@ -9,6 +9,8 @@ import type { GateArm } from './store.js';
 
 /** Upper bounds (ms) of the latency buckets; p99 is reported as the bound of its bucket. */
 const BOUNDS_MS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10_000, 30_000, Infinity];
+/** The same buckets for the console's traffic view (traffic-stats.ts). */
+export { BOUNDS_MS as LATENCY_BOUNDS_MS };
 
 export interface ArmCounters {
   requests: number;

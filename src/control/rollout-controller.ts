@@ -13,7 +13,7 @@ import type { Logger } from '../faces/data-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { emptyCounters, GateStats, since, type ArmCounters } from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
-import { rolloutStep, type StepDecision } from './rollout-step.js';
+import { rolloutStep, type ArmStats, type StepDecision } from './rollout-step.js';
 
 export const CONTROLLER_AUTHOR = 'rollout-controller';
 
@@ -24,6 +24,13 @@ export interface RolloutControllerOptions {
   intervalMs?: number;
   /** Milliseconds clock; injected by tests. */
   now?: () => number;
+}
+
+/** What the gates were judged on at the last pass: every replica's traffic since the step began. */
+export interface GateWindow {
+  candidate: ArmStats;
+  baseline: ArmStats;
+  heldSeconds: number;
 }
 
 interface StepStart {
@@ -37,7 +44,7 @@ export class RolloutController {
   private readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly starts = new Map<string, StepStart>();
   /** The latest judgement per objective, for `junction rollout OBJECTIVE status` (any replica can answer). */
-  private readonly judged = new Map<string, { candidate: string; decision: StepDecision }>();
+  private readonly judged = new Map<string, { candidate: string; decision: StepDecision; window?: GateWindow }>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -97,13 +104,13 @@ export class RolloutController {
         this.judged.set(objective, { candidate: r.candidate, decision: { kind: 'hold', reason: `step ${r.percent}% just began` } });
         continue;
       }
-      const decision = rolloutStep({
-        rollout: r,
+      const window: GateWindow = {
         candidate: since(read(r.candidate), start.candidate),
         baseline: since(read(o.default), start.baseline),
         heldSeconds: (this.now() - start.at) / 1000,
-      });
-      this.judged.set(objective, { candidate: r.candidate, decision });
+      };
+      const decision = rolloutStep({ rollout: r, ...window });
+      this.judged.set(objective, { candidate: r.candidate, decision, window });
       if (decision.kind === 'hold') continue;
       try {
         leads ??= await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3);
@@ -120,6 +127,12 @@ export class RolloutController {
   lastJudgement(objective: string, candidate: string): StepDecision | undefined {
     const j = this.judged.get(objective);
     return j?.candidate === candidate ? j.decision : undefined;
+  }
+
+  /** The gate values behind that judgement (none before the step's first full pass). */
+  lastWindow(objective: string, candidate: string): GateWindow | undefined {
+    const j = this.judged.get(objective);
+    return j?.candidate === candidate ? j.window : undefined;
   }
 
   private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {

@@ -11,6 +11,7 @@ import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome }
 import { ControlPlane } from './control-plane.js';
 import { openStore } from './open-store.js';
 import { RolloutController } from './rollout-controller.js';
+import { TrafficStats } from './traffic-stats.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 
@@ -43,8 +44,10 @@ export interface StartedControl {
   /** `http://host:port` of the admin API, when it runs. */
   adminUrl?: string;
   controller?: RolloutController;
-  /** Request observers the data plane must call (the controller's gate statistics). */
+  /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
   observers: Observer[];
+  /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
+  decided: Observer[];
   close(): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ export async function startControl(
   const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
   // Created before the first revision so it sees which objectives to count from the start.
   const controller = opts.rolloutController ? new RolloutController({ control: plane, log: ctx.log, ...opts.rolloutController }) : undefined;
+  // Counted only where the admin API can show it.
+  const traffic = opts.admin ? new TrafficStats() : undefined;
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
   let adminUrl: string | undefined;
@@ -64,7 +69,7 @@ export async function startControl(
     else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
-    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller));
+    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic));
     controller?.start();
   } catch (err) {
     watch?.close();
@@ -73,7 +78,8 @@ export async function startControl(
   }
   return {
     plane, admin, adminUrl, controller,
-    observers: controller ? [controller.stats.observe] : [],
+    observers: [...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
+    decided: admin && traffic ? [traffic.observe] : [],
     async close() {
       await controller?.close();
       watch?.close();
@@ -87,7 +93,7 @@ export async function startControl(
 }
 
 async function listenAdmin(
-  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined,
+  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined, traffic: TrafficStats | undefined,
 ): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
     log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
@@ -96,7 +102,7 @@ async function listenAdmin(
   if (!opts.token) {
     log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller });
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);

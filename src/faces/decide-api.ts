@@ -153,29 +153,33 @@ export const decideRoutes: Route[] = [
   {
     methods: ['GET'], pattern: '/v1/objectives/:objective/explain', face: 'junction',
     handle({ dp, req, res, record, params, query }) {
-      const caller = callerOf(dp, req, record);
-      const rev = liveRevision(dp.runtime.current);
-      const name = params.objective!;
-      const o = rev.routing.objectives.get(name);
-      if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
-      mayCall(caller, name);
-      const q = new URLSearchParams(query);
-      const item: Record<string, unknown> = { context: {} };
-      let override: string | undefined;
-      for (const [k, v] of q) {
-        if (k === 'unit' || k === 'trafficClass') item[k] = v;
-        else if (k === 'override') override = v;
-        else (item.context as Record<string, string>)[k] = v;
-      }
-      const rr = routingRequestOf(item, '');
-      if (override !== undefined) {
-        if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
-        rr.override = override;
-        rr.overrideSource = 'query';
-        rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
-      }
-      const { outcome, trail } = explain(rev.routing, o, rr);
-      writeJson(res, 200, { decision: decisionJson(rev, outcome, rr.unit), trail });
+      mayCall(callerOf(dp, req, record), params.objective!);
+      writeJson(res, 200, explainQuery(liveRevision(dp.runtime.current), params.objective!, new URLSearchParams(query)));
     },
   },
 ];
+
+/**
+ * Explain as a query: `unit`, `trafficClass`, `override`, and every other
+ * parameter a context key. Shared by the data plane and the admin API.
+ */
+export function explainQuery(rev: Revision, name: string, q: URLSearchParams) {
+  const o = rev.routing.objectives.get(name);
+  if (!o) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+  const item: Record<string, unknown> = { context: {} };
+  let override: string | undefined;
+  for (const [k, v] of q) {
+    if (k === 'unit' || k === 'trafficClass') item[k] = v;
+    else if (k === 'override') override = v;
+    else (item.context as Record<string, string>)[k] = v;
+  }
+  const rr = routingRequestOf(item, '');
+  if (override !== undefined) {
+    if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
+    rr.override = override;
+    rr.overrideSource = 'query';
+    rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
+  }
+  const { outcome, trail } = explain(rev.routing, o, rr);
+  return { decision: decisionJson(rev, outcome, rr.unit), trail };
+}

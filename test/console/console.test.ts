@@ -1,0 +1,250 @@
+// The console (SPEC §11) in a real browser: Debian's Chromium driven by
+// playwright-core against a real Junction serving the quickstart (real ONNX
+// models in process), with the admin token on. Walks what an operator does:
+// sign in, read the objectives, watch traffic move, edit the config (an
+// error at its path, the fix, the diff, apply), roll back, pause and resume a
+// rollout, explain a unit. Any console error in the page fails the test. The
+// screenshots in docs/console/ are written by this run, so they stay true.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../../scripts/build-console.js';
+import { startJunction, type Junction } from '../../src/app.js';
+import { REPO_ROOT } from '../support/onnx.js';
+import { startUpstream } from '../support/upstream.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'console-test-token';
+const SHOTS = join(REPO_ROOT, 'docs/console');
+
+function chromiumSkipReason(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  const reason = `${CHROMIUM} not installed (apt-get install chromium); the console's browser test needs it`;
+  if (process.env.JUNCTION_REQUIRE_SERVICES === '1') throw new Error(`JUNCTION_REQUIRE_SERVICES=1: ${reason}`);
+  return reason;
+}
+const skip = chromiumSkipReason();
+
+let j: Junction;
+let browser: BrowserContext;
+let page: Page;
+let profile: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (skip) return;
+  await buildConsole();
+  j = await startJunction({
+    configFile: join(REPO_ROOT, 'examples/quickstart.yaml'), port: 0,
+    control: { data: ':memory:', admin: { port: 0, token: TOKEN }, rolloutController: { intervalMs: 300 } },
+  });
+  profile = mkdtempSync(join(tmpdir(), 'junction-console-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = browser.pages()[0] ?? await browser.newPage();
+  page.on('console', (m) => {
+    // Chromium logs every non-2xx fetch; the 401 of the wrong token and the 400 of the invalid config are what the test asks for.
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[01] /.test(m.text())) pageErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // The console may only talk to Junction's admin port: anything else (a CDN, a font) is a failure.
+  await browser.route((url) => !url.href.startsWith(j.control!.adminUrl!), (route) => {
+    pageErrors.push(`request outside the admin API: ${route.request().url()}`);
+    return route.abort();
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await j?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+const example = (objective: string) => readFileSync(join(REPO_ROOT, 'examples/requests', `${objective}.json`), 'utf8');
+
+async function send(objective: string, count: number, from = 0): Promise<void> {
+  for (let u = from; u < from + count; u++) {
+    const res = await fetch(`${j.url}/v1/objectives/${objective}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-unit-id': `user-${u}` }, body: example(objective),
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  }
+}
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const ui = (hash = '') => `${j.control!.adminUrl}/ui/${hash}`;
+
+/** The requests counted for one target in the traffic table, as the page shows them. */
+const shownRequests = async (target: string) => Number(await page.locator(`table.traffic tr[data-target="${target}"] td.requests`).textContent());
+
+describe.skipIf(skip !== undefined)('the console in Chromium', () => {
+  it('asks for the admin token once and lists the quickstart objectives', async () => {
+    await page.goto(ui());
+    await page.getByLabel('Admin token').fill('wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong admin token');
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const rows = page.locator('table.objectives tbody tr th a');
+    await rows.first().waitFor();
+    expect(await rows.allTextContents()).toEqual(['continue-watching-ranking', 'image-labels', 'support-chat']);
+    // Kept for the browser session only: in sessionStorage, never in localStorage or the URL.
+    expect(await page.evaluate(() => [sessionStorage.getItem('junction.adminToken'), localStorage.length])).toEqual([TOKEN, 0]);
+    expect(page.url()).not.toContain(TOKEN);
+    await page.getByLabel('Search objectives').fill('shapes@2');
+    expect(await rows.allTextContents()).toEqual(['image-labels']);
+    await page.getByLabel('Search objectives').fill('');
+  });
+
+  it('shows the routing of an objective and its per-target traffic moving', async () => {
+    await send('continue-watching-ranking', 30);
+    await send('image-labels', 20);
+    await page.goto(ui('#/objectives'));
+    await page.reload(); // a fresh load, signed in: the token survives in sessionStorage
+    await page.locator('table.objectives tbody tr').first().waitFor();
+    // Not asserted (no timed assertions in tests): reported, and quoted in docs/console.md.
+    console.info(`console: objectives listed ${Math.round(await page.evaluate(() => performance.now()))} ms after the page began loading`);
+    await expect.poll(() => page.getByTestId('rps-continue-watching-ranking').textContent(), { timeout: 5000 }).not.toBe('0.00');
+    await expect.poll(() => page.getByTestId('rps-image-labels').textContent(), { timeout: 5000 }).not.toBe('0.00');
+    await shot('objectives');
+    await page.getByRole('link', { name: 'continue-watching-ranking' }).click();
+    const routing = page.getByRole('list', { name: /Routing/ });
+    await expect.poll(() => routing.textContent()).toContain('latam-launch');
+    expect(await routing.textContent()).toMatch(/cw-42.*cell A.*ranker@6.*cell B.*ranker@7.*Default.*ranker@6/s);
+    await page.locator('table.traffic').waitFor();
+    const before = await shownRequests('ranker@6') + await shownRequests('ranker@7');
+    expect(before).toBe(30);
+    await send('continue-watching-ranking', 20, 100);
+    await expect.poll(async () => await shownRequests('ranker@6') + await shownRequests('ranker@7'), { timeout: 10_000 }).toBe(50);
+    const cells = page.getByRole('table', { name: 'Experiment cw-42 cells' });
+    expect(await cells.textContent()).toMatch(/A.*ranker@6.*50\.0%/s);
+    expect(await page.getByTestId('srm-cw-42').textContent()).toContain('Sample-ratio check: p =');
+    expect(await page.getByTestId('scope').textContent()).toContain('counted by this process');
+    await shot('objective');
+  });
+
+  it('edits the config: an error at its path, the fix, the diff, apply, the new revision', async () => {
+    await page.goto(ui('#/config'));
+    const editor = page.getByLabel(/Config \(YAML\)/);
+    await expect.poll(() => editor.inputValue()).toContain('default: ranker@6');
+    const yaml = await editor.inputValue();
+    await editor.fill(yaml.replace('default: ranker@6', 'default: ranker@9'));
+    await page.getByRole('button', { name: 'Validate and diff' }).click();
+    const issue = page.locator('.issues li');
+    await issue.first().waitFor();
+    const line = yaml.split('\n').findIndex((l) => l.includes('default: ranker@6')) + 1;
+    expect(await issue.textContent()).toContain(`line ${line} · objectives.continue-watching-ranking.default: model "ranker" has no version "9"`);
+    expect(await page.getByRole('button', { name: 'Apply…' }).isDisabled()).toBe(true);
+    // The issue takes the editor to its line, marked in the gutter.
+    await issue.getByRole('button').click();
+    expect(await page.locator('.gutter .bad').textContent()).toBe(String(line));
+    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toContain('default: ranker@9');
+    await shot('config-error');
+    await editor.fill(yaml.replace('default: ranker@6', 'default: ranker@7'));
+    await page.getByRole('button', { name: 'Validate and diff' }).click();
+    await expect.poll(() => page.locator('.valid').textContent()).toContain('~ objectives.continue-watching-ranking.default: "ranker@6" → "ranker@7"');
+    await page.getByLabel('Message').fill('ranker 7 is the default');
+    await shot('config');
+    await page.getByRole('button', { name: 'Apply…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 2 is live.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    expect(j.runtime.current?.config.objectives['continue-watching-ranking']?.default).toBe('ranker@7');
+    await page.goto(ui('#/revisions'));
+    await expect.poll(() => page.locator('tr[data-revision="2"]').textContent()).toMatch(/2\s*live.*console.*ranker 7 is the default/s);
+  });
+
+  it('rolls back to a revision in one click, with confirmation', async () => {
+    await page.getByRole('button', { name: 'Roll back to revision 1' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('Revision 2 is live now');
+    await dialog.getByRole('button', { name: 'Roll back to 1' }).click();
+    await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 3 is live.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => page.locator('tr[data-revision="3"]').textContent()).toContain('rollback to revision 1');
+    expect(j.runtime.current?.config.objectives['continue-watching-ranking']?.default).toBe('ranker@6');
+    await page.getByRole('link', { name: '2', exact: true }).click();
+    await expect.poll(() => page.getByLabel('Diff').textContent()).toContain('"ranker@6" → "ranker@7"');
+    await shot('revisions');
+  });
+
+  it('pauses and resumes a rollout, showing the resulting revision', async () => {
+    await page.goto(ui('#/rollouts'));
+    const card = page.locator('section.card', { hasText: 'image-labels' });
+    await expect.poll(() => card.textContent()).toMatch(/shapes@2 at 20%\s*running/);
+    // The controller's gate values arrive within a pass or two.
+    await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    // Every action asks first: Escape (the keyboard's "no") changes nothing.
+    const dialog = page.getByRole('dialog');
+    await card.getByRole('button', { name: 'Abort' }).click();
+    expect(await dialog.textContent()).toContain('The rollout is removed');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(j.runtime.current?.config.objectives['image-labels']?.rollout?.candidate).toBe('shapes@2');
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await dialog.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 4 is live.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => card.textContent()).toMatch(/at 20%\s*paused/);
+    expect(j.runtime.current?.config.objectives['image-labels']?.rollout?.state).toBe('paused');
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await dialog.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 5 is live.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => card.textContent()).toMatch(/at 20%\s*running/);
+    expect(await card.locator('.history').textContent()).toMatch(/revision 5.*rollout resume.*revision 4.*rollout pause/s);
+    // Gate values count the candidate's live traffic since the step (re)started.
+    await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await send('image-labels', 30, 1000);
+    const candidateRequests = card.locator('td[data-gate="candidate requests this step"]');
+    await expect.poll(async () => Number(await candidateRequests.textContent()), { timeout: 10_000 }).toBeGreaterThan(0);
+    await shot('rollouts');
+  });
+
+  it('explains a unit: the decision and the trail', async () => {
+    await page.goto(ui('#/explain'));
+    await page.getByLabel('Objective').selectOption('continue-watching-ranking');
+    await page.getByLabel('Unit').fill('user-1');
+    await page.getByLabel('Context').fill('country=BR');
+    await page.getByLabel('Unit').press('Enter'); // the keyboard submits the form
+    const decision = page.getByTestId('decision');
+    await expect.poll(() => decision.getByRole('heading').textContent()).toBe('continue-watching-ranking → ranker@7');
+    expect(await decision.textContent()).toContain('rule:latam-launch');
+    await shot('explain');
+    await page.goto(ui('#/models'));
+    await expect.poll(() => page.locator('table.models').textContent()).toMatch(/shapes@2.*image-labels: rollout/s);
+  });
+
+  it('asks for no token when the admin API runs with --insecure-admin', async () => {
+    const up = await startUpstream('insecure');
+    const open = await startJunction({
+      config: { models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [up.url] } } } } }, objectives: { solo: { default: 'm@1' } } },
+      port: 0, control: { data: ':memory:', admin: { port: 0, insecure: true } }, log: { error() {}, warn() {}, info() {} },
+    });
+    const other = await browser.newPage();
+    try {
+      // This page may talk to the second Junction's admin port as well.
+      await other.route(`${open.control!.adminUrl!}/**`, (route) => route.continue());
+      await other.goto(`${open.control!.adminUrl}/ui/`);
+      await other.locator('table.objectives tbody th a').first().waitFor();
+      expect(await other.locator('table.objectives tbody th a').allTextContents()).toEqual(['solo']);
+      expect(await other.getByText('insecure admin').isVisible()).toBe(true);
+      expect(await other.getByLabel('Admin token').count()).toBe(0);
+    } finally {
+      await other.close();
+      await open.close();
+      await up.close();
+    }
+  });
+
+  it('wrote no error to the browser console', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
