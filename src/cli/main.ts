@@ -1,6 +1,7 @@
 // `junction <command>`: exit 0 on success, 1 on a user error with a one-line
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { ConfigError } from '../config/issues.js';
+import { analyzeCommand } from './analyze.js';
 import { applyCommand, diffCommand } from './apply.js';
 import { benchCommand } from './bench.js';
 import { explainCommand } from './explain.js';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   rollback: rollbackCommand,
   rollout: rolloutCommand,
   bench: benchCommand,
+  analyze: analyzeCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
@@ -40,6 +42,7 @@ commands:
   rollback   N [--message M]
   rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
   bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)
+  analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout
 
 admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
 token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
