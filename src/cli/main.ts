@@ -32,7 +32,7 @@ const USAGE = `usage: junction <command> [options]
 
 commands:
   serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--host H]
-             [--workers N] [--decision-log FILE|-] [--access-log] [--insecure-admin]
+             [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
   keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:

@@ -9,6 +9,7 @@ import { writeJson } from '../faces/reply.js';
 import type { Params } from '../faces/route.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
+import { experimentResultsRoute, type ReadoutLogs } from './experiment-results.js';
 import { modelUsage } from './model-usage.js';
 import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
 
@@ -18,6 +19,8 @@ const DEFAULT_AUTHOR = 'admin-api';
 export interface AdminContext {
   control: ControlPlane;
   controller: RolloutController | undefined;
+  /** The logs experiment readouts read. */
+  readouts?: ReadoutLogs | undefined;
   req: IncomingMessage;
   res: ServerResponse;
   params: Params;
@@ -51,6 +54,7 @@ function revisionParam(ctx: AdminContext): number {
 }
 
 export const adminRoutes: AdminRoute[] = [
+  experimentResultsRoute,
   {
     method: 'GET', pattern: '/admin/config',
     async handle({ control, res }) {

@@ -11,12 +11,14 @@ import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
+import type { ReadoutLogs } from './experiment-results.js';
 
 export interface AdminServerOptions {
   control: ControlPlane;
   auth: AdminAuth;
   log: Logger;
   controller?: RolloutController;
+  readouts?: ReadoutLogs | undefined;
 }
 
 export function createAdminServer(opts: AdminServerOptions): Server {
@@ -40,7 +42,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
           (allowed ??= []).push(route.method);
           continue;
         }
-        route.handle({ control: opts.control, controller: opts.controller, req, res, params, query: url.searchParams }).catch(fail);
+        route.handle({ control: opts.control, controller: opts.controller, readouts: opts.readouts, req, res, params, query: url.searchParams }).catch(fail);
         return;
       }
       throw allowed

@@ -11,6 +11,7 @@ import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome }
 import { ControlPlane } from './control-plane.js';
 import { openStore } from './open-store.js';
 import { RolloutController } from './rollout-controller.js';
+import type { ReadoutLogs } from './experiment-results.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 
@@ -33,6 +34,8 @@ export interface ControlOptions {
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
   rolloutController?: { intervalMs?: number; now?: () => number };
+  /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
+  readouts?: ReadoutLogs;
   /** Told of each watch outcome (tests wait on it). */
   onWatch?: (o: WatchOutcome) => void;
 }
@@ -64,7 +67,7 @@ export async function startControl(
     else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
-    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller));
+    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, opts.readouts));
     controller?.start();
   } catch (err) {
     watch?.close();
@@ -87,7 +90,7 @@ export async function startControl(
 }
 
 async function listenAdmin(
-  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined,
+  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined, readouts: ReadoutLogs | undefined,
 ): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
     log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
@@ -96,7 +99,7 @@ async function listenAdmin(
   if (!opts.token) {
     log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller });
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, readouts });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);
