@@ -9,6 +9,7 @@ import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
+import { benchReadout } from './readout.js';
 import { formatSection, type BenchSection } from './report.js';
 
 type Bench = () => Promise<BenchSection>;
@@ -21,6 +22,7 @@ const benches: Array<[string, Bench]> = [
   ['onnx', benchOnnx],
   ['observability', benchObservability],
   ['control', benchControl],
+  ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],
 ];
 
 const header = [

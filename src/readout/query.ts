@@ -46,7 +46,8 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const fileList = (files: readonly string[]) => `[${files.map(sqlString).join(', ')}]`;
 
 // Only these keys are read; the rest of each line (context, shadows, …) is skipped by the scanner.
-const DECISION_COLUMNS = `{time: 'TIMESTAMPTZ', requestId: 'VARCHAR', via: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
+// `time` stays text: Junction writes fixed-width ISO 8601 UTC, which sorts as the instant does, and skipping the parse is cheaper.
+const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', via: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
   experiment: 'VARCHAR', cell: 'VARCHAR', target: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', fallback: 'VARCHAR'}`;
 const FEEDBACK_COLUMNS = `{requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR', metric: 'VARCHAR', value: 'DOUBLE'}`;
 
