@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import type { RolloutEvent } from './control/rollout-controller.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
 import type { Route } from './faces/route.js';
@@ -95,7 +96,12 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
       const log = opts.log ?? createLogger();
       const readouts = { decisions: opts.decisionLog === undefined || opts.decisionLog === '-' ? [] : [opts.decisionLog], feedback: opts.feedbackLog === undefined ? [] : [opts.feedbackLog] };
-      control = await startControl(runtime, { ...opts.control, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log });
+      // The controller's moves join the decision log as rollout events.
+      const decisionLog = observability.decisionLog;
+      const rolloutController = opts.control.rolloutController && decisionLog
+        ? { ...opts.control.rolloutController, onMove: (e: RolloutEvent) => { decisionLog.appendLine(JSON.stringify(e)); opts.control?.rolloutController?.onMove?.(e); } }
+        : opts.control.rolloutController;
+      control = await startControl(runtime, { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log });
     } else if (config) {
       await runtime.apply(config, { number: 1, source, baseDir });
     }
@@ -109,6 +115,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     decided: observability.decided,
     onStart: observability.onStart,
     admit: createAdmission(() => runtime.current?.config, rateLimiter),
+    replySampler: control?.replySampler,
     routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);

@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../faces/data-plane.js';
 import type { Observer } from '../observe/record.js';
+import type { ReplySampler } from '../faces/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';
 import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
 import { ControlPlane } from './control-plane.js';
 import { openStore } from './open-store.js';
-import { RolloutController } from './rollout-controller.js';
+import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import type { ReadoutLogs } from './experiment-results.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
@@ -33,7 +34,7 @@ export interface ControlOptions {
   admin?: AdminOptions;
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
-  rolloutController?: { intervalMs?: number; now?: () => number };
+  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log'>;
   /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
   readouts?: ReadoutLogs;
   /** Told of each watch outcome (tests wait on it). */
@@ -46,6 +47,8 @@ export interface StartedControl {
   /** `http://host:port` of the admin API, when it runs. */
   adminUrl?: string;
   controller?: RolloutController;
+  /** Samples replies for the gates' output scores. */
+  replySampler?: ReplySampler | undefined;
   /** Request observers the data plane must call (the controller's gate statistics). */
   observers: Observer[];
   close(): Promise<void>;
@@ -77,6 +80,7 @@ export async function startControl(
   return {
     plane, admin, adminUrl, controller,
     observers: controller ? [controller.stats.observe] : [],
+    replySampler: controller?.stats,
     async close() {
       await controller?.close();
       watch?.close();

@@ -8,6 +8,7 @@ import { newRecord, type Observer, type RequestRecord, type StartObserver } from
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { writeError, type Face } from './error-reply.js';
+import type { ReplySampler } from './reply-sample.js';
 import { compilePattern, type Matcher, type Route } from './route.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
@@ -47,6 +48,8 @@ export interface DataPlane {
   /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
   onStart?: StartObserver[];
   log?: Logger;
+  /** Keeps copies of sampled replies (the rollout gates' output scores). */
+  replySampler?: ReplySampler | undefined;
   /** Extra routes (protocol faces, /metrics) added by other modules. */
   routes?: Route[];
 }

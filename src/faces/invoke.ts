@@ -14,6 +14,7 @@ import type { DataPlane } from './data-plane.js';
 import { writeError, type Face } from './error-reply.js';
 import { writeReply } from './reply.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
+import { sampleReply } from './reply-sample.js';
 
 /** Headers never forwarded upstream: Junction's own routing metadata and the caller's key. */
 const NOT_FORWARDED: ReadonlySet<string> = new Set(['authorization', 'x-model-override']);
@@ -109,6 +110,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
     writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
+    if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record)) sampleReply(reply.body, record, dp.replySampler);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
       reply.body.once('data', () => { record.firstByte = performance.now(); });
