@@ -52,8 +52,8 @@ export class GateStats {
 
   constructor(private readonly random: () => number = Math.random) {}
 
-  track(objectives: ReadonlyMap<string, TrackedObjective> | ReadonlySet<string>): void {
-    this.tracked = objectives instanceof Map ? objectives : new Map([...objectives].map((o) => [o, { scoreSample: 0 }]));
+  track(objectives: ReadonlyMap<string, TrackedObjective>): void {
+    this.tracked = objectives;
   }
 
   private arm(objective: string, target: string): ArmCounters {
