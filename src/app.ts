@@ -15,7 +15,7 @@ import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import { Runtime } from './runtime/runtime.js';
-import { createAdmission } from './tenancy/admission.js';
+import { createAdmission, createKeyCheck } from './tenancy/admission.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
 
@@ -116,7 +116,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     onStart: observability.onStart,
     admit: createAdmission(() => runtime.current?.config, rateLimiter),
     replySampler: control?.replySampler,
-    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog)],
+    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog, createKeyCheck(() => runtime.current?.config))],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
   try {

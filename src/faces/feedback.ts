@@ -4,6 +4,7 @@
 // checked before any is written, so a batch is taken whole or refused with a
 // 400 naming the bad item; accepted lines go through the decision log's
 // bounded writer (a slow disk drops lines and counts them, never the request).
+import type { IncomingMessage } from 'node:http';
 import { JunctionError } from '../errors.js';
 import type { DecisionLog } from '../observe/decision-log.js';
 import { isObject, readJsonBody } from './json-body.js';
@@ -54,12 +55,16 @@ export function feedbackRecord(item: unknown, at: string, now: Date): FeedbackRe
   return { time, requestId: requestId ?? null, objective: objective ?? null, unit: unit ?? null, metric, value };
 }
 
+/** Checks the caller's key before the body is read; the answer says which objectives it may write feedback for. */
+export type FeedbackAuth = (req: IncomingMessage) => (objective: string) => boolean;
+
 /** The route; without a feedback log it says how to turn one on. */
-export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = () => new Date()): Route {
+export function feedbackRoute(log: DecisionLog | undefined, auth?: FeedbackAuth, now: () => Date = () => new Date()): Route {
   return {
     methods: ['POST'], pattern: '/v1/feedback', face: 'junction',
     async handle({ req, res }) {
       if (log === undefined) throw new JunctionError('not_found', 'feedback is not recorded here: start junction serve with --feedback-log FILE');
+      const mayWrite = auth?.(req);
       const { value } = await readJsonBody(req, MAX_FEEDBACK_BODY);
       const at = now();
       let lines: FeedbackRecord[];
@@ -68,6 +73,10 @@ export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = ()
         lines = value.feedback.map((item, i) => feedbackRecord(item, `feedback[${i}].`, at));
       } else {
         lines = [feedbackRecord(value, '', at)];
+      }
+      if (mayWrite !== undefined) {
+        const refused = lines.findIndex((l) => l.objective !== null && !mayWrite(l.objective));
+        if (refused !== -1) throw new JunctionError('forbidden', `${lines.length > 1 ? `feedback[${refused}].` : ''}objective "${lines[refused]!.objective}" is not one this client may call`);
       }
       for (const line of lines) log.appendLine(JSON.stringify(line));
       writeJson(res, 202, { accepted: lines.length });

@@ -62,3 +62,28 @@ function refuse(o: CompiledObjective, client: string, code: RejectionReason & Ju
   telemetry().rejection(o.name, client, code);
   return new JunctionError(code, message, { objective: o.name, retryAfterSeconds });
 }
+
+/**
+ * For routes that name no single objective up front (POST /v1/feedback): with
+ * clients configured, the caller needs a known API key (unless anonymous calls
+ * are allowed). Returns a check of each objective the call then names, so a
+ * client cannot write for an objective it may not call.
+ */
+export function createKeyCheck(currentConfig: () => Config | undefined): (req: IncomingMessage) => (objective: string) => boolean {
+  const registry = new ClientRegistry();
+  const anyObjective = () => true;
+  return (req) => {
+    const config = currentConfig();
+    if (config === undefined) return anyObjective;
+    const index = registry.indexFor(config);
+    if (!index.authOn) return anyObjective;
+    const key = bearerKey(req.headers);
+    if (key === undefined) {
+      if (index.anonymous) return anyObjective;
+      throw new JunctionError('unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+    }
+    const client = index.byDigest.get(keyDigest(key));
+    if (client === undefined) throw new JunctionError('unauthorized', 'unknown API key');
+    return (objective) => client.mayCall(objective);
+  };
+}

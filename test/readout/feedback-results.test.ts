@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { keyDigest } from '../../src/tenancy/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'junction-fb-'));
 const decisions = join(dir, 'decisions.jsonl');
@@ -105,6 +106,32 @@ describe('GET /admin/experiments/{id}/results', () => {
     const missing = await request(`${j.control!.adminUrl}/admin/experiments/nope/results`);
     expect(missing.statusCode).toBe(404);
     await missing.body.text();
+  });
+
+  it('with clients configured, needs a known key and an objective the client may call', async () => {
+    const keyed = await startJunction({
+      port: 0, feedbackLog: join(dir, 'keyed.jsonl'),
+      config: {
+        models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
+        objectives: { o: { default: 'm@1' }, secret: { default: 'm@1' } },
+        clients: { web: { keySha256: keyDigest('web-key'), objectives: ['o'] } },
+      },
+    });
+    try {
+      const send = async (body: unknown, key?: string) => {
+        const res = await request(`${keyed.url}/v1/feedback`, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {}, body: JSON.stringify(body) });
+        return { status: res.statusCode, json: JSON.parse(await res.body.text()) as Record<string, any> };
+      };
+      expect((await send({ requestId: 'r', metric: 'm', value: 1 })).json.error.code).toBe('unauthorized');
+      expect((await send({ requestId: 'r', metric: 'm', value: 1 }, 'wrong')).json.error.code).toBe('unauthorized');
+      expect((await send({ requestId: 'r', metric: 'm', value: 1 }, 'web-key')).status).toBe(202);
+      expect((await send({ objective: 'o', unit: 'u', metric: 'm', value: 1 }, 'web-key')).status).toBe(202);
+      const refused = await send({ feedback: [{ objective: 'o', unit: 'u', metric: 'm', value: 1 }, { objective: 'secret', unit: 'u', metric: 'm', value: 1 }] }, 'web-key');
+      expect(refused.status).toBe(403);
+      expect(refused.json.error.message).toBe('feedback[1].objective "secret" is not one this client may call');
+    } finally {
+      await keyed.close();
+    }
   });
 
   it('says how to turn feedback on when there is no feedback log', async () => {
