@@ -45,6 +45,7 @@ export interface Aggregates {
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const fileList = (files: readonly string[]) => `[${files.map(sqlString).join(', ')}]`;
 
+// A malformed line (the last one of a log still being written) is skipped, not fatal: ignore_errors.
 // Only these keys are read; the rest of each line (context, shadows, …) is skipped by the scanner.
 // `time` stays text: Junction writes fixed-width ISO 8601 UTC, which sorts as the instant does, and skipping the parse is cheaper.
 const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', via: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
@@ -63,7 +64,7 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
     await db.run(`CREATE TEMP TABLE ex AS
       SELECT experiment, objective, cell, target, requestId, time, via, status, latencyMs, fallback,
              coalesce(unit, 'request:' || requestId) AS unitKey
-      FROM read_json(${fileList(files.decisions)}, format = 'newline_delimited', columns = ${DECISION_COLUMNS})
+      FROM read_json(${fileList(files.decisions)}, format = 'newline_delimited', ignore_errors = true, columns = ${DECISION_COLUMNS})
       WHERE experiment IS NOT NULL AND cell IS NOT NULL AND trafficClass = 'live' ${only}`);
     // Each unit once, in the cell it saw first.
     await db.run(`CREATE TEMP TABLE units AS
@@ -85,7 +86,7 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
     if (files.feedback.length > 0) {
       await db.run(`CREATE TEMP TABLE fb AS
         SELECT requestId, objective, unit, metric, value
-        FROM read_json(${fileList(files.feedback)}, format = 'newline_delimited', columns = ${FEEDBACK_COLUMNS})
+        FROM read_json(${fileList(files.feedback)}, format = 'newline_delimited', ignore_errors = true, columns = ${FEEDBACK_COLUMNS})
         WHERE metric IS NOT NULL AND value IS NOT NULL`);
       // Feedback reaches a unit by the request it answered, or by objective + unit; its cell is the unit's first.
       metrics = await rows<MetricRow>(db, `

@@ -42,6 +42,14 @@ describe('junction analyze', () => {
     expect(r.experiments[0]!.metrics[0]!.cells.map((c) => c.mean)).toEqual([0, 30 / 50]);
   });
 
+  it('skips a malformed line (the last line of a log still being written)', async () => {
+    const partial = join(dir, 'partial.jsonl');
+    writeFileSync(partial, `${line(1, 'A')}\n${line(2, 'B').slice(0, 60)}`);
+    expect(await main(['analyze', '--decisions', partial, '--json'])).toBe(0);
+    const r = JSON.parse(io.out) as { experiments: Array<{ cells: Array<{ cell: string; units: number }> }> };
+    expect(r.experiments[0]!.cells).toEqual([expect.objectContaining({ cell: 'A', units: 1 })]);
+  });
+
   it('answers --help, and exits 1 with a one-line fix on user errors', async () => {
     expect(await main(['analyze', '--help'])).toBe(0);
     expect(io.out).toMatch(/^usage: junction analyze --decisions FILE…/);
