@@ -19,6 +19,9 @@ describe('rolloutStep', () => {
     expect(rolloutStep({ rollout: rollout(), ...healthy, heldSeconds: 30 }).kind).toBe('hold');
     expect(rolloutStep({ rollout: rollout(), candidate: arm(99), baseline: arm(1000), heldSeconds: 999 }))
       .toMatchObject({ kind: 'hold', reason: '99/100 live requests on the candidate at this step' });
+    // Below minRequests nothing fails yet, even a gate whose value is over its threshold.
+    expect(rolloutStep({ rollout: rollout(), candidate: arm(99, 50), baseline: arm(1000), heldSeconds: 999 }).gates)
+      .toEqual([expect.objectContaining({ gate: 'maxErrorRate', value: 50 / 99, verdict: 'wait' }), expect.objectContaining({ gate: 'maxP99Ratio', verdict: 'skip' })]);
   });
 
   it('rolls back a candidate that breaks a gate, hold or not', () => {

@@ -147,7 +147,9 @@ export function rolloutStep({ rollout, candidate, baseline, heldSeconds }: StepI
   if (gates) {
     verdicts = judgeGates(gates, candidate, baseline);
     if (candidate.requests < gates.minRequests) {
-      return { kind: 'hold', reason: `${candidate.requests}/${gates.minRequests} live requests on the candidate at this step`, gates: verdicts };
+      // Too few requests to judge: the values are shown, no gate passes or fails yet.
+      const early = verdicts.map((v): GateVerdict => (v.verdict === 'skip' ? v : { ...v, verdict: 'wait' }));
+      return { kind: 'hold', reason: `${candidate.requests}/${gates.minRequests} live requests on the candidate at this step`, gates: early };
     }
     const failed = verdicts.find((v) => v.verdict === 'fail');
     if (failed) return { kind: 'rollback', reason: failed.detail, gates: verdicts };
