@@ -3,7 +3,7 @@
 // the files in parallel, keeps only the columns named here and spills to disk
 // when the units do not fit in memory; this file only says what to count.
 // The statistics (stats/) run on the few numbers it returns.
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 export interface LogFiles {
   decisions: readonly string[];
@@ -54,6 +54,8 @@ const FEEDBACK_COLUMNS = `{requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VA
 
 export async function aggregate(files: LogFiles, opts: { threads?: number } = {}): Promise<Aggregates> {
   if (files.decisions.length === 0) throw new Error('aggregate: no decision log given');
+  // Loaded on first use: the engine is a large native library that `serve` should not pay for at startup.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', opts.threads === undefined ? {} : { threads: String(opts.threads) });
   const db = await instance.connect();
   try {
@@ -109,7 +111,7 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
   }
 }
 
-async function rows<T>(db: Awaited<ReturnType<DuckDBInstance['connect']>>, sql: string): Promise<T[]> {
+async function rows<T>(db: DuckDBConnection, sql: string): Promise<T[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJS() as unknown as T[];
 }
 
