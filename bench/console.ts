@@ -36,7 +36,7 @@ function observeNs(n: number): { traffic: number; gates: number } {
   const outcomes = o.experiments[0]!.cells.map((c) => c.outcome);
   const traffic = new TrafficStats();
   const gates = new GateStats();
-  gates.track(new Set(['cw']));
+  gates.track(new Map([['cw', { scoreSample: 0 }]]));
   const r = newRecord('id', 'POST', '/v1/objectives/cw', 0);
   r.status = 200;
   r.end = 12;

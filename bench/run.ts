@@ -11,6 +11,7 @@ import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
+import { benchReadout } from './readout.js';
 import { formatSection, type BenchSection } from './report.js';
 
 type Bench = () => Promise<BenchSection>;
@@ -25,6 +26,7 @@ const benches: Array<[string, Bench]> = [
   ['observability', benchObservability],
   ['control', benchControl],
   ['console', () => benchConsole(quick)],
+  ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],
 ];
 
 const header = [

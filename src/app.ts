@@ -5,9 +5,12 @@ import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import type { RolloutEvent } from './control/rollout-controller.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
 import type { Route } from './faces/route.js';
+import { feedbackRoute } from './faces/feedback.js';
+import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
@@ -37,6 +40,8 @@ export interface JunctionOptions {
   tracing?: TracerProvider | 'env' | false;
   /** `-` (stdout) or a file path for the decision log. */
   decisionLog?: string;
+  /** A file for the feedback log (POST /v1/feedback); without it feedback is refused with a hint. */
+  feedbackLog?: string;
   /** One log line per request (default off). */
   accessLog?: boolean;
   /** Extra data-plane routes (e.g. /metrics aggregated across --workers). */
@@ -61,6 +66,11 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const runtime = new Runtime();
   const observability: Observability = wireObservability(runtime, opts);
   let control: StartedControl | undefined;
+  // The outcome side of the exposure log, through the decision log's bounded writer.
+  const feedbackLog: DecisionLog | undefined = opts.feedbackLog === undefined ? undefined : openDecisionLog(opts.feedbackLog, {
+    sampleRate: () => 1, sinkName: 'feedback_log',
+    onSinkError: (err) => opts.log?.error({ err }, 'feedback log sink failed: feedback is dropped from now on'),
+  });
   let config: Config | undefined;
   let source: unknown;
   let baseDir = opts.baseDir ?? process.cwd();
@@ -80,12 +90,19 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await runtime.close();
     await rateLimiter.close();
     await observability.close();
+    await feedbackLog?.close();
   };
   try {
     if (opts.control) {
       // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
       const log = opts.log ?? createLogger();
-      control = await startControl(runtime, opts.control, { configFile: opts.configFile, source, baseDir, log });
+      const readouts = { decisions: opts.decisionLog === undefined || opts.decisionLog === '-' ? [] : [opts.decisionLog], feedback: opts.feedbackLog === undefined ? [] : [opts.feedbackLog] };
+      // The controller's moves join the decision log as rollout events.
+      const decisionLog = observability.decisionLog;
+      const rolloutController = opts.control.rolloutController && decisionLog
+        ? { ...opts.control.rolloutController, onMove: (e: RolloutEvent) => { decisionLog.appendLine(JSON.stringify(e)); opts.control?.rolloutController?.onMove?.(e); } }
+        : opts.control.rolloutController;
+      control = await startControl(runtime, { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log });
     } else if (config) {
       await runtime.apply(config, { number: 1, source, baseDir });
     }
@@ -102,7 +119,8 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     decided: [...observability.decided, ...(control?.decided ?? [])],
     onStart: observability.onStart,
     admit: tenancy.admit,
-    routes: opts.routes,
+    replySampler: control?.replySampler,
+    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
   try {

@@ -1,6 +1,7 @@
 // `junction <command>`: exit 0 on success, 1 on a user error with a one-line
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { ConfigError } from '../config/issues.js';
+import { analyzeCommand } from './analyze.js';
 import { applyCommand, diffCommand } from './apply.js';
 import { benchCommand } from './bench.js';
 import { explainCommand } from './explain.js';
@@ -26,13 +27,14 @@ const COMMANDS: Record<string, Command> = {
   rollout: rolloutCommand,
   bench: benchCommand,
   export: exportCommand,
+  analyze: analyzeCommand,
 };
 
 const USAGE = `usage: junction <command> [options]
 
 commands:
   serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--host H]
-             [--workers N] [--decision-log FILE|-] [--access-log] [--insecure-admin]
+             [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
   keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
@@ -44,6 +46,7 @@ commands:
   bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)
   export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--out FILE] [--watch --reload CMD]
              an nginx config routing requests on x-junction-target (docs/edge.md)
+  analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout
 
 admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
 token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.

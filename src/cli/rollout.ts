@@ -13,14 +13,16 @@ interface RolloutState {
   default: string;
   rollout: { candidate: string; percent: number; state: string; steps?: number[] } | null;
   /** status only: the controller's latest judgement of a stepped rollout. */
-  controller?: { kind: string; reason: string } | null;
+  controller?: { kind: string; reason: string; gates?: Array<{ gate: string; value: number | null; threshold: number; verdict: string }> } | null;
   unchanged?: boolean;
 }
 
 export function describeRollout(s: RolloutState): string {
   if (!s.rollout) return `${s.objective}: no rollout; default ${s.default} (revision ${s.revision})`;
   const steps = s.rollout.steps ? `, steps ${s.rollout.steps.join('→')}` : '';
-  const judged = s.controller ? `\n  controller: ${s.controller.kind} (${s.controller.reason})` : '';
+  const gates = (s.controller?.gates ?? []).map((g) =>
+    `\n    ${g.gate.padEnd(21)} ${(g.value === null ? '-' : String(Number(g.value.toPrecision(3)))).padStart(8)}  threshold ${String(g.threshold).padEnd(6)} ${g.verdict}`).join('');
+  const judged = s.controller ? `\n  controller: ${s.controller.kind} (${s.controller.reason})${gates ? `\n  gates:${gates}` : ''}` : '';
   return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
 }
 

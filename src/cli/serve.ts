@@ -41,6 +41,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       host: { type: 'string' },
       workers: { type: 'string' },
       'decision-log': { type: 'string' },
+      'feedback-log': { type: 'string' },
       'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
     },
@@ -55,6 +56,14 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       closeSync(openSync(decisionLog, 'a'));
     } catch (err) {
       throw new UserError(`--decision-log: cannot write ${decisionLog} (${(err as Error).message}); give a writable file or - for stdout`);
+    }
+  }
+  const feedbackLog = values['feedback-log'];
+  if (feedbackLog !== undefined) {
+    try {
+      closeSync(openSync(feedbackLog, 'a'));
+    } catch (err) {
+      throw new UserError(`--feedback-log: cannot write ${feedbackLog} (${(err as Error).message}); give a writable file`);
     }
   }
   const dataPort = port(values.port, 8080, '--port');
@@ -81,6 +90,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,
     decisionLog,
+    feedbackLog,
     accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
     control: {
       store: values.store,

@@ -100,6 +100,16 @@ const Rollout = z.strictObject({
     minRequests: z.int().min(1).default(500),
     maxErrorRate: z.number().min(0).max(1).optional(),
     maxP99Ratio: z.number().min(1).optional(),
+    maxErrorRateIncrease: z.number().min(0).max(1).optional()
+      .describe('Largest tolerated increase of the candidate\'s error rate over the baseline\'s, judged by a sequential test (always-valid p < 0.05), not a fixed threshold.'),
+    minShadowAgreement: z.number().min(0).max(1).optional()
+      .describe('Smallest share of shadow comparisons (a shadow of the candidate with compare set) that agree; needs minRequests comparisons.'),
+    maxTtftRatio: z.number().min(1).optional()
+      .describe('Generators: largest p99 time to first token (first body byte) of the candidate over the baseline\'s.'),
+    maxScoreDrift: z.number().min(0).optional()
+      .describe('Scorers and classifiers: largest population stability index of the candidate\'s output scores against the baseline\'s (0.1 small, 0.25 large).'),
+    scoreSample: z.number().min(0).max(1).optional()
+      .describe('Share of replies read for maxScoreDrift (default 0.1), after they are sent, off the request path.'),
   }).optional(),
 });
 

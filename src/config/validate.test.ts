@@ -23,6 +23,13 @@ describe('config validation', () => {
     expect(c.objectives.cw!.observability.decisionLogSample).toBe(1);
   });
 
+  it('refuses minShadowAgreement without a compared shadow of the candidate', () => {
+    const rollout = { candidate: 'ranker@7', percent: 5, steps: [5, 100], gates: { minRequests: 10, minShadowAgreement: 0.9 } };
+    expect(issuesOf({ models, objectives: { cw: { default: 'ranker@6', rollout } } }))
+      .toEqual(['objectives.cw.rollout.gates.minShadowAgreement: needs a shadow of the candidate to compare: add shadow: [{ use: ranker@7, percent: 10, compare: numeric }]']);
+    expect(issuesOf({ models, objectives: { cw: { default: 'ranker@6', rollout, shadow: [{ use: 'ranker@7', percent: 10, compare: 'exact' }] } } })).toEqual([]);
+  });
+
   it('reports every problem at once, each with its path and the fix', () => {
     const issues = issuesOf({
       models,

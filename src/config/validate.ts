@@ -64,6 +64,11 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       if (o.rollout.candidate === o.default) {
         add(at('rollout', 'candidate'), 'the candidate is already the default; remove the rollout or name a new version');
       }
+      // Without a compared shadow of the candidate the gate would wait forever.
+      const candidate = o.rollout.candidate;
+      if (o.rollout.gates?.minShadowAgreement !== undefined && !o.shadow.some((s) => s.use === candidate && s.compare !== undefined)) {
+        add(at('rollout', 'gates', 'minShadowAgreement'), `needs a shadow of the candidate to compare: add shadow: [{ use: ${candidate}, percent: 10, compare: numeric }]`);
+      }
     }
 
     o.shadow.forEach((s, i) => checkTarget(s.use, at('shadow', i, 'use')));

@@ -11,6 +11,7 @@ import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
 import type { TrafficStats } from './traffic-stats.js';
 import { consoleRoutes } from './console-routes.js';
+import { experimentResultsRoute, type ReadoutLogs } from './experiment-results.js';
 import { modelUsage } from './model-usage.js';
 import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
 
@@ -21,6 +22,8 @@ export interface AdminContext {
   control: ControlPlane;
   controller: RolloutController | undefined;
   traffic?: TrafficStats | undefined;
+  /** The logs experiment readouts read. */
+  readouts?: ReadoutLogs | undefined;
   req: IncomingMessage;
   res: ServerResponse;
   params: Params;
@@ -54,6 +57,7 @@ function revisionParam(ctx: AdminContext): number {
 }
 
 export const adminRoutes: AdminRoute[] = [
+  experimentResultsRoute,
   {
     method: 'GET', pattern: '/admin/config',
     async handle({ control, res }) {

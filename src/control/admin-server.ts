@@ -16,6 +16,7 @@ import { consoleFiles } from './console-files.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
 import type { TrafficStats } from './traffic-stats.js';
+import type { ReadoutLogs } from './experiment-results.js';
 
 export interface AdminServerOptions {
   control: ControlPlane;
@@ -23,6 +24,7 @@ export interface AdminServerOptions {
   log: Logger;
   controller?: RolloutController;
   traffic?: TrafficStats;
+  readouts?: ReadoutLogs | undefined;
 }
 
 type Routed = AdminRoute & { methods: readonly string[] };
@@ -53,7 +55,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
         : new JunctionError('not_found', `no admin route for ${req.method} ${path.slice(0, 200)}`);
     }
     return found.route.handle({
-      control: opts.control, controller: opts.controller, traffic: opts.traffic, req, res, params: found.params, query: new URLSearchParams(query),
+      control: opts.control, controller: opts.controller, traffic: opts.traffic, readouts: opts.readouts, req, res, params: found.params, query: new URLSearchParams(query),
     });
   };
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(

@@ -6,7 +6,7 @@ import { GateStats } from './gate-stats.js';
 describe('gate statistics', () => {
   it('a caller who left mid-reply counts as an error, not a success (the record, not the default status)', () => {
     const stats = new GateStats();
-    stats.track(new Set(['cw']));
+    stats.track(new Map([['cw', { scoreSample: 0 }]]));
     const record = newRecord('r1', 'POST', '/v1/objectives/cw', 0);
     record.outcome = { objective: 'cw', target: { id: 'ranker@7' } } as Outcome;
     record.status = 200; // the status the headers went out with

@@ -1,9 +1,14 @@
 // What the rollout gates are judged on: per objective and target, live
-// requests, errors (5xx, callers who left, or rescued by a fallback) and a latency histogram, as
-// cumulative counters. Every replica publishes its own to the store; the
-// controller sums them, snapshots the sum when a step begins and judges the
-// difference, so nothing is ever reset on the hot path.
-import type { Observer } from '../observe/record.js';
+// requests, errors (5xx, callers who left, or rescued by a fallback), latency and time-to-first-
+// byte histograms, shadow comparisons (counted on the shadow's target) and a
+// histogram of sampled output scores, as cumulative counters. Every replica
+// publishes its own to the store; the controller sums them, snapshots the sum
+// when a step begins and judges the difference, so nothing is ever reset on
+// the hot path. Shadow outcomes and scores are counted after the response,
+// never on its path.
+import type { Observer, RequestRecord } from '../observe/record.js';
+import { numbersIn } from '../policy/shadow-compare.js';
+import { SCORE_BUCKETS, scoreBucket } from '../stats/psi.js';
 import type { ArmStats } from './rollout-step.js';
 import type { GateArm } from './store.js';
 
@@ -11,66 +16,168 @@ import type { GateArm } from './store.js';
 const BOUNDS_MS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10_000, 30_000, Infinity];
 /** The same buckets for the console's traffic view (traffic-stats.ts). */
 export { BOUNDS_MS as LATENCY_BOUNDS_MS };
+/** Replies larger than this are not read for scores. */
+const MAX_SCORED_BYTES = 64 * 1024;
+/** Numbers read from one reply (a ranking of many items still counts as one reply's scores). */
+const MAX_SCORES_PER_REPLY = 1000;
+export const DEFAULT_SCORE_SAMPLE = 0.1;
 
 export interface ArmCounters {
   requests: number;
   errors: number;
+  /** Latency histogram over BOUNDS_MS. */
   buckets: number[];
+  /** Time to first byte (first token of a stream) over BOUNDS_MS. */
+  ttft: number[];
+  /** Shadow comparisons in which this target was the shadow. */
+  agree: number;
+  disagree: number;
+  /** Output scores of sampled replies, SCORE_BUCKETS equal buckets over [0, 1]. */
+  scores: number[];
 }
 
-export const emptyCounters = (): ArmCounters => ({ requests: 0, errors: 0, buckets: new Array<number>(BOUNDS_MS.length).fill(0) });
+export const emptyCounters = (): ArmCounters => ({
+  requests: 0, errors: 0, buckets: new Array<number>(BOUNDS_MS.length).fill(0), ttft: new Array<number>(BOUNDS_MS.length).fill(0),
+  agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0),
+});
+
+/** What to count for an objective under rollout. */
+export interface TrackedObjective {
+  /** Share of replies read for scores (0: none). */
+  scoreSample: number;
+}
 
 export class GateStats {
   private readonly arms = new Map<string, ArmCounters>();
   /** Only objectives with a rollout are counted. */
-  private tracked: ReadonlySet<string> = new Set();
+  private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
 
-  track(objectives: ReadonlySet<string>): void {
+  constructor(private readonly random: () => number = Math.random) {}
+
+  track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
+  }
+
+  private arm(objective: string, target: string): ArmCounters {
+    const key = `${objective}\0${target}`;
+    let c = this.arms.get(key);
+    if (!c) this.arms.set(key, (c = emptyCounters()));
+    return c;
   }
 
   readonly observe: Observer = (r) => {
     if (r.trafficClass !== 'live' || r.outcome === undefined || !this.tracked.has(r.outcome.objective)) return;
-    const key = `${r.outcome.objective}\0${r.outcome.target.id}`;
-    let c = this.arms.get(key);
-    if (!c) this.arms.set(key, (c = emptyCounters()));
+    const objective = r.outcome.objective;
+    const c = this.arm(objective, r.outcome.target.id);
     c.requests++;
     // A caller that gave up (client_closed) is no success: a slow candidate shows up here too.
     if (r.status >= 500 || r.errorCode === 'client_closed' || r.fallback !== undefined) c.errors++;
-    const ms = r.end - r.start;
-    let i = 0;
-    while (ms > BOUNDS_MS[i]!) i++;
-    c.buckets[i]!++;
+    c.buckets[bucketOf(r.end - r.start)]!++;
+    if (r.firstByte !== undefined) c.ttft[bucketOf(r.firstByte - r.start)]!++;
+    // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
+    if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
+      const notes = r.shadows;
+      void r.shadowsSettled.then(() => {
+        for (const n of notes) {
+          if (n.result === 'agree') this.arm(objective, n.target).agree++;
+          else if (n.result === 'disagree') this.arm(objective, n.target).disagree++;
+        }
+      });
+    }
   };
+
+  /** Whether to read this reply's scores (the invoke path asks once the reply is on its way). */
+  wantsReply(r: RequestRecord): boolean {
+    if (r.trafficClass !== 'live' || r.outcome === undefined || r.status >= 400) return false;
+    const t = this.tracked.get(r.outcome.objective);
+    return t !== undefined && t.scoreSample > 0 && this.random() < t.scoreSample;
+  }
+
+  /** A copy of a sampled reply's body; parsed on a later turn of the event loop, off the request's path. */
+  takeReply(r: RequestRecord, body: Buffer): void {
+    if (body.length > MAX_SCORED_BYTES || r.outcome === undefined) return;
+    const objective = r.outcome.objective;
+    const target = r.outcome.target.id;
+    setImmediate(() => {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(body.toString('utf8'));
+      } catch {
+        return; // not JSON: nothing to score
+      }
+      const scores = numbersIn(doc).slice(0, MAX_SCORES_PER_REPLY);
+      if (scores.length === 0) return;
+      const c = this.arm(objective, target);
+      for (const s of scores) c.scores[scoreBucket(s)]!++;
+    });
+  }
 
   /** This process's counters, to publish to the store (the leader sums every replica's). */
   entries(): GateArm[] {
     return [...this.arms].map(([key, c]) => {
       const [objective, target] = key.split('\0') as [string, string];
-      return { objective, target, counters: { requests: c.requests, errors: c.errors, buckets: [...c.buckets] } };
+      return { objective, target, counters: { ...c, buckets: [...c.buckets], ttft: [...c.ttft], scores: [...c.scores] } };
     });
   }
+}
+
+function bucketOf(ms: number): number {
+  let i = 0;
+  while (ms > BOUNDS_MS[i]!) i++;
+  return i;
+}
+
+function p99Of(now: number[], then: number[], total: number): number | undefined {
+  const n = now.reduce((s, x, i) => s + Math.max(0, x - (then[i] ?? 0)), 0);
+  if (n === 0 || total === 0) return undefined;
+  const rank = Math.ceil(n * 0.99);
+  let seen = 0;
+  for (let i = 0; i < BOUNDS_MS.length; i++) {
+    seen += Math.max(0, now[i]! - (then[i] ?? 0));
+    if (seen >= rank) return BOUNDS_MS[i] === Infinity ? BOUNDS_MS[i - 1]! : BOUNDS_MS[i]!;
+  }
+  return undefined;
 }
 
 /** The traffic between two readings of the same arm. */
 export function since(now: ArmCounters, then: ArmCounters): ArmStats {
   const requests = Math.max(0, now.requests - then.requests);
   const errors = Math.max(0, now.errors - then.errors);
-  if (requests === 0) return { requests, errors, p99Ms: undefined };
-  const rank = Math.ceil(requests * 0.99);
-  let seen = 0;
-  for (let i = 0; i < BOUNDS_MS.length; i++) {
-    seen += Math.max(0, now.buckets[i]! - then.buckets[i]!);
-    if (seen >= rank) return { requests, errors, p99Ms: BOUNDS_MS[i] === Infinity ? BOUNDS_MS[i - 1]! : BOUNDS_MS[i]! };
-  }
-  return { requests, errors, p99Ms: undefined };
+  return {
+    requests, errors,
+    p99Ms: p99Of(now.buckets, then.buckets, requests),
+    ttftP99Ms: p99Of(now.ttft, then.ttft, requests),
+    agree: Math.max(0, now.agree - then.agree),
+    disagree: Math.max(0, now.disagree - then.disagree),
+    scores: now.scores.map((x, i) => Math.max(0, x - (then.scores[i] ?? 0))),
+  };
 }
 
-/** Adds `b` into `a` (bucket counts included). */
-export function addCounters(a: ArmCounters, b: ArmCounters): void {
-  a.requests += b.requests;
-  a.errors += b.errors;
-  for (let i = 0; i < b.buckets.length; i++) a.buckets[i] = (a.buckets[i] ?? 0) + b.buckets[i]!;
+/** Adds `b` into `a` (histograms included). */
+export function addCounters(a: ArmCounters, b: Partial<ArmCounters>): void {
+  a.requests += b.requests ?? 0;
+  a.errors += b.errors ?? 0;
+  a.agree += b.agree ?? 0;
+  a.disagree += b.disagree ?? 0;
+  for (const key of ['buckets', 'ttft', 'scores'] as const) {
+    const from = b[key] ?? [];
+    for (let i = 0; i < from.length; i++) a[key][i] = (a[key][i] ?? 0) + from[i]!;
+  }
+}
+
+/**
+ * The store keeps requests and errors in columns and everything else in one
+ * JSON column (named `buckets` since the first release, when it held only the
+ * latency histogram: an array, still read as such).
+ */
+export function encodeHistograms(c: ArmCounters): string {
+  return JSON.stringify({ latency: c.buckets, ttft: c.ttft, agree: c.agree, disagree: c.disagree, scores: c.scores });
+}
+
+function decodeHistograms(text: string): Partial<ArmCounters> {
+  const v = JSON.parse(text) as number[] | { latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
+  if (Array.isArray(v)) return { buckets: v };
+  return { buckets: v.latency ?? [], ttft: v.ttft ?? [], agree: v.agree ?? 0, disagree: v.disagree ?? 0, scores: v.scores ?? [] };
 }
 
 /** Store rows (one per replica and target) summed per target. */
@@ -79,7 +186,7 @@ export function sumRows(rows: ReadonlyArray<{ target: string; requests: number |
   for (const r of rows) {
     let sum = out.get(r.target);
     if (!sum) out.set(r.target, (sum = emptyCounters()));
-    addCounters(sum, { requests: Number(r.requests), errors: Number(r.errors), buckets: JSON.parse(r.buckets) as number[] });
+    addCounters(sum, { requests: Number(r.requests), errors: Number(r.errors), ...decodeHistograms(r.buckets) });
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
-import { sumRows, type ArmCounters } from './gate-stats.js';
+import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -167,7 +167,7 @@ export class PostgresStore implements Store {
        FROM json_to_recordset($2::json) AS a(objective text, target text, requests bigint, errors bigint, buckets text)
        ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
          buckets = excluded.buckets, updated_at = now()`,
-      [replica, JSON.stringify(arms.map((a) => ({ objective: a.objective, target: a.target, requests: a.counters.requests, errors: a.counters.errors, buckets: JSON.stringify(a.counters.buckets) })))]);
+      [replica, JSON.stringify(arms.map((a) => ({ objective: a.objective, target: a.target, requests: a.counters.requests, errors: a.counters.errors, buckets: encodeHistograms(a.counters) })))]);
     await this.pool.query(`DELETE FROM ${this.q}.gate_stats WHERE updated_at < now() - make_interval(secs => $1)`, [GATE_STATS_TTL_MS / 1000]);
   }
 

@@ -11,9 +11,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../faces/data-plane.js';
 import type { ControlPlane } from './control-plane.js';
-import { emptyCounters, GateStats, since, type ArmCounters } from './gate-stats.js';
+import { DEFAULT_SCORE_SAMPLE, emptyCounters, GateStats, since, type ArmCounters, type TrackedObjective } from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
-import { rolloutStep, type ArmStats, type StepDecision } from './rollout-step.js';
+import { rolloutStep, type ArmStats, type GateVerdict, type StepDecision } from './rollout-step.js';
 
 export const CONTROLLER_AUTHOR = 'rollout-controller';
 
@@ -24,6 +24,22 @@ export interface RolloutControllerOptions {
   intervalMs?: number;
   /** Milliseconds clock; injected by tests. */
   now?: () => number;
+  /** Told of every move the controller makes (the decision log writes it as a rollout event). */
+  onMove?: (event: RolloutEvent) => void;
+}
+
+/** A rollout event line of the decision log: what moved, why, and every gate's numbers. */
+export interface RolloutEvent {
+  time: string;
+  event: 'rollout';
+  objective: string;
+  candidate: string;
+  action: 'advance' | 'promote' | 'rollback';
+  fromPercent: number;
+  toPercent: number | null;
+  reason: string;
+  gates: GateVerdict[];
+  revision: number | undefined;
 }
 
 /** What the gates were judged on at the last pass: every replica's traffic since the step began. */
@@ -52,8 +68,11 @@ export class RolloutController {
   constructor(private readonly opts: RolloutControllerOptions) {
     this.now = opts.now ?? Date.now;
     opts.control.runtime.onRevision((next) => {
-      const tracked = new Set<string>();
-      for (const [name, o] of Object.entries(next.config.objectives)) if (o.rollout) tracked.add(name);
+      const tracked = new Map<string, TrackedObjective>();
+      for (const [name, o] of Object.entries(next.config.objectives)) {
+        const gates = o.rollout?.gates;
+        if (o.rollout) tracked.set(name, { scoreSample: gates?.maxScoreDrift === undefined ? 0 : gates.scoreSample ?? DEFAULT_SCORE_SAMPLE });
+      }
       this.stats.track(tracked);
     });
   }
@@ -114,7 +133,7 @@ export class RolloutController {
       if (decision.kind === 'hold') continue;
       try {
         leads ??= await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3);
-        if (leads) await this.act(objective, r.candidate, decision);
+        if (leads) await this.act(objective, r.candidate, r.percent, decision);
       } catch (err) {
         log.error({ objective, err: String(err) }, 'rollout controller: could not act');
       }
@@ -135,7 +154,7 @@ export class RolloutController {
     return j?.candidate === candidate ? j.window : undefined;
   }
 
-  private async act(objective: string, candidate: string, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
+  private async act(objective: string, candidate: string, fromPercent: number, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
     const { control, log } = this.opts;
     const judgedOn = control.liveNumber;
     const verb = d.kind === 'rollback' ? 'rolled back' : d.kind === 'promote' ? 'promoted' : 'advanced';
@@ -153,7 +172,13 @@ export class RolloutController {
       author: CONTROLLER_AUTHOR, message, onlyIfChanged: true,
     });
     if (stale) return;
-    if (!result.unchanged) (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision }, message);
+    if (result.unchanged) return;
+    (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision, gates: d.gates }, message);
+    this.opts.onMove?.({
+      time: new Date(this.now()).toISOString(), event: 'rollout', objective, candidate,
+      action: d.kind, fromPercent, toPercent: d.kind === 'advance' ? d.percent : d.kind === 'promote' ? 100 : 0,
+      reason: d.reason, gates: d.gates ?? [], revision: result.revision,
+    });
   }
 
   /** Stops ticking and lets a pass in progress finish (it still needs the store). */

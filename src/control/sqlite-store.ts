@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
-import { sumRows, type ArmCounters } from './gate-stats.js';
+import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
 
 const LEADER = 'rollout-controller';
@@ -106,7 +106,7 @@ export class SqliteStore implements Store {
       ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
       buckets = excluded.buckets, updated_at = excluded.updated_at`);
     this.db.transaction(() => {
-      for (const a of arms) upsert.run(replica, a.objective, a.target, a.counters.requests, a.counters.errors, JSON.stringify(a.counters.buckets), now);
+      for (const a of arms) upsert.run(replica, a.objective, a.target, a.counters.requests, a.counters.errors, encodeHistograms(a.counters), now);
       this.db.prepare('DELETE FROM gate_stats WHERE updated_at < ?').run(now - GATE_STATS_TTL_MS);
     }).immediate();
   }

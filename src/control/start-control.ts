@@ -4,14 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../faces/data-plane.js';
 import type { Observer } from '../observe/record.js';
+import type { ReplySampler } from '../faces/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';
 import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
 import { ControlPlane } from './control-plane.js';
 import { openStore } from './open-store.js';
-import { RolloutController } from './rollout-controller.js';
+import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { TrafficStats } from './traffic-stats.js';
+import type { ReadoutLogs } from './experiment-results.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
 
@@ -33,7 +35,9 @@ export interface ControlOptions {
   admin?: AdminOptions;
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
-  rolloutController?: { intervalMs?: number; now?: () => number };
+  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log'>;
+  /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
+  readouts?: ReadoutLogs;
   /** Told of each watch outcome (tests wait on it). */
   onWatch?: (o: WatchOutcome) => void;
 }
@@ -44,6 +48,8 @@ export interface StartedControl {
   /** `http://host:port` of the admin API, when it runs. */
   adminUrl?: string;
   controller?: RolloutController;
+  /** Samples replies for the gates' output scores. */
+  replySampler?: ReplySampler | undefined;
   /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
   observers: Observer[];
   /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
@@ -69,7 +75,7 @@ export async function startControl(
     else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
     if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
-    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic));
+    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts));
     controller?.start();
   } catch (err) {
     watch?.close();
@@ -80,6 +86,7 @@ export async function startControl(
     plane, admin, adminUrl, controller,
     observers: [...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
     decided: admin && traffic ? [traffic.observe] : [],
+    replySampler: controller?.stats,
     async close() {
       await controller?.close();
       watch?.close();
@@ -94,6 +101,7 @@ export async function startControl(
 
 async function listenAdmin(
   plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined, traffic: TrafficStats | undefined,
+  readouts: ReadoutLogs | undefined,
 ): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
     log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
@@ -102,7 +110,7 @@ async function listenAdmin(
   if (!opts.token) {
     log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic });
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic, readouts });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);

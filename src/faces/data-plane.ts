@@ -11,6 +11,7 @@ import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
 import { writeError, type Face } from './error-reply.js';
 import { Router, type Route } from './route.js';
 import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
+import type { ReplySampler } from './reply-sample.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
 import { exposureRoutes } from './exposures.js';
@@ -69,6 +70,8 @@ export interface DataPlane {
   /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
   onStart?: StartObserver[];
   log?: Logger;
+  /** Keeps copies of sampled replies (the rollout gates' output scores). */
+  replySampler?: ReplySampler | undefined;
   /** Extra routes (protocol faces, /metrics) added by other modules. */
   routes?: Route[];
 }

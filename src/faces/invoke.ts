@@ -17,6 +17,7 @@ import { continueBody } from './boundary.js';
 import { AbortReason } from '../policy/abort-reason.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
+import { sampleReply } from './reply-sample.js';
 
 /** Bodies up to this size that have not fully arrived are read before the upstream call (nginx's request buffering, bounded). */
 const READ_FIRST_BYTES = 64 * 1024;
@@ -132,6 +133,11 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       onCut: () => controller.abort(new AbortReason('reply_deadline', 'the reply ran past replyTimeoutMs')),
       count: dp.observers.length > 0 ? record : undefined,
     });
+    if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record)) sampleReply(reply.body, record, dp.replySampler);
+    // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
+    if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
+      reply.body.once('data', () => { record.firstByte = performance.now(); });
+    }
   } catch (err) {
     revision.leave();
     const jerr = toJunctionError(err);

@@ -53,6 +53,8 @@ export interface DecisionLogOptions {
   ownsSink?: boolean;
   /** Told once when the sink fails; records are dropped (and counted) from then on. */
   onSinkError?: (err: Error) => void;
+  /** The `sink` label of dropped-line telemetry (default `decision_log`; the feedback log reuses this writer). */
+  sinkName?: string;
 }
 
 export class DecisionLog {
@@ -105,6 +107,11 @@ export class DecisionLog {
     });
   };
 
+  /** Appends one line made elsewhere (the feedback log): same buffer, same drop rule, never blocks. */
+  appendLine(line: string): void {
+    this.append(line);
+  }
+
   private append(line: string): void {
     if (this.broken || this.pendingBytes + line.length + 1 > this.maxBufferBytes) {
       this.drop(1);
@@ -143,7 +150,7 @@ export class DecisionLog {
   private drop(n: number): void {
     if (n === 0) return;
     this.dropped += n;
-    telemetry().dropped('decision_log', n);
+    telemetry().dropped(this.opts.sinkName ?? 'decision_log', n);
   }
 
   private settle(): void {
@@ -191,7 +198,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
  * is opened here, synchronously, so a bad path fails at startup, not silently later.
  */
 export function openDecisionLog(
-  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError'>,
+  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName'>,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');

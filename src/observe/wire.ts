@@ -4,7 +4,7 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Logger } from '../faces/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { openDecisionLog } from './decision-log.js';
+import { openDecisionLog, type DecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
 import { collectProcessMetrics, metricsDecided, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
@@ -26,6 +26,8 @@ export interface Observability {
   /** For DataPlane.decided: decisions from POST /v1/decide and /v1/exposures (decision log, junction_decisions_total). */
   decided: Observer[];
   onStart: StartObserver[];
+  /** Present with a decision log: other events (rollout moves) are appended to it too. */
+  decisionLog: DecisionLog | undefined;
   close(): Promise<void>;
 }
 
@@ -57,8 +59,9 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
     if (typeof finish === 'function') closers.push(() => finish.call(provider));
   }
 
+  let decisionLog: DecisionLog | undefined;
   if (opts.decisionLog !== undefined) {
-    const log = openDecisionLog(opts.decisionLog, {
+    const log = decisionLog = openDecisionLog(opts.decisionLog, {
       sampleRate: (objective) => runtime.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
     });
@@ -71,7 +74,7 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
 
   return {
-    observers, decided, onStart,
+    observers, decided, onStart, decisionLog,
     async close() {
       for (const close of closers) await close();
     },

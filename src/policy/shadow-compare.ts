@@ -71,7 +71,7 @@ function parse(body: Buffer): unknown {
   }
 }
 
-function numbersIn(value: unknown, out: number[] = []): number[] {
+export function numbersIn(value: unknown, out: number[] = []): number[] {
   if (typeof value === 'number') out.push(value);
   else if (Array.isArray(value)) for (const v of value) numbersIn(v, out);
   else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) numbersIn(v, out);

@@ -94,3 +94,4 @@ function refuse(objective: string, client: string, code: RejectionReason & Junct
   if (objective !== '') telemetry().rejection(objective, client, code);
   return new JunctionError(code, message, { objective: objective === '' ? undefined : objective, retryAfterSeconds });
 }
+

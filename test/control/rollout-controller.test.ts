@@ -53,7 +53,7 @@ describe('rollout controller', () => {
     expect(rollout()!.percent).toBe(50); // gates pass but the hold is not over
     const status = await request(`${j.control!.adminUrl}/admin/objectives/cw/rollout`);
     expect(((await status.body.json()) as { controller: unknown }).controller)
-      .toEqual({ kind: 'hold', reason: expect.stringMatching(/^holding 0\/60 s at 50%$/) });
+      .toMatchObject({ kind: 'hold', reason: expect.stringMatching(/^holding 0\/60 s at 50%$/) });
     clock += 61_000;
     await c.tick();
     expect(rollout()!.percent).toBe(100);

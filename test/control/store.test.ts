@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { emptyCounters } from '../../src/control/gate-stats.js';
 import { PostgresStore } from '../../src/control/postgres-store.js';
 import { SqliteStore } from '../../src/control/sqlite-store.js';
 import type { Store } from '../../src/control/store.js';
@@ -110,13 +111,13 @@ for (const b of backends) {
 
     it('gate statistics: each replica replaces its own counters, reads sum them', async () => {
       const { store } = await b.open();
-      const c = (requests: number, errors: number) => ({ requests, errors, buckets: [requests - 1, 1] });
+      const c = (requests: number, errors: number) => ({ ...emptyCounters(), requests, errors, buckets: [requests - 1, 1], agree: requests, scores: [errors, 1] });
       try {
         await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(5, 1) }]);
         await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(7, 1) }]);
         await store.publishGateStats('r2', [{ objective: 'cw', target: 'm@2', counters: c(3, 0) }, { objective: 'other', target: 'm@2', counters: c(9, 9) }]);
         const sum = (await store.readGateStats('cw')).get('m@2')!;
-        expect([sum.requests, sum.errors, sum.buckets[0], sum.buckets[1]]).toEqual([10, 1, 8, 2]);
+        expect([sum.requests, sum.errors, sum.buckets[0], sum.buckets[1], sum.agree, sum.scores[0], sum.scores[1]]).toEqual([10, 1, 8, 2, 10, 1, 2]);
         expect([...(await store.readGateStats('cw')).keys()]).toEqual(['m@2']);
       } finally {
         await store.close();
