@@ -7,6 +7,7 @@ import { RequestBody } from '../call/body.js';
 import type { Call, Operation } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { RequestRecord } from '../observe/record.js';
+import { readUsageOnTheSide } from '../observe/token-usage.js';
 import { traceRouting } from '../observe/tracing.js';
 import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
@@ -109,6 +110,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
     writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
+    if (o.interface === 'openai' && dp.observers.length > 0) readUsageOnTheSide(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
       reply.body.once('data', () => { record.firstByte = performance.now(); });

@@ -57,7 +57,7 @@ beforeAll(async () => {
   process.env[ENV] = SECRET;
   upstream = createServer({ key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
-    seen.push({ path: req.url ?? '', headers: req.headers, clientCert: peer.subject?.CN });
+    seen.push({ path: req.url ?? '', headers: req.headers, clientCert: String(peer.subject?.CN) });
     req.resume();
     req.on('end', () => {
       if (req.headers.authorization !== `Bearer ${SECRET}`) {

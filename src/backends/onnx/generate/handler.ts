@@ -20,9 +20,14 @@ export async function answerGeneration(
   if (which === undefined) {
     throw new JunctionError('invalid_request', 'body needs "messages" (a chat completion) or "prompt" (a completion)', { objective: call.objective.name });
   }
-  const req = readGenerationRequest(body, which, call.objective.name);
+  const req = readGenerationRequest(body, which, call.target.model);
   const e = envelope(req, call.requestId);
-  const gen = generate(lm, req, call.signal, call.deadline, onEnd);
+  // Usage is known exactly here, streamed with include_usage or not: noted on the request's record like a backend's reported usage.
+  const ended = (s: GenerationStats) => {
+    if (call.record !== undefined) call.record.usage = { prompt: s.promptTokens, completion: s.completionTokens };
+    onEnd?.(s);
+  };
+  const gen = generate(lm, req, call.signal, call.deadline, ended);
 
   if (!req.stream) {
     let text = '';
