@@ -7,6 +7,7 @@ import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import { listenerUrl } from './faces/listener.js';
 import type { Route } from './faces/route.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
@@ -114,7 +115,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    url: listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', port),
     rateLimiter,
     control,
     async close() {

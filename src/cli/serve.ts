@@ -9,6 +9,7 @@ import { clusterMetricsRoute } from '../control/cluster-metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
 import { runPrimary } from '../control/workers.js';
+import { loadListenerTls, type ListenerTls } from '../faces/listener.js';
 import type { Route } from '../faces/route.js';
 import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
@@ -27,6 +28,21 @@ function workerCount(value: string | undefined): number {
   return n;
 }
 
+const SERVE_USAGE = `usage: junction serve [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL]
+                      [--port N] [--host H] [--admin-port N] [--admin-host H] [--workers N]
+                      [--decision-log FILE|-] [--access-log] [--insecure-admin] [--tls-cert FILE --tls-key FILE]
+
+Serves the data plane (default port 8080) and, with JUNCTION_ADMIN_TOKEN set or --insecure-admin,
+the admin API (default port 8081; without a token it listens on 127.0.0.1 unless --admin-host says otherwise).
+--tls-cert/--tls-key serve both over HTTPS.
+`;
+
+/** What to do when there is no config yet, in the mode this process is in. */
+function noConfigHint(adminUrl: string | undefined): string {
+  if (adminUrl !== undefined) return `junction apply FILE --admin ${adminUrl}`;
+  return 'restart with --config FILE (the admin API is off: set JUNCTION_ADMIN_TOKEN to apply configs over HTTP)';
+}
+
 export async function serveCommand(args: string[]): Promise<number | undefined> {
   const { values } = parseArgs({
     args,
@@ -43,8 +59,25 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'decision-log': { type: 'string' },
       'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
+      'admin-host': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UserError('HTTPS needs both --tls-cert FILE and --tls-key FILE');
+  }
+  let tls: ListenerTls | undefined;
+  try {
+    tls = values['tls-cert'] === undefined ? undefined : loadListenerTls(values['tls-cert'], values['tls-key']!);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   if (values.store !== undefined && values.data !== undefined) {
     throw new UserError('give either --data DIR (embedded SQLite) or --store postgres://… (shared), not both');
   }
@@ -71,12 +104,17 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }
 
   const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute()] : [];
+  const adminToken = process.env.JUNCTION_ADMIN_TOKEN || undefined;
+  // An admin API without a token stays on loopback unless asked otherwise: on 0.0.0.0
+  // anyone on the network could change the routing.
+  const adminHost = values['admin-host'] ?? (adminToken === undefined ? '127.0.0.1' : values.host ?? '0.0.0.0');
   const junction = await startJunction({
     configFile: values.config,
     port: dataPort,
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
     routes,
+    server: tls === undefined ? undefined : { tls },
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,
@@ -89,9 +127,10 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       rolloutController: {},
       admin: {
         port: adminPort,
-        host: values.host ?? '0.0.0.0',
-        token: process.env.JUNCTION_ADMIN_TOKEN || undefined,
+        host: adminHost,
+        token: adminToken,
         insecure: values['insecure-admin'],
+        tls,
       },
     },
   }).catch((err: unknown) => {
@@ -102,7 +141,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     throw err;
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
-  const revision = junction.runtime.current?.number ?? 'none yet: junction apply FILE';
+  const revision = junction.runtime.current?.number ?? `none yet: ${noConfigHint(junction.control?.adminUrl)}`;
   out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));

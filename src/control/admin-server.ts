@@ -2,10 +2,11 @@
 // data plane so it can be firewalled apart, on node:http like the data plane.
 // Errors are written by the one error writer, in Junction's shape.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { Logger } from '../faces/data-plane.js';
 import { writeError } from '../faces/error-reply.js';
+import { createListener, type ListenerTls } from '../faces/listener.js';
 import { compilePattern, type Matcher } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
@@ -17,11 +18,12 @@ export interface AdminServerOptions {
   auth: AdminAuth;
   log: Logger;
   controller?: RolloutController;
+  tls?: ListenerTls;
 }
 
 export function createAdminServer(opts: AdminServerOptions): Server {
   const routes: Array<AdminRoute & { match: Matcher }> = adminRoutes.map((r) => ({ ...r, match: compilePattern(r.pattern) }));
-  return createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
+  return createListener(opts.tls, { requestTimeout: 60_000, headersTimeout: 10_000 }, (req, res) => {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://admin');
     const segments = url.pathname.split('/').slice(1);

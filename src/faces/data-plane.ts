@@ -1,6 +1,6 @@
 // The data plane server (SPEC §2, default port 8080) on node:http: the fewest
 // hops from socket to upstream. Routes come from one file per face.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
@@ -8,6 +8,7 @@ import { newRecord, type Observer, type RequestRecord, type StartObserver } from
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { writeError, type Face } from './error-reply.js';
+import { createListener, type ListenerTls } from './listener.js';
 import { compilePattern, type Matcher, type Route } from './route.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
@@ -62,6 +63,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** How often those budgets are checked (Node's default, 30 s, lets a slow client hold a socket that long). */
   timeoutCheckIntervalMs?: number;
+  /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
+  tls?: ListenerTls;
 }
 
 /** Parser failures that have their own status; anything else malformed is a 400. */
@@ -74,7 +77,7 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
   const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 
-  const server = createServer({
+  const server = createListener(opts.tls, {
     requestTimeout: opts.requestTimeoutMs ?? 300_000,
     headersTimeout: opts.headersTimeoutMs ?? 10_000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,

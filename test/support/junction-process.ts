@@ -32,7 +32,7 @@ export function spawnJunction(args: string[], env: Record<string, string> = {}, 
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`)); });
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /serving (http:\/\/[^\s,]+)(?:, admin (http:\/\/[^\s]+))?/.exec(out);
+      const m = /serving (https?:\/\/[^\s,]+)(?:, admin (https?:\/\/[^\s]+))?/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
