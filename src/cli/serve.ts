@@ -28,15 +28,6 @@ function workerCount(value: string | undefined): number {
   return n;
 }
 
-const SERVE_USAGE = `usage: junction serve [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL]
-                      [--port N] [--host H] [--admin-port N] [--admin-host H] [--workers N]
-                      [--decision-log FILE|-] [--access-log] [--insecure-admin] [--tls-cert FILE --tls-key FILE]
-
-Serves the data plane (default port 8080) and, with JUNCTION_ADMIN_TOKEN set or --insecure-admin,
-the admin API (default port 8081; without a token it listens on 127.0.0.1 unless --admin-host says otherwise).
---tls-cert/--tls-key serve both over HTTPS.
-`;
-
 /** What to do when there is no config yet, in the mode this process is in. */
 function noConfigHint(adminUrl: string | undefined): string {
   if (adminUrl !== undefined) return `junction apply FILE --admin ${adminUrl}`;
@@ -62,13 +53,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'admin-host': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(SERVE_USAGE);
-    return 0;
-  }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UserError('HTTPS needs both --tls-cert FILE and --tls-key FILE');
   }
