@@ -10,6 +10,7 @@ import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
 import { formatSection, type BenchSection } from './report.js';
+import { benchTokens } from './tokens.js';
 
 type Bench = () => Promise<BenchSection>;
 
@@ -20,6 +21,7 @@ const benches: Array<[string, Bench]> = [
   ['memory', benchMemory],
   ['onnx', benchOnnx],
   ['observability', benchObservability],
+  ['tokens', () => benchTokens(quick ? 200 : 400)],
   ['control', benchControl],
 ];
 
