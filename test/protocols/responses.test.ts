@@ -11,6 +11,7 @@ import { generateText, streamText } from 'ai';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startOpenAiServer, type OpenAiServer } from '../support/servers/openai.js';
 import { lastTraffic } from '../support/servers/traffic.js';
+import { REPO_ROOT } from '../support/onnx.js';
 
 let upstream: OpenAiServer;
 let junction: Junction;
@@ -19,10 +20,13 @@ let client: OpenAI;
 beforeAll(async () => {
   upstream = await startOpenAiServer({ models: ['served-llm'] });
   junction = await startJunction({
-    port: 0,
+    port: 0, baseDir: REPO_ROOT,
     config: {
-      models: { chat: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } } } } },
-      objectives: { assistant: { interface: 'openai', default: 'chat@1' } },
+      models: {
+        chat: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } } } },
+        charlm: { class: 'generator', versions: { '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json' } } } },
+      },
+      objectives: { assistant: { interface: 'openai', default: 'chat@1' }, local: { interface: 'openai', default: 'charlm@1' } },
     },
   });
   client = new OpenAI({ baseURL: `${junction.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
@@ -86,5 +90,25 @@ describe('the Responses API', () => {
     for await (const delta of streamed.textStream) text += delta;
     expect(text).toBe('streamed words here');
     expect((await streamed.usage).outputTokens).toBe(3);
+  });
+
+  it('is answered in-process by an ONNX language model, plain and streamed, naming its model like a proxied answer', async () => {
+    const question = 'How do I reset my password?';
+    const plain = await client.responses.create({ model: 'local', input: question, temperature: 0, max_output_tokens: 200 });
+    expect(plain.model).toBe('charlm'); // the model that answered, as a proxied backend names its own
+    expect(plain.output_text).toBe('Open Settings, choose Account, then Reset password. We email you a link that works for one hour.');
+    expect(plain.usage!.output_tokens).toBe(plain.output_text.length + 1); // one token per character, and the newline that ended it
+    const stream = await client.responses.create({ model: 'local', input: [{ role: 'user', content: question }], temperature: 0, max_output_tokens: 5, stream: true });
+    let text = '';
+    let last = '';
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      last = event.type;
+    }
+    expect(text).toBe('Open ');
+    expect(last).toBe('response.incomplete'); // cut by max_output_tokens, as OpenAI reports it
+    const openai = createOpenAI({ baseURL: `${junction.url}/v1`, apiKey: 'caller-key' });
+    const viaSdk = await generateText({ model: openai('local'), prompt: question, temperature: 0, maxRetries: 0 });
+    expect(viaSdk.text).toBe(plain.output_text);
   });
 });

@@ -31,7 +31,10 @@ function text(content: unknown, at: string): string {
   if (Array.isArray(content)) {
     return content.map((part, i) => {
       const p = part as { type?: unknown; text?: unknown };
-      if (p?.type !== 'text' || typeof p.text !== 'string') throw invalid(`${at}[${i}]: only {"type":"text","text":…} parts are supported`);
+      // text (chat), input_text / output_text (the Responses API's user and assistant parts)
+      if ((p?.type !== 'text' && p?.type !== 'input_text' && p?.type !== 'output_text') || typeof p.text !== 'string') {
+        throw invalid(`${at}[${i}]: only text parts ({"type":"text","text":…}) are supported`);
+      }
       return p.text;
     }).join('');
   }
