@@ -1,12 +1,17 @@
-// Token accounting's cost on streams: time to first byte and to last byte of
-// an SSE chat completion through Junction with usage read on the side
-// (metrics and decision log on) against the same Junction with no request
-// observers (nothing reads usage), interleaved in one run, as ratios.
+// Token accounting's cost on streams, as ratios in one run: (1) the side
+// reader alone, a stream of SSE chunks consumed with and without it; (2) end
+// to end, time to first byte and to last byte of an SSE chat completion
+// through Junction with usage read on the side (metrics and decision log on)
+// against the same Junction with no request observers (nothing reads usage),
+// interleaved. (2) also includes what metrics and the decision log cost.
 import { createServer } from 'node:http';
+import { Readable, Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../src/app.js';
+import { newRecord } from '../src/observe/record.js';
+import { readUsageOnTheSide } from '../src/observe/token-usage.js';
 import type { BenchSection } from './report.js';
 
 const EVENTS = 40;
@@ -23,8 +28,12 @@ export async function benchTokens(requests = 400): Promise<BenchSection> {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (let i = 0; i < EVENTS; i++) res.write(chunk(i));
-      res.end(usage);
+      res.write(chunk(0));
+      // The rest a moment later, so the first byte is the first event alone.
+      setImmediate(() => {
+        for (let i = 1; i < EVENTS; i++) res.write(chunk(i));
+        res.end(usage);
+      });
     });
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
@@ -56,6 +65,24 @@ export async function benchTokens(requests = 400): Promise<BenchSection> {
   await off.close();
   await on.close();
   await new Promise<void>((r) => upstream.close(() => r()));
+  const chunks = [...Array.from({ length: EVENTS }, (_, i) => Buffer.from(chunk(i))), Buffer.from(usage)];
+  async function consume(withReader: boolean): Promise<void> {
+    // Piped into a sink, as Junction pipes a reply into the response.
+    const stream = Readable.from(chunks, { objectMode: false });
+    const sink = new Writable({ write: (_c, _e, done) => done() });
+    const finished = new Promise((r) => sink.once('finish', r));
+    stream.pipe(sink);
+    if (withReader) readUsageOnTheSide(stream, newRecord('r', 'POST', '/', 0));
+    await finished;
+  }
+  const side = { off: 0, on: 0 };
+  for (let round = 0; round < 6; round++) {
+    for (const withReader of [false, true]) {
+      const t0 = performance.now();
+      for (let i = 0; i < 500; i++) await consume(withReader);
+      if (round > 0) side[withReader ? 'on' : 'off'] += (performance.now() - t0) / 500;
+    }
+  }
   const row = (what: string, a: number[], b: number[], p: number) => ({
     measure: `${what} p${p * 100}`, 'usage off (ms)': percentile(a, p).toFixed(3), 'usage on (ms)': percentile(b, p).toFixed(3),
     ratio: (percentile(b, p) / percentile(a, p)).toFixed(2),
@@ -63,6 +90,7 @@ export async function benchTokens(requests = 400): Promise<BenchSection> {
   return {
     name: 'token accounting on SSE streams',
     rows: [
+      { measure: 'side reader alone, per stream', 'usage off (ms)': (side.off / 5).toFixed(4), 'usage on (ms)': (side.on / 5).toFixed(4), ratio: (side.on / side.off).toFixed(2) },
       row('time to first byte', results.off.ttfb, results.on.ttfb, 0.5),
       row('time to first byte', results.off.ttfb, results.on.ttfb, 0.99),
       row('whole stream', results.off.total, results.on.total, 0.5),

@@ -49,7 +49,7 @@ export interface Junction {
   runtime: Runtime;
   dataPlane: DataPlane;
   server: Server;
-  /** `http://host:port` of the data plane. */
+  /** `http://host:port` of the data plane (`https://` with `server.tls`). */
   url: string;
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */

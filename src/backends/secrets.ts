@@ -40,14 +40,6 @@ export function resolveSecretText(text: string, at: string, baseDir: string, env
   return issue === undefined ? { value } : { value: '', issue };
 }
 
-/** True when the text holds a secret reference (so it must never be shown resolved). */
-export function hasSecretReference(text: string): boolean {
-  REFERENCE.lastIndex = 0;
-  const found = REFERENCE.test(text);
-  REFERENCE.lastIndex = 0;
-  return found;
-}
-
 /**
  * Resolves a header map (names lowercased, as undici sends them). Collects
  * every unresolvable reference into `issues` rather than stopping at the first.
