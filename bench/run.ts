@@ -13,6 +13,7 @@ import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
 import { benchReadout } from './readout.js';
 import { formatSection, type BenchSection } from './report.js';
+import { benchTokens } from './tokens.js';
 
 type Bench = () => Promise<BenchSection>;
 
@@ -24,6 +25,7 @@ const benches: Array<[string, Bench]> = [
   ['memory', benchMemory],
   ['onnx', benchOnnx],
   ['observability', benchObservability],
+  ['tokens', () => benchTokens(quick ? 200 : 400)],
   ['control', benchControl],
   ['console', () => benchConsole(quick)],
   ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],

@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import type { RolloutEvent } from './control/rollout-controller.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import { listenerUrl } from './faces/listener.js';
 import type { Route } from './faces/route.js';
 import { feedbackRoute } from './faces/feedback.js';
 import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
@@ -54,7 +55,7 @@ export interface Junction {
   runtime: Runtime;
   dataPlane: DataPlane;
   server: Server;
-  /** `http://host:port` of the data plane. */
+  /** `http://host:port` of the data plane (`https://` with `server.tls`). */
   url: string;
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */
@@ -136,7 +137,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    url: listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', port),
     rateLimiter,
     control,
     async close() {

@@ -46,7 +46,7 @@ describe('chat completions', () => {
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
     const id = chunks[0].id;
     for (const c of chunks) {
-      expect(c).toMatchObject({ id, object: 'chat.completion.chunk', model: 'chat' });
+      expect(c).toMatchObject({ id, object: 'chat.completion.chunk', model: 'charlm' });
       expect(typeof c.created).toBe('number');
     }
     expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
@@ -66,7 +66,7 @@ describe('chat completions', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({
-      object: 'chat.completion', model: 'chat',
+      object: 'chat.completion', model: 'charlm',
       choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
       usage: { completion_tokens: ANSWER.length + 1 },
     });
@@ -115,7 +115,7 @@ describe('the OpenAI face', () => {
 
   it('answers /v1/completions, and refuses embeddings in the OpenAI error shape', async () => {
     const done = await (await openai('/v1/completions', { model: 'chat', prompt: 'Q: Thank you!\nA: ', temperature: 0, max_tokens: 12 })).json();
-    expect(done).toMatchObject({ object: 'text_completion', model: 'chat', choices: [{ text: 'You are welc', finish_reason: 'length' }] });
+    expect(done).toMatchObject({ object: 'text_completion', model: 'charlm', choices: [{ text: 'You are welc', finish_reason: 'length' }] });
     const res = await openai('/v1/embeddings', { model: 'chat', input: 'hello' });
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });

@@ -13,7 +13,7 @@ export async function createBackend(target: Target, ctx: BackendContext): Promis
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http':
-      return createHttpBackend(target, cfg);
+      return createHttpBackend(target, cfg, ctx.baseDir);
     case 'onnx':
       return createOnnxBackend(target, cfg, ctx.baseDir);
   }

@@ -14,7 +14,7 @@ import type { RequestBody } from './body.js';
 export type Operation =
   | 'invoke'
   | 'infer' | 'metadata' | 'ready' | 'generate' | 'generate_stream'
-  | 'chat/completions' | 'completions' | 'embeddings';
+  | 'chat/completions' | 'completions' | 'embeddings' | 'responses';
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
 

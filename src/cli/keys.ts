@@ -6,11 +6,15 @@ import { UserError } from './user-error.js';
 
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'new') throw new UserError('usage: junction keys new [--name CLIENT]');
-  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' } } });
+  if (sub !== 'new') throw new UserError('usage: junction keys new [--name CLIENT] [--json]');
+  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, json: { type: 'boolean' } } });
   const name = values.name ?? 'my-client';
   const key = newKey();
   const digest = keyDigest(key);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ client: name, key, keySha256: digest, config: { clients: { [name]: { keySha256: digest, objectives: ['*'] } } } }, null, 2)}\n`);
+    return 0;
+  }
   process.stdout.write(
     `key:       ${key}\n`
     + `keySha256: ${digest}\n\n`

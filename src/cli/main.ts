@@ -1,5 +1,6 @@
 // `junction <command>`: exit 0 on success, 1 on a user error with a one-line
 // message saying what to fix, 2 on an internal failure (SPEC §7).
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/issues.js';
 import { analyzeCommand } from './analyze.js';
 import { applyCommand, diffCommand } from './apply.js';
@@ -10,6 +11,7 @@ import { keysCommand } from './keys.js';
 import { revisionsCommand, rollbackCommand } from './revisions.js';
 import { rolloutCommand } from './rollout.js';
 import { serveCommand } from './serve.js';
+import { mainUsage, verbUsage } from './usage.js';
 import { UserError } from './user-error.js';
 import { validateCommand } from './validate.js';
 
@@ -30,38 +32,25 @@ const COMMANDS: Record<string, Command> = {
   analyze: analyzeCommand,
 };
 
-const USAGE = `usage: junction <command> [options]
-
-commands:
-  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--host H]
-             [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log] [--insecure-admin]
-  validate   FILE
-  explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]
-  keys new   [--name CLIENT]   print a new API key and its SHA-256 digest for clients:
-  apply      FILE [--message M]
-  diff       FILE
-  revisions  [N] [--limit N]
-  rollback   N [--message M]
-  rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100]
-  bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)
-  export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--out FILE] [--watch --reload CMD]
-             an nginx config routing requests on x-junction-target (docs/edge.md)
-  analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout
-
-admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
-token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
-`;
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(mainUsage());
     return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`junction: unknown command "${name}"; run "junction --help" for the list\n`);
     return 1;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(verbUsage(name));
+    return 0;
   }
   try {
     return await command(args);
@@ -77,4 +66,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     process.stderr.write(`junction ${name}: internal error: ${(err as Error).stack ?? err}\n`);
     return 2;
   }
+}
+
+/** The package version: dist/cli/main.js and src/cli/main.ts both sit two levels below package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }

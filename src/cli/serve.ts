@@ -9,6 +9,7 @@ import { clusterMetricsRoute } from '../control/cluster-metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
 import { runPrimary } from '../control/workers.js';
+import { loadListenerTls, type ListenerTls } from '../faces/listener.js';
 import type { Route } from '../faces/route.js';
 import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
@@ -25,6 +26,12 @@ function workerCount(value: string | undefined): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
   return n;
+}
+
+/** What to do when there is no config yet, in the mode this process is in. */
+function noConfigHint(adminUrl: string | undefined): string {
+  if (adminUrl !== undefined) return `junction apply FILE --admin ${adminUrl}`;
+  return 'restart with --config FILE (the admin API is off: set JUNCTION_ADMIN_TOKEN to apply configs over HTTP)';
 }
 
 export async function serveCommand(args: string[]): Promise<number | undefined> {
@@ -44,8 +51,20 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'feedback-log': { type: 'string' },
       'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
+      'admin-host': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UserError('HTTPS needs both --tls-cert FILE and --tls-key FILE');
+  }
+  let tls: ListenerTls | undefined;
+  try {
+    tls = values['tls-cert'] === undefined ? undefined : loadListenerTls(values['tls-cert'], values['tls-key']!);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   if (values.store !== undefined && values.data !== undefined) {
     throw new UserError('give either --data DIR (embedded SQLite) or --store postgres://… (shared), not both');
   }
@@ -80,12 +99,17 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }
 
   const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute()] : [];
+  const adminToken = process.env.JUNCTION_ADMIN_TOKEN || undefined;
+  // An admin API without a token stays on loopback unless asked otherwise: on 0.0.0.0
+  // anyone on the network could change the routing.
+  const adminHost = values['admin-host'] ?? (adminToken === undefined ? '127.0.0.1' : values.host ?? '0.0.0.0');
   const junction = await startJunction({
     configFile: values.config,
     port: dataPort,
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
     routes,
+    server: tls === undefined ? undefined : { tls },
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,
@@ -99,9 +123,10 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       rolloutController: {},
       admin: {
         port: adminPort,
-        host: values.host ?? '0.0.0.0',
-        token: process.env.JUNCTION_ADMIN_TOKEN || undefined,
+        host: adminHost,
+        token: adminToken,
         insecure: values['insecure-admin'],
+        tls,
       },
     },
   }).catch((err: unknown) => {
@@ -112,7 +137,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     throw err;
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
-  const revision = junction.runtime.current?.number ?? 'none yet: junction apply FILE';
+  const revision = junction.runtime.current?.number ?? `none yet: ${noConfigHint(junction.control?.adminUrl)}`;
   out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));

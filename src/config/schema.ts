@@ -39,7 +39,17 @@ const OnnxBackend = z.strictObject({
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url().refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL).'),
+  endpoints: z.array(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000"' })
+    .refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1)
+    .describe('Base URLs of the replicas serving this version (for raw: the full URL); https:// ones use `tls`.'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string()).optional()
+    .describe('Headers sent on every upstream call (health checks too). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.'),
+  tls: z.strictObject({
+    ca: z.string().optional().describe('PEM file of the CAs to trust for the endpoints\' certificates (default: the public CAs).'),
+    cert: z.string().optional().describe('Client certificate (PEM file), for mutual TLS.'),
+    key: z.string().optional().describe('Client key (PEM file), for mutual TLS.'),
+    servername: z.string().optional().describe('Server name (SNI) to expect, when it differs from the endpoint host.'),
+  }).optional().describe('TLS settings for https:// endpoints; files relative to the config file.'),
   model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
   version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
   maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),

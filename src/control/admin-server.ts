@@ -4,11 +4,12 @@
 // faces/boundary.ts): nothing a request holds can throw past it.
 // Errors are written by the one error writer, in Junction's shape.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { Logger } from '../faces/data-plane.js';
 import { answerClientErrors, requestBoundary, splitUrl } from '../faces/boundary.js';
 import { writeError } from '../faces/error-reply.js';
+import { createListener, type ListenerTls } from '../faces/listener.js';
 import { Router } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
@@ -25,6 +26,7 @@ export interface AdminServerOptions {
   controller?: RolloutController;
   traffic?: TrafficStats;
   readouts?: ReadoutLogs | undefined;
+  tls?: ListenerTls | undefined;
 }
 
 type Routed = AdminRoute & { methods: readonly string[] };
@@ -58,7 +60,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
       control: opts.control, controller: opts.controller, traffic: opts.traffic, readouts: opts.readouts, req, res, params: found.params, query: new URLSearchParams(query),
     });
   };
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(
+  const server = createListener(opts.tls, { requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(
     handle, fail, (bug) => opts.log.error({ err: String(bug) }, 'admin API: could not write an error reply'),
   ));
   answerClientErrors(server);

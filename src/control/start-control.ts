@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../faces/data-plane.js';
+import { listenerUrl, type ListenerTls } from '../faces/listener.js';
 import type { Observer } from '../observe/record.js';
 import type { ReplySampler } from '../faces/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -23,6 +24,8 @@ export interface AdminOptions {
   /** The bearer token (JUNCTION_ADMIN_TOKEN), required when set. Without it and without `insecure` the admin API stays off. */
   token?: string;
   insecure?: boolean;
+  /** Serve the admin API over HTTPS (serve --tls-cert/--tls-key). */
+  tls?: ListenerTls;
 }
 
 export interface ControlOptions {
@@ -110,12 +113,12 @@ async function listenAdmin(
   if (!opts.token) {
     log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic, readouts });
+  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic, readouts, tls: opts.tls });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);
     admin.listen(opts.port ?? DEFAULT_ADMIN_PORT, host, () => resolve());
   });
   const { port } = admin.address() as AddressInfo;
-  return { admin, adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+  return { admin, adminUrl: listenerUrl(opts.tls, host, port) };
 }

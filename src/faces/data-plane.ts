@@ -1,6 +1,6 @@
 // The data plane server (SPEC §2, default port 8080) on node:http: the fewest
 // hops from socket to upstream. Routes come from one file per face.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
@@ -12,6 +12,7 @@ import { writeError, type Face } from './error-reply.js';
 import { Router, type Route } from './route.js';
 import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
 import type { ReplySampler } from './reply-sample.js';
+import { createListener, type ListenerTls } from './listener.js';
 import { objectiveRoutes } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
 import { exposureRoutes } from './exposures.js';
@@ -83,6 +84,8 @@ export interface ServerOptions extends BodyLimitOptions {
   keepAliveTimeoutMs?: number;
   /** How often those budgets are checked (Node's default, 30 s, lets a slow client hold a socket that long). */
   timeoutCheckIntervalMs?: number;
+  /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
+  tls?: ListenerTls;
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
@@ -92,7 +95,7 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
     (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),
     (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
   );
-  const server = createServer({
+  const server = createListener(opts.tls, {
     requestTimeout: opts.requestTimeoutMs ?? 300_000,
     headersTimeout: opts.headersTimeoutMs ?? 10_000,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,

@@ -7,6 +7,7 @@ import { RequestBody } from '../call/body.js';
 import type { Call, Operation } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { errorDetail, type RequestRecord } from '../observe/record.js';
+import { readUsageOnTheSide } from '../observe/token-usage.js';
 import { traceRouting } from '../observe/tracing.js';
 import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
@@ -134,6 +135,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
       count: dp.observers.length > 0 ? record : undefined,
     });
     if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record)) sampleReply(reply.body, record, dp.replySampler);
+    if (o.interface === 'openai' && dp.observers.length > 0) readUsageOnTheSide(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
       reply.body.once('data', () => { record.firstByte = performance.now(); });

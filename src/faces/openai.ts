@@ -1,5 +1,5 @@
 // The OpenAI-compatible face (SPEC §2.2): POST /v1/chat/completions,
-// /v1/completions, /v1/embeddings. The body's `model` names the objective, so
+// /v1/completions, /v1/embeddings and /v1/responses (the Responses API). The body's `model` names the objective, so
 // this is the one face that reads the body before routing; it goes on as the
 // same bytes (RequestBody.of) and the backend rewrites only `model`. Errors
 // take OpenAI's shape; responses, SSE included, stream back through invoke.
@@ -69,6 +69,8 @@ export const openaiRoutes: Route[] = [
   route('/v1/chat/completions', 'chat/completions'),
   route('/v1/completions', 'completions'),
   route('/v1/embeddings', 'embeddings'),
+  // What current OpenAI SDKs and the Vercel AI SDK call by default; streamed as typed SSE events.
+  route('/v1/responses', 'responses'),
   {
     methods: ['GET'], pattern: '/v1/models', face: 'openai',
     handle({ dp, res }) {

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
 import { telemetry } from './telemetry.js';
+import type { TokenUsage } from './token-usage.js';
 
 /** One line of the decision log. Field names are part of the contract (docs/observability.md). */
 export interface DecisionRecord {
@@ -39,6 +40,8 @@ export interface DecisionRecord {
   /** The target (or `static`) that answered instead of `target`, if any. */
   fallback: string | null;
   shadows: ShadowNote[];
+  /** Tokens the backend reported (openai objectives): `{prompt, completion}`, or null. */
+  usage: TokenUsage | null;
 }
 
 export interface DecisionLogOptions {
@@ -190,6 +193,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     latencyMs: r.via !== 'invoke' ? null : Math.round((r.end - r.start) * 1000) / 1000,
     fallback: r.fallback ?? null,
     shadows: r.shadows ?? [],
+    usage: r.usage ?? null,
   };
 }
 

@@ -42,6 +42,11 @@ const firstByte = new HistogramFamily(registry, {
   help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk.',
   labelNames: ['objective', 'target'],
 });
+const tokens = new ValueFamily(registry, {
+  name: 'junction_tokens_total', type: 'counter',
+  help: 'Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt or completion).',
+  labelNames: ['objective', 'target', 'client', 'kind'],
+});
 const inflight = new ValueFamily(registry, {
   name: 'junction_inflight_requests', type: 'gauge',
   help: 'Requests of an objective being served right now.', labelNames: ['objective'],
@@ -166,6 +171,7 @@ export const metricsEnd: Observer = (record) => {
   if (record.started) inflightFor(record.objective).value--;
   const s = seriesFor(record);
   countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
+  if (record.usage !== undefined) countTokens(record);
   if (s.duration === undefined) return;
   s.decided!.value++;
   s.duration.observe((record.end - record.start) / 1000);
@@ -184,6 +190,14 @@ export const metricsDecided: Observer = (record) => {
   if (o === undefined) return;
   decisions.cell([o.objective, o.target.id, record.via]).value++;
 };
+/** Token usage is rare next to requests (openai objectives only): a cell lookup per request is fine. */
+function countTokens(record: RequestRecord): void {
+  const usage = record.usage!;
+  const target = record.fallback ?? record.outcome?.target.id ?? '';
+  const client = record.client ?? ANONYMOUS;
+  tokens.cell([record.objective!, target, client, 'prompt']).value += usage.prompt;
+  tokens.cell([record.objective!, target, client, 'completion']).value += usage.completion;
+}
 
 /** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */
 const openEndpoints = new Map<string, number>();

@@ -7,6 +7,7 @@ import type { TrafficClass } from '../config/schema.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
 import type { ShadowResult } from './telemetry.js';
+import type { TokenUsage } from './token-usage.js';
 
 /**
  * A shadow copy's fate as the decision log writes it: `sent` until it settles,
@@ -77,6 +78,8 @@ export interface RequestRecord {
   shadowsSettled: Promise<void> | undefined;
   /** The request's span context, when tracing is on. */
   trace: Context | undefined;
+  /** Tokens the backend reported (OpenAI-compatible replies; observe/token-usage.ts), once the reply ended. */
+  usage?: TokenUsage | undefined;
 }
 
 /** What observers get: the request's one "request ended" record, frozen. */

@@ -11,6 +11,8 @@ export interface JunctionProcess {
   adminUrl: string | undefined;
   /** Everything it wrote to stderr (logs), for failure messages. */
   stderr(): string;
+  /** Everything it wrote to stdout so far (the "serving" line). */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
@@ -32,11 +34,11 @@ export function spawnJunction(args: string[], env: Record<string, string> = {}, 
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`)); });
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /serving (http:\/\/[^\s,]+)(?:, admin (http:\/\/[^\s]+))?/.exec(out);
+      const m = /serving (https?:\/\/[^\s,]+)(?:, admin (https?:\/\/[^\s]+))?/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ child, url: m[1]!, adminUrl: m[2], stderr: () => err, stop });
+      resolve({ child, url: m[1]!, adminUrl: m[2], stderr: () => err, stdout: () => out, stop });
     });
   });
 }

@@ -4,6 +4,7 @@
 // checks (health-check.ts) set. Every change of an endpoint's availability is
 // reported, so the endpoint-health metric and /readyz agree.
 import { Pool } from 'undici';
+import type { TlsConnectOptions } from '../tls.js';
 
 export interface EndpointOptions {
   connections: number;
@@ -11,6 +12,8 @@ export interface EndpointOptions {
   consecutiveFailures: number;
   baseEjectionMs: number;
   maxEjectedPercent: number;
+  /** Client TLS settings for https:// endpoints (CA, client certificate, SNI). */
+  tls?: TlsConnectOptions | undefined;
 }
 
 /** Told whenever an endpoint becomes available or unavailable. */
@@ -30,12 +33,15 @@ export class Endpoint {
   ready = true;
   recovery: NodeJS.Timeout | undefined;
 
-  constructor(url: string, connections: number) {
+  constructor(url: string, connections: number, tls?: TlsConnectOptions) {
     const u = new URL(url);
     this.url = url;
     this.origin = u.origin;
     this.basePath = (u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')) + u.search;
-    this.pool = new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+    this.pool = new Pool(u.origin, {
+      connections, pipelining: 1, keepAliveTimeout: 30_000,
+      ...(tls !== undefined && u.protocol === 'https:' ? { connect: tls } : {}),
+    });
   }
 
   available(now: number): boolean {
@@ -52,7 +58,7 @@ export class EndpointSet {
     private readonly report: HealthReport = () => undefined,
     private readonly clock: () => number = () => performance.now(),
   ) {
-    this.endpoints = urls.map((u) => new Endpoint(u, opts.connections));
+    this.endpoints = urls.map((u) => new Endpoint(u, opts.connections, opts.tls));
     for (const e of this.endpoints) report(e, true);
   }
 

@@ -10,6 +10,8 @@ export interface HealthCheckOptions {
   intervalMs: number;
   timeoutMs: number;
   healthy: (status: number, body: Buffer) => boolean;
+  /** Sent with every check: a hosted API answers its readiness path only with its key. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Readiness answers are tiny; a larger one is read no further. */
@@ -54,7 +56,7 @@ export class HealthChecker {
     try {
       const res = await e.pool.request({
         path: this.opts.path(e), method: 'GET',
-        headers: { 'user-agent': 'junction-health-check' },
+        headers: { 'user-agent': 'junction-health-check', ...this.opts.headers },
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
       });
       const chunks: Buffer[] = [];

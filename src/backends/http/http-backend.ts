@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../../call/types.js';
+import { ConfigError, type ConfigIssue } from '../../config/issues.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
 import { abortError } from '../../policy/abort-reason.js';
@@ -13,22 +14,32 @@ import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { WireProtocol } from '../protocols/types.js';
+import { resolveHeaders } from '../secrets.js';
+import { loadTlsOptions } from '../tls.js';
 import type { Backend } from '../types.js';
 import { EndpointSet } from './endpoints.js';
 import { HealthChecker } from './health-check.js';
 
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
-export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backend {
+export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDir = process.cwd()): Backend {
   const found = PROTOCOLS[cfg.protocol];
   if (!found) throw new Error(`no wire protocol "${cfg.protocol}"`);
   const protocol: WireProtocol = found;
+  // Secrets and certificates are read now, at apply time: a missing one refuses the revision.
+  const at = `models.${target.model}.versions.${target.version}.backend`;
+  const issues: ConfigIssue[] = [];
+  const extraHeaders = resolveHeaders(cfg.headers, `${at}.headers`, baseDir, issues);
+  const tls = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
   const set = new EndpointSet(cfg.endpoints, {
     connections: cfg.connections,
     maxConcurrency: cfg.maxConcurrency,
     consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+    tls,
   }, (e, healthy) => telemetry().endpointHealthy(target.id, redactUrl(e.url), healthy));
   for (const e of set.endpoints) telemetry().endpointOpened(target.id, redactUrl(e.url));
 
@@ -41,6 +52,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
       intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
       timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
       healthy: cfg.health?.path === undefined && protocol.healthy ? protocol.healthy : (status) => status >= 200 && status < 300,
+      headers: extraHeaders,
     })
     : undefined;
   checker?.start();
@@ -58,6 +70,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     // A rewritten body has its own length; copy so a fallback to another protocol sees the caller's headers.
     const headers = rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
+    // Configured headers (credentials) win over the caller's, whose authorization never reaches here.
+    if (hasExtraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name];
     headers['x-request-id'] = call.requestId;
     headers['x-deadline-ms'] = String(remaining);
     const hasBody = call.method !== 'GET' && call.method !== 'HEAD';

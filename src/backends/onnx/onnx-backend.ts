@@ -9,7 +9,8 @@ import type { OnnxBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
 import type { Target } from '../../routing/types.js';
 import type { Backend } from '../types.js';
-import { answerGeneration } from './generate/handler.js';
+import { answerGeneration, usageNoter } from './generate/handler.js';
+import { answerResponses } from './generate/responses.js';
 import type { GenerationStats, LanguageModel } from './generate/loop.js';
 import { CharTokenizer } from './generate/tokenizer.js';
 import { invokeJson } from './json-invoke.js';
@@ -36,6 +37,7 @@ export async function createOnnxBackend(target: Target, cfg: OnnxBackendConfig, 
 
     const send = async (call: Call): Promise<Reply> => {
       const op = call.operation;
+      if (lm !== undefined && op === 'responses') return answerResponses(lm, call, usageNoter(call, onEnd));
       if (lm !== undefined && (op === 'chat/completions' || op === 'completions' || op === 'invoke')) {
         return answerGeneration(lm, call, op === 'invoke' ? undefined : op === 'completions' ? 'completion' : 'chat', onEnd);
       }

@@ -16,6 +16,7 @@ const PATHS: Partial<Record<string, string>> = {
   'chat/completions': '/v1/chat/completions',
   completions: '/v1/completions',
   embeddings: '/v1/embeddings',
+  responses: '/v1/responses',
 };
 
 async function rewriteModel(call: Call, backend: HttpBackendConfig): Promise<Buffer | undefined> {

@@ -2,10 +2,11 @@
 // written from the OpenAI API reference: GET /v1/models, GET /health,
 // POST /v1/chat/completions and /v1/completions (JSON, or SSE with
 // `"stream": true`: `data: {chunk}` events and a final `data: [DONE]`), and
-// POST /v1/embeddings. Errors in vLLM's shape. The "model" answers
+// POST /v1/embeddings, and POST /v1/responses (./responses.ts). Errors in vLLM's shape. The "model" answers
 // deterministically: it echoes the last message (or the prompt) word by word.
 import type { ServerResponse } from 'node:http';
 import { startUpstream, type Upstream } from '../upstream.js';
+import { answerResponses } from './responses.js';
 
 export interface OpenAiServer extends Upstream {
   /** While false, every route answers 503 (a replica starting up or draining). */
@@ -61,6 +62,10 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
       return json(res, 200, { object: 'list', data, model, usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } });
     }
 
+    if (path === '/v1/responses') {
+      return answerResponses(res, body, model, { gate: server.streamGate, onAborted: () => server.onStreamAborted?.() });
+    }
+
     const chat = path === '/v1/chat/completions';
     if (!chat && path !== '/v1/completions') return error(res, 404, 'NotFoundError', `no route POST ${path}`);
     const messages = body.messages as Array<{ content?: string }> | undefined;
@@ -88,6 +93,10 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
       if (i === 0 && server.streamGate) await server.streamGate;
     }
     res.write(event(chat ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' }));
+    // stream_options.include_usage: one more chunk with no choices and the usage, as OpenAI sends it.
+    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) {
+      res.write(`data: ${JSON.stringify({ id, object, created, model, choices: [], usage })}\n\n`);
+    }
     res.end('data: [DONE]\n\n');
   });
   return server;

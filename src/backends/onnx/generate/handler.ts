@@ -11,6 +11,17 @@ import { generate, type GenerationStats, type LanguageModel } from './loop.js';
 import { completeResponse, envelope, firstChunk, lastChunks, pieceChunk } from './openai-wire.js';
 import { readGenerationRequest, type GenerationKind } from './request.js';
 
+/**
+ * Usage is known exactly here, streamed with include_usage or not: it is noted
+ * on the request's record like a backend's reported usage (observe/token-usage.ts).
+ */
+export function usageNoter(call: Call, onEnd?: (s: GenerationStats) => void): (s: GenerationStats) => void {
+  return (s) => {
+    if (call.record !== undefined) call.record.usage = { prompt: s.promptTokens, completion: s.completionTokens };
+    onEnd?.(s);
+  };
+}
+
 export async function answerGeneration(
   lm: LanguageModel, call: Call, kind: GenerationKind | undefined, onEnd?: (s: GenerationStats) => void,
 ): Promise<Reply> {
@@ -20,9 +31,9 @@ export async function answerGeneration(
   if (which === undefined) {
     throw new JunctionError('invalid_request', 'body needs "messages" (a chat completion) or "prompt" (a completion)', { objective: call.objective.name });
   }
-  const req = readGenerationRequest(body, which, call.objective.name);
+  const req = readGenerationRequest(body, which, call.target.model);
   const e = envelope(req, call.requestId);
-  const gen = generate(lm, req, call.signal, onEnd);
+  const gen = generate(lm, req, call.signal, usageNoter(call, onEnd));
 
   if (!req.stream) {
     let text = '';

@@ -31,7 +31,10 @@ function text(content: unknown, at: string): string {
   if (Array.isArray(content)) {
     return content.map((part, i) => {
       const p = part as { type?: unknown; text?: unknown };
-      if (p?.type !== 'text' || typeof p.text !== 'string') throw invalid(`${at}[${i}]: only {"type":"text","text":…} parts are supported`);
+      // text (chat), input_text / output_text (the Responses API's user and assistant parts)
+      if ((p?.type !== 'text' && p?.type !== 'input_text' && p?.type !== 'output_text') || typeof p.text !== 'string') {
+        throw invalid(`${at}[${i}]: only text parts ({"type":"text","text":…}) are supported`);
+      }
       return p.text;
     }).join('');
   }
@@ -55,7 +58,13 @@ function chatPrompt(messages: unknown): string {
   return `${prompt}A: `;
 }
 
-export function readGenerationRequest(body: Record<string, unknown>, kind: GenerationKind, fallbackModel: string): GenerationRequest {
+/**
+ * `servedModel` is what the answer's `model` field says: the name of the model
+ * that answered, as its backend serves it (here Junction's model name) — the
+ * same field a proxied backend fills with its own served name. The client's
+ * objective is what it asked for; x-model names the exact version.
+ */
+export function readGenerationRequest(body: Record<string, unknown>, kind: GenerationKind, servedModel: string): GenerationRequest {
   const prompt = kind === 'chat' ? chatPrompt(body.messages) : completionPrompt(body.prompt);
   const n = body.n ?? 1;
   if (n !== 1) throw invalid('"n" must be 1: the in-process generator returns one choice');
@@ -82,7 +91,7 @@ export function readGenerationRequest(body: Record<string, unknown>, kind: Gener
   return {
     kind,
     prompt,
-    model: typeof body.model === 'string' ? body.model : fallbackModel,
+    model: servedModel,
     maxTokens,
     temperature,
     stop,

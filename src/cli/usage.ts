@@ -1,0 +1,38 @@
+// What `junction <verb> --help` prints: one entry per verb, also the lines of
+// `junction --help`. main.ts answers --help from here before running a verb, so
+// asking for help never does anything else (never starts a server or a benchmark).
+const ADMIN = '[--admin URL] [--json]';
+
+export const VERB_USAGE: Readonly<Record<string, string>> = {
+  serve: `serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--host H]
+             [--admin-port N] [--admin-host H] [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log]
+             [--insecure-admin] [--tls-cert FILE --tls-key FILE]
+             The data plane (default port 8080) and, with JUNCTION_ADMIN_TOKEN set or --insecure-admin, the admin
+             API (default port 8081; without a token on 127.0.0.1 unless --admin-host says otherwise).
+             --tls-cert/--tls-key serve both over HTTPS.`,
+  validate: `validate   FILE [--json]   every problem of a config file in one pass (schema, semantics, model files)`,
+  explain: `explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C] [--json]`,
+  keys: `keys new   [--name CLIENT] [--json]   print a new API key and its SHA-256 digest for clients:`,
+  apply: `apply      FILE [--message M] ${ADMIN}`,
+  diff: `diff       FILE ${ADMIN}`,
+  revisions: `revisions  [N] [--limit N] ${ADMIN}`,
+  rollback: `rollback   N [--message M] ${ADMIN}`,
+  rollout: `rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version] [--steps 1,5,25,100] ${ADMIN}`,
+  bench: `bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)`,
+  export: `export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--out FILE] [--watch --reload CMD]
+             an nginx config routing requests on x-junction-target (docs/edge.md)`,
+  analyze: `analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout`,
+};
+
+const FOOTER = `admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),
+token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
+`;
+
+export function mainUsage(): string {
+  return `usage: junction <command> [options]\n       junction --version\n\ncommands:\n${Object.values(VERB_USAGE).map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n')}\n\n${FOOTER}`;
+}
+
+export function verbUsage(verb: string): string {
+  const usage = VERB_USAGE[verb];
+  return usage === undefined ? mainUsage() : `usage: junction ${usage.replace(/^(\S+(?: new)?) +/, '$1 ')}\n`;
+}

@@ -1,0 +1,102 @@
+// Token usage reported by an OpenAI-compatible backend (SPEC §2.2), read on
+// the side of the reply: a 'data' listener next to the pipe to the caller, so
+// the stream is neither delayed nor buffered — only the last TAIL_BYTES are
+// kept, where the usage is (a JSON body's `usage` field, a chat stream's final
+// usage chunk, the Responses API's response.completed event). Parsed once,
+// when the reply ends; a body without usage leaves the record's usage unset.
+import type { Readable } from 'node:stream';
+import type { Reply } from '../call/types.js';
+import type { RequestRecord } from './record.js';
+
+/** Tokens of one request: the prompt (input) and the completion (output). */
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+}
+
+/** Enough for the final usage chunk or the tail of a response object; bounds what is held per request. */
+const TAIL_BYTES = 16 * 1024;
+/** How many `"usage"` occurrences to try from the end (e.g. `"usage": null` in earlier stream events). */
+const MAX_TRIES = 4;
+
+/** Attaches the side reader: `record.usage` is set when the reply body ends. */
+export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): void {
+  if (body === null) return;
+  if (Buffer.isBuffer(body)) {
+    const usage = usageInText(body.length > TAIL_BYTES ? body.toString('utf8', body.length - TAIL_BYTES) : body.toString('utf8'));
+    if (usage !== undefined) record.usage = usage;
+    return;
+  }
+  const tail: Array<Buffer | string> = [];
+  let held = 0;
+  const stream: Readable = body;
+  stream.on('data', (chunk: Buffer | string) => {
+    tail.push(chunk);
+    held += chunk.length;
+    while (tail.length > 1 && held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
+  });
+  stream.once('end', () => {
+    const text = tail.every(Buffer.isBuffer) ? Buffer.concat(tail as Buffer[]).toString('utf8') : tail.map(String).join('');
+    const usage = usageInText(text);
+    if (usage !== undefined) record.usage = usage;
+  });
+}
+
+/** The last well-formed `"usage": {…}` object in the text, in either naming (chat: prompt/completion; Responses: input/output). */
+export function usageInText(text: string): TokenUsage | undefined {
+  let from = text.length;
+  for (let tries = 0; tries < MAX_TRIES; tries++) {
+    const at = text.lastIndexOf('"usage"', from);
+    if (at < 0) return undefined;
+    from = at - 1;
+    if (at > 0 && text.charCodeAt(at - 1) === 92 /* \ : inside a string */) continue;
+    const usage = parseUsageObject(text, at + 7);
+    if (usage !== undefined) return usage;
+  }
+  return undefined;
+}
+
+function parseUsageObject(text: string, after: number): TokenUsage | undefined {
+  let i = after;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  if (text[i] !== ':') return undefined;
+  i++;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  if (text[i] !== '{') return undefined;
+  const end = matchingBrace(text, i);
+  if (end < 0) return undefined;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text.slice(i, end + 1)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const prompt = value.prompt_tokens ?? value.input_tokens;
+  const completion = value.completion_tokens ?? value.output_tokens ?? 0; // embeddings have no completion
+  if (!isCount(prompt) || !isCount(completion)) return undefined;
+  return { prompt, completion };
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0;
+}
+
+/** Index of the `}` closing the object opened at `open`, skipping strings; -1 when it is cut off. */
+function matchingBrace(text: string, open: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 /* { */) {
+      depth++;
+    } else if (c === 125 /* } */) {
+      if (--depth === 0) return i;
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,29 @@
+// `serve` without a config says how to get one in the mode it is in, and an
+// admin API without a token listens on loopback only.
+import { describe, expect, it } from 'vitest';
+import { spawnJunction } from '../support/junction-process.js';
+
+const base = ['serve', '--data', ':memory:', '--port', '0', '--admin-port', '0'];
+
+describe('serve without a config', () => {
+  it('with the admin API off, says to restart with --config (not to apply)', async () => {
+    const j = await spawnJunction(base, { JUNCTION_ADMIN_TOKEN: '' });
+    try {
+      expect(j.adminUrl).toBeUndefined();
+      expect(j.stdout()).toMatch(/revision none yet: restart with --config FILE/);
+      expect(j.stdout()).not.toMatch(/junction apply/);
+    } finally {
+      await j.stop();
+    }
+  });
+
+  it('with --insecure-admin, serves the admin API on 127.0.0.1 only and says to apply there', async () => {
+    const j = await spawnJunction([...base, '--insecure-admin'], { JUNCTION_ADMIN_TOKEN: '' });
+    try {
+      expect(j.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(j.stdout()).toContain(`revision none yet: junction apply FILE --admin ${j.adminUrl}`);
+    } finally {
+      await j.stop();
+    }
+  });
+});
