@@ -1,6 +1,6 @@
 // The data plane server (SPEC §2, default port 8080) on node:http: the fewest
 // hops from socket to upstream. Routes come from one file per face.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
@@ -36,7 +36,7 @@ export interface Logger {
 export interface DataPlane {
   runtime: Runtime;
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
-  admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+  admit?: (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
   observers: Observer[];
   /**
    * Told of each decision POST /v1/decide makes, one record per item (via

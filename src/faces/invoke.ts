@@ -1,10 +1,12 @@
 // The one invoke path every face shares: admit → route → send → reply.
-// Faces differ only in how they name the objective and shape errors.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Faces differ only in how they name the objective and shape errors; a face
+// that is not HTTP (gRPC) hands the path an Exchange of its own.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import { forwardable } from '../call/headers.js';
 import { RequestBody } from '../call/body.js';
-import type { Call, Operation } from '../call/types.js';
+import type { Call, Operation, Reply } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { RequestRecord } from '../observe/record.js';
 import { traceRouting } from '../observe/tracing.js';
@@ -31,7 +33,41 @@ export interface InvokeRequest {
   override?: string;
 }
 
-export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+/** One request as the invoke path sees it, whatever face it came through. */
+export interface Exchange {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The body as the face has it: the socket stream (HTTP) or the whole message (gRPC). */
+  readonly body: Readable | Buffer;
+  /** Called once when the exchange ends: answered, or the caller gone. */
+  onClose(listener: () => void): void;
+  /** The exchange has ended. */
+  readonly closed: boolean;
+  /** The answer went out whole (a close before that is the caller leaving). */
+  readonly answered: boolean;
+  /** Sends the reply with Junction's decision headers; `onDone` once it is out (or cut). */
+  reply(reply: Reply, decisionHeaders: Record<string, string>, onDone: (err?: Error) => void): void;
+  error(err: JunctionError, decisionHeaders?: Record<string, string>): void;
+}
+
+function httpExchange(req: IncomingMessage, res: ServerResponse, face: Face, requestId: string): Exchange {
+  return {
+    method: req.method ?? 'POST',
+    headers: req.headers,
+    body: req,
+    onClose: (listener) => res.once('close', listener),
+    get closed() { return res.closed; },
+    get answered() { return res.writableFinished; },
+    reply: (reply, headers, onDone) => writeReply(res, reply, headers, onDone),
+    error: (err, headers) => writeError(res, err, face, requestId, headers),
+  };
+}
+
+export function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+  return invokeExchange(dp, httpExchange(req, res, ir.face, record.requestId), record, ir);
+}
+
+export async function invokeExchange(dp: DataPlane, req: Exchange, record: RequestRecord, ir: InvokeRequest): Promise<void> {
   const revision = dp.runtime.current;
   if (revision === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
   revision.enter();
@@ -51,15 +87,15 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     // a caller gone by then must still abort the upstream call and free its slot.
     const controller = new AbortController();
     let release: (() => void) | undefined;
-    res.once('close', () => {
+    req.onClose(() => {
       release?.();
-      if (!res.writableFinished) controller.abort(new JunctionError('invalid_request', 'client went away'));
+      if (!req.answered) controller.abort(new JunctionError('invalid_request', 'client went away'));
     });
 
     const admitted = dp.admit?.(req, o, record);
     const admission = admitted instanceof Promise ? await admitted : admitted; // no tick spent when admission is synchronous
     if (admission?.release !== undefined) {
-      if (res.closed) admission.release(); // the caller left while admission was awaited
+      if (req.closed) admission.release(); // the caller left while admission was awaited
       else release = admission.release;
     }
     // A protocol face serves the objectives of its own interface (face names are interface names).
@@ -84,13 +120,16 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     const budget = callerMs === undefined ? o.config.policy.timeoutMs : Math.min(callerMs, o.config.policy.timeoutMs);
     const declared = req.headers['content-length'];
     const maxBytes = o.config.policy.maxBodyBytes;
-    const body = ir.body ?? (live.bufferBody
-      ? await RequestBody.buffered(req, maxBytes, o.name)
-      : RequestBody.streaming(req, maxBytes, o.name, declared === undefined ? undefined : Number(declared)));
+    const source = req.body;
+    const body = ir.body ?? (Buffer.isBuffer(source)
+      ? RequestBody.whole(source, maxBytes, o.name)
+      : live.bufferBody
+        ? await RequestBody.buffered(source, maxBytes, o.name)
+        : RequestBody.streaming(source, maxBytes, o.name, declared === undefined ? undefined : Number(declared)));
 
     const call: Call = {
       objective: o, outcome, target: outcome.target, operation: ir.operation,
-      method: req.method ?? 'POST', query: ir.query,
+      method: req.method, query: ir.query,
       headers: forwardable(req.headers, NOT_FORWARDED),
       body, requestId: record.requestId,
       deadline: record.start + budget,
@@ -108,7 +147,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.status = reply.status;
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
-    writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
+    req.reply(reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), () => revision.leave());
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
       reply.body.once('data', () => { record.firstByte = performance.now(); });
@@ -119,7 +158,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.status = jerr.status;
     record.errorCode = jerr.code;
     if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
-    writeError(res, jerr, ir.face, record.requestId, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
+    req.error(jerr, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
   }
 }
 

@@ -3,7 +3,7 @@
 // their concurrency cap. Plugs into the data plane's `admit` hook; refusals are
 // JunctionErrors (401, 403, 429 with Retry-After, 503). The record gets the
 // client's name, never its key.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import type { Admission } from '../faces/data-plane.js';
@@ -14,7 +14,7 @@ import { ClientRegistry, type Client } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
 import type { RateLimiter } from './rate-limits.js';
 
-export type Admit = (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+export type Admit = (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
 
 export function createAdmission(currentConfig: () => Config | undefined, limiter: RateLimiter): Admit {
   const registry = new ClientRegistry();
