@@ -21,7 +21,7 @@ export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, de
 type AnyMethod = MethodDefinition<unknown, unknown>;
 
 export interface OipGrpcService {
-  /** The service as grpc-js serves it, with ModelInfer in bytes. */
+  /** The service as Junction serves it: ModelInfer in bytes both ways, ModelReady and ModelMetadata answering bytes. */
   passthrough: ServiceDefinition;
   /** The service with every message decoded, for codecs and for test clients. */
   decoded: ServiceDefinition;
@@ -52,13 +52,13 @@ export function loadOipGrpcService(): OipGrpcService {
   const pkg = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
   const decoded = pkg.inference.GRPCInferenceService.service;
   const infer = decoded.ModelInfer as AnyMethod;
+  // Model calls answer with bytes: a gRPC backend's answer passes through as it came.
+  const bytesOut = (m: AnyMethod): AnyMethod => ({ ...m, responseSerialize: identity, responseDeserialize: identity });
   const passthrough: ServiceDefinition = {
     ...decoded,
-    ModelInfer: {
-      ...infer,
-      requestSerialize: identity, requestDeserialize: identity,
-      responseSerialize: identity, responseDeserialize: identity,
-    } as AnyMethod,
+    ModelReady: bytesOut(decoded.ModelReady as AnyMethod),
+    ModelMetadata: bytesOut(decoded.ModelMetadata as AnyMethod),
+    ModelInfer: { ...bytesOut(infer), requestSerialize: identity, requestDeserialize: identity },
   };
   return {
     passthrough,
