@@ -45,7 +45,7 @@ export interface InferRequestMessage {
   raw_input_contents: Buffer[];
 }
 
-const identity = (b: Buffer): Buffer => b;
+const identity = (b: unknown): Buffer => b as Buffer;
 
 export function loadOipGrpcService(): OipGrpcService {
   const definition = loadSync(PROTO_PATH, LOADER_OPTIONS);
