@@ -4,7 +4,6 @@
 // (in-process ONNX, an HTTP `oip` backend, a static fallback) goes back to a
 // gRPC caller as protobuf. Requests to gRPC backends never come through here.
 import { oip } from '../backends/protocols/oip.js';
-import type { Call } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import type { InferRequestMessage, TensorContents } from './service.js';
 
@@ -114,10 +113,4 @@ export function metadataFromJson(json: Json): object {
 /** A JSON readiness answer: an empty 2xx (Triton) or `{"ready": true}` (KServe); the same verdict as HTTP health checks. */
 export function readyFromJson(status: number, body: Buffer): boolean {
   return oip.healthy!(status, body);
-}
-
-/** True for a call that carries a gRPC message (the gRPC face marks it with content-type application/grpc). */
-export function carriesGrpc(call: Pick<Call, 'headers'>): boolean {
-  const type = call.headers['content-type'];
-  return typeof type === 'string' && type.startsWith('application/grpc');
 }

@@ -61,6 +61,3 @@ export function httpOfStatus(code: Status): number {
     default: return 500;
   }
 }
-
-/** Marks a reply that carries protobuf bytes of the gRPC service rather than JSON. */
-export const GRPC_CONTENT_TYPE = 'application/grpc';

@@ -10,7 +10,7 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, ty
 import type { Operation } from '../../call/types.js';
 import { toJunctionError } from '../../errors.js';
 import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService } from '../../grpc/service.js';
-import { GRPC_CONTENT_TYPE } from '../../grpc/status.js';
+import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { readModelRef, type ModelRef } from '../../grpc/wire.js';
 import { newRecord } from '../../observe/record.js';
 import type { DataPlane } from '../data-plane.js';
