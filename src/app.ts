@@ -7,6 +7,7 @@ import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
+import { startGrpcFace, type GrpcFace, type GrpcFaceOptions } from './faces/grpc/grpc-face.js';
 import type { Route } from './faces/route.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
@@ -42,6 +43,8 @@ export interface JunctionOptions {
   routes?: Route[];
   /** The control plane (store, revisions, admin API, watch, rollout controller); off when absent. */
   control?: ControlOptions;
+  /** The Open Inference Protocol over gRPC (SPEC §13) on its own port; off when absent. */
+  grpc?: GrpcFaceOptions;
 }
 
 export interface Junction {
@@ -53,6 +56,8 @@ export interface Junction {
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */
   control?: StartedControl;
+  /** Present when started with `grpc`. */
+  grpc?: GrpcFace;
   close(): Promise<void>;
 }
 
@@ -111,13 +116,23 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
+  let grpc: GrpcFace | undefined;
+  try {
+    if (opts.grpc !== undefined) grpc = await startGrpcFace(dataPlane, { host: opts.host, ...opts.grpc });
+  } catch (err) {
+    server.close();
+    await release();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     rateLimiter,
     control,
+    grpc,
     async close() {
+      await grpc?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await release();

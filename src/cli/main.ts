@@ -29,7 +29,7 @@ const COMMANDS: Record<string, Command> = {
 const USAGE = `usage: junction <command> [options]
 
 commands:
-  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--host H]
+  serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--admin-port N] [--grpc-port N] [--host H]
              [--workers N] [--decision-log FILE|-] [--access-log] [--insecure-admin]
   validate   FILE
   explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C]

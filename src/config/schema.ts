@@ -19,7 +19,7 @@ export function isTrafficClass(value: unknown): value is TrafficClass {
 
 export const ModelClass = z.enum(['scorer', 'classifier', 'generator', 'embedder', 'other']);
 export const Interface = z.enum(['json', 'oip', 'openai', 'bytes']);
-export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw']);
+export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw', 'oip-grpc']);
 
 const OnnxBackend = z.strictObject({
   type: z.literal('onnx'),
@@ -38,11 +38,19 @@ const OnnxBackend = z.strictObject({
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url()).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL).'),
+  endpoints: z.array(z.url()).min(1).describe('Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS).'),
   model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
   version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
   maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),
-  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint.'),
+  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint (oip-grpc: HTTP/2 channels, at most 16).'),
+  headers: z.record(z.string(), z.string()).optional()
+    .describe('Sent on every upstream call (oip-grpc: as metadata); values may be ${env:NAME} or ${file:/path}.'),
+  tls: z.strictObject({
+    ca: z.string().optional().describe('PEM file of the CA that signed the endpoints\' certificates.'),
+    cert: z.string().optional().describe('PEM client certificate file, for mutual TLS.'),
+    key: z.string().optional().describe('PEM client key file, for mutual TLS.'),
+    servername: z.string().optional().describe('The name to verify the endpoints\' certificates against.'),
+  }).optional().describe('TLS for https:// (and grpcs://) endpoints.'),
   health: z.strictObject({
     path: z.string().optional().describe('Readiness path; default the protocol\'s own.'),
     intervalMs: z.int().min(100).default(5000),
