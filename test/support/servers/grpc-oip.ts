@@ -92,7 +92,8 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
       else answer();
     },
   };
-  server.addService(service.passthrough, impl as unknown as UntypedServiceImplementation);
+  // ModelInfer in bytes (to keep what arrived), everything else decoded as any server would.
+  server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl as unknown as UntypedServiceImplementation);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `127.0.0.1:${bound}`;
