@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { httpChart } from './chart.js';
 import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
+import { benchGrpc } from './grpc.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
@@ -19,6 +20,7 @@ const benches: Array<[string, Bench]> = [
   ['http', () => benchHttp({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
   ['onnx', benchOnnx],
+  ['grpc', () => benchGrpc(quick ? 0.5 : 1.5)],
   ['observability', benchObservability],
   ['control', benchControl],
 ];
