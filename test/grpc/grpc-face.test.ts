@@ -291,3 +291,23 @@ describe('gRPC face admission', () => {
     expect(Number(limited.metadata['retry-after'])).toBeGreaterThan(0);
   });
 });
+
+describe('the quickstart over gRPC', () => {
+  it("answers the README's grpcurl example", async () => {
+    const junction = await startJunction({ configFile: `${REPO_ROOT}/examples/quickstart.yaml`, port: 0, grpc: { port: 0 } });
+    const client = oipClient(`127.0.0.1:${junction.grpc!.port}`);
+    try {
+      // The request of README.md's grpcurl example.
+      const r = await client.call('ModelInfer', {
+        model_name: 'ranking-tensors',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 8], contents: { fp32_contents: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0] } }],
+      }, { 'x-unit-id': 'user-42' });
+      expect(r.error).toBeUndefined();
+      expect(r.metadata).toMatchObject({ 'x-model': 'ranker@7' });
+      expect(r.value).toMatchObject({ model_name: 'ranker', model_version: '7', outputs: [{ name: 'score', datatype: 'FP32', shape: ['1', '1'] }] });
+    } finally {
+      client.close();
+      await junction.close();
+    }
+  });
+});
