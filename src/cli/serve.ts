@@ -106,8 +106,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
   const revision = junction.runtime.current?.number ?? 'none yet: junction apply FILE';
-  const grpc = junction.grpc ? `, gRPC port ${junction.grpc.port}` : '';
-  out.write(`junction: serving ${junction.url}${admin}${grpc} (revision ${revision}, store ${junction.control?.plane.store.location})\n`);
+  const grpc = junction.grpc ? `; gRPC on port ${junction.grpc.port}` : '';
+  out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));
   };

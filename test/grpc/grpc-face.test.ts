@@ -58,6 +58,8 @@ describe('the gRPC face', () => {
           rank: { interface: 'oip', default: 'ranker@6' },
           'json-only': { interface: 'json', default: 'ranker@6' },
           tight: { interface: 'oip', default: 'simple@1', policy: { maxBodyBytes: 1000 } },
+          shadowed: { interface: 'oip', default: 'simple@1', shadow: [{ use: 'simple@spare', percent: 100 }] },
+          bulkhead: { interface: 'oip', default: 'simple@1', policy: { maxConcurrency: 1 } },
         },
       },
     });
@@ -185,6 +187,28 @@ describe('the gRPC face', () => {
     const r = await client.call('ModelInfer', infer('retried'));
     expect(r.error).toBeUndefined();
     expect(spare.received.filter((x) => x.method === 'ModelInfer').length - before).toBe(2);
+  });
+
+  it('copies to shadows off the critical path, with the same bytes', async () => {
+    const before = spare.received.filter((x) => x.method === 'ModelInfer').length;
+    const r = await client.call('ModelInfer', infer('shadowed', { raw_input_contents: [fp32(4)], inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['1', '4'] }] }));
+    expect(r.metadata['x-model']).toBe('simple@1');
+    await expect.poll(() => spare.received.filter((x) => x.method === 'ModelInfer').length).toBe(before + 1);
+    const copy = spare.received.filter((x) => x.method === 'ModelInfer').at(-1)!;
+    const live = triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!;
+    expect(copy.request.raw_input_contents).toEqual(live.request.raw_input_contents);
+  });
+
+  it('refuses beyond the bulkhead with UNAVAILABLE overloaded, never queueing', async () => {
+    triton.delayMs = 300;
+    try {
+      const both = await Promise.all([client.call('ModelInfer', infer('bulkhead')), client.call('ModelInfer', infer('bulkhead'))]);
+      const codes = both.map((r) => r.error?.code ?? status.OK).sort();
+      expect(codes).toEqual([status.OK, status.UNAVAILABLE]);
+      expect(both.find((r) => r.error)!.metadata['x-error-code']).toBe('overloaded');
+    } finally {
+      triton.delayMs = 0;
+    }
   });
 
   it("propagates the caller's deadline as the gRPC deadline and ends the call with DEADLINE_EXCEEDED", async () => {

@@ -11,6 +11,8 @@ export interface JunctionProcess {
   adminUrl: string | undefined;
   /** Everything it wrote to stderr (logs), for failure messages. */
   stderr(): string;
+  /** Everything it wrote to stdout (the serving line). */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
@@ -36,7 +38,7 @@ export function spawnJunction(args: string[], env: Record<string, string> = {}, 
       if (!m) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ child, url: m[1]!, adminUrl: m[2], stderr: () => err, stop });
+      resolve({ child, url: m[1]!, adminUrl: m[2], stderr: () => err, stdout: () => out, stop });
     });
   });
 }
