@@ -297,7 +297,7 @@ describe('gRPC face admission', () => {
   });
 
   it('is ready when every objective can be served', async () => {
-    await expect.poll(async () => (await client.call('ServerReady', {})).value).toEqual({ ready: true });
+    await expect.poll(async () => (await client.call('ServerReady', {})).value, { timeout: 5000 }).toEqual({ ready: true });
   });
 
   it('applies API keys and rate limits as on HTTP', async () => {
@@ -332,6 +332,37 @@ describe('the quickstart over gRPC', () => {
     } finally {
       client.close();
       await junction.close();
+    }
+  });
+});
+
+describe('oip-grpc health checks', () => {
+  it('ServerReady/ModelReady take a replica out and bring it back; readiness follows', async () => {
+    const triton = await startGrpcModelServer({ simple: ['1'] });
+    const junction = await startJunction({
+      port: 0, grpc: { port: 0 },
+      config: {
+        models: { simple: { versions: { '1': grpcBackend(triton.url) } } },
+        objectives: { identity: { interface: 'oip', default: 'simple@1' } },
+      },
+    });
+    const client = oipClient(`127.0.0.1:${junction.grpc!.port}`);
+    const ready = async () => (await client.call('ServerReady', {})).value?.ready;
+    try {
+      await expect.poll(ready, { timeout: 5000 }).toBe(true);
+      triton.ready = false;
+      await expect.poll(ready, { timeout: 5000 }).toBe(false);
+      const refused = await client.call('ModelInfer', { model_name: 'identity' });
+      expect(refused.error?.code).toBe(status.UNAVAILABLE);
+      expect(refused.metadata['x-error-code']).toBe('no_healthy_backend');
+      expect((await request(`${junction.url}/readyz`)).statusCode).toBe(503);
+      triton.ready = true;
+      await expect.poll(ready, { timeout: 5000 }).toBe(true);
+      expect((await client.call('ModelInfer', { model_name: 'identity' })).error).toBeUndefined();
+    } finally {
+      client.close();
+      await junction.close();
+      await triton.close();
     }
   });
 });
