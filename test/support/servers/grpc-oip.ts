@@ -30,7 +30,7 @@ export interface GrpcModelServer {
   close(): Promise<void>;
 }
 
-export async function startGrpcModelServer(models: Record<string, string[]>, port = 0): Promise<GrpcModelServer> {
+export async function startGrpcModelServer(models: Record<string, string[]>, port = 0, creds = ServerCredentials.createInsecure()): Promise<GrpcModelServer> {
   const service = loadOipGrpcService();
   const decodeInfer = service.decodeInferRequest;
   const encodeInfer = service.encodeInferResponse;
@@ -95,10 +95,10 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
   // ModelInfer in bytes (to keep what arrived), everything else decoded as any server would.
   server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl as unknown as UntypedServiceImplementation);
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
   const address = `127.0.0.1:${bound}`;
   return {
-    address, url: `grpc://${address}`, received,
+    address, url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`, received,
     get ready() { return state.ready; },
     set ready(v: boolean) { state.ready = v; },
     get delayMs() { return state.delayMs; },
