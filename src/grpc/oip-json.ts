@@ -114,3 +114,58 @@ export function metadataFromJson(json: Json): object {
 export function readyFromJson(status: number, body: Buffer): boolean {
   return oip.healthy!(status, body);
 }
+
+/** OIP JSON parameters ({"key": value}) as InferParameter values. */
+function parametersFromJson(value: unknown): Record<string, object> {
+  const out: Record<string, object> = {};
+  if (value === null || typeof value !== 'object') return out;
+  for (const [k, v] of Object.entries(value as Json)) {
+    if (typeof v === 'boolean') out[k] = { bool_param: v };
+    else if (typeof v === 'number') out[k] = Number.isInteger(v) ? { int64_param: v } : { double_param: v };
+    else if (typeof v === 'string') out[k] = { string_param: v };
+  }
+  return out;
+}
+
+/** An OIP JSON infer request as a ModelInferRequest value (typed contents), for an HTTP caller of a gRPC backend. */
+export function inferRequestFromJson(json: Json, objective: string): object {
+  if (!Array.isArray(json.inputs)) throw invalid('body must have "inputs": [{name, shape, datatype, data}]', objective);
+  return {
+    id: typeof json.id === 'string' ? json.id : '',
+    parameters: parametersFromJson(json.parameters),
+    inputs: (json.inputs as Json[]).map((t) => {
+      const datatype = String(t?.datatype ?? '');
+      const field = CONTENTS_FIELD[datatype];
+      if (field === undefined) throw invalid(`input ${JSON.stringify(t?.name)}: datatype ${datatype} cannot travel as JSON data to a gRPC backend`, objective);
+      const data = flat(t.data);
+      return {
+        name: String(t.name ?? ''), datatype, shape: Array.isArray(t.shape) ? t.shape : [],
+        parameters: parametersFromJson(t.parameters),
+        contents: { [field]: field === 'bytes_contents' ? data.map((v) => Buffer.from(String(v))) : data },
+      };
+    }),
+    outputs: Array.isArray(json.outputs) ? (json.outputs as Json[]).map((o) => ({ name: String(o?.name ?? '') })) : [],
+  };
+}
+
+export interface InferResponseMessage {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: Array<{ name: string; datatype: string; shape: string[]; contents: TensorContents | null }>;
+  raw_output_contents: Buffer[];
+}
+
+/** A decoded ModelInferResponse as the OIP JSON answer (raw or typed contents → data). */
+export function inferResponseToJson(msg: InferResponseMessage, objective: string): Json {
+  const raw = msg.raw_output_contents;
+  const json: Json = {
+    model_name: msg.model_name, model_version: msg.model_version,
+    outputs: msg.outputs.map((t, i) => ({
+      name: t.name, datatype: t.datatype, shape: t.shape.map(Number),
+      data: raw.length > i ? rawData(t.name, t.datatype, raw[i]!, objective) : typedData(t.name, t.datatype, t.contents, objective),
+    })),
+  };
+  if (msg.id !== '') json.id = msg.id;
+  return json;
+}

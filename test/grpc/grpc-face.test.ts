@@ -260,15 +260,30 @@ describe('the gRPC face', () => {
     expect(metrics).toMatch(/junction_requests_total\{[^}]*objective="identity"[^}]*\} \d+/);
   });
 
-  it('lets the HTTP OIP face read metadata from a gRPC backend, and refuses JSON infer clearly', async () => {
+  it('serves HTTP OIP callers from a gRPC backend too: JSON encoded on the way, the answer decoded back', async () => {
     const meta = await request(`${junction.url}/v2/models/identity`);
     expect(meta.statusCode).toBe(200);
     expect(await meta.body.json()).toMatchObject({ name: 'simple', platform: 'test_identity' });
     const ready = await request(`${junction.url}/v2/models/identity/ready`);
     expect(await ready.body.json()).toMatchObject({ ready: true });
-    const inferHttp = await request(`${junction.url}/v2/models/identity/infer`, { method: 'POST', body: '{"inputs":[]}' });
-    expect(inferHttp.statusCode).toBe(400);
-    expect(await inferHttp.body.text()).toContain("Junction's gRPC port");
+    const inferHttp = await request(`${junction.url}/v2/models/identity/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'h1', inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 3], data: [[1, 2, 3]] }], parameters: { priority: 2 } }),
+    });
+    expect(inferHttp.statusCode).toBe(200);
+    expect(inferHttp.headers['x-model']).toBe('simple@1');
+    expect(await inferHttp.body.json()).toEqual({
+      model_name: 'simple', model_version: '1', id: 'h1', outputs: [{ name: 'OUTPUT0', datatype: 'INT64', shape: [1, 3], data: [1, 2, 3] }],
+    });
+    expect(triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.request).toMatchObject({
+      model_name: 'simple', model_version: '1', parameters: { priority: { int64_param: '2' } },
+      inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: ['1', '3'], contents: { int64_contents: ['1', '2', '3'] } }],
+    });
+    const binary = await request(`${junction.url}/v2/models/identity/infer`, {
+      method: 'POST', headers: { 'inference-header-content-length': '10' }, body: '{"inputs":[]}',
+    });
+    expect(binary.statusCode).toBe(400);
+    await binary.body.text();
   });
 });
 

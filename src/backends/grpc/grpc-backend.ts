@@ -1,11 +1,14 @@
 // `protocol: oip-grpc`: a version served by Triton, KServe or any server of
-// the Open Inference Protocol over gRPC. ModelInfer's bytes travel as the
-// caller sent them, with only the model name and version rewritten to the
-// backend's own (backend.model / backend.version); the answer's bytes come
-// back untouched. Replicas are balanced, ejected and health-checked by the
-// same EndpointSet as HTTP ones; the call's deadline is the gRPC deadline.
+// the Open Inference Protocol over gRPC. A gRPC caller's ModelInfer bytes
+// travel as they were sent, with only the model name and version rewritten to
+// the backend's own (backend.model / backend.version); the answer's bytes come
+// back untouched. An HTTP caller's OIP JSON is encoded on the way (and the
+// answer decoded back), so the objective serves both faces. Replicas are
+// balanced, ejected and health-checked by the same EndpointSet as HTTP ones;
+// the call's deadline is the gRPC deadline.
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
+import { readJsonBody } from '../../call/json-body.js';
 import type { Call, Reply } from '../../call/types.js';
 import { ConfigError } from '../../config/issues.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
@@ -13,6 +16,7 @@ import { JunctionError } from '../../errors.js';
 import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
+import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
 import { rewriteModelRef } from '../../grpc/wire.js';
 import { telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
@@ -61,13 +65,26 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
   });
   checker.start();
 
-  /** The request message's bytes, and whether the answer goes back as bytes (a gRPC caller) or decoded to JSON. */
+  /**
+   * The request message's bytes. A gRPC caller's ModelInfer is forwarded as it
+   * came (name and version rewritten); an HTTP caller's OIP JSON is encoded,
+   * since a JSON body has no bytes a gRPC server could take.
+   */
   async function request(call: Call, method: MethodName): Promise<Buffer> {
     if (method !== 'ModelInfer') return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
-    if (!carriesGrpc(call)) {
-      throw new JunctionError('invalid_request', `${target.id} speaks oip over gRPC; send ModelInfer to Junction's gRPC port`, { objective: call.objective.name });
+    if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
+    if (call.headers['inference-header-content-length'] !== undefined) {
+      throw new JunctionError('invalid_request', `${target.id} speaks oip over gRPC: send binary tensors to Junction's gRPC port as raw_input_contents`, { objective: call.objective.name });
     }
-    return rewriteModelRef(await call.body.readAll(), model.name, model.version);
+    const json = inferRequestFromJson(await readJsonBody(call), call.objective.name);
+    return service.decoded.ModelInfer!.requestSerialize({ ...json, model_name: model.name, model_version: model.version });
+  }
+
+  /** A decoded answer as the OIP JSON an HTTP caller reads. */
+  function jsonAnswer(method: MethodName, answer: object, objective: string): Reply {
+    if (method === 'ModelReady') return jsonReply(200, { name: model.name, ready: (answer as { ready?: boolean }).ready === true });
+    if (method === 'ModelInfer') return jsonReply(200, inferResponseToJson(answer as InferResponseMessage, objective));
+    return jsonReply(200, answer);
   }
 
   async function send(call: Call): Promise<Reply> {
@@ -84,7 +101,7 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     const metadata = metadataFor(call);
     const m = service.passthrough[method]!;
-    const asBytes = method === 'ModelInfer' || carriesGrpc(call);
+    const asBytes = carriesGrpc(call);
     endpoint.outstanding++;
     try {
       const answer = await new Promise<Buffer | object>((resolve, reject) => {
@@ -102,7 +119,7 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
       set.success(endpoint);
       return Buffer.isBuffer(answer)
         ? { status: 200, headers: { 'content-type': GRPC_CONTENT_TYPE }, body: answer }
-        : jsonReply(200, method === 'ModelReady' ? { name: model.name, ready: (answer as { ready?: boolean }).ready === true } : answer);
+        : jsonAnswer(method, answer, call.objective.name);
     } catch (err) {
       return failure(err, call, () => set.failure(endpoint, performance.now()));
     } finally {

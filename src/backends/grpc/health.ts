@@ -51,9 +51,14 @@ export class GrpcHealthChecker {
   private ask(client: Client, method: 'ServerReady' | 'ModelReady', request: object): Promise<boolean> {
     const m = this.service.decoded[method]!;
     return new Promise((resolve) => {
-      client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new Metadata(),
-        { deadline: Date.now() + this.opts.timeoutMs },
-        (err, value) => resolve(err === null && (value as { ready?: boolean } | undefined)?.ready === true));
+      if (this.stopped) return resolve(false); // the channels close with the backend
+      try {
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new Metadata(),
+          { deadline: Date.now() + this.opts.timeoutMs },
+          (err, value) => resolve(err === null && (value as { ready?: boolean } | undefined)?.ready === true));
+      } catch {
+        resolve(false); // a channel closed under a check in flight
+      }
     });
   }
 }
