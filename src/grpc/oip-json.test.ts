@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JunctionError } from '../errors.js';
-import { inferRequestToJson, inferResponseFromJson, metadataFromJson } from './oip-json.js';
+import { inferRequestFromJson, inferRequestToJson, inferResponseFromJson, inferResponseToJson, metadataFromJson } from './oip-json.js';
 import type { InferRequestMessage } from './service.js';
 
 const message = (inputs: InferRequestMessage['inputs'], raw: Buffer[] = []): InferRequestMessage =>
@@ -50,5 +50,20 @@ describe('OIP JSON answers as gRPC responses', () => {
     });
     expect(metadataFromJson({ name: 'r', versions: ['6'], inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 8] }] }))
       .toMatchObject({ name: 'r', versions: ['6'], platform: '', inputs: [{ name: 'x', shape: [-1, 8] }], outputs: [] });
+  });
+});
+
+describe('OIP JSON for a gRPC backend (HTTP callers)', () => {
+  it('encodes inputs as typed contents and decodes raw or typed outputs back to data', () => {
+    expect(inferRequestFromJson({ id: 'x', inputs: [{ name: 'a', datatype: 'BOOL', shape: [2], data: [true, false] }], outputs: [{ name: 'y' }] }, 'o'))
+      .toEqual({ id: 'x', parameters: {}, inputs: [{ name: 'a', datatype: 'BOOL', shape: [2], parameters: {}, contents: { bool_contents: [true, false] } }], outputs: [{ name: 'y' }] });
+    expect(() => inferRequestFromJson({ inputs: [{ name: 'a', datatype: 'FP16', shape: [1], data: [1] }] }, 'o')).toThrow(JunctionError);
+    expect(() => inferRequestFromJson({}, 'o')).toThrow(/"inputs"/);
+    const answer = inferResponseToJson({
+      model_name: 'm', model_version: '2', id: '',
+      outputs: [{ name: 'y', datatype: 'FP64', shape: ['1', '2'], contents: null }],
+      raw_output_contents: [Buffer.from(Float64Array.of(0.5, -2).buffer)],
+    }, 'o');
+    expect(answer).toEqual({ model_name: 'm', model_version: '2', outputs: [{ name: 'y', datatype: 'FP64', shape: [1, 2], data: [0.5, -2] }] });
   });
 });
