@@ -227,6 +227,20 @@ describe('the gRPC face', () => {
     }
   });
 
+  it('cancels the backend call when the caller cancels, and records the request as 499', async () => {
+    triton.delayMs = 2000;
+    try {
+      records.length = 0;
+      const r = await client.cancelAfter('ModelInfer', infer('identity', { id: 'gives-up' }), 200);
+      expect(r.error?.code).toBe(status.CANCELLED);
+      await expect.poll(() => triton.cancelled, { timeout: 5000 }).toContain('gives-up');
+      await expect.poll(() => records.length).toBe(1);
+      expect(records[0]).toMatchObject({ objective: 'identity', status: 499 });
+    } finally {
+      triton.delayMs = 0;
+    }
+  });
+
   it('serves in-process ONNX: typed contents and raw_input_contents', async () => {
     const features = [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1];
     const typed = await client.call('ModelInfer', {

@@ -14,6 +14,8 @@ export interface GrpcResult<T = Record<string, any>> {
 
 export interface OipClient {
   call<T = Record<string, any>>(method: string, request: object, metadata?: Record<string, string>, deadlineMs?: number): Promise<GrpcResult<T>>;
+  /** Starts a call and cancels it after `afterMs`, as a caller that gives up does. */
+  cancelAfter(method: string, request: object, afterMs: number): Promise<GrpcResult>;
   close(): void;
 }
 
@@ -34,6 +36,12 @@ export function oipClient(address: string): OipClient {
           resolve(error ? { error, metadata: flat(error.metadata) } : { value, metadata: headers });
         });
         pending.on('metadata', (m: Metadata) => { headers = flat(m); });
+      });
+    },
+    cancelAfter(method, request, afterMs) {
+      return new Promise((resolve) => {
+        const pending = client[method]!(request, new Metadata(), {}, (error: ServiceError | null, value: any) => resolve({ error: error ?? undefined, value, metadata: {} }));
+        setTimeout(() => pending.cancel(), afterMs);
       });
     },
     close: () => client.close(),

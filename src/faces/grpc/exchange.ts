@@ -35,21 +35,36 @@ export function grpcExchange(
   const listeners: Array<() => void> = [];
   let closed = false;
   let answered = false;
+  let cancelled = false;
+  let observed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     record.end = performance.now();
-    if (!answered && record.status === 0) record.status = 499; // the caller cancelled first
     for (const listener of listeners) listener();
+  };
+  // The record is complete once the invoke path has ended (it answers or fails
+  // even for a caller that left): observers see it then, once.
+  const ended = () => {
+    close();
+    if (observed) return;
+    observed = true;
+    if (cancelled) record.status = 499; // the caller cancelled first, whatever the path made of it
     for (const observe of observers) observe(record);
   };
-  call.once('cancelled', close);
+  call.once('cancelled', () => {
+    if (answered) return;
+    cancelled = true;
+    close(); // aborts the upstream call and frees admission slots now
+  });
 
   const fail = (code: Status, message: string, trailers: Record<string, string | undefined>) => {
-    answered = true;
-    const err: Partial<ServiceError> = { code, details: message, metadata: metadataOf(trailers) };
-    callback(err);
-    close();
+    if (!cancelled) {
+      answered = true;
+      const err: Partial<ServiceError> = { code, details: message, metadata: metadataOf(trailers) };
+      callback(err);
+    }
+    ended();
   };
 
   const exchange: Exchange = {
@@ -64,10 +79,12 @@ export function grpcExchange(
       void toMessage(reply, answer).then(
         (out) => {
           if ('message' in out) {
-            answered = true;
-            call.sendMetadata(metadataOf(meta));
-            callback(null, out.message);
-            close();
+            if (!cancelled) {
+              answered = true;
+              call.sendMetadata(metadataOf(meta));
+              callback(null, out.message);
+            }
+            ended();
           } else {
             record.status = out.http;
             fail(out.code, out.details, { ...meta, ...out.trailers });

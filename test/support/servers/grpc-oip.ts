@@ -22,6 +22,8 @@ export interface GrpcModelServer {
   address: string;
   url: string;
   received: Received[];
+  /** ModelInfer calls the caller cancelled before the answer (by their id). */
+  cancelled: string[];
   ready: boolean;
   /** The next `times` ModelInfer calls fail with `code`. */
   failNext(code: status, times?: number, message?: string): void;
@@ -38,6 +40,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
   let failures: { code: status; left: number; message: string } | undefined;
   const state = { ready: true, delayMs: 0 };
   const received: Received[] = [];
+  const cancelled: string[] = [];
 
   const note = (method: string, call: ServerUnaryCall<unknown, unknown>, request: Record<string, unknown>, bytes?: Buffer) => {
     const metadata: Record<string, string> = {};
@@ -76,6 +79,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
     ModelInfer: (c: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       const req = decodeInfer(c.request);
       note('ModelInfer', c as ServerUnaryCall<unknown, unknown>, req as unknown as Record<string, unknown>, c.request);
+      c.once('cancelled', () => cancelled.push(req.id));
       const answer = () => {
         if (failures !== undefined && failures.left > 0) {
           failures.left--;
@@ -98,7 +102,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
     server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
   const address = `127.0.0.1:${bound}`;
   return {
-    address, url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`, received,
+    address, url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`, received, cancelled,
     get ready() { return state.ready; },
     set ready(v: boolean) { state.ready = v; },
     get delayMs() { return state.delayMs; },
