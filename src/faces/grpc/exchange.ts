@@ -98,7 +98,11 @@ export function grpcExchange(
           exchange.error(jerr, decisionHeaders);
           onDone(jerr);
         },
-      );
+      ).catch((err: unknown) => {
+        // Writing the answer itself failed (the call is gone): the record still ends, nothing may reject unheard.
+        ended();
+        onDone(err instanceof Error ? err : new Error(String(err)));
+      });
     },
     error(err, decisionHeaders) {
       if (answered) return;
