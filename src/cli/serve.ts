@@ -100,7 +100,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }).catch((err: unknown) => {
     if (err instanceof StoreOpenError) throw new UserError(err.message);
     if ((err as { code?: string }).code === 'EADDRINUSE') {
-      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port`);
+      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port / --grpc-port`);
     }
     throw err;
   });

@@ -37,3 +37,18 @@ describe('serve --grpc-port', () => {
     expect(r.value!.outputs[0].contents.fp32_contents).toHaveLength(1);
   });
 });
+
+describe('a taken gRPC port', () => {
+  it('is refused at start as EADDRINUSE, naming the address', async () => {
+    const { startGrpcModelServer } = await import('../support/servers/grpc-oip.js');
+    const { startJunction } = await import('../../src/app.js');
+    const holder = await startGrpcModelServer({});
+    try {
+      const port = Number(holder.address.split(':')[1]);
+      await expect(startJunction({ port: 0, config: { models: {}, objectives: {} }, grpc: { port } }))
+        .rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining(`127.0.0.1:${port}`) });
+    } finally {
+      await holder.close();
+    }
+  });
+});

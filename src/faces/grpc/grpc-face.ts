@@ -52,8 +52,13 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
     ModelInfer: modelCall(dp, service, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
   };
   server.addService(service.passthrough, handlers as unknown as UntypedServiceImplementation);
+  const address = `${opts.host ?? '127.0.0.1'}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err === null) return resolve(bound);
+      // grpc-js reports a taken port inside its message; say it the way node:net does.
+      reject(err.message.includes('EADDRINUSE') ? Object.assign(new Error(`listen EADDRINUSE: gRPC address ${address} already in use`), { code: 'EADDRINUSE' }) : err);
+    });
   });
   return {
     port,
