@@ -7,6 +7,7 @@ import { benchConsole } from './console.js';
 import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
 import { benchEdge } from './edge.js';
+import { benchGrpc } from './grpc.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
@@ -24,6 +25,7 @@ const benches: Array<[string, Bench]> = [
   ['edge', () => benchEdge({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
   ['onnx', benchOnnx],
+  ['grpc', () => benchGrpc(quick ? 0.5 : 1.5)],
   ['observability', benchObservability],
   ['tokens', () => benchTokens(quick ? 200 : 400)],
   ['control', benchControl],

@@ -9,6 +9,7 @@ import type { RolloutEvent } from './control/rollout-controller.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
 import { listenerUrl } from './faces/listener.js';
+import { startGrpcFace, type GrpcFace, type GrpcFaceOptions } from './faces/grpc/grpc-face.js';
 import type { Route } from './faces/route.js';
 import { feedbackRoute } from './faces/feedback.js';
 import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
@@ -49,6 +50,8 @@ export interface JunctionOptions {
   routes?: Route[];
   /** The control plane (store, revisions, admin API, watch, rollout controller); off when absent. */
   control?: ControlOptions;
+  /** The Open Inference Protocol over gRPC (SPEC §13) on its own port; off when absent. */
+  grpc?: GrpcFaceOptions;
 }
 
 export interface Junction {
@@ -60,6 +63,8 @@ export interface Junction {
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */
   control?: StartedControl;
+  /** Present when started with `grpc`. */
+  grpc?: GrpcFace;
   close(): Promise<void>;
 }
 
@@ -134,13 +139,23 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
+  let grpc: GrpcFace | undefined;
+  try {
+    if (opts.grpc !== undefined) grpc = await startGrpcFace(dataPlane, { host: opts.host, ...opts.grpc });
+  } catch (err) {
+    server.close();
+    await release();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
     url: listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', port),
     rateLimiter,
     control,
+    grpc,
     async close() {
+      await grpc?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await release();

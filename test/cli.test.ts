@@ -22,7 +22,7 @@ describe('junction validate', () => {
   it('opens every ONNX model the config names: the quickstart validates', async () => {
     const quickstart = new URL('../examples/quickstart.yaml', import.meta.url).pathname;
     expect(await main(['validate', quickstart])).toBe(0);
-    expect(io.out).toMatch(/valid \(3 objectives, \d+ targets\)/);
+    expect(io.out).toMatch(/valid \(4 objectives, \d+ targets\)/);
   });
 
   it('exits 1 naming a model file that is missing, by its config path', async () => {

@@ -6,6 +6,7 @@ const BY_PROTOCOL: Record<string, readonly InterfaceName[]> = {
   // raw forwards the bytes as they came: it can carry any payload.
   raw: ['json', 'bytes', 'oip', 'openai'],
   oip: ['oip'],
+  'oip-grpc': ['oip'],
   openai: ['openai'],
   tfserving: ['json'],
 };

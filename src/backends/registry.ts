@@ -1,5 +1,6 @@
 // Builds the Backend for a target from its config. One entry per backend type.
 import type { Target } from '../routing/types.js';
+import { createGrpcBackend } from './grpc/grpc-backend.js';
 import { createHttpBackend } from './http/http-backend.js';
 import { createOnnxBackend } from './onnx/onnx-backend.js';
 import type { Backend } from './types.js';
@@ -13,7 +14,8 @@ export async function createBackend(target: Target, ctx: BackendContext): Promis
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http':
-      return createHttpBackend(target, cfg, ctx.baseDir);
+      // oip-grpc is the one protocol that is not HTTP/1.1 through undici: its own backend.
+      return cfg.protocol === 'oip-grpc' ? createGrpcBackend(target, cfg, ctx.baseDir) : createHttpBackend(target, cfg, ctx.baseDir);
     case 'onnx':
       return createOnnxBackend(target, cfg, ctx.baseDir);
   }

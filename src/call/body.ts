@@ -48,6 +48,14 @@ export class RequestBody {
     return RequestBody.of(await body.readAll());
   }
 
+  /** A body that arrived whole (a gRPC message), held to the same limit. */
+  static whole(buffer: Buffer, maxBytes: number, objective?: string): RequestBody {
+    if (buffer.length > maxBytes) {
+      throw new JunctionError('payload_too_large', `message of ${buffer.length} bytes exceeds maxBodyBytes (${maxBytes} bytes)`, { objective });
+    }
+    return RequestBody.of(buffer);
+  }
+
   static of(buffer: Buffer): RequestBody {
     return new RequestBody(null, buffer, Infinity, undefined, undefined, undefined);
   }

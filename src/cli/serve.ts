@@ -45,6 +45,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       redis: { type: 'string' },
       port: { type: 'string' },
       'admin-port': { type: 'string' },
+      'grpc-port': { type: 'string' },
       host: { type: 'string' },
       workers: { type: 'string' },
       'decision-log': { type: 'string' },
@@ -88,6 +89,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   const dataPort = port(values.port, 8080, '--port');
   const adminPort = port(values['admin-port'], DEFAULT_ADMIN_PORT, '--admin-port');
   const workers = workerCount(values.workers);
+  const grpcPort = values['grpc-port'] === undefined ? undefined : port(values['grpc-port'], 0, '--grpc-port');
   // `--decision-log -` owns stdout: nothing else may write there.
   const out = decisionLog === '-' ? process.stderr : process.stdout;
 
@@ -116,6 +118,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     decisionLog,
     feedbackLog,
     accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
+    grpc: grpcPort === undefined ? undefined : { port: grpcPort, host: values.host ?? '0.0.0.0' },
     control: {
       store: values.store,
       data: values.store === undefined ? values.data ?? DEFAULT_DATA_DIR : undefined,
@@ -132,13 +135,14 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }).catch((err: unknown) => {
     if (err instanceof StoreOpenError) throw new UserError(err.message);
     if ((err as { code?: string }).code === 'EADDRINUSE') {
-      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port`);
+      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port / --grpc-port`);
     }
     throw err;
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
   const revision = junction.runtime.current?.number ?? `none yet: ${noConfigHint(junction.control?.adminUrl)}`;
-  out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})\n`);
+  const grpc = junction.grpc ? `; gRPC on port ${junction.grpc.port}` : '';
+  out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`);
   const stop = () => {
     void junction.close().then(() => process.exit(0));
   };

@@ -4,7 +4,7 @@
 const ADMIN = '[--admin URL] [--json]';
 
 export const VERB_USAGE: Readonly<Record<string, string>> = {
-  serve: `serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--host H]
+  serve: `serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--grpc-port N] [--host H]
              [--admin-port N] [--admin-host H] [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log]
              [--insecure-admin] [--tls-cert FILE --tls-key FILE]
              The data plane (default port 8080) and, with JUNCTION_ADMIN_TOKEN set or --insecure-admin, the admin

@@ -20,7 +20,7 @@ export function isTrafficClass(value: unknown): value is TrafficClass {
 
 export const ModelClass = z.enum(['scorer', 'classifier', 'generator', 'embedder', 'other']);
 export const Interface = z.enum(['json', 'oip', 'openai', 'bytes']);
-export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw']);
+export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw', 'oip-grpc']);
 
 const OnnxBackend = z.strictObject({
   type: z.literal('onnx'),
@@ -39,21 +39,21 @@ const OnnxBackend = z.strictObject({
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000"' })
+  endpoints: z.array(z.url({ protocol: /^(https?|grpcs?)$/, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000" (grpc:// or grpcs:// for oip-grpc)' })
     .refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1)
-    .describe('Base URLs of the replicas serving this version (for raw: the full URL); https:// ones use `tls`.'),
+    .describe('Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS); https:// and grpcs:// ones use `tls`.'),
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string()).optional()
-    .describe('Headers sent on every upstream call (health checks too). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.'),
+    .describe('Headers sent on every upstream call (health checks too; oip-grpc: as metadata). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.'),
   tls: z.strictObject({
     ca: z.string().optional().describe('PEM file of the CAs to trust for the endpoints\' certificates (default: the public CAs).'),
     cert: z.string().optional().describe('Client certificate (PEM file), for mutual TLS.'),
     key: z.string().optional().describe('Client key (PEM file), for mutual TLS.'),
     servername: z.string().optional().describe('Server name (SNI) to expect, when it differs from the endpoint host.'),
-  }).optional().describe('TLS settings for https:// endpoints; files relative to the config file.'),
+  }).optional().describe('TLS settings for https:// and grpcs:// endpoints; files relative to the config file.'),
   model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
   version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
   maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),
-  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint.'),
+  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint (oip-grpc: HTTP/2 channels, at most 16).'),
   health: z.strictObject({
     path: z.string().optional().describe('Readiness path; default the protocol\'s own.'),
     intervalMs: z.int().min(100).default(5000),

@@ -12,6 +12,19 @@ export function validateSemantics(config: Config): ConfigIssue[] {
   for (const [model, m] of Object.entries(config.models)) {
     if (model.includes('@')) add(['models', model], 'model names may not contain "@" (it separates model and version)');
     if (Object.keys(m.versions).length === 0) add(['models', model, 'versions'], 'a model needs at least one version');
+    for (const [v, version] of Object.entries(m.versions)) {
+      const b = version.backend;
+      if (b.type !== 'http') continue;
+      // gRPC endpoints for the gRPC protocol, HTTP ones for every other: a mismatch could only fail every call.
+      const grpc = b.protocol === 'oip-grpc';
+      b.endpoints.forEach((url, i) => {
+        if (/^grpcs?:/i.test(url) !== grpc) {
+          add(['models', model, 'versions', v, 'backend', 'endpoints', i], grpc
+            ? `protocol oip-grpc needs grpc://host:port (or grpcs://) endpoints, not ${url.split('?')[0]}`
+            : `protocol ${b.protocol} needs http:// or https:// endpoints (grpc:// is for protocol oip-grpc)`);
+        }
+      });
+    }
   }
 
   const experimentIds = new Map<string, string>();

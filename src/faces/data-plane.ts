@@ -1,6 +1,6 @@
 // The data plane server (SPEC §2, default port 8080) on node:http: the fewest
 // hops from socket to upstream. Routes come from one file per face.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { JunctionError, toJunctionError } from '../errors.js';
@@ -52,13 +52,13 @@ export interface Logger {
 export interface DataPlane {
   runtime: Runtime;
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
-  admit?: (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+  admit?: (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
   /**
    * The key check alone, for what must be refused before a body is read or
    * anything is disclosed (decide, explain, snapshot, /metrics, the OpenAI face):
    * throws 401 when clients are configured and the key is missing or unknown.
    */
-  authenticate?: (req: IncomingMessage) => Caller;
+  authenticate?: (req: { headers: IncomingHttpHeaders }) => Caller;
   /** Bounds on reading request bodies: the slowest acceptable rate and the memory all buffered bodies may hold. */
   bodies?: BodyLimits;
   observers: Observer[];

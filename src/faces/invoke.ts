@@ -1,10 +1,11 @@
 // The one invoke path every face shares: admit → route → send → reply.
-// Faces differ only in how they name the objective and shape errors.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Faces differ only in how they name the objective and shape errors; a face
+// that is not HTTP (gRPC) hands the path an Exchange of its own.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { forwardable } from '../call/headers.js';
-import { RequestBody } from '../call/body.js';
-import type { Call, Operation } from '../call/types.js';
+import { RequestBody, type BodyLimits } from '../call/body.js';
+import type { Call, Operation, Reply } from '../call/types.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { errorDetail, type RequestRecord } from '../observe/record.js';
 import { readUsageOnTheSide } from '../observe/token-usage.js';
@@ -13,7 +14,7 @@ import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
 import type { DataPlane } from './data-plane.js';
 import { writeError, type Face } from './error-reply.js';
-import { OPENAI_CUT_EVENT, writeReply } from './reply.js';
+import { OPENAI_CUT_EVENT, writeReply, type ReplyDone, type ReplyGuard } from './reply.js';
 import { continueBody } from './boundary.js';
 import { AbortReason } from '../policy/abort-reason.js';
 import { budgets } from '../policy/deadline.js';
@@ -39,7 +40,62 @@ export interface InvokeRequest {
   override?: string;
 }
 
-export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+/** How the invoke path wants the body: bounded, and whole before the upstream call when a policy may resend it. */
+export interface BodyWanted {
+  maxBytes: number;
+  objective: string;
+  /** Read it whole first (retries, hedges, fallbacks and shadows send it again). */
+  buffer: boolean;
+  limits: BodyLimits | undefined;
+}
+
+/** One request as the invoke path sees it, whatever face it came through. */
+export interface Exchange {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The request body, once admission and routing passed (an HTTP caller is told to send it only then). */
+  body(wanted: BodyWanted): RequestBody | Promise<RequestBody>;
+  /** Called once when the exchange ends: answered, or the caller gone. */
+  onClose(listener: () => void): void;
+  /** The exchange has ended. */
+  readonly closed: boolean;
+  /** The answer went out whole (a close before that is the caller leaving). */
+  readonly answered: boolean;
+  /** Sends the reply with Junction's decision headers; `onDone` once it is out (or cut by `guard.deadline`). */
+  reply(reply: Reply, decisionHeaders: Record<string, string>, onDone: ReplyDone, guard: ReplyGuard): void;
+  error(err: JunctionError, decisionHeaders?: Record<string, string>): void;
+}
+
+function httpExchange(req: IncomingMessage, res: ServerResponse, face: Face, requestId: string): Exchange {
+  return {
+    method: req.method ?? 'POST',
+    headers: req.headers,
+    body({ maxBytes, objective, buffer, limits }) {
+      const declared = req.headers['content-length'];
+      const declaredLength = declared === undefined ? undefined : Number(declared);
+      const guard = limits === undefined ? undefined : { limits, owner: res };
+      // Admitted, routed, within its declared length: now the caller may send its body.
+      continueBody(req, res);
+      // A small body still on its way is read before an upstream connection is taken: a slow
+      // client then holds no connection another caller (of any objective) could use.
+      const readFirst = buffer || (declaredLength !== undefined && declaredLength <= READ_FIRST_BYTES && !req.complete);
+      return readFirst
+        ? RequestBody.buffered(req, maxBytes, objective, declaredLength, guard)
+        : RequestBody.streaming(req, maxBytes, objective, declaredLength, guard);
+    },
+    onClose: (listener) => res.once('close', listener),
+    get closed() { return res.closed; },
+    get answered() { return res.writableFinished; },
+    reply: (reply, headers, onDone, guard) => writeReply(res, reply, headers, onDone, guard),
+    error: (err, headers) => writeError(res, err, face, requestId, headers),
+  };
+}
+
+export function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+  return invokeExchange(dp, httpExchange(req, res, ir.face, record.requestId), record, ir);
+}
+
+export async function invokeExchange(dp: DataPlane, req: Exchange, record: RequestRecord, ir: InvokeRequest): Promise<void> {
   const revision = dp.runtime.current;
   if (revision === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
   revision.enter();
@@ -59,15 +115,15 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     // a caller gone by then must still abort the upstream call and free its slot.
     const controller = new AbortController();
     let release: (() => void) | undefined;
-    res.once('close', () => {
+    req.onClose(() => {
       release?.();
-      if (!res.writableFinished) controller.abort(new AbortReason('client_closed', 'the caller went away'));
+      if (!req.answered) controller.abort(new AbortReason('client_closed', 'the caller went away'));
     });
 
     const admitted = dp.admit?.(req, o, record);
     const admission = admitted instanceof Promise ? await admitted : admitted; // no tick spent when admission is synchronous
     if (admission?.release !== undefined) {
-      if (res.closed) admission.release(); // the caller left while admission was awaited
+      if (req.closed) admission.release(); // the caller left while admission was awaited
       else release = admission.release;
     }
     // A protocol face serves the objectives of its own interface (face names are interface names).
@@ -90,22 +146,13 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     if (record.trace !== undefined) traceRouting(record.trace, outcome, decideStart);
 
     const deadlines = budgets(o.config.policy, record.start, callerDeadlineMs(req.headers, o.name));
-    const declared = req.headers['content-length'];
     const maxBytes = o.config.policy.maxBodyBytes;
-    const declaredLength = declared === undefined ? undefined : Number(declared);
-    const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
-    // Admitted, routed, within its declared length: now the caller may send its body.
-    if (ir.body === undefined) continueBody(req, res);
-    // A small body still on its way is read before an upstream connection is taken: a slow
-    // client then holds no connection another caller (of any objective) could use.
-    const readFirst = live.bufferBody || (declaredLength !== undefined && declaredLength <= READ_FIRST_BYTES && !req.complete);
-    const body = ir.body ?? (readFirst
-      ? await RequestBody.buffered(req, maxBytes, o.name, declaredLength, guard)
-      : RequestBody.streaming(req, maxBytes, o.name, declaredLength, guard));
+    const wanted = ir.body ?? req.body({ maxBytes, objective: o.name, buffer: live.bufferBody, limits: dp.bodies });
+    const body = wanted instanceof Promise ? await wanted : wanted; // no tick spent on a streamed body
 
     const call: Call = {
       objective: o, outcome, target: outcome.target, operation: ir.operation,
-      method: req.method ?? 'POST', query: ir.query,
+      method: req.method, query: ir.query,
       headers: forwardable(req.headers, NOT_FORWARDED),
       body, requestId: record.requestId,
       deadline: deadlines.start,
@@ -124,7 +171,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.status = reply.status;
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
-    writeReply(res, reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), (cut) => {
+    req.reply(reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), (cut) => {
       if (cut !== undefined) record.cut = cut;
       revision.leave();
     }, {
@@ -147,7 +194,7 @@ export async function invoke(dp: DataPlane, req: IncomingMessage, res: ServerRes
     record.errorCode = jerr.code;
     record.errorDetail = errorDetail(jerr);
     if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
-    writeError(res, jerr, ir.face, record.requestId, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
+    req.error(jerr, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
   }
 }
 

@@ -10,22 +10,23 @@
 // objective's default model (`{default model}@{v}`), the nearest meaning an
 // OIP client can have for "version v of this model".
 import type { Operation } from '../call/types.js';
+import type { DataPlane } from './data-plane.js';
 import { readiness } from './health.js';
 import { invoke } from './invoke.js';
 import { writeJson } from './reply.js';
 import type { Route, RouteContext } from './route.js';
 
-function versionOverride(ctx: RouteContext): string | undefined {
-  const v = ctx.params.version;
-  if (v === undefined) return undefined;
+/** An OIP model version as the override target `{default model}@{version}` (also the gRPC face's model_version). */
+export function versionOverride(dp: DataPlane, objective: string, version: string | undefined): string | undefined {
+  if (version === undefined) return undefined;
   // Same tick as invoke: this is the revision invoke will route on.
-  const o = ctx.dp.runtime.current?.objectives.get(ctx.params.objective!);
-  return o === undefined ? undefined : `${o.compiled.default.target.model}@${v}`;
+  const o = dp.runtime.current?.objectives.get(objective);
+  return o === undefined ? undefined : `${o.compiled.default.target.model}@${version}`;
 }
 
 function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
   const handle = (ctx: RouteContext) => invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
-    face: 'oip', operation, objective: ctx.params.objective!, query: ctx.query, override: versionOverride(ctx),
+    face: 'oip', operation, objective: ctx.params.objective!, query: ctx.query, override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
   });
   return [
     { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', handle },

@@ -4,7 +4,7 @@
 // JunctionErrors (401, 403, 429 with Retry-After, 503). The record gets the
 // client's name, never its key. `authenticate` is the key check alone, for
 // what must be refused before any body is read or anything is disclosed.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import type { Admission, Caller } from '../faces/data-plane.js';
@@ -16,8 +16,8 @@ import { bearerKey, keyDigest } from './keys.js';
 import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
 
-export type Admit = (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
-export type Authenticate = (req: IncomingMessage) => Caller;
+export type Admit = (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+export type Authenticate = (req: { headers: IncomingHttpHeaders }) => Caller;
 
 export interface Tenancy {
   admit: Admit;
@@ -29,7 +29,7 @@ const OPEN: Caller = { client: undefined, mayCall: () => true };
 export function createTenancy(currentConfig: () => Config | undefined, limiter: RateLimiter): Tenancy {
   const registry = new ClientRegistry();
   /** The caller's client, undefined for an anonymous caller; throws 401 for a missing or unknown key when auth is on. */
-  const identify = (req: IncomingMessage, index: ClientIndex, refusing: string): Client | undefined => {
+  const identify = (req: { headers: IncomingHttpHeaders }, index: ClientIndex, refusing: string): Client | undefined => {
     const key = bearerKey(req.headers);
     if (key === undefined) {
       if (index.anonymous) return undefined;

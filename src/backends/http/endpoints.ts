@@ -16,10 +16,23 @@ export interface EndpointOptions {
   tls?: TlsConnectOptions | undefined;
 }
 
-/** Told whenever an endpoint becomes available or unavailable. */
-export type HealthReport = (endpoint: Endpoint, healthy: boolean) => void;
+/** What the set balances and ejects: one replica, whatever carries its calls (an undici pool, gRPC channels). */
+export interface Replica {
+  readonly url: string;
+  outstanding: number;
+  failures: number;
+  ejections: number;
+  ejectedUntil: number;
+  ready: boolean;
+  recovery: NodeJS.Timeout | undefined;
+  available(now: number): boolean;
+  close(): Promise<void>;
+}
 
-export class Endpoint {
+/** Told whenever an endpoint becomes available or unavailable. */
+export type HealthReport<E extends Replica = Endpoint> = (endpoint: E, healthy: boolean) => void;
+
+export class Endpoint implements Replica {
   readonly url: string;
   readonly origin: string;
   /** The endpoint URL's path without a trailing slash ('' for the root). */
@@ -47,18 +60,23 @@ export class Endpoint {
   available(now: number): boolean {
     return this.ready && this.ejectedUntil <= now;
   }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }
 
-export class EndpointSet {
-  readonly endpoints: Endpoint[];
+export class EndpointSet<E extends Replica = Endpoint> {
+  readonly endpoints: E[];
 
   constructor(
     urls: readonly string[],
     private readonly opts: EndpointOptions,
-    private readonly report: HealthReport = () => undefined,
+    private readonly report: HealthReport<E> = () => undefined,
     private readonly clock: () => number = () => performance.now(),
+    open: (url: string) => E = (u) => new Endpoint(u, opts.connections, opts.tls) as unknown as E,
   ) {
-    this.endpoints = urls.map((u) => new Endpoint(u, opts.connections, opts.tls));
+    this.endpoints = urls.map(open);
     for (const e of this.endpoints) report(e, true);
   }
 
@@ -66,7 +84,7 @@ export class EndpointSet {
    * Two random available endpoints, the less loaded wins. Returns undefined when
    * none is available or all are at their concurrency cap.
    */
-  pick(now: number, random: () => number = Math.random): Endpoint | undefined {
+  pick(now: number, random: () => number = Math.random): E | undefined {
     const list = this.endpoints;
     if (list.length === 1) {
       const only = list[0]!;
@@ -81,7 +99,7 @@ export class EndpointSet {
     if (aOk) return a;
     if (bOk) return b;
     // Both draws unavailable: scan once rather than fail while others are fine.
-    let best: Endpoint | undefined;
+    let best: E | undefined;
     for (const e of list) {
       if (e.available(now) && this.hasRoom(e) && (best === undefined || e.outstanding < best.outstanding)) best = e;
     }
@@ -92,12 +110,12 @@ export class EndpointSet {
     return this.endpoints.some((e) => e.available(now));
   }
 
-  success(e: Endpoint): void {
+  success(e: E): void {
     e.failures = 0;
   }
 
   /** A failed call (connection error or 5xx). Enough in a row ejects the endpoint for a growing time. */
-  failure(e: Endpoint, now: number): void {
+  failure(e: E, now: number): void {
     e.failures++;
     if (e.failures < this.opts.consecutiveFailures || e.ejectedUntil > now) return;
     const ejected = this.endpoints.filter((x) => x.ejectedUntil > now).length;
@@ -126,7 +144,7 @@ export class EndpointSet {
    * and forgets the ejection history. A check that keeps passing leaves an
    * ejection alone — the readiness endpoint can be fine while inference fails.
    */
-  setReady(e: Endpoint, ready: boolean, now: number): void {
+  setReady(e: E, ready: boolean, now: number): void {
     if (e.ready === ready) return;
     const before = e.available(now);
     e.ready = ready;
@@ -141,12 +159,12 @@ export class EndpointSet {
     if (before !== after) this.report(e, after);
   }
 
-  private hasRoom(e: Endpoint): boolean {
+  private hasRoom(e: E): boolean {
     return this.opts.maxConcurrency === undefined || e.outstanding < this.opts.maxConcurrency;
   }
 
   async close(): Promise<void> {
     for (const e of this.endpoints) clearTimeout(e.recovery);
-    await Promise.all(this.endpoints.map((e) => e.pool.close().catch(() => undefined)));
+    await Promise.all(this.endpoints.map((e) => e.close().catch(() => undefined)));
   }
 }

@@ -17,6 +17,8 @@ import { invokeJson } from './json-invoke.js';
 import { OnnxModel } from './model.js';
 import { oipInfer, oipMetadata, oipReady } from './oip.js';
 import { acquireSession } from './sessions.js';
+import { carriesGrpc } from '../../grpc/content-type.js';
+import { grpcInferReader } from './grpc-infer.js';
 
 export interface OnnxBackend extends Backend {
   readonly model: OnnxModel;
@@ -34,6 +36,7 @@ export async function createOnnxBackend(target: Target, cfg: OnnxBackendConfig, 
     const events = new EventEmitter();
     const onEnd = (s: GenerationStats) => events.emit('generation', s);
     let open = true;
+    const fromGrpc = grpcInferReader();
 
     const send = async (call: Call): Promise<Reply> => {
       const op = call.operation;
@@ -44,7 +47,7 @@ export async function createOnnxBackend(target: Target, cfg: OnnxBackendConfig, 
       switch (op) {
         case 'invoke':
           return call.objective.interface === 'oip' ? oipInfer(model, target, call) : invokeJson(model, cfg, call);
-        case 'infer': return oipInfer(model, target, call);
+        case 'infer': return oipInfer(model, target, carriesGrpc(call) ? await fromGrpc(call) : call);
         case 'metadata': return oipMetadata(model, target);
         case 'ready': return oipReady(target);
         default:

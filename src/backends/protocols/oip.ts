@@ -5,7 +5,8 @@
 // generate extension's SSE pass through byte for byte.
 import type { WireProtocol } from './types.js';
 import { seg, servedModel, servedVersion } from './names.js';
-import { unsupported } from './unsupported.js';
+import { grpcOnly, unsupported } from './unsupported.js';
+import { carriesGrpc } from '../../grpc/content-type.js';
 
 const SUFFIX: Partial<Record<string, string>> = {
   invoke: '/infer', infer: '/infer', metadata: '', ready: '/ready',
@@ -21,6 +22,7 @@ export const oip: WireProtocol = {
   path(call, backend) {
     const suffix = SUFFIX[call.operation];
     if (suffix === undefined) throw unsupported('oip', call);
+    if (call.method === 'POST' && carriesGrpc(call)) throw grpcOnly(call);
     return modelPath(servedModel(backend, call.target), servedVersion(backend, call.target)) + suffix + call.query;
   },
   healthPath: (backend, target) => `${modelPath(servedModel(backend, target), servedVersion(backend, target))}/ready`,

@@ -11,7 +11,7 @@ const backend = (extra: Partial<HttpBackendConfig> = {}): HttpBackendConfig =>
   ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra }) as HttpBackendConfig;
 const target = { id: 'ranker@7', model: 'ranker', version: '7' } as Target;
 const call = (operation: Operation, query = '') =>
-  ({ operation, query, target, objective: { name: 'o' }, method: 'POST' }) as unknown as Call;
+  ({ operation, query, target, objective: { name: 'o' }, method: 'POST', headers: {} }) as unknown as Call;
 
 describe('wire protocol paths', () => {
   it('oip: every operation under /v2/models/{model}/versions/{version}', () => {
@@ -45,5 +45,13 @@ describe('wire protocol paths', () => {
     expect(tfserving.path(call('metadata'), backend({ version: '' }))).toBe('/v1/models/ranker/metadata');
     expect(tfserving.healthy!(200, Buffer.from('{"model_version_status":[{"state":"AVAILABLE"}]}'))).toBe(true);
     expect(tfserving.healthy!(200, Buffer.from('{"model_version_status":[{"state":"LOADING"}]}'))).toBe(false);
+  });
+});
+
+describe('oip over HTTP and gRPC messages', () => {
+  it('refuses a ModelInfer that came over gRPC instead of sending protobuf to a JSON server', () => {
+    const grpcCall = { ...call('infer'), headers: { 'content-type': 'application/grpc' } } as Call;
+    expect(() => oip.path(grpcCall, backend())).toThrow(/reaches oip-grpc and in-process ONNX targets only/);
+    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' } as Call, backend())).toBe('/v2/models/ranker/versions/7');
   });
 });

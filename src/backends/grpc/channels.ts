@@ -1,0 +1,62 @@
+// One gRPC replica: a few HTTP/2 channels to it, used in turn. A channel
+// multiplexes many calls, so a handful is enough; more than one spreads the
+// framing work and keeps one slow connection from holding every call. Each
+// channel has its own connection (a local subchannel pool), not a shared one.
+import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { Replica } from '../http/endpoints.js';
+
+/** HTTP/2 channels per endpoint are capped here: `connections` (default 128) is sized for HTTP/1.1 pools. */
+export const MAX_CHANNELS = 16;
+
+export interface ChannelSettings {
+  channels: number;
+  /** Insecure for grpc://; TLS (with the backend's `tls` files) for grpcs://. */
+  tls: ChannelCredentials | undefined;
+  servername?: string | undefined;
+  maxMessageBytes: number;
+}
+
+export class GrpcEndpoint implements Replica {
+  readonly url: string;
+  /** host:port, as grpc-js dials it. */
+  readonly address: string;
+  outstanding = 0;
+  failures = 0;
+  ejections = 0;
+  ejectedUntil = 0;
+  ready = true;
+  recovery: NodeJS.Timeout | undefined;
+  private readonly clients: Client[];
+  private turn = 0;
+
+  constructor(url: string, settings: ChannelSettings) {
+    const u = new URL(url);
+    this.url = url;
+    this.address = `${u.hostname}:${u.port || (u.protocol === 'grpcs:' ? '443' : '80')}`;
+    const secure = u.protocol === 'grpcs:';
+    const options: ChannelOptions = {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': settings.maxMessageBytes,
+      'grpc.max_send_message_length': settings.maxMessageBytes,
+    };
+    if (settings.servername !== undefined) options['grpc.ssl_target_name_override'] = settings.servername;
+    const creds = secure ? settings.tls ?? credentials.createSsl() : credentials.createInsecure();
+    this.clients = Array.from({ length: Math.max(1, Math.min(settings.channels, MAX_CHANNELS)) }, () => new Client(this.address, creds, options));
+  }
+
+  /** The next channel, in turn. */
+  client(): Client {
+    const c = this.clients[this.turn]!;
+    this.turn = (this.turn + 1) % this.clients.length;
+    return c;
+  }
+
+  available(now: number): boolean {
+    return this.ready && this.ejectedUntil <= now;
+  }
+
+  close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    return Promise.resolve();
+  }
+}

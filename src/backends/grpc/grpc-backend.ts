@@ -1,0 +1,188 @@
+// `protocol: oip-grpc`: a version served by Triton, KServe or any server of
+// the Open Inference Protocol over gRPC. A gRPC caller's ModelInfer bytes
+// travel as they were sent, with only the model name and version rewritten to
+// the backend's own (backend.model / backend.version); the answer's bytes come
+// back untouched. An HTTP caller's OIP JSON is encoded on the way (and the
+// answer decoded back), so the objective serves both faces. Replicas are
+// balanced, ejected and health-checked by the same EndpointSet as HTTP ones;
+// the call's deadline is the gRPC deadline.
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import { readJsonBody } from '../../call/json-body.js';
+import type { Call, Reply } from '../../call/types.js';
+import { ConfigError } from '../../config/issues.js';
+import type { HttpBackendConfig } from '../../config/schema.js';
+import { JunctionError } from '../../errors.js';
+import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
+import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
+import { httpOfStatus } from '../../grpc/status.js';
+import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
+import { rewriteModelRef } from '../../grpc/wire.js';
+import { telemetry } from '../../observe/telemetry.js';
+import type { Target } from '../../routing/types.js';
+import { EndpointSet } from '../http/endpoints.js';
+import { servedModel, servedVersion } from '../protocols/names.js';
+import { unsupported } from '../protocols/unsupported.js';
+import type { Backend } from '../types.js';
+import { GrpcEndpoint } from './channels.js';
+import { GrpcHealthChecker } from './health.js';
+import { grpcUpstreamConfig } from './upstream-config.js';
+
+const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
+/** Largest message either way; objectives' maxBodyBytes bound requests well below it. */
+const MAX_MESSAGE = 64 * 1024 * 1024;
+
+/** Caller headers that are HTTP's or Junction's, not metadata for the backend. */
+const NOT_METADATA: ReadonlySet<string> = new Set([
+  'content-type', 'content-length', 'accept', 'accept-encoding', 'user-agent', 'x-deadline-ms', 'host', 'connection', 'te',
+]);
+
+const METHOD_OF: Partial<Record<string, MethodName>> = { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' };
+
+export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDir: string): Backend {
+  const at = `models.${target.model}.versions.${target.version}.backend`;
+  cfg.endpoints.forEach((url, i) => {
+    if (!/^grpcs?:\/\/[^/]+:\d+\/?$/.test(url)) {
+      throw new ConfigError([{ path: `${at}.endpoints.${i}`, message: `oip-grpc endpoints are grpc://host:port (or grpcs://host:port), not ${url}` }]);
+    }
+  });
+  const service = loadOipGrpcService();
+  const upstream = grpcUpstreamConfig(cfg, baseDir, at);
+  const fixedHeaders = upstream.headers;
+  const settings = { channels: cfg.connections, tls: upstream.tls, servername: cfg.tls?.servername, maxMessageBytes: MAX_MESSAGE };
+  const set = new EndpointSet<GrpcEndpoint>(cfg.endpoints, {
+    connections: cfg.connections,
+    maxConcurrency: cfg.maxConcurrency,
+    consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
+    baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
+    maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+  }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy), undefined, (url) => new GrpcEndpoint(url, settings));
+  for (const e of set.endpoints) telemetry().endpointOpened(target.id, e.url);
+  const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
+  const checker = new GrpcHealthChecker(set, service, {
+    intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
+    timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
+    model,
+  });
+  checker.start();
+
+  /**
+   * The request message's bytes. A gRPC caller's ModelInfer is forwarded as it
+   * came (name and version rewritten); an HTTP caller's OIP JSON is encoded,
+   * since a JSON body has no bytes a gRPC server could take.
+   */
+  async function request(call: Call, method: MethodName): Promise<Buffer> {
+    if (method !== 'ModelInfer') return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
+    if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
+    if (call.headers['inference-header-content-length'] !== undefined) {
+      throw new JunctionError('invalid_request', `${target.id} speaks oip over gRPC: send binary tensors to Junction's gRPC port as raw_input_contents`, { objective: call.objective.name });
+    }
+    const json = inferRequestFromJson(await readJsonBody(call), call.objective.name);
+    return service.decoded.ModelInfer!.requestSerialize({ ...json, model_name: model.name, model_version: model.version });
+  }
+
+  /** A decoded answer as the OIP JSON an HTTP caller reads. */
+  function jsonAnswer(method: MethodName, answer: object, objective: string): Reply {
+    if (method === 'ModelReady') return jsonReply(200, { name: model.name, ready: (answer as { ready?: boolean }).ready === true });
+    if (method === 'ModelInfer') return jsonReply(200, inferResponseToJson(answer as InferResponseMessage, objective));
+    return jsonReply(200, answer);
+  }
+
+  async function send(call: Call): Promise<Reply> {
+    const method = METHOD_OF[call.operation];
+    if (method === undefined) throw unsupported('oip-grpc', call);
+    const message = await request(call, method);
+    const now = performance.now();
+    const endpoint = set.pick(now);
+    if (endpoint === undefined) {
+      const objective = call.objective.name;
+      if (set.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${target.id} is at its concurrency cap`, { objective });
+      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective });
+    }
+    const remaining = Math.max(1, Math.floor(call.deadline - now));
+    const metadata = metadataFor(call);
+    const m = service.passthrough[method]!;
+    const asBytes = carriesGrpc(call);
+    endpoint.outstanding++;
+    try {
+      const answer = await new Promise<Buffer | object>((resolve, reject) => {
+        if (call.signal.aborted) {
+          reject(call.signal.reason);
+          return;
+        }
+        const pending = endpoint.client().makeUnaryRequest(m.path, (b: Buffer) => b,
+          asBytes ? (b: Buffer) => b : service.decoded[method]!.responseDeserialize,
+          message, metadata, { deadline: Date.now() + remaining }, (err, value) => (err ? reject(err) : resolve(value as Buffer | object)));
+        const cancel = () => pending.cancel();
+        call.signal.addEventListener('abort', cancel, { once: true });
+        pending.on('status', () => call.signal.removeEventListener('abort', cancel));
+      });
+      set.success(endpoint);
+      return Buffer.isBuffer(answer)
+        ? { status: 200, headers: { 'content-type': GRPC_CONTENT_TYPE }, body: answer }
+        : jsonAnswer(method, answer, call.objective.name);
+    } catch (err) {
+      return failure(err, call, () => set.failure(endpoint, performance.now()));
+    } finally {
+      endpoint.outstanding--;
+    }
+  }
+
+  function metadataFor(call: Call): Metadata {
+    const md = new Metadata();
+    const headers = call.headers;
+    for (const key in headers) {
+      const value = headers[key];
+      if (typeof value === 'string' && !NOT_METADATA.has(key) && !key.startsWith('grpc-') && !key.endsWith('-bin')) md.set(key, value);
+    }
+    for (const key in fixedHeaders) md.set(key, fixedHeaders[key]!);
+    md.set('x-request-id', call.requestId);
+    return md;
+  }
+
+  /**
+   * Ours to report as JunctionErrors: the caller gone, the deadline, the backend
+   * unreachable (UNAVAILABLE: retry and fallback may go elsewhere). Any other
+   * status is the backend's answer: it passes through as it came.
+   */
+  function failure(err: unknown, call: Call, countFailure: () => void): Reply {
+    const objective = call.objective.name;
+    if (call.signal.aborted) {
+      const reason: unknown = call.signal.reason;
+      throw reason instanceof JunctionError ? reason : new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective, cause: err });
+    }
+    if (err instanceof JunctionError) throw err;
+    const e = err as Partial<ServiceError>;
+    if (e.code === Status.DEADLINE_EXCEEDED) {
+      throw new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective, cause: err });
+    }
+    if (e.code === undefined || e.code === Status.UNAVAILABLE || e.code === Status.CANCELLED) {
+      countFailure();
+      throw new JunctionError('upstream_error', `${target.id} failed: ${e.details ?? (err as Error).message}`, { objective, cause: err });
+    }
+    const status = httpOfStatus(e.code);
+    if (status >= 500) countFailure();
+    const details = e.details ?? '';
+    return {
+      status,
+      headers: { 'content-type': 'application/json', 'grpc-status': String(e.code), 'grpc-message': details },
+      body: Buffer.from(JSON.stringify({ error: details })),
+    };
+  }
+
+  return {
+    send,
+    healthy: () => set.anyAvailable(performance.now()),
+    endpoint: () => cfg.endpoints[0],
+    close: async () => {
+      checker.stop();
+      await set.close();
+      for (const e of set.endpoints) telemetry().endpointClosed(target.id, e.url);
+    },
+  };
+}
+
+function jsonReply(status: number, value: unknown): Reply {
+  const body = Buffer.from(JSON.stringify(value));
+  return { status, headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body };
+}
