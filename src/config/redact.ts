@@ -7,7 +7,8 @@
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' && !url.endsWith('/') ? '' : u.pathname}`;
+    const written = url.split(/[?#]/)[0]!;
+    return `${u.protocol}//${u.host}${u.pathname === '/' && !written.endsWith('/') ? '' : u.pathname}`;
   } catch {
     return '(redacted)';
   }

@@ -4,7 +4,7 @@
 // fallback chain, retries and the `timeoutMs` budget all see it as one.
 // Wraps every attempt; costs nothing for buffered or empty bodies.
 import type { Readable } from 'node:stream';
-import type { Reply, Send } from '../call/types.js';
+import type { Send } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import { abortError } from './abort-reason.js';
 

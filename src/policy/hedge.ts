@@ -5,7 +5,6 @@
 // from the retry budget, so hedging cannot double the load during an outage.
 import type { Policy, Reply } from '../call/types.js';
 import { AbortReason } from './abort-reason.js';
-import { JunctionError } from '../errors.js';
 import { telemetry } from '../observe/telemetry.js';
 import { attempt, discard, type Attempt } from './attempt.js';
 import type { RetryBudget } from './retry-budget.js';
