@@ -118,6 +118,7 @@ describe('deciding and calling', () => {
   });
 
   it('reports exposures in batches: junction_decisions_total{via="sdk"} counts them', async () => {
+    await jc.flush(); // exposures of the decisions earlier tests made
     const before = await metric('junction_decisions_total', { objective: 'support-chat', target: 'chat@1', via: 'sdk' });
     for (let i = 0; i < 25; i++) jc.decide('support-chat', { unit: `exposed-${i}`, context: { country: 'US' } });
     await jc.flush();
