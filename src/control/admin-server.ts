@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import { writeError } from '../faces/error-reply.js';
 import { compilePattern, type Matcher } from '../faces/route.js';
 import type { AdminAuth } from './admin-auth.js';

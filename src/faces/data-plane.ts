@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
+import type { Admission, Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -16,22 +17,8 @@ import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
 import { metricsRoutes } from './metrics.js';
 
-export interface Admission {
-  /** The client may use x-model-override. */
-  mayOverride: boolean;
-  /** The client's name (never its key), carried on the call for bulkheads and telemetry. */
-  client?: string | undefined;
-  /** Who is refused first when an objective is overloaded. */
-  priority?: 'critical' | 'default' | 'sheddable' | undefined;
-  /** Gives back what admission took (a concurrency slot); called once the response is closed. */
-  release?: (() => void) | undefined;
-}
-
-export interface Logger {
-  error(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+// Contract types (src/call/hooks.ts), re-exported for the code that names them here.
+export type { Admission, Logger } from '../call/hooks.js';
 
 export interface DataPlane {
   runtime: Runtime;

@@ -4,8 +4,7 @@
 // targets, rules, cells, clients) or small fixed sets, so cardinality is bounded
 // by the config, not by traffic.
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Revision } from '../runtime/revision.js';
-import type { Outcome } from '../routing/types.js';
+import type { CompiledObjective, Outcome } from '../routing/types.js';
 import { HistogramFamily, ValueFamily, type HistogramCell, type ValueCell } from './metric-families.js';
 import type { Observer, RequestRecord, StartObserver } from './record.js';
 import type { FallbackReason, RejectionReason, ShadowResult, Telemetry } from './telemetry.js';
@@ -213,8 +212,14 @@ export const prometheusTelemetry: Telemetry = {
   },
 };
 
+/** What the config-derived gauges read of a revision (runtime/revision.ts's Revision is one; observe/ sits below runtime/). */
+export interface ObservedRevision {
+  readonly number: number;
+  readonly objectives: ReadonlyMap<string, { readonly compiled: CompiledObjective }>;
+}
+
 /** Config-derived gauges, refreshed on every revision swap. */
-export function observeRevision(rev: Revision, t: Telemetry = prometheusTelemetry): void {
+export function observeRevision(rev: ObservedRevision, t: Telemetry = prometheusTelemetry): void {
   t.configRevision(rev.number);
   const rollouts = [];
   for (const { compiled } of rev.objectives.values()) {

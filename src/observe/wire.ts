@@ -2,15 +2,22 @@
 // "metrics on, tracing from env, decision log to stdout, no access log" into
 // data-plane hooks. Everything off costs nothing on the request path.
 import type { TracerProvider } from '@opentelemetry/api';
-import type { Logger } from '../faces/data-plane.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Logger } from '../call/hooks.js';
 import { openDecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
-import { collectProcessMetrics, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
+import {
+  collectProcessMetrics, metricsEnd, metricsStart, observeRevision, prometheusTelemetry, type ObservedRevision,
+} from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
 import { installTelemetry, NO_TELEMETRY, telemetry } from './telemetry.js';
 import { tracerProviderFromEnv } from './tracing-setup.js';
 import { endRequestSpan, installTracerProvider, startRequestSpan } from './tracing.js';
+
+/** What the observers read of the runtime (runtime/runtime.ts's Runtime is one; observe/ sits below runtime/). */
+export interface ObservedRuntime {
+  readonly current: ObservedRevision | undefined;
+  onRevision(listener: (next: ObservedRevision) => void): void;
+}
 
 export interface ObservabilityOptions {
   metrics?: boolean;
@@ -29,7 +36,7 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function wireObservability(runtime: Runtime, opts: ObservabilityOptions): Observability {
+export function wireObservability(runtime: ObservedRuntime, opts: ObservabilityOptions): Observability {
   const observers: Observer[] = [];
   const decided: Observer[] = [];
   const onStart: StartObserver[] = [];

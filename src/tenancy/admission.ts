@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import type { Admission } from '../faces/data-plane.js';
+import type { Admission } from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
 import { telemetry, type RejectionReason } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
