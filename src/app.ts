@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
@@ -11,6 +12,8 @@ import type { Route } from './faces/route.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
+import type { Telemetry } from './observe/telemetry.js';
+import { metricsRoutes } from './faces/metrics.js';
 import { Runtime } from './runtime/runtime.js';
 import { createAdmission } from './tenancy/admission.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
@@ -32,6 +35,10 @@ export interface JunctionOptions {
   /** Prometheus metrics (default on) and Node.js process metrics (default off). */
   metrics?: boolean;
   processMetrics?: boolean;
+  /** The registry the metrics register on (`serve --workers` aggregates it); this Junction's own by default. */
+  metricsRegistry?: Registry;
+  /** Another sink for what policies, backends and admission report (an embedder's, a test's recorder), besides the metrics. */
+  telemetry?: Telemetry;
   /** A tracer provider, or 'env' (default) for OTLP export when OTEL_* variables ask for it, or false. */
   tracing?: TracerProvider | 'env' | false;
   /** `-` (stdout) or a file path for the decision log. */
@@ -57,8 +64,10 @@ export interface Junction {
 }
 
 export async function startJunction(opts: JunctionOptions): Promise<Junction> {
-  const runtime = new Runtime();
-  const observability: Observability = wireObservability(runtime, opts);
+  // This Junction's own observability and model sessions: nothing process-global (two instances count apart).
+  const observability: Observability = wireObservability(opts);
+  const runtime = new Runtime({ telemetry: observability.telemetry });
+  observability.watch(runtime);
   let control: StartedControl | undefined;
   let config: Config | undefined;
   let source: unknown;
@@ -72,6 +81,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   }
   const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
     onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
+    telemetry: observability.telemetry,
   });
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
@@ -97,8 +107,8 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
     decided: observability.decided,
     onStart: observability.onStart,
-    admit: createAdmission(() => runtime.current?.config, rateLimiter),
-    routes: opts.routes,
+    admit: createAdmission(() => runtime.current?.config, rateLimiter, observability.telemetry),
+    routes: [...(opts.routes ?? []), ...metricsRoutes(observability.registry)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
   try {

@@ -1,20 +1,26 @@
 // Builds the Backend for a target from its config. One entry per backend type.
+import type { Telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { createHttpBackend } from './http/http-backend.js';
 import { createOnnxBackend } from './onnx/onnx-backend.js';
+import type { OnnxSessions } from './onnx/sessions.js';
 import type { Backend } from './types.js';
 
 export interface BackendContext {
   /** Folder that relative paths in the config resolve against. */
   baseDir: string;
+  /** The Junction's sink for endpoint health and pool events. */
+  telemetry: Telemetry;
+  /** The Junction's open ONNX Runtime sessions, shared by the targets naming one file. */
+  sessions: OnnxSessions;
 }
 
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http':
-      return createHttpBackend(target, cfg);
+      return createHttpBackend(target, cfg, ctx.telemetry);
     case 'onnx':
-      return createOnnxBackend(target, cfg, ctx.baseDir);
+      return createOnnxBackend(target, cfg, ctx.baseDir, ctx.sessions);
   }
 }

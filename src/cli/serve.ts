@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startJunction } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
+import { Registry } from 'prom-client';
 import { clusterMetricsRoute } from '../control/cluster-metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
@@ -70,13 +71,16 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     return undefined;
   }
 
-  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute()] : [];
+  // A worker's metrics registry is the one the primary aggregates.
+  const metricsRegistry = new Registry();
+  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute(metricsRegistry)] : [];
   const junction = await startJunction({
     configFile: values.config,
     port: dataPort,
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
     routes,
+    metricsRegistry,
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,

@@ -15,7 +15,6 @@ import { decideRoutes } from './decide-api.js';
 import { healthRoutes } from './health.js';
 import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
-import { metricsRoutes } from './metrics.js';
 
 // Contract types (src/call/hooks.ts), re-exported for the code that names them here.
 export type { Admission, Logger } from '../call/hooks.js';
@@ -58,7 +57,7 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 };
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes, ...metricsRoutes]
+  const routes: CompiledRoute[] = [...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...healthRoutes]
     .map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 
   const server = createServer({

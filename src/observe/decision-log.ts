@@ -13,7 +13,7 @@ import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
-import { telemetry } from './telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 
 /** One line of the decision log. Field names are part of the contract (docs/observability.md). */
 export interface DecisionRecord {
@@ -53,6 +53,8 @@ export interface DecisionLogOptions {
   ownsSink?: boolean;
   /** Told once when the sink fails; records are dropped (and counted) from then on. */
   onSinkError?: (err: Error) => void;
+  /** Counts dropped records (the Junction's sink). */
+  telemetry?: Telemetry;
 }
 
 export class DecisionLog {
@@ -143,7 +145,7 @@ export class DecisionLog {
   private drop(n: number): void {
     if (n === 0) return;
     this.dropped += n;
-    telemetry().dropped('decision_log', n);
+    (this.opts.telemetry ?? NO_TELEMETRY).dropped('decision_log', n);
   }
 
   private settle(): void {
@@ -191,7 +193,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
  * is opened here, synchronously, so a bad path fails at startup, not silently later.
  */
 export function openDecisionLog(
-  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError'>,
+  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'telemetry'>,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import type { Admission } from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
-import { telemetry, type RejectionReason } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type RejectionReason, type Telemetry } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
 import { ClientRegistry, type Client } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
@@ -16,7 +16,9 @@ import type { RateLimiter } from './rate-limits.js';
 
 export type Admit = (req: IncomingMessage, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
 
-export function createAdmission(currentConfig: () => Config | undefined, limiter: RateLimiter): Admit {
+export function createAdmission(
+  currentConfig: () => Config | undefined, limiter: RateLimiter, telemetry: Telemetry = NO_TELEMETRY,
+): Admit {
   const registry = new ClientRegistry();
   return (req, o, record) => {
     const config = currentConfig();
@@ -26,24 +28,24 @@ export function createAdmission(currentConfig: () => Config | undefined, limiter
     const key = bearerKey(req.headers);
     if (key === undefined) {
       if (index.anonymous) return undefined;
-      throw refuse(o, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+      throw refuse(telemetry, o, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
     }
     const client = index.byDigest.get(keyDigest(key));
-    if (client === undefined) throw refuse(o, 'anonymous', 'unauthorized', 'unknown API key');
+    if (client === undefined) throw refuse(telemetry, o, 'anonymous', 'unauthorized', 'unknown API key');
     record.client = client.name;
     if (!client.mayCall(o.name)) {
-      throw refuse(o, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
+      throw refuse(telemetry, o, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
     }
-    return admitClient(client, o, limiter);
+    return admitClient(client, o, limiter, telemetry);
   };
 }
 
-async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter): Promise<Admission> {
+async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter, telemetry: Telemetry): Promise<Admission> {
   const limit = client.config.rateLimit;
   if (limit !== undefined) {
     const d = await limiter.take(client.name, limit);
     if (!d.allowed) {
-      throw refuse(o, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
+      throw refuse(telemetry, o, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
     }
   }
   let release: (() => void) | undefined;
@@ -51,14 +53,16 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
     try {
       release = await client.slots.acquire('default');
     } catch (err) {
-      telemetry().rejection(o.name, client.name, 'overloaded');
+      telemetry.rejection(o.name, client.name, 'overloaded');
       throw new JunctionError('overloaded', (err as Error).message, { objective: o.name });
     }
   }
   return { mayOverride: client.config.allowOverride, priority: client.config.priority, client: client.name, release };
 }
 
-function refuse(o: CompiledObjective, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
-  telemetry().rejection(o.name, client, code);
+function refuse(
+  telemetry: Telemetry, o: CompiledObjective, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number,
+): JunctionError {
+  telemetry.rejection(o.name, client, code);
   return new JunctionError(code, message, { objective: o.name, retryAfterSeconds });
 }

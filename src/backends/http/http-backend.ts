@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
-import { telemetry } from '../../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { WireProtocol } from '../protocols/types.js';
@@ -17,7 +17,7 @@ import { HealthChecker } from './health-check.js';
 
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
-export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backend {
+export function createHttpBackend(target: Target, cfg: HttpBackendConfig, telemetry: Telemetry = NO_TELEMETRY): Backend {
   const found = PROTOCOLS[cfg.protocol];
   if (!found) throw new Error(`no wire protocol "${cfg.protocol}"`);
   const protocol: WireProtocol = found;
@@ -27,8 +27,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-  }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy));
-  for (const e of set.endpoints) telemetry().endpointOpened(target.id, e.url);
+  }, (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy));
+  for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
@@ -89,7 +89,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig): Backe
     close: async () => {
       checker?.stop();
       await set.close();
-      for (const e of set.endpoints) telemetry().endpointClosed(target.id, e.url);
+      for (const e of set.endpoints) telemetry.endpointClosed(target.id, e.url);
     },
   };
 }

@@ -3,15 +3,16 @@
 // before deploy, with its config path, not at the first apply.
 import type { Config } from '../../config/schema.js';
 import { ConfigError, type ConfigIssue } from '../../config/issues.js';
-import { acquireSession } from './sessions.js';
+import { OnnxSessions } from './sessions.js';
 
 export async function checkModelFiles(config: Config, baseDir: string): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
+  const sessions = new OnnxSessions();
   for (const [model, m] of Object.entries(config.models)) {
     for (const [version, v] of Object.entries(m.versions)) {
       if (v.backend.type !== 'onnx') continue;
       try {
-        const session = await acquireSession(v.backend.path, baseDir, `models.${model}.versions.${version}.backend.path`);
+        const session = await sessions.acquire(v.backend.path, baseDir, `models.${model}.versions.${version}.backend.path`);
         await session.release();
       } catch (err) {
         if (err instanceof ConfigError) issues.push(...err.issues);
