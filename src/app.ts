@@ -14,6 +14,7 @@ import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import type { Telemetry } from './observe/telemetry.js';
 import { metricsRoutes } from './faces/metrics.js';
+import { injectInto, type InjectRequest, type InjectResponse } from './faces/inject.js';
 import { Runtime } from './runtime/runtime.js';
 import { createAdmission } from './tenancy/admission.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
@@ -25,7 +26,9 @@ export interface JunctionOptions {
   /** … or a config value (validated here), with the folder its relative paths resolve against. */
   config?: unknown;
   baseDir?: string;
+  /** Data-plane port (0: any free one). With `listen: false` nothing listens: requests go through `inject`. */
   port?: number;
+  listen?: boolean;
   host?: string;
   observers?: Observer[];
   log?: Logger;
@@ -55,8 +58,10 @@ export interface Junction {
   runtime: Runtime;
   dataPlane: DataPlane;
   server: Server;
-  /** `http://host:port` of the data plane. */
+  /** `http://host:port` of the data plane ('' when started with `listen: false`). */
   url: string;
+  /** One request through the data plane's own handler, without a socket (src/faces/inject.ts). */
+  inject(req: InjectRequest): Promise<InjectResponse>;
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */
   control?: StartedControl;
@@ -111,25 +116,30 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     routes: [...(opts.routes ?? []), ...metricsRoutes(observability.registry)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
-      server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
-    });
-  } catch (err) {
-    await release();
-    throw err;
+  const listen = opts.listen !== false;
+  if (listen) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
+        server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
+      });
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
-  const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
-    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    url: listen ? `http://${opts.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}` : '',
+    inject: (req) => injectInto(server, req),
     rateLimiter,
     control,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (listen) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
       await release();
     },
   };
