@@ -40,7 +40,7 @@ export async function injectInto(server: Server, req: InjectRequest): Promise<In
     method: (req.method ?? 'GET') as 'GET',
     url: req.url,
     headers: req.headers,
-    payload: req.body instanceof Uint8Array && !Buffer.isBuffer(req.body) ? Buffer.from(req.body) : req.body as string | Buffer | object,
+    payload: req.body instanceof Uint8Array && !Buffer.isBuffer(req.body) ? Buffer.from(req.body) : req.body,
     remoteAddress: req.remoteAddress,
   });
   const rawBody = res.rawPayload;

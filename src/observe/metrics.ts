@@ -150,9 +150,9 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
 
   function countFor(s: OutcomeSeries, client: string, trafficClass: string, status: number): ValueCell {
     let byClass = s.counts.get(client);
-    if (byClass === undefined) s.counts.set(client, byClass = new Map());
+    if (byClass === undefined) s.counts.set(client, byClass = new Map<string, Map<number, ValueCell>>());
     let byStatus = byClass.get(trafficClass);
-    if (byStatus === undefined) byClass.set(trafficClass, byStatus = new Map());
+    if (byStatus === undefined) byClass.set(trafficClass, byStatus = new Map<number, ValueCell>());
     let cell = byStatus.get(status);
     if (cell === undefined) {
       cell = requests.cell([...s.labels, client, trafficClass, String(status)]);

@@ -40,10 +40,10 @@ export function fanOut(...sinks: Array<Telemetry | undefined>): Telemetry {
   const live = sinks.filter((t): t is Telemetry => t !== undefined && t !== NO_TELEMETRY);
   if (live.length === 0) return NO_TELEMETRY;
   if (live.length === 1) return live[0]!;
-  const out = {} as Record<keyof Telemetry, (...args: never[]) => void>;
+  const out: Record<string, (...args: unknown[]) => void> = {};
   for (const kind of Object.keys(NO_TELEMETRY) as Array<keyof Telemetry>) {
-    out[kind] = (...args: never[]) => {
-      for (const t of live) (t[kind] as (...a: never[]) => void)(...args);
+    out[kind] = (...args: unknown[]) => {
+      for (const t of live) (t[kind] as (...a: unknown[]) => void)(...args);
     };
   }
   return out as unknown as Telemetry;

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../config/issues.js';
-import { Batcher, type Feeds } from './batcher.js';
+import { Batcher } from './batcher.js';
 
 export interface SharedSession {
   readonly session: ort.InferenceSession;
@@ -67,7 +67,7 @@ export class OnnxSessions {
         const key = `${maxBatch}/${maxDelayMs}`;
         let b = batchers.get(key);
         if (b === undefined) {
-          b = new Batcher((feeds) => session.run(feeds) as Promise<Feeds>, maxBatch, maxDelayMs);
+          b = new Batcher((feeds) => session.run(feeds), maxBatch, maxDelayMs);
           batchers.set(key, b);
         }
         return b;
