@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../src/app.js';
+import { injectedFetch } from './support/inject.js';
 import { ConfigError } from '../src/config/issues.js';
 import { validateConfig } from '../src/config/load.js';
 import { backendOf, REPO_ROOT } from './support/onnx.js';
@@ -35,8 +36,10 @@ const config = {
 };
 
 let j: Junction;
+// Not the network's test: requests go through junction.inject (no socket).
+const fetch = injectedFetch(() => j);
 beforeAll(async () => {
-  j = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
+  j = await startJunction({ config, baseDir: REPO_ROOT, listen: false });
 });
 afterAll(async () => {
   await j?.close();

@@ -28,3 +28,17 @@ export function injectedRequest(junction: () => Junction) {
     };
   };
 }
+
+/** `fetch(url, init)` against `junction()`, answered by junction.inject as a WHATWG Response (a stream is collected whole). */
+export function injectedFetch(junction: () => Junction) {
+  return async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> => {
+    const j = junction();
+    const res = await j.inject({ method: init.method ?? 'GET', url: url.slice(j.url.length), headers: init.headers, body: init.body });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) {
+      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) headers.append(name, String(v));
+    }
+    const empty = res.status === 204 || res.status === 304 || (init.method ?? 'GET') === 'HEAD';
+    return new Response(empty ? null : new Uint8Array(res.rawBody), { status: res.status, headers });
+  };
+}
