@@ -32,7 +32,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // Unused names are errors, except the `_`-prefixed ones kept for a signature.
@@ -53,6 +56,15 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/**/*.test.ts'],
     rules: { 'no-restricted-syntax': ['error', ...moduleState] },
+  },
+  {
+    // The CLI's launcher: plain JavaScript run by Node, not part of the TypeScript project.
+    files: ['bin/**/*.js'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly' },
+      parserOptions: { project: false, projectService: false },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
   },
   {
     // Tests, scripts and benchmarks print and poke at internals.
