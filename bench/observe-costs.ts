@@ -9,9 +9,9 @@ import { pino } from 'pino';
 import type { Call, Reply } from '../src/call/types.js';
 import { DecisionLog } from '../src/observe/decision-log.js';
 import { accessLog, createLogger } from '../src/observe/logger.js';
-import { metricsEnd, metricsStart } from '../src/observe/metrics.js';
+import { createMetrics } from '../src/observe/metrics.js';
 import { newRecord, type RequestRecord } from '../src/observe/record.js';
-import { endRequestSpan, installTracerProvider, startRequestSpan, traceAttempts, traceRouting } from '../src/observe/tracing.js';
+import { requestSpans, traceAttempts, traceRouting } from '../src/observe/tracing.js';
 import type { Outcome } from '../src/routing/types.js';
 
 class DiscardingExporter implements SpanExporter {
@@ -54,26 +54,26 @@ export async function observabilityCosts(n = 50_000): Promise<Array<[string, num
   const devnull = () => openSync('/dev/null', 'w');
   const baseline = await perRequest(n, (i) => { finish(record(i)); });
 
+  const m = createMetrics();
   const metrics = await perRequest(n, (i) => {
     const r = record(i);
-    metricsStart(r, headers);
+    m.start(r, headers);
     finish(r);
-    metricsEnd(r);
+    m.end(r);
   });
 
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536 })] });
-  installTracerProvider(provider);
+  const spans = requestSpans(provider);
   const backend = traceAttempts(async () => reply);
   const tracing = await perRequest(n, async (i) => {
     const r = record(i);
-    startRequestSpan(r, headers);
+    spans.start(r, headers);
     traceRouting(r.trace!, outcome, performance.now());
     await backend({ objective: { name: 'continue-watching-ranking' }, target: outcome.target, headers: {}, trace: r.trace } as unknown as Call);
     finish(r);
-    endRequestSpan(r);
+    spans.end(r);
   });
   await provider.shutdown();
-  installTracerProvider(undefined);
 
   const log = new DecisionLog({ sink: createWriteStream('/dev/null'), sampleRate: () => 1 });
   const decisions = await perRequest(n, (i) => {

@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { loadConfigFile, validateConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { RolloutEvent } from './control/rollout-controller.js';
@@ -16,6 +17,9 @@ import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
+import type { Telemetry } from './observe/telemetry.js';
+import { metricsRoutes } from './faces/metrics.js';
+import { injectInto, type InjectRequest, type InjectResponse } from './faces/inject.js';
 import { Runtime } from './runtime/runtime.js';
 import { createTenancy } from './tenancy/admission.js';
 import { bodyLimits } from './call/body.js';
@@ -28,7 +32,9 @@ export interface JunctionOptions {
   /** … or a config value (validated here), with the folder its relative paths resolve against. */
   config?: unknown;
   baseDir?: string;
+  /** Data-plane port (0: any free one). With `listen: false` nothing listens: requests go through `inject`. */
   port?: number;
+  listen?: boolean;
   host?: string;
   observers?: Observer[];
   log?: Logger;
@@ -38,6 +44,10 @@ export interface JunctionOptions {
   /** Prometheus metrics (default on) and Node.js process metrics (default off). */
   metrics?: boolean;
   processMetrics?: boolean;
+  /** The registry the metrics register on (`serve --workers` aggregates it); this Junction's own by default. */
+  metricsRegistry?: Registry;
+  /** Another sink for what policies, backends and admission report (an embedder's, a test's recorder), besides the metrics. */
+  telemetry?: Telemetry;
   /** A tracer provider, or 'env' (default) for OTLP export when OTEL_* variables ask for it, or false. */
   tracing?: TracerProvider | 'env' | false;
   /** `-` (stdout) or a file path for the decision log. */
@@ -58,8 +68,10 @@ export interface Junction {
   runtime: Runtime;
   dataPlane: DataPlane;
   server: Server;
-  /** `http://host:port` of the data plane (`https://` with `server.tls`). */
+  /** `http://host:port` of the data plane (`https://` with `server.tls`; '' when started with `listen: false`). */
   url: string;
+  /** One request through the data plane's own handler, without a socket (src/faces/inject.ts). */
+  inject(req: InjectRequest): Promise<InjectResponse>;
   rateLimiter: RateLimiter;
   /** Present when started with `control`. */
   control?: StartedControl;
@@ -69,8 +81,10 @@ export interface Junction {
 }
 
 export async function startJunction(opts: JunctionOptions): Promise<Junction> {
-  const runtime = new Runtime();
-  const observability: Observability = wireObservability(runtime, opts);
+  // This Junction's own observability and model sessions: nothing process-global (two instances count apart).
+  const observability: Observability = wireObservability(opts);
+  const runtime = new Runtime({ telemetry: observability.telemetry });
+  observability.watch(runtime);
   let control: StartedControl | undefined;
   // The outcome side of the exposure log, through the decision log's bounded writer.
   const feedbackLog: DecisionLog | undefined = opts.feedbackLog === undefined ? undefined : openDecisionLog(opts.feedbackLog, {
@@ -89,6 +103,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   }
   const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
     onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
+    telemetry: observability.telemetry,
   });
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
@@ -116,7 +131,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
-  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter);
+  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry);
   const dataPlane: DataPlane = {
     runtime, log: opts.log,
     authenticate: tenancy.authenticate,
@@ -126,38 +141,43 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     onStart: observability.onStart,
     admit: tenancy.admit,
     replySampler: control?.replySampler,
-    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog)],
+    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog), ...metricsRoutes(observability.registry)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
-      server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
-    });
-  } catch (err) {
-    await release();
-    throw err;
+  const listen = opts.listen !== false;
+  if (listen) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // A deep accept backlog: thousands of clients connecting at once must not wait on SYN retries (Node's default is 511).
+        server.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => resolve());
+      });
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
   let grpc: GrpcFace | undefined;
   try {
     if (opts.grpc !== undefined) grpc = await startGrpcFace(dataPlane, { host: opts.host, ...opts.grpc });
   } catch (err) {
-    server.close();
+    if (listen) server.close();
     await release();
     throw err;
   }
-  const { port } = server.address() as AddressInfo;
   return {
     runtime, dataPlane, server,
-    url: listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', port),
+    url: listen ? listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', (server.address() as AddressInfo).port) : '',
+    inject: (req) => injectInto(server, req),
     rateLimiter,
     control,
     grpc,
     async close() {
       await grpc?.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (listen) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
       await release();
     },
   };

@@ -1,7 +1,7 @@
 // Every error Junction itself produces, declared once (SPEC §2.5). Code that fails
 // throws a JunctionError with one of these codes; faces/error-reply.ts is the one
 // place that turns it into an HTTP response, in the shape of the face's ecosystem.
-import { ConfigError } from './config/issues.js';
+// It imports nothing from src/: every layer may use it (docs/architecture.md).
 
 export const ERRORS = {
   invalid_request: { status: 400, summary: 'bad header value, malformed body where Junction must read it' },
@@ -63,4 +63,26 @@ export function toJunctionError(err: unknown): JunctionError {
   if (err instanceof ConfigError) return new JunctionError('invalid_request', err.message, { issues: err.issues, cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new JunctionError('internal', message, { cause: err });
+}
+
+/** A config problem: where it is and what to do about it. */
+export interface ConfigIssue {
+  /** Dotted path into the config, e.g. `objectives.cw.experiments[0].cells`. */
+  path: string;
+  message: string;
+}
+
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+}
+
+/** Thrown when a config is refused; the running revision is never touched by it. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], source?: string) {
+    const head = `${source ? `${source}: ` : ''}config refused (${issues.length} problem${issues.length === 1 ? '' : 's'})`;
+    super(`${head}\n${formatIssues(issues)}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../src/app.js';
-import { openSessionCount } from '../src/backends/onnx/sessions.js';
+import { injectedFetch } from './support/inject.js';
 import { ConfigError } from '../src/config/issues.js';
 import { validateConfig } from '../src/config/load.js';
 import { backendOf, REPO_ROOT } from './support/onnx.js';
@@ -36,8 +36,10 @@ const config = {
 };
 
 let j: Junction;
+// Not the network's test: requests go through junction.inject (no socket).
+const fetch = injectedFetch(() => j);
 beforeAll(async () => {
-  j = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
+  j = await startJunction({ config, baseDir: REPO_ROOT, listen: false });
 });
 afterAll(async () => {
   await j?.close();
@@ -190,13 +192,14 @@ describe('dynamic batching', () => {
 });
 
 describe('sessions', () => {
-  it('shares one session between targets naming the same file, and releases them when unused', async () => {
+  it('shares one session between targets naming the same file; another Junction in the process has its own', async () => {
     // ranker@6, @twin and @solo name the same file: two sessions in all, not four.
-    expect(openSessionCount()).toBe(2);
+    expect(j.runtime.sessions.files).toHaveLength(2);
     const other = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
-    expect(openSessionCount()).toBe(2);
+    expect(other.runtime.sessions.files).toEqual(j.runtime.sessions.files);
     await other.close();
-    expect(openSessionCount()).toBe(2);
+    expect(other.runtime.sessions.files).toEqual([]);
+    expect(j.runtime.sessions.files).toHaveLength(2);
   });
 
   it('keeps a session across applies that still use its file and releases it after the last one', async () => {
@@ -204,14 +207,15 @@ describe('sessions', () => {
       models: { m: { versions: { '1': onnx(path, { maxBatch }) } } }, objectives: { x: { default: 'm@1' } },
     });
     const other = await startJunction({ config: solo('models/shapes-1.onnx', 1), baseDir: REPO_ROOT, port: 0 });
-    expect(openSessionCount()).toBe(3);
+    const files = () => other.runtime.sessions.files.map((f) => f.slice(REPO_ROOT.length + 1));
+    expect(files()).toEqual(['models/shapes-1.onnx']);
     // A changed backend config builds a new backend; the file's session is shared, not reopened.
     await other.runtime.apply(solo('models/shapes-1.onnx', 8), { number: 2, source: null, baseDir: REPO_ROOT });
-    expect(openSessionCount()).toBe(3);
+    expect(files()).toEqual(['models/shapes-1.onnx']);
     await other.runtime.apply(solo('models/ranker-6.onnx', 1), { number: 3, source: null, baseDir: REPO_ROOT });
-    expect(openSessionCount()).toBe(2);
+    expect(files()).toEqual(['models/ranker-6.onnx']);
     await other.close();
-    expect(openSessionCount()).toBe(2);
+    expect(files()).toEqual([]);
   });
 
   it('refuses a config whose model file is missing, naming the file and its config path', async () => {
@@ -229,6 +233,6 @@ describe('sessions', () => {
     const live = j.runtime.current;
     await expect(j.runtime.apply(bad, { number: 99, source: bad, baseDir: dir })).rejects.toThrow(/models\.m\.versions\.1\.backend\.path: cannot load ONNX model .*broken\.onnx/);
     expect(j.runtime.current).toBe(live);
-    expect(openSessionCount()).toBe(2);
+    expect(j.runtime.sessions.files).toHaveLength(2);
   });
 });

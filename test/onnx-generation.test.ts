@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../src/app.js';
+import { injectedFetch } from './support/inject.js';
 import type { GenerationStats } from '../src/backends/onnx/generate/loop.js';
 import { backendOf, REPO_ROOT } from './support/onnx.js';
 import { allSseData, sseData } from './support/sse.js';
@@ -19,6 +20,8 @@ const config = {
 };
 
 let j: Junction;
+// Not the network's test: requests go through junction.inject, except the caller that disconnects.
+const fetch = injectedFetch(() => j);
 beforeAll(async () => {
   j = await startJunction({ config, baseDir: REPO_ROOT, port: 0 });
 });
@@ -30,9 +33,9 @@ const question = { role: 'user', content: 'How do I reset my password?' };
 const ANSWER = 'Open Settings, choose Account, then Reset password. We email you a link that works for one hour.';
 
 function post(body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${j.url}/v1/objectives/chat`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
-  });
+  const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  // A caller that goes away is the network's business: that one keeps a real socket.
+  return signal ? globalThis.fetch(`${j.url}/v1/objectives/chat`, { ...init, signal }) : fetch(`${j.url}/v1/objectives/chat`, init);
 }
 
 describe('chat completions', () => {

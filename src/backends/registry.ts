@@ -1,13 +1,19 @@
 // Builds the Backend for a target from its config. One entry per backend type.
+import type { Telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { createGrpcBackend } from './grpc/grpc-backend.js';
 import { createHttpBackend } from './http/http-backend.js';
 import { createOnnxBackend } from './onnx/onnx-backend.js';
+import type { OnnxSessions } from './onnx/sessions.js';
 import type { Backend } from './types.js';
 
 export interface BackendContext {
   /** Folder that relative paths in the config resolve against. */
   baseDir: string;
+  /** The Junction's sink for endpoint health and pool events. */
+  telemetry: Telemetry;
+  /** The Junction's open ONNX Runtime sessions, shared by the targets naming one file. */
+  sessions: OnnxSessions;
 }
 
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
@@ -15,8 +21,8 @@ export async function createBackend(target: Target, ctx: BackendContext): Promis
   switch (cfg.type) {
     case 'http':
       // oip-grpc is the one protocol that is not HTTP/1.1 through undici: its own backend.
-      return cfg.protocol === 'oip-grpc' ? createGrpcBackend(target, cfg, ctx.baseDir) : createHttpBackend(target, cfg, ctx.baseDir);
+      return cfg.protocol === 'oip-grpc' ? createGrpcBackend(target, cfg, ctx.baseDir, ctx.telemetry) : createHttpBackend(target, cfg, ctx.baseDir, ctx.telemetry);
     case 'onnx':
-      return createOnnxBackend(target, cfg, ctx.baseDir);
+      return createOnnxBackend(target, cfg, ctx.baseDir, ctx.sessions);
   }
 }

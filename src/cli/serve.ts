@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startJunction } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
+import { Registry } from 'prom-client';
 import { clusterMetricsRoute } from '../control/cluster-metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
@@ -100,7 +101,9 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     return undefined;
   }
 
-  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute()] : [];
+  // A worker's metrics registry is the one the primary aggregates.
+  const metricsRegistry = new Registry();
+  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute(metricsRegistry)] : [];
   const adminToken = process.env.JUNCTION_ADMIN_TOKEN || undefined;
   // An admin API without a token stays on loopback unless asked otherwise: on 0.0.0.0
   // anyone on the network could change the routing.
@@ -112,6 +115,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     redis: values.redis,
     routes,
     server: tls === undefined ? undefined : { tls },
+    metricsRegistry,
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
     processMetrics: true,

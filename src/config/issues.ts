@@ -1,10 +1,4 @@
-// A config problem: where it is and what to do about it.
-export interface ConfigIssue {
-  /** Dotted path into the config, e.g. `objectives.cw.experiments[0].cells`. */
-  path: string;
-  message: string;
-}
-
+// Config problems: where they are (formatPath) and how they read.
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const key of path) {
@@ -14,17 +8,6 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? '(root)' : out;
 }
 
-export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
-}
-
-/** Thrown when a config is refused; the running revision is never touched by it. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
-  constructor(issues: readonly ConfigIssue[], source?: string) {
-    const head = `${source ? `${source}: ` : ''}config refused (${issues.length} problem${issues.length === 1 ? '' : 's'})`;
-    super(`${head}\n${formatIssues(issues)}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
+// The refused-config error and its issues belong to the error vocabulary (src/errors.ts),
+// the bottom of the layers; re-exported here where config code looks for them.
+export { ConfigError, formatIssues, type ConfigIssue } from '../errors.js';

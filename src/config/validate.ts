@@ -1,6 +1,6 @@
 // Semantic checks the schema cannot express. Every problem is collected (never
 // stop at the first) and each names its path and the fix.
-import { interfacesServedBy } from '../backends/capabilities.js';
+import { interfacesServedBy } from './capabilities.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
 import { OBJECTIVE_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';

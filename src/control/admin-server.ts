@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import { answerClientErrors, requestBoundary, splitUrl } from '../faces/boundary.js';
 import { writeError } from '../faces/error-reply.js';
 import { createListener, type ListenerTls } from '../faces/listener.js';

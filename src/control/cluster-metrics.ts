@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import promClient from 'prom-client';
 import { JunctionError } from '../errors.js';
 import type { Route } from '../faces/route.js';
-import { metricsRegistry } from './metrics-registry.js';
+import type { Registry } from 'prom-client';
 
 const ASK = 'junction:metrics?';
 const ANSWER = 'junction:metrics!';
@@ -27,8 +27,8 @@ export function serveClusterMetrics(): void {
   });
 }
 
-/** In a worker: the /metrics route that answers with every worker's metrics merged. */
-export function clusterMetricsRoute(): Route {
+/** In a worker: the /metrics route that answers with every worker's metrics merged (`metricsRegistry`: this worker's Junction's). */
+export function clusterMetricsRoute(metricsRegistry: Registry): Route {
   promClient.AggregatorRegistry.setRegistries([metricsRegistry]);
   // Summed across workers by the aggregator: says how many processes the scrape covers.
   new promClient.Gauge({ name: 'junction_workers', help: 'Worker processes merged into this /metrics (serve --workers)', registers: [metricsRegistry] }).set(1);

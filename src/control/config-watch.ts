@@ -7,7 +7,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, formatIssues } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import type { ChangeResult, ControlPlane } from './control-plane.js';
 
 const DEBOUNCE_MS = 100;

@@ -9,7 +9,7 @@ import { ConfigError } from '../config/issues.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { configDiff } from './config-diff.js';
 import { canonicalJson, type Store, type StoredRevision } from './store.js';

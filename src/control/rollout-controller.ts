@@ -9,7 +9,7 @@
 // counters to the store on every tick, the deciding process reads their sum.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import type { ControlPlane } from './control-plane.js';
 import { DEFAULT_SCORE_SAMPLE, emptyCounters, GateStats, since, type ArmCounters, type TrackedObjective } from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';

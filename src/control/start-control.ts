@@ -2,7 +2,7 @@
 // the config file, following the store) → admin API → file watch → rollout controller.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { Logger } from '../faces/data-plane.js';
+import type { Logger } from '../call/hooks.js';
 import { listenerUrl, type ListenerTls } from '../faces/listener.js';
 import type { Observer } from '../observe/record.js';
 import type { ReplySampler } from '../faces/reply-sample.js';

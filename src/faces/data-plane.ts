@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
+import type { Admission, Caller, Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { endRecord, newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -20,34 +21,9 @@ import { snapshotRoutes } from './snapshot.js';
 import { healthRoutes } from './health.js';
 import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
-import { metricsRoutes } from './metrics.js';
 
-export interface Admission {
-  /** The client may use x-model-override. */
-  mayOverride: boolean;
-  /** The client's name (never its key), carried on the call for bulkheads and telemetry. */
-  client?: string | undefined;
-  /** Who is refused first when an objective is overloaded. */
-  priority?: 'critical' | 'default' | 'sheddable' | undefined;
-  /** Gives back what admission took (a concurrency slot); called once the response is closed. */
-  release?: (() => void) | undefined;
-  /** The targets an override may name on this objective (those of objectives the caller may call, same interface). */
-  overrideTargets?: ReadonlySet<string> | undefined;
-}
-
-/** Who is calling, known from the key alone (before any body is read). */
-export interface Caller {
-  /** The client's name; undefined when auth is off or the caller is anonymous. */
-  client: string | undefined;
-  /** Objective globs of the client (everything for an anonymous caller). */
-  mayCall: (objective: string) => boolean;
-}
-
-export interface Logger {
-  error(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+// Contract types (src/call/hooks.ts), re-exported for the code that names them here.
+export type { Admission, Caller, Logger } from '../call/hooks.js';
 
 export interface DataPlane {
   runtime: Runtime;
@@ -89,7 +65,7 @@ export interface ServerOptions extends BodyLimitOptions {
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...snapshotRoutes, ...exposureRoutes, ...healthRoutes, ...metricsRoutes]);
+  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...snapshotRoutes, ...exposureRoutes, ...healthRoutes]);
   const listener = requestBoundary(
     (req, res) => handle(dp, router, req, res),
     (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),

@@ -2,7 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DecisionLog } from './decision-log.js';
 import { newRecord, type RequestRecord } from './record.js';
-import { installTelemetry, NO_TELEMETRY } from './telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 
 function record(i: number, objective = 'cw'): RequestRecord {
   const r = newRecord(`req-${i}`, 'POST', `/v1/objectives/${objective}`, 1000);
@@ -43,7 +43,7 @@ describe('decision log', () => {
 
   it('a slow sink drops lines past the buffer cap and counts them, never blocking', async () => {
     const drops: number[] = [];
-    installTelemetry({ ...NO_TELEMETRY, dropped: (sink, n = 1) => { if (sink === 'decision_log') drops.push(n); } });
+    const telemetry: Telemetry = { ...NO_TELEMETRY, dropped: (sink, n = 1) => { if (sink === 'decision_log') drops.push(n); } };
     const held: Array<() => void> = [];
     let received = '';
     let stuck = true;
@@ -51,7 +51,7 @@ describe('decision log', () => {
       highWaterMark: 1,
       write(chunk: Buffer, _enc, cb) { received += chunk.toString(); if (stuck) held.push(cb); else cb(); },
     });
-    const log = new DecisionLog({ sink, sampleRate: () => 1, maxBufferBytes: 2000 });
+    const log = new DecisionLog({ sink, sampleRate: () => 1, maxBufferBytes: 2000, telemetry });
     log.observer(record(0));
     await new Promise((r) => setImmediate(r)); // first batch handed over; the sink now holds it
     expect(held.length).toBe(1);
@@ -67,6 +67,5 @@ describe('decision log', () => {
     expect(got.length + log.dropped).toBe(101);
     expect(got.length).toBe(log.written);
     expect(got[0]!.requestId).toBe('req-0');
-    installTelemetry(NO_TELEMETRY);
   });
 });

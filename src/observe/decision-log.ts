@@ -13,7 +13,7 @@ import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
-import { telemetry } from './telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 import type { TokenUsage } from './token-usage.js';
 
 /** One line of the decision log. Field names are part of the contract (docs/observability.md). */
@@ -58,6 +58,8 @@ export interface DecisionLogOptions {
   onSinkError?: (err: Error) => void;
   /** The `sink` label of dropped-line telemetry (default `decision_log`; the feedback log reuses this writer). */
   sinkName?: string;
+  /** Counts dropped records (the Junction's sink). */
+  telemetry?: Telemetry;
 }
 
 export class DecisionLog {
@@ -153,7 +155,7 @@ export class DecisionLog {
   private drop(n: number): void {
     if (n === 0) return;
     this.dropped += n;
-    telemetry().dropped(this.opts.sinkName ?? 'decision_log', n);
+    (this.opts.telemetry ?? NO_TELEMETRY).dropped(this.opts.sinkName ?? 'decision_log', n);
   }
 
   private settle(): void {
@@ -202,7 +204,7 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
  * is opened here, synchronously, so a bad path fails at startup, not silently later.
  */
 export function openDecisionLog(
-  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName'>,
+  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry'>,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrometheus, sampleValue } from '../../test/support/prometheus.js';
-import { prometheusTelemetry as t, registry } from './metrics.js';
+import { createMetrics } from './metrics.js';
 
 describe('telemetry events as Prometheus metrics', () => {
   it('count each event under its labels', async () => {
+    const { telemetry: t, registry } = createMetrics();
     t.fallback('cw', 'ranker@7', 'ranker@6', 'error');
     t.fallback('cw', 'ranker@7', 'ranker@6', 'error');
     t.fallback('cw', 'ranker@6', 'static', 'timeout');
@@ -28,5 +29,15 @@ describe('telemetry events as Prometheus metrics', () => {
     expect(sampleValue(s, 'junction_config_revision')).toBe(17);
     expect(sampleValue(s, 'junction_endpoint_healthy', { backend: 'ranker@7', endpoint: 'http://10.0.0.7:8000' })).toBe(0);
     expect(sampleValue(s, 'junction_dropped_total', { sink: 'decision_log' })).toBe(3);
+  });
+
+  it('are one Junction\'s own: two sets of metrics in a process count apart', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.telemetry.retry('cw', 'ranker@7');
+    a.telemetry.retry('cw', 'ranker@7');
+    b.telemetry.retry('cw', 'ranker@7');
+    expect(sampleValue(parsePrometheus(await a.registry.metrics()), 'junction_retries_total', { objective: 'cw' })).toBe(2);
+    expect(sampleValue(parsePrometheus(await b.registry.metrics()), 'junction_retries_total', { objective: 'cw' })).toBe(1);
   });
 });

@@ -1,16 +1,14 @@
-// Prometheus metrics of SPEC §8, on one exported Registry (`registry`) so the
-// --workers primary can aggregate every worker's with AggregatorRegistry.
+// Prometheus metrics of SPEC §8, on one Registry per Junction (createMetrics)
+// so two Junctions in a process count apart, and the --workers primary can
+// aggregate every worker's with AggregatorRegistry.
 // Unit ids are never labels: label values come from config (objectives,
 // targets, rules, cells, clients) or small fixed sets, so cardinality is bounded
 // by the config, not by traffic.
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Revision } from '../runtime/revision.js';
-import type { Outcome } from '../routing/types.js';
+import type { CompiledObjective, Outcome } from '../routing/types.js';
 import { HistogramFamily, ValueFamily, type HistogramCell, type ValueCell } from './metric-families.js';
 import type { Observer, RequestRecord, StartObserver } from './record.js';
 import type { FallbackReason, RejectionReason, ShadowResult, Telemetry } from './telemetry.js';
-
-export const registry = new Registry();
 
 /** 100 µs to 60 s: in-process models answer in well under a millisecond, LLM streams take seconds. */
 export const LATENCY_BUCKETS = [
@@ -22,249 +20,272 @@ export const UNKNOWN_OBJECTIVE = '_unknown';
 /** Label for requests without an API key (auth off or anonymous allowed). */
 export const ANONYMOUS = 'anonymous';
 
-const requests = new ValueFamily(registry, {
-  name: 'junction_requests_total', type: 'counter',
-  help: 'Requests by objective, decided target, rule, experiment cell, client, traffic class and HTTP status code.',
-  labelNames: ['objective', 'target', 'rule', 'cell', 'client', 'traffic_class', 'code'],
-});
-const duration = new HistogramFamily(registry, {
-  name: 'junction_request_duration_seconds', buckets: LATENCY_BUCKETS,
-  help: 'Whole request as Junction saw it, arrival to last byte, by objective and decided target.',
-  labelNames: ['objective', 'target'],
-});
-const upstream = new HistogramFamily(registry, {
-  name: 'junction_upstream_duration_seconds', buckets: LATENCY_BUCKETS,
-  help: 'From sending to the backend until its reply started (policies included: retries, hedges, fallbacks).',
-  labelNames: ['objective', 'target'],
-});
-const firstByte = new HistogramFamily(registry, {
-  name: 'junction_time_to_first_byte_seconds', buckets: LATENCY_BUCKETS,
-  help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk.',
-  labelNames: ['objective', 'target'],
-});
-const tokens = new ValueFamily(registry, {
-  name: 'junction_tokens_total', type: 'counter',
-  help: 'Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt or completion).',
-  labelNames: ['objective', 'target', 'client', 'kind'],
-});
-const inflight = new ValueFamily(registry, {
-  name: 'junction_inflight_requests', type: 'gauge',
-  help: 'Requests of an objective being served right now.', labelNames: ['objective'],
-});
-const fallbacks = new ValueFamily(registry, {
-  name: 'junction_fallbacks_total', type: 'counter',
-  help: 'A fallback was tried: from the failed target to the next (a target or "static"), and why.',
-  labelNames: ['objective', 'from', 'to', 'reason'],
-});
-const retries = new ValueFamily(registry, {
-  name: 'junction_retries_total', type: 'counter', help: 'Retries sent.', labelNames: ['objective', 'target'],
-});
-const hedges = new ValueFamily(registry, {
-  name: 'junction_hedges_total', type: 'counter', help: 'Hedged (duplicate) requests sent.', labelNames: ['objective', 'target'],
-});
-const shadows = new ValueFamily(registry, {
-  name: 'junction_shadow_total', type: 'counter',
-  help: 'Shadow copies by result: sent, dropped (queue full), error, agree, disagree.',
-  labelNames: ['objective', 'target', 'result'],
-});
-const shadowAgreement = new HistogramFamily(registry, {
-  name: 'junction_shadow_agreement', buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
-  help: 'Agreement score of a shadow answer with the live one (0..1, per the shadow\'s compare).',
-  labelNames: ['objective', 'target'],
-});
-const rejections = new ValueFamily(registry, {
-  name: 'junction_rejections_total', type: 'counter',
-  help: 'Requests refused before reaching a backend, by client and reason.', labelNames: ['objective', 'client', 'reason'],
-});
-const rolloutPercent = new ValueFamily(registry, {
-  name: 'junction_rollout_percent', type: 'gauge', aggregator: 'max',
-  help: 'Share of units (percent) a rollout currently sends to its candidate.', labelNames: ['objective', 'candidate'],
-});
-const configRevision = new ValueFamily(registry, {
-  name: 'junction_config_revision', type: 'gauge', aggregator: 'min',
-  help: 'Number of the config revision being served (across workers: the lowest, so a lagging one shows).', labelNames: [],
-});
-const endpointHealthy = new ValueFamily(registry, {
-  name: 'junction_endpoint_healthy', type: 'gauge', aggregator: 'min',
-  help: '1 when the endpoint takes traffic, 0 when ejected or failing health checks.', labelNames: ['backend', 'endpoint'],
-});
-const dropped = new ValueFamily(registry, {
-  name: 'junction_dropped_total', type: 'counter',
-  help: 'Records a bounded sink dropped rather than block the request path (decision_log, shadow queue, …).',
-  labelNames: ['sink'],
-});
-
-const decisions = new ValueFamily(registry, {
-  name: 'junction_decisions_total', type: 'counter',
-  help: 'Routing decisions by objective, target and where the decision was used: invoke (served here), decide (POST /v1/decide), sdk or edge (reported through POST /v1/exposures).',
-  labelNames: ['objective', 'target', 'via'],
-});
-
 /** Series one routing outcome feeds, looked up once per outcome (outcomes are built once per revision). */
 interface OutcomeSeries {
   duration: HistogramCell | undefined;
   upstream: HistogramCell | undefined;
   firstByte: HistogramCell | undefined;
-  /** junction_decisions_total{via="invoke"} for this outcome. */
+  /** junction_decisions_total{via="invoke"} of this outcome. */
   decided: ValueCell | undefined;
   /** client → traffic class → status → counter. */
   counts: Map<string, Map<string, Map<number, ValueCell>>>;
   labels: readonly [objective: string, target: string, rule: string, cell: string];
 }
 
-const byOutcome = new WeakMap<Outcome, OutcomeSeries>();
-/** Requests that ended before a decision (rejected, bad header, unknown objective), per objective label. */
-const undecided = new Map<string, OutcomeSeries>();
-const inflightCells = new Map<string, ValueCell>();
+/** One Junction's metrics: its registry, the request observers and the telemetry sink that feed it. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Start observer: the request counts as in flight from here. */
+  readonly start: StartObserver;
+  /** End observer: every request on an objective route, counted once with its outcome. */
+  readonly end: Observer;
+  /** Observer of decisions made without serving a request here (POST /v1/decide and POST /v1/exposures items). */
+  readonly decided: Observer;
+  /** The Telemetry sink (observe/telemetry.ts) backed by these metrics. */
+  readonly telemetry: Telemetry;
+  /** Config-derived gauges, refreshed on every revision swap. */
+  observeRevision(rev: ObservedRevision, t?: Telemetry): void;
+  /** Node.js process metrics (CPU, memory, event-loop delay, GC) on the same registry. */
+  collectProcessMetrics(): void;
+}
 
-function seriesFor(record: RequestRecord): OutcomeSeries {
-  const o = record.outcome;
-  if (o !== undefined) {
-    let s = byOutcome.get(o);
+/** What the config-derived gauges read of a revision (runtime/revision.ts's Revision is one; observe/ sits below runtime/). */
+export interface ObservedRevision {
+  readonly number: number;
+  readonly objectives: ReadonlyMap<string, { readonly compiled: CompiledObjective }>;
+}
+
+/** @param registry where the series register (an embedder's, or the one `--workers` aggregates); a new one by default */
+export function createMetrics(registry: Registry = new Registry()): Metrics {
+  const requests = new ValueFamily(registry, {
+    name: 'junction_requests_total', type: 'counter',
+    help: 'Requests by objective, decided target, rule, experiment cell, client, traffic class and HTTP status code.',
+    labelNames: ['objective', 'target', 'rule', 'cell', 'client', 'traffic_class', 'code'],
+  });
+  const duration = new HistogramFamily(registry, {
+    name: 'junction_request_duration_seconds', buckets: LATENCY_BUCKETS,
+    help: 'Whole request as Junction saw it, arrival to last byte, by objective and decided target.',
+    labelNames: ['objective', 'target'],
+  });
+  const upstream = new HistogramFamily(registry, {
+    name: 'junction_upstream_duration_seconds', buckets: LATENCY_BUCKETS,
+    help: 'From sending to the backend until its reply started (policies included: retries, hedges, fallbacks).',
+    labelNames: ['objective', 'target'],
+  });
+  const firstByte = new HistogramFamily(registry, {
+    name: 'junction_time_to_first_byte_seconds', buckets: LATENCY_BUCKETS,
+    help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk.',
+    labelNames: ['objective', 'target'],
+  });
+  const tokens = new ValueFamily(registry, {
+    name: 'junction_tokens_total', type: 'counter',
+    help: 'Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt or completion).',
+    labelNames: ['objective', 'target', 'client', 'kind'],
+  });
+  const decisions = new ValueFamily(registry, {
+    name: 'junction_decisions_total', type: 'counter',
+    help: 'Routing decisions by objective, target and where the decision was used: invoke (served here), decide (POST /v1/decide), sdk or edge (reported through POST /v1/exposures).',
+    labelNames: ['objective', 'target', 'via'],
+  });
+  const inflight = new ValueFamily(registry, {
+    name: 'junction_inflight_requests', type: 'gauge',
+    help: 'Requests of an objective being served right now.', labelNames: ['objective'],
+  });
+  const fallbacks = new ValueFamily(registry, {
+    name: 'junction_fallbacks_total', type: 'counter',
+    help: 'A fallback was tried: from the failed target to the next (a target or "static"), and why.',
+    labelNames: ['objective', 'from', 'to', 'reason'],
+  });
+  const retries = new ValueFamily(registry, {
+    name: 'junction_retries_total', type: 'counter', help: 'Retries sent.', labelNames: ['objective', 'target'],
+  });
+  const hedges = new ValueFamily(registry, {
+    name: 'junction_hedges_total', type: 'counter', help: 'Hedged (duplicate) requests sent.', labelNames: ['objective', 'target'],
+  });
+  const shadows = new ValueFamily(registry, {
+    name: 'junction_shadow_total', type: 'counter',
+    help: 'Shadow copies by result: sent, dropped (queue full), error, agree, disagree.',
+    labelNames: ['objective', 'target', 'result'],
+  });
+  const shadowAgreement = new HistogramFamily(registry, {
+    name: 'junction_shadow_agreement', buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+    help: 'Agreement score of a shadow answer with the live one (0..1, per the shadow\'s compare).',
+    labelNames: ['objective', 'target'],
+  });
+  const rejections = new ValueFamily(registry, {
+    name: 'junction_rejections_total', type: 'counter',
+    help: 'Requests refused before reaching a backend, by client and reason.', labelNames: ['objective', 'client', 'reason'],
+  });
+  const rolloutPercent = new ValueFamily(registry, {
+    name: 'junction_rollout_percent', type: 'gauge', aggregator: 'max',
+    help: 'Share of units (percent) a rollout currently sends to its candidate.', labelNames: ['objective', 'candidate'],
+  });
+  const configRevision = new ValueFamily(registry, {
+    name: 'junction_config_revision', type: 'gauge', aggregator: 'min',
+    help: 'Number of the config revision being served (across workers: the lowest, so a lagging one shows).', labelNames: [],
+  });
+  const endpointHealthy = new ValueFamily(registry, {
+    name: 'junction_endpoint_healthy', type: 'gauge', aggregator: 'min',
+    help: '1 when the endpoint takes traffic, 0 when ejected or failing health checks.', labelNames: ['backend', 'endpoint'],
+  });
+  const dropped = new ValueFamily(registry, {
+    name: 'junction_dropped_total', type: 'counter',
+    help: 'Records a bounded sink dropped rather than block the request path (decision_log, shadow queue, …).',
+    labelNames: ['sink'],
+  });
+
+  const byOutcome = new WeakMap<Outcome, OutcomeSeries>();
+  /** Requests that ended before a decision (rejected, bad header, unknown objective), per objective label. */
+  const undecided = new Map<string, OutcomeSeries>();
+  const inflightCells = new Map<string, ValueCell>();
+
+  function seriesFor(record: RequestRecord): OutcomeSeries {
+    const o = record.outcome;
+    if (o !== undefined) {
+      let s = byOutcome.get(o);
+      if (s === undefined) {
+        const key = [o.objective, o.target.id] as const;
+        s = {
+          duration: duration.cell(key), upstream: upstream.cell(key), firstByte: firstByte.cell(key),
+          decided: decisions.cell([...key, 'invoke']),
+          counts: new Map(), labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
+        };
+        byOutcome.set(o, s);
+      }
+      return s;
+    }
+    const objective = record.started ? record.objective! : UNKNOWN_OBJECTIVE;
+    let s = undecided.get(objective);
     if (s === undefined) {
-      const key = [o.objective, o.target.id] as const;
-      s = {
-        duration: duration.cell(key), upstream: upstream.cell(key), firstByte: firstByte.cell(key),
-        decided: decisions.cell([...key, 'invoke']),
-        counts: new Map(), labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
-      };
-      byOutcome.set(o, s);
+      s = { duration: undefined, upstream: undefined, firstByte: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
+      undecided.set(objective, s);
     }
     return s;
   }
-  const objective = record.started ? record.objective! : UNKNOWN_OBJECTIVE;
-  let s = undecided.get(objective);
-  if (s === undefined) {
-    s = { duration: undefined, upstream: undefined, firstByte: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
-    undecided.set(objective, s);
-  }
-  return s;
-}
 
-function countFor(s: OutcomeSeries, client: string, trafficClass: string, status: number): ValueCell {
-  let byClass = s.counts.get(client);
-  if (byClass === undefined) s.counts.set(client, byClass = new Map());
-  let byStatus = byClass.get(trafficClass);
-  if (byStatus === undefined) byClass.set(trafficClass, byStatus = new Map());
-  let cell = byStatus.get(status);
-  if (cell === undefined) {
-    cell = requests.cell([...s.labels, client, trafficClass, String(status)]);
-    byStatus.set(status, cell);
-  }
-  return cell;
-}
-
-function inflightFor(objective: string): ValueCell {
-  let cell = inflightCells.get(objective);
-  if (cell === undefined) inflightCells.set(objective, cell = inflight.cell([objective]));
-  return cell;
-}
-
-/** Start observer: the request counts as in flight from here. */
-export const metricsStart: StartObserver = (record) => {
-  inflightFor(record.objective!).value++;
-};
-
-/** End observer: every request on an objective route, counted once with its outcome. */
-export const metricsEnd: Observer = (record) => {
-  if (record.objective === undefined) return; // /healthz, /metrics, /v1/decide: not invocations
-  if (record.started) inflightFor(record.objective).value--;
-  const s = seriesFor(record);
-  countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
-  if (record.usage !== undefined) countTokens(record);
-  if (s.duration === undefined) return;
-  s.decided!.value++;
-  s.duration.observe((record.end - record.start) / 1000);
-  if (record.upstreamMs !== undefined) s.upstream!.observe(record.upstreamMs / 1000);
-  if (record.firstByte !== undefined) s.firstByte!.observe((record.firstByte - record.start) / 1000);
-};
-
-/**
- * Observer of decisions made without serving a request here (DataPlane.decided:
- * POST /v1/decide items and POST /v1/exposures items). Label values are
- * checked against the config before a record gets here, so cardinality stays
- * bounded by the config.
- */
-export const metricsDecided: Observer = (record) => {
-  const o = record.outcome;
-  if (o === undefined) return;
-  decisions.cell([o.objective, o.target.id, record.via]).value++;
-};
-/** Token usage is rare next to requests (openai objectives only): a cell lookup per request is fine. */
-function countTokens(record: RequestRecord): void {
-  const usage = record.usage!;
-  const target = record.fallback ?? record.outcome?.target.id ?? '';
-  const client = record.client ?? ANONYMOUS;
-  tokens.cell([record.objective!, target, client, 'prompt']).value += usage.prompt;
-  tokens.cell([record.objective!, target, client, 'completion']).value += usage.completion;
-}
-
-/** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */
-const openEndpoints = new Map<string, number>();
-
-/** The Telemetry sink (observe/telemetry.ts) backed by the metrics above. */
-export const prometheusTelemetry: Telemetry = {
-  fallback(objective: string, from: string, to: string, reason: FallbackReason) {
-    fallbacks.cell([objective, from, to, reason]).value++;
-  },
-  retry(objective, target) {
-    retries.cell([objective, target]).value++;
-  },
-  hedge(objective, target) {
-    hedges.cell([objective, target]).value++;
-  },
-  shadow(objective: string, target: string, result: ShadowResult, agreement?: number) {
-    shadows.cell([objective, target, result]).value++;
-    if (agreement !== undefined) shadowAgreement.cell([objective, target]).observe(agreement);
-  },
-  rejection(objective: string, client: string, reason: RejectionReason) {
-    rejections.cell([objective, client, reason]).value++;
-  },
-  rollouts(current) {
-    rolloutPercent.removeAll(); // a rollout removed (promoted, rolled back, deleted) must not keep its last percent
-    for (const { objective, candidate, percent } of current) rolloutPercent.cell([objective, candidate]).value = percent;
-  },
-  configRevision(revision) {
-    configRevision.cell([]).value = revision;
-  },
-  endpointHealthy(backend, endpoint, healthy) {
-    endpointHealthy.cell([backend, endpoint]).value = healthy ? 1 : 0;
-  },
-  endpointOpened(backend, endpoint) {
-    const key = `${backend}\u0001${endpoint}`;
-    openEndpoints.set(key, (openEndpoints.get(key) ?? 0) + 1);
-  },
-  endpointClosed(backend, endpoint) {
-    const key = `${backend}\u0001${endpoint}`;
-    const open = (openEndpoints.get(key) ?? 1) - 1;
-    if (open > 0) {
-      openEndpoints.set(key, open);
-      return;
+  function countFor(s: OutcomeSeries, client: string, trafficClass: string, status: number): ValueCell {
+    let byClass = s.counts.get(client);
+    if (byClass === undefined) s.counts.set(client, byClass = new Map<string, Map<number, ValueCell>>());
+    let byStatus = byClass.get(trafficClass);
+    if (byStatus === undefined) byClass.set(trafficClass, byStatus = new Map<number, ValueCell>());
+    let cell = byStatus.get(status);
+    if (cell === undefined) {
+      cell = requests.cell([...s.labels, client, trafficClass, String(status)]);
+      byStatus.set(status, cell);
     }
-    openEndpoints.delete(key);
-    endpointHealthy.remove([backend, endpoint]);
-  },
-  dropped(sink, count = 1) {
-    dropped.cell([sink]).value += count;
-  },
-};
-
-/** Config-derived gauges, refreshed on every revision swap. */
-export function observeRevision(rev: Revision, t: Telemetry = prometheusTelemetry): void {
-  t.configRevision(rev.number);
-  const rollouts = [];
-  for (const { compiled } of rev.objectives.values()) {
-    const r = compiled.config.rollout;
-    if (r !== undefined) rollouts.push({ objective: compiled.name, candidate: r.candidate, percent: r.percent });
+    return cell;
   }
-  t.rollouts(rollouts);
-}
 
-let processMetrics = false;
+  function inflightFor(objective: string): ValueCell {
+    let cell = inflightCells.get(objective);
+    if (cell === undefined) inflightCells.set(objective, cell = inflight.cell([objective]));
+    return cell;
+  }
 
-/** Node.js process metrics (CPU, memory, event-loop delay, GC) on the same registry; once per process. */
-export function collectProcessMetrics(): void {
-  if (processMetrics) return;
-  processMetrics = true;
-  collectDefaultMetrics({ register: registry });
+  /** Start observer: the request counts as in flight from here. */
+  const start: StartObserver = (record) => {
+    inflightFor(record.objective!).value++;
+  };
+
+  /** End observer: every request on an objective route, counted once with its outcome. */
+  const end: Observer = (record) => {
+    if (record.objective === undefined) return; // /healthz, /metrics, /v1/decide: not invocations
+    if (record.started) inflightFor(record.objective).value--;
+    const s = seriesFor(record);
+    countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
+    if (record.usage !== undefined) countTokens(record);
+    if (s.duration === undefined) return;
+    s.decided!.value++;
+    s.duration.observe((record.end - record.start) / 1000);
+    if (record.upstreamMs !== undefined) s.upstream!.observe(record.upstreamMs / 1000);
+    if (record.firstByte !== undefined) s.firstByte!.observe((record.firstByte - record.start) / 1000);
+  };
+
+  /** Label values are checked against the config before a record gets here, so cardinality stays bounded by the config. */
+  const decided: Observer = (record) => {
+    const o = record.outcome;
+    if (o === undefined) return;
+    decisions.cell([o.objective, o.target.id, record.via]).value++;
+  };
+
+  /** Token usage is rare next to requests (openai objectives only): a cell lookup per request is fine. */
+  function countTokens(record: RequestRecord): void {
+    const usage = record.usage!;
+    const target = record.fallback ?? record.outcome?.target.id ?? '';
+    const client = record.client ?? ANONYMOUS;
+    tokens.cell([record.objective!, target, client, 'prompt']).value += usage.prompt;
+    tokens.cell([record.objective!, target, client, 'completion']).value += usage.completion;
+  }
+
+  /** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */
+  const openEndpoints = new Map<string, number>();
+
+  /** The Telemetry sink (observe/telemetry.ts) backed by the metrics above. */
+  const telemetry: Telemetry = {
+    fallback(objective: string, from: string, to: string, reason: FallbackReason) {
+      fallbacks.cell([objective, from, to, reason]).value++;
+    },
+    retry(objective, target) {
+      retries.cell([objective, target]).value++;
+    },
+    hedge(objective, target) {
+      hedges.cell([objective, target]).value++;
+    },
+    shadow(objective: string, target: string, result: ShadowResult, agreement?: number) {
+      shadows.cell([objective, target, result]).value++;
+      if (agreement !== undefined) shadowAgreement.cell([objective, target]).observe(agreement);
+    },
+    rejection(objective: string, client: string, reason: RejectionReason) {
+      rejections.cell([objective, client, reason]).value++;
+    },
+    rollouts(current) {
+      rolloutPercent.removeAll(); // a rollout removed (promoted, rolled back, deleted) must not keep its last percent
+      for (const { objective, candidate, percent } of current) rolloutPercent.cell([objective, candidate]).value = percent;
+    },
+    configRevision(revision) {
+      configRevision.cell([]).value = revision;
+    },
+    endpointHealthy(backend, endpoint, healthy) {
+      endpointHealthy.cell([backend, endpoint]).value = healthy ? 1 : 0;
+    },
+    endpointOpened(backend, endpoint) {
+      const key = `${backend}\u0001${endpoint}`;
+      openEndpoints.set(key, (openEndpoints.get(key) ?? 0) + 1);
+    },
+    endpointClosed(backend, endpoint) {
+      const key = `${backend}\u0001${endpoint}`;
+      const open = (openEndpoints.get(key) ?? 1) - 1;
+      if (open > 0) {
+        openEndpoints.set(key, open);
+        return;
+      }
+      openEndpoints.delete(key);
+      endpointHealthy.remove([backend, endpoint]);
+    },
+    dropped(sink, count = 1) {
+      dropped.cell([sink]).value += count;
+    },
+  };
+
+  /** Config-derived gauges, refreshed on every revision swap. */
+  function observeRevision(rev: ObservedRevision, t: Telemetry = telemetry): void {
+    t.configRevision(rev.number);
+    const rollouts = [];
+    for (const { compiled } of rev.objectives.values()) {
+      const r = compiled.config.rollout;
+      if (r !== undefined) rollouts.push({ objective: compiled.name, candidate: r.candidate, percent: r.percent });
+    }
+    t.rollouts(rollouts);
+  }
+
+  let processMetrics = false;
+
+  /** Node.js process metrics (CPU, memory, event-loop delay, GC) on the same registry; once per registry. */
+  function collectProcessMetrics(): void {
+    if (processMetrics) return;
+    processMetrics = true;
+    collectDefaultMetrics({ register: registry });
+  }
+
+  return { registry, start, end, decided, telemetry, observeRevision, collectProcessMetrics };
 }

@@ -1,6 +1,7 @@
 // Events that policies, pools and the control plane report, decoupled from how
-// they are exported. observe/metrics.ts installs the Prometheus implementation;
-// until then (and in unit tests that do not care) events go nowhere.
+// they are exported. Each Junction makes its own sink (observe/wire.ts: its
+// Prometheus metrics, plus any sink the embedder passes) and hands it down
+// through the runtime's contexts; code without one reports to NO_TELEMETRY.
 
 export type FallbackReason = 'error' | 'timeout' | 'unhealthy' | 'overloaded' | 'static';
 export type ShadowResult = 'sent' | 'dropped' | 'error' | 'agree' | 'disagree';
@@ -29,18 +30,21 @@ export interface Telemetry {
 
 const noop = (): void => undefined;
 
-export const NO_TELEMETRY: Telemetry = {
+export const NO_TELEMETRY: Telemetry = Object.freeze({
   fallback: noop, retry: noop, hedge: noop, shadow: noop, rejection: noop,
   rollouts: noop, configRevision: noop, endpointHealthy: noop, endpointOpened: noop, endpointClosed: noop, dropped: noop,
-};
+});
 
-let current: Telemetry = NO_TELEMETRY;
-
-/** The process's telemetry sink. Read it at call time (not import time) so installation order does not matter. */
-export function telemetry(): Telemetry {
-  return current;
-}
-
-export function installTelemetry(t: Telemetry): void {
-  current = t;
+/** One sink that reports every event to each of `sinks` (undefined ones skipped). */
+export function fanOut(...sinks: Array<Telemetry | undefined>): Telemetry {
+  const live = sinks.filter((t): t is Telemetry => t !== undefined && t !== NO_TELEMETRY);
+  if (live.length === 0) return NO_TELEMETRY;
+  if (live.length === 1) return live[0]!;
+  const out: Record<string, (...args: unknown[]) => void> = {};
+  for (const kind of Object.keys(NO_TELEMETRY) as Array<keyof Telemetry>) {
+    out[kind] = (...args: unknown[]) => {
+      for (const t of live) (t[kind] as (...a: unknown[]) => void)(...args);
+    };
+  }
+  return out as unknown as Telemetry;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Call, Reply, Send } from '../call/types.js';
-import { inChildSpan, installTracerProvider, traceAttempts } from './tracing.js';
+import { inChildSpan, traceAttempts, withTracer } from './tracing.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -13,12 +13,11 @@ function fakeCall(trace: Call['trace']): Call {
 
 describe('inChildSpan', () => {
   it('nests attempts under a policy\'s span (a fallback) and sends the attempt as the backend\'s parent', async () => {
-    installTracerProvider(provider);
     const root = provider.getTracer('test').startSpan('request');
     const seen: Call[] = [];
     const backend: Send = async (call) => { seen.push(call); return { status: 200, headers: {}, body: null } satisfies Reply; };
     const attempt = traceAttempts(backend);
-    await inChildSpan(fakeCall(trace.setSpan(ROOT_CONTEXT, root)), 'fallback ranker@5', { 'junction.reason': 'error' }, attempt);
+    await inChildSpan(fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)), 'fallback ranker@5', { 'junction.reason': 'error' }, attempt);
     root.end();
 
     const spans = exporter.getFinishedSpans();
@@ -30,11 +29,10 @@ describe('inChildSpan', () => {
   });
 
   it('ends the span as an error when the wrapped send throws, and rethrows', async () => {
-    installTracerProvider(provider);
     exporter.reset();
     const root = provider.getTracer('test').startSpan('request');
     const failing: Send = () => { throw new Error('boom'); };
-    await expect(inChildSpan(fakeCall(trace.setSpan(ROOT_CONTEXT, root)), 'shadow', {}, failing)).rejects.toThrow('boom');
+    await expect(inChildSpan(fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)), 'shadow', {}, failing)).rejects.toThrow('boom');
     expect(exporter.getFinishedSpans()[0]!.status.code).toBe(2);
   });
 

@@ -3,11 +3,13 @@
 // (fallbacks, shadows). The span context travels explicitly on `Call.trace`
 // rather than through AsyncLocalStorage: when tracing is off nothing is set, and
 // every hook below is one `undefined` check.
+// The Junction's tracer travels in that context too (a context value), so two
+// Junctions in one process trace apart and nothing here is process-global.
 //
 // W3C trace context: the caller's `traceparent` is continued; each upstream
 // attempt sends its own span as the backend's parent.
 import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace,
+  ROOT_CONTEXT, SpanKind, SpanStatusCode, createContextKey, defaultTextMapGetter, defaultTextMapSetter, trace,
   type Attributes, type Context, type Span, type Tracer, type TracerProvider,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -16,17 +18,26 @@ import type { Outcome } from '../routing/types.js';
 import type { Observer, StartObserver } from './record.js';
 
 const w3c = new W3CTraceContextPropagator();
-let tracer: Tracer | undefined;
+const TRACER = createContextKey('junction.tracer');
 
-/** Traces are made from here on through this provider (tests pass one with an in-memory exporter). */
-export function installTracerProvider(provider: TracerProvider | undefined): void {
-  tracer = provider?.getTracer('junction');
+/** The tracer that made the request's span: child spans are made by the same one. */
+function tracerOf(ctx: Context): Tracer | undefined {
+  return ctx.getValue(TRACER) as Tracer | undefined;
+}
+
+/** `ctx` with the tracer its child spans are to be made by (tests start a trace with it). */
+export function withTracer(ctx: Context, tracer: Tracer): Context {
+  return ctx.setValue(TRACER, tracer);
+}
+
+/** A Junction's request spans, made through `provider` (tests pass one with an in-memory exporter). */
+export function requestSpans(provider: TracerProvider): { start: StartObserver; end: Observer } {
+  return { start: startRequestSpan(provider.getTracer('junction')), end: endRequestSpan };
 }
 
 /** Start observer: opens the request's span, continuing the caller's trace. */
-export const startRequestSpan: StartObserver = (record, headers) => {
-  if (tracer === undefined) return;
-  const parent = w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+const startRequestSpan = (tracer: Tracer): StartObserver => (record, headers) => {
+  const parent = withTracer(w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter), tracer);
   const span = tracer.startSpan(`invoke ${record.objective}`, {
     kind: SpanKind.SERVER,
     startTime: record.start,
@@ -36,7 +47,7 @@ export const startRequestSpan: StartObserver = (record, headers) => {
 };
 
 /** End observer: closes the request's span with what the request did. */
-export const endRequestSpan: Observer = (record) => {
+const endRequestSpan: Observer = (record) => {
   if (record.trace === undefined) return;
   const span = trace.getSpan(record.trace);
   if (span === undefined) return;
@@ -55,6 +66,7 @@ export const endRequestSpan: Observer = (record) => {
 
 /** The routing decision as a child span (decide() is pure and synchronous, so it is recorded after the fact). */
 export function traceRouting(parent: Context, outcome: Outcome, start: number): void {
+  const tracer = tracerOf(parent);
   if (tracer === undefined) return;
   tracer.startSpan('route', { kind: SpanKind.INTERNAL, startTime: start, attributes: outcomeAttributes(outcome) }, parent).end();
 }
@@ -68,6 +80,7 @@ export function inChildSpan(
   call: Call, name: string, attributes: Attributes, fn: (call: Call) => Promise<Reply>, kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<Reply> {
   const parent = call.trace;
+  const tracer = parent === undefined ? undefined : tracerOf(parent);
   if (parent === undefined || tracer === undefined) return fn(call);
   const span = tracer.startSpan(name, { kind, attributes }, parent);
   const ctx = trace.setSpan(parent, span);

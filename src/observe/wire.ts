@@ -2,19 +2,29 @@
 // "metrics on, tracing from env, decision log to stdout, no access log" into
 // data-plane hooks. Everything off costs nothing on the request path.
 import type { TracerProvider } from '@opentelemetry/api';
-import type { Logger } from '../faces/data-plane.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../call/hooks.js';
 import { openDecisionLog, type DecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
-import { collectProcessMetrics, metricsDecided, metricsEnd, metricsStart, observeRevision, prometheusTelemetry } from './metrics.js';
+import { createMetrics, type ObservedRevision } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
-import { installTelemetry, NO_TELEMETRY, telemetry } from './telemetry.js';
+import { fanOut, type Telemetry } from './telemetry.js';
 import { tracerProviderFromEnv } from './tracing-setup.js';
-import { endRequestSpan, installTracerProvider, startRequestSpan } from './tracing.js';
+import { requestSpans } from './tracing.js';
+
+/** What the observers read of the runtime (runtime/runtime.ts's Runtime is one; observe/ sits below runtime/). */
+export interface ObservedRuntime {
+  readonly current: ObservedRevision | undefined;
+  onRevision(listener: (next: ObservedRevision) => void): void;
+}
 
 export interface ObservabilityOptions {
   metrics?: boolean;
   processMetrics?: boolean;
+  /** The registry this Junction's metrics register on (`serve --workers` aggregates it); a new one by default. */
+  metricsRegistry?: Registry;
+  /** Another sink for what policies and backends report (an embedder's, a test's recorder), besides the metrics. */
+  telemetry?: Telemetry;
   tracing?: TracerProvider | 'env' | false;
   decisionLog?: string;
   accessLog?: boolean;
@@ -22,37 +32,50 @@ export interface ObservabilityOptions {
 }
 
 export interface Observability {
+  /** This Junction's sink: hand it to the runtime (policies, backends) and to admission. */
+  telemetry: Telemetry;
+  /** This Junction's Prometheus registry (empty with metrics off), served on /metrics. */
+  registry: Registry;
   observers: Observer[];
-  /** For DataPlane.decided: decisions from POST /v1/decide and /v1/exposures (decision log, junction_decisions_total). */
+  /** For DataPlane.decided: the decision log's exposures from POST /v1/decide. */
   decided: Observer[];
   onStart: StartObserver[];
   /** Present with a decision log: other events (rollout moves) are appended to it too. */
   decisionLog: DecisionLog | undefined;
+  /** Starts reading the runtime: revision gauges and the decision log's sample rates. */
+  watch(runtime: ObservedRuntime): void;
   close(): Promise<void>;
 }
 
-export function wireObservability(runtime: Runtime, opts: ObservabilityOptions): Observability {
+/**
+ * Everything is this Junction's own: its registry, its sink, its tracer, its
+ * decision log. Nothing is installed process-wide, so two Junctions in one
+ * process (an embedder, a test) count apart.
+ */
+export function wireObservability(opts: ObservabilityOptions): Observability {
   const observers: Observer[] = [];
   const decided: Observer[] = [];
   const onStart: StartObserver[] = [];
   const closers: Array<() => Promise<void>> = [];
+  const watchers: Array<(runtime: ObservedRuntime) => void> = [];
 
-  if (opts.metrics !== false) {
-    // One sink per process: keep one already installed (an embedder's, or a test's recorder).
-    if (telemetry() === NO_TELEMETRY) installTelemetry(prometheusTelemetry);
-    runtime.onRevision((next) => observeRevision(next));
-    onStart.push(metricsStart);
-    observers.push(metricsEnd);
-    decided.push(metricsDecided);
-    if (opts.processMetrics === true) collectProcessMetrics();
+  const metrics = createMetrics(opts.metricsRegistry);
+  const on = opts.metrics !== false;
+  const telemetry = fanOut(on ? metrics.telemetry : undefined, opts.telemetry);
+  if (on) {
+    watchers.push((runtime) => runtime.onRevision((next) => metrics.observeRevision(next, telemetry)));
+    onStart.push(metrics.start);
+    observers.push(metrics.end);
+    decided.push(metrics.decided);
+    if (opts.processMetrics === true) metrics.collectProcessMetrics();
   }
 
   const fromEnv = opts.tracing === 'env' || opts.tracing === undefined;
   const provider = opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
   if (provider !== undefined) {
-    installTracerProvider(provider);
-    onStart.push(startRequestSpan);
-    observers.push(endRequestSpan);
+    const spans = requestSpans(provider);
+    onStart.push(spans.start);
+    observers.push(spans.end);
     // Ours (from env): shut down, which exports what is batched. An embedder's: only flush.
     const sdk = provider as { forceFlush?: () => Promise<void>; shutdown?: () => Promise<void> };
     const finish = fromEnv ? sdk.shutdown : sdk.forceFlush;
@@ -61,9 +84,12 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
 
   let decisionLog: DecisionLog | undefined;
   if (opts.decisionLog !== undefined) {
+    let watched: ObservedRuntime | undefined;
+    watchers.push((runtime) => { watched = runtime; });
     const log = decisionLog = openDecisionLog(opts.decisionLog, {
-      sampleRate: (objective) => runtime.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
+      sampleRate: (objective) => watched?.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
+      telemetry,
     });
     observers.push(log.observer);
     decided.push(log.observer);
@@ -74,7 +100,10 @@ export function wireObservability(runtime: Runtime, opts: ObservabilityOptions):
   if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
 
   return {
-    observers, decided, onStart, decisionLog,
+    telemetry, registry: metrics.registry, observers, decided, onStart, decisionLog,
+    watch(runtime) {
+      for (const w of watchers) w(runtime);
+    },
     async close() {
       for (const close of closers) await close();
     },

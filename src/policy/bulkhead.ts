@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Policy } from '../call/types.js';
 import type { ClientConfig } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 
 export type Priority = ClientConfig['priority'];
 
@@ -107,14 +107,14 @@ export function releaseWhenDone(body: Readable | Buffer | null, release: () => v
 }
 
 /** The bulkhead as a policy of the send contract. */
-export function bulkhead(b: Bulkhead): Policy {
+export function bulkhead(b: Bulkhead, telemetry: Telemetry = NO_TELEMETRY): Policy {
   return (next) => async (call) => {
     let release: () => void;
     try {
       release = await b.acquire(call.priority, call.signal);
     } catch (err) {
       const shed = call.priority === 'sheddable';
-      telemetry().rejection(call.objective.name, call.client ?? 'anonymous', shed ? 'shed' : 'overloaded');
+      telemetry.rejection(call.objective.name, call.client ?? 'anonymous', shed ? 'shed' : 'overloaded');
       throw err instanceof JunctionError && err.objective === undefined
         ? new JunctionError(err.code, err.message, { objective: call.objective.name })
         : err;

@@ -23,6 +23,7 @@ import { fallback } from './fallback.js';
 import { hedge } from './hedge.js';
 import { retry } from './retry.js';
 import type { ObjectiveLimits } from './objective-limits.js';
+import type { Telemetry } from '../observe/telemetry.js';
 import { earnRetryBudget } from './retry-budget.js';
 import { shadow, shadowTargets } from './shadow.js';
 import { ShadowQueue } from './shadow-queue.js';
@@ -32,10 +33,13 @@ export interface PipelineContext {
   targets: ReadonlyMap<string, Target>;
   /** Bulkheads and retry budgets, shared across revisions; the revision releases what it acquired here. */
   limits: ObjectiveLimits;
+  /** The Junction's sink for what the policies report. */
+  telemetry: Telemetry;
 }
 
 export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Send {
   const p = o.config.policy;
+  const { telemetry } = ctx;
   const toBackend: Send = (call) => {
     const backend = ctx.backends.get(call.target.id);
     if (backend === undefined) {
@@ -53,12 +57,12 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
 
   const policies: Array<Policy | false> = [
     deadline,
-    slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots),
+    slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots, telemetry),
     p.idempotent && (p.retries > 0 || p.hedgeAfterMs !== undefined) && earnRetryBudget(budget),
-    shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(), timeoutMs: p.timeoutMs }),
-    (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static }),
-    p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget }),
-    p.idempotent && p.hedgeAfterMs !== undefined && hedge({ afterMs: p.hedgeAfterMs, budget }),
+    shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(64, 8, telemetry), timeoutMs: p.timeoutMs, telemetry }),
+    (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static, telemetry }),
+    p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget, telemetry }),
+    p.idempotent && p.hedgeAfterMs !== undefined && hedge({ afterMs: p.hedgeAfterMs, budget, telemetry }),
   ];
   return policies.reduceRight<Send>((send, policy) => (policy ? policy(send) : send), attempt);
 }

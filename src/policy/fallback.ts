@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Call, Policy, Reply } from '../call/types.js';
 import type { PolicyConfig } from '../config/schema.js';
 import { isJunctionError, toJunctionError } from '../errors.js';
-import { telemetry, type FallbackReason } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type FallbackReason, type Telemetry } from '../observe/telemetry.js';
 import { inChildSpan } from '../observe/tracing.js';
 import type { Target } from '../routing/types.js';
 import { attempt, discard } from './attempt.js';
@@ -14,12 +14,15 @@ export interface FallbackOptions {
   /** Fallback targets, in order, resolved from the config. */
   targets: readonly Target[];
   static?: PolicyConfig['static'];
+  /** Where fallbacks are counted (the Junction's sink). */
+  telemetry?: Telemetry;
 }
 
 /** Failures that are the caller's, not the target's: another target would fail the same way. */
 const CALLER_ERRORS: ReadonlySet<string> = new Set(['invalid_request', 'payload_too_large', 'forbidden', 'override_forbidden']);
 
 export function fallback(opts: FallbackOptions): Policy {
+  const telemetry = opts.telemetry ?? NO_TELEMETRY;
   const staticReply = opts.static === undefined ? undefined : buildStatic(opts.static);
   return (next) => async (call) => {
     const chain = opts.targets.filter((t) => t.id !== call.target.id);
@@ -34,7 +37,7 @@ export function fallback(opts: FallbackOptions): Policy {
     }
     for (const target of chain) {
       if (!mayContinue(call, failure.err)) break;
-      telemetry().fallback(call.objective.name, from, target.id, failure.reason);
+      telemetry.fallback(call.objective.name, from, target.id, failure.reason);
       if (failure.reply) discard(failure.reply);
       try {
         const reply = await inChildSpan(attempt(call, { target }).call, `fallback ${target.id}`, {
@@ -48,7 +51,7 @@ export function fallback(opts: FallbackOptions): Policy {
       from = target.id;
     }
     if (staticReply !== undefined && mayContinue(call, failure.err)) {
-      telemetry().fallback(call.objective.name, from, 'static', failure.reason);
+      telemetry.fallback(call.objective.name, from, 'static', failure.reason);
       if (failure.reply) discard(failure.reply);
       return staticReply();
     }

@@ -5,7 +5,7 @@
 // from the retry budget, so hedging cannot double the load during an outage.
 import type { Policy, Reply } from '../call/types.js';
 import { AbortReason } from './abort-reason.js';
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { attempt, discard, type Attempt } from './attempt.js';
 import type { RetryBudget } from './retry-budget.js';
 import { retryableReply } from './retryable.js';
@@ -13,6 +13,8 @@ import { retryableReply } from './retryable.js';
 export interface HedgeOptions {
   afterMs: number;
   budget: RetryBudget;
+  /** Where hedges are counted (the Junction's sink). */
+  telemetry?: Telemetry;
 }
 
 type Result = { reply: Reply; err?: undefined } | { reply?: undefined; err: unknown };
@@ -59,7 +61,7 @@ export function hedge(opts: HedgeOptions): Policy {
 
     const timer = setTimeout(() => {
       if (settled || call.signal.aborted || !opts.budget.tryWithdraw()) return;
-      telemetry().hedge(call.objective.name, call.target.id);
+      (opts.telemetry ?? NO_TELEMETRY).hedge(call.objective.name, call.target.id);
       launch();
     }, opts.afterMs);
     launch();

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Policy, Reply } from '../call/types.js';
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { attempt, discard } from './attempt.js';
 import type { RetryBudget } from './retry-budget.js';
 import { retryableError, retryableReply } from './retryable.js';
@@ -13,12 +13,15 @@ import { retryableError, retryableReply } from './retryable.js';
 export interface RetryOptions {
   retries: number;
   budget: RetryBudget;
+  /** Where retries are counted (the Junction's sink). */
+  telemetry?: Telemetry;
   /** Base backoff; attempt n waits a random share of base × 2^n. */
   backoffMs?: number;
 }
 
 export function retry(opts: RetryOptions): Policy {
   const base = opts.backoffMs ?? 10;
+  const telemetry = opts.telemetry ?? NO_TELEMETRY;
   return (next) => async (call) => {
     for (let n = 0; ; n++) {
       const last = n >= opts.retries;
@@ -28,13 +31,13 @@ export function retry(opts: RetryOptions): Policy {
       } catch (err) {
         if (last || !retryableError(err) || !mayRetry(call.signal, call.deadline, opts.budget)) throw err;
         await backoff(base, n, call.deadline, call.signal);
-        telemetry().retry(call.objective.name, call.target.id);
+        telemetry.retry(call.objective.name, call.target.id);
         continue;
       }
       if (last || !retryableReply(reply) || !mayRetry(call.signal, call.deadline, opts.budget)) return reply;
       discard(reply);
       await backoff(base, n, call.deadline, call.signal);
-      telemetry().retry(call.objective.name, call.target.id);
+      telemetry.retry(call.objective.name, call.target.id);
     }
   };
 }

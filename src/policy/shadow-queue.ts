@@ -1,7 +1,7 @@
 // Shadow copies wait here, off the critical path: a few run at a time, the
 // queue is bounded, and a copy that finds it full is dropped and counted —
 // shadows may lose data, the live path may not lose time.
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 
 export type ShadowJob = () => Promise<void>;
 
@@ -10,7 +10,9 @@ export class ShadowQueue {
   dropped = 0;
   private readonly jobs: ShadowJob[] = [];
 
-  constructor(private readonly maxQueue = 64, private readonly concurrency = 8) {}
+  constructor(
+    private readonly maxQueue = 64, private readonly concurrency = 8, private readonly telemetry: Telemetry = NO_TELEMETRY,
+  ) {}
 
   get queued(): number {
     return this.jobs.length;
@@ -24,7 +26,7 @@ export class ShadowQueue {
     }
     if (this.jobs.length >= this.maxQueue) {
       this.dropped++;
-      telemetry().dropped('shadow');
+      this.telemetry.dropped('shadow');
       return false;
     }
     this.jobs.push(job);

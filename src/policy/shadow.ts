@@ -8,7 +8,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Call, Policy, Reply, Send } from '../call/types.js';
 import type { ShadowConfig } from '../config/schema.js';
 import { noteShadow, type ShadowNote } from '../observe/record.js';
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { destroyQuietly, discard } from './attempt.js';
 import { comparatorFor, type Comparator } from './shadow-compare.js';
@@ -29,6 +29,8 @@ export interface ShadowOptions {
   send: Send;
   queue: ShadowQueue;
   timeoutMs: number;
+  /** Where shadow results are counted (the Junction's sink). */
+  telemetry?: Telemetry;
   random?: () => number;
 }
 
@@ -57,7 +59,7 @@ export function shadow(opts: ShadowOptions): Policy {
       const note = noteShadow(call.record, s.target.id, 'sent');
       run.track(note);
       const queued = opts.queue.push(() => sendCopy(opts, s, call, live, run, note));
-      telemetry().shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
+      (opts.telemetry ?? NO_TELEMETRY).shadow(call.objective.name, s.target.id, queued ? 'sent' : 'dropped');
       if (!queued) {
         note.result = 'dropped';
         run.done();
@@ -120,6 +122,7 @@ async function sendCopy(
   opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>, run: ShadowRun, note: ShadowNote,
 ): Promise<void> {
   const objective = live.objective.name;
+  const telemetry = opts.telemetry ?? NO_TELEMETRY;
   const settle = (result: ShadowNote['result'], agreement?: number) => {
     if (run.timedOut) return; // already written as `timeout`
     note.result = result;
@@ -142,7 +145,7 @@ async function sendCopy(
     const reply = await opts.send(copy);
     if (reply.status >= 500) {
       discard(reply);
-      telemetry().shadow(objective, s.target.id, 'error');
+      telemetry.shadow(objective, s.target.id, 'error');
       settle('error');
       return;
     }
@@ -158,10 +161,10 @@ async function sendCopy(
     const expected = await untilAborted(liveBody, controller.signal);
     if (expected === undefined || body === undefined) return;
     const { agreement, agree } = s.compare(expected, body);
-    telemetry().shadow(objective, s.target.id, agree ? 'agree' : 'disagree', agreement);
+    telemetry.shadow(objective, s.target.id, agree ? 'agree' : 'disagree', agreement);
     settle(agree ? 'agree' : 'disagree', agreement);
   } catch {
-    telemetry().shadow(objective, s.target.id, 'error');
+    telemetry.shadow(objective, s.target.id, 'error');
     settle('error');
   } finally {
     run.done();

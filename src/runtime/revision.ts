@@ -1,14 +1,13 @@
 // A revision made live: routing table, backends and per-objective pipelines,
 // built off the hot path. Requests hold the revision they started on.
 import type { Send } from '../call/types.js';
-import type { BackendContext } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { Config } from '../config/schema.js';
 import { composePipeline, needsReplayableBody } from '../policy/compose.js';
 import type { ObjectiveLimits } from '../policy/objective-limits.js';
 import { compileRouting } from '../routing/compile.js';
 import type { CompiledObjective, RoutingTable, Target } from '../routing/types.js';
-import type { BackendCache } from './backend-cache.js';
+import type { BackendCache, RevisionScope } from './backend-cache.js';
 
 export interface LiveObjective {
   readonly compiled: CompiledObjective;
@@ -45,7 +44,7 @@ export class Revision {
 
   static async build(config: Config, meta: RevisionMeta, cache: BackendCache, limits: ObjectiveLimits): Promise<Revision> {
     const routing = compileRouting(config, meta.number);
-    const ctx: BackendContext = { baseDir: meta.baseDir };
+    const ctx: RevisionScope = { baseDir: meta.baseDir };
     const backends = new Map<string, Backend>();
     const acquired: Target[] = [];
     try {
@@ -61,7 +60,7 @@ export class Revision {
     for (const compiled of routing.objectives.values()) {
       objectives.set(compiled.name, {
         compiled,
-        send: composePipeline(compiled, { backends, targets: routing.targets, limits }),
+        send: composePipeline(compiled, { backends, targets: routing.targets, limits, telemetry: cache.telemetry }),
         bufferBody: needsReplayableBody(compiled),
       });
     }
@@ -89,7 +88,7 @@ export class Revision {
 
   private close(): Promise<void> {
     this.closed ??= (async () => {
-      const ctx: BackendContext = { baseDir: this.meta.baseDir };
+      const ctx: RevisionScope = { baseDir: this.meta.baseDir };
       for (const o of this.routing.objectives.values()) this.limits.release(o.name);
       await Promise.all([...this.routing.targets.values()].map((t) => this.cache.release(t, ctx)));
     })();

@@ -2,6 +2,8 @@
 // built (backends ready, pipelines composed) before the swap, so requests never
 // see a half-applied config; the old one drains and is released.
 import type { Config } from '../config/schema.js';
+import { OnnxSessions } from '../backends/onnx/sessions.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { ObjectiveLimits } from '../policy/objective-limits.js';
 import type { RoutingTable } from '../routing/types.js';
 import { BackendCache } from './backend-cache.js';
@@ -9,16 +11,30 @@ import { Revision, type RevisionMeta } from './revision.js';
 
 export type RevisionListener = (next: Revision, previous: Revision | undefined) => void;
 
+/** What one Junction's runtime owns besides its revisions: nothing of it is shared with another Junction. */
+export interface RuntimeServices {
+  /** Where policies and backends report (the Junction's metrics, an embedder's sink). */
+  telemetry?: Telemetry;
+  /** Open ONNX Runtime sessions: kept across revisions, released with the last backend using one. */
+  sessions?: OnnxSessions;
+}
+
 export class Runtime {
   private live: Revision | undefined;
   private prior: RoutingTable | undefined;
-  private readonly cache = new BackendCache();
+  private readonly cache: BackendCache;
+  readonly sessions: OnnxSessions;
   /** Bulkheads and retry budgets per objective, kept across revisions. */
   private readonly limits = new ObjectiveLimits();
   private readonly listeners: RevisionListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   /** Long-polls waiting for a revision newer than the one they have (GET /v1/config/snapshot?wait=). */
   private readonly waiters = new Set<(next: Revision | undefined) => void>();
+
+  constructor(services: RuntimeServices = {}) {
+    this.sessions = services.sessions ?? new OnnxSessions();
+    this.cache = new BackendCache({ telemetry: services.telemetry ?? NO_TELEMETRY, sessions: this.sessions });
+  }
 
   get current(): Revision | undefined {
     return this.live;

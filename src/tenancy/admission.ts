@@ -7,9 +7,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import type { Admission, Caller } from '../faces/data-plane.js';
+import type { Admission, Caller } from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
-import { telemetry, type RejectionReason } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type RejectionReason, type Telemetry } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
 import { ClientRegistry, type Client, type ClientIndex } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
@@ -26,17 +26,19 @@ export interface Tenancy {
 
 const OPEN: Caller = { client: undefined, mayCall: () => true };
 
-export function createTenancy(currentConfig: () => Config | undefined, limiter: RateLimiter): Tenancy {
+export function createTenancy(
+  currentConfig: () => Config | undefined, limiter: RateLimiter, telemetry: Telemetry = NO_TELEMETRY,
+): Tenancy {
   const registry = new ClientRegistry();
   /** The caller's client, undefined for an anonymous caller; throws 401 for a missing or unknown key when auth is on. */
   const identify = (req: { headers: IncomingHttpHeaders }, index: ClientIndex, refusing: string): Client | undefined => {
     const key = bearerKey(req.headers);
     if (key === undefined) {
       if (index.anonymous) return undefined;
-      throw refuse(refusing, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+      throw refuse(telemetry, refusing, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
     }
     const client = index.byDigest.get(keyDigest(key));
-    if (client === undefined) throw refuse(refusing, 'anonymous', 'unauthorized', 'unknown API key');
+    if (client === undefined) throw refuse(telemetry, refusing, 'anonymous', 'unauthorized', 'unknown API key');
     return client;
   };
 
@@ -59,19 +61,19 @@ export function createTenancy(currentConfig: () => Config | undefined, limiter: 
     if (client === undefined) return open;
     record.client = client.name;
     if (!client.mayCall(o.name)) {
-      throw refuse(o.name, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
+      throw refuse(telemetry, o.name, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
     }
-    return admitClient(client, o, limiter);
+    return admitClient(client, o, limiter, telemetry);
   };
   return { admit, authenticate };
 }
 
-async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter): Promise<Admission> {
+async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter, telemetry: Telemetry): Promise<Admission> {
   const limit = client.config.rateLimit;
   if (limit !== undefined) {
     const d = await limiter.take(client.name, limit);
     if (!d.allowed) {
-      throw refuse(o.name, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
+      throw refuse(telemetry, o.name, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
     }
   }
   let release: (() => void) | undefined;
@@ -79,7 +81,7 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
     try {
       release = await client.slots.acquire('default');
     } catch (err) {
-      telemetry().rejection(o.name, client.name, 'overloaded');
+      telemetry.rejection(o.name, client.name, 'overloaded');
       throw new JunctionError('overloaded', (err as Error).message, { objective: o.name });
     }
   }
@@ -90,8 +92,9 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
 }
 
 /** `objective` is '' when the key is checked before any objective is known. */
-function refuse(objective: string, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
-  if (objective !== '') telemetry().rejection(objective, client, code);
+function refuse(
+  telemetry: Telemetry, objective: string, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
+  if (objective !== '') telemetry.rejection(objective, client, code);
   return new JunctionError(code, message, { objective: objective === '' ? undefined : objective, retryAfterSeconds });
 }
 

@@ -8,7 +8,7 @@
 // over strictness — during the outage a client may get up to N × its limit
 // across N replicas, but no request waits on, or fails because of, Redis.
 import { Redis } from 'ioredis';
-import { telemetry } from '../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { LocalRateLimiter, type RateLimiter } from './rate-limits.js';
 import { ALLOWED, burstOf, type RateDecision, type RateLimit } from './token-bucket.js';
 
@@ -35,6 +35,8 @@ export interface RedisRateLimiterOptions {
   prefix?: string;
   /** Called when Redis stops answering (once per outage, not per request). */
   onFallback?: (err: unknown) => void;
+  /** Counts each request that used the local limit instead (the Junction's sink). */
+  telemetry?: Telemetry;
 }
 
 export class RedisRateLimiter implements RateLimiter {
@@ -75,7 +77,7 @@ export class RedisRateLimiter implements RateLimiter {
       return allowed === 1 ? ALLOWED : { allowed: false, retryAfterSeconds: waitMicros / 1_000_000 };
     } catch (err) {
       this.fallbacks++;
-      telemetry().dropped('rate-limit-redis');
+      (this.opts.telemetry ?? NO_TELEMETRY).dropped('rate-limit-redis');
       if (!this.degraded) this.opts.onFallback?.(err);
       this.degraded = true;
       return this.local.take(client, limit);

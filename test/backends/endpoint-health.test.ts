@@ -27,6 +27,7 @@ async function upstream(name: string): Promise<Upstream & { failing: boolean }> 
 
 async function junctionWith(backend: object): Promise<Junction> {
   const j = await startJunction({
+    telemetry: health.sink,
     port: 0,
     config: {
       models: { m: { versions: { '1': { backend: { type: 'http', ...backend } } } } },

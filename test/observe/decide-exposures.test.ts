@@ -5,20 +5,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { injectedRequest } from '../support/inject.js';
 
 let upstream: Upstream;
 let junction: Junction;
+const request = injectedRequest(() => junction);
 const file = join(mkdtempSync(join(tmpdir(), 'junction-decide-')), 'decisions.jsonl');
 
 beforeAll(async () => {
   upstream = await startUpstream('ranker');
   const backend = { type: 'http', endpoints: [upstream.url] };
   junction = await startJunction({
-    port: 0, decisionLog: file,
+    listen: false, decisionLog: file,
     config: {
       models: { ranker: { versions: { '6': { backend }, '7': { backend } } } },
       objectives: {

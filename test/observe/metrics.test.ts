@@ -1,12 +1,13 @@
 // Metric values after a known sequence of real requests through a real upstream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { parsePrometheus, sampleValue, type Sample } from '../support/prometheus.js';
+import { injectedRequest } from '../support/inject.js';
 
 let upstream: Upstream;
 let junction: Junction;
+const request = injectedRequest(() => junction);
 
 beforeAll(async () => {
   upstream = await startUpstream('ranker');
@@ -28,7 +29,7 @@ beforeAll(async () => {
   });
   const backend = { type: 'http', endpoints: [upstream.url] };
   junction = await startJunction({
-    port: 0,
+    listen: false,
     config: {
       models: { ranker: { versions: { '6': { backend }, '7': { backend } } } },
       objectives: {

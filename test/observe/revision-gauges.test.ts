@@ -1,15 +1,16 @@
 // Config-derived gauges follow the revision being served: a rollout that is gone
 // and an endpoint no backend uses any more stop being exported.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { parsePrometheus, type Sample } from '../support/prometheus.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { injectedRequest } from '../support/inject.js';
 
 let a: Upstream;
 let b: Upstream;
 let junction: Junction;
+const request = injectedRequest(() => junction);
 
 function config(opts: { rollout?: number; v7?: string; connections?: number }) {
   const backend = (url: string) => ({ type: 'http', endpoints: [url], ...(opts.connections ? { connections: opts.connections } : {}) });
@@ -37,7 +38,7 @@ async function series(name: string): Promise<Sample[]> {
 beforeAll(async () => {
   a = await startUpstream('a');
   b = await startUpstream('b');
-  junction = await startJunction({ port: 0, config: config({ rollout: 20 }) });
+  junction = await startJunction({ listen: false, config: config({ rollout: 20 }) });
 });
 
 afterAll(async () => {

@@ -1,16 +1,17 @@
 // With tracing off, Junction makes no spans and passes the caller's traceparent through untouched.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { injectedRequest } from '../support/inject.js';
 
 let upstream: Upstream;
 let junction: Junction;
+const request = injectedRequest(() => junction);
 
 beforeAll(async () => {
   upstream = await startUpstream('ranker');
   junction = await startJunction({
-    port: 0, tracing: false,
+    listen: false, tracing: false,
     config: {
       models: { ranker: { versions: { '6': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
       objectives: { cw: { default: 'ranker@6' } },

@@ -19,6 +19,7 @@ describe('oip protocol behind the OIP face', () => {
     triton = await startOipServer({ models: { simple: ['1', '3'] } });
     kserve = await startOipServer({ models: { 'simple-kserve': ['2'] }, readyStyle: 'json' });
     junction = await startJunction({
+      telemetry: health.sink,
       port: 0,
       config: {
         models: {

@@ -16,6 +16,7 @@ describe('tfserving protocol', () => {
     tfs = await startTfServingServer();
     const backend = (extra: object) => ({ backend: { type: 'http', protocol: 'tfserving', endpoints: [tfs.url], model: 'half_plus_two', health: { intervalMs: 100 }, ...extra } });
     junction = await startJunction({
+      telemetry: health.sink,
       port: 0,
       config: {
         models: { hpt: { versions: { '2': backend({}), stable: backend({}), latest: backend({ version: '' }) } } },

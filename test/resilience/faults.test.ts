@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 async function junction(config: unknown): Promise<Junction> {
-  const j = await startJunction({ config, port: 0 });
+  const j = await startJunction({ telemetry: telemetry.sink, config, port: 0 });
   junctions.push(j);
   return j;
 }

@@ -40,7 +40,7 @@ const clients = {
 };
 
 async function junction(policy: object): Promise<Junction> {
-  const j = await startJunction({ config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1', policy }, { clients }), port: 0 });
+  const j = await startJunction({ telemetry: telemetry.sink, config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1', policy }, { clients }), port: 0 });
   junctions.push(j);
   return j;
 }

@@ -28,7 +28,7 @@ afterEach(async () => {
 afterAll(async () => { await Promise.all([live.close(), shadowed.close()]); });
 
 async function junction(shadow: object[]): Promise<Junction> {
-  const j = await startJunction({ config: oneObjective({ 'm@1': [live.url], 'm@2': [shadowed.url] }, { default: 'm@1', shadow: shadow as never }), port: 0 });
+  const j = await startJunction({ telemetry: telemetry.sink, config: oneObjective({ 'm@1': [live.url], 'm@2': [shadowed.url] }, { default: 'm@1', shadow: shadow as never }), port: 0 });
   junctions.push(j);
   return j;
 }

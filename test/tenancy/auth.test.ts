@@ -1,13 +1,13 @@
 // Tenancy over real sockets: API keys (only digests in config), objective
 // globs, overrides, rate limits with Retry-After — and no key anywhere it
 // should not be: upstream, logs, request records, error bodies.
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
 import type { RequestRecord } from '../../src/observe/record.js';
 import { keyDigest, newKey } from '../../src/tenancy/keys.js';
 import { oneObjective } from '../support/configs.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { injectedRequest } from '../support/inject.js';
 
 let upstream: Upstream;
 const junctions: Junction[] = [];
@@ -33,13 +33,13 @@ async function junction(extra: object = { clients }): Promise<Junction> {
   const config = oneObjective({ 'm@1': [upstream.url], 'm@2': [upstream.url] }, { default: 'm@1' }, extra);
   // m@2 serves `other`: an override may only name a target of an objective the caller may call.
   config.objectives!.other = { default: 'm@2' };
-  const j = await startJunction({ config, port: 0, log, observers: [(r) => records.push({ ...r })] });
+  const j = await startJunction({ config, listen: false, log, observers: [(r) => records.push({ ...r })] });
   junctions.push(j);
   return j;
 }
 
 async function call(j: Junction, key: string | undefined, path = '/v1/objectives/obj', headers: Record<string, string> = {}) {
-  const r = await request(`${j.url}${path}`, { method: 'POST', headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, body: '{}' });
+  const r = await injectedRequest(() => j)(`${j.url}${path}`, { method: 'POST', headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, body: '{}' });
   const text = await r.body.text();
   return { status: r.statusCode, code: r.headers['x-error-code'], headers: r.headers, text };
 }

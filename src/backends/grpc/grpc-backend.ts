@@ -18,7 +18,7 @@ import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
 import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
 import { rewriteModelRef } from '../../grpc/wire.js';
-import { telemetry } from '../../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { EndpointSet } from '../http/endpoints.js';
 import { servedModel, servedVersion } from '../protocols/names.js';
@@ -39,7 +39,7 @@ const NOT_METADATA: ReadonlySet<string> = new Set([
 
 const METHOD_OF: Partial<Record<string, MethodName>> = { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' };
 
-export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDir: string): Backend {
+export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry = NO_TELEMETRY): Backend {
   const at = `models.${target.model}.versions.${target.version}.backend`;
   cfg.endpoints.forEach((url, i) => {
     if (!/^grpcs?:\/\/[^/]+:\d+\/?$/.test(url)) {
@@ -56,8 +56,8 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-  }, (e, healthy) => telemetry().endpointHealthy(target.id, e.url, healthy), undefined, (url) => new GrpcEndpoint(url, settings));
-  for (const e of set.endpoints) telemetry().endpointOpened(target.id, e.url);
+  }, (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy), undefined, (url) => new GrpcEndpoint(url, settings));
+  for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
   const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
   const checker = new GrpcHealthChecker(set, service, {
     intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
@@ -177,7 +177,7 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     close: async () => {
       checker.stop();
       await set.close();
-      for (const e of set.endpoints) telemetry().endpointClosed(target.id, e.url);
+      for (const e of set.endpoints) telemetry.endpointClosed(target.id, e.url);
     },
   };
 }

@@ -25,8 +25,11 @@ export class HealthChecker {
   constructor(private readonly set: EndpointSet, private readonly opts: HealthCheckOptions) {}
 
   start(): void {
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.opts.intervalMs);
+    // A round that fails to apply its verdicts (a throwing health listener) is
+    // retried at the next one; it must never become an unhandled rejection.
+    const round = () => void this.tick().catch(() => undefined);
+    round();
+    this.timer = setInterval(round, this.opts.intervalMs);
     this.timer.unref();
   }
 

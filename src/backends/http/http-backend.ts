@@ -10,7 +10,7 @@ import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
 import { abortError } from '../../policy/abort-reason.js';
 import { redactUrl } from '../../config/redact.js';
-import { telemetry } from '../../observe/telemetry.js';
+import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { WireProtocol } from '../protocols/types.js';
@@ -22,7 +22,7 @@ import { HealthChecker } from './health-check.js';
 
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
-export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDir = process.cwd()): Backend {
+export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDir = process.cwd(), telemetry: Telemetry = NO_TELEMETRY): Backend {
   const found = PROTOCOLS[cfg.protocol];
   if (!found) throw new Error(`no wire protocol "${cfg.protocol}"`);
   const protocol: WireProtocol = found;
@@ -40,8 +40,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
     baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
     maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
     tls,
-  }, (e, healthy) => telemetry().endpointHealthy(target.id, redactUrl(e.url), healthy));
-  for (const e of set.endpoints) telemetry().endpointOpened(target.id, redactUrl(e.url));
+  }, (e, healthy) => telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy));
+  for (const e of set.endpoints) telemetry.endpointOpened(target.id, redactUrl(e.url));
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
@@ -106,7 +106,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
     close: async () => {
       checker?.stop();
       await set.close();
-      for (const e of set.endpoints) telemetry().endpointClosed(target.id, redactUrl(e.url));
+      for (const e of set.endpoints) telemetry.endpointClosed(target.id, redactUrl(e.url));
     },
   };
 }

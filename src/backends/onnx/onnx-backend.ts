@@ -16,7 +16,7 @@ import { CharTokenizer } from './generate/tokenizer.js';
 import { invokeJson } from './json-invoke.js';
 import { OnnxModel } from './model.js';
 import { oipInfer, oipMetadata, oipReady } from './oip.js';
-import { acquireSession } from './sessions.js';
+import type { OnnxSessions } from './sessions.js';
 import { carriesGrpc } from '../../grpc/content-type.js';
 import { grpcInferReader } from './grpc-infer.js';
 
@@ -26,9 +26,11 @@ export interface OnnxBackend extends Backend {
   readonly events: EventEmitter;
 }
 
-export async function createOnnxBackend(target: Target, cfg: OnnxBackendConfig, baseDir: string): Promise<OnnxBackend> {
+export async function createOnnxBackend(
+  target: Target, cfg: OnnxBackendConfig, baseDir: string, sessions: OnnxSessions,
+): Promise<OnnxBackend> {
   const at = `models.${target.model}.versions.${target.version}.backend`;
-  const shared = await acquireSession(cfg.path, baseDir, `${at}.path`);
+  const shared = await sessions.acquire(cfg.path, baseDir, `${at}.path`);
   let lm: LanguageModel | undefined;
   try {
     const model = new OnnxModel(shared, cfg.maxBatch, cfg.maxDelayMs);

@@ -1,6 +1,6 @@
 // Which objective interfaces a version's backend can serve. One table, used by
 // config validation and by anything that explains why a target was refused.
-import type { BackendConfig, InterfaceName, ModelClassName } from '../config/schema.js';
+import type { BackendConfig, InterfaceName, ModelClassName } from './schema.js';
 
 const BY_PROTOCOL: Record<string, readonly InterfaceName[]> = {
   // raw forwards the bytes as they came: it can carry any payload.
