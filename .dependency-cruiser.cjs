@@ -4,18 +4,20 @@
 // Bottom to top; a module may import its own layer or a lower one, never a higher one:
 //
 //   0 errors     src/errors.ts: the error vocabulary; imports nothing from src/
+//     stats      src/stats/: pure statistics (readouts, gates, the console's sample-ratio check)
 //   1 config     src/config/: the schema, loading, validation
 //   2 routing    src/routing/: the pure routing core (no I/O, importable alone)
 //   3 contract   src/call/ (Call, Reply, Send, Policy, Admission, Logger),
 //                src/observe/record.ts (the request-ended record) and
 //                src/observe/telemetry.ts (the events policies and backends report)
-//   4 services   src/policy/, src/backends/, src/observe/, src/tenancy/
+//   4 services   src/observe/, src/grpc/ (the OIP gRPC service: definition, wire rewrite, statuses),
+//                src/backends/, src/policy/, src/tenancy/, src/readout/ (experiment readouts, DuckDB)
 //   5 runtime    src/runtime/: a live revision and the swap between them
 //   6 surfaces   src/faces/ (listeners), src/control/ (control plane)
-//   7 assembly   src/app.ts, src/cli/
+//   7 assembly   src/app.ts, src/index.ts (the package entry point), src/cli/
 //
 // Inside layers 4 and 6 the folders are ordered too, so no two folders form a
-// cycle: observe < backends < policy < tenancy, and faces < control.
+// cycle: observe < grpc < backends < policy < tenancy < readout, and faces < control.
 // Type-only imports count (tsPreCompilationDeps): a type cycle is a cycle.
 // With every module in one layer and the layers in one order, no two folders
 // can form a cycle (the two observe/ files of the contract are the exception
@@ -26,17 +28,20 @@ const CONTRACT = '^src/(call/|observe/(record|telemetry)\\.ts$)';
 
 const LAYERS = [
   ['errors', '^src/errors\\.ts$'],
+  ['stats', '^src/stats/'],
   ['config', '^src/config/'],
   ['routing', '^src/routing/'],
   ['contract', CONTRACT],
   ['observe', '^src/observe/(?!(record|telemetry)\\.ts$)'],
+  ['grpc', '^src/grpc/'],
   ['backends', '^src/backends/'],
   ['policy', '^src/policy/'],
   ['tenancy', '^src/tenancy/'],
+  ['readout', '^src/readout/'],
   ['runtime', '^src/runtime/'],
   ['faces', '^src/faces/'],
   ['control', '^src/control/'],
-  ['assembly', '^src/(app\\.ts$|cli/)'],
+  ['assembly', '^src/(app\\.ts$|index\\.ts$|cli/)'],
 ];
 
 // Every layer may import itself and what is listed before it, nothing after.
@@ -53,7 +58,7 @@ const layerRules = LAYERS.slice(0, -1).map(([name, path], i) => ({
 // indirectly, so it can be bundled into a client SDK and run anywhere.
 const IO_MODULES = [
   '^(node:)?(fs|fs/promises|net|http|https|http2|dgram|dns|tls|child_process|cluster|worker_threads|readline|os|process)$',
-  '^(undici|pg|ioredis|better-sqlite3|onnxruntime-node|pino|prom-client|@opentelemetry/.*)$',
+  '^(undici|pg|ioredis|better-sqlite3|onnxruntime-node|pino|prom-client|@opentelemetry/.*|@grpc/.*|@duckdb/.*)$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -16,7 +16,7 @@ import type { DataPlane } from './data-plane.js';
 import { writeError, type Face } from './error-reply.js';
 import { OPENAI_CUT_EVENT, writeReply, type ReplyDone, type ReplyGuard } from './reply.js';
 import { continueBody } from './boundary.js';
-import { AbortReason } from '../policy/abort-reason.js';
+import { AbortReason } from '../call/abort-reason.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
 import { sampleReply } from './reply-sample.js';

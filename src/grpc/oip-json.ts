@@ -3,7 +3,6 @@
 // ModelInfer as the JSON request it already understands, and a JSON answer
 // (in-process ONNX, an HTTP `oip` backend, a static fallback) goes back to a
 // gRPC caller as protobuf. Requests to gRPC backends never come through here.
-import { oip } from '../backends/protocols/oip.js';
 import { JunctionError } from '../errors.js';
 import type { InferRequestMessage, TensorContents } from './service.js';
 
@@ -108,11 +107,6 @@ export function metadataFromJson(json: Json): object {
     name: String(json.name ?? ''), versions: Array.isArray(json.versions) ? json.versions.map(String) : [],
     platform: String(json.platform ?? ''), inputs: tensors(json.inputs), outputs: tensors(json.outputs),
   };
-}
-
-/** A JSON readiness answer: an empty 2xx (Triton) or `{"ready": true}` (KServe); the same verdict as HTTP health checks. */
-export function readyFromJson(status: number, body: Buffer): boolean {
-  return oip.healthy!(status, body);
 }
 
 /** OIP JSON parameters ({"key": value}) as InferParameter values. */

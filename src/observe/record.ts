@@ -7,7 +7,6 @@ import type { TrafficClass } from '../config/schema.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
 import type { ShadowResult } from './telemetry.js';
-import type { TokenUsage } from './token-usage.js';
 
 /**
  * A shadow copy's fate as the decision log writes it: `sent` until it settles,
@@ -83,6 +82,12 @@ export interface RequestRecord {
 }
 
 /** What observers get: the request's one "request ended" record, frozen. */
+/** Tokens a model reported for one request (OpenAI-compatible `usage`), read on the side of the reply. */
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+}
+
 export type EndedRecord = Readonly<RequestRecord>;
 
 export type Observer = (record: EndedRecord) => void;

@@ -9,10 +9,9 @@ import type { Reply } from '../call/types.js';
 import type { RequestRecord } from './record.js';
 
 /** Tokens of one request: the prompt (input) and the completion (output). */
-export interface TokenUsage {
-  prompt: number;
-  completion: number;
-}
+import type { TokenUsage } from './record.js';
+
+export type { TokenUsage };
 
 /** Enough for the final usage chunk or the tail of a response object; bounds what is held per request. */
 const TAIL_BYTES = 16 * 1024;

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Policy, Reply } from '../call/types.js';
 import type { PolicyConfig } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import { AbortReason } from './abort-reason.js';
+import { AbortReason } from '../call/abort-reason.js';
 import { discard } from './attempt.js';
 
 /** The whole-reply budget when the config names none. */

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Send } from '../call/types.js';
 import { JunctionError } from '../errors.js';
-import { abortError } from './abort-reason.js';
+import { abortError } from '../call/abort-reason.js';
 
 export function awaitFirstByte(send: Send): Send {
   return async (call) => {

@@ -4,7 +4,7 @@
 // The first good reply wins; the other attempt is cancelled. A hedge is paid
 // from the retry budget, so hedging cannot double the load during an outage.
 import type { Policy, Reply } from '../call/types.js';
-import { AbortReason } from './abort-reason.js';
+import { AbortReason } from '../call/abort-reason.js';
 import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { attempt, discard, type Attempt } from './attempt.js';
 import type { RetryBudget } from './retry-budget.js';

@@ -8,7 +8,7 @@ import type { Call, Reply } from '../../call/types.js';
 import { ConfigError, type ConfigIssue } from '../../config/issues.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import { JunctionError } from '../../errors.js';
-import { abortError } from '../../policy/abort-reason.js';
+import { abortError } from '../../call/abort-reason.js';
 import { redactUrl } from '../../config/redact.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';

@@ -11,7 +11,8 @@ import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js
 import { RequestBody } from '../../call/body.js';
 import type { Operation, Reply } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
-import { inferResponseFromJson, metadataFromJson, readyFromJson } from '../../grpc/oip-json.js';
+import { oip } from '../../backends/protocols/oip.js';
+import { inferResponseFromJson, metadataFromJson } from '../../grpc/oip-json.js';
 import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
@@ -198,4 +199,9 @@ async function readAll(body: Readable | Buffer | null): Promise<Buffer> {
 
 function discard(body: Readable | Buffer | null): void {
   if (body !== null && !Buffer.isBuffer(body)) body.resume();
+}
+
+/** A JSON readiness answer: an empty 2xx (Triton) or `{"ready": true}` (KServe); the same verdict as HTTP health checks. */
+function readyFromJson(status: number, body: Buffer): boolean {
+  return oip.healthy!(status, body);
 }

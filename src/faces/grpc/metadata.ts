@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 
 /** Transport metadata that is not the caller's to route on or to forward. */
-const TRANSPORT = new Set(['content-type', 'user-agent', 'te', 'accept-encoding', 'content-length']);
+const TRANSPORT: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'te', 'accept-encoding', 'content-length']);
 
 /**
  * The caller's text metadata as headers. Binary (`-bin`) values and gRPC's
