@@ -144,7 +144,8 @@ describe('completions', () => {
 describe('deadline', () => {
   it('cuts a stream at the caller\'s deadline, visibly, and stops generating (the same budget as any backend)', async () => {
     const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;
-    const res = await fetch(`${j.url}/v1/objectives/chat`, {
+    // A cut stream is the network's business (a body closed without its terminating chunk): a real socket.
+    const res = await globalThis.fetch(`${j.url}/v1/objectives/chat`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'x-deadline-ms': '300' },
       body: JSON.stringify({ prompt: 'Q: ', temperature: 1, seed: 3, max_tokens: 4096, stream: true, stream_options: { include_usage: true } }),
     });

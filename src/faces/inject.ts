@@ -36,7 +36,14 @@ export interface InjectResponse {
 export async function injectInto(server: Server, req: InjectRequest): Promise<InjectResponse> {
   const handler = server.listeners('request')[0] as RequestListener | undefined;
   if (handler === undefined) throw new Error('the server has no request handler');
-  const res = await lightMyRequest(handler, {
+  // light-my-request's response writes to a null socket, so Node never reports it finished
+  // (writableFinished stays false) and the request would be recorded as a caller who left.
+  // Finished, for an in-memory response, is ended: the whole reply was handed over.
+  const injected: RequestListener = (request, response) => {
+    Object.defineProperty(response, 'writableFinished', { get: () => response.writableEnded });
+    return handler(request, response);
+  };
+  const res = await lightMyRequest(injected, {
     method: (req.method ?? 'GET') as 'GET',
     url: req.url,
     headers: req.headers,

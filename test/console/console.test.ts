@@ -93,7 +93,7 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const rows = page.locator('table.objectives tbody tr th a');
     await rows.first().waitFor();
-    expect(await rows.allTextContents()).toEqual(['continue-watching-ranking', 'image-labels', 'support-chat']);
+    expect(await rows.allTextContents()).toEqual(['continue-watching-ranking', 'ranking-tensors', 'image-labels', 'support-chat']);
     // Kept for the browser session only: in sessionStorage, never in localStorage or the URL.
     expect(await page.evaluate(() => [sessionStorage.getItem('junction.adminToken'), localStorage.length])).toEqual([TOKEN, 0]);
     expect(page.url()).not.toContain(TOKEN);
