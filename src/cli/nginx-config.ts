@@ -7,6 +7,7 @@
 // Junction, which decides as usual. Pure: text in, text out.
 import type { Call } from '../call/types.js';
 import type { Config, HttpBackendConfig } from '../config/schema.js';
+import { onlyThroughJunction } from '../backends/protocols/direct.js';
 import { PROTOCOLS } from '../backends/protocols/index.js';
 import { compileTargets } from '../routing/compile.js';
 import type { Target } from '../routing/types.js';
@@ -34,9 +35,9 @@ interface Routed {
 /** Why a target is left to Junction, or undefined when nginx can route it. */
 function notRoutable(target: Target): string | undefined {
   const b = target.backend;
-  if (b.type !== 'http') return 'runs in Junction\'s process (ONNX)';
-  const protocol = PROTOCOLS[b.protocol];
-  if (protocol === undefined) return `protocol ${b.protocol} unknown`;
+  const only = onlyThroughJunction(b);
+  if (only !== undefined || b.type !== 'http') return only;
+  const protocol = PROTOCOLS[b.protocol]!;
   if (protocol.rewriteBody !== undefined) return `protocol ${b.protocol} rewrites the body, which only Junction does`;
   const urls = b.endpoints.map((e) => new URL(e));
   if (new Set(urls.map((u) => `${u.protocol}${u.pathname}${u.search}`)).size > 1) return 'its endpoints differ in scheme or path';
@@ -64,7 +65,7 @@ function routed(target: Target): Routed {
   const b = target.backend as HttpBackendConfig;
   const first = new URL(b.endpoints[0]!);
   const basePath = (first.pathname === '/' ? '' : first.pathname.replace(/\/$/, '')) + first.search;
-  const call = { operation: 'invoke', query: '', method: 'POST', target } as unknown as Call;
+  const call = { operation: 'invoke', query: '', method: 'POST', target, headers: {} } as unknown as Call;
   const rest = PROTOCOLS[b.protocol]!.path(call, b);
   const path = basePath + rest;
   return {

@@ -56,14 +56,15 @@ function redactModels(models: unknown): unknown {
 
 /**
  * A parsed backend fit for the snapshot (SPEC §10): endpoints without userinfo
- * or query, and no upstream credentials (headers, TLS files) at all: an SDK
- * calls such targets through Junction.
+ * or query, header values and TLS files hidden. What remains says that the
+ * target needs credentials (header names, an empty `tls`), so an SDK or proxy
+ * leaves such targets to Junction (backends/protocols/direct.ts).
  */
 export function publicBackend<B extends { type: string }>(backend: B): B {
   const b = { ...backend } as Record<string, unknown>;
   if (Array.isArray(b.endpoints)) b.endpoints = (b.endpoints as string[]).map(redactUrl);
-  delete b.headers;
-  delete b.tls;
+  if (isRecord(b.headers)) b.headers = Object.fromEntries(Object.keys(b.headers).map((k) => [k, REDACTED]));
+  if (b.tls !== undefined) b.tls = {};
   return b as B;
 }
 

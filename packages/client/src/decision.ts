@@ -1,6 +1,7 @@
 // What `decide` returns. Built once per routing outcome (and per "had a unit
 // or not", which changes x-decision) and shared, so deciding allocates nothing
 // once a revision is warm.
+import { onlyThroughJunction } from '../../../src/backends/protocols/direct.js';
 import type { Outcome } from '../../../src/routing/types.js';
 
 export interface Decision {
@@ -28,7 +29,8 @@ export interface Decision {
 
 export function decisionOf(o: Outcome, hadUnit: boolean): Decision {
   const backend = o.target.backend;
-  const remote = backend.type === 'http';
+  // Called directly only when nothing but Junction is needed to reach it (no credentials, plain HTTP).
+  const remote = backend.type === 'http' && onlyThroughJunction(backend) === undefined;
   return Object.freeze({
     objective: o.objective,
     target: o.target.id,
@@ -40,7 +42,7 @@ export function decisionOf(o: Outcome, hadUnit: boolean): Decision {
     cell: o.cell ?? null,
     revision: o.revision,
     remote,
-    protocol: remote ? backend.protocol : null,
+    protocol: backend.type === 'http' ? backend.protocol : null,
     endpoints: Object.freeze(remote ? [...backend.endpoints] : []),
     headers: Object.freeze({
       'x-model': o.target.id,
