@@ -4,6 +4,7 @@
 // to EndpointSet.setReady, as for HTTP replicas.
 import { Metadata, type Client } from '@grpc/grpc-js';
 import type { OipGrpcService } from '../../grpc/service.js';
+import { HealthRounds } from '../health-rounds.js';
 import type { EndpointSet } from '../http/endpoints.js';
 import type { GrpcEndpoint } from './channels.js';
 
@@ -13,39 +14,14 @@ export interface GrpcHealthOptions {
   model: { name: string; version: string };
 }
 
-export class GrpcHealthChecker {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly inflight = new Set<GrpcEndpoint>();
-  private stopped = false;
-
-  constructor(private readonly set: EndpointSet<GrpcEndpoint>, private readonly service: OipGrpcService, private readonly opts: GrpcHealthOptions) {}
-
-  start(): void {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
-    this.timer.unref();
+export class GrpcHealthChecker extends HealthRounds<GrpcEndpoint> {
+  constructor(set: EndpointSet<GrpcEndpoint>, private readonly service: OipGrpcService, private readonly opts: GrpcHealthOptions) {
+    super(set, opts.intervalMs);
   }
 
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
-  }
-
-  /** One round over every endpoint; resolves when each has a verdict. */
-  tick(): Promise<void> {
-    return Promise.all(this.set.endpoints.map((e) => this.checkOne(e))).then(() => undefined);
-  }
-
-  private async checkOne(e: GrpcEndpoint): Promise<void> {
-    if (this.inflight.has(e) || this.stopped) return; // a slow check is not stacked
-    this.inflight.add(e);
-    try {
-      const client = e.client();
-      const ok = (await this.ask(client, 'ServerReady', {})) && (await this.ask(client, 'ModelReady', this.opts.model));
-      if (!this.stopped) this.set.setReady(e, ok, performance.now());
-    } finally {
-      this.inflight.delete(e);
-    }
+  protected async probe(e: GrpcEndpoint): Promise<boolean> {
+    const client = e.client();
+    return (await this.ask(client, 'ServerReady', {})) && (await this.ask(client, 'ModelReady', this.opts.model));
   }
 
   private ask(client: Client, method: 'ServerReady' | 'ModelReady', request: object): Promise<boolean> {

@@ -1,7 +1,7 @@
-// Active health checks: every `intervalMs`, a GET of the readiness path on each
-// endpoint (through its own keep-alive pool), judged by the protocol. The
-// verdict goes to EndpointSet.setReady; nothing else reads the answers. Started
-// when the backend is created, stopped on close().
+// Active health checks of HTTP replicas: a GET of the readiness path on each
+// endpoint (through its own keep-alive pool), judged by the protocol; the loop
+// is health-rounds.ts's. Started when the backend is created, stopped on close().
+import { HealthRounds } from '../health-rounds.js';
 import type { Endpoint, EndpointSet } from './endpoints.js';
 
 export interface HealthCheckOptions {
@@ -17,44 +17,12 @@ export interface HealthCheckOptions {
 /** Readiness answers are tiny; a larger one is read no further. */
 const MAX_HEALTH_BODY = 64 * 1024;
 
-export class HealthChecker {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly inflight = new Set<Endpoint>();
-  private stopped = false;
-
-  constructor(private readonly set: EndpointSet, private readonly opts: HealthCheckOptions) {}
-
-  start(): void {
-    // A round that fails to apply its verdicts (a throwing health listener) is
-    // retried at the next one; it must never become an unhandled rejection.
-    const round = () => void this.tick().catch(() => undefined);
-    round();
-    this.timer = setInterval(round, this.opts.intervalMs);
-    this.timer.unref();
+export class HealthChecker extends HealthRounds<Endpoint> {
+  constructor(set: EndpointSet, private readonly opts: HealthCheckOptions) {
+    super(set, opts.intervalMs);
   }
 
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
-  }
-
-  /** One round over every endpoint; resolves when each has a verdict. */
-  tick(): Promise<void> {
-    return Promise.all(this.set.endpoints.map((e) => this.checkOne(e))).then(() => undefined);
-  }
-
-  private async checkOne(e: Endpoint): Promise<void> {
-    if (this.inflight.has(e) || this.stopped) return; // a slow check is not stacked
-    this.inflight.add(e);
-    try {
-      const ok = await this.probe(e);
-      if (!this.stopped) this.set.setReady(e, ok, performance.now());
-    } finally {
-      this.inflight.delete(e);
-    }
-  }
-
-  private async probe(e: Endpoint): Promise<boolean> {
+  protected async probe(e: Endpoint): Promise<boolean> {
     const { timeoutMs } = this.opts;
     try {
       const res = await e.pool.request({
