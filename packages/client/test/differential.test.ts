@@ -12,23 +12,15 @@ import { benchConfig } from '../../../bench/decide.js';
 import { REPO_ROOT } from '../../../test/support/onnx.js';
 import { twoTargets } from '../../../test/control/configs.js';
 import { JunctionClient, type ClientEvent } from '../src/index.js';
+import { seeded } from '../../../test/support/seeded.js';
 
 const N = 100_000;
 const BATCH = 10_000;
 const quiet = { error() {}, warn() {}, info() {} };
 const CLASSES = ['live', 'live', 'live', 'test', 'synthetic'] as const;
 
-/** Deterministic PRNG (mulberry32): a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic draws (mulberry32): a failure reproduces. */
+const prng = seeded;
 
 /** The generated large config: many rules over several keys, experiments with when and salts, a rollout, pins. */
 function largeConfig(): Record<string, any> {
