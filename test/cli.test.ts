@@ -1,4 +1,7 @@
 // The CLI's contract (SPEC §7): output a user can act on, exit 0 / 1 / 2.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureOutput } from './support/output.js';
 import { main } from '../src/cli/main.js';
@@ -6,6 +9,15 @@ import { main } from '../src/cli/main.js';
 const io = captureOutput();
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+describe('junction serve', () => {
+  it('exits 1 with one line, not an internal error, when its config cannot be served', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'junction-serve-'));
+    expect(await main(['serve', '--config', fixture('missing-model.yaml'), '--data', data, '--port', '0', '--admin-port', '0'])).toBe(1);
+    expect(io.err).toMatch(/models\.ranker\.versions\.9\.backend\.path: cannot load ONNX model/);
+    expect(io.err).not.toContain('internal error');
+  });
+});
 
 describe('junction validate', () => {
   it('exits 0 on a valid file', async () => {

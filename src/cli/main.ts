@@ -2,6 +2,7 @@
 // message saying what to fix, 2 on an internal failure (SPEC §7).
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/issues.js';
+import { JunctionError } from '../errors.js';
 import { analyzeCommand } from './analyze.js';
 import { applyCommand, diffCommand } from './apply.js';
 import { benchCommand } from './bench.js';
@@ -59,7 +60,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
-    if (err instanceof UserError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+    // A JunctionError below 500 is the caller's to fix (a config that cannot be served, a refused apply).
+    if (err instanceof UserError || (err instanceof JunctionError && err.status < 500) || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
       process.stderr.write(`junction ${name}: ${(err as Error).message}\n`);
       return 1;
     }
