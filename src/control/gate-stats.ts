@@ -99,13 +99,13 @@ export class GateStats {
     const objective = r.outcome.objective;
     const target = r.outcome.target.id;
     setImmediate(() => {
-      let doc: unknown;
+      let scores: number[];
       try {
-        doc = JSON.parse(body.toString('utf8'));
+        // Both can throw on what an upstream sent: not JSON, or nested deeper than the stack (numbersIn recurses).
+        scores = numbersIn(JSON.parse(body.toString('utf8'))).slice(0, MAX_SCORES_PER_REPLY);
       } catch {
-        return; // not JSON: nothing to score
+        return; // nothing to score
       }
-      const scores = numbersIn(doc).slice(0, MAX_SCORES_PER_REPLY);
       if (scores.length === 0) return;
       const c = this.arm(objective, target);
       for (const s of scores) c.scores[scoreBucket(s)]!++;
