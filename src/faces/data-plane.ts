@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Admission, Caller, Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
-import { endRecord, newRecord, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
+import { endRecord, newRecord, notifyObservers, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
@@ -102,14 +102,7 @@ function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res:
   if (dp.observers.length > 0) {
     // The one "request ended" record: made once the response is closed, whatever closed it.
     res.once('close', () => {
-      const ended = endRecord(record, res, performance.now());
-      for (const observe of dp.observers) {
-        try {
-          observe(ended);
-        } catch (err) {
-          dp.log?.error({ err: String(err), requestId: record.requestId }, 'a request observer failed');
-        }
-      }
+      notifyObservers(dp.observers, endRecord(record, res, performance.now()), dp.log);
     });
   }
 

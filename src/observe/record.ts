@@ -1,6 +1,7 @@
 // What one request did, filled in by the invoke path as it goes and handed to
 // every observer (metrics, decision log, access log) once it ends. One record,
 // many readers: nothing on the hot path is measured twice.
+import type { Logger } from '../call/hooks.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import type { TrafficClass } from '../config/schema.js';
@@ -145,4 +146,19 @@ export function endRecord(record: RequestRecord, res: ClosedResponse, end: numbe
 export function errorDetail(err: Error): string {
   const cause = err.cause;
   return cause instanceof Error ? `${err.message}: ${(cause as NodeJS.ErrnoException).code ?? ''} ${cause.message}`.trim() : err.message;
+}
+
+/**
+ * Tells every observer of the ended record. An observer that throws is logged
+ * and skipped: it runs after the reply, on a listener or a timer, where a throw
+ * would end the process.
+ */
+export function notifyObservers(observers: readonly Observer[], record: EndedRecord, log: Logger | undefined): void {
+  for (const observe of observers) {
+    try {
+      observe(record);
+    } catch (err) {
+      log?.error({ err: String(err), requestId: record.requestId }, 'a request observer failed');
+    }
+  }
 }

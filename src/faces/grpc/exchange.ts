@@ -16,7 +16,8 @@ import { inferResponseFromJson, metadataFromJson } from '../../grpc/oip-json.js'
 import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
-import { endRecord, type Observer, type RequestRecord } from '../../observe/record.js';
+import type { Logger } from '../../call/hooks.js';
+import { endRecord, notifyObservers, type Observer, type RequestRecord } from '../../observe/record.js';
 import type { Exchange } from '../invoke.js';
 import { metadataOf } from './metadata.js';
 
@@ -32,7 +33,7 @@ export interface GrpcAnswer {
 
 export function grpcExchange(
   call: ServerUnaryCall<unknown, Buffer>, callback: sendUnaryData<Buffer>,
-  headers: IncomingHttpHeaders, body: Buffer, record: RequestRecord, answer: GrpcAnswer, observers: readonly Observer[],
+  headers: IncomingHttpHeaders, body: Buffer, record: RequestRecord, answer: GrpcAnswer, observers: readonly Observer[], log: Logger | undefined,
 ): Exchange {
   const listeners: Array<() => void> = [];
   let closed = false;
@@ -53,7 +54,7 @@ export function grpcExchange(
     observed = true;
     // The caller cancelled first, whatever the path made of it: client_closed (499), as on HTTP.
     const final = endRecord(record, { writableFinished: !cancelled, headersSent: false, statusCode: record.status }, record.end);
-    for (const observe of observers) observe(final);
+    notifyObservers(observers, final, log);
   };
   call.once('cancelled', () => {
     if (answered) return;

@@ -91,7 +91,7 @@ function modelCall(dp: DataPlane, service: OipGrpcService, method: MethodName, o
     const body = operation === 'infer' ? (call.request as Buffer) : Buffer.alloc(0);
     if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
     const exchange = grpcExchange(call as ServerUnaryCall<unknown, Buffer>, callback as sendUnaryData<Buffer>, headers, body, record,
-      { encode, method, operation }, dp.observers);
+      { encode, method, operation }, dp.observers, dp.log);
     let model: ModelRef;
     try {
       model = modelOf(call.request);
