@@ -31,6 +31,9 @@ function firstChunk(body: Readable, failure: () => JunctionError): Promise<void>
     };
     const onData = (chunk: unknown) => {
       cleanup();
+      // Until the reply writer attaches its own, an upstream reset (while a hedge waits on
+      // the other attempt, say) must not be an 'error' with no listener: that ends the process.
+      body.on('error', ignore);
       body.pause();
       body.unshift(chunk);
       resolve();
@@ -46,6 +49,12 @@ function firstChunk(body: Readable, failure: () => JunctionError): Promise<void>
       if (body.readableEnded) resolve();
       else reject(failure());
     };
+    if (body.destroyed) {
+      // Already closed ('close' has fired): nothing more will come.
+      if (body.readableEnded) resolve();
+      else reject(failure());
+      return;
+    }
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('error', onError);
