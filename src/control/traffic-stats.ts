@@ -94,6 +94,12 @@ export class TrafficStats {
     const outcome = r.outcome;
     if (outcome === undefined) return;
     const index = Math.floor((this.clock.origin + r.end) / SLOT_MS);
+    // A request served here ends now; an exposure reported by an SDK may be late (or early):
+    // only the window being kept has slots (the clock is read for exposures alone).
+    if (r.via !== 'invoke') {
+      const newest = Math.floor(this.clock.now() / SLOT_MS);
+      if (index > newest || index <= newest - SLOTS) return;
+    }
     const slot = this.slots[index % SLOTS]!;
     if (slot.index !== index) {
       slot.index = index;
@@ -101,7 +107,8 @@ export class TrafficStats {
     }
     let c = slot.byOutcome.get(outcome);
     if (!c) slot.byOutcome.set(outcome, (c = newCounters()));
-    if (r.via === 'decide') {
+    if (r.via !== 'invoke') {
+      // Decided here (POST /v1/decide) or elsewhere (SDK, edge exposures): an exposure, not a request served.
       c.decided++;
       return;
     }

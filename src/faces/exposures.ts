@@ -22,6 +22,9 @@ const MAX_EXPOSURES_BODY = 8 * 1024 * 1024;
 const VIAS: readonly DecisionVia[] = ['sdk', 'edge'];
 const STEPS: Readonly<Record<string, Step>> = { override: 'override', pin: 'pin', rule: 'rule', experiment: 'experiment', rollout: 'rollout', default: 'default' };
 const MAX_FIELD = 512;
+/** How old a reported decision may be (an SDK that was cut off flushes late), and how far a caller's clock may run ahead. */
+const MAX_EXPOSURE_AGE_MS = 24 * 3600_000;
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 interface Exposure {
   start: number;
@@ -66,11 +69,17 @@ function parseExposure(item: unknown, at: string, batchVia: DecisionVia, tables:
     throw new JunctionError('invalid_request', `${at}.revision must be an integer from 1 to ${live} (the live revision)`);
   }
   const rule = str(item, 'rule', at, false) ?? 'default';
-  const step = STEPS[rule.split(':', 1)[0]!];
+  const kind = rule.split(':', 1)[0]!;
+  const step = Object.hasOwn(STEPS, kind) ? STEPS[kind] : undefined;
   if (step === undefined) throw new JunctionError('invalid_request', `${at}.rule must be override, pin, rule:<id>, experiment:<id>, rollout or default`);
   const time = str(item, 'time', at, false);
   const epochMs = time === undefined ? Date.now() : Date.parse(time);
   if (Number.isNaN(epochMs)) throw new JunctionError('invalid_request', `${at}.time must be an ISO 8601 timestamp`);
+  // A decision reported long after (or before) it was made would land in the wrong window of every reader.
+  const now = Date.now();
+  if (epochMs < now - MAX_EXPOSURE_AGE_MS || epochMs > now + MAX_CLOCK_SKEW_MS) {
+    throw new JunctionError('invalid_request', `${at}.time must be within the last 24 hours (and at most 5 minutes ahead of this server's clock)`);
+  }
   const trafficClass = item.trafficClass ?? 'live';
   if (!isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', `${at}.trafficClass must be live, test or synthetic`);
   const via = item.via ?? batchVia;

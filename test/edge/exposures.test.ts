@@ -33,8 +33,10 @@ async function decisions(via: string, target = 'ranker@7'): Promise<number> {
   return sampleValue(samples, 'junction_decisions_total', { objective: 'ex-ranking', target, via });
 }
 
+/** A decision an SDK made a minute ago (reported times must be within the last 24 hours). */
+const WHEN = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000).toISOString();
 const item = (over: Record<string, unknown> = {}) => ({
-  time: '2026-01-02T03:04:05.000Z', objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
+  time: WHEN, objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
   rule: 'experiment:e1', experiment: 'e1', cell: 'B', revision: 1, trafficClass: 'live', ...over,
 });
 
@@ -56,6 +58,12 @@ it('accepts a batch (202), counts it by via and refuses a bad one whole, naming 
   expect((await post({ exposures: [item({ objective: 'nope' })] })).status).toBe(400);
   expect((await post({ exposures: [item({ via: 'carrier-pigeon' })] })).status).toBe(400);
   expect((await post({ exposures: new Array(10_001).fill(item()) })).status).toBe(400);
+  // A time outside the last day, or a rule that is only an inherited property name, is refused whole.
+  const old = await post({ exposures: [item(), item({ time: '1969-12-31T00:00:00Z' })] });
+  expect(old.status).toBe(400);
+  expect(JSON.stringify(old.json)).toContain('exposures[1].time');
+  expect((await post({ exposures: [item({ rule: 'constructor' })] })).status).toBe(400);
+  expect(await decisions('sdk')).toBe(2);
 });
 
 it('an exposure decided on the previous revision is accepted after an apply removed its target; two revisions back is not', async () => {
@@ -74,7 +82,7 @@ it('writes decision-log lines with via, the reported time, rule, cell and revisi
   expect(sdk).toHaveLength(4);
   expect(edge).toHaveLength(1);
   expect(sdk[0]).toMatchObject({
-    time: '2026-01-02T03:04:05.000Z', objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
+    time: WHEN, objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
     rule: 'experiment:e1', experiment: 'e1', cell: 'B', revision: 1, trafficClass: 'live', status: 200, latencyMs: null,
   });
   expect(edge[0]).toMatchObject({ rule: 'default', cell: null, experiment: null });
