@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasUserinfo, publicSource, redactUrl } from './redact.js';
+import { hasUserinfo, publicBackend, redactUrl } from './redact.js';
 
 describe('what a data-plane caller may see of a config', () => {
   it('endpoint URLs lose userinfo and query', () => {
@@ -10,18 +10,15 @@ describe('what a data-plane caller may see of a config', () => {
     expect(hasUserinfo('http://h/?user=x')).toBe(false);
   });
 
-  it('the source loses clients and auth, and is a copy', () => {
-    const source = {
-      models: { m: { versions: { '1': { backend: { type: 'http', endpoints: ['http://h:1/?key=k'], headers: { authorization: 'Bearer t' } } } } } },
-      objectives: { a: { default: 'm@1' } },
-      clients: { web: { keySha256: 'ab'.repeat(32) } },
-      auth: { anonymous: false },
+  it('a backend shown in the snapshot keeps no secret: header values, TLS files, URL and health-path queries', () => {
+    const backend = {
+      type: 'http', endpoints: ['http://h:1/base?key=k'], headers: { authorization: 'Bearer t' },
+      tls: { ca: '/run/ca.pem', servername: 'h' }, health: { path: '/ready?token=t', intervalMs: 5000, timeoutMs: 1000 },
     };
-    const shown = publicSource(source) as typeof source;
-    expect(shown).toEqual({
-      models: { m: { versions: { '1': { backend: { type: 'http', endpoints: ['http://h:1/'], headers: { authorization: '(redacted)' } } } } } },
-      objectives: { a: { default: 'm@1' } },
+    expect(publicBackend(backend)).toEqual({
+      type: 'http', endpoints: ['http://h:1/base'], headers: { authorization: '(redacted)' },
+      tls: {}, health: { path: '/ready', intervalMs: 5000, timeoutMs: 1000 },
     });
-    expect(source.clients.web.keySha256).toBe('ab'.repeat(32)); // the original is untouched
+    expect(backend.headers.authorization).toBe('Bearer t'); // the config itself is untouched
   });
 });

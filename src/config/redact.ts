@@ -26,34 +26,6 @@ export function hasUserinfo(url: string): boolean {
 
 const REDACTED = '(redacted)';
 
-/** A config source (as authored) fit for a data-plane caller: a deep copy, never the original. */
-export function publicSource(source: unknown): unknown {
-  if (!isRecord(source)) return source;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(source)) {
-    if (k === 'clients' || k === 'auth') continue;
-    out[k] = k === 'models' ? redactModels(v) : v;
-  }
-  return structuredClone(out);
-}
-
-function redactModels(models: unknown): unknown {
-  if (!isRecord(models)) return models;
-  const out: Record<string, unknown> = {};
-  for (const [name, model] of Object.entries(models)) {
-    if (!isRecord(model) || !isRecord(model.versions)) {
-      out[name] = model;
-      continue;
-    }
-    const versions: Record<string, unknown> = {};
-    for (const [v, version] of Object.entries(model.versions)) {
-      versions[v] = isRecord(version) && isRecord(version.backend) ? { ...version, backend: redactBackend(version.backend) } : version;
-    }
-    out[name] = { ...model, versions };
-  }
-  return out;
-}
-
 /**
  * A parsed backend fit for the snapshot (SPEC §10): endpoints without userinfo
  * or query, header values and TLS files hidden. What remains says that the
@@ -65,16 +37,10 @@ export function publicBackend<B extends { type: string }>(backend: B): B {
   if (Array.isArray(b.endpoints)) b.endpoints = (b.endpoints as string[]).map(redactUrl);
   if (isRecord(b.headers)) b.headers = Object.fromEntries(Object.keys(b.headers).map((k) => [k, REDACTED]));
   if (b.tls !== undefined) b.tls = {};
+  if (isRecord(b.health) && typeof b.health.path === 'string') b.health = { ...b.health, path: b.health.path.split('?')[0] };
   return b as B;
 }
 
-function redactBackend(b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...b };
-  if (Array.isArray(b.endpoints)) out.endpoints = b.endpoints.map((e) => (typeof e === 'string' ? redactUrl(e) : REDACTED));
-  if (isRecord(b.headers)) out.headers = Object.fromEntries(Object.keys(b.headers).map((k) => [k, REDACTED]));
-  if (isRecord(b.health) && typeof b.health.path === 'string') out.health = { ...b.health, path: b.health.path.split('?')[0] };
-  return out;
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
