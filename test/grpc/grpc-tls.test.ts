@@ -65,6 +65,10 @@ describe('oip-grpc with TLS and headers', () => {
     expect(r.error).toBeUndefined();
     expect(r.metadata['x-model']).toBe('simple@1');
     expect(triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.metadata['x-api-key']).toBe('sekret');
+    // Health checks carry the credentials too: a backend behind a key must not look down to them.
+    const checks = triton.received.filter((x) => x.method === 'ServerReady' || x.method === 'ModelReady');
+    expect(checks.length).toBeGreaterThan(0);
+    for (const c of checks) expect(c.metadata['x-api-key']).toBe('sekret');
   });
 
   it('refuses a server whose certificate it cannot verify', async () => {

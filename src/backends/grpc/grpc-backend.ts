@@ -39,6 +39,10 @@ const NOT_METADATA: ReadonlySet<string> = new Set([
 
 const METHOD_OF: Partial<Record<string, MethodName>> = { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' };
 
+/** What gRPC metadata accepts (grpc-js's own checks): lowercase token keys, printable ASCII values. */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+const METADATA_VALUE = /^[\x20-\x7e]*$/;
+
 export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry = NO_TELEMETRY): Backend {
   const at = `models.${target.model}.versions.${target.version}.backend`;
   cfg.endpoints.forEach((url, i) => {
@@ -63,6 +67,7 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
     timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
     model,
+    headers: fixedHeaders,
   });
   checker.start();
 
@@ -133,7 +138,9 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const headers = call.headers;
     for (const key in headers) {
       const value = headers[key];
-      if (typeof value === 'string' && !NOT_METADATA.has(key) && !key.startsWith('grpc-') && !key.endsWith('-bin')) md.set(key, value);
+      // HTTP allows header names and values gRPC metadata refuses (md.set throws on them): those stay behind.
+      if (typeof value === 'string' && !NOT_METADATA.has(key) && !key.startsWith('grpc-') && !key.endsWith('-bin')
+        && METADATA_KEY.test(key) && METADATA_VALUE.test(value)) md.set(key, value);
     }
     for (const key in fixedHeaders) md.set(key, fixedHeaders[key]!);
     md.set('x-request-id', call.requestId);
@@ -165,7 +172,8 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const details = e.details ?? '';
     return {
       status,
-      headers: { 'content-type': 'application/json', 'grpc-status': String(e.code), 'grpc-message': details },
+      // Percent-encoded, as gRPC itself sends grpc-message: any text fits an HTTP header that way.
+      headers: { 'content-type': 'application/json', 'grpc-status': String(e.code), 'grpc-message': encodeURIComponent(details) },
       body: Buffer.from(JSON.stringify({ error: details })),
     };
   }

@@ -12,11 +12,16 @@ export interface GrpcHealthOptions {
   intervalMs: number;
   timeoutMs: number;
   model: { name: string; version: string };
+  /** The backend's configured headers (credentials), sent with every check as on every call. */
+  headers: Readonly<Record<string, string>>;
 }
 
 export class GrpcHealthChecker extends HealthRounds<GrpcEndpoint> {
+  private readonly metadata = new Metadata();
+
   constructor(set: EndpointSet<GrpcEndpoint>, private readonly service: OipGrpcService, private readonly opts: GrpcHealthOptions) {
     super(set, opts.intervalMs);
+    for (const key in opts.headers) this.metadata.set(key, opts.headers[key]!);
   }
 
   protected async probe(e: GrpcEndpoint): Promise<boolean> {
@@ -29,7 +34,7 @@ export class GrpcHealthChecker extends HealthRounds<GrpcEndpoint> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(false); // the channels close with the backend
       try {
-        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new Metadata(),
+        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, this.metadata.clone(),
           { deadline: Date.now() + this.opts.timeoutMs },
           (err, value) => resolve(err === null && (value as { ready?: boolean } | undefined)?.ready === true));
       } catch {
