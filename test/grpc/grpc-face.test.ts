@@ -274,6 +274,23 @@ describe('the gRPC face', () => {
     expect(metrics).toMatch(/junction_requests_total\{[^}]*objective="identity"[^}]*\} \d+/);
   });
 
+  it('an HTTP caller reaches a gRPC backend whatever headers it sends, and a backend message any text', async () => {
+    const body = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 1], data: [[7]] }] });
+    // A header name and a value HTTP allows but gRPC metadata refuses: left behind, not a 500.
+    const odd = await request(`${junction.url}/v2/models/identity/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json', "x-odd!": 'y', 'x-latin': 'caf\u00e9' }, body,
+    });
+    expect(odd.statusCode).toBe(200);
+    await odd.body.dump();
+    // A backend status whose message is no valid header text: its status passes, the message percent-encoded.
+    triton.failNext(status.FAILED_PRECONDITION, 1, 'model not loaded\nretry later: \u00e9t\u00e9');
+    const failed = await request(`${junction.url}/v2/models/identity/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(failed.statusCode).toBe(400);
+    expect(failed.headers['grpc-status']).toBe(String(status.FAILED_PRECONDITION));
+    expect(decodeURIComponent(failed.headers['grpc-message'] as string)).toBe('model not loaded\nretry later: \u00e9t\u00e9');
+    await failed.body.dump();
+  });
+
   it('serves HTTP OIP callers from a gRPC backend too: JSON encoded on the way, the answer decoded back', async () => {
     const meta = await request(`${junction.url}/v2/models/identity`);
     expect(meta.statusCode).toBe(200);

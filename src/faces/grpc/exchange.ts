@@ -147,7 +147,7 @@ async function toMessage(reply: Reply, answer: GrpcAnswer): Promise<Outcome> {
     // A gRPC backend's own failure: its status and message, as it sent them.
     discard(reply.body);
     const message = reply.headers['grpc-message'];
-    return { code: Number(grpcStatus) as Status, details: typeof message === 'string' ? message : '', http: reply.status, trailers: {} };
+    return { code: Number(grpcStatus) as Status, details: typeof message === 'string' ? percentDecoded(message) : '', http: reply.status, trailers: {} };
   }
   const type = reply.headers['content-type'];
   const bytes = await readAll(reply.body);
@@ -205,4 +205,13 @@ function discard(body: Readable | Buffer | null): void {
 /** A JSON readiness answer: an empty 2xx (Triton) or `{"ready": true}` (KServe); the same verdict as HTTP health checks. */
 function readyFromJson(status: number, body: Buffer): boolean {
   return oip.healthy!(status, body);
+}
+
+/** grpc-message travels percent-encoded (the gRPC backend writes it so); a malformed escape is kept as it came. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
