@@ -41,7 +41,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   const load = async (): Promise<Loaded> => {
     if (values.config !== undefined) return { config: loadConfigFile(values.config).config, source: `file ${values.config}` };
     const answer = await adminCall<{ revision: number; config: unknown }>(adminTarget(values.admin), 'GET', '/admin/config');
-    return { config: validateConfig(answer.config, 'admin config'), source: `revision ${answer.revision}` };
+    return { config: validateConfig(answer.config, 'admin config'), source: `revision ${Number(answer.revision)}` };
   };
   const render = (l: Loaded) => nginxConfig(l.config, { listen: values.listen!, junction: values.junction!, source: l.source });
 
@@ -62,8 +62,14 @@ export async function exportCommand(args: string[]): Promise<number> {
       return;
     }
     if (next === text) return;
+    try {
+      writeAtomically(values.out!, next);
+    } catch (err) {
+      // A full disk or a lost permission: say so and keep watching (the next revision tries again).
+      process.stderr.write(`junction export: cannot write ${values.out}: ${(err as Error).message.split('\n')[0]}\n`);
+      return;
+    }
     text = next;
-    writeAtomically(values.out!, text);
     process.stderr.write(`junction export: wrote ${values.out} (${firstLine(text)})\n`);
     if (values.reload !== undefined) {
       try {

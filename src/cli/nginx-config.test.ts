@@ -42,4 +42,10 @@ describe('nginx export', () => {
     expect(exported({ '1': http(['https://models.example:443/x']) })).toContain('"m@1" https;');
     expect(() => exported({ '1': http(['http://10.0.0.1:8000/a$b']) })).toThrow(/cannot be written into an nginx config/);
   });
+
+  it('refuses an endpoint host or listen address that would end or add an nginx directive', () => {
+    expect(() => exported({ '1': http(['http://a;b{c}$d:80/']) })).toThrow(/cannot be written into an nginx config/);
+    expect(() => nginxConfig(validateConfig({ models: { m: { versions: { '1': http(['http://10.0.0.1:80/']) } } }, objectives: { o: { default: 'm@1' } } }),
+      { ...opts, listen: '8090; include /etc/passwd' })).toThrow(/cannot be written into an nginx config/);
+  });
 });

@@ -49,7 +49,17 @@ function upstreamName(id: string): string {
 }
 
 function hostPort(u: URL): string {
-  return `${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  return nginxWord(`${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`);
+}
+
+/**
+ * A bare nginx word (an address, host:port): URL hostnames may hold `;`, `{`,
+ * `$`, which would end or add a directive, so anything beyond the characters of
+ * a host, a port and an IPv6 literal is refused.
+ */
+function nginxWord(value: string): string {
+  if (!/^[A-Za-z0-9.:_[\]-]+$/.test(value)) throw new Error(`"${value}" cannot be written into an nginx config as an address`);
+  return value;
 }
 
 /**
@@ -121,7 +131,7 @@ export function nginxConfig(config: Config, opts: NginxExportOptions): string {
   out.push('}', '');
   out.push(
     'server {',
-    `    listen ${opts.listen};`,
+    `    listen ${nginxWord(opts.listen)};`,
     `    client_max_body_size ${maxBody};`,
     '    location / {',
     '        proxy_pass $junction_scheme://$junction_upstream$junction_uri;',
