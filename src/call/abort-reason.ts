@@ -1,6 +1,6 @@
 // Why a call was aborted, as its own type: an abort is not an HTTP error, and
 // the code a request ends with is decided from this reason in one place
-// (`abortCode`), not borrowed from whoever aborted it.
+// (`abortError`), not borrowed from whoever aborted it.
 import { JunctionError, type ErrorCode } from '../errors.js';
 
 export type AbortKind =
@@ -26,10 +26,6 @@ const CODES: Readonly<Record<AbortKind, ErrorCode>> = {
   reply_deadline: 'deadline_exceeded',
   superseded: 'deadline_exceeded',
 };
-
-export function abortCode(reason: unknown): ErrorCode | undefined {
-  return reason instanceof AbortReason ? CODES[reason.kind] : undefined;
-}
 
 /** The error an aborted call fails with, for the one place that answers it. */
 export function abortError(reason: unknown, objective: string, fallbackMessage: string): JunctionError {

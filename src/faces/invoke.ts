@@ -35,7 +35,6 @@ export interface InvokeRequest {
   query: string;
   /** Set by faces that had to read the body (OpenAI's `model`). */
   body?: RequestBody;
-  parsedBody?: Record<string, unknown>;
   /** A target named by the path (OIP `/versions/{v}`), treated as an override. */
   override?: string;
 }
@@ -159,7 +158,6 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
       replyDeadline: deadlines.reply,
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),
-      parsedBody: ir.parsedBody,
       client: admission?.client, priority: admission?.priority,
       trace: record.trace,
       record,

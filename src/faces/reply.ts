@@ -43,7 +43,7 @@ export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: R
   } else {
     // A final event belongs only in an event stream.
     const events = String(reply.headers['content-type'] ?? '').startsWith('text/event-stream');
-    streamBody(body, res, onDone, guard === undefined || events ? guard : { ...guard, finalEvent: undefined });
+    streamBody(body, res, onDone, guard === undefined || events || guard.finalEvent === undefined ? guard : { ...guard, finalEvent: undefined });
   }
 }
 

@@ -82,13 +82,13 @@ export interface RequestRecord {
   usage?: TokenUsage | undefined;
 }
 
-/** What observers get: the request's one "request ended" record, frozen. */
 /** Tokens a model reported for one request (OpenAI-compatible `usage`), read on the side of the reply. */
 export interface TokenUsage {
   prompt: number;
   completion: number;
 }
 
+/** What observers get: the request's one "request ended" record, frozen. */
 export type EndedRecord = Readonly<RequestRecord>;
 
 export type Observer = (record: EndedRecord) => void;

@@ -6,10 +6,7 @@
 // when the reply ends; a body without usage leaves the record's usage unset.
 import type { Readable } from 'node:stream';
 import type { Reply } from '../call/types.js';
-import type { RequestRecord } from './record.js';
-
-/** Tokens of one request: the prompt (input) and the completion (output). */
-import type { TokenUsage } from './record.js';
+import type { RequestRecord, TokenUsage } from './record.js';
 
 export type { TokenUsage };
 
