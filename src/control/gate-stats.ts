@@ -121,22 +121,29 @@ export class GateStats {
   }
 }
 
-function bucketOf(ms: number): number {
+/** The latency bucket of `ms` (the gates' and the console's histograms share BOUNDS_MS). */
+export function bucketOf(ms: number): number {
   let i = 0;
   while (ms > BOUNDS_MS[i]!) i++;
   return i;
 }
 
-function p99Of(now: number[], then: number[], total: number): number | undefined {
-  const n = now.reduce((s, x, i) => s + Math.max(0, x - (then[i] ?? 0)), 0);
-  if (n === 0 || total === 0) return undefined;
-  const rank = Math.ceil(n * 0.99);
+/** The upper bound of the bucket holding the q-quantile (the last finite bound for the overflow bucket); undefined when empty. */
+export function bucketQuantile(buckets: readonly number[], q: number): number | undefined {
+  const n = buckets.reduce((a, b) => a + b, 0);
+  if (n === 0) return undefined;
+  const rank = Math.ceil(n * q);
   let seen = 0;
   for (let i = 0; i < BOUNDS_MS.length; i++) {
-    seen += Math.max(0, now[i]! - (then[i] ?? 0));
+    seen += buckets[i] ?? 0;
     if (seen >= rank) return BOUNDS_MS[i] === Infinity ? BOUNDS_MS[i - 1]! : BOUNDS_MS[i]!;
   }
   return undefined;
+}
+
+function p99Of(now: number[], then: number[], total: number): number | undefined {
+  if (total === 0) return undefined;
+  return bucketQuantile(now.map((x, i) => Math.max(0, x - (then[i] ?? 0))), 0.99);
 }
 
 /** The traffic between two readings of the same arm. */

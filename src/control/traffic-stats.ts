@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.js';
 import type { Observer } from '../observe/record.js';
 import type { Outcome } from '../routing/types.js';
 import { srmPValue } from '../stats/srm.js';
-import { LATENCY_BOUNDS_MS } from './gate-stats.js';
+import { bucketOf, bucketQuantile, LATENCY_BOUNDS_MS } from './gate-stats.js';
 
 export const SLOT_SECONDS = 10;
 const SLOT_MS = SLOT_SECONDS * 1000;
@@ -115,10 +115,7 @@ export class TrafficStats {
     c.requests++;
     if (r.status >= 500) c.errors++;
     if (r.fallback !== undefined) c.fallbacks++;
-    const ms = r.end - r.start;
-    let i = 0;
-    while (ms > LATENCY_BOUNDS_MS[i]!) i++;
-    c.buckets[i]!++;
+    c.buckets[bucketOf(r.end - r.start)]!++;
   };
 
   /** The last `minutes` (1–5) of traffic, grouped for the live config's objectives and experiments. */
@@ -178,17 +175,9 @@ function add(into: Counters, c: Counters): void {
   for (let i = 0; i < c.buckets.length; i++) into.buckets[i]! += c.buckets[i]!;
 }
 
-/** The upper bound of the bucket holding the q-quantile (the last finite bound for the overflow bucket). */
+/** The bucket bound holding the q-quantile, or null with no traffic (the gates' own computation). */
 function quantile(buckets: readonly number[], q: number): number | null {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  const rank = Math.ceil(total * q);
-  let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    seen += buckets[i]!;
-    if (seen >= rank) return LATENCY_BOUNDS_MS[i] === Infinity ? LATENCY_BOUNDS_MS[i - 1]! : LATENCY_BOUNDS_MS[i]!;
-  }
-  return null;
+  return bucketQuantile(buckets, q) ?? null;
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
