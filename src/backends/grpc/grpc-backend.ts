@@ -98,12 +98,7 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     if (method === undefined) throw unsupported('oip-grpc', call);
     const message = await request(call, method);
     const now = performance.now();
-    const endpoint = set.pick(now);
-    if (endpoint === undefined) {
-      const objective = call.objective.name;
-      if (set.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${target.id} is at its concurrency cap`, { objective });
-      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective });
-    }
+    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     const metadata = metadataFor(call);
     const m = service.passthrough[method]!;

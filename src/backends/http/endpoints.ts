@@ -4,6 +4,7 @@
 // checks (health-check.ts) set. Every change of an endpoint's availability is
 // reported, so the endpoint-health metric and /readyz agree.
 import { Pool } from 'undici';
+import { JunctionError } from '../../errors.js';
 import type { TlsConnectOptions } from '../tls.js';
 
 export interface EndpointOptions {
@@ -78,6 +79,18 @@ export class EndpointSet<E extends Replica = Endpoint> {
   ) {
     this.endpoints = urls.map(open);
     for (const e of this.endpoints) report(e, true);
+  }
+
+  /**
+   * An endpoint for one call, or the error every backend answers when there is
+   * none: `overloaded` when all are at their concurrency cap, else
+   * `no_healthy_backend`.
+   */
+  pickOrRefuse(now: number, targetId: string, objective: string): E {
+    const e = this.pick(now);
+    if (e !== undefined) return e;
+    if (this.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${targetId} is at its concurrency cap`, { objective });
+    throw new JunctionError('no_healthy_backend', `no endpoint of ${targetId} is available`, { objective });
   }
 
   /**

@@ -61,12 +61,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const rewritten = protocol.rewriteBody ? await protocol.rewriteBody(call, cfg) : undefined;
     const path = protocol.path(call, cfg);
     const now = performance.now();
-    const endpoint = set.pick(now);
-    if (endpoint === undefined) {
-      const objective = call.objective.name;
-      if (set.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${target.id} is at its concurrency cap`, { objective });
-      throw new JunctionError('no_healthy_backend', `no endpoint of ${target.id} is available`, { objective });
-    }
+    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     // A rewritten body has its own length; copy so a fallback to another protocol sees the caller's headers.
     const headers = rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
