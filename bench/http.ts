@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FixedRateResult } from './fixed-rate.js';
 import type { BenchSection } from './report.js';
-import { freePort, has, start, stop, waitFor, wrk, wrkPostScript, type LoadResult } from './tools.js';
+import { compiled, freePort, has, start, stop, waitFor, wrk, wrkPostScript, type LoadResult } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -70,7 +70,7 @@ objectives:
   writeFileSync(join(dir, 'post.lua'), wrkPostScript());
   const children = [
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
-    start(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-proxy.ts'), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
+    start(process.execPath, [compiled(join(root, 'bench/bare-proxy.ts')), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
     start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', '--data', join(dir, 'data'),
       ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')])]),
   ];

@@ -1,7 +1,13 @@
 // Process and load-generator plumbing for the HTTP benchmarks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 export function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -22,6 +28,20 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
   child.on('error', (err) => console.error(`${cmd}: ${err.message}`));
   return child;
+}
+
+/**
+ * A bench server in TypeScript compiled to plain JavaScript, to run with bare
+ * `node` as Junction runs from dist/ (a loader like tsx in the process turns on
+ * source maps and slows a proxy measurably). Written under node_modules/.cache
+ * so its package imports resolve from the project.
+ */
+export function compiled(tsFile: string): string {
+  const dir = join(root, 'node_modules/.cache/junction-bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, basename(tsFile).replace(/\.ts$/, '.mjs'));
+  buildSync({ entryPoints: [tsFile], outfile: out, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'error' });
+  return out;
 }
 
 /** Polls until the URL answers (any status) or fails after 15 s. */
