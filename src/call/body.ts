@@ -97,27 +97,74 @@ export class RequestBody {
     return source.pipe(l);
   }
 
-  /** The whole body in memory, for the few places that must read it; counted against the shared budget. */
+  /**
+   * The whole body in memory, for the few places that must read it; counted
+   * against the shared budget. Read straight off the source with three
+   * listeners (no Transform, no async iterator): every small request body
+   * comes this way, so it is on the hot path.
+   */
   async readAll(): Promise<Buffer> {
     if (this.buffer !== null) return this.buffer;
+    if (this.streamed) throw new Error('RequestBody: a streaming body can only be sent once');
+    this.streamed = true;
+    const source = this.source!;
     const memory = this.guard?.limits.memory;
     let held = 0;
-    const hold = (n: number) => {
-      if (memory === undefined) return;
-      if (!memory.take(n)) {
-        throw new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
-      }
-      held += n;
-    };
+    const overloaded = () => new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
     if (memory !== undefined) this.guard!.owner.once('close', () => memory.give(held));
-    if (this.declaredLength !== undefined) hold(this.declaredLength);
     const counted = this.declaredLength !== undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.open() as Readable) {
-      if (!counted) hold((chunk as Buffer).length);
-      chunks.push(chunk as Buffer);
+    if (memory !== undefined && counted) {
+      if (!memory.take(this.declaredLength!)) throw overloaded();
+      held = this.declaredLength!;
     }
-    return Buffer.concat(chunks);
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = (err: Error | undefined) => {
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.off('error', onError);
+        source.off('close', onClose);
+        unwatch?.();
+        if (err === undefined) {
+          resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        } else {
+          this.sourceFailed = err instanceof JunctionError ? err.code !== 'payload_too_large' && err.code !== 'overloaded' : true;
+          reject(err);
+        }
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBytes) {
+          finish(new JunctionError('payload_too_large', `body exceeds maxBodyBytes (${this.maxBytes} bytes)`, { objective: this.objective }));
+          return;
+        }
+        if (memory !== undefined && !counted) {
+          if (!memory.take(chunk.length)) {
+            finish(overloaded());
+            return;
+          }
+          held += chunk.length;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => finish(undefined);
+      const onError = (err: Error) => finish(err);
+      // Closed before its end: the caller left mid-upload.
+      const onClose = () => finish(new JunctionError('client_closed', 'the caller left before its body arrived', { objective: this.objective }));
+      const limits = this.guard?.limits;
+      const unwatch = limits?.rates.watch(source, () => finish(
+        new JunctionError('request_timeout', `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`, { objective: this.objective }),
+      ));
+      if (source.readableEnded) {
+        finish(undefined);
+        return;
+      }
+      source.on('data', onData);
+      source.once('end', onEnd);
+      source.once('error', onError);
+      source.once('close', onClose);
+    });
   }
 }
 

@@ -5,6 +5,7 @@ import type { Context } from '@opentelemetry/api';
 import type { RequestRecord } from '../observe/record.js';
 import type { CompiledObjective, Outcome, Target } from '../routing/types.js';
 import type { RequestBody } from './body.js';
+import type { CancelSignal } from './cancel.js';
 
 /**
  * What the caller asked for, in protocol-neutral terms. `invoke` is the generic
@@ -36,7 +37,7 @@ export interface Call {
   /** Until the whole reply has been sent, body included (SPEC §3 `replyTimeoutMs`); never before `deadline`. */
   readonly replyDeadline: number;
   /** Aborted when the caller goes away or the deadline passes. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** Aborts the call (and so `signal`) with a reason. */
   readonly abort: (reason: unknown) => void;
   /** Set by the face when it had to read the body (OpenAI `model`), else undefined. */

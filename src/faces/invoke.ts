@@ -17,6 +17,7 @@ import { writeError, type Face } from './error-reply.js';
 import { OPENAI_CUT_EVENT, writeReply, type ReplyDone, type ReplyGuard } from './reply.js';
 import { continueBody } from './boundary.js';
 import { AbortReason } from '../call/abort-reason.js';
+import { Cancellation } from '../call/cancel.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
 import { sampleReply } from './reply-sample.js';
@@ -112,7 +113,7 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
 
     // Listen for the caller leaving before the first await (admission, body buffering):
     // a caller gone by then must still abort the upstream call and free its slot.
-    const controller = new AbortController();
+    const controller = new Cancellation();
     let release: (() => void) | undefined;
     req.onClose(() => {
       release?.();

@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../call/types.js';
 import { withCall } from '../call/types.js';
+import { Cancellation } from '../call/cancel.js';
 
 export interface Attempt {
   readonly call: Call;
@@ -12,10 +13,7 @@ export interface Attempt {
 }
 
 export function attempt(call: Call, changes: Partial<Call> = {}): Attempt {
-  const controller = new AbortController();
-  const parent = call.signal;
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  const controller = Cancellation.under(call.signal);
   const cancel = (reason: unknown) => controller.abort(reason);
   // Backends stamp x-request-id / x-deadline-ms on the headers they are given:
   // concurrent attempts each get their own copy.

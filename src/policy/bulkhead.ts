@@ -3,6 +3,7 @@
 // noisy tenant cannot take every socket. Priorities decide who is refused
 // first: sheddable calls may only use part of the slots and never queue;
 // critical calls are dequeued first and may take a queued call's place.
+import type { CancelSignal } from '../call/cancel.js';
 import type { Readable } from 'node:stream';
 import type { Policy } from '../call/types.js';
 import type { ClientConfig } from '../config/schema.js';
@@ -46,7 +47,7 @@ export class Bulkhead {
   }
 
   /** Resolves with the release function once a slot is held; rejects with `overloaded`. */
-  acquire(priority: Priority = 'default', signal?: AbortSignal): Promise<() => void> {
+  acquire(priority: Priority = 'default', signal?: CancelSignal): Promise<() => void> {
     if (priority === 'sheddable') {
       return this.inflight < this.sheddableLimit ? Promise.resolve(this.take()) : Promise.reject(this.overloaded('shed'));
     }

@@ -3,7 +3,7 @@
 // retry-budget.ts `earnRetryBudget`, composed outside), with a short
 // jittered backoff that never outlives the deadline.
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { CancelSignal } from '../call/cancel.js';
 import type { Policy, Reply } from '../call/types.js';
 import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { attempt, discard } from './attempt.js';
@@ -42,11 +42,25 @@ export function retry(opts: RetryOptions): Policy {
   };
 }
 
-function mayRetry(signal: AbortSignal, deadline: number, budget: RetryBudget): boolean {
+function mayRetry(signal: CancelSignal, deadline: number, budget: RetryBudget): boolean {
   return !signal.aborted && deadline - performance.now() > 0 && budget.tryWithdraw();
 }
 
-async function backoff(base: number, n: number, deadline: number, signal: AbortSignal): Promise<void> {
+async function backoff(base: number, n: number, deadline: number, signal: CancelSignal): Promise<void> {
   const wait = Math.min(Math.random() * base * 2 ** n, Math.max(0, deadline - performance.now() - 1));
-  if (wait >= 1) await sleep(wait, undefined, { signal }).catch(() => undefined);
+  if (wait >= 1) await waitUnlessAborted(wait, signal);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (the next attempt then sees it and stops). */
+function waitUnlessAborted(ms: number, signal: CancelSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

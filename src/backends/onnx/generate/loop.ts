@@ -2,6 +2,7 @@
 // sample one token, append, repeat, until max_tokens, a stop sequence, an abort (a budget
 // ran out, or the caller went away). Each step is one `model.run`, so
 // concurrent generations share session runs through dynamic batching.
+import type { CancelSignal } from '../../../call/cancel.js';
 import * as ort from 'onnxruntime-node';
 import type { OnnxModel } from '../model.js';
 import { sampleToken, seededRandom } from './sampler.js';
@@ -42,7 +43,7 @@ export interface Generation {
  *   deadline of its own.
  */
 export function generate(
-  lm: LanguageModel, req: GenerationRequest, signal: AbortSignal, onEnd?: (s: GenerationStats) => void,
+  lm: LanguageModel, req: GenerationRequest, signal: CancelSignal, onEnd?: (s: GenerationStats) => void,
 ): Generation {
   const ids = lm.tokenizer.encode(req.prompt);
   // 'aborted' until the loop ends on its own: a consumer that stops pulling never lets it.
