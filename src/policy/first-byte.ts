@@ -13,6 +13,13 @@ export function awaitFirstByte(send: Send): Send {
     const reply = await send(call);
     const body = reply.body;
     if (body === null || Buffer.isBuffer(body) || body.readableEnded) return reply;
+    if (body.readableLength > 0) {
+      // Most replies have their first chunk buffered by the time the headers are handed over
+      // (a small answer arrives in one read): nothing to wait for. As below, a reset before
+      // the reply writer attaches its own listener must not be an unheard 'error'.
+      body.on('error', ignore);
+      return reply;
+    }
     await firstChunk(body, () => call.signal.aborted
       ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
       : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, { objective: call.objective.name }));

@@ -1,0 +1,51 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Call, Reply } from '../call/types.js';
+import { Cancellation } from '../call/cancel.js';
+import { awaitFirstByte } from './first-byte.js';
+
+const call = {
+  objective: { name: 'o' }, target: { id: 'm@1' }, signal: new Cancellation(),
+} as unknown as Call;
+
+function replyWith(body: Readable): () => Promise<Reply> {
+  return () => Promise.resolve({ status: 200, headers: {}, body });
+}
+
+async function readAll(body: Readable): Promise<string> {
+  let s = '';
+  for await (const chunk of body) s += String(chunk);
+  return s;
+}
+
+describe('awaitFirstByte', () => {
+  it('a reply whose first chunk is already buffered starts at once; the chunk is still there, and a later reset is heard', async () => {
+    const body = new PassThrough();
+    body.write('{"a":');
+    const reply = await awaitFirstByte(replyWith(body))(call);
+    expect(reply.body).toBe(body);
+    expect(body.listenerCount('error')).toBeGreaterThan(0); // a reset before the writer attaches is not uncaught
+    body.end('1}');
+    expect(await readAll(body)).toBe('{"a":1}');
+  });
+
+  it('waits for the first chunk and puts it back unread', async () => {
+    const body = new PassThrough();
+    const started = awaitFirstByte(replyWith(body))(call);
+    let done = false;
+    void started.then(() => { done = true; });
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    body.write('first ');
+    await started;
+    body.end('second');
+    expect(await readAll(body)).toBe('first second');
+  });
+
+  it('a body broken before its first byte is a failed attempt (upstream_error)', async () => {
+    const body = new PassThrough();
+    const started = awaitFirstByte(replyWith(body))(call);
+    body.destroy(new Error('reset'));
+    await expect(started).rejects.toMatchObject({ code: 'upstream_error' });
+  });
+});
