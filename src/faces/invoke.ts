@@ -103,7 +103,11 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
   try {
     record.objective = ir.objective;
     const live = revision.objectives.get(ir.objective);
-    if (live === undefined) throw new JunctionError('objective_not_found', `no objective "${ir.objective}"`, { objective: ir.objective });
+    if (live === undefined) {
+      // The key first: a caller without one learns nothing, not even which objectives exist.
+      dp.authenticate?.(req);
+      throw new JunctionError('objective_not_found', `no objective "${ir.objective}"`, { objective: ir.objective });
+    }
     const o = live.compiled;
     record.started = true;
     if (dp.onStart !== undefined) for (const start of dp.onStart) start(record, req.headers);

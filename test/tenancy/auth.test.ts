@@ -52,6 +52,13 @@ describe('API keys', () => {
     expect((await call(j, KEY)).status).toBe(200);
   });
 
+  it('an unknown objective is refused for the key first: without one, nobody learns which objectives exist', async () => {
+    const j = await junction();
+    expect((await call(j, undefined, '/v1/objectives/no-such')).code).toBe('unauthorized');
+    expect((await call(j, 'jk_wrong', '/v1/objectives/no-such')).code).toBe('unauthorized');
+    expect((await call(j, KEY, '/v1/objectives/no-such')).code).toBe('objective_not_found');
+  });
+
   it('a client may call only the objectives its globs allow (403 forbidden)', async () => {
     const j = await junction();
     expect((await call(j, KEY, '/v1/objectives/other')).code).toBe('forbidden');
