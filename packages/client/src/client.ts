@@ -38,8 +38,9 @@ export interface ConnectOptions {
   connections?: number;
   /**
    * Buckets remembered for units that decide again, as (experiment or rollout
-   * salt, unit) pairs (default 32,768, about 1.5 MB at most; 0 turns it off).
-   * Saves the SHA-256 of SPEC §3 on a repeat; the decision is the same.
+   * salt, unit) pairs (default 32,768; ~90 bytes each with 20-character units,
+   * so ~3 MB at most; 0 turns it off). Saves the SHA-256 of SPEC §3 on a
+   * repeat; the decision is the same.
    */
   bucketMemo?: number;
 }
