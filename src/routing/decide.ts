@@ -1,5 +1,6 @@
 // The routing decision (SPEC §3). Pure: no clock, no randomness it did not
 // receive, no I/O. `explain` is this same function with a trail to record into.
+import type { BucketMemo } from './bucket-memo.js';
 import { assignExperiment } from './experiments.js';
 import { resolveOverride, resolvePin } from './override.js';
 import { assignRollout } from './rollout.js';
@@ -7,8 +8,13 @@ import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable, TrailEnt
 import { firstMatchingRule } from './rule-index.js';
 import { mismatch } from './when.js';
 
+/**
+ * `memo`: where the caller keeps buckets of units it sees again (the SDK); a
+ * bucket is a pure function of salt and unit, so the outcome is the same with
+ * or without it. Pass none for random units: they never repeat.
+ */
 export function decide(
-  table: RoutingTable, o: CompiledObjective, req: RoutingRequest, trail?: TrailEntry[],
+  table: RoutingTable, o: CompiledObjective, req: RoutingRequest, trail?: TrailEntry[], memo?: BucketMemo,
 ): Outcome {
   // 1. override, then pins
   if (req.override !== undefined) return resolveOverride(table, o, req, req.override, trail);
@@ -29,11 +35,11 @@ export function decide(
   // 3. experiments, 4. rollout: both allocate by unit
   const unit = req.unit ?? req.randomUnit ?? '';
   for (let i = 0; i < o.experiments.length; i++) {
-    const assigned = assignExperiment(o.experiments[i]!, req, unit, trail);
+    const assigned = assignExperiment(o.experiments[i]!, req, unit, trail, memo);
     if (assigned !== undefined) return assigned;
   }
   if (o.rollout !== undefined) {
-    const assigned = assignRollout(o.rollout, req, unit, trail);
+    const assigned = assignRollout(o.rollout, req, unit, trail, memo);
     if (assigned !== undefined) return assigned;
   }
 

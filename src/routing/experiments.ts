@@ -2,6 +2,7 @@
 // cells split [0, population × 10000) into consecutive ranges in listed order.
 import type { ExperimentConfig } from '../config/schema.js';
 import { BUCKETS, bucketOf } from './bucket.js';
+import type { BucketMemo } from './bucket-memo.js';
 import type { CompiledExperiment, Outcome, RoutingRequest, TrailEntry } from './types.js';
 import { compileWhen, matches, mismatch } from './when.js';
 
@@ -20,13 +21,13 @@ export function compileExperiment(
 }
 
 export function assignExperiment(
-  e: CompiledExperiment, req: RoutingRequest, unit: string, trail: TrailEntry[] | undefined,
+  e: CompiledExperiment, req: RoutingRequest, unit: string, trail: TrailEntry[] | undefined, memo?: BucketMemo,
 ): Outcome | undefined {
   if (e.when !== undefined && !matches(e.when, req)) {
     trail?.push({ step: 'experiment', id: e.id, matched: false, reason: mismatch(e.when, req) });
     return undefined;
   }
-  const bucket = bucketOf(e.salt, unit);
+  const bucket = memo === undefined ? bucketOf(e.salt, unit) : memo.bucketOf(e.salt, unit);
   if (bucket < e.populationUpper) {
     for (let i = 0; i < e.cells.length; i++) {
       const cell = e.cells[i]!;

@@ -56,8 +56,21 @@ export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
 /** Index of the first rule that matches, or -1. */
 export function firstMatchingRule(index: RuleIndex, req: RoutingRequest): number {
   if (index.count === 0) return -1;
+  const tc = index.byTrafficClass.get(req.trafficClass)!;
+  // Up to 32 rules (the common case) fit one word: AND plain numbers, stop at
+  // the first key that leaves no rule. Measured with the SDK's decide, where
+  // this function was 38 % of the time once the buckets were remembered.
+  if (tc.length === 1) {
+    let word = tc[0]!;
+    for (let k = 0; k < index.keys.length && word !== 0; k++) {
+      const ki = index.keys[k]!;
+      const value = req.context[ki.key];
+      word &= ((value === undefined ? undefined : ki.byValue.get(value)) ?? ki.unconstrained)[0]!;
+    }
+    return word === 0 ? -1 : 31 - Math.clz32(word & -word);
+  }
   const acc = index.scratch;
-  acc.set(index.byTrafficClass.get(req.trafficClass)!);
+  for (let w = 0; w < acc.length; w++) acc[w] = tc[w]!;
   for (let k = 0; k < index.keys.length; k++) {
     const ki = index.keys[k]!;
     const value = req.context[ki.key];

@@ -6,6 +6,7 @@
 import { Agent } from 'undici';
 import { TARGET_REF, isTrafficClass, type TrafficClass } from '../../../src/config/schema.js';
 import { JunctionError } from '../../../src/errors.js';
+import { BucketMemo } from '../../../src/routing/bucket-memo.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
 import { randomUnit } from '../../../src/routing/random-unit.js';
 import type { CompiledObjective, Outcome, RoutingRequest } from '../../../src/routing/types.js';
@@ -35,6 +36,13 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Keep-alive connections per origin for invoke and the control calls (default 128). */
   connections?: number;
+  /**
+   * Buckets remembered for units that decide again, as (experiment or rollout
+   * salt, unit) pairs (default 32,768; ~90 bytes each with 20-character units,
+   * so ~3 MB at most; 0 turns it off). Saves the SHA-256 of SPEC §3 on a
+   * repeat; the decision is the same.
+   */
+  bucketMemo?: number;
 }
 
 export interface DecideOptions {
@@ -68,6 +76,8 @@ export interface ClientStats {
   revision: number | undefined;
   exposuresSent: number;
   exposuresDropped: number;
+  /** The bucket memo's lookups (undefined when `bucketMemo: 0`): answered from it, computed through it, sent past it while it stepped aside. */
+  buckets: { hits: number; misses: number; bypassed: number } | undefined;
 }
 
 export class JunctionClient {
@@ -76,6 +86,7 @@ export class JunctionClient {
   /** Round-robin position per target, for spreading direct calls over its endpoints. */
   private readonly nextEndpoint = new Map<string, number>();
   private readonly exposures: ExposureQueue | undefined;
+  private readonly buckets: BucketMemo | undefined;
   private readonly watcher: SnapshotWatcher;
   private readonly dispatcher: Agent;
   private readonly url: string;
@@ -84,6 +95,8 @@ export class JunctionClient {
   private constructor(private readonly opts: ConnectOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.dispatcher = new Agent({ connections: opts.connections ?? 128, keepAliveTimeout: 30_000 });
+    const memo = opts.bucketMemo ?? 32_768;
+    this.buckets = memo === 0 ? undefined : new BucketMemo(memo);
     const emit = emitter(opts.onEvent);
     const ex = opts.exposures ?? true;
     this.exposures = ex === false ? undefined : new ExposureQueue({
@@ -120,7 +133,11 @@ export class JunctionClient {
   }
 
   get stats(): ClientStats {
-    return { revision: this.revision, exposuresSent: this.exposures?.sent ?? 0, exposuresDropped: this.exposures?.dropped ?? 0 };
+    const b = this.buckets;
+    return {
+      revision: this.revision, exposuresSent: this.exposures?.sent ?? 0, exposuresDropped: this.exposures?.dropped ?? 0,
+      buckets: b === undefined ? undefined : { hits: b.hits, misses: b.misses, bypassed: b.bypassed },
+    };
   }
 
   /** Objective names of the current revision. */
@@ -134,7 +151,8 @@ export class JunctionClient {
    * invalid_request) as the server's /v1/decide would answer.
    */
   decide(objective: string, opts: DecideOptions = {}): Decision {
-    const { outcome, unit } = this.route(objective, opts);
+    const unit = opts.unit === '' ? undefined : opts.unit;
+    const outcome = this.outcome(this.objective(objective), opts, unit, lowerKeys(opts.context));
     if (this.exposures !== undefined && opts.expose !== false) this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
     return this.decisions.get(outcome, unit !== undefined);
   }
@@ -145,7 +163,10 @@ export class JunctionClient {
    * exposure itself). The response body streams; read or dump it.
    */
   async invoke(objective: string, body: Body, opts: InvokeOptions = {}): Promise<InvokeResult> {
-    const { o, outcome, unit, context } = this.route(objective, opts);
+    const o = this.objective(objective);
+    const unit = opts.unit === '' ? undefined : opts.unit;
+    const context = lowerKeys(opts.context);
+    const outcome = this.outcome(o, opts, unit, context);
     const decision = this.decisions.get(outcome, unit !== undefined);
     const spec = {
       method: opts.method ?? 'POST', operation: opts.operation ?? 'invoke', query: opts.query ?? '',
@@ -174,23 +195,26 @@ export class JunctionClient {
     await this.dispatcher.close();
   }
 
-  private route(objective: string, opts: DecideOptions): { o: CompiledObjective; outcome: Outcome; unit: string | undefined; context: Readonly<Record<string, string>> } {
+  private objective(name: string): CompiledObjective {
     const snap = this.snapshot;
     if (snap === undefined) throw new JunctionError('not_ready', 'no snapshot loaded');
-    const o = snap.table.objectives.get(objective);
-    if (o === undefined) throw new JunctionError('objective_not_found', `no objective "${objective}"`, { objective });
-    const unit = opts.unit === '' ? undefined : opts.unit;
-    const context = lowerKeys(opts.context);
+    const o = snap.table.objectives.get(name);
+    if (o === undefined) throw new JunctionError('objective_not_found', `no objective "${name}"`, { objective: name });
+    return o;
+  }
+
+  private outcome(o: CompiledObjective, opts: DecideOptions, unit: string | undefined, context: Readonly<Record<string, string>>): Outcome {
     const trafficClass = opts.trafficClass ?? 'live';
-    if (opts.trafficClass !== undefined && !isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective });
+    if (opts.trafficClass !== undefined && !isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective: o.name });
     if (opts.override !== undefined && !TARGET_REF.test(opts.override)) {
-      throw new JunctionError('invalid_request', 'override must be "model@version"', { objective });
+      throw new JunctionError('invalid_request', 'override must be "model@version"', { objective: o.name });
     }
     const req: RoutingRequest = {
       unit, randomUnit: unit === undefined ? randomUnit() : undefined, context, trafficClass,
       override: opts.override, overrideSource: 'header',
     };
-    return { o, outcome: routingDecide(snap.table, o, req), unit, context };
+    // A random unit never comes back: remembering its buckets would only evict the ones that do.
+    return routingDecide(this.snapshot!.table, o, req, undefined, unit === undefined ? undefined : this.buckets);
   }
 
   private endpointFor(d: Decision): string {

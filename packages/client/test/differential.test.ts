@@ -88,13 +88,21 @@ function requests(source: Record<string, any>, seed: number): Item[] {
   for (let i = 0; i < N; i++) {
     const objective = objectives[Math.floor(rand() * objectives.length)]!;
     const pinned = pins.get(objective)!;
-    const unit = pinned.length > 0 && rand() < 0.05 ? pinned[Math.floor(rand() * pinned.length)]! : `u-${Math.floor(rand() * 1e9).toString(36)}`;
+    // Half the units come back (200 of them, in every objective, across the apply too), so the
+    // SDK's bucket memo answers many decisions and is compared with the server, which has none.
+    const unit = pinned.length > 0 && rand() < 0.05 ? pinned[Math.floor(rand() * pinned.length)]!
+      : rand() < 0.5 ? `r-${Math.floor(rand() * 200)}` : `u-${Math.floor(rand() * 1e9).toString(36)}`;
     const context: Record<string, string> = {};
     for (const [k, vs] of values.get(objective)!) if (rand() < 0.7) context[k] = vs[Math.floor(rand() * vs.length)]!;
     if (rand() < 0.2) context.other = 'x';
     items.push({ objective, unit, context, trafficClass: CLASSES[Math.floor(rand() * CLASSES.length)]! });
   }
   return items;
+}
+
+/** Whether some objective allocates by bucket (an experiment, or a rollout above 0 %). */
+function hasBuckets(source: { objectives?: Record<string, { experiments?: unknown[]; rollout?: { percent?: number } }> }): boolean {
+  return Object.values(source.objectives ?? {}).some((o) => (o.experiments ?? []).length > 0 || (o.rollout?.percent ?? 0) > 0);
 }
 
 const key = (d: { target: string; rule: string; cell: string | null; experiment: string | null; revision: number }) =>
@@ -162,16 +170,28 @@ describe('SDK and server decide identically', () => {
     const events: ClientEvent[] = [];
     const jc = await JunctionClient.connect({ url: j.url, exposures: false, onEvent: (e) => events.push(e) });
     open.push(jc);
+    // A memo too large to warm up in this test never steps aside: every decision goes through it.
+    const memo = await JunctionClient.connect({ url: j.url, exposures: false, bucketMemo: 1 << 20 });
+    open.push(memo);
 
     const items = requests(source, 42);
-    expect(mismatches(items, sdkDecisions(jc, items), await serverDecisions(j.url, items))).toEqual([]);
+    const server = await serverDecisions(j.url, items);
+    expect(mismatches(items, sdkDecisions(jc, items), server)).toEqual([]);
+    expect(mismatches(items, sdkDecisions(memo, items), server)).toEqual([]);
 
     const from = jc.revision!;
     await j.control!.plane.apply({ source: changed(source), author: 'test', message: 'differential' });
     for (let i = 0; i < 500 && jc.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
     expect(jc.revision).toBe(from + 1);
+    for (let i = 0; i < 500 && memo.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(memo.revision).toBe(from + 1);
     const again = requests(source, 7);
-    expect(mismatches(again, sdkDecisions(jc, again), await serverDecisions(j.url, again))).toEqual([]);
+    const serverAgain = await serverDecisions(j.url, again);
+    expect(mismatches(again, sdkDecisions(jc, again), serverAgain)).toEqual([]);
+    expect(mismatches(again, sdkDecisions(memo, again), serverAgain)).toEqual([]);
+    if (hasBuckets(source)) expect(memo.stats.buckets!.hits).toBeGreaterThan(100);
+    expect(memo.stats.buckets!.bypassed).toBe(0);
+    await memo.close();
     await jc.close();
     await j.close();
   }, 120_000);
