@@ -4,11 +4,11 @@
 // revisions by long-poll, and keep deciding on the last snapshot when Junction
 // is away.
 import { Agent } from 'undici';
-import { TARGET_REF, isTrafficClass, type TrafficClass } from '../../../src/config/schema.js';
+import type { TrafficClass } from '../../../src/config/schema.js';
 import { JunctionError } from '../../../src/errors.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
-import { randomUnit } from '../../../src/routing/random-unit.js';
-import type { CompiledObjective, Outcome, RoutingRequest } from '../../../src/routing/types.js';
+import { routingRequest, type FieldNames } from '../../../src/routing/request.js';
+import type { CompiledObjective, Outcome } from '../../../src/routing/types.js';
 import { DecisionCache, type Decision } from './decision.js';
 import { emitter, type EventHook } from './events.js';
 import { ExposureQueue } from './exposures.js';
@@ -179,18 +179,10 @@ export class JunctionClient {
     if (snap === undefined) throw new JunctionError('not_ready', 'no snapshot loaded');
     const o = snap.table.objectives.get(objective);
     if (o === undefined) throw new JunctionError('objective_not_found', `no objective "${objective}"`, { objective });
-    const unit = opts.unit === '' ? undefined : opts.unit;
     const context = lowerKeys(opts.context);
-    const trafficClass = opts.trafficClass ?? 'live';
-    if (opts.trafficClass !== undefined && !isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective });
-    if (opts.override !== undefined && !TARGET_REF.test(opts.override)) {
-      throw new JunctionError('invalid_request', 'override must be "model@version"', { objective });
-    }
-    const req: RoutingRequest = {
-      unit, randomUnit: unit === undefined ? randomUnit() : undefined, context, trafficClass,
-      override: opts.override, overrideSource: 'header',
-    };
-    return { o, outcome: routingDecide(snap.table, o, req), unit, context };
+    // The server's own builder: the same checks, defaults and random unit as a request's headers.
+    const req = routingRequest(opts.unit, context, opts.trafficClass, opts.override, OPTIONS, objective);
+    return { o, outcome: routingDecide(snap.table, o, req), unit: req.unit, context };
   }
 
   private endpointFor(d: Decision): string {
@@ -201,6 +193,8 @@ export class JunctionClient {
 }
 
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+/** How the SDK's options are named in its errors; an override here is the caller's own, as a header's would be. */
+const OPTIONS: FieldNames = { trafficClass: 'trafficClass', override: 'override', overrideSource: 'header' };
 
 /** Context keys as the server sees them (header names are case-insensitive); copies only when needed. */
 function lowerKeys(context: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
