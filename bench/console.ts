@@ -8,6 +8,7 @@ import { startJunction } from '../src/app.js';
 import { validateConfig } from '../src/config/load.js';
 import { GateStats } from '../src/control/gate-stats.js';
 import { TrafficStats } from '../src/control/traffic-stats.js';
+import { createMetrics } from '../src/observe/metrics.js';
 import { newRecord } from '../src/observe/record.js';
 import { compileRouting } from '../src/routing/compile.js';
 import { startUpstream } from '../test/support/upstream.js';
@@ -35,7 +36,7 @@ function observeNs(n: number): { traffic: number; gates: number } {
   const o = compileRouting(cfg, 1).objectives.get('cw')!;
   const outcomes = o.experiments[0]!.cells.map((c) => c.outcome);
   const traffic = new TrafficStats();
-  const gates = new GateStats();
+  const gates = new GateStats(createMetrics().liveCounts);
   gates.track(new Map([['cw', { scoreSample: 0 }]]));
   const r = newRecord('id', 'POST', '/v1/objectives/cw', 0);
   r.status = 200;

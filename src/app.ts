@@ -123,7 +123,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       const rolloutController = opts.control.rolloutController && decisionLog
         ? { ...opts.control.rolloutController, onMove: (e: RolloutEvent) => { decisionLog.appendLine(JSON.stringify(e)); opts.control?.rolloutController?.onMove?.(e); } }
         : opts.control.rolloutController;
-      control = await startControl(runtime, { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log });
+      control = await startControl(runtime, { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log, metrics: observability.metrics });
     } else if (config) {
       await runtime.apply(config, { number: 1, source, baseDir });
     }

@@ -1,4 +1,6 @@
 // Builds the Backend for a target from its config. One entry per backend type.
+import { PROTOCOLS, type Transport } from '../config/protocols/index.js';
+import type { HttpBackendConfig } from '../config/schema.js';
 import type { Telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
 import { createGrpcBackend } from './grpc/grpc-backend.js';
@@ -16,12 +18,17 @@ export interface BackendContext {
   sessions: OnnxSessions;
 }
 
+/** The I/O that carries each transport a protocol may declare (config/protocols/). */
+const REMOTE = {
+  http: createHttpBackend,
+  grpc: createGrpcBackend,
+} satisfies Record<Transport, (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry) => Backend>;
+
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http':
-      // oip-grpc is the one protocol that is not HTTP/1.1 through undici: its own backend.
-      return cfg.protocol === 'oip-grpc' ? createGrpcBackend(target, cfg, ctx.baseDir, ctx.telemetry) : createHttpBackend(target, cfg, ctx.baseDir, ctx.telemetry);
+      return REMOTE[PROTOCOLS[cfg.protocol].transport](target, cfg, ctx.baseDir, ctx.telemetry);
     case 'onnx':
       return createOnnxBackend(target, cfg, ctx.baseDir, ctx.sessions);
   }

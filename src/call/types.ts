@@ -7,15 +7,9 @@ import type { CompiledObjective, Outcome, Target } from '../routing/types.js';
 import type { RequestBody } from './body.js';
 import type { CancelSignal } from './cancel.js';
 
-/**
- * What the caller asked for, in protocol-neutral terms. `invoke` is the generic
- * objective entry point; the protocol faces name their own operations so a
- * backend can map them to its paths (OIP `infer`, OpenAI `chat/completions`, …).
- */
-export type Operation =
-  | 'invoke'
-  | 'infer' | 'metadata' | 'ready' | 'generate' | 'generate_stream'
-  | 'chat/completions' | 'completions' | 'embeddings' | 'responses';
+/** What the caller asked for; declared with the wire protocols that map it (config/protocols/declaration.ts). */
+export type { Operation } from '../config/protocols/declaration.js';
+import type { Operation } from '../config/protocols/declaration.js';
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
 

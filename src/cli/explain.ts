@@ -2,12 +2,12 @@
 // context, with the trail, computed offline from a config file.
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
-import { isTrafficClass } from '../config/schema.js';
-import { randomUnit } from '../routing/random-unit.js';
 import { compileRouting } from '../routing/compile.js';
 import { explain } from '../routing/decide.js';
-import type { RoutingRequest } from '../routing/types.js';
+import { routingRequest, type FieldNames } from '../routing/request.js';
 import { UserError } from './user-error.js';
+
+const FLAGS: FieldNames = { trafficClass: '--traffic-class', override: '--override', overrideSource: 'query' };
 
 export async function explainCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -31,12 +31,8 @@ export async function explainCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UserError(`--context takes key=value (got "${kv}")`);
     context[kv.slice(0, eq).toLowerCase()] = kv.slice(eq + 1);
   }
-  const tc = values['traffic-class'] ?? 'live';
-  if (!isTrafficClass(tc)) throw new UserError('--traffic-class is live, test or synthetic');
-  const req: RoutingRequest = {
-    unit: values.unit, randomUnit: values.unit ? undefined : randomUnit(),
-    context, trafficClass: tc,
-  };
+  // The same checks and defaults as a request's headers (a bad --traffic-class is invalid_request, a user error).
+  const req = routingRequest(values.unit, context, values['traffic-class'], undefined, FLAGS);
   const { outcome, trail } = explain(table, o, req);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ target: outcome.target.id, rule: outcome.rule, cell: outcome.cell ?? null, trail }, null, 2)}\n`);

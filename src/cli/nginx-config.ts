@@ -8,7 +8,8 @@
 import type { Call } from '../call/types.js';
 import type { Config, HttpBackendConfig } from '../config/schema.js';
 import { onlyThroughJunction } from '../backends/protocols/direct.js';
-import { PROTOCOLS } from '../backends/protocols/index.js';
+import { HTTP_WIRES } from '../backends/protocols/index.js';
+import { PROTOCOLS } from '../config/protocols/index.js';
 import { compileTargets } from '../routing/compile.js';
 import type { Target } from '../routing/types.js';
 
@@ -37,8 +38,7 @@ function notRoutable(target: Target): string | undefined {
   const b = target.backend;
   const only = onlyThroughJunction(b);
   if (only !== undefined || b.type !== 'http') return only;
-  const protocol = PROTOCOLS[b.protocol]!;
-  if (protocol.rewriteBody !== undefined) return `protocol ${b.protocol} rewrites the body, which only Junction does`;
+  if (PROTOCOLS[b.protocol].modelField !== undefined) return `protocol ${b.protocol} rewrites the body, which only Junction does`;
   const urls = b.endpoints.map((e) => new URL(e));
   if (new Set(urls.map((u) => `${u.protocol}${u.pathname}${u.search}`)).size > 1) return 'its endpoints differ in scheme or path';
   return undefined;
@@ -76,7 +76,7 @@ function routed(target: Target): Routed {
   const first = new URL(b.endpoints[0]!);
   const basePath = (first.pathname === '/' ? '' : first.pathname.replace(/\/$/, '')) + first.search;
   const call = { operation: 'invoke', query: '', method: 'POST', target, headers: {} } as unknown as Call;
-  const rest = PROTOCOLS[b.protocol]!.path(call, b);
+  const rest = HTTP_WIRES[b.protocol]!.path(call, b);
   const path = basePath + rest;
   return {
     target, name: upstreamName(target.id), scheme: first.protocol.slice(0, -1),

@@ -3,6 +3,8 @@
 // docs/config.md describes it. Semantic checks that a schema cannot express
 // (targets exist, weights sum to 100, …) live in validate.ts.
 import { z } from 'zod';
+import { INTERFACES } from './interfaces.js';
+import { PROTOCOL_NAMES, PROTOCOLS } from './protocols/index.js';
 import { hasUserinfo } from './redact.js';
 
 export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -19,8 +21,11 @@ export function isTrafficClass(value: unknown): value is TrafficClass {
 }
 
 export const ModelClass = z.enum(['scorer', 'classifier', 'generator', 'embedder', 'other']);
-export const Interface = z.enum(['json', 'oip', 'openai', 'bytes']);
-export const Protocol = z.enum(['oip', 'openai', 'tfserving', 'raw', 'oip-grpc']);
+export const Interface = z.enum(INTERFACES);
+/** The wire protocols are declared in protocols/, one file each; the enum is their names. */
+export const Protocol = z.enum(PROTOCOL_NAMES);
+/** Every scheme some protocol takes; validation then checks each endpoint against its own protocol's. */
+const ENDPOINT_SCHEMES = new RegExp(`^(${[...new Set(Object.values(PROTOCOLS).flatMap((p) => p.schemes))].join('|')})$`);
 
 const OnnxBackend = z.strictObject({
   type: z.literal('onnx'),
@@ -39,7 +44,7 @@ const OnnxBackend = z.strictObject({
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url({ protocol: /^(https?|grpcs?)$/, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000" (grpc:// or grpcs:// for oip-grpc)' })
+  endpoints: z.array(z.url({ protocol: ENDPOINT_SCHEMES, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000" (grpc:// or grpcs:// for oip-grpc)' })
     .refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1)
     .describe('Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS); https:// and grpcs:// ones use `tls`.'),
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string()).optional()
@@ -206,6 +211,6 @@ export type ExperimentConfig = z.output<typeof Experiment>;
 export type RolloutConfig = z.output<typeof Rollout>;
 export type ShadowConfig = z.output<typeof Shadow>;
 export type ClientConfig = z.output<typeof Client>;
-export type InterfaceName = z.output<typeof Interface>;
+export type { InterfaceName } from './interfaces.js';
 export type ModelClassName = z.output<typeof ModelClass>;
 export type TrafficClass = z.output<typeof trafficClass>;

@@ -1,6 +1,7 @@
 // Semantic checks the schema cannot express. Every problem is collected (never
 // stop at the first) and each names its path and the fix.
 import { interfacesServedBy } from './capabilities.js';
+import { endpointSchemeProblem } from './endpoint-scheme.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
 import { OBJECTIVE_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
@@ -15,14 +16,9 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     for (const [v, version] of Object.entries(m.versions)) {
       const b = version.backend;
       if (b.type !== 'http') continue;
-      // gRPC endpoints for the gRPC protocol, HTTP ones for every other: a mismatch could only fail every call.
-      const grpc = b.protocol === 'oip-grpc';
       b.endpoints.forEach((url, i) => {
-        if (/^grpcs?:/i.test(url) !== grpc) {
-          add(['models', model, 'versions', v, 'backend', 'endpoints', i], grpc
-            ? `protocol oip-grpc needs grpc://host:port (or grpcs://) endpoints, not ${url.split('?')[0]}`
-            : `protocol ${b.protocol} needs http:// or https:// endpoints (grpc:// is for protocol oip-grpc)`);
-        }
+        const problem = endpointSchemeProblem(b.protocol, url);
+        if (problem !== undefined) add(['models', model, 'versions', v, 'backend', 'endpoints', i], problem);
       });
     }
   }

@@ -1,19 +1,25 @@
 // What the rollout gates are judged on: per objective and target, live
 // requests, errors (5xx, callers who left, or rescued by a fallback), latency and time-to-first-
 // byte histograms, shadow comparisons (counted on the shadow's target) and a
-// histogram of sampled output scores, as cumulative counters. Every replica
-// publishes its own to the store; the controller sums them, snapshots the sum
-// when a step begins and judges the difference, so nothing is ever reset on
-// the hot path. Shadow outcomes and scores are counted after the response,
-// never on its path.
+// histogram of sampled output scores, as cumulative counters. Requests, errors
+// and both histograms are the Junction's own /metrics series, read as they
+// are (observe/metrics.ts, liveCounts): a gate's p99 and error rate are what
+// /metrics shows, on the same buckets. Shadow outcomes and scores are counted
+// here, after the response, never on its path. Every replica (and every
+// --workers process) publishes its own to the store; the controller sums them,
+// snapshots the sum when a step begins and judges the difference, so nothing
+// is ever reset on the hot path.
+import { LATENCY_BUCKETS, type LiveCounts } from '../observe/metrics.js';
 import type { Observer, RequestRecord } from '../observe/record.js';
 import { numbersIn } from '../policy/shadow-compare.js';
 import { SCORE_BUCKETS, scoreBucket } from '../stats/psi.js';
 import type { ArmStats } from './rollout-step.js';
 import type { GateArm } from './store.js';
 
-/** Upper bounds (ms) of the latency buckets; p99 is reported as the bound of its bucket. */
-const BOUNDS_MS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10_000, 30_000, Infinity];
+/** Upper bounds (ms) of the latency buckets: /metrics' own, then +Inf. A p99 is reported as the bound of its bucket. */
+const BOUNDS_MS: readonly number[] = [...LATENCY_BUCKETS.map((s) => Math.round(s * 1e6) / 1e3), Infinity];
+/** Marks histograms published over BOUNDS_MS in the store, so rows of a replica still on other bounds are never summed with them. */
+const BOUNDS_TAG = 'metrics';
 /** The same buckets for the console's traffic view (traffic-stats.ts). */
 export { BOUNDS_MS as LATENCY_BOUNDS_MS };
 /** Replies larger than this are not read for scores. */
@@ -41,6 +47,12 @@ export const emptyCounters = (): ArmCounters => ({
   agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0),
 });
 
+/** Reads the Junction's metrics for one objective and target (Metrics.liveCounts). */
+export type LiveCountsOf = (objective: string, target: string) => LiveCounts;
+
+/** What this process counts itself: what /metrics has no series for. */
+type ModelCounters = Pick<ArmCounters, 'agree' | 'disagree' | 'scores'>;
+
 /** What to count for an objective under rollout. */
 export interface TrackedObjective {
   /** Share of replies read for scores (0: none). */
@@ -48,32 +60,30 @@ export interface TrackedObjective {
 }
 
 export class GateStats {
-  private readonly arms = new Map<string, ArmCounters>();
+  /** The arms seen under rollout (published), with what is counted here. */
+  private readonly arms = new Map<string, ModelCounters>();
   /** Only objectives with a rollout are counted. */
   private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
 
-  constructor(private readonly random: () => number = Math.random) {}
+  /** @param live the Junction's metrics: requests, errors and latency come from there */
+  constructor(private readonly live: LiveCountsOf, private readonly random: () => number = Math.random) {}
 
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
   }
 
-  private arm(objective: string, target: string): ArmCounters {
+  private arm(objective: string, target: string): ModelCounters {
     const key = `${objective}\0${target}`;
     let c = this.arms.get(key);
-    if (!c) this.arms.set(key, (c = emptyCounters()));
+    if (!c) this.arms.set(key, (c = { agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0) }));
     return c;
   }
 
+  /** Notes which arms are under rollout; the metrics count their requests (a caller who left is an error there too). */
   readonly observe: Observer = (r) => {
     if (r.trafficClass !== 'live' || r.outcome === undefined || !this.tracked.has(r.outcome.objective)) return;
     const objective = r.outcome.objective;
-    const c = this.arm(objective, r.outcome.target.id);
-    c.requests++;
-    // A caller that gave up (client_closed) is no success: a slow candidate shows up here too.
-    if (r.status >= 500 || r.errorCode === 'client_closed' || r.fallback !== undefined) c.errors++;
-    c.buckets[bucketOf(r.end - r.start)]!++;
-    if (r.firstByte !== undefined) c.ttft[bucketOf(r.firstByte - r.start)]!++;
+    this.arm(objective, r.outcome.target.id);
     // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
     if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
       const notes = r.shadows;
@@ -112,11 +122,15 @@ export class GateStats {
     });
   }
 
-  /** This process's counters, to publish to the store (the leader sums every replica's). */
+  /** This process's counters, to publish to the store (the leader sums every replica's): its metrics' series, then its own. */
   entries(): GateArm[] {
     return [...this.arms].map(([key, c]) => {
       const [objective, target] = key.split('\0') as [string, string];
-      return { objective, target, counters: { ...c, buckets: [...c.buckets], ttft: [...c.ttft], scores: [...c.scores] } };
+      const m = this.live(objective, target);
+      return {
+        objective, target,
+        counters: { requests: m.requests, errors: m.failed, buckets: m.duration, ttft: m.firstByte, agree: c.agree, disagree: c.disagree, scores: [...c.scores] },
+      };
     });
   }
 }
@@ -178,13 +192,15 @@ export function addCounters(a: ArmCounters, b: Partial<ArmCounters>): void {
  * latency histogram: an array, still read as such).
  */
 export function encodeHistograms(c: ArmCounters): string {
-  return JSON.stringify({ latency: c.buckets, ttft: c.ttft, agree: c.agree, disagree: c.disagree, scores: c.scores });
+  return JSON.stringify({ bounds: BOUNDS_TAG, latency: c.buckets, ttft: c.ttft, agree: c.agree, disagree: c.disagree, scores: c.scores });
 }
 
 function decodeHistograms(text: string): Partial<ArmCounters> {
-  const v = JSON.parse(text) as number[] | { latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
-  if (Array.isArray(v)) return { buckets: v };
-  return { buckets: v.latency ?? [], ttft: v.ttft ?? [], agree: v.agree ?? 0, disagree: v.disagree ?? 0, scores: v.scores ?? [] };
+  const v = JSON.parse(text) as number[] | { bounds?: string; latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
+  // A replica of an earlier release counted latency over other bounds: its requests and errors count, its histograms cannot.
+  if (Array.isArray(v)) return {};
+  const ours = v.bounds === BOUNDS_TAG;
+  return { buckets: ours ? v.latency ?? [] : [], ttft: ours ? v.ttft ?? [] : [], agree: v.agree ?? 0, disagree: v.disagree ?? 0, scores: v.scores ?? [] };
 }
 
 /** Store rows (one per replica and target) summed per target. */

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../call/hooks.js';
 import type { ControlPlane } from './control-plane.js';
-import { DEFAULT_SCORE_SAMPLE, emptyCounters, GateStats, since, type ArmCounters, type TrackedObjective } from './gate-stats.js';
+import { DEFAULT_SCORE_SAMPLE, emptyCounters, GateStats, since, type ArmCounters, type LiveCountsOf, type TrackedObjective } from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
 import { rolloutStep, type ArmStats, type GateVerdict, type StepDecision } from './rollout-step.js';
 
@@ -20,6 +20,8 @@ export const CONTROLLER_AUTHOR = 'rollout-controller';
 export interface RolloutControllerOptions {
   control: ControlPlane;
   log: Logger;
+  /** The Junction's metrics (Metrics.liveCounts): the gates read requests, errors and latency from them. */
+  liveCounts: LiveCountsOf;
   /** Default 5 s. */
   intervalMs?: number;
   /** Milliseconds clock; injected by tests. */
@@ -56,7 +58,7 @@ interface StepStart {
 }
 
 export class RolloutController {
-  readonly stats = new GateStats();
+  readonly stats: GateStats;
   private readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly starts = new Map<string, StepStart>();
   /** The latest judgement per objective, for `junction rollout OBJECTIVE status` (any replica can answer). */
@@ -67,6 +69,7 @@ export class RolloutController {
 
   constructor(private readonly opts: RolloutControllerOptions) {
     this.now = opts.now ?? Date.now;
+    this.stats = new GateStats(opts.liveCounts);
     opts.control.runtime.onRevision((next) => {
       const tracked = new Map<string, TrackedObjective>();
       for (const [name, o] of Object.entries(next.config.objectives)) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../call/hooks.js';
 import { listenerUrl, type ListenerTls } from '../faces/listener.js';
+import { createMetrics, type Metrics } from '../observe/metrics.js';
 import type { Observer } from '../observe/record.js';
 import type { ReplySampler } from '../faces/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -38,7 +39,7 @@ export interface ControlOptions {
   admin?: AdminOptions;
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
-  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log'>;
+  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log' | 'liveCounts'>;
   /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
   readouts?: ReadoutLogs;
   /** Told of each watch outcome (tests wait on it). */
@@ -62,12 +63,21 @@ export interface StartedControl {
 
 export async function startControl(
   runtime: Runtime, opts: ControlOptions,
-  ctx: { configFile?: string; /** A config value to seed with instead of a file. */ source?: unknown; baseDir: string; log: Logger },
+  ctx: {
+    configFile?: string; /** A config value to seed with instead of a file. */ source?: unknown; baseDir: string; log: Logger;
+    /** The Junction's metrics, when they are on: the rollout gates read the same series as /metrics. */
+    metrics?: Metrics | undefined;
+  },
 ): Promise<StartedControl> {
   const store = await openStore(opts);
   const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
   // Created before the first revision so it sees which objectives to count from the start.
-  const controller = opts.rolloutController ? new RolloutController({ control: plane, log: ctx.log, ...opts.rolloutController }) : undefined;
+  // With metrics off there is no /metrics to agree with: the gates count on metrics of their own, fed by the same end observer.
+  const ownMetrics = opts.rolloutController && ctx.metrics === undefined ? createMetrics() : undefined;
+  const metrics = ctx.metrics ?? ownMetrics;
+  const controller = opts.rolloutController && metrics
+    ? new RolloutController({ control: plane, log: ctx.log, liveCounts: metrics.liveCounts, ...opts.rolloutController })
+    : undefined;
   // Counted only where the admin API can show it.
   const traffic = opts.admin ? new TrafficStats() : undefined;
   let watch: ConfigWatch | undefined;
@@ -87,7 +97,7 @@ export async function startControl(
   }
   return {
     plane, admin, adminUrl, controller,
-    observers: [...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
+    observers: [...(ownMetrics ? [ownMetrics.end] : []), ...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
     decided: admin && traffic ? [traffic.observe] : [],
     replySampler: controller?.stats,
     async close() {

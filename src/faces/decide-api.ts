@@ -1,8 +1,7 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
 // (the snapshot SDKs decide from is faces/snapshot.ts).
 import { performance } from 'node:perf_hooks';
-import { isTrafficClass, TARGET_REF } from '../config/schema.js';
-import { randomUnit } from '../routing/random-unit.js';
+import { routingRequest } from '../routing/request.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
@@ -38,23 +37,16 @@ export function decisionJson(rev: Revision, outcome: Outcome, unit: string | und
   };
 }
 
-function routingRequestOf(item: Record<string, unknown>, at: string): RoutingRequest {
-  const { unit, context, trafficClass } = item;
+/** A decide item's fields (or explain's query, gathered into one) → the routing request, with routing/request.ts's checks. */
+function routingRequestOf(item: Record<string, unknown>, at: string, override?: string): RoutingRequest {
+  const { unit, context } = item;
   if (unit !== undefined && typeof unit !== 'string') throw new JunctionError('invalid_request', `${at}unit must be a string`);
   if (context !== undefined && (!isObject(context) || Object.values(context).some((v) => typeof v !== 'string'))) {
     throw new JunctionError('invalid_request', `${at}context must be an object of string values`);
   }
-  if (trafficClass !== undefined && !isTrafficClass(trafficClass)) {
-    throw new JunctionError('invalid_request', `${at}trafficClass must be live, test or synthetic`);
-  }
   const ctx: Record<string, string> = {};
   for (const [k, v] of Object.entries(context ?? {})) ctx[k.toLowerCase()] = v as string;
-  return {
-    unit: unit === '' ? undefined : unit,
-    randomUnit: unit ? undefined : randomUnit(),
-    context: ctx,
-    trafficClass: trafficClass ?? 'live',
-  };
+  return routingRequest(unit, ctx, item.trafficClass, override, { trafficClass: `${at}trafficClass`, override: 'override', overrideSource: 'query' });
 }
 
 /** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
@@ -173,13 +165,8 @@ export function explainQuery(rev: Revision, name: string, q: URLSearchParams) {
     else if (k === 'override') override = v;
     else (item.context as Record<string, string>)[k] = v;
   }
-  const rr = routingRequestOf(item, '');
-  if (override !== undefined) {
-    if (!TARGET_REF.test(override)) throw new JunctionError('invalid_request', 'override must be "model@version"');
-    rr.override = override;
-    rr.overrideSource = 'query';
-    rr.mayOverride = true; // explaining an override shows what it would do; it routes nothing
-  }
+  const rr = routingRequestOf(item, '', override);
+  rr.mayOverride = override !== undefined; // explaining an override shows what it would do; it routes nothing
   const { outcome, trail } = explain(rev.routing, o, rr);
   return { decision: decisionJson(rev, outcome, rr.unit), trail };
 }

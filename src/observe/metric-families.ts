@@ -61,6 +61,11 @@ abstract class Family<Cell> {
     return entry.cell;
   }
 
+  /** The cell for these label values if the series exists; never creates one (readers must not add series to /metrics). */
+  peek(values: readonly string[]): Cell | undefined {
+    return this.cells.get(values.join('\u0001'))?.cell;
+  }
+
   /** Drops the series (it stops being exported); a cell still held elsewhere is detached, not reused. */
   remove(values: readonly string[]): void {
     this.cells.delete(values.join('\u0001'));

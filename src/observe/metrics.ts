@@ -10,9 +10,15 @@ import { HistogramFamily, ValueFamily, type HistogramCell, type ValueCell } from
 import type { Observer, RequestRecord, StartObserver } from './record.js';
 import type { FallbackReason, RejectionReason, ShadowResult, Telemetry } from './telemetry.js';
 
-/** 100 µs to 60 s: in-process models answer in well under a millisecond, LLM streams take seconds. */
+/**
+ * 100 µs to 60 s: in-process models answer in well under a millisecond, LLM
+ * streams take seconds. The rollout gates judge p99 ratios on these very
+ * buckets (liveCounts), so between 1 ms and 1 s they are fine enough (20, 30,
+ * 75, 150 ms, …) that one bucket up is not already a 2.5× ratio.
+ */
 export const LATENCY_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.03, 0.05, 0.075,
+  0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 2.5, 5, 10, 30, 60,
 ] as const;
 
 /** Label for requests whose objective does not exist: the name is the caller's, so it is not a label. */
@@ -20,16 +26,44 @@ export const UNKNOWN_OBJECTIVE = '_unknown';
 /** Label for requests without an API key (auth off or anonymous allowed). */
 export const ANONYMOUS = 'anonymous';
 
+/** Series of one outcome and traffic class: what the rollout gates read (liveCounts). */
+interface ClassSeries {
+  duration: HistogramCell;
+  firstByte: HistogramCell;
+  failed: ValueCell;
+}
+
 /** Series one routing outcome feeds, looked up once per outcome (outcomes are built once per revision). */
 interface OutcomeSeries {
-  duration: HistogramCell | undefined;
+  /** traffic class → its series; undefined for requests that ended before a decision. */
+  byClass: Map<string, ClassSeries> | undefined;
   upstream: HistogramCell | undefined;
-  firstByte: HistogramCell | undefined;
   /** junction_decisions_total{via="invoke"} of this outcome. */
   decided: ValueCell | undefined;
   /** client → traffic class → status → counter. */
   counts: Map<string, Map<string, Map<number, ValueCell>>>;
   labels: readonly [objective: string, target: string, rule: string, cell: string];
+}
+
+/**
+ * What /metrics holds for one objective and decided target, live traffic only
+ * (SPEC §2.1: other classes never count toward gates), cumulative since this
+ * Junction started. The rollout gates publish these and judge differences.
+ */
+export interface LiveCounts {
+  /** junction_request_duration_seconds_count{traffic_class="live"} */
+  requests: number;
+  /** junction_failed_requests_total{traffic_class="live"} */
+  failed: number;
+  /** junction_request_duration_seconds, per bucket of LATENCY_BUCKETS (not cumulative), +Inf last. */
+  duration: number[];
+  /** junction_time_to_first_byte_seconds, the same way. */
+  firstByte: number[];
+}
+
+/** Whether the decided target failed this request, as the gates count it: a 5xx, a caller who left first (499), or a fallback's answer. */
+export function failedRequest(record: RequestRecord): boolean {
+  return record.status >= 500 || record.errorCode === 'client_closed' || record.fallback !== undefined;
 }
 
 /** One Junction's metrics: its registry, the request observers and the telemetry sink that feed it. */
@@ -47,6 +81,8 @@ export interface Metrics {
   observeRevision(rev: ObservedRevision, t?: Telemetry): void;
   /** Node.js process metrics (CPU, memory, event-loop delay, GC) on the same registry. */
   collectProcessMetrics(): void;
+  /** What the series of one objective and target hold for live traffic (zeros when it had none). */
+  readonly liveCounts: (objective: string, target: string) => LiveCounts;
 }
 
 /** What the config-derived gauges read of a revision (runtime/revision.ts's Revision is one; observe/ sits below runtime/). */
@@ -64,8 +100,8 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
   });
   const duration = new HistogramFamily(registry, {
     name: 'junction_request_duration_seconds', buckets: LATENCY_BUCKETS,
-    help: 'Whole request as Junction saw it, arrival to last byte, by objective and decided target.',
-    labelNames: ['objective', 'target'],
+    help: 'Whole request as Junction saw it, arrival to last byte, by objective, decided target and traffic class (rollout gates read the live series).',
+    labelNames: ['objective', 'target', 'traffic_class'],
   });
   const upstream = new HistogramFamily(registry, {
     name: 'junction_upstream_duration_seconds', buckets: LATENCY_BUCKETS,
@@ -74,8 +110,13 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
   });
   const firstByte = new HistogramFamily(registry, {
     name: 'junction_time_to_first_byte_seconds', buckets: LATENCY_BUCKETS,
-    help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk.',
-    labelNames: ['objective', 'target'],
+    help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk. By objective, decided target and traffic class.',
+    labelNames: ['objective', 'target', 'traffic_class'],
+  });
+  const failed = new ValueFamily(registry, {
+    name: 'junction_failed_requests_total', type: 'counter',
+    help: 'Requests their decided target failed: a 5xx, the caller leaving first (499), or a fallback answering instead. Over junction_request_duration_seconds_count of the same labels it is the rollout gates\' error rate.',
+    labelNames: ['objective', 'target', 'traffic_class'],
   });
   const tokens = new ValueFamily(registry, {
     name: 'junction_tokens_total', type: 'counter',
@@ -146,7 +187,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       if (s === undefined) {
         const key = [o.objective, o.target.id] as const;
         s = {
-          duration: duration.cell(key), upstream: upstream.cell(key), firstByte: firstByte.cell(key),
+          byClass: new Map(), upstream: upstream.cell(key),
           decided: decisions.cell([...key, 'invoke']),
           counts: new Map(), labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
         };
@@ -157,7 +198,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const objective = record.started ? record.objective! : UNKNOWN_OBJECTIVE;
     let s = undecided.get(objective);
     if (s === undefined) {
-      s = { duration: undefined, upstream: undefined, firstByte: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
+      s = { byClass: undefined, upstream: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
       undecided.set(objective, s);
     }
     return s;
@@ -174,6 +215,17 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       byStatus.set(status, cell);
     }
     return cell;
+  }
+
+  /** Three classes at most per outcome: one Map lookup per request. */
+  function classSeries(s: OutcomeSeries, byClass: Map<string, ClassSeries>, trafficClass: string): ClassSeries {
+    let c = byClass.get(trafficClass);
+    if (c === undefined) {
+      const key = [s.labels[0], s.labels[1], trafficClass];
+      c = { duration: duration.cell(key), firstByte: firstByte.cell(key), failed: failed.cell(key) };
+      byClass.set(trafficClass, c);
+    }
+    return c;
   }
 
   function inflightFor(objective: string): ValueCell {
@@ -194,12 +246,27 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const s = seriesFor(record);
     countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
     if (record.usage !== undefined) countTokens(record);
-    if (s.duration === undefined) return;
+    if (s.byClass === undefined) return;
     s.decided!.value++;
-    s.duration.observe((record.end - record.start) / 1000);
+    const c = classSeries(s, s.byClass, record.trafficClass);
+    c.duration.observe((record.end - record.start) / 1000);
     if (record.upstreamMs !== undefined) s.upstream!.observe(record.upstreamMs / 1000);
-    if (record.firstByte !== undefined) s.firstByte!.observe((record.firstByte - record.start) / 1000);
+    if (record.firstByte !== undefined) c.firstByte.observe((record.firstByte - record.start) / 1000);
+    if (failedRequest(record)) c.failed.value++;
   };
+
+  function liveCounts(objective: string, target: string): LiveCounts {
+    const key = [objective, target, 'live'];
+    const d = duration.peek(key);
+    const f = firstByte.peek(key);
+    const empty = () => new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+    return {
+      requests: d?.count ?? 0,
+      failed: failed.peek(key)?.value ?? 0,
+      duration: d === undefined ? empty() : Array.from(d.counts),
+      firstByte: f === undefined ? empty() : Array.from(f.counts),
+    };
+  }
 
   /** Label values are checked against the config before a record gets here, so cardinality stays bounded by the config. */
   const decided: Observer = (record) => {
@@ -287,5 +354,5 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     collectDefaultMetrics({ register: registry });
   }
 
-  return { registry, start, end, decided, telemetry, observeRevision, collectProcessMetrics };
+  return { registry, start, end, decided, telemetry, observeRevision, collectProcessMetrics, liveCounts };
 }

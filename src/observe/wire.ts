@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../call/hooks.js';
 import { openDecisionLog, type DecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
-import { createMetrics, type ObservedRevision } from './metrics.js';
+import { createMetrics, type Metrics, type ObservedRevision } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
 import { fanOut, type Telemetry } from './telemetry.js';
 import { tracerProviderFromEnv } from './tracing-setup.js';
@@ -36,6 +36,8 @@ export interface Observability {
   telemetry: Telemetry;
   /** This Junction's Prometheus registry (empty with metrics off), served on /metrics. */
   registry: Registry;
+  /** The metrics on that registry, when they are on (the rollout gates read their series). */
+  metrics: Metrics | undefined;
   observers: Observer[];
   /** For DataPlane.decided: the decision log's exposures from POST /v1/decide. */
   decided: Observer[];
@@ -100,7 +102,7 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
   if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
 
   return {
-    telemetry, registry: metrics.registry, observers, decided, onStart, decisionLog,
+    telemetry, registry: metrics.registry, metrics: on ? metrics : undefined, observers, decided, onStart, decisionLog,
     watch(runtime) {
       for (const w of watchers) w(runtime);
     },

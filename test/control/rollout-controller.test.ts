@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
+import { LATENCY_BUCKETS } from '../../src/observe/metrics.js';
 import { dropSchema, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
@@ -83,6 +84,56 @@ describe('rollout controller', () => {
     await c.tick();
     expect(rollout()).toBeUndefined();
     expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@1');
+    expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
+  });
+});
+
+describe('rollout gates read the Junction\'s /metrics series', () => {
+  const series = async (name: string, target: string) => {
+    const text = await (await request(`${j.url}/metrics`)).body.text();
+    return Number(text.match(new RegExp(`^${name}\\{objective="cw",target="${target}",traffic_class="live"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+  };
+
+  it('judges the requests and errors /metrics counts, and trips on the p99 of its histogram', async () => {
+    await j.close();
+    j = await startJunction({
+      config: twoTargets(stable.url, candidate.url, 'm@1', {
+        rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxP99Ratio: 2 } },
+      }),
+      port: 0, log: { error() {}, warn() {}, info() {} },
+      control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock }, admin: { port: 0, insecure: true } },
+    });
+    candidate.handle((_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}'); }, 60); });
+    const c = j.control!.controller!;
+    await c.tick(); // the step begins
+    await traffic(40);
+    await c.tick();
+    const window = c.lastWindow('cw', 'm@2');
+    expect(window?.candidate.requests).toBe(await series('junction_request_duration_seconds_count', 'm@2'));
+    expect(window?.baseline.requests).toBe(await series('junction_request_duration_seconds_count', 'm@1'));
+    expect(window?.candidate.errors).toBe(await series('junction_failed_requests_total', 'm@2'));
+    // 60 ms answers: at least /metrics' (50, 75] ms bucket, reported as a bound of /metrics' own buckets.
+    expect(window?.candidate.p99Ms).toBeGreaterThanOrEqual(75);
+    expect(LATENCY_BUCKETS.map((s) => Math.round(s * 1e6) / 1e3)).toContain(window?.candidate.p99Ms);
+    expect(rollout()).toBeUndefined();
+    expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: p99 .* > maxP99Ratio 2/);
+  });
+
+  it('with metrics off, the gates still count (on metrics of their own)', async () => {
+    await j.close();
+    j = await startJunction({
+      config: twoTargets(stable.url, candidate.url, 'm@1', {
+        rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxErrorRate: 0.05 } },
+      }),
+      port: 0, log: { error() {}, warn() {}, info() {} }, metrics: false,
+      control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock } },
+    });
+    candidate.handle((_req, res) => { res.writeHead(500); res.end('broken'); });
+    const c = j.control!.controller!;
+    await c.tick();
+    await traffic(60);
+    await c.tick();
+    expect(rollout()).toBeUndefined();
     expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
   });
 });

@@ -96,14 +96,18 @@ describe('metrics', () => {
     // Unknown objective names are the caller's: one bounded label for all of them.
     expect(sampleValue(s, 'junction_requests_total', { objective: '_unknown', code: '404' })).toBe(2);
 
-    // Histograms: one observation per decided request, per decided target.
-    expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@6' })).toBe(4);
+    // Histograms: one observation per decided request, per decided target and traffic class (the gates read live).
+    expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@6', traffic_class: 'live' })).toBe(3);
+    expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@6', traffic_class: 'test' })).toBe(1);
     expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(2);
+    // The gates' errors: the one 500, on the decided target's live series.
+    expect(sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@6', traffic_class: 'live' })).toBe(1);
+    expect(sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@7', traffic_class: 'live' })).toBe(0);
     expect(sampleValue(s, 'junction_upstream_duration_seconds_count', { objective: 'cw', target: 'ranker@6' })).toBe(4);
     expect(sampleValue(s, 'junction_time_to_first_byte_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(2);
-    expect(sampleValue(s, 'junction_request_duration_seconds_bucket', { objective: 'cw', target: 'ranker@6', le: '+Inf' })).toBe(4);
+    expect(sampleValue(s, 'junction_request_duration_seconds_bucket', { objective: 'cw', target: 'ranker@6', traffic_class: 'live', le: '+Inf' })).toBe(3);
     // Buckets are cumulative: counts never fall as `le` grows, and the 100 µs floor exists.
-    const buckets = s.filter((x) => x.name === 'junction_request_duration_seconds_bucket' && x.labels.objective === 'cw' && x.labels.target === 'ranker@6');
+    const buckets = s.filter((x) => x.name === 'junction_request_duration_seconds_bucket' && x.labels.objective === 'cw' && x.labels.target === 'ranker@6' && x.labels.traffic_class === 'live');
     expect(buckets.map((b) => b.labels.le)).toContain('0.0001');
     const counts = buckets.sort((a, b) => Number(a.labels.le) - Number(b.labels.le)).map((b) => b.value);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));

@@ -4,12 +4,12 @@
 // revisions by long-poll, and keep deciding on the last snapshot when Junction
 // is away.
 import { Agent } from 'undici';
-import { TARGET_REF, isTrafficClass, type TrafficClass } from '../../../src/config/schema.js';
+import type { TrafficClass } from '../../../src/config/schema.js';
 import { JunctionError } from '../../../src/errors.js';
 import { BucketMemo } from '../../../src/routing/bucket-memo.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
-import { randomUnit } from '../../../src/routing/random-unit.js';
-import type { CompiledObjective, Outcome, RoutingRequest } from '../../../src/routing/types.js';
+import { routingRequest, type FieldNames } from '../../../src/routing/request.js';
+import type { CompiledObjective, Outcome } from '../../../src/routing/types.js';
 import { DecisionCache, type Decision } from './decision.js';
 import { emitter, type EventHook } from './events.js';
 import { ExposureQueue } from './exposures.js';
@@ -204,15 +204,8 @@ export class JunctionClient {
   }
 
   private outcome(o: CompiledObjective, opts: DecideOptions, unit: string | undefined, context: Readonly<Record<string, string>>): Outcome {
-    const trafficClass = opts.trafficClass ?? 'live';
-    if (opts.trafficClass !== undefined && !isTrafficClass(trafficClass)) throw new JunctionError('invalid_request', 'trafficClass must be live, test or synthetic', { objective: o.name });
-    if (opts.override !== undefined && !TARGET_REF.test(opts.override)) {
-      throw new JunctionError('invalid_request', 'override must be "model@version"', { objective: o.name });
-    }
-    const req: RoutingRequest = {
-      unit, randomUnit: unit === undefined ? randomUnit() : undefined, context, trafficClass,
-      override: opts.override, overrideSource: 'header',
-    };
+    // The server's own builder: the same checks, defaults and random unit as a request's headers.
+    const req = routingRequest(unit, context, opts.trafficClass, opts.override, OPTIONS, o.name);
     // A random unit never comes back: remembering its buckets would only evict the ones that do.
     return routingDecide(this.snapshot!.table, o, req, undefined, unit === undefined ? undefined : this.buckets);
   }
@@ -225,6 +218,8 @@ export class JunctionClient {
 }
 
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+/** How the SDK's options are named in its errors; an override here is the caller's own, as a header's would be. */
+const OPTIONS: FieldNames = { trafficClass: 'trafficClass', override: 'override', overrideSource: 'header' };
 
 /** Context keys as the server sees them (header names are case-insensitive); copies only when needed. */
 function lowerKeys(context: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {

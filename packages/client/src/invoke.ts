@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { RequestBody } from '../../../src/call/body.js';
 import type { Call, Operation } from '../../../src/call/types.js';
-import { PROTOCOLS } from '../../../src/backends/protocols/index.js';
+import { HTTP_WIRES } from '../../../src/backends/protocols/index.js';
 import { JunctionError } from '../../../src/errors.js';
 import type { CompiledObjective, Outcome } from '../../../src/routing/types.js';
 import type { Decision } from './decision.js';
@@ -54,7 +54,7 @@ export async function invokeDirect(
 ): Promise<InvokeResult> {
   const backend = outcome.target.backend;
   if (backend.type !== 'http') throw new Error('invokeDirect: not a remote target');
-  const protocol = PROTOCOLS[backend.protocol];
+  const protocol = HTTP_WIRES[backend.protocol];
   if (protocol === undefined) throw new JunctionError('invalid_request', `no wire protocol "${backend.protocol}"`);
   const { bytes, json } = bodyBytes(body);
   const requestId = spec.headers['x-request-id'] ?? randomUUID();

@@ -18,6 +18,7 @@ import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
 import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
 import { rewriteModelRef } from '../../grpc/wire.js';
+import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { EndpointSet } from '../http/endpoints.js';
@@ -37,7 +38,8 @@ const NOT_METADATA: ReadonlySet<string> = new Set([
   'content-type', 'content-length', 'accept', 'accept-encoding', 'user-agent', 'x-deadline-ms', 'host', 'connection', 'te',
 ]);
 
-const METHOD_OF: Partial<Record<string, MethodName>> = { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' };
+/** Each operation's RPC, as the protocol declares it (config/protocols/oip-grpc.ts). */
+const METHOD_OF = PROTOCOLS['oip-grpc'].operations as Readonly<Partial<Record<Operation, MethodName>>>;
 
 /** What gRPC metadata accepts (grpc-js's own checks): lowercase token keys, printable ASCII values. */
 const METADATA_KEY = /^[0-9a-z_.-]+$/;

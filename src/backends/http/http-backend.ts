@@ -12,7 +12,7 @@ import { abortError } from '../../call/abort-reason.js';
 import { redactUrl } from '../../config/redact.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
-import { PROTOCOLS } from '../protocols/index.js';
+import { HTTP_WIRES } from '../protocols/index.js';
 import type { WireProtocol } from '../protocols/types.js';
 import { resolveHeaders } from '../secrets.js';
 import { loadTlsOptions } from '../tls.js';
@@ -23,8 +23,9 @@ import { HealthChecker } from './health-check.js';
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
 export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDir = process.cwd(), telemetry: Telemetry = NO_TELEMETRY): Backend {
-  const found = PROTOCOLS[cfg.protocol];
-  if (!found) throw new Error(`no wire protocol "${cfg.protocol}"`);
+  const found = HTTP_WIRES[cfg.protocol];
+  // backends/registry.ts sends only HTTP-transport protocols here.
+  if (!found) throw new Error(`protocol "${cfg.protocol}" is not carried over HTTP`);
   const protocol: WireProtocol = found;
   // Secrets and certificates are read now, at apply time: a missing one refuses the revision.
   const at = `models.${target.model}.versions.${target.version}.backend`;

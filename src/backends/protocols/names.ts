@@ -11,8 +11,3 @@ export function servedModel(backend: HttpBackendConfig, target: Target): string 
 export function servedVersion(backend: HttpBackendConfig, target: Target): string {
   return backend.version ?? target.version;
 }
-
-/** A path segment, escaped once per call (names are config data, rarely need it). */
-export function seg(name: string): string {
-  return /^[A-Za-z0-9._~-]+$/.test(name) ? name : encodeURIComponent(name);
-}

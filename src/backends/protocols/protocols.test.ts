@@ -3,12 +3,13 @@ import type { Call, Operation } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import type { Target } from '../../routing/types.js';
 import { JunctionError } from '../../errors.js';
-import { oip } from './oip.js';
-import { openai } from './openai.js';
-import { tfserving } from './tfserving.js';
+import { PROTOCOL_NAMES, PROTOCOLS } from '../../config/protocols/index.js';
+import { HTTP_WIRES } from './index.js';
+
+const { oip, openai, tfserving, raw } = HTTP_WIRES as Required<typeof HTTP_WIRES>;
 
 const backend = (extra: Partial<HttpBackendConfig> = {}): HttpBackendConfig =>
-  ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra }) as HttpBackendConfig;
+  ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra });
 const target = { id: 'ranker@7', model: 'ranker', version: '7' } as Target;
 const call = (operation: Operation, query = '') =>
   ({ operation, query, target, objective: { name: 'o' }, method: 'POST', headers: {} }) as unknown as Call;
@@ -52,6 +53,25 @@ describe('oip over HTTP and gRPC messages', () => {
   it('refuses a ModelInfer that came over gRPC instead of sending protobuf to a JSON server', () => {
     const grpcCall = { ...call('infer'), headers: { 'content-type': 'application/grpc' } } as Call;
     expect(() => oip.path(grpcCall, backend())).toThrow(/reaches oip-grpc and in-process ONNX targets only/);
-    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' } as Call, backend())).toBe('/v2/models/ranker/versions/7');
+    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' }, backend())).toBe('/v2/models/ranker/versions/7');
+  });
+});
+
+describe('each protocol declared once', () => {
+  it('every protocol carried over HTTP has its wire, and only those', () => {
+    expect(Object.keys(HTTP_WIRES).sort()).toEqual(PROTOCOL_NAMES.filter((p) => PROTOCOLS[p].transport === 'http').sort());
+    expect(HTTP_WIRES['oip-grpc']).toBeUndefined();
+  });
+
+  it('raw sends any operation to the endpoint as it is and has no readiness path of its own', () => {
+    expect(raw.path(call('embeddings', '?x=1'), backend({ protocol: 'raw' }))).toBe('?x=1');
+    expect(raw.healthPath(backend({ protocol: 'raw' }), target)).toBeUndefined();
+    expect('rewriteBody' in raw).toBe(false);
+  });
+
+  it('only openai rewrites the body, and not on GET', () => {
+    expect('rewriteBody' in oip).toBe(false);
+    expect('rewriteBody' in tfserving).toBe(false);
+    expect(openai.rewriteBody!({ ...call('chat/completions'), method: 'GET' }, backend())).toBeUndefined();
   });
 });

@@ -3,9 +3,11 @@ import type { HttpBackendConfig } from '../../config/schema.js';
 import type { Target } from '../../routing/types.js';
 
 /**
- * A remote wire protocol: how a call maps onto the backend's URL space, and how
- * the backend says it is ready. Each protocol is one small file with this shape;
- * the HTTP client, pools and health checks are shared (../http/).
+ * A wire protocol over HTTP, as the HTTP backend (and the nginx export, and the
+ * client SDK) uses it: how a call maps onto the backend's URL space, and how
+ * the backend says it is ready. Built from the protocol's declaration
+ * (config/protocols/) by http-wire.ts; the HTTP client, pools and health
+ * checks are shared (../http/).
  */
 export interface WireProtocol {
   /**

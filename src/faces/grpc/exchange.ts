@@ -11,7 +11,7 @@ import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js
 import { RequestBody } from '../../call/body.js';
 import type { Operation, Reply } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
-import { oip } from '../../backends/protocols/oip.js';
+import { oip } from '../../config/protocols/oip.js';
 import { inferResponseFromJson, metadataFromJson } from '../../grpc/oip-json.js';
 import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';

@@ -1,0 +1,13 @@
+// `oip-grpc`: the Open Inference Protocol over gRPC (Triton, KServe). Carried by
+// gRPC channels (backends/grpc/), not undici: each operation is an RPC of
+// inference.GRPCInferenceService, and readiness is ModelReady.
+import type { ProtocolDeclaration } from './declaration.js';
+
+export const oipGrpc: ProtocolDeclaration = {
+  transport: 'grpc',
+  schemes: ['grpc', 'grpcs'],
+  endpointForm: 'grpc://host:port (or grpcs://)',
+  interfaces: ['oip'],
+  operations: { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' },
+  health: { operation: 'ready' },
+};

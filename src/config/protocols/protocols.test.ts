@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../issues.js';
+import { validateConfig } from '../load.js';
+import { Protocol } from '../schema.js';
+import { PROTOCOL_NAMES, PROTOCOLS } from './index.js';
+
+const version = (protocol: string, endpoint: string) => ({ backend: { type: 'http', protocol, endpoints: [endpoint] } });
+
+function issuesOf(value: unknown): string[] {
+  try {
+    validateConfig(value);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}
+
+describe('wire protocols: declared once, read by the schema and validation', () => {
+  it('the schema accepts exactly the declared protocols', () => {
+    expect(Protocol.options).toEqual([...PROTOCOL_NAMES]);
+    expect(PROTOCOL_NAMES).toEqual(['oip', 'openai', 'tfserving', 'raw', 'oip-grpc']);
+  });
+
+  it('each endpoint in a scheme its protocol declares', () => {
+    const models = {
+      m: {
+        versions: {
+          grpcUnderOip: version('oip', 'grpc://10.0.0.1:8001'),
+          httpUnderGrpc: version('oip-grpc', 'http://10.0.0.1:8000/?token=x'),
+          fine: version('oip-grpc', 'grpcs://10.0.0.1:8001'),
+        },
+      },
+    };
+    expect(issuesOf({ models, objectives: { o: { interface: 'oip', default: 'm@fine' } } })).toEqual([
+      'models.m.versions.grpcUnderOip.backend.endpoints[0]: protocol oip needs http:// or https:// endpoints (grpc:// is for protocol oip-grpc)',
+      'models.m.versions.httpUnderGrpc.backend.endpoints[0]: protocol oip-grpc needs grpc://host:port (or grpcs://) endpoints, not http://10.0.0.1:8000/',
+    ]);
+  });
+
+  it('a target serves the interfaces its protocol declares', () => {
+    for (const protocol of PROTOCOL_NAMES) {
+      const endpoint = PROTOCOLS[protocol].transport === 'grpc' ? 'grpc://10.0.0.1:8001' : 'http://10.0.0.1:8000';
+      for (const iface of ['json', 'oip', 'openai', 'bytes'] as const) {
+        const problems = issuesOf({ models: { m: { versions: { '1': version(protocol, endpoint) } } }, objectives: { o: { interface: iface, default: 'm@1' } } });
+        expect(problems.length === 0, `${protocol} serving ${iface}`).toBe((PROTOCOLS[protocol].interfaces as readonly string[]).includes(iface));
+      }
+    }
+  });
+});
