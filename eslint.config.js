@@ -46,8 +46,9 @@ export default tseslint.config(
       // `async` is how a function promises never to throw synchronously (a throw becomes a
       // rejection the caller's .catch sees): an async function without await is deliberate here.
       '@typescript-eslint/require-await': 'off',
-      // Rejections pass on what was caught (a JunctionError, or whatever a library threw).
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // Rejections pass on what was caught (a JunctionError, or whatever a library threw),
+      // including what lib types as `any`: an AbortSignal's reason, a .then rejection argument.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-console': 'error',
