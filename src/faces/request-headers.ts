@@ -23,14 +23,14 @@ export function routingRequestFrom(headers: IncomingHttpHeaders, objective: stri
   const tc = headers['x-traffic-class'];
   if (tc !== undefined) {
     if (!isTrafficClass(tc)) {
-      throw new JunctionError('invalid_request', `x-traffic-class must be live, test or synthetic (got "${tc}")`, { objective });
+      throw new JunctionError('invalid_request', `x-traffic-class must be live, test or synthetic (got "${String(tc)}")`, { objective });
     }
     trafficClass = tc;
   }
 
   const override = headers['x-model-override'];
   if (override !== undefined && (typeof override !== 'string' || !TARGET_REF.test(override))) {
-    throw new JunctionError('invalid_request', `x-model-override must be "model@version" (got "${override}")`, { objective });
+    throw new JunctionError('invalid_request', `x-model-override must be "model@version" (got "${String(override)}")`, { objective });
   }
 
   return {
@@ -38,7 +38,7 @@ export function routingRequestFrom(headers: IncomingHttpHeaders, objective: stri
     randomUnit: unit === undefined ? randomUnit() : undefined,
     context: context ?? EMPTY,
     trafficClass,
-    override: override as string | undefined,
+    override,
     mayOverride: false,
   };
 }
@@ -51,7 +51,7 @@ export function callerDeadlineMs(headers: IncomingHttpHeaders, objective?: strin
   if (raw === undefined) return undefined;
   const ms = Number(raw);
   if (typeof raw !== 'string' || !Number.isFinite(ms) || ms <= 0) {
-    throw new JunctionError('invalid_request', `x-deadline-ms must be a positive number of milliseconds (got "${raw}")`, { objective });
+    throw new JunctionError('invalid_request', `x-deadline-ms must be a positive number of milliseconds (got "${String(raw)}")`, { objective });
   }
   return ms;
 }

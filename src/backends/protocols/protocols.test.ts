@@ -8,7 +8,7 @@ import { openai } from './openai.js';
 import { tfserving } from './tfserving.js';
 
 const backend = (extra: Partial<HttpBackendConfig> = {}): HttpBackendConfig =>
-  ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra }) as HttpBackendConfig;
+  ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra });
 const target = { id: 'ranker@7', model: 'ranker', version: '7' } as Target;
 const call = (operation: Operation, query = '') =>
   ({ operation, query, target, objective: { name: 'o' }, method: 'POST', headers: {} }) as unknown as Call;
@@ -52,6 +52,6 @@ describe('oip over HTTP and gRPC messages', () => {
   it('refuses a ModelInfer that came over gRPC instead of sending protobuf to a JSON server', () => {
     const grpcCall = { ...call('infer'), headers: { 'content-type': 'application/grpc' } } as Call;
     expect(() => oip.path(grpcCall, backend())).toThrow(/reaches oip-grpc and in-process ONNX targets only/);
-    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' } as Call, backend())).toBe('/v2/models/ranker/versions/7');
+    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' }, backend())).toBe('/v2/models/ranker/versions/7');
   });
 });
