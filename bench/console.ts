@@ -61,8 +61,8 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
   });
   const admin = j.control!.adminUrl!;
   const agent = new Agent({ connections: concurrency });
-  let trafficCpuMs = NaN;
-  let objectivesCpuMs = NaN;
+  let trafficCpuMs: number;
+  let objectivesCpuMs: number;
   const totals = new Map<string, { ok: number; failed: number; seconds: number; lat: number[]; polls: number }>();
   try {
     // Round -1 warms the JIT and the connections up and is not counted.

@@ -5,7 +5,7 @@
 // its added time should grow with one copy of the bytes, not with a decode.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { credentials, Metadata, Server, ServerCredentials, type Client, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, type Client, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Client as GrpcClient } from '@grpc/grpc-js';
 import { startJunction } from '../src/app.js';
 import { loadOipGrpcService } from '../src/grpc/service.js';
@@ -22,7 +22,7 @@ async function modelServer(): Promise<{ address: string; close(): void }> {
   server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, {
     ServerReady: ok, ModelReady: ok,
     ModelInfer: (_c: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, answer),
-  } as unknown as UntypedServiceImplementation);
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };

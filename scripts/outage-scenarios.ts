@@ -64,10 +64,10 @@ async function startJunction(config: object): Promise<{ child: ChildProcess; url
   writeFileSync(file, JSON.stringify(config));
   const child = spawn(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', file, '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'data'), '--admin-port', '0', '--insecure-admin'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.resume();
+  child.stderr.resume();
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /serving (http:\/\/[^\s,]+)/.exec(out);
       if (m) resolve(m[1]!);

@@ -79,22 +79,19 @@ export class RequestBody {
     source.once('aborted', markFailed);
     source.once('error', markFailed);
     const limits = this.guard?.limits;
-    let limited: ByteLimit | undefined;
     const stopWatching = limits === undefined ? undefined : watchBodyRate(source, limits, () => {
       this.sourceFailed = true;
       const err = new JunctionError('request_timeout', `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`, { objective: this.objective });
-      if (limited !== undefined) {
-        source.unpipe(limited);
-        limited.destroy(err);
-      }
+      // Called from a timer, never synchronously: `limited` below is set by then.
+      source.unpipe(limited);
+      limited.destroy(err);
     });
     // Nothing to count and nothing to watch: the socket stream goes as it is.
     if (this.maxBytes === Infinity && stopWatching === undefined) return source;
-    limited = new ByteLimit(this.maxBytes, this.objective);
-    const l = limited;
-    source.once('error', (err) => l.destroy(err));
-    if (stopWatching !== undefined) l.once('close', stopWatching);
-    return source.pipe(l);
+    const limited = new ByteLimit(this.maxBytes, this.objective);
+    source.once('error', (err) => limited.destroy(err));
+    if (stopWatching !== undefined) limited.once('close', stopWatching);
+    return source.pipe(limited);
   }
 
   /**

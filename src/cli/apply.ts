@@ -15,7 +15,7 @@ function readSource(file: string | undefined, verb: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new UserError(`cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}`);
   }
   return parseConfigText(text, file); // a syntax error is reported here, before anything is sent
 }

@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`junction ${name}: ${(err as Error).message}\n`);
       return 1;
     }
-    process.stderr.write(`junction ${name}: internal error: ${(err as Error).stack ?? err}\n`);
+    process.stderr.write(`junction ${name}: internal error: ${String((err as Error).stack ?? err)}\n`);
     return 2;
   }
 }

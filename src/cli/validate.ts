@@ -41,7 +41,7 @@ export async function validateFile(file: string): Promise<Verdict> {
     source = parseConfigText(readFileSync(file, 'utf8'), file);
   } catch (err) {
     if (err instanceof ConfigError) return { file, valid: false, issues: [...err.issues] };
-    return { file, valid: false, issues: [{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}` }] };
+    return { file, valid: false, issues: [{ path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` }] };
   }
   const issues: ConfigIssue[] = [];
   let config: Config | undefined;

@@ -57,7 +57,7 @@ export function loadConfigFile(file: string): LoadedConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}` }], file);
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` }], file);
   }
   const source = parseConfigText(text, file);
   return { config: validateConfig(source, file), source, baseDir: dirname(resolve(file)) };

@@ -67,7 +67,7 @@ export function configReference(): string {
     else if (n.additionalProperties && typeof n.additionalProperties === 'object') collect(`${path}.<name>`, n.additionalProperties, out);
     else for (const alt of n.anyOf ?? n.oneOf ?? []) {
       const kind = alt.properties?.type?.const;
-      collect(kind === undefined ? path : `${path} (type: ${String(kind)})`, alt, out);
+      collect(kind === undefined ? path : `${path} (type: ${typeof kind === 'string' ? kind : JSON.stringify(kind)})`, alt, out);
     }
   }
 

@@ -136,7 +136,7 @@ export const adminRoutes: AdminRoute[] = [
       const body = await readDocument(ctx.req, false);
       const opts: RolloutOptions = {};
       if (isObject(body)) {
-        if (body.candidate !== undefined) opts.candidate = String(body.candidate);
+        if (body.candidate !== undefined) opts.candidate = typeof body.candidate === 'string' ? body.candidate : JSON.stringify(body.candidate);
         if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
       }
       const message = (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ?? `rollout ${action} on ${objective}`;

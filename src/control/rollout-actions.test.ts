@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JunctionError } from '../errors.js';
+import type { JunctionError } from '../errors.js';
 import { applyRolloutAction } from './rollout-actions.js';
 
 const doc = (rollout?: object) => ({ objectives: { cw: { default: 'm@1', ...(rollout ? { rollout } : {}) } } });

@@ -176,7 +176,7 @@ export class RolloutController {
     });
     if (stale) return;
     if (result.unchanged) return;
-    (d.kind === 'rollback' ? log.warn : log.info).call(log, { objective, candidate, revision: result.revision, gates: d.gates }, message);
+    log[d.kind === 'rollback' ? 'warn' : 'info']({ objective, candidate, revision: result.revision, gates: d.gates }, message);
     this.opts.onMove?.({
       time: new Date(this.now()).toISOString(), event: 'rollout', objective, candidate,
       action: d.kind, fromPercent, toPercent: d.kind === 'advance' ? d.percent : d.kind === 'promote' ? 100 : 0,

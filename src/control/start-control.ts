@@ -105,7 +105,7 @@ export async function startControl(
       watch?.close();
       if (admin) {
         admin.closeAllConnections();
-        await new Promise<void>((resolve) => admin!.close(() => resolve()));
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
       await plane.close();
     },

@@ -15,6 +15,12 @@ const CONTENTS_FIELD: Readonly<Record<string, keyof TensorContents>> = {
   FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
 };
 
+/** A JSON value as protobuf string text: a string as it is, '' when absent, anything else as
+ *  JSON (a number spelled as String spells it; an object as JSON, not "[object Object]"). */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
+}
+
 type NumberArray = ArrayLike<number | bigint>;
 const RAW_VIEW: Readonly<Record<string, (b: ArrayBuffer) => NumberArray>> = {
   BOOL: (b) => new Uint8Array(b), INT8: (b) => new Int8Array(b), INT16: (b) => new Int16Array(b), INT32: (b) => new Int32Array(b),
@@ -85,13 +91,13 @@ function flat(data: unknown): unknown[] {
 export function inferResponseFromJson(json: Json): object {
   const outputs = Array.isArray(json.outputs) ? (json.outputs as Json[]) : [];
   return {
-    model_name: String(json.model_name ?? ''), model_version: String(json.model_version ?? ''), id: String(json.id ?? ''),
+    model_name: text(json.model_name), model_version: text(json.model_version), id: text(json.id),
     outputs: outputs.map((o) => {
-      const datatype = String(o.datatype ?? '');
+      const datatype = text(o.datatype);
       const field = CONTENTS_FIELD[datatype] ?? 'fp32_contents'; // FP16/BF16 from JSON: as floats, the nearest typed list
       const data = flat(o.data);
       return {
-        name: String(o.name ?? ''), datatype, shape: Array.isArray(o.shape) ? o.shape : [],
+        name: text(o.name), datatype, shape: Array.isArray(o.shape) ? o.shape : [],
         contents: { [field]: field === 'bytes_contents' ? data.map((v) => Buffer.from(String(v))) : data },
       };
     }),
@@ -101,11 +107,11 @@ export function inferResponseFromJson(json: Json): object {
 /** An OIP JSON model metadata answer as a ModelMetadataResponse value. */
 export function metadataFromJson(json: Json): object {
   const tensors = (v: unknown) => (Array.isArray(v) ? (v as Json[]) : []).map((t) => ({
-    name: String(t.name ?? ''), datatype: String(t.datatype ?? ''), shape: Array.isArray(t.shape) ? t.shape : [],
+    name: text(t.name), datatype: text(t.datatype), shape: Array.isArray(t.shape) ? t.shape : [],
   }));
   return {
-    name: String(json.name ?? ''), versions: Array.isArray(json.versions) ? json.versions.map(String) : [],
-    platform: String(json.platform ?? ''), inputs: tensors(json.inputs), outputs: tensors(json.outputs),
+    name: text(json.name), versions: Array.isArray(json.versions) ? json.versions.map(String) : [],
+    platform: text(json.platform), inputs: tensors(json.inputs), outputs: tensors(json.outputs),
   };
 }
 
@@ -128,17 +134,17 @@ export function inferRequestFromJson(json: Json, objective: string): object {
     id: typeof json.id === 'string' ? json.id : '',
     parameters: parametersFromJson(json.parameters),
     inputs: (json.inputs as Json[]).map((t) => {
-      const datatype = String(t?.datatype ?? '');
+      const datatype = text(t?.datatype);
       const field = CONTENTS_FIELD[datatype];
       if (field === undefined) throw invalid(`input ${JSON.stringify(t?.name)}: datatype ${datatype} cannot travel as JSON data to a gRPC backend`, objective);
       const data = flat(t.data);
       return {
-        name: String(t.name ?? ''), datatype, shape: Array.isArray(t.shape) ? t.shape : [],
+        name: text(t.name), datatype, shape: Array.isArray(t.shape) ? t.shape : [],
         parameters: parametersFromJson(t.parameters),
         contents: { [field]: field === 'bytes_contents' ? data.map((v) => Buffer.from(String(v))) : data },
       };
     }),
-    outputs: Array.isArray(json.outputs) ? (json.outputs as Json[]).map((o) => ({ name: String(o?.name ?? '') })) : [],
+    outputs: Array.isArray(json.outputs) ? (json.outputs as Json[]).map((o) => ({ name: text(o?.name) })) : [],
   };
 }
 

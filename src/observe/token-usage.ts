@@ -32,7 +32,7 @@ export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): 
     while (tail.length > 1 && held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
   });
   stream.once('end', () => {
-    const text = tail.every(Buffer.isBuffer) ? Buffer.concat(tail as Buffer[]).toString('utf8') : tail.map(String).join('');
+    const text = tail.every((c) => Buffer.isBuffer(c)) ? Buffer.concat(tail).toString('utf8') : tail.map(String).join('');
     const usage = usageInText(text);
     if (usage !== undefined) record.usage = usage;
   });

@@ -85,7 +85,7 @@ function topK(value: unknown, k: number): string[] {
 }
 
 function firstList(value: unknown): unknown[] | undefined {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   if (value !== null && typeof value === 'object') {
     for (const v of Object.values(value)) {
       const found = firstList(v);
@@ -99,7 +99,7 @@ function identity(item: unknown): string {
   if (item !== null && typeof item === 'object') {
     const o = item as Record<string, unknown>;
     const key = o.id ?? o.label ?? o.title ?? o.name;
-    if (key !== undefined) return String(key);
+    if (key !== undefined) return typeof key === 'string' ? key : JSON.stringify(key);
   }
   return JSON.stringify(item);
 }

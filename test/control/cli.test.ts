@@ -66,7 +66,7 @@ describe('admin CLI', () => {
   it('revisions lists newest first; --json for scripts', async () => {
     const human = await run('revisions');
     expect(human.out.split('\n')[0]).toMatch(/^\s+2 \(live\).*1 change\s+go to 2$/);
-    expect((await run('revisions', '2')).out).toMatch(/^revision 2 \(live\) by .* go to 2\n  ~ objectives\.cw\.default: "m@1" → "m@2"\n$/);
+    expect((await run('revisions', '2')).out).toMatch(/^revision 2 \(live\) by .* go to 2\n {2}~ objectives\.cw\.default: "m@1" → "m@2"\n$/);
     expect((await run('revisions', '9')).err).toMatch(/no revision 9/);
     const json = await run('revisions', '--json');
     expect(JSON.parse(json.out)).toMatchObject({ live: 2, revisions: [{ number: 2, message: 'go to 2' }, { number: 1 }] });

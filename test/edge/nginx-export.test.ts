@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { freePort } from '../../bench/tools.js';
 import { REPO_ROOT } from '../support/onnx.js';
-import { parsePrometheus, sampleValue } from '../support/prometheus.js';
+import { parsePrometheus } from '../support/prometheus.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));

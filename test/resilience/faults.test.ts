@@ -2,6 +2,7 @@
 // cuts its stream, speaks garbage or is not there. Junction answers with a
 // clean error (or a fallback), on time, and stays up.
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -135,7 +136,7 @@ describe('a backend that hangs or is slow', () => {
     const slow = await startUpstream('b');
     let first = true;
     let loserClosed: Promise<unknown> | undefined;
-    const handler = (name: string) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const handler = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
       if (first) { first = false; loserClosed = once(res, 'close'); return; } // hangs until cancelled
       res.writeHead(200); res.end(name);
     };

@@ -14,7 +14,7 @@ import { startUpstream, type Upstream } from '../support/upstream.js';
 
 const telemetry = recordTelemetry();
 let upstream: Upstream;
-let held: ServerResponse[] = [];
+const held: ServerResponse[] = [];
 const junctions: Junction[] = [];
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // nothing reached the caller (issue 10, findings 3, 8, 9, 10, 11), over real
 // sockets against real upstreams that misbehave on purpose. Every request ends
 // in exactly one record, and a failure is recorded as one.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ let j: Junction;
 const records: EndedRecord[] = [];
 
 /** SSE headers at once, then one event every 50 ms, 60 in all (3 s): longer than every budget below. */
-function slowEvents(res: import('node:http').ServerResponse): void {
+function slowEvents(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   let n = 0;
   const timer = setInterval(() => {

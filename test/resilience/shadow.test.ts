@@ -12,7 +12,7 @@ import { startUpstream, type Upstream } from '../support/upstream.js';
 const telemetry = recordTelemetry();
 let live: Upstream;
 let shadowed: Upstream;
-let parked: ServerResponse[] = [];
+const parked: ServerResponse[] = [];
 const junctions: Junction[] = [];
 
 beforeAll(async () => {

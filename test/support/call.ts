@@ -22,7 +22,7 @@ export function testCall(changes: Partial<Call> = {}): Call {
     requestId: 'r', deadline: performance.now() + 10_000, replyDeadline: performance.now() + 60_000,
     signal: controller.signal, abort: (reason) => controller.abort(reason),
     ...changes,
-  } as Call;
+  };
 }
 
 export const ok = (body = 'ok', status = 200): Reply => ({ status, headers: {}, body: Buffer.from(body) });

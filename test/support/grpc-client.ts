@@ -1,6 +1,6 @@
 // A real gRPC client of the OIP service, built from the repository's .proto,
 // answering each call with its value or error and the response metadata.
-import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_PATH } from '../../src/grpc/service.js';
@@ -21,7 +21,7 @@ export interface OipClient {
 
 export function oipClient(address: string): OipClient {
   const pkg = loadPackageDefinition(loadSync(PROTO_PATH, LOADER_OPTIONS)) as any;
-  const client: Client & Record<string, Function> = new pkg.inference.GRPCInferenceService(address, credentials.createInsecure(), {
+  const client: Client & Record<string, (...args: unknown[]) => ClientUnaryCall> = new pkg.inference.GRPCInferenceService(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   return {

@@ -23,7 +23,7 @@ export function spawnJunction(args: string[], env: Record<string, string> = {}, 
   });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
   const stop = () => new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -32,7 +32,7 @@ export function spawnJunction(args: string[], env: Record<string, string> = {}, 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void stop(); reject(new Error(`junction did not start in time:\n${out}\n${err}`)); }, readyTimeoutMs);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`)); });
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /serving (https?:\/\/[^\s,]+)(?:, admin (https?:\/\/[^\s]+))?/.exec(out);
       if (!m) return;

@@ -8,7 +8,7 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
   r.on('error', () => undefined);
-  let ok = false;
+  let ok: boolean;
   try {
     await r.connect();
     await r.ping();

@@ -26,7 +26,7 @@ export async function startUpstream(name = 'upstream', opts: { bufferBody?: bool
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ served: name }));
   };
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => void (async () => {
     if (opts.bufferBody === false) {
       received.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.alloc(0) });
       await handler(req, res, Buffer.alloc(0));
@@ -41,7 +41,7 @@ export async function startUpstream(name = 'upstream', opts: { bufferBody?: bool
     const body = Buffer.concat(chunks);
     received.push({ method: req.method!, url: req.url!, headers: req.headers, body });
     await handler(req, res, body);
-  });
+  })());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {

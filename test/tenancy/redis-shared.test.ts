@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
 import { validateConfig } from '../../src/config/load.js';
-import { RedisRateLimiter } from '../../src/tenancy/redis-rate-limit.js';
+import type { RedisRateLimiter } from '../../src/tenancy/redis-rate-limit.js';
 import { keyDigest } from '../../src/tenancy/keys.js';
 import { oneObjective } from '../support/configs.js';
 import { REDIS_URL, redisAvailable, redisSuite } from '../support/redis.js';

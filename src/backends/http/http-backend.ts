@@ -52,7 +52,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
       path: (e) => cfg.health?.path ?? upstreamPath(e.basePath, protocolHealth!),
       intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
       timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
-      healthy: cfg.health?.path === undefined && protocol.healthy ? protocol.healthy : (status) => status >= 200 && status < 300,
+      healthy: cfg.health?.path === undefined && protocol.healthy ? protocol.healthy.bind(protocol) : (status) => status >= 200 && status < 300,
       headers: extraHeaders,
     })
     : undefined;
@@ -76,7 +76,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
     try {
       response = await endpoint.pool.request({
         path: upstreamPath(endpoint.basePath, path),
-        method: call.method as 'POST',
+        method: call.method,
         headers,
         body: hasBody ? rewritten ?? call.body.open() : null,
         signal: call.signal,

@@ -35,13 +35,13 @@ describe('Batcher', () => {
   });
 
   it('flushes as soon as maxBatch rows are waiting, without waiting for the delay', async () => {
-    const batcher = new Batcher((f) => session.run(f) as Promise<Feeds>, 4, 60_000);
+    const batcher = new Batcher((f) => session.run(f), 4, 60_000);
     await Promise.all([batcher.run(images(2, 1), 2), batcher.run(images(2, 2), 2)]);
     expect(batcher.stats).toEqual({ runs: 1, requests: 2 });
   });
 
   it('runs a request as large as maxBatch on its own', async () => {
-    const batcher = new Batcher((f) => session.run(f) as Promise<Feeds>, 4, 60_000);
+    const batcher = new Batcher((f) => session.run(f), 4, 60_000);
     const out = await batcher.run(images(5, 1), 5);
     expect(out.probabilities!.dims).toEqual([5, 5]);
     expect(batcher.stats).toEqual({ runs: 1, requests: 1 });

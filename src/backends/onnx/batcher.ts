@@ -113,8 +113,8 @@ function groupKey(feeds: Feeds): string {
 function concatFeeds(all: Feeds[], rows: number): Feeds {
   const out: Feeds = {};
   for (const name in all[0]) {
-    const first = all[0]![name]!;
-    const parts = all.map((f) => f[name]!.data as ort.Tensor.DataType);
+    const first = all[0][name]!;
+    const parts = all.map((f) => f[name]!.data);
     let data: ort.Tensor.DataType;
     if (Array.isArray(parts[0])) data = (parts as string[][]).flat();
     else {

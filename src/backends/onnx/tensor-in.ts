@@ -101,8 +101,8 @@ export function jsonInput(spec: TensorSpec, value: unknown): InputTensor {
   } else if (fits(given, squeezed)) {
     shape = [1, ...fill(per, given)];
     single = true;
-  } else if (given.length === 1 && per.every((d) => d !== null) && given[0] === elementCount(per as number[])) {
-    shape = [1, ...(per as number[])];
+  } else if (given.length === 1 && per.every((d) => d !== null) && given[0] === elementCount(per)) {
+    shape = [1, ...per];
     single = true;
   }
   if (shape === undefined) {

@@ -15,7 +15,7 @@ import { oip } from '../../config/protocols/oip.js';
 import { inferResponseFromJson, metadataFromJson } from '../../grpc/oip-json.js';
 import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
-import { Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
+import { type Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
 import type { Logger } from '../../call/hooks.js';
 import { endRecord, notifyObservers, type Observer, type RequestRecord } from '../../observe/record.js';
 import type { Exchange } from '../invoke.js';

@@ -6,7 +6,7 @@
 // read from the wire bytes, and the bytes travel on as the call's body.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Operation } from '../../call/types.js';
 import { toJunctionError } from '../../errors.js';
 import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService } from '../../grpc/service.js';
@@ -51,7 +51,7 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
     ModelMetadata: modelCall(dp, service, 'ModelMetadata', 'metadata', (req) => nameAndVersion(req)),
     ModelInfer: modelCall(dp, service, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
   };
-  server.addService(service.passthrough, handlers as unknown as UntypedServiceImplementation);
+  server.addService(service.passthrough, handlers);
   const address = `${opts.host ?? '127.0.0.1'}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
@@ -90,7 +90,7 @@ function modelCall(dp: DataPlane, service: OipGrpcService, method: MethodName, o
     // ModelInfer's message is the body, as it came; the other calls carry none.
     const body = operation === 'infer' ? (call.request as Buffer) : Buffer.alloc(0);
     if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
-    const exchange = grpcExchange(call as ServerUnaryCall<unknown, Buffer>, callback as sendUnaryData<Buffer>, headers, body, record,
+    const exchange = grpcExchange(call, callback, headers, body, record,
       { encode, method, operation }, dp.observers, dp.log);
     let model: ModelRef;
     try {

@@ -5,7 +5,7 @@
 // OUTPUT{i}, raw contents as raw contents). It keeps the exact bytes of every
 // ModelInfer message it received, its metadata and its deadline, and can be
 // told to fail or stall.
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { loadOipGrpcService } from '../../../src/grpc/service.js';
 
 export interface Received {
@@ -34,8 +34,8 @@ export interface GrpcModelServer {
 
 export async function startGrpcModelServer(models: Record<string, string[]>, port = 0, creds = ServerCredentials.createInsecure()): Promise<GrpcModelServer> {
   const service = loadOipGrpcService();
-  const decodeInfer = service.decodeInferRequest;
-  const encodeInfer = service.encodeInferResponse;
+  const decodeInfer = (bytes: Buffer) => service.decodeInferRequest(bytes);
+  const encodeInfer = (value: object) => service.encodeInferResponse(value);
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   let failures: { code: status; left: number; message: string } | undefined;
   const state = { ready: true, delayMs: 0 };
@@ -49,7 +49,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
     const at = typeof d === 'number' ? d : d.getTime();
     received.push({ method, bytes, request, metadata, deadlineMs: at - Date.now() });
   };
-  const known = (name: string, version: string) => models[name] !== undefined && (version === '' || models[name]!.includes(version));
+  const known = (name: string, version: string) => models[name] !== undefined && (version === '' || models[name].includes(version));
   const notFound = (name: string, version: string) => ({
     code: status.NOT_FOUND, details: `Request for unknown model: '${name}'${version === '' ? '' : ` version ${version}`} is not found`, metadata: new Metadata(),
   });
@@ -78,7 +78,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
     },
     ModelInfer: (c: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       const req = decodeInfer(c.request);
-      note('ModelInfer', c as ServerUnaryCall<unknown, unknown>, req as unknown as Record<string, unknown>, c.request);
+      note('ModelInfer', c, req as unknown as Record<string, unknown>, c.request);
       c.once('cancelled', () => cancelled.push(req.id));
       const answer = () => {
         if (failures !== undefined && failures.left > 0) {
@@ -97,7 +97,7 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
     },
   };
   // ModelInfer in bytes (to keep what arrived), everything else decoded as any server would.
-  server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl as unknown as UntypedServiceImplementation);
+  server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
   const address = `127.0.0.1:${bound}`;

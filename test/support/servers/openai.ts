@@ -70,7 +70,7 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
     if (!chat && path !== '/v1/completions') return error(res, 404, 'NotFoundError', `no route POST ${path}`);
     const messages = body.messages as Array<{ content?: string }> | undefined;
     if (chat && (!Array.isArray(messages) || messages.length === 0)) return error(res, 400, 'BadRequestError', 'messages is required');
-    const prompt = chat ? String(messages!.at(-1)!.content ?? '') : String(body.prompt ?? '');
+    const prompt = chat ? String(messages!.at(-1)!.content ?? '') : (typeof body.prompt === 'string' ? body.prompt : '');
     const words = prompt.split(' ').filter(Boolean);
     const usage = { prompt_tokens: words.length, completion_tokens: words.length, total_tokens: 2 * words.length };
 

@@ -79,7 +79,7 @@ export function readGenerationRequest(body: Record<string, unknown>, kind: Gener
   }
   let stop: string[] = [];
   if (typeof body.stop === 'string') stop = [body.stop];
-  else if (Array.isArray(body.stop) && body.stop.length <= 4 && body.stop.every((s) => typeof s === 'string')) stop = body.stop as string[];
+  else if (Array.isArray(body.stop) && body.stop.length <= 4 && body.stop.every((s) => typeof s === 'string')) stop = body.stop;
   else if (body.stop !== undefined && body.stop !== null) throw invalid('"stop" must be a string or a list of up to 4 strings');
   stop = stop.filter((s) => s !== '');
   // A chat answer is one line of the training text: the newline ends it.

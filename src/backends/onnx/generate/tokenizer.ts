@@ -21,7 +21,7 @@ export class CharTokenizer {
       if (v.type !== 'char' || !Array.isArray(v.tokens) || !v.tokens.every((t) => typeof t === 'string')) {
         throw new Error('expected {"type":"char","tokens":[…]}');
       }
-      return new CharTokenizer(v.tokens as string[], v.pad ?? '\n', v.unknown ?? ' ');
+      return new CharTokenizer(v.tokens, v.pad ?? '\n', v.unknown ?? ' ');
     } catch (err) {
       throw new ConfigError([{ path: configPath, message: `cannot load tokenizer ${file}: ${(err as Error).message}` }]);
     }
