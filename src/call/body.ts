@@ -109,10 +109,11 @@ export class RequestBody {
     let held = 0;
     const overloaded = () => new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
     if (memory !== undefined) this.guard!.owner.once('close', () => memory.give(held));
-    const counted = this.declaredLength !== undefined;
-    if (memory !== undefined && counted) {
-      if (!memory.take(this.declaredLength!)) throw overloaded();
-      held = this.declaredLength!;
+    const declared = this.declaredLength;
+    const counted = declared !== undefined;
+    if (memory !== undefined && declared !== undefined) {
+      if (!memory.take(declared)) throw overloaded();
+      held = declared;
     }
     return new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];

@@ -95,7 +95,9 @@ export class Router<R extends Routable> {
     const segments = path.split('/');
     let allowed: string[] | undefined;
     let near: R | undefined;
-    for (const { route, match } of this.bySegments.get(segments.length) ?? NONE) {
+    const group = this.bySegments.get(segments.length);
+    if (group === undefined) return { route: undefined, near: undefined, allowed: [] };
+    for (const { route, match } of group) {
       const params = match(segments);
       if (params === undefined) continue;
       if (!route.methods.includes(method)) {
@@ -108,5 +110,3 @@ export class Router<R extends Routable> {
     return { route: undefined, near, allowed: allowed ? [...new Set(allowed)] : [] };
   }
 }
-
-const NONE: readonly never[] = [];
