@@ -108,7 +108,7 @@ export class RequestBody {
     const memory = this.guard?.limits.memory;
     let held = 0;
     const overloaded = () => new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
-    if (memory !== undefined) this.guard!.owner.once('close', () => memory.give(held));
+    if (memory !== undefined) this.guard!.owner.on('close', () => memory.give(held)); // 'close' comes once
     const declared = this.declaredLength;
     const counted = declared !== undefined;
     if (memory !== undefined && declared !== undefined) {
@@ -159,9 +159,10 @@ export class RequestBody {
         return;
       }
       source.on('data', onData);
-      source.once('end', onEnd);
-      source.once('error', onError);
-      source.once('close', onClose);
+      // `on`, not `once`: finish() takes all four off together, and `once` would allocate a wrapper each.
+      source.on('end', onEnd);
+      source.on('error', onError);
+      source.on('close', onClose);
     });
   }
 }

@@ -66,33 +66,61 @@ export interface Exchange {
   error(err: JunctionError, decisionHeaders?: Record<string, string>): void;
 }
 
-function httpExchange(req: IncomingMessage, res: ServerResponse, face: Face, requestId: string): Exchange {
-  return {
-    method: req.method ?? 'POST',
-    headers: req.headers,
-    body({ maxBytes, objective, buffer, limits }) {
-      const declared = req.headers['content-length'];
-      const declaredLength = declared === undefined ? undefined : Number(declared);
-      const guard = limits === undefined ? undefined : { limits, owner: res };
-      // Admitted, routed, within its declared length: now the caller may send its body.
-      continueBody(req, res);
-      // A small body still on its way is read before an upstream connection is taken: a slow
-      // client then holds no connection another caller (of any objective) could use.
-      const readFirst = buffer || (declaredLength !== undefined && declaredLength <= READ_FIRST_BYTES && !req.complete);
-      return readFirst
-        ? RequestBody.buffered(req, maxBytes, objective, declaredLength, guard)
-        : RequestBody.streaming(req, maxBytes, objective, declaredLength, guard);
-    },
-    onClose: (listener) => res.once('close', listener),
-    get closed() { return res.closed; },
-    get answered() { return res.writableFinished; },
-    reply: (reply, headers, onDone, guard) => writeReply(res, reply, headers, onDone, guard),
-    error: (err, headers) => writeError(res, err, face, requestId, headers),
-  };
+/** The HTTP side of an exchange. A class, not an object of closures: one allocation per request. */
+class HttpExchange implements Exchange {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly face: Face,
+    private readonly requestId: string,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'POST';
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  body({ maxBytes, objective, buffer, limits }: BodyWanted): RequestBody | Promise<RequestBody> {
+    const { req, res } = this;
+    const declared = req.headers['content-length'];
+    const declaredLength = declared === undefined ? undefined : Number(declared);
+    const guard = limits === undefined ? undefined : { limits, owner: res };
+    // Admitted, routed, within its declared length: now the caller may send its body.
+    continueBody(req, res);
+    // A small body still on its way is read before an upstream connection is taken: a slow
+    // client then holds no connection another caller (of any objective) could use.
+    const readFirst = buffer || (declaredLength !== undefined && declaredLength <= READ_FIRST_BYTES && !req.complete);
+    return readFirst
+      ? RequestBody.buffered(req, maxBytes, objective, declaredLength, guard)
+      : RequestBody.streaming(req, maxBytes, objective, declaredLength, guard);
+  }
+
+  onClose(listener: () => void): void {
+    this.res.on('close', listener); // 'close' comes once: `on` spares the wrapper `once` allocates
+  }
+
+  get closed(): boolean {
+    return this.res.closed;
+  }
+
+  get answered(): boolean {
+    return this.res.writableFinished;
+  }
+
+  reply(reply: Reply, headers: Record<string, string>, onDone: ReplyDone, guard: ReplyGuard): void {
+    writeReply(this.res, reply, headers, onDone, guard);
+  }
+
+  error(err: JunctionError, headers?: Record<string, string>): void {
+    writeError(this.res, err, this.face, this.requestId, headers);
+  }
 }
 
 export function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
-  return invokeExchange(dp, httpExchange(req, res, ir.face, record.requestId), record, ir);
+  return invokeExchange(dp, new HttpExchange(req, res, ir.face, record.requestId), record, ir);
 }
 
 export async function invokeExchange(dp: DataPlane, req: Exchange, record: RequestRecord, ir: InvokeRequest): Promise<void> {

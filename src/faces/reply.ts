@@ -73,7 +73,7 @@ function streamBody(body: Readable, res: ServerResponse, onDone: ReplyDone, guar
     res.destroy();
     finish('upstream_error');
   });
-  res.once('close', () => {
+  res.on('close', () => { // once: 'close' comes once, and `on` allocates no wrapper
     if (!body.readableEnded) destroyQuietly(body);
     finish();
   });

@@ -89,7 +89,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
       throw upstreamFailure(err, call, target, () => set.failure(endpoint, performance.now()));
     }
     const body = response.body as unknown as Readable;
-    body.once('close', () => { endpoint.outstanding--; });
+    body.on('close', () => { endpoint.outstanding--; }); // 'close' comes once
     if (response.statusCode >= 500) set.failure(endpoint, performance.now());
     else set.success(endpoint);
     return { status: response.statusCode, headers: response.headers, body };
