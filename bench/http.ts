@@ -20,6 +20,8 @@ export interface HttpBenchOptions {
   junctionArgs?: string[];
   /** Requests per second for the fixed-rate latency run. */
   rate?: number;
+  /** Interleaved throughput rounds per target, the best kept (default 3). */
+  rounds?: number;
 }
 
 export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSection> {
@@ -29,7 +31,7 @@ export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSecti
   const seconds = opts.seconds ?? 5;
   const connections = opts.connections ?? 64;
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
-  const [up1, up2, nginxProxy, bare, junction] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [up1, up2, nginxProxy, bare, junction, junctionW] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
 
   writeFileSync(join(dir, 'nginx.conf'), `
 worker_processes 1;
@@ -73,22 +75,34 @@ objectives:
     start(process.execPath, [compiled(join(root, 'bench/bare-proxy.ts')), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
     start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', '--data', join(dir, 'data'),
       ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')])]),
+    // The same with --workers 1: a primary that only supervises, one worker serving.
+    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junctionW), '--host', '127.0.0.1', '--data', join(dir, 'data-w'),
+      '--workers', '1', ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions-w.jsonl')])]),
   ];
   try {
-    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${nginxProxy}/`, `http://127.0.0.1:${bare}/`, `http://127.0.0.1:${junction}/healthz`].map(waitFor));
+    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${nginxProxy}/`, `http://127.0.0.1:${bare}/`, `http://127.0.0.1:${junction}/healthz`, `http://127.0.0.1:${junctionW}/healthz`].map(waitFor));
     const lua = join(dir, 'post.lua');
     const targets: Array<[string, string]> = [
       ['direct', `http://127.0.0.1:${up1}/score`],
       ['nginx split', `http://127.0.0.1:${nginxProxy}/score`],
       ['bare node proxy', `http://127.0.0.1:${bare}/score`],
       ['junction', `http://127.0.0.1:${junction}/v1/objectives/continue-watching-ranking`],
+      ['junction --workers 1', `http://127.0.0.1:${junctionW}/v1/objectives/continue-watching-ranking`],
     ];
     // Warm up every process (JIT, pools) before measuring.
     for (const [, url] of targets) wrk(url, { connections: 8, seconds: 1, luaFile: lua });
     const load = new Map<string, LoadResult>();
     const serial = new Map<string, LoadResult>();
+    // Throughput in interleaved rounds, the best of each kept: on a shared machine a
+    // neighbour's burst then costs one round of one target, not the comparison.
+    for (let round = 0; round < (opts.rounds ?? 3); round++) {
+      for (const [name, url] of targets) {
+        const r = wrk(url, { connections, seconds, luaFile: lua });
+        const best = load.get(name);
+        if (best === undefined || r.rps > best.rps) load.set(name, r);
+      }
+    }
     for (const [name, url] of targets) {
-      load.set(name, wrk(url, { connections, seconds, luaFile: lua }));
       serial.set(name, wrk(url, { connections: 1, seconds: Math.max(2, Math.round(seconds / 2)), luaFile: lua }));
     }
     // Added latency at a fixed, moderate rate (open loop, its own process).
@@ -119,11 +133,11 @@ objectives:
     const fj = fixed.get('junction')!;
     const fd = fixed.get('direct')!;
     return {
-      name: `HTTP proxy overhead (wrk, ${seconds}s per run, one worker each; Junction with routing, metrics and decision log)`,
+      name: `HTTP proxy overhead (wrk, ${seconds}s per run, best of ${opts.rounds ?? 3} interleaved rounds, one worker each; Junction with routing, metrics and decision log)`,
       rows,
       notes: [
         `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,
-        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9)`,
+        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}×, with --workers 1: ${(load.get('junction --workers 1')!.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9)`,
         `added latency at a fixed ${rate} req/s over direct: p50 +${(fj.p50ms - fd.p50ms).toFixed(3)} ms, p99 +${(fj.p99ms - fd.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
         `added latency at c=1 (closed loop) over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms`,
       ],
