@@ -13,6 +13,7 @@ import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
+import { IsoTime } from './iso-time.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 import type { TokenUsage } from './token-usage.js';
 
@@ -76,6 +77,7 @@ export class DecisionLog {
   private readonly random: () => number;
   private readonly maxBufferBytes: number;
   private readonly idle: Array<() => void> = [];
+  private readonly clock = new IsoTime();
 
   constructor(private readonly opts: DecisionLogOptions) {
     this.sink = opts.sink;
@@ -99,7 +101,7 @@ export class DecisionLog {
     const rate = this.opts.sampleRate(objective);
     if (rate < 1 && (rate <= 0 || this.random() >= rate)) return;
     if (record.shadowsSettled === undefined) {
-      this.append(JSON.stringify(toDecisionRecord(record)));
+      this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
       return;
     }
     // Shadow outcomes belong on the line, but the request has already been
@@ -107,7 +109,7 @@ export class DecisionLog {
     this.deferred++;
     void record.shadowsSettled.then(() => {
       this.deferred--;
-      this.append(JSON.stringify(toDecisionRecord(record)));
+      this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
       this.settle();
     });
   };
@@ -174,10 +176,10 @@ export class DecisionLog {
   }
 }
 
-export function toDecisionRecord(r: RequestRecord): DecisionRecord {
+export function toDecisionRecord(r: RequestRecord, clock?: IsoTime): DecisionRecord {
   const o = r.outcome;
   return {
-    time: new Date(performance.timeOrigin + r.start).toISOString(),
+    time: clock === undefined ? new Date(performance.timeOrigin + r.start).toISOString() : clock.format(performance.timeOrigin + r.start),
     requestId: r.requestId,
     via: r.via,
     objective: r.objective!,
