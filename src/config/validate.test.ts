@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { issuesOf } from '../../test/support/config-issues.js';
 import { ConfigError } from './issues.js';
 import { parseConfigText, validateConfig } from './load.js';
 
 const http = { backend: { type: 'http', endpoints: ['http://127.0.0.1:9'] } };
 const models = { ranker: { class: 'scorer', versions: { '6': http, '7': http } }, chat: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: ['http://127.0.0.1:9'] } } } } };
-
-function issuesOf(value: unknown): string[] {
-  try {
-    validateConfig(value);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
 
 describe('config validation', () => {
   it('accepts the SPEC-shaped config and fills documented defaults', () => {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../issues.js';
-import { validateConfig } from '../load.js';
+import { issuesOf } from '../../../test/support/config-issues.js';
 import { Protocol } from '../schema.js';
 import { PROTOCOL_NAMES, PROTOCOLS } from './index.js';
 
 const version = (protocol: string, endpoint: string) => ({ backend: { type: 'http', protocol, endpoints: [endpoint] } });
-
-function issuesOf(value: unknown): string[] {
-  try {
-    validateConfig(value);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
 
 describe('wire protocols: declared once, read by the schema and validation', () => {
   it('the schema accepts exactly the declared protocols', () => {
