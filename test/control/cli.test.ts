@@ -93,6 +93,16 @@ describe('admin CLI', () => {
     expect((await run('apply', join(dir, 'missing.yaml'))).err).toMatch(/cannot read .*missing\.yaml/);
   });
 
+  it('a wrong argument names the fix; a rollback to the live config changes nothing', async () => {
+    expect(await run('revisions', '--limit', 'x')).toMatchObject({ code: 1, err: expect.stringMatching(/--limit must be a whole number \(got "x"\)/) });
+    expect(await run('revisions', '0')).toMatchObject({ code: 1, err: expect.stringMatching(/a revision is a positive number \(got "0"\)/) });
+    expect(await run('apply')).toMatchObject({ code: 1, err: expect.stringMatching(/name the config file: junction apply FILE/) });
+    const live = j.runtime.current!.number;
+    expect((await run('rollback', String(live))).out).toBe(`unchanged: the live revision ${live} already has revision ${live}'s config\n`);
+    expect(JSON.parse((await run('rollback', String(live), '--json')).out)).toMatchObject({ revision: live, unchanged: true });
+    expect(j.runtime.current!.number).toBe(live);
+  });
+
   it('a wrong token or an unreachable admin API says what to do', async () => {
     vi.stubEnv('JUNCTION_ADMIN_TOKEN', 'wrong');
     const refused = await run('revisions');
