@@ -11,7 +11,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start real servers on ephemeral ports; files run in parallel.
     pool: 'forks',
-    // Measured on a 2-core machine (docs/architecture.md, "Testing"): most files wait on sockets,
+    // Measured on a 2-core machine (docs/architecture.md, under "The request path"): most files wait on sockets,
     // timers and child processes rather than compute, so one worker more than the cores (vitest's
     // default is one fewer) keeps the CPUs busy. Files still never share a worker at the same time.
     maxWorkers: availableParallelism() + 1,
