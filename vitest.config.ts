@@ -11,9 +11,9 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start real servers on ephemeral ports; files run in parallel.
     pool: 'forks',
-    // Measured on a 2-core machine (docs/architecture.md, under "The request path"): most files wait on sockets,
-    // timers and child processes rather than compute, so one worker more than the cores (vitest's
-    // default is one fewer) keeps the CPUs busy. Files still never share a worker at the same time.
+    // Measured on a 2-core machine (docs/architecture.md, under "The request path"): most files
+    // wait on sockets, timers and child processes rather than compute, so one worker more than the
+    // cores (vitest's default is one fewer) keeps the CPUs busy. A worker runs one file at a time.
     maxWorkers: availableParallelism() + 1,
     // A worker runs its files one after another in one module graph instead of loading src/ and
     // its dependencies again for each of the 117 files: that reload was most of the suite's CPU
