@@ -23,6 +23,14 @@ describe('every verb answers --help and does nothing else', () => {
     expect(io.out).toMatch(/^usage: junction rollout OBJECTIVE/);
   });
 
+  it('no command prints every verb\'s usage and exits 1; help asked for exits 0', async () => {
+    expect(await main([])).toBe(1);
+    for (const verb of Object.keys(VERB_USAGE)) expect(io.out).toMatch(new RegExp(`\\n  ${verb}\\b`));
+    io.out = '';
+    expect(await main(['--help'])).toBe(0);
+    expect(io.out).toMatch(/^usage: junction <command> \[options\]/);
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(await main(['--version'])).toBe(0);

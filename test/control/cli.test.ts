@@ -93,6 +93,30 @@ describe('admin CLI', () => {
     expect((await run('apply', join(dir, 'missing.yaml'))).err).toMatch(/cannot read .*missing\.yaml/);
   });
 
+  it('a wrong argument names the fix; a rollback to the live config changes nothing', async () => {
+    expect(await run('revisions', '--limit', 'x')).toMatchObject({ code: 1, err: expect.stringMatching(/--limit must be a whole number \(got "x"\)/) });
+    expect(await run('revisions', '0')).toMatchObject({ code: 1, err: expect.stringMatching(/a revision is a positive number \(got "0"\)/) });
+    expect(await run('apply')).toMatchObject({ code: 1, err: expect.stringMatching(/name the config file: junction apply FILE/) });
+    expect(await run('rollout', 'cw')).toMatchObject({ code: 1, err: expect.stringMatching(/usage: junction rollout OBJECTIVE start\|/) });
+    const live = j.runtime.current!.number;
+    expect((await run('rollback', String(live))).out).toBe(`unchanged: the live revision ${live} already has revision ${live}'s config\n`);
+    expect(JSON.parse((await run('rollback', String(live), '--json')).out)).toMatchObject({ revision: live, unchanged: true });
+    expect(j.runtime.current!.number).toBe(live);
+  });
+
+  it('revisions on a store with none yet says how to make the first', async () => {
+    const empty = await startJunction({ port: 0, control: { data: ':memory:', admin: { port: 0, token: TOKEN } }, log: { error() {}, warn() {}, info() {} } });
+    try {
+      let out = '';
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { out += String(chunk); return true; });
+      expect(await main(['revisions', '--admin', empty.control!.adminUrl!])).toBe(0);
+      vi.restoreAllMocks();
+      expect(out).toBe('no revisions yet: junction apply FILE creates the first\n');
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('a wrong token or an unreachable admin API says what to do', async () => {
     vi.stubEnv('JUNCTION_ADMIN_TOKEN', 'wrong');
     const refused = await run('revisions');

@@ -117,6 +117,8 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
     await c.connect();
     try {
       const listening = () => c.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "junction_${ownSchema}"`]);
+      // The store opens its LISTEN connection in the background (subscribe does not wait for it).
+      await expect.poll(async () => (await listening()).rowCount, { timeout: 10_000 }).toBe(1);
       const { rows } = await listening();
       expect(rows).toHaveLength(1);
       await c.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);

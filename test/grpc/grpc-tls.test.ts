@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  delete process.env.JUNCTION_TEST_TRITON_KEY;
   client?.close();
   await junction?.close();
   await triton?.close();

@@ -19,6 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  delete process.env.OTEL_SERVICE_NAME;
   await junction?.close();
   await upstream?.close();
   await collector?.close();

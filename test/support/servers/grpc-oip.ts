@@ -81,6 +81,9 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
       note('ModelInfer', c, req as unknown as Record<string, unknown>, c.request);
       c.once('cancelled', () => cancelled.push(req.id));
       const answer = () => {
+        // A delayed call its caller cancelled gets no answer, and must not use up a failure
+        // that a later test injected (its timer may fire during that test).
+        if (c.cancelled) return;
         if (failures !== undefined && failures.left > 0) {
           failures.left--;
           return cb({ code: failures.code, details: failures.message, metadata: new Metadata() });
