@@ -47,7 +47,9 @@ const LAYERS = [
 // Every layer may import itself and what is listed before it, nothing after.
 const layerRules = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `layer-${name}`,
-  comment: `${name} (${path}) is below ${LAYERS.slice(i + 1).map(([n]) => n).join(', ')}: it may not import them`,
+  comment: `${name} (${path}) is below ${LAYERS.slice(i + 1)
+    .map(([n]) => n)
+    .join(', ')}: it may not import them`,
   severity: 'error',
   from: { path, pathNot: '\\.test\\.ts$' },
   to: { path: LAYERS.slice(i + 1).map(([, p]) => p) },

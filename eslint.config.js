@@ -14,17 +14,24 @@ import tseslint from 'typescript-eslint';
 // the common forms out.
 const TOP = ['Program >', 'Program > ExportNamedDeclaration >'];
 export const moduleState = TOP.flatMap((top) => [
-  { selector: `${top} VariableDeclaration[kind=/^(let|var)$/]`, message: 'No module-level mutable state: make it a field of the instance that owns it.' },
+  {
+    selector: `${top} VariableDeclaration[kind=/^(let|var)$/]`,
+    message: 'No module-level mutable state: make it a field of the instance that owns it.',
+  },
   {
     selector: `${top} VariableDeclaration > VariableDeclarator:not([id.typeAnnotation.typeAnnotation.typeName.name=/^Readonly/]) > NewExpression.init[callee.name=/^(Map|Set|WeakMap|WeakSet)$/]`,
-    message: 'No module-level mutable collections: make it a field of the instance that owns it (a constant lookup table: type it ReadonlyMap/ReadonlySet).',
+    message:
+      'No module-level mutable collections: make it a field of the instance that owns it (a constant lookup table: type it ReadonlyMap/ReadonlySet).',
   },
   {
     selector: `${top} VariableDeclaration > VariableDeclarator > :matches(ArrayExpression[elements.length=0], ObjectExpression[properties.length=0]).init`,
     message: 'No module-level mutable state: an empty top-level array/object is state to be filled.',
   },
 ]).concat([
-  { selector: 'PropertyDefinition[static=true][readonly!=true]', message: 'No static mutable fields: state belongs to an instance.' },
+  {
+    selector: 'PropertyDefinition[static=true][readonly!=true]',
+    message: 'No static mutable fields: state belongs to an instance.',
+  },
 ]);
 
 export default tseslint.config(
@@ -40,7 +47,10 @@ export default tseslint.config(
     },
     rules: {
       // Unused names are errors, except the `_`-prefixed ones kept for a signature.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // A promise nobody awaits loses its rejection: say `void` when that is meant.
       '@typescript-eslint/no-floating-promises': 'error',
       // `async` is how a function promises never to throw synchronously (a throw becomes a
@@ -48,7 +58,10 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       // Rejections pass on what was caught (a JunctionError, or whatever a library threw),
       // including what lib types as `any`: an AbortSignal's reason, a .then rejection argument.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingUnknown: true, allowThrowingAny: true },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-console': 'error',
@@ -76,8 +89,20 @@ export default tseslint.config(
     files: ['console/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['document', 'location', 'sessionStorage', 'fetch', 'URLSearchParams', 'getComputedStyle', 'addEventListener',
-          'removeEventListener', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'].map((g) => [g, 'readonly']),
+        [
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'getComputedStyle',
+          'addEventListener',
+          'removeEventListener',
+          'setInterval',
+          'clearInterval',
+          'setTimeout',
+          'clearTimeout',
+        ].map((g) => [g, 'readonly']),
       ),
       parserOptions: { project: false, projectService: false },
     },

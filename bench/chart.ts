@@ -10,7 +10,13 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 }
 
-function bars(x0: number, title: string, labels: string[], series: Array<{ name: string; values: number[] }>, unit: string): string {
+function bars(
+  x0: number,
+  title: string,
+  labels: string[],
+  series: Array<{ name: string; values: number[] }>,
+  unit: string,
+): string {
   const width = 340;
   const top = 40;
   const height = 190;
@@ -48,7 +54,16 @@ export function httpChart(section: BenchSection): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 ${bars(20, `Throughput, requests/s (${rpsCol ?? ''})`, labels, [{ name: 'rps', values: num(rpsCol) }], 'req/s')}
-${bars(400, `Latency at ${p50Col?.split('/')[0] ?? ''} req/s, ms`, labels, [{ name: 'p50', values: num(p50Col) }, { name: 'p99', values: num(p99Col) }], 'ms')}
+${bars(
+  400,
+  `Latency at ${p50Col?.split('/')[0] ?? ''} req/s, ms`,
+  labels,
+  [
+    { name: 'p50', values: num(p50Col) },
+    { name: 'p99', values: num(p99Col) },
+  ],
+  'ms',
+)}
 </svg>
 `;
 }

@@ -15,11 +15,28 @@ import { startUpstream } from '../test/support/upstream.js';
 import type { BenchSection } from './report.js';
 
 const config = (a: string, b: string) => ({
-  models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [a] } }, '2': { backend: { type: 'http', endpoints: [b] } } } } },
-  objectives: { cw: { default: 'm@1', experiments: [{ id: 'e', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } }] } },
+  models: {
+    m: {
+      versions: {
+        '1': { backend: { type: 'http', endpoints: [a] } },
+        '2': { backend: { type: 'http', endpoints: [b] } },
+      },
+    },
+  },
+  objectives: {
+    cw: {
+      default: 'm@1',
+      experiments: [
+        { id: 'e', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } },
+      ],
+    },
+  },
 });
 
-interface Phase { name: string; consoles: number }
+interface Phase {
+  name: string;
+  consoles: number;
+}
 const PHASES: Phase[] = [
   { name: 'no console', consoles: 0 },
   { name: '1 console polling', consoles: 1 },
@@ -42,9 +59,15 @@ function observeNs(n: number): { traffic: number; gates: number } {
   r.status = 200;
   r.end = 12;
   const time = (observe: typeof traffic.observe) => {
-    for (let i = 0; i < n; i++) { r.outcome = outcomes[i & 1]; observe(r); } // warm up
+    for (let i = 0; i < n; i++) {
+      r.outcome = outcomes[i & 1];
+      observe(r);
+    } // warm up
     const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) { r.outcome = outcomes[i & 1]; observe(r); }
+    for (let i = 0; i < n; i++) {
+      r.outcome = outcomes[i & 1];
+      observe(r);
+    }
     return Number(process.hrtime.bigint() - t) / n;
   };
   return { traffic: time(traffic.observe), gates: time(gates.observe) };
@@ -56,8 +79,10 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
   const concurrency = 32;
   const [a, b] = await Promise.all([startUpstream('a'), startUpstream('b')]);
   const j = await startJunction({
-    config: config(a.url, b.url), port: 0,
-    control: { data: ':memory:', admin: { port: 0, insecure: true } }, log: { error() {}, warn() {}, info() {} },
+    config: config(a.url, b.url),
+    port: 0,
+    control: { data: ':memory:', admin: { port: 0, insecure: true } },
+    log: { error() {}, warn() {}, info() {} },
   });
   const admin = j.control!.adminUrl!;
   const agent = new Agent({ connections: concurrency });
@@ -68,16 +93,25 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
     // Round -1 warms the JIT and the connections up and is not counted.
     for (let round = -1; round < rounds; round++) {
       for (const phase of PHASES) {
-        const t = round < 0 ? { ok: 0, failed: 0, seconds: 0, lat: [] as number[], polls: 0 } : totals.get(phase.name) ?? { ok: 0, failed: 0, seconds: 0, lat: [], polls: 0 };
+        const t =
+          round < 0
+            ? { ok: 0, failed: 0, seconds: 0, lat: [] as number[], polls: 0 }
+            : (totals.get(phase.name) ?? { ok: 0, failed: 0, seconds: 0, lat: [], polls: 0 });
         if (round >= 0) totals.set(phase.name, t);
         let stop = false;
         const client = async (u: number) => {
           while (!stop) {
             const start = performance.now();
             try {
-              const res = await request(`${j.url}/v1/objectives/cw`, { method: 'POST', body: '{}', headers: { 'x-unit-id': `u${u++}` }, dispatcher: agent });
+              const res = await request(`${j.url}/v1/objectives/cw`, {
+                method: 'POST',
+                body: '{}',
+                headers: { 'x-unit-id': `u${u++}` },
+                dispatcher: agent,
+              });
               await res.body.text();
-              if (res.statusCode === 200) t.ok++; else t.failed++;
+              if (res.statusCode === 200) t.ok++;
+              else t.failed++;
             } catch {
               t.failed++;
             }
@@ -93,7 +127,9 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
         };
         for (let c = 0; c < phase.consoles; c++) {
           const offset = (c * 2000) / Math.max(1, phase.consoles);
-          timers.push(setTimeout(() => timers.push(setInterval(() => void poll('/admin/traffic?minutes=5')(), 2000)), offset));
+          timers.push(
+            setTimeout(() => timers.push(setInterval(() => void poll('/admin/traffic?minutes=5')(), 2000)), offset),
+          );
           timers.push(setTimeout(() => timers.push(setInterval(() => void poll('/admin/objectives')(), 5000)), offset));
           void poll('/admin/traffic?minutes=5')();
         }
@@ -101,7 +137,10 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
         const clients = Array.from({ length: concurrency }, (_, i) => client(i * 1_000_000 + round * 100_000));
         await new Promise((r) => setTimeout(r, seconds * 1000));
         stop = true;
-        for (const x of timers) { clearTimeout(x); clearInterval(x); }
+        for (const x of timers) {
+          clearTimeout(x);
+          clearInterval(x);
+        }
         await Promise.all(clients);
         t.seconds += (performance.now() - began) / 1000;
       }
@@ -131,13 +170,18 @@ export async function benchConsole(quick = process.argv.includes('--quick')): Pr
     const t = totals.get(name)!;
     const rps = t.ok / t.seconds;
     return {
-      scenario: name, 'admin calls/s': +(t.polls / t.seconds).toFixed(1), 'req/s': Math.round(rps), 'vs no console': +(rps / baseRps).toFixed(3),
-      'p99 ms': +p(t.lat, 0.99).toFixed(2), 'p99 vs no console': +(p(t.lat, 0.99) / baseP99).toFixed(3), failed: t.failed,
+      scenario: name,
+      'admin calls/s': +(t.polls / t.seconds).toFixed(1),
+      'req/s': Math.round(rps),
+      'vs no console': +(rps / baseRps).toFixed(3),
+      'p99 ms': +p(t.lat, 0.99).toFixed(2),
+      'p99 vs no console': +(p(t.lat, 0.99) / baseP99).toFixed(3),
+      failed: t.failed,
     };
   });
   const ns = observeNs(quick ? 200_000 : 1_000_000);
   // One console on the objective page: traffic every 2 s, objectives every 5 s.
-  const consoleCoreShare = (trafficCpuMs / 2000 + objectivesCpuMs / 5000);
+  const consoleCoreShare = trafficCpuMs / 2000 + objectivesCpuMs / 5000;
   return {
     name: 'console polling',
     rows,

@@ -13,8 +13,17 @@ export function benchConfig(objectives: number, rulesPerObjective = 10): unknown
   for (let i = 0; i < objectives; i++) {
     objs[`objective-${i}`] = {
       default: 'ranker@6',
-      rules: Array.from({ length: rulesPerObjective }, (_, r) => ({ when: { context: { country: [`C${r}`], device: ['tv'] } }, use: 'ranker@7' })),
-      experiments: [{ id: `exp-${i}`, population: 0.5, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }],
+      rules: Array.from({ length: rulesPerObjective }, (_, r) => ({
+        when: { context: { country: [`C${r}`], device: ['tv'] } },
+        use: 'ranker@7',
+      })),
+      experiments: [
+        {
+          id: `exp-${i}`,
+          population: 0.5,
+          cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } },
+        },
+      ],
       rollout: { candidate: 'ranker@8', percent: 20 },
     };
   }
@@ -25,7 +34,11 @@ function rate(objectives: number, seconds: number): number {
   const table = compileRouting(validateConfig(benchConfig(objectives)), 1);
   const names = [...table.objectives.keys()];
   const units = Array.from({ length: 4096 }, (_, i) => `user-${i}`);
-  const reqs: RoutingRequest[] = units.map((unit) => ({ unit, context: { country: 'US', device: 'tv' }, trafficClass: 'live' }));
+  const reqs: RoutingRequest[] = units.map((unit) => ({
+    unit,
+    context: { country: 'US', device: 'tv' },
+    trafficClass: 'live',
+  }));
   let n = 0;
   let sink = 0;
   const end = performance.now() + seconds * 1000;

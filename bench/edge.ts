@@ -35,7 +35,12 @@ const BODY = '{"user":"user-1","titles":[101,202,303,404]}';
 type Units = 'cycled' | { fresh: number };
 const CYCLED: readonly string[] = Array.from({ length: 4096 }, (_, i) => `user-${i}`);
 
-async function decideRate(jc: JunctionClient, objective: string, seconds: number, units: Units = 'cycled'): Promise<number> {
+async function decideRate(
+  jc: JunctionClient,
+  objective: string,
+  seconds: number,
+  units: Units = 'cycled',
+): Promise<number> {
   const context = { country: 'US', device: 'tv' };
   let n = 0;
   let sink = 0;
@@ -71,7 +76,8 @@ function serverDecideRate(seconds: number, units: Units = 'cycled'): number {
   } else {
     const from = units.fresh;
     while (performance.now() < end) {
-      for (let i = 0; i < 1000; i++, n++) sink += decide(table, o, { unit: `fresh-${from + n}`, context, trafficClass: 'live' }).revision;
+      for (let i = 0; i < 1000; i++, n++)
+        sink += decide(table, o, { unit: `fresh-${from + n}`, context, trafficClass: 'live' }).revision;
     }
     units.fresh += n;
   }
@@ -90,18 +96,30 @@ async function invokeLatency(jc: JunctionClient, objective: string, upstream: st
   const sdk = new Float64Array(n);
   for (let i = -200; i < n; i++) {
     let t = performance.now();
-    const d = await request(upstream, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, dispatcher: agent });
+    const d = await request(upstream, {
+      method: 'POST',
+      body: BODY,
+      headers: { 'content-type': 'application/json' },
+      dispatcher: agent,
+    });
     await d.body.dump();
     if (i >= 0) direct[i] = performance.now() - t;
     t = performance.now();
-    const r = await jc.invoke(objective, BODY, { unit: `user-${i & 4095}`, headers: { 'content-type': 'application/json' }, expose: false });
+    const r = await jc.invoke(objective, BODY, {
+      unit: `user-${i & 4095}`,
+      headers: { 'content-type': 'application/json' },
+      expose: false,
+    });
     await r.body.dump();
     if (i >= 0) sdk[i] = performance.now() - t;
   }
   await agent.close();
   direct.sort();
   sdk.sort();
-  return { direct: { p50: percentile(direct, 0.5), p99: percentile(direct, 0.99) }, sdk: { p50: percentile(sdk, 0.5), p99: percentile(sdk, 0.99) } };
+  return {
+    direct: { p50: percentile(direct, 0.5), p99: percentile(direct, 0.99) },
+    sdk: { p50: percentile(sdk, 0.5), p99: percentile(sdk, 0.99) },
+  };
 }
 
 /** A wrk script replaying SDK decisions: each request carries its unit and the target the SDK chose. */
@@ -161,17 +179,47 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
     await exposing.close();
     await noMemo.close();
     const rate = (name: string) => best.get(name)!;
-    const vs = (name: string, core: string) => `${(rate(name) / 1e6).toFixed(2)}× of 1M/s; ${(rate(name) / rate(core)).toFixed(2)}× the core`;
-    rows.push({ measure: 'server routing core (decide, same config), 4,096 units cycled', value: `${Math.round(rate('core'))}/s` });
-    rows.push({ measure: 'SDK decide, 4,096 units cycled (memo answers), exposures off', value: `${Math.round(rate('off'))}/s`, 'vs target': vs('off', 'core') });
-    rows.push({ measure: 'SDK decide, 4,096 units cycled (memo answers), exposures on', value: `${Math.round(rate('on'))}/s`, 'vs target': vs('on', 'core') });
-    rows.push({ measure: 'SDK decide, 4,096 units cycled, bucketMemo: 0', value: `${Math.round(rate('no memo'))}/s`, 'vs target': vs('no memo', 'core') });
+    const vs = (name: string, core: string) =>
+      `${(rate(name) / 1e6).toFixed(2)}× of 1M/s; ${(rate(name) / rate(core)).toFixed(2)}× the core`;
+    rows.push({
+      measure: 'server routing core (decide, same config), 4,096 units cycled',
+      value: `${Math.round(rate('core'))}/s`,
+    });
+    rows.push({
+      measure: 'SDK decide, 4,096 units cycled (memo answers), exposures off',
+      value: `${Math.round(rate('off'))}/s`,
+      'vs target': vs('off', 'core'),
+    });
+    rows.push({
+      measure: 'SDK decide, 4,096 units cycled (memo answers), exposures on',
+      value: `${Math.round(rate('on'))}/s`,
+      'vs target': vs('on', 'core'),
+    });
+    rows.push({
+      measure: 'SDK decide, 4,096 units cycled, bucketMemo: 0',
+      value: `${Math.round(rate('no memo'))}/s`,
+      'vs target': vs('no memo', 'core'),
+    });
     rows.push({ measure: 'server routing core, a new unit every call', value: `${Math.round(rate('core fresh'))}/s` });
-    rows.push({ measure: 'SDK decide, a new unit every call (memo steps aside), exposures off', value: `${Math.round(rate('off fresh'))}/s`, 'vs target': vs('off fresh', 'core fresh') });
-    rows.push({ measure: 'SDK decide, a new unit every call, bucketMemo: 0', value: `${Math.round(rate('no memo fresh'))}/s`, 'vs target': vs('no memo fresh', 'core fresh') });
-    notes.push('SDK decide is the server\'s routing core plus a request object, a cached decision lookup and (exposures on) one buffered record; the core\'s cost is two SHA-256 buckets (experiment, rollout) per decision');
-    notes.push(`the SDK's bucket memo (default 32,768 (salt, unit) pairs) answers a unit that comes back without the SHA-256; "cycled" units come back within 4,096 calls, "new unit every call" never does (the unit string is made in the loop, for the core too); memo of the exposures-off client over the run: ${memo.hits} hits, ${memo.misses} misses, ${memo.bypassed} sent past it`);
-    notes.push(`exposures on: batches go to a Junction in the same process; ${dropped} dropped from the bounded buffer (10,000) rather than slow decide`);
+    rows.push({
+      measure: 'SDK decide, a new unit every call (memo steps aside), exposures off',
+      value: `${Math.round(rate('off fresh'))}/s`,
+      'vs target': vs('off fresh', 'core fresh'),
+    });
+    rows.push({
+      measure: 'SDK decide, a new unit every call, bucketMemo: 0',
+      value: `${Math.round(rate('no memo fresh'))}/s`,
+      'vs target': vs('no memo fresh', 'core fresh'),
+    });
+    notes.push(
+      "SDK decide is the server's routing core plus a request object, a cached decision lookup and (exposures on) one buffered record; the core's cost is two SHA-256 buckets (experiment, rollout) per decision",
+    );
+    notes.push(
+      `the SDK's bucket memo (default 32,768 (salt, unit) pairs) answers a unit that comes back without the SHA-256; "cycled" units come back within 4,096 calls, "new unit every call" never does (the unit string is made in the loop, for the core too); memo of the exposures-off client over the run: ${memo.hits} hits, ${memo.misses} misses, ${memo.bypassed} sent past it`,
+    );
+    notes.push(
+      `exposures on: batches go to a Junction in the same process; ${dropped} dropped from the bounded buffer (10,000) rather than slow decide`,
+    );
   } finally {
     await decideJ.close();
   }
@@ -182,7 +230,13 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-edge-'));
-  const [up1, up2, plain, routed, junctionPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [up1, up2, plain, routed, junctionPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const junctionUrl = `http://127.0.0.1:${junctionPort}`;
   const source = {
     models: {
@@ -198,13 +252,28 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
       'continue-watching-ranking': {
         default: 'ranker@6',
         rules: [{ when: { context: { country: ['BR', 'MX'] } }, use: 'ranker@7' }],
-        experiments: [{ id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }],
+        experiments: [
+          {
+            id: 'cw-42',
+            population: 1,
+            cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } },
+          },
+        ],
       },
     },
   };
   writeFileSync(join(dir, 'junction.json'), JSON.stringify(source));
-  writeFileSync(join(dir, 'junction.conf'), nginxConfig(validateConfig(source), { listen: `127.0.0.1:${routed}`, junction: junctionUrl, source: 'file junction.json' }));
-  writeFileSync(join(dir, 'nginx.conf'), `
+  writeFileSync(
+    join(dir, 'junction.conf'),
+    nginxConfig(validateConfig(source), {
+      listen: `127.0.0.1:${routed}`,
+      junction: junctionUrl,
+      source: 'file junction.json',
+    }),
+  );
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -221,21 +290,40 @@ http {
     location / { proxy_pass http://plain_upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   include ${dir}/junction.conf;
-}`);
+}`,
+  );
   const children = [
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
-    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.json'), '--port', String(junctionPort), '--host', '127.0.0.1',
-      '--data', join(dir, 'data'), '--decision-log', join(dir, 'decisions.jsonl')]),
+    start(process.execPath, [
+      join(root, 'bin/junction.js'),
+      'serve',
+      '--config',
+      join(dir, 'junction.json'),
+      '--port',
+      String(junctionPort),
+      '--host',
+      '127.0.0.1',
+      '--data',
+      join(dir, 'data'),
+      '--decision-log',
+      join(dir, 'decisions.jsonl'),
+    ]),
   ];
   try {
-    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${plain}/`, `${junctionUrl}/healthz`].map(waitFor));
+    await Promise.all(
+      [`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${plain}/`, `${junctionUrl}/healthz`].map(waitFor),
+    );
     const jc = await JunctionClient.connect({ url: junctionUrl, exposures: false });
     try {
       // 2. SDK invoke added latency over direct (sequential, interleaved).
       const lat = await invokeLatency(jc, 'continue-watching-ranking', `http://127.0.0.1:${up1}/score`, seconds * 400);
-      rows.push({ measure: 'direct call, c=1', value: `p50 ${lat.direct.p50.toFixed(3)} ms, p99 ${lat.direct.p99.toFixed(3)} ms` });
       rows.push({
-        measure: 'SDK invoke, c=1', value: `p50 ${lat.sdk.p50.toFixed(3)} ms, p99 ${lat.sdk.p99.toFixed(3)} ms`,
+        measure: 'direct call, c=1',
+        value: `p50 ${lat.direct.p50.toFixed(3)} ms, p99 ${lat.direct.p99.toFixed(3)} ms`,
+      });
+      rows.push({
+        measure: 'SDK invoke, c=1',
+        value: `p50 ${lat.sdk.p50.toFixed(3)} ms, p99 ${lat.sdk.p99.toFixed(3)} ms`,
         'vs target': `+${(lat.sdk.p50 - lat.direct.p50).toFixed(3)} ms p50, +${(lat.sdk.p99 - lat.direct.p99).toFixed(3)} ms p99 over direct`,
       });
 
@@ -265,8 +353,12 @@ http {
       for (const [name] of runs) {
         const l = load.get(name)!;
         rows.push({
-          measure: `${name}, c=64`, value: `${Math.round(l.rps)} rps, p99 ${l.p99ms.toFixed(3)} ms${l.errors ? `, ${l.errors} errors` : ''}`,
-          'vs target': name === 'nginx, no routing' ? '' : `${(l.rps / base).toFixed(2)}× nginx without routing${name.startsWith('nginx on') ? ' (target ≥ 0.9)' : ''}`,
+          measure: `${name}, c=64`,
+          value: `${Math.round(l.rps)} rps, p99 ${l.p99ms.toFixed(3)} ms${l.errors ? `, ${l.errors} errors` : ''}`,
+          'vs target':
+            name === 'nginx, no routing'
+              ? ''
+              : `${(l.rps / base).toFixed(2)}× nginx without routing${name.startsWith('nginx on') ? ' (target ≥ 0.9)' : ''}`,
         });
       }
     } finally {
@@ -275,7 +367,11 @@ http {
   } finally {
     stop(children);
   }
-  return { name: `decisions out of the path (SDK, nginx on x-junction-target; wrk ${seconds}s, one nginx worker, one Junction worker)`, rows, notes };
+  return {
+    name: `decisions out of the path (SDK, nginx on x-junction-target; wrk ${seconds}s, one nginx worker, one Junction worker)`,
+    rows,
+    notes,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

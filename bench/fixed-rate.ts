@@ -13,7 +13,13 @@ export interface FixedRateResult {
   p999ms: number;
 }
 
-export async function fixedRate(url: string, rps: number, seconds: number, body: string, headers: Record<string, string>): Promise<FixedRateResult> {
+export async function fixedRate(
+  url: string,
+  rps: number,
+  seconds: number,
+  body: string,
+  headers: Record<string, string>,
+): Promise<FixedRateResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections: 64 });
   const total = Math.round(rps * seconds);
@@ -28,14 +34,21 @@ export async function fixedRate(url: string, rps: number, seconds: number, body:
     // Timers are coarse: a request may leave a little before its slot. Late ones are
     // timed from their slot (the wait is part of what a caller would see), early ones from leaving.
     const from = Math.min(due, performance.now());
-    inflight.push(pool.request({ path: u.pathname, method: 'POST', body, headers: { ...headers, 'x-unit-id': `user-${i % 5000}` } }).then(
-      async (res) => {
-        await res.body.dump();
-        if (res.statusCode !== 200) errors++;
-        latencies[i] = performance.now() - from;
-      },
-      () => { errors++; latencies[i] = performance.now() - from; },
-    ));
+    inflight.push(
+      pool
+        .request({ path: u.pathname, method: 'POST', body, headers: { ...headers, 'x-unit-id': `user-${i % 5000}` } })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            if (res.statusCode !== 200) errors++;
+            latencies[i] = performance.now() - from;
+          },
+          () => {
+            errors++;
+            latencies[i] = performance.now() - from;
+          },
+        ),
+    );
   }
   await Promise.all(inflight);
   await pool.close();
@@ -47,6 +60,8 @@ export async function fixedRate(url: string, rps: number, seconds: number, body:
 // As a child process: `tsx bench/fixed-rate.ts URL RPS SECONDS` prints one JSON line.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [url, rps, seconds] = process.argv.slice(2);
-  const result = await fixedRate(url!, Number(rps), Number(seconds), '{"user":"user-1","titles":[101,202,303,404]}', { 'content-type': 'application/json' });
+  const result = await fixedRate(url!, Number(rps), Number(seconds), '{"user":"user-1","titles":[101,202,303,404]}', {
+    'content-type': 'application/json',
+  });
   console.log(JSON.stringify(result));
 }

@@ -26,14 +26,27 @@ export interface HttpBenchOptions {
 
 export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSection> {
   if (!has('wrk') || !has('nginx')) {
-    return { name: 'HTTP proxy overhead', rows: [], notes: ['skipped: needs wrk and nginx (apt-get install -y wrk nginx-light)'] };
+    return {
+      name: 'HTTP proxy overhead',
+      rows: [],
+      notes: ['skipped: needs wrk and nginx (apt-get install -y wrk nginx-light)'],
+    };
   }
   const seconds = opts.seconds ?? 5;
   const connections = opts.connections ?? 64;
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
-  const [up1, up2, nginxProxy, bare, junction, junctionW] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [up1, up2, nginxProxy, bare, junction, junctionW] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
 
-  writeFileSync(join(dir, 'nginx.conf'), `
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -51,8 +64,11 @@ http {
     listen 127.0.0.1:${nginxProxy};
     location / { proxy_pass http://$variant; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-}`);
-  writeFileSync(join(dir, 'junction.yaml'), `
+}`,
+  );
+  writeFileSync(
+    join(dir, 'junction.yaml'),
+    `
 models:
   ranker:
     class: scorer
@@ -68,19 +84,57 @@ objectives:
       - id: cw-42
         population: 1
         cells: { A: { weight: 50, use: ranker@6 }, B: { weight: 50, use: ranker@7 } }
-`);
+`,
+  );
   writeFileSync(join(dir, 'post.lua'), wrkPostScript());
   const children = [
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
-    start(process.execPath, [compiled(join(root, 'bench/bare-proxy.ts')), String(bare), `http://127.0.0.1:${up1}`, `http://127.0.0.1:${up2}`]),
-    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junction), '--host', '127.0.0.1', '--data', join(dir, 'data'),
-      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')])]),
+    start(process.execPath, [
+      compiled(join(root, 'bench/bare-proxy.ts')),
+      String(bare),
+      `http://127.0.0.1:${up1}`,
+      `http://127.0.0.1:${up2}`,
+    ]),
+    start(process.execPath, [
+      join(root, 'bin/junction.js'),
+      'serve',
+      '--config',
+      join(dir, 'junction.yaml'),
+      '--port',
+      String(junction),
+      '--host',
+      '127.0.0.1',
+      '--data',
+      join(dir, 'data'),
+      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')]),
+    ]),
     // The same with --workers 1: a primary that only supervises, one worker serving.
-    start(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', join(dir, 'junction.yaml'), '--port', String(junctionW), '--host', '127.0.0.1', '--data', join(dir, 'data-w'),
-      '--workers', '1', ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions-w.jsonl')])]),
+    start(process.execPath, [
+      join(root, 'bin/junction.js'),
+      'serve',
+      '--config',
+      join(dir, 'junction.yaml'),
+      '--port',
+      String(junctionW),
+      '--host',
+      '127.0.0.1',
+      '--data',
+      join(dir, 'data-w'),
+      '--workers',
+      '1',
+      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions-w.jsonl')]),
+    ]),
   ];
   try {
-    await Promise.all([`http://127.0.0.1:${up1}/`, `http://127.0.0.1:${nginxProxy}/`, `http://127.0.0.1:${bare}/`, `http://127.0.0.1:${junction}/healthz`, `http://127.0.0.1:${junctionW}/healthz`].map(waitFor));
+    await Promise.all(
+      [
+        `http://127.0.0.1:${up1}/`,
+        `http://127.0.0.1:${nginxProxy}/`,
+        `http://127.0.0.1:${bare}/`,
+        `http://127.0.0.1:${junction}/healthz`,
+        `http://127.0.0.1:${junctionW}/healthz`,
+      ].map(waitFor),
+    );
     const lua = join(dir, 'post.lua');
     const targets: Array<[string, string]> = [
       ['direct', `http://127.0.0.1:${up1}/score`],
@@ -109,7 +163,11 @@ objectives:
     const rate = opts.rate ?? 1000;
     const fixed = new Map<string, FixedRateResult>();
     for (const [name, url] of targets) {
-      const out = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/fixed-rate.ts'), url, String(rate), String(Math.max(3, seconds))], { encoding: 'utf8' });
+      const out = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'bench/fixed-rate.ts'), url, String(rate), String(Math.max(3, seconds))],
+        { encoding: 'utf8' },
+      );
       fixed.set(name, JSON.parse(out.stdout.trim().split('\n').pop()!) as FixedRateResult);
     }
     const j = load.get('junction')!;

@@ -24,20 +24,30 @@ await j.close();
 export async function benchMemory(): Promise<BenchSection> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-mem-'));
   const rows = [];
-  for (const [objectives, rules] of [[1, 10], [1000, 10]] as const) {
+  for (const [objectives, rules] of [
+    [1, 10],
+    [1000, 10],
+  ] as const) {
     const file = join(dir, `c-${objectives}.json`);
     writeFileSync(file, JSON.stringify(benchConfig(objectives, rules)));
     writeFileSync(join(dir, 'probe.mjs'), PROBE);
-    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', join(dir, 'probe.mjs'), file], { encoding: 'utf8' })) as { base: number; rss: number; heapUsed: number };
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', join(dir, 'probe.mjs'), file], { encoding: 'utf8' }),
+    ) as { base: number; rss: number; heapUsed: number };
     if (process.env.MEM_DEBUG) console.log(out);
     rows.push({
-      objectives, rules: objectives * rules,
+      objectives,
+      rules: objectives * rules,
       'RSS MB': +(out.rss / 2 ** 20).toFixed(1),
       'heap used MB': +(out.heapUsed / 2 ** 20).toFixed(1),
       'RSS before config MB': +(out.base / 2 ** 20).toFixed(1),
     });
   }
-  return { name: 'memory (fresh process, config loaded, after GC)', rows, notes: ['target: ≤ 150 MB RSS with 1,000 objectives and 10,000 rules'] };
+  return {
+    name: 'memory (fresh process, config loaded, after GC)',
+    rows,
+    notes: ['target: ≤ 150 MB RSS with 1,000 objectives and 10,000 rules'],
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

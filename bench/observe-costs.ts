@@ -4,7 +4,12 @@
 import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ExportResult } from '@opentelemetry/core';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import type { Call, Reply } from '../src/call/types.js';
 import { DecisionLog } from '../src/observe/decision-log.js';
@@ -15,13 +20,22 @@ import { requestSpans, traceAttempts, traceRouting } from '../src/observe/tracin
 import type { Outcome } from '../src/routing/types.js';
 
 class DiscardingExporter implements SpanExporter {
-  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void { done({ code: 0 }); }
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    done({ code: 0 });
+  }
   async shutdown(): Promise<void> {}
 }
 
 const outcome = {
-  objective: 'continue-watching-ranking', target: { id: 'ranker@7' }, step: 'experiment', rule: 'experiment:cw-42',
-  experiment: 'cw-42', cell: 'B', revision: 17, header: '', headerNoUnit: '',
+  objective: 'continue-watching-ranking',
+  target: { id: 'ranker@7' },
+  step: 'experiment',
+  rule: 'experiment:cw-42',
+  experiment: 'cw-42',
+  cell: 'B',
+  revision: 17,
+  header: '',
+  headerNoUnit: '',
 } as unknown as Outcome;
 const headers = { 'x-unit-id': 'user-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
 const reply: Reply = { status: 200, headers: {}, body: null };
@@ -52,7 +66,9 @@ async function perRequest(n: number, run: (i: number) => void | Promise<void>): 
 
 export async function observabilityCosts(n = 50_000): Promise<Array<[string, number]>> {
   const devnull = () => openSync('/dev/null', 'w');
-  const baseline = await perRequest(n, (i) => { finish(record(i)); });
+  const baseline = await perRequest(n, (i) => {
+    finish(record(i));
+  });
 
   const m = createMetrics();
   const metrics = await perRequest(n, (i) => {
@@ -62,14 +78,21 @@ export async function observabilityCosts(n = 50_000): Promise<Array<[string, num
     m.end(r);
   });
 
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536 })] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536 })],
+  });
   const spans = requestSpans(provider);
   const backend = traceAttempts(async () => reply);
   const tracing = await perRequest(n, async (i) => {
     const r = record(i);
     spans.start(r, headers);
     traceRouting(r.trace!, outcome, performance.now());
-    await backend({ objective: { name: 'continue-watching-ranking' }, target: outcome.target, headers: {}, trace: r.trace } as unknown as Call);
+    await backend({
+      objective: { name: 'continue-watching-ranking' },
+      target: outcome.target,
+      headers: {},
+      trace: r.trace,
+    } as unknown as Call);
     finish(r);
     spans.end(r);
   });

@@ -3,7 +3,12 @@
 // Usage: observe-junction.ts PORT UPSTREAM_URL on|off|serve DIR
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import { startJunction } from '../src/app.js';
 import { createLogger } from '../src/observe/logger.js';
@@ -24,18 +29,34 @@ const config = {
     'continue-watching-ranking': {
       default: 'ranker@6',
       rules: [{ when: { context: { country: ['BR', 'MX'] } }, use: 'ranker@7' }],
-      experiments: [{ id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }],
+      experiments: [
+        {
+          id: 'cw-42',
+          population: 1,
+          cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } },
+        },
+      ],
     },
   },
 };
 const on = mode === 'on';
 const serve = mode === 'serve';
 const junction = await startJunction({
-  port: Number(port), config,
-  metrics: on || serve, processMetrics: on || serve,
-  tracing: on ? new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536, maxExportBatchSize: 2048 })] }) : false,
+  port: Number(port),
+  config,
+  metrics: on || serve,
+  processMetrics: on || serve,
+  tracing: on
+    ? new BasicTracerProvider({
+        spanProcessors: [
+          new BatchSpanProcessor(new DiscardingExporter(), { maxQueueSize: 65536, maxExportBatchSize: 2048 }),
+        ],
+      })
+    : false,
   decisionLog: on || serve ? join(dir, `decisions-${mode}.jsonl`) : undefined,
   accessLog: on,
   log: createLogger({ destination: pino.destination({ dest: join(dir, `${mode}.log`), sync: false }) }),
 });
-process.once('SIGTERM', () => { void junction.close().then(() => process.exit(0)); });
+process.once('SIGTERM', () => {
+  void junction.close().then(() => process.exit(0));
+});

@@ -38,10 +38,27 @@ export async function benchObservability(opts: ObserveBenchOptions = {}): Promis
   const [upPort, offPort, servePort, onPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const upstreamUrl = `http://127.0.0.1:${upPort}/score`;
   const junction = (port: number, mode: string) =>
-    start(process.execPath, ['--import', 'tsx', join(root, 'bench/observe-junction.ts'), String(port), upstreamUrl, mode, dir]);
-  const children = [start(process.execPath, ['-e', UPSTREAM, String(upPort)]), junction(offPort, 'off'), junction(servePort, 'serve'), junction(onPort, 'on')];
+    start(process.execPath, [
+      '--import',
+      'tsx',
+      join(root, 'bench/observe-junction.ts'),
+      String(port),
+      upstreamUrl,
+      mode,
+      dir,
+    ]);
+  const children = [
+    start(process.execPath, ['-e', UPSTREAM, String(upPort)]),
+    junction(offPort, 'off'),
+    junction(servePort, 'serve'),
+    junction(onPort, 'on'),
+  ];
   try {
-    await Promise.all([`http://127.0.0.1:${upPort}/`, ...[offPort, servePort, onPort].map((p) => `http://127.0.0.1:${p}/healthz`)].map(waitFor));
+    await Promise.all(
+      [`http://127.0.0.1:${upPort}/`, ...[offPort, servePort, onPort].map((p) => `http://127.0.0.1:${p}/healthz`)].map(
+        waitFor,
+      ),
+    );
     const lua = join(dir, 'post.lua');
     writeFileSync(lua, wrkPostScript({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }));
     const path = '/v1/objectives/continue-watching-ranking';
@@ -58,12 +75,23 @@ export async function benchObservability(opts: ObserveBenchOptions = {}): Promis
       }
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const summary = new Map([...results].map(([n, rs]) => [n, {
-      rps: mean(rs.map((x) => x.rps)), p50: mean(rs.map((x) => x.p50ms)), p99: mean(rs.map((x) => x.p99ms)),
-      errors: rs.reduce((a, x) => a + x.errors, 0),
-    }]));
+    const summary = new Map(
+      [...results].map(([n, rs]) => [
+        n,
+        {
+          rps: mean(rs.map((x) => x.rps)),
+          p50: mean(rs.map((x) => x.p50ms)),
+          p99: mean(rs.map((x) => x.p99ms)),
+          errors: rs.reduce((a, x) => a + x.errors, 0),
+        },
+      ]),
+    );
     const rows = [...summary].map(([n, s]) => ({
-      variant: n, [`rps (c=${connections})`]: Math.round(s.rps), 'p50 ms': s.p50.toFixed(3), 'p99 ms': s.p99.toFixed(3), errors: s.errors,
+      variant: n,
+      [`rps (c=${connections})`]: Math.round(s.rps),
+      'p50 ms': s.p50.toFixed(3),
+      'p99 ms': s.p99.toFixed(3),
+      errors: s.errors,
     }));
     const onS = summary.get('all on')!;
     const serveS = summary.get('metrics + decision log')!;
@@ -78,8 +106,11 @@ export async function benchObservability(opts: ObserveBenchOptions = {}): Promis
         `throughput with all observability on: ${(onS.rps / offS.rps).toFixed(2)}× of all off`,
         `per-request cost of observability at c=${connections}: ${((1 / onS.rps - 1 / offS.rps) * 1e6).toFixed(1)} µs of serial time`,
         `on = metrics + process metrics + tracing (real SDK, BatchSpanProcessor, discarding exporter) + decision log (sample 1.0, file: ${logged} lines) + access log (file)`,
-        'each Junction, the upstream and wrk are separate processes sharing this machine\'s cores',
-        ...costs.map(([what, us]) => `CPU per request, in-process: ${what}: ${us < 0.5 ? '< 0.5 (within noise)' : us.toFixed(2)} µs`),
+        "each Junction, the upstream and wrk are separate processes sharing this machine's cores",
+        ...costs.map(
+          ([what, us]) =>
+            `CPU per request, in-process: ${what}: ${us < 0.5 ? '< 0.5 (within noise)' : us.toFixed(2)} µs`,
+        ),
       ],
     };
   } finally {

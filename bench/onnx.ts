@@ -15,13 +15,23 @@ import type { BenchSection } from './report.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LABELS = ['horizontal-line', 'vertical-line', 'square', 'cross', 'diagonal'];
 
-const onnx = (path: string, maxBatch: number, maxDelayMs: number, extra: object = {}) =>
-  ({ backend: { type: 'onnx', path, maxBatch, maxDelayMs, ...extra } });
+const onnx = (path: string, maxBatch: number, maxDelayMs: number, extra: object = {}) => ({
+  backend: { type: 'onnx', path, maxBatch, maxDelayMs, ...extra },
+});
 
 const config = {
   models: {
-    ranker: { class: 'scorer', versions: { off: onnx('models/ranker-7.onnx', 1, 0), on: onnx('models/ranker-7.onnx', 64, 1) } },
-    shapes: { class: 'classifier', versions: { off: onnx('models/shapes-2.onnx', 1, 0, { labels: LABELS }), on: onnx('models/shapes-2.onnx', 64, 1, { labels: LABELS }) } },
+    ranker: {
+      class: 'scorer',
+      versions: { off: onnx('models/ranker-7.onnx', 1, 0), on: onnx('models/ranker-7.onnx', 64, 1) },
+    },
+    shapes: {
+      class: 'classifier',
+      versions: {
+        off: onnx('models/shapes-2.onnx', 1, 0, { labels: LABELS }),
+        on: onnx('models/shapes-2.onnx', 64, 1, { labels: LABELS }),
+      },
+    },
     charlm: {
       class: 'generator',
       versions: {
@@ -31,9 +41,12 @@ const config = {
     },
   },
   objectives: {
-    'ranker-off': { default: 'ranker@off' }, 'ranker-on': { default: 'ranker@on' },
-    'shapes-off': { default: 'shapes@off' }, 'shapes-on': { default: 'shapes@on' },
-    'chat-off': { interface: 'openai', default: 'charlm@off' }, 'chat-on': { interface: 'openai', default: 'charlm@on' },
+    'ranker-off': { default: 'ranker@off' },
+    'ranker-on': { default: 'ranker@on' },
+    'shapes-off': { default: 'shapes@off' },
+    'shapes-on': { default: 'shapes@on' },
+    'chat-off': { interface: 'openai', default: 'charlm@off' },
+    'chat-on': { interface: 'openai', default: 'charlm@on' },
   },
 };
 
@@ -41,9 +54,19 @@ function call(j: Junction, objective: string, operation: Operation, body: Buffer
   const o = j.runtime.current!.routing.objectives.get(objective)!;
   const controller = new AbortController();
   return {
-    objective: o, outcome: o.default, target: o.default.target, operation, method: 'POST', query: '', headers: {},
-    body: RequestBody.of(body), requestId: 'bench', deadline: performance.now() + 60_000, replyDeadline: performance.now() + 60_000,
-    signal: controller.signal, abort: (r) => controller.abort(r),
+    objective: o,
+    outcome: o.default,
+    target: o.default.target,
+    operation,
+    method: 'POST',
+    query: '',
+    headers: {},
+    body: RequestBody.of(body),
+    requestId: 'bench',
+    deadline: performance.now() + 60_000,
+    replyDeadline: performance.now() + 60_000,
+    signal: controller.signal,
+    abort: (r) => controller.abort(r),
   };
 }
 
@@ -55,25 +78,38 @@ interface Measured {
 }
 
 /** `callers` loops, each sending one request after the other for `seconds`. */
-async function closedLoop(j: Junction, objective: string, operation: Operation, body: Buffer, callers: number, seconds: number): Promise<Measured> {
-  const backend = j.runtime.current!.backends.get(j.runtime.current!.routing.objectives.get(objective)!.default.target.id) as OnnxBackend;
+async function closedLoop(
+  j: Junction,
+  objective: string,
+  operation: Operation,
+  body: Buffer,
+  callers: number,
+  seconds: number,
+): Promise<Measured> {
+  const backend = j.runtime.current!.backends.get(
+    j.runtime.current!.routing.objectives.get(objective)!.default.target.id,
+  ) as OnnxBackend;
   const stats = backend.model.batcher.stats;
   const before = { ...stats };
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: callers }, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      const reply = await backend.send(call(j, objective, operation, body));
-      if (reply.status !== 200) throw new Error(`${objective}: status ${reply.status}`);
-      latencies.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        const reply = await backend.send(call(j, objective, operation, body));
+        if (reply.status !== 200) throw new Error(`${objective}: status ${reply.status}`);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
+  const q = (p: number) =>
+    +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
   return {
     perSecond: latencies.length / seconds,
-    p50: q(0.5), p99: q(0.99),
+    p50: q(0.5),
+    p99: q(0.99),
     batch: +((stats.requests - before.requests) / Math.max(1, stats.runs - before.runs)).toFixed(1),
   };
 }
@@ -84,18 +120,36 @@ export async function benchOnnx(opts: { seconds?: number; callers?: number } = {
   const j = await startJunction({ config, baseDir: ROOT, port: 0 });
   try {
     const rank = Buffer.from(JSON.stringify({ inputs: { features: [0.85, 0.95, 0.7, 0.8, 0.6, 0.3, 0.5, 0] } }));
-    const image = Buffer.from(JSON.stringify({ inputs: { image: Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 1 : 0)) } }));
+    const image = Buffer.from(
+      JSON.stringify({ inputs: { image: Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 1 : 0)) } }),
+    );
     const chat = Buffer.from(JSON.stringify({ prompt: 'Q: ', max_tokens: 64, temperature: 0 }));
     const rows: BenchSection['rows'] = [];
-    const pair = async (name: string, unit: string, objective: string, operation: Operation, body: Buffer, n: number, scale = 1) => {
+    const pair = async (
+      name: string,
+      unit: string,
+      objective: string,
+      operation: Operation,
+      body: Buffer,
+      n: number,
+      scale = 1,
+    ) => {
       await closedLoop(j, `${objective}-off`, operation, body, n, 0.3); // warm up
       const off = await closedLoop(j, `${objective}-off`, operation, body, n, seconds);
       await closedLoop(j, `${objective}-on`, operation, body, n, 0.3);
       const on = await closedLoop(j, `${objective}-on`, operation, body, n, seconds);
-      for (const [mode, m] of [['unbatched', off], ['batched', on]] as const) {
+      for (const [mode, m] of [
+        ['unbatched', off],
+        ['batched', on],
+      ] as const) {
         rows.push({
-          model: name, mode, callers: n, [unit]: Math.round(m.perSecond * scale),
-          'mean batch': m.batch, 'p50 ms': m.p50, 'p99 ms': m.p99,
+          model: name,
+          mode,
+          callers: n,
+          [unit]: Math.round(m.perSecond * scale),
+          'mean batch': m.batch,
+          'p50 ms': m.p50,
+          'p99 ms': m.p99,
           'batched / unbatched': mode === 'batched' ? +(on.perSecond / off.perSecond).toFixed(2) : '',
         });
       }

@@ -46,12 +46,20 @@ export async function benchReadout(lines: number): Promise<BenchSection> {
     const e = readout.experiments[0];
     return {
       name: 'readout (junction analyze)',
-      rows: [{
-        'decision lines': lines, 'log size GiB': gib, 'feedback lines': Math.floor(lines / 10), seconds: seconds.toFixed(1),
-        'decision lines/s': Math.round(lines / seconds), units: e?.cells.reduce((s, c) => s + c.units, 0) ?? 0,
-      }],
-      notes: ['DuckDB (@duckdb/node-api) reading the JSON lines directly, all cores; generation not timed',
-        `at this rate 100 million lines take about ${Math.round((1e8 / (lines / seconds)) / 60)} min`],
+      rows: [
+        {
+          'decision lines': lines,
+          'log size GiB': gib,
+          'feedback lines': Math.floor(lines / 10),
+          seconds: seconds.toFixed(1),
+          'decision lines/s': Math.round(lines / seconds),
+          units: e?.cells.reduce((s, c) => s + c.units, 0) ?? 0,
+        },
+      ],
+      notes: [
+        'DuckDB (@duckdb/node-api) reading the JSON lines directly, all cores; generation not timed',
+        `at this rate 100 million lines take about ${Math.round(1e8 / (lines / seconds) / 60)} min`,
+      ],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,8 +10,10 @@ export function formatSection(s: BenchSection): string {
   const width = cols.map((c) => Math.max(c.length, ...s.rows.map((r) => String(r[c] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
   return [
-    `### ${s.name}`, '',
-    line(cols), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    `### ${s.name}`,
+    '',
+    line(cols),
+    `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...s.rows.map((r) => line(cols.map((c) => String(r[c] ?? '')))),
     ...(s.notes?.length ? ['', ...s.notes.map((n) => `- ${n}`)] : []),
     '',

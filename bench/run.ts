@@ -34,7 +34,8 @@ const benches: Array<[string, Bench]> = [
 ];
 
 const header = [
-  '# Junction benchmark report', '',
+  '# Junction benchmark report',
+  '',
   `- date: ${new Date().toISOString()}`,
   `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}`,
   '',
@@ -50,7 +51,11 @@ for (const [name, bench] of benches) {
   report += `${text}\n`;
 }
 if (process.argv.includes('--write')) {
-  writeFileSync(new URL('../docs/bench-results.md', import.meta.url), `${report}\n![throughput and latency](bench-chart.svg)\n`);
-  if (httpSection && httpSection.rows.length > 0) writeFileSync(new URL('../docs/bench-chart.svg', import.meta.url), httpChart(httpSection));
+  writeFileSync(
+    new URL('../docs/bench-results.md', import.meta.url),
+    `${report}\n![throughput and latency](bench-chart.svg)\n`,
+  );
+  if (httpSection && httpSection.rows.length > 0)
+    writeFileSync(new URL('../docs/bench-chart.svg', import.meta.url), httpChart(httpSection));
   console.log('wrote docs/bench-results.md and docs/bench-chart.svg');
 }

@@ -22,7 +22,8 @@ function percentile(values: number[], p: number): number {
 }
 
 export async function benchTokens(requests = 400): Promise<BenchSection> {
-  const chunk = (i: number) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: ` w${i}` }, finish_reason: null }] })}\n\n`;
+  const chunk = (i: number) =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: ` w${i}` }, finish_reason: null }] })}\n\n`;
   const usage = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [], usage: { prompt_tokens: 12, completion_tokens: EVENTS, total_tokens: 12 + EVENTS } })}\n\ndata: [DONE]\n\n`;
   const upstream = createServer((req, res) => {
     req.resume();
@@ -39,24 +40,52 @@ export async function benchTokens(requests = 400): Promise<BenchSection> {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const config = {
-    models: { llm: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [url] } } } } },
+    models: {
+      llm: {
+        class: 'generator',
+        versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [url] } } },
+      },
+    },
     objectives: { chat: { interface: 'openai', default: 'llm@1' } },
   };
   const off = await startJunction({ port: 0, config, metrics: false, tracing: false });
   const on = await startJunction({ port: 0, config, tracing: false, decisionLog: '/dev/null' });
-  const body = JSON.stringify({ model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+  const body = JSON.stringify({
+    model: 'chat',
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: 'hi' }],
+  });
 
   async function once(j: Junction): Promise<[number, number]> {
     const t0 = performance.now();
-    const res = await request(`${j.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await request(`${j.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     let first = 0;
     for await (const _ of res.body) if (first === 0) first = performance.now() - t0;
     return [first, performance.now() - t0];
   }
-  const results = { off: { ttfb: [] as number[], total: [] as number[] }, on: { ttfb: [] as number[], total: [] as number[] } };
-  for (let i = 0; i < 50; i++) { await once(off); await once(on); } // warm-up
+  const results = {
+    off: { ttfb: [] as number[], total: [] as number[] },
+    on: { ttfb: [] as number[], total: [] as number[] },
+  };
+  for (let i = 0; i < 50; i++) {
+    await once(off);
+    await once(on);
+  } // warm-up
   for (let i = 0; i < requests; i++) {
-    for (const [name, j] of (i % 2 === 0 ? [['off', off], ['on', on]] : [['on', on], ['off', off]]) as Array<['off' | 'on', Junction]>) {
+    for (const [name, j] of (i % 2 === 0
+      ? [
+          ['off', off],
+          ['on', on],
+        ]
+      : [
+          ['on', on],
+          ['off', off],
+        ]) as Array<['off' | 'on', Junction]>) {
       const [ttfb, total] = await once(j);
       results[name].ttfb.push(ttfb);
       results[name].total.push(total);
@@ -84,13 +113,20 @@ export async function benchTokens(requests = 400): Promise<BenchSection> {
     }
   }
   const row = (what: string, a: number[], b: number[], p: number) => ({
-    measure: `${what} p${p * 100}`, 'usage off (ms)': percentile(a, p).toFixed(3), 'usage on (ms)': percentile(b, p).toFixed(3),
+    measure: `${what} p${p * 100}`,
+    'usage off (ms)': percentile(a, p).toFixed(3),
+    'usage on (ms)': percentile(b, p).toFixed(3),
     ratio: (percentile(b, p) / percentile(a, p)).toFixed(2),
   });
   return {
     name: 'token accounting on SSE streams',
     rows: [
-      { measure: 'side reader alone, per stream', 'usage off (ms)': (side.off / 5).toFixed(4), 'usage on (ms)': (side.on / 5).toFixed(4), ratio: (side.on / side.off).toFixed(2) },
+      {
+        measure: 'side reader alone, per stream',
+        'usage off (ms)': (side.off / 5).toFixed(4),
+        'usage on (ms)': (side.on / 5).toFixed(4),
+        ratio: (side.on / side.off).toFixed(2),
+      },
       row('time to first byte', results.off.ttfb, results.on.ttfb, 0.5),
       row('time to first byte', results.off.ttfb, results.on.ttfb, 0.99),
       row('whole stream', results.off.total, results.on.total, 0.5),

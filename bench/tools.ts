@@ -40,7 +40,16 @@ export function compiled(tsFile: string): string {
   const dir = join(root, 'node_modules/.cache/junction-bench');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, basename(tsFile).replace(/\.ts$/, '.mjs'));
-  buildSync({ entryPoints: [tsFile], outfile: out, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'error' });
+  buildSync({
+    entryPoints: [tsFile],
+    outfile: out,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
   return out;
 }
 
@@ -67,8 +76,26 @@ export interface LoadResult {
 }
 
 /** wrk with a POST body and headers; latency percentiles from --latency. */
-export function wrk(url: string, opts: { connections: number; seconds: number; threads?: number; luaFile: string }): LoadResult {
-  const out = spawnSync('wrk', ['-t', String(opts.threads ?? 1), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency', '-s', opts.luaFile, url], { encoding: 'utf8' });
+export function wrk(
+  url: string,
+  opts: { connections: number; seconds: number; threads?: number; luaFile: string },
+): LoadResult {
+  const out = spawnSync(
+    'wrk',
+    [
+      '-t',
+      String(opts.threads ?? 1),
+      '-c',
+      String(opts.connections),
+      '-d',
+      `${opts.seconds}s`,
+      '--latency',
+      '-s',
+      opts.luaFile,
+      url,
+    ],
+    { encoding: 'utf8' },
+  );
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
   const text = out.stdout;
   const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
@@ -80,7 +107,8 @@ export function wrk(url: string, opts: { connections: number; seconds: number; t
   };
   const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
-  const errors = (Number.isNaN(non2xx) ? 0 : non2xx) + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
+  const errors =
+    (Number.isNaN(non2xx) ? 0 : non2xx) + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
   return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50ms: pct('50'), p99ms: pct('99'), errors };
 }
 
@@ -90,7 +118,9 @@ export function stop(children: ChildProcess[]): void {
 
 /** The wrk script every HTTP bench uses: the same POST body, units spread over 5,000 users. */
 export function wrkPostScript(extraHeaders: Record<string, string> = {}): string {
-  const extra = Object.entries(extraHeaders).map(([k, v]) => `  wrk.headers["${k}"] = "${v}"\n`).join('');
+  const extra = Object.entries(extraHeaders)
+    .map(([k, v]) => `  wrk.headers["${k}"] = "${v}"\n`)
+    .join('');
   return `
 wrk.method = "POST"
 wrk.body = '{"user":"user-1","titles":[101,202,303,404]}'

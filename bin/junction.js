@@ -12,7 +12,6 @@ const crash = (err) => {
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
-main(process.argv.slice(2)).then(
-  (code) => { if (code !== undefined) process.exitCode = code; },
-  crash,
-);
+main(process.argv.slice(2)).then((code) => {
+  if (code !== undefined) process.exitCode = code;
+}, crash);

@@ -39,7 +39,10 @@ function Login({ onToken, failed }) {
   return html`
     <main class="login">
       <h1>Junction console</h1>
-      <form onSubmit=${(e) => { e.preventDefault(); onToken(value.trim()); }}>
+      <form onSubmit=${(e) => {
+        e.preventDefault();
+        onToken(value.trim());
+      }}>
         <label for="token">Admin token</label>
         <input id="token" type="password" autocomplete="current-password" required autofocus
           value=${value} onInput=${(e) => setValue(e.currentTarget.value)} />
@@ -53,13 +56,20 @@ function Login({ onToken, failed }) {
 function View({ path }) {
   const [head, ...rest] = path.split('/');
   switch (head) {
-    case 'objectives': return rest.length ? html`<${ObjectiveView} name=${rest.join('/')} />` : html`<${ObjectivesView} />`;
-    case 'rollouts': return html`<${RolloutsView} />`;
-    case 'revisions': return html`<${RevisionsView} selected=${rest[0]} />`;
-    case 'config': return html`<${ConfigView} />`;
-    case 'explain': return html`<${ExplainView} objective=${rest[0]} />`;
-    case 'models': return html`<${ModelsView} />`;
-    default: return html`<p>No such page. <a href="#/objectives">Objectives</a></p>`;
+    case 'objectives':
+      return rest.length ? html`<${ObjectiveView} name=${rest.join('/')} />` : html`<${ObjectivesView} />`;
+    case 'rollouts':
+      return html`<${RolloutsView} />`;
+    case 'revisions':
+      return html`<${RevisionsView} selected=${rest[0]} />`;
+    case 'config':
+      return html`<${ConfigView} />`;
+    case 'explain':
+      return html`<${ExplainView} objective=${rest[0]} />`;
+    case 'models':
+      return html`<${ModelsView} />`;
+    default:
+      return html`<p>No such page. <a href="#/objectives">Objectives</a></p>`;
   }
 }
 
@@ -81,9 +91,15 @@ function App() {
       }
     }
   };
-  useEffect(() => { check(); }, []);
+  useEffect(() => {
+    check();
+  }, []);
   if (auth.state === 'checking') return html`<p class="boot">Connecting…</p>`;
-  if (auth.state === 'out') return html`<${Login} failed=${auth.failed} onToken=${(t) => { token.set(t); check(); }} />`;
+  if (auth.state === 'out')
+    return html`<${Login} failed=${auth.failed} onToken=${(t) => {
+      token.set(t);
+      check();
+    }} />`;
   const section = path.split('/')[0];
   return html`
     <header>
@@ -91,9 +107,14 @@ function App() {
       <nav aria-label="Sections">
         ${NAV.map(([id, label]) => html`<a href=${`#/${id}`} aria-current=${section === id ? 'page' : undefined}>${label}</a>`)}
       </nav>
-      ${auth.secure
-        ? html`<button class="link" onClick=${() => { token.clear(); setAuth({ state: 'out' }); }}>Sign out</button>`
-        : html`<span class="warn-badge" title="serve --insecure-admin: no token is asked">insecure admin</span>`}
+      ${
+        auth.secure
+          ? html`<button class="link" onClick=${() => {
+              token.clear();
+              setAuth({ state: 'out' });
+            }}>Sign out</button>`
+          : html`<span class="warn-badge" title="serve --insecure-admin: no token is asked">insecure admin</span>`
+      }
     </header>
     <main id="main"><${View} path=${path} key=${path} /></main>`;
 }

@@ -26,18 +26,26 @@ export function ConfirmDialog({ action, onClose }) {
   const r = state.result;
   return html`
     <dialog ref=${ref} aria-labelledby="confirm-title" onClose=${() => onClose(r)}>
-      ${action && html`
+      ${
+        action &&
+        html`
         <h2 id="confirm-title">${action.title}</h2>
         <div>${action.body}</div>
         ${state.error && html`<p class="error" role="alert">${state.error.message}</p>`}
-        ${r && html`<p class="result" role="status">
+        ${
+          r &&
+          html`<p class="result" role="status">
           ${r.unchanged ? `Nothing changed: revision ${r.revision} stays live.` : `Revision ${r.revision} is live.`}</p>
-          ${r.diff?.length > 0 && html`<pre class="diff">${r.diff.join('\n')}</pre>`}`}
+          ${r.diff?.length > 0 && html`<pre class="diff">${r.diff.join('\n')}</pre>`}`
+        }
         <div class="actions">
-          ${r
-            ? html`<button onClick=${() => ref.current.close()} autofocus>Close</button>`
-            : html`<button class="primary" onClick=${go} disabled=${state.busy}>${action.confirmLabel}</button>
-                   <button onClick=${() => ref.current.close()}>Cancel</button>`}
-        </div>`}
+          ${
+            r
+              ? html`<button onClick=${() => ref.current.close()} autofocus>Close</button>`
+              : html`<button class="primary" onClick=${go} disabled=${state.busy}>${action.confirmLabel}</button>
+                   <button onClick=${() => ref.current.close()}>Cancel</button>`
+          }
+        </div>`
+      }
     </dialog>`;
 }

@@ -23,9 +23,17 @@ export function usePoll(fn, everyMs, deps) {
   useEffect(() => {
     alive.current = true;
     load();
-    if (!everyMs) return () => { alive.current = false; };
-    const timer = setInterval(() => { if (!document.hidden) load(); }, everyMs);
-    return () => { alive.current = false; clearInterval(timer); };
+    if (!everyMs)
+      return () => {
+        alive.current = false;
+      };
+    const timer = setInterval(() => {
+      if (!document.hidden) load();
+    }, everyMs);
+    return () => {
+      alive.current = false;
+      clearInterval(timer);
+    };
   }, [load, everyMs]);
   return { ...state, reload: load };
 }

@@ -25,7 +25,11 @@ function upstream(handle: (res: ServerResponse, n: number) => void): Promise<{ u
     req.on('end', () => handle(res, n++));
   });
   server.keepAliveTimeout = 60_000;
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    ),
+  );
 }
 
 function json(res: ServerResponse): void {
@@ -36,7 +40,8 @@ function json(res: ServerResponse): void {
 /** Faults, in turn: a good reply, a reset mid-body, headers then death, a 500. */
 function faulty(res: ServerResponse, n: number): void {
   switch (n % 4) {
-    case 0: return json(res);
+    case 0:
+      return json(res);
     case 1:
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: 1\n\n');
@@ -62,8 +67,25 @@ async function startJunction(config: object): Promise<{ child: ChildProcess; url
   const dir = mkdtempSync(join(tmpdir(), 'junction-outage-'));
   const file = join(dir, 'junction.json');
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [join(root, 'bin/junction.js'), 'serve', '--config', file, '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'data'), '--admin-port', '0', '--insecure-admin'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/junction.js'),
+      'serve',
+      '--config',
+      file,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data',
+      join(dir, 'data'),
+      '--admin-port',
+      '0',
+      '--insecure-admin',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   child.stderr.resume();
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -92,38 +114,56 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function sustained(url: string, pid: number): Promise<object> {
   const agent = new Agent({ connections: 64 });
   const seen: Record<string, number> = {};
-  const note = (k: string) => { seen[k] = (seen[k] ?? 0) + 1; };
+  const note = (k: string) => {
+    seen[k] = (seen[k] ?? 0) + 1;
+  };
   const before = rssMb(pid);
   let peak = before;
   const until = Date.now() + SECONDS * 1000;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, 250);
   let sent = 0;
-  await Promise.all(Array.from({ length: 64 }, async (_, w) => {
-    while (Date.now() < until) {
-      const objective = w % 2 === 0 ? 'plain' : 'faulty';
-      const abortEarly = w % 8 === 7;
-      const ac = new AbortController();
-      sent++;
-      try {
-        const r = await request(`${url}/v1/objectives/${objective}`, { method: 'POST', body: '{}', dispatcher: agent, signal: ac.signal, headers: { authorization: `Bearer ${KEY}` } });
-        if (abortEarly) {
-          ac.abort();
-          note('client-abort');
-          continue;
+  await Promise.all(
+    Array.from({ length: 64 }, async (_, w) => {
+      while (Date.now() < until) {
+        const objective = w % 2 === 0 ? 'plain' : 'faulty';
+        const abortEarly = w % 8 === 7;
+        const ac = new AbortController();
+        sent++;
+        try {
+          const r = await request(`${url}/v1/objectives/${objective}`, {
+            method: 'POST',
+            body: '{}',
+            dispatcher: agent,
+            signal: ac.signal,
+            headers: { authorization: `Bearer ${KEY}` },
+          });
+          if (abortEarly) {
+            ac.abort();
+            note('client-abort');
+            continue;
+          }
+          await r.body.text();
+          note(String(r.statusCode));
+        } catch {
+          note(abortEarly ? 'client-abort' : 'cut');
         }
-        await r.body.text();
-        note(String(r.statusCode));
-      } catch {
-        note(abortEarly ? 'client-abort' : 'cut');
       }
-    }
-  }));
+    }),
+  );
   clearInterval(sampler);
   await agent.close();
   await sleep(500);
   const codes = await recorded(url);
-  return { scenario: `sustained load with faults, ${SECONDS}s, 64 clients`, sent, clientsSaw: seen, recordedByCode: codes,
-    recordedTotal: Object.values(codes).reduce((a, b) => a + b, 0), rssMb: { before, peak, after: rssMb(pid) } };
+  return {
+    scenario: `sustained load with faults, ${SECONDS}s, 64 clients`,
+    sent,
+    clientsSaw: seen,
+    recordedByCode: codes,
+    recordedTotal: Object.values(codes).reduce((a, b) => a + b, 0),
+    rssMb: { before, peak, after: rssMb(pid) },
+  };
 }
 
 async function connections(url: string, pid: number, count: number): Promise<object> {
@@ -134,7 +174,9 @@ async function connections(url: string, pid: number, count: number): Promise<obj
   for (let i = 0; i < count; i++) {
     const s = connect(Number(port), '127.0.0.1');
     s.on('error', () => undefined);
-    s.on('connect', () => { opened++; });
+    s.on('connect', () => {
+      opened++;
+    });
     sockets.push(s);
     if (i % 500 === 499) await sleep(50);
   }
@@ -144,12 +186,21 @@ async function connections(url: string, pid: number, count: number): Promise<obj
   await sleep(1000);
   const peak = rssMb(pid);
   const t0 = performance.now();
-  const r = await request(`${url}/v1/objectives/plain`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${KEY}` } });
+  const r = await request(`${url}/v1/objectives/plain`, {
+    method: 'POST',
+    body: '{}',
+    headers: { authorization: `Bearer ${KEY}` },
+  });
   await r.body.text();
   const normalMs = Math.round(performance.now() - t0);
   for (const s of sockets) s.destroy();
   await sleep(1000);
-  return { scenario: `${count} idle half-open connections`, opened, normalCall: { status: r.statusCode, ms: normalMs }, rssMb: { before, peak, after: rssMb(pid) } };
+  return {
+    scenario: `${count} idle half-open connections`,
+    opened,
+    normalCall: { status: r.statusCode, ms: normalMs },
+    rssMb: { before, peak, after: rssMb(pid) },
+  };
 }
 
 async function keylessBodies(url: string, pid: number): Promise<object> {
@@ -158,31 +209,52 @@ async function keylessBodies(url: string, pid: number): Promise<object> {
   let peak = before;
   const chunk = Buffer.alloc(64 * 1024, 'x');
   const statuses: Record<string, number> = {};
-  await Promise.all(Array.from({ length: 60 }, (_, i) => new Promise<void>((resolve) => {
-    const s = connect(Number(port), '127.0.0.1');
-    let out = '';
-    s.on('error', () => resolve());
-    s.on('data', (d) => { out += d.toString('latin1'); });
-    s.on('close', () => {
-      const code = /^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 'closed';
-      statuses[code] = (statuses[code] ?? 0) + 1;
-      resolve();
-    });
-    const path = ['/v1/chat/completions', '/v1/decide', '/v1/objectives/plain'][i % 3];
-    s.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${16 * 1024 * 1024}\r\n\r\n`);
-    let sentBytes = 0;
-    const pump = () => {
-      while (sentBytes < 16 * 1024 * 1024 && !s.destroyed) {
-        sentBytes += chunk.length;
-        if (!s.write(chunk)) return void s.once('drain', pump);
-      }
-      s.end();
-    };
-    pump();
-    setTimeout(() => s.destroy(), 10_000);
-  })).concat([(async () => { for (let k = 0; k < 40; k++) { peak = Math.max(peak, rssMb(pid)); await sleep(250); } })()]));
+  await Promise.all(
+    Array.from(
+      { length: 60 },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = connect(Number(port), '127.0.0.1');
+          let out = '';
+          s.on('error', () => resolve());
+          s.on('data', (d) => {
+            out += d.toString('latin1');
+          });
+          s.on('close', () => {
+            const code = /^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 'closed';
+            statuses[code] = (statuses[code] ?? 0) + 1;
+            resolve();
+          });
+          const path = ['/v1/chat/completions', '/v1/decide', '/v1/objectives/plain'][i % 3];
+          s.write(
+            `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${16 * 1024 * 1024}\r\n\r\n`,
+          );
+          let sentBytes = 0;
+          const pump = () => {
+            while (sentBytes < 16 * 1024 * 1024 && !s.destroyed) {
+              sentBytes += chunk.length;
+              if (!s.write(chunk)) return void s.once('drain', pump);
+            }
+            s.end();
+          };
+          pump();
+          setTimeout(() => s.destroy(), 10_000);
+        }),
+    ).concat([
+      (async () => {
+        for (let k = 0; k < 40; k++) {
+          peak = Math.max(peak, rssMb(pid));
+          await sleep(250);
+        }
+      })(),
+    ]),
+  );
   await sleep(2000);
-  return { scenario: '60 keyless connections each sending 16 MiB', statuses, rssMb: { before, peak, after: rssMb(pid) } };
+  return {
+    scenario: '60 keyless connections each sending 16 MiB',
+    statuses,
+    rssMb: { before, peak, after: rssMb(pid) },
+  };
 }
 
 async function slowBodies(url: string, pid: number): Promise<object> {
@@ -193,21 +265,31 @@ async function slowBodies(url: string, pid: number): Promise<object> {
     const s = connect(Number(port), '127.0.0.1');
     let out = '';
     s.on('error', () => undefined);
-    s.on('data', (d) => { out += d.toString('latin1'); });
+    s.on('data', (d) => {
+      out += d.toString('latin1');
+    });
     s.on('close', () => {
       const code = /^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 'closed';
       statuses[code] = (statuses[code] ?? 0) + 1;
     });
-    s.write(`POST /v1/objectives/pooled HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-length: 1000\r\n\r\n`);
+    s.write(
+      `POST /v1/objectives/pooled HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-length: 1000\r\n\r\n`,
+    );
     return s;
   });
-  const drip = setInterval(() => { for (const s of sockets) if (!s.destroyed) s.write('x'); }, 2000);
+  const drip = setInterval(() => {
+    for (const s of sockets) if (!s.destroyed) s.write('x');
+  }, 2000);
   const latencies: number[] = [];
   const statusesNormal: Record<string, number> = {};
   const until = Date.now() + Math.min(SECONDS, 15) * 1000;
   while (Date.now() < until) {
     const t0 = performance.now();
-    const r = await request(`${url}/v1/objectives/pooled-other`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${KEY}` } });
+    const r = await request(`${url}/v1/objectives/pooled-other`, {
+      method: 'POST',
+      body: '{}',
+      headers: { authorization: `Bearer ${KEY}` },
+    });
     await r.body.text();
     statusesNormal[r.statusCode] = (statusesNormal[r.statusCode] ?? 0) + 1;
     latencies.push(performance.now() - t0);
@@ -219,16 +301,26 @@ async function slowBodies(url: string, pid: number): Promise<object> {
   latencies.sort((a, b) => a - b);
   return {
     scenario: '200 clients sending 1 byte every 2 s to an objective whose backend has 128 connections',
-    slowClientsGot: statuses, normalCalls: { statuses: statusesNormal, p50ms: Math.round(latencies[latencies.length >> 1]!), maxMs: Math.round(latencies.at(-1)!) },
+    slowClientsGot: statuses,
+    normalCalls: {
+      statuses: statusesNormal,
+      p50ms: Math.round(latencies[latencies.length >> 1]!),
+      maxMs: Math.round(latencies.at(-1)!),
+    },
     rssMb: { before, after: rssMb(pid) },
   };
 }
 
 const ok = await upstream(json);
 const bad = await upstream(faulty);
-const backend = (u: string, extra: object = {}) => ({ backend: { type: 'http', protocol: 'raw', endpoints: [u], ...extra } });
+const backend = (u: string, extra: object = {}) => ({
+  backend: { type: 'http', protocol: 'raw', endpoints: [u], ...extra },
+});
 const { child, url } = await startJunction({
-  models: { ok: { versions: { '1': backend(ok.url), '2': backend(ok.url, { connections: 128 }) } }, bad: { versions: { '1': backend(bad.url) } } },
+  models: {
+    ok: { versions: { '1': backend(ok.url), '2': backend(ok.url, { connections: 128 }) } },
+    bad: { versions: { '1': backend(bad.url) } },
+  },
   objectives: {
     plain: { default: 'ok@1' },
     faulty: { default: 'bad@1' },

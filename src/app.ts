@@ -87,10 +87,14 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   observability.watch(runtime);
   let control: StartedControl | undefined;
   // The outcome side of the exposure log, through the decision log's bounded writer.
-  const feedbackLog: DecisionLog | undefined = opts.feedbackLog === undefined ? undefined : openDecisionLog(opts.feedbackLog, {
-    sampleRate: () => 1, sinkName: 'feedback_log',
-    onSinkError: (err) => opts.log?.error({ err }, 'feedback log sink failed: feedback is dropped from now on'),
-  });
+  const feedbackLog: DecisionLog | undefined =
+    opts.feedbackLog === undefined
+      ? undefined
+      : openDecisionLog(opts.feedbackLog, {
+          sampleRate: () => 1,
+          sinkName: 'feedback_log',
+          onSinkError: (err) => opts.log?.error({ err }, 'feedback log sink failed: feedback is dropped from now on'),
+        });
   let config: Config | undefined;
   let source: unknown;
   let baseDir = opts.baseDir ?? process.cwd();
@@ -101,10 +105,14 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     config = validateConfig(opts.config);
     source = opts.config;
   }
-  const rateLimiter: RateLimiter = opts.redis === undefined ? new LocalRateLimiter() : new RedisRateLimiter(opts.redis, {
-    onFallback: (err) => opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
-    telemetry: observability.telemetry,
-  });
+  const rateLimiter: RateLimiter =
+    opts.redis === undefined
+      ? new LocalRateLimiter()
+      : new RedisRateLimiter(opts.redis, {
+          onFallback: (err) =>
+            opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
+          telemetry: observability.telemetry,
+        });
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
     await control?.close();
@@ -117,13 +125,27 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     if (opts.control) {
       // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
       const log = opts.log ?? createLogger();
-      const readouts = { decisions: opts.decisionLog === undefined || opts.decisionLog === '-' ? [] : [opts.decisionLog], feedback: opts.feedbackLog === undefined ? [] : [opts.feedbackLog] };
+      const readouts = {
+        decisions: opts.decisionLog === undefined || opts.decisionLog === '-' ? [] : [opts.decisionLog],
+        feedback: opts.feedbackLog === undefined ? [] : [opts.feedbackLog],
+      };
       // The controller's moves join the decision log as rollout events.
       const decisionLog = observability.decisionLog;
-      const rolloutController = opts.control.rolloutController && decisionLog
-        ? { ...opts.control.rolloutController, onMove: (e: RolloutEvent) => { decisionLog.appendLine(JSON.stringify(e)); opts.control?.rolloutController?.onMove?.(e); } }
-        : opts.control.rolloutController;
-      control = await startControl(runtime, { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts }, { configFile: opts.configFile, source, baseDir, log, metrics: observability.metrics });
+      const rolloutController =
+        opts.control.rolloutController && decisionLog
+          ? {
+              ...opts.control.rolloutController,
+              onMove: (e: RolloutEvent) => {
+                decisionLog.appendLine(JSON.stringify(e));
+                opts.control?.rolloutController?.onMove?.(e);
+              },
+            }
+          : opts.control.rolloutController;
+      control = await startControl(
+        runtime,
+        { ...opts.control, rolloutController, readouts: opts.control.readouts ?? readouts },
+        { configFile: opts.configFile, source, baseDir, log, metrics: observability.metrics },
+      );
     } else if (config) {
       await runtime.apply(config, { number: 1, source, baseDir });
     }
@@ -133,7 +155,8 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   }
   const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry);
   const dataPlane: DataPlane = {
-    runtime, log: opts.log,
+    runtime,
+    log: opts.log,
     authenticate: tenancy.authenticate,
     bodies: bodyLimits(opts.server),
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
@@ -166,7 +189,9 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     throw err;
   }
   return {
-    runtime, dataPlane, server,
+    runtime,
+    dataPlane,
+    server,
     url: listen ? listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', (server.address() as AddressInfo).port) : '',
     inject: (req) => injectInto(server, req),
     rateLimiter,

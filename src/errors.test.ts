@@ -11,7 +11,10 @@ describe('error catalogue', () => {
   });
 
   it('a JunctionError takes its status from the catalogue', () => {
-    expect(new JunctionError('rate_limited', 'slow down', { retryAfterSeconds: 2 })).toMatchObject({ status: 429, retryAfterSeconds: 2 });
+    expect(new JunctionError('rate_limited', 'slow down', { retryAfterSeconds: 2 })).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 2,
+    });
   });
 
   it('anything else thrown becomes internal', () => {

@@ -12,12 +12,15 @@ export const ERRORS = {
   not_found: { status: 404, summary: 'no such route' },
   method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
   payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
-  rate_limited: { status: 429, summary: "client over its rate limit; see Retry-After" },
+  rate_limited: { status: 429, summary: 'client over its rate limit; see Retry-After' },
   upstream_error: { status: 502, summary: 'backend unreachable or broke the protocol, no fallback left' },
   overloaded: { status: 503, summary: 'concurrency or queue limit hit' },
   no_healthy_backend: { status: 503, summary: 'every endpoint ejected and no fallback' },
   not_ready: { status: 503, summary: 'no config loaded yet' },
-  deadline_exceeded: { status: 504, summary: 'the budget ran out (timeoutMs before the reply started, replyTimeoutMs after)' },
+  deadline_exceeded: {
+    status: 504,
+    summary: 'the budget ran out (timeoutMs before the reply started, replyTimeoutMs after)',
+  },
   request_timeout: { status: 408, summary: 'the request body arrived slower than the minimum rate' },
   client_closed: { status: 499, summary: 'recorded only: the caller left before the reply ended; never a success' },
   internal: { status: 500, summary: 'a bug in Junction; the request id finds it in the logs' },
@@ -60,7 +63,8 @@ export function isJunctionError(err: unknown): err is JunctionError {
 export function toJunctionError(err: unknown): JunctionError {
   if (err instanceof JunctionError) return err;
   // A refused config met on a request path (admin API) is the caller's error, issues attached.
-  if (err instanceof ConfigError) return new JunctionError('invalid_request', err.message, { issues: err.issues, cause: err });
+  if (err instanceof ConfigError)
+    return new JunctionError('invalid_request', err.message, { issues: err.issues, cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new JunctionError('internal', message, { cause: err });
 }

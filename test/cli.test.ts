@@ -13,7 +13,19 @@ const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url)
 describe('junction serve', () => {
   it('exits 1 with one line, not an internal error, when its config cannot be served', async () => {
     const data = mkdtempSync(join(tmpdir(), 'junction-serve-'));
-    expect(await main(['serve', '--config', fixture('missing-model.yaml'), '--data', data, '--port', '0', '--admin-port', '0'])).toBe(1);
+    expect(
+      await main([
+        'serve',
+        '--config',
+        fixture('missing-model.yaml'),
+        '--data',
+        data,
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+      ]),
+    ).toBe(1);
     expect(io.err).toMatch(/models\.ranker\.versions\.9\.backend\.path: cannot load ONNX model/);
     expect(io.err).not.toContain('internal error');
   });
@@ -28,7 +40,9 @@ describe('junction validate', () => {
   it('exits 1 naming every problem by path', async () => {
     expect(await main(['validate', fixture('invalid.yaml')])).toBe(1);
     expect(io.err).toContain('objectives.o-exp.experiments[0].cells: weights sum to 90, expected 100');
-    expect(io.err).toContain('objectives.o-exp.experiments[0].cells.B.use: model "ranker" has no version "7" (versions: 6)');
+    expect(io.err).toContain(
+      'objectives.o-exp.experiments[0].cells.B.use: model "ranker" has no version "7" (versions: 6)',
+    );
   });
 
   it('opens every ONNX model the config names: the quickstart validates', async () => {
@@ -52,15 +66,32 @@ describe('junction validate', () => {
 
 describe('junction explain', () => {
   it('prints the decision and the trail for a unit and context', async () => {
-    expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--unit', 'u1', '--context', 'country=BR'])).toBe(0);
+    expect(
+      await main([
+        'explain',
+        fixture('valid.yaml'),
+        'continue-watching-ranking',
+        '--unit',
+        'u1',
+        '--context',
+        'country=BR',
+      ]),
+    ).toBe(0);
     expect(io.out).toMatch(/continue-watching-ranking → ranker@7 {2}\(rule=rule:latam\)/);
     expect(io.out).toMatch(/✓ rule +latam +matched/);
   });
 
   it('--json is machine-readable', async () => {
-    expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--unit', 'u1', '--json'])).toBe(0);
+    expect(await main(['explain', fixture('valid.yaml'), 'continue-watching-ranking', '--unit', 'u1', '--json'])).toBe(
+      0,
+    );
     const parsed = JSON.parse(io.out);
-    expect(parsed.trail[0]).toMatchObject({ step: 'rule', id: 'latam', matched: false, reason: 'context.country absent' });
+    expect(parsed.trail[0]).toMatchObject({
+      step: 'rule',
+      id: 'latam',
+      matched: false,
+      reason: 'context.country absent',
+    });
   });
 
   it('exits 1 for an unknown objective or a bad flag', async () => {

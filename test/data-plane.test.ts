@@ -18,13 +18,29 @@ let j: Junction;
 beforeAll(async () => {
   [v6, v7, v8] = await Promise.all([startUpstream('v6'), startUpstream('v7'), startUpstream('v8')]);
   j = await junctionWith({
-    models: { ranker: { class: 'scorer', versions: { '6': httpVersion(v6.url), '7': httpVersion(v7.url), '8': httpVersion(v8.url), '9': httpVersion('http://127.0.0.1:1') } } },
+    models: {
+      ranker: {
+        class: 'scorer',
+        versions: {
+          '6': httpVersion(v6.url),
+          '7': httpVersion(v7.url),
+          '8': httpVersion(v8.url),
+          '9': httpVersion('http://127.0.0.1:1'),
+        },
+      },
+    },
     objectives: {
       cw: {
         default: 'ranker@6',
         pins: { 'vip-user': 'ranker@8' },
         rules: [{ id: 'latam', when: { context: { country: ['BR', 'MX'] } }, use: 'ranker@7' }],
-        experiments: [{ id: 'cw-42', population: 0.5, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }],
+        experiments: [
+          {
+            id: 'cw-42',
+            population: 0.5,
+            cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } },
+          },
+        ],
         rollout: { candidate: 'ranker@8', percent: 30 },
       },
       open: { default: 'ranker@6', allowOverride: true, methods: ['POST', 'GET'], policy: { timeoutMs: 1000 } },
@@ -52,7 +68,10 @@ describe('routing end to end', () => {
     const unitIn = (pred: (u: string) => boolean) => {
       for (let i = 0; ; i++) if (pred(`u${i}`)) return `u${i}`;
     };
-    const cellB = unitIn((u) => { const b = bucketOf('cw-42', u); return b >= 2500 && b < 5000; });
+    const cellB = unitIn((u) => {
+      const b = bucketOf('cw-42', u);
+      return b >= 2500 && b < 5000;
+    });
     const rolled = unitIn((u) => bucketOf('cw-42', u) >= 5000 && bucketOf('cw:ranker@8', u) < 3000);
     const plain = unitIn((u) => bucketOf('cw-42', u) >= 5000 && bucketOf('cw:ranker@8', u) >= 3000);
 
@@ -86,18 +105,25 @@ describe('routing end to end', () => {
     expect(v6.received.at(-1)!.url).toBe('/?q=1');
     const refused = await request(`${j.url}/v1/objectives/cw`);
     expect(refused.statusCode).toBe(405);
-    expect((await refused.body.json() as { error: { code: string } }).error.code).toBe('method_not_allowed');
+    expect(((await refused.body.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
   });
 });
 
 describe('bodies and headers', () => {
   it('a 10 MB body goes up and comes back byte-exact', async () => {
     v6.handle((_req, res, body) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-digest': createHash('sha256').update(body).digest('hex') });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'x-digest': createHash('sha256').update(body).digest('hex'),
+      });
       res.end(body);
     });
     const payload = randomBytes(10 * 1024 * 1024);
-    const r = await request(`${j.url}/v1/objectives/bulk`, { method: 'POST', body: payload, headers: { 'content-type': 'application/octet-stream' } });
+    const r = await request(`${j.url}/v1/objectives/bulk`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     const back = Buffer.from(await r.body.arrayBuffer());
     expect(r.statusCode).toBe(200);
     expect(r.headers['x-digest']).toBe(createHash('sha256').update(payload).digest('hex'));
@@ -105,16 +131,22 @@ describe('bodies and headers', () => {
   });
 
   it('a chunked body without content-length streams up intact', async () => {
-    v6.handle((_req, res, body) => { res.end(createHash('sha256').update(body).digest('hex')); });
+    v6.handle((_req, res, body) => {
+      res.end(createHash('sha256').update(body).digest('hex'));
+    });
     const chunks = [randomBytes(100_000), randomBytes(5), randomBytes(300_000)];
-    async function* gen() { for (const c of chunks) yield c; }
+    async function* gen() {
+      for (const c of chunks) yield c;
+    }
     const r = await request(`${j.url}/v1/objectives/bulk`, { method: 'POST', body: Readable.from(gen()) });
     expect(await r.body.text()).toBe(createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
   });
 
   it('first bytes of a slow chunked response reach the client before the upstream finishes', async () => {
     let finish!: () => void;
-    const upstreamDone = new Promise<void>((r) => { finish = r; });
+    const upstreamDone = new Promise<void>((r) => {
+      finish = r;
+    });
     v6.handle(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first;');
@@ -141,18 +173,34 @@ describe('bodies and headers', () => {
     });
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const r = await request(`${j.url}/v1/objectives/open`, {
-      method: 'POST', body: 'x',
+      method: 'POST',
+      body: 'x',
       headers: {
-        'x-request-id': 'req-123', 'x-deadline-ms': '250', traceparent, 'x-custom': 'kept',
-        'proxy-authorization': 'Basic abc', te: 'trailers',
+        'x-request-id': 'req-123',
+        'x-deadline-ms': '250',
+        traceparent,
+        'x-custom': 'kept',
+        'proxy-authorization': 'Basic abc',
+        te: 'trailers',
       },
     });
     await r.body.text();
     // undici (the client above) manages Connection itself; node:http lets a test send one.
     const named = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${j.url}/v1/objectives/open`);
-      const creq = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
-        headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+      const creq = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
       creq.on('error', reject);
       creq.end('y');
     });
@@ -173,7 +221,9 @@ describe('bodies and headers', () => {
   });
 
   it('x-deadline-ms caps the objective timeout downstream', async () => {
-    v6.handle((_req, res) => { res.end('ok'); });
+    v6.handle((_req, res) => {
+      res.end('ok');
+    });
     await post('/v1/objectives/open', { 'x-deadline-ms': '50' });
     expect(Number(v6.received.at(-1)!.headers['x-deadline-ms'])).toBeLessThanOrEqual(50);
     await post('/v1/objectives/open');
@@ -197,7 +247,11 @@ describe('errors', () => {
   it('invalid_request for bad header values', async () => {
     await expectError(await post('/v1/objectives/cw', { 'x-traffic-class': 'prod' }), 400, 'invalid_request');
     await expectError(await post('/v1/objectives/cw', { 'x-deadline-ms': '-5' }), 400, 'invalid_request');
-    await expectError(await post('/v1/objectives/open', { 'x-model-override': 'not a target' }), 400, 'invalid_request');
+    await expectError(
+      await post('/v1/objectives/open', { 'x-model-override': 'not a target' }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('objective_not_found', async () => {
@@ -221,15 +275,21 @@ describe('errors', () => {
     v6.handle(() => undefined); // never answers
     const r = await post('/v1/objectives/open');
     await expectError(r, 504, 'deadline_exceeded');
-    v6.handle((_req, res) => { res.end('ok'); });
+    v6.handle((_req, res) => {
+      res.end('ok');
+    });
     expect((await post('/v1/objectives/open')).status).toBe(200);
   });
 
   it('payload_too_large for a declared length over maxBodyBytes, and for a chunked body that grows past it', async () => {
-    v6.handle((_req, res) => { res.end('ok'); });
+    v6.handle((_req, res) => {
+      res.end('ok');
+    });
     const declared = await post('/v1/objectives/small', {}, Buffer.alloc(5000));
     await expectError(declared, 413, 'payload_too_large');
-    async function* gen() { for (let i = 0; i < 5; i++) yield Buffer.alloc(1000); }
+    async function* gen() {
+      for (let i = 0; i < 5; i++) yield Buffer.alloc(1000);
+    }
     const res = await request(`${j.url}/v1/objectives/small`, { method: 'POST', body: Readable.from(gen()) });
     expect(res.statusCode).toBe(413);
     expect(res.headers['x-error-code']).toBe('payload_too_large');
@@ -244,10 +304,28 @@ describe('errors', () => {
 describe('decide and explain', () => {
   it('decide returns what the data plane would do, one or a batch', async () => {
     const one = (await post('/v1/decide', {}, JSON.stringify({ objective: 'cw', unit: 'vip-user' }))).json();
-    expect(one).toMatchObject({ objective: 'cw', target: 'ranker@8', model: 'ranker', version: '8', rule: 'pin', revision: 1, endpoint: v8.url });
-    const batch = (await post('/v1/decide', {}, JSON.stringify({ requests: [
-      { objective: 'cw', unit: 'x', context: { country: 'BR' } }, { objective: 'missing' }, { objective: 'cw', trafficClass: 'nope' },
-    ] }))).json();
+    expect(one).toMatchObject({
+      objective: 'cw',
+      target: 'ranker@8',
+      model: 'ranker',
+      version: '8',
+      rule: 'pin',
+      revision: 1,
+      endpoint: v8.url,
+    });
+    const batch = (
+      await post(
+        '/v1/decide',
+        {},
+        JSON.stringify({
+          requests: [
+            { objective: 'cw', unit: 'x', context: { country: 'BR' } },
+            { objective: 'missing' },
+            { objective: 'cw', trafficClass: 'nope' },
+          ],
+        }),
+      )
+    ).json();
     expect(batch.decisions[0]).toMatchObject({ target: 'ranker@7', rule: 'rule:latam' });
     expect(batch.decisions[1].error.code).toBe('objective_not_found');
     expect(batch.decisions[2].error.code).toBe('invalid_request');
@@ -261,7 +339,10 @@ describe('decide and explain', () => {
 
   it('explain gives the decision and the trail', async () => {
     const res = await request(`${j.url}/v1/objectives/cw/explain?unit=vip-user&country=BR`);
-    const body = await res.body.json() as { decision: { target: string }; trail: Array<{ step: string; matched: boolean }> };
+    const body = (await res.body.json()) as {
+      decision: { target: string };
+      trail: Array<{ step: string; matched: boolean }>;
+    };
     expect(body.decision.target).toBe('ranker@8');
     expect(body.trail).toEqual([expect.objectContaining({ step: 'pin', matched: true })]);
   });

@@ -47,20 +47,35 @@ afterAll(async () => {
 
 async function post(objective: string, body: unknown): Promise<{ status: number; headers: Headers; json: any }> {
   const res = await fetch(`${j.url}/v1/objectives/${objective}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, json: await res.json() };
 }
 
 const square = [
-  [0, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0, 0], [0, 1, 0, 0, 1, 0, 0, 0], [0, 1, 0, 0, 1, 0, 0, 0],
-  [0, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0, 0, 0],
+  [0, 1, 1, 1, 1, 0, 0, 0],
+  [0, 1, 0, 0, 1, 0, 0, 0],
+  [0, 1, 0, 0, 1, 0, 0, 0],
+  [0, 1, 1, 1, 1, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0, 0, 0],
+  [0, 0, 0, 0, 0, 0, 0, 0],
 ];
 const vertical = square.map((_, r) => square[r]!.map((_, c) => (c === 6 && r > 0 && r < 7 ? 1 : 0)));
 
 describe('json shape', () => {
   it('scores a batch of rows and answers with the batch dimension', async () => {
-    const r = await post('rank', { inputs: { features: [[0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0], [0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1]] } });
+    const r = await post('rank', {
+      inputs: {
+        features: [
+          [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0],
+          [0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1],
+        ],
+      },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-model')).toBe('ranker@6');
     const score = r.json.outputs.score as number[][];
@@ -119,7 +134,14 @@ describe('Open Inference Protocol', () => {
   it('infers with OIP tensors through an oip objective', async () => {
     const r = await post('rank-oip', {
       id: 'req-1',
-      inputs: [{ name: 'features', shape: [2, 8], datatype: 'FP32', data: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1] }],
+      inputs: [
+        {
+          name: 'features',
+          shape: [2, 8],
+          datatype: 'FP32',
+          data: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1],
+        },
+      ],
     });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ model_name: 'ranker', model_version: '6', id: 'req-1' });
@@ -128,18 +150,25 @@ describe('Open Inference Protocol', () => {
   });
 
   it('refuses a wrong datatype or a shape that does not match the data', async () => {
-    const dtype = await post('rank-oip', { inputs: [{ name: 'features', shape: [1, 8], datatype: 'INT64', data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+    const dtype = await post('rank-oip', {
+      inputs: [{ name: 'features', shape: [1, 8], datatype: 'INT64', data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    });
     expect(dtype.status).toBe(400);
     expect(dtype.json.error.message).toContain('input "features" has datatype INT64; the model expects FP32');
-    const count = await post('rank-oip', { inputs: [{ name: 'features', shape: [2, 8], datatype: 'FP32', data: [1, 2, 3] }] });
+    const count = await post('rank-oip', {
+      inputs: [{ name: 'features', shape: [2, 8], datatype: 'FP32', data: [1, 2, 3] }],
+    });
     expect(count.status).toBe(400);
     expect(count.json.error.message).toContain('needs 16 values, data has 3');
   });
 
   it('answers the OIP face: infer, metadata and readiness', async () => {
     const infer = await fetch(`${j.url}/v2/models/rank-oip/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0]] }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0]] }],
+      }),
     });
     expect(infer.status).toBe(200);
     expect(infer.headers.get('x-model')).toBe('ranker@6');
@@ -147,7 +176,9 @@ describe('Open Inference Protocol', () => {
     const meta = await fetch(`${j.url}/v2/models/rank-oip`);
     expect(meta.status).toBe(200);
     expect(await meta.json()).toEqual({
-      name: 'ranker', versions: ['6'], platform: 'onnxruntime',
+      name: 'ranker',
+      versions: ['6'],
+      platform: 'onnxruntime',
       inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 8] }],
       outputs: [{ name: 'score', datatype: 'FP32', shape: [-1, 1] }],
     });
@@ -158,7 +189,8 @@ describe('Open Inference Protocol', () => {
 
   it('answers OIP errors in the OIP shape', async () => {
     const res = await fetch(`${j.url}/v2/models/rank-oip/infer`, {
-      method: 'POST', body: JSON.stringify({ inputs: [{ name: 'nope', shape: [1], datatype: 'FP32', data: [1] }] }),
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ name: 'nope', shape: [1], datatype: 'FP32', data: [1] }] }),
     });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-error-code')).toBe('invalid_request');
@@ -173,7 +205,10 @@ describe('dynamic batching', () => {
   });
 
   it('merges concurrent requests into fewer runs, and batched outputs equal unbatched ones', async () => {
-    const rows = (i: number) => Array.from({ length: 1 + (i % 3) }, (_, r) => Array.from({ length: 8 }, (_, f) => ((i * 7 + r * 3 + f) % 10) / 10));
+    const rows = (i: number) =>
+      Array.from({ length: 1 + (i % 3) }, (_, r) =>
+        Array.from({ length: 8 }, (_, f) => ((i * 7 + r * 3 + f) % 10) / 10),
+      );
     const bodies = Array.from({ length: 24 }, (_, i) => ({ inputs: { features: rows(i) } }));
     const stats = backendOf(j, 'ranker@6').model.batcher.stats;
     const before = { ...stats };
@@ -203,9 +238,11 @@ describe('sessions', () => {
   });
 
   it('keeps a session across applies that still use its file and releases it after the last one', async () => {
-    const solo = (path: string, maxBatch: number) => validateConfig({
-      models: { m: { versions: { '1': onnx(path, { maxBatch }) } } }, objectives: { x: { default: 'm@1' } },
-    });
+    const solo = (path: string, maxBatch: number) =>
+      validateConfig({
+        models: { m: { versions: { '1': onnx(path, { maxBatch }) } } },
+        objectives: { x: { default: 'm@1' } },
+      });
     const other = await startJunction({ config: solo('models/shapes-1.onnx', 1), baseDir: REPO_ROOT, port: 0 });
     const files = () => other.runtime.sessions.files.map((f) => f.slice(REPO_ROOT.length + 1));
     expect(files()).toEqual(['models/shapes-1.onnx']);
@@ -219,7 +256,10 @@ describe('sessions', () => {
   });
 
   it('refuses a config whose model file is missing, naming the file and its config path', async () => {
-    const bad = { models: { ranker: { class: 'scorer', versions: { '6': onnx('models/nope.onnx') } } }, objectives: { rank: { default: 'ranker@6' } } };
+    const bad = {
+      models: { ranker: { class: 'scorer', versions: { '6': onnx('models/nope.onnx') } } },
+      objectives: { rank: { default: 'ranker@6' } },
+    };
     const err = await startJunction({ config: bad, baseDir: REPO_ROOT, port: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues[0]!.path).toBe('models.ranker.versions.6.backend.path');
@@ -229,9 +269,14 @@ describe('sessions', () => {
   it('refuses a broken model file on apply and keeps the running revision', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-onnx-'));
     writeFileSync(join(dir, 'broken.onnx'), 'this is not a model');
-    const bad = validateConfig({ models: { m: { versions: { '1': onnx('broken.onnx') } } }, objectives: { x: { default: 'm@1' } } });
+    const bad = validateConfig({
+      models: { m: { versions: { '1': onnx('broken.onnx') } } },
+      objectives: { x: { default: 'm@1' } },
+    });
     const live = j.runtime.current;
-    await expect(j.runtime.apply(bad, { number: 99, source: bad, baseDir: dir })).rejects.toThrow(/models\.m\.versions\.1\.backend\.path: cannot load ONNX model .*broken\.onnx/);
+    await expect(j.runtime.apply(bad, { number: 99, source: bad, baseDir: dir })).rejects.toThrow(
+      /models\.m\.versions\.1\.backend\.path: cannot load ONNX model .*broken\.onnx/,
+    );
     expect(j.runtime.current).toBe(live);
     expect(j.runtime.sessions.files).toHaveLength(2);
   });

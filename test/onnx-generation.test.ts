@@ -13,7 +13,17 @@ const config = {
   models: {
     charlm: {
       class: 'generator',
-      versions: { '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json', maxBatch: 8, maxDelayMs: 1 } } },
+      versions: {
+        '1': {
+          backend: {
+            type: 'onnx',
+            path: 'models/charlm-1.onnx',
+            tokenizer: 'models/charlm-1.vocab.json',
+            maxBatch: 8,
+            maxDelayMs: 1,
+          },
+        },
+      },
     },
   },
   objectives: { chat: { interface: 'openai', default: 'charlm@1' } },
@@ -35,12 +45,20 @@ const ANSWER = 'Open Settings, choose Account, then Reset password. We email you
 function post(body: unknown, signal?: AbortSignal): Promise<Response> {
   const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   // A caller that goes away is the network's business: that one keeps a real socket.
-  return signal ? globalThis.fetch(`${j.url}/v1/objectives/chat`, { ...init, signal }) : fetch(`${j.url}/v1/objectives/chat`, init);
+  return signal
+    ? globalThis.fetch(`${j.url}/v1/objectives/chat`, { ...init, signal })
+    : fetch(`${j.url}/v1/objectives/chat`, init);
 }
 
 describe('chat completions', () => {
   it('streams one chat.completion.chunk per token, then the finish chunk, usage and [DONE]', async () => {
-    const res = await post({ model: 'chat', stream: true, temperature: 0, messages: [question], stream_options: { include_usage: true } });
+    const res = await post({
+      model: 'chat',
+      stream: true,
+      temperature: 0,
+      messages: [question],
+      stream_options: { include_usage: true },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('x-model')).toBe('charlm@1');
@@ -52,7 +70,12 @@ describe('chat completions', () => {
       expect(c).toMatchObject({ id, object: 'chat.completion.chunk', model: 'charlm' });
       expect(typeof c.created).toBe('number');
     }
-    expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+    expect(chunks[0].choices[0]).toEqual({
+      index: 0,
+      delta: { role: 'assistant', content: '' },
+      logprobs: null,
+      finish_reason: null,
+    });
     const content = chunks.slice(1, -2);
     for (const c of content) {
       expect(c.choices[0].finish_reason).toBeNull();
@@ -69,7 +92,8 @@ describe('chat completions', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({
-      object: 'chat.completion', model: 'charlm',
+      object: 'chat.completion',
+      model: 'charlm',
       choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
       usage: { completion_tokens: ANSWER.length + 1 },
     });
@@ -84,7 +108,12 @@ describe('chat completions', () => {
   });
 
   it('samples reproducibly with a seed at temperature > 0', async () => {
-    const body = { temperature: 1, seed: 42, max_tokens: 30, messages: [{ role: 'user', content: 'Why is the picture blurry?' }] };
+    const body = {
+      temperature: 1,
+      seed: 42,
+      max_tokens: 30,
+      messages: [{ role: 'user', content: 'Why is the picture blurry?' }],
+    };
     const a = await (await post(body)).json();
     const b = await (await post(body)).json();
     expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
@@ -94,7 +123,13 @@ describe('chat completions', () => {
     const bad = await fetch(`${j.url}/v1/objectives/chat`, { method: 'POST', body: '{"messages": [' });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_request');
-    for (const body of [{ foo: 1 }, { messages: [] }, { messages: [question], max_tokens: 0 }, { messages: [question], temperature: 3 }, { messages: [question], n: 2 }]) {
+    for (const body of [
+      { foo: 1 },
+      { messages: [] },
+      { messages: [question], max_tokens: 0 },
+      { messages: [question], temperature: 3 },
+      { messages: [question], n: 2 },
+    ]) {
       const res = await post(body);
       expect(res.status).toBe(400);
     }
@@ -102,23 +137,40 @@ describe('chat completions', () => {
 });
 
 describe('the OpenAI face', () => {
-  const openai = (path: string, body: unknown) => fetch(`${j.url}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  const openai = (path: string, body: unknown) =>
+    fetch(`${j.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('streams /v1/chat/completions for the objective named by model', async () => {
-    const res = await openai('/v1/chat/completions', { model: 'chat', stream: true, temperature: 0, messages: [question] });
+    const res = await openai('/v1/chat/completions', {
+      model: 'chat',
+      stream: true,
+      temperature: 0,
+      messages: [question],
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-model')).toBe('charlm@1');
     const data = await allSseData(res.body!);
     expect(data.at(-1)).toBe('[DONE]');
-    const text = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].delta.content ?? '').join('');
+    const text = data
+      .slice(0, -1)
+      .map((d) => JSON.parse(d).choices[0].delta.content ?? '')
+      .join('');
     expect(text).toBe(ANSWER);
   });
 
   it('answers /v1/completions, and refuses embeddings in the OpenAI error shape', async () => {
-    const done = await (await openai('/v1/completions', { model: 'chat', prompt: 'Q: Thank you!\nA: ', temperature: 0, max_tokens: 12 })).json();
-    expect(done).toMatchObject({ object: 'text_completion', model: 'charlm', choices: [{ text: 'You are welc', finish_reason: 'length' }] });
+    const done = await (
+      await openai('/v1/completions', { model: 'chat', prompt: 'Q: Thank you!\nA: ', temperature: 0, max_tokens: 12 })
+    ).json();
+    expect(done).toMatchObject({
+      object: 'text_completion',
+      model: 'charlm',
+      choices: [{ text: 'You are welc', finish_reason: 'length' }],
+    });
     const res = await openai('/v1/embeddings', { model: 'chat', input: 'hello' });
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request' });
@@ -129,7 +181,10 @@ describe('completions', () => {
   it('continues a prompt as text_completion, streamed and not', async () => {
     const prompt = 'Q: How do I cancel my plan?\nA: ';
     const plain = await (await post({ prompt, temperature: 0, max_tokens: 20 })).json();
-    expect(plain).toMatchObject({ object: 'text_completion', choices: [{ index: 0, logprobs: null, finish_reason: 'length' }] });
+    expect(plain).toMatchObject({
+      object: 'text_completion',
+      choices: [{ index: 0, logprobs: null, finish_reason: 'length' }],
+    });
     expect(plain.choices[0].text).toBe('Go to Account, then ');
     const res = await post({ prompt, temperature: 0, max_tokens: 20, stream: true });
     const data = await allSseData(res.body!);
@@ -142,17 +197,29 @@ describe('completions', () => {
 });
 
 describe('deadline', () => {
-  it('cuts a stream at the caller\'s deadline, visibly, and stops generating (the same budget as any backend)', async () => {
+  it("cuts a stream at the caller's deadline, visibly, and stops generating (the same budget as any backend)", async () => {
     const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;
     // A cut stream is the network's business (a body closed without its terminating chunk): a real socket.
     const res = await globalThis.fetch(`${j.url}/v1/objectives/chat`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-deadline-ms': '300' },
-      body: JSON.stringify({ prompt: 'Q: ', temperature: 1, seed: 3, max_tokens: 4096, stream: true, stream_options: { include_usage: true } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-deadline-ms': '300' },
+      body: JSON.stringify({
+        prompt: 'Q: ',
+        temperature: 1,
+        seed: 3,
+        max_tokens: 4096,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     });
     expect(res.status).toBe(200);
     const data: string[] = [];
     // Closed without its terminating chunk: reading it fails, and no [DONE] came.
-    await expect((async () => { for await (const d of sseData(res.body!)) data.push(d); })()).rejects.toThrow();
+    await expect(
+      (async () => {
+        for await (const d of sseData(res.body!)) data.push(d);
+      })(),
+    ).rejects.toThrow();
     expect(data).not.toContain('[DONE]');
     const [stats] = await ended;
     expect(stats.finishReason).toBe('aborted');
@@ -165,7 +232,10 @@ describe('disconnect', () => {
     const ended = once(backendOf(j, 'charlm@1').events, 'generation') as Promise<[GenerationStats]>;
     const controller = new AbortController();
     // No natural end: a completion runs until max_tokens unless stopped.
-    const res = await post({ prompt: 'Q: ', temperature: 1, seed: 7, max_tokens: 4096, stream: true }, controller.signal);
+    const res = await post(
+      { prompt: 'Q: ', temperature: 1, seed: 7, max_tokens: 4096, stream: true },
+      controller.signal,
+    );
     let seen = 0;
     for await (const _ of sseData(res.body!)) {
       if (++seen === 3) break;

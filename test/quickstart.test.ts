@@ -20,7 +20,9 @@ const example = (objective: string) => readFileSync(join(REPO_ROOT, 'examples/re
 
 function invoke(objective: string, unit: string): Promise<Response> {
   return fetch(`${j.url}/v1/objectives/${objective}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-unit-id': unit }, body: example(objective),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-unit-id': unit },
+    body: example(objective),
   });
 }
 
@@ -53,13 +55,23 @@ describe('quickstart', () => {
     expect(await targetsSeen('image-labels')).toEqual(new Set(['shapes@1', 'shapes@2']));
   });
 
-  it.each(['/v1/objectives/support-chat', '/v1/chat/completions'])('streams a support answer token by token at %s', async (path) => {
-    const res = await fetch(`${j.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: example('support-chat') });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-model')).toBe('charlm@1');
-    const data = await allSseData(res.body!);
-    expect(data.at(-1)).toBe('[DONE]');
-    const text = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].delta.content ?? '').join('');
-    expect(text).toContain('Reset password');
-  });
+  it.each(['/v1/objectives/support-chat', '/v1/chat/completions'])(
+    'streams a support answer token by token at %s',
+    async (path) => {
+      const res = await fetch(`${j.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: example('support-chat'),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-model')).toBe('charlm@1');
+      const data = await allSseData(res.body!);
+      expect(data.at(-1)).toBe('[DONE]');
+      const text = data
+        .slice(0, -1)
+        .map((d) => JSON.parse(d).choices[0].delta.content ?? '')
+        .join('');
+      expect(text).toContain('Reset password');
+    },
+  );
 });

@@ -18,7 +18,11 @@ function pathKeys(path) {
 /** The 1-based line of the deepest node of `path` that exists in the YAML text (undefined when none). */
 export function lineOf(text, path) {
   let doc;
-  try { doc = parseDocument(text); } catch { return undefined; }
+  try {
+    doc = parseDocument(text);
+  } catch {
+    return undefined;
+  }
   let node = doc.contents;
   let offset;
   for (const key of pathKeys(path)) {
@@ -60,9 +64,13 @@ export function ConfigView() {
       setLive(c);
       setText(stringify(c.config, { lineWidth: 0 }));
       setCheck(undefined);
-    } catch (err) { setError(err); }
+    } catch (err) {
+      setError(err);
+    }
   };
-  useEffect(() => { loadLive(); }, []);
+  useEffect(() => {
+    loadLive();
+  }, []);
   if (!live) return error ? html`<${ErrorNote} error=${error} />` : html`<${Loading} what="the live config" />`;
 
   const validate = async () => {
@@ -72,7 +80,10 @@ export function ConfigView() {
       setCheck({ text, diff: r.diff, revision: r.revision });
     } catch (err) {
       if (err instanceof ApiError && err.status === 400) {
-        const issues = (err.issues.length ? err.issues : [{ path: '(root)', message: err.message }]).map((i) => ({ ...i, line: lineOf(text, i.path) }));
+        const issues = (err.issues.length ? err.issues : [{ path: '(root)', message: err.message }]).map((i) => ({
+          ...i,
+          line: lineOf(text, i.path),
+        }));
         setCheck({ text, issues, message: err.message });
       } else setError(err);
     }
@@ -81,22 +92,27 @@ export function ConfigView() {
   const badLines = new Set(checked && check.issues ? check.issues.map((i) => i.line).filter(Boolean) : []);
   const lineCount = text.split('\n').length;
   const canApply = checked && check.diff && check.diff.length > 0 && message.trim() !== '';
-  const apply = () => setAction({
-    title: 'Apply this config?',
-    body: html`<p>It becomes revision ${check.revision + 1} with the message “${message.trim()}”.</p><${Diff} lines=${check.diff} />`,
-    confirmLabel: 'Apply',
-    run: () => call('PUT', `/admin/config?author=console&message=${encodeURIComponent(message.trim())}`, { text }),
-  });
+  const apply = () =>
+    setAction({
+      title: 'Apply this config?',
+      body: html`<p>It becomes revision ${check.revision + 1} with the message “${message.trim()}”.</p><${Diff} lines=${check.diff} />`,
+      confirmLabel: 'Apply',
+      run: () => call('PUT', `/admin/config?author=console&message=${encodeURIComponent(message.trim())}`, { text }),
+    });
   return html`
     <h1>Config <span class="muted">revision ${live.revision} is live${live.author ? `, by ${live.author}` : ''}</span></h1>
     <div class="editor">
       <label for="config-yaml">Config (YAML), edited from revision ${live.revision}</label>
       <div class="code">
-        <pre class="gutter" ref=${gutter} aria-hidden="true">${Array.from({ length: lineCount }, (_, i) =>
-          html`<span class=${badLines.has(i + 1) ? 'bad' : ''}>${i + 1}</span>`)}</pre>
+        <pre class="gutter" ref=${gutter} aria-hidden="true">${Array.from(
+          { length: lineCount },
+          (_, i) => html`<span class=${badLines.has(i + 1) ? 'bad' : ''}>${i + 1}</span>`,
+        )}</pre>
         <textarea id="config-yaml" ref=${area} spellcheck="false" rows="28" wrap="off" value=${text}
           aria-describedby="config-check" onInput=${(e) => setText(e.currentTarget.value)}
-          onScroll=${(e) => { gutter.current.scrollTop = e.currentTarget.scrollTop; }}></textarea>
+          onScroll=${(e) => {
+            gutter.current.scrollTop = e.currentTarget.scrollTop;
+          }}></textarea>
       </div>
     </div>
     <div class="toolbar">
@@ -109,16 +125,32 @@ export function ConfigView() {
     </div>
     <${ErrorNote} error=${error} />
     <div id="config-check" aria-live="polite">
-      ${checked && check.issues && html`
+      ${
+        checked &&
+        check.issues &&
+        html`
         <div class="issues" role="alert">
           <p class="error">Not valid: ${check.issues.length} problem${check.issues.length > 1 ? 's' : ''}; nothing was applied.</p>
-          <ul>${check.issues.map((i) => html`<li>
+          <ul>${check.issues.map(
+            (i) => html`<li>
             <button class="link issue" onClick=${() => i.line && selectLine(area.current, i.line)}>
-              ${i.line ? `line ${i.line} · ` : ''}<code>${i.path}</code></button>: ${i.message}</li>`)}</ul>
-        </div>`}
-      ${checked && check.diff && html`
-        <div class="valid"><p class="ok">Valid. Changes against revision ${check.revision}:</p><${Diff} lines=${check.diff} /></div>`}
+              ${i.line ? `line ${i.line} · ` : ''}<code>${i.path}</code></button>: ${i.message}</li>`,
+          )}</ul>
+        </div>`
+      }
+      ${
+        checked &&
+        check.diff &&
+        html`
+        <div class="valid"><p class="ok">Valid. Changes against revision ${check.revision}:</p><${Diff} lines=${check.diff} /></div>`
+      }
       ${check && !checked && html`<p class="muted">Edited since the last check: validate again before applying.</p>`}
     </div>
-    <${ConfirmDialog} action=${action} onClose=${(r) => { setAction(null); if (r && !r.unchanged) { setMessage(''); loadLive(); } }} />`;
+    <${ConfirmDialog} action=${action} onClose=${(r) => {
+      setAction(null);
+      if (r && !r.unchanged) {
+        setMessage('');
+        loadLive();
+      }
+    }} />`;
 }

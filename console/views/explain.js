@@ -9,7 +9,8 @@ export function ExplainView({ objective }) {
   const [form, setForm] = useState({ objective: objective ?? '', unit: '', context: '', trafficClass: 'live' });
   const [result, setResult] = useState(undefined);
   const [error, setError] = useState(undefined);
-  if (!objectives.data) return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
+  if (!objectives.data)
+    return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
   const names = objectives.data.objectives.map((o) => o.name);
   const chosen = form.objective || names[0];
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
@@ -25,7 +26,10 @@ export function ExplainView({ objective }) {
     }
     try {
       setResult(await get(`/admin/objectives/${enc(chosen)}/explain?${q}`));
-    } catch (err) { setResult(undefined); setError(err); }
+    } catch (err) {
+      setResult(undefined);
+      setError(err);
+    }
   };
   const d = result?.decision;
   return html`
@@ -43,14 +47,19 @@ export function ExplainView({ objective }) {
       <div><button class="primary" type="submit">Explain</button></div>
     </form>
     <${ErrorNote} error=${error} />
-    ${d && html`<section aria-labelledby="decision-h" data-testid="decision">
+    ${
+      d &&
+      html`<section aria-labelledby="decision-h" data-testid="decision">
       <h2 id="decision-h">${d.objective} → <code>${d.target}</code></h2>
       <p>by <strong>${d.rule}</strong>${d.cell ? html` (cell <strong>${d.cell}</strong>)` : ''} · unit ${d.unit} · revision ${d.revision}</p>
       <table class="trail" aria-label="Trail">
         <thead><tr><th scope="col"></th><th scope="col">Step</th><th scope="col">Id</th><th scope="col">Why</th><th scope="col">Target</th></tr></thead>
-        <tbody>${result.trail.map((t) => html`<tr class=${t.matched ? 'matched' : ''}>
+        <tbody>${result.trail.map(
+          (t) => html`<tr class=${t.matched ? 'matched' : ''}>
           <td aria-label=${t.matched ? 'decided' : 'passed'}>${t.matched ? '✓' : '·'}</td><td>${t.step}</td><td>${t.id}</td><td>${t.reason}</td>
-          <td>${t.target ? html`<code>${t.target}</code>` : ''}</td></tr>`)}</tbody>
+          <td>${t.target ? html`<code>${t.target}</code>` : ''}</td></tr>`,
+        )}</tbody>
       </table>
-    </section>`}`;
+    </section>`
+    }`;
 }

@@ -38,26 +38,43 @@ export function RoutingPicture({ o }) {
       </li>
       <li class=${o.rules.length ? 'step' : 'step off'}>
         <h3>2 · Rules <span class="muted">(first match)</span></h3>
-        ${o.rules.length === 0 ? html`<p class="muted">none</p>` : html`<ul>${o.rules.map((r) => html`
-          <li><strong>${r.id}</strong>: ${when(r.when)} → <code>${r.use}</code></li>`)}</ul>`}
+        ${
+          o.rules.length === 0
+            ? html`<p class="muted">none</p>`
+            : html`<ul>${o.rules.map(
+                (r) => html`
+          <li><strong>${r.id}</strong>: ${when(r.when)} → <code>${r.use}</code></li>`,
+              )}</ul>`
+        }
       </li>
       <li class=${o.experiments.length ? 'step' : 'step off'}>
         <h3>3 · Experiments</h3>
-        ${experiments.length === 0 ? html`<p class="muted">none</p>` : experiments.map(({ x, weightSum, reach }) => html`
+        ${
+          experiments.length === 0
+            ? html`<p class="muted">none</p>`
+            : experiments.map(
+                ({ x, weightSum, reach }) => html`
           <div class="experiment">
             <p><strong>${x.id}</strong>: ${when(x.when)}, population ${pct(x.population, 0)}
               ${reach !== undefined && html`<span class="muted"> (≈ ${pct(reach)} of units that match no rule)</span>`}</p>
-            <ul>${Object.entries(x.cells).map(([name, c]) => html`
-              <li><${Bar} share=${c.weight / weightSum} label=${`cell ${name}`} /> cell <strong>${name}</strong> ${c.weight}% → <code>${c.use}</code></li>`)}</ul>
-          </div>`)}
+            <ul>${Object.entries(x.cells).map(
+              ([name, c]) => html`
+              <li><${Bar} share=${c.weight / weightSum} label=${`cell ${name}`} /> cell <strong>${name}</strong> ${c.weight}% → <code>${c.use}</code></li>`,
+            )}</ul>
+          </div>`,
+              )
+        }
       </li>
       <li class=${o.rollout ? 'step' : 'step off'}>
         <h3>4 · Rollout</h3>
-        ${o.rollout ? html`<p><${Bar} share=${o.rollout.percent / 100} label="rollout" />
+        ${
+          o.rollout
+            ? html`<p><${Bar} share=${o.rollout.percent / 100} label="rollout" />
             <code>${o.rollout.candidate}</code> for ${o.rollout.percent}% of units (${o.rollout.state})
             <span class="muted"> ≈ ${pct(rolloutShare)} of units that match no rule</span>
             · <a href="#/rollouts">rollout details</a></p>`
-          : html`<p class="muted">none</p>`}
+            : html`<p class="muted">none</p>`
+        }
       </li>
       <li class="step">
         <h3>5 · Default</h3>
@@ -74,9 +91,11 @@ export function RoutingPicture({ o }) {
 export function ObjectiveView({ name }) {
   const objectives = usePoll(() => get('/admin/objectives'), 5000, []);
   const traffic = usePoll(() => get('/admin/traffic?minutes=5'), TRAFFIC_POLL_MS, []);
-  if (!objectives.data) return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what=${name} />`;
+  if (!objectives.data)
+    return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what=${name} />`;
   const o = objectives.data.objectives.find((x) => x.name === name);
-  if (!o) return html`<p class="error" role="alert">No objective "${name}" in revision ${objectives.data.revision}. <a href="#/objectives">All objectives</a></p>`;
+  if (!o)
+    return html`<p class="error" role="alert">No objective "${name}" in revision ${objectives.data.revision}. <a href="#/objectives">All objectives</a></p>`;
   const t = traffic.data?.objectives[name];
   return html`
     <p class="crumbs"><a href="#/objectives">Objectives</a> /</p>
@@ -87,12 +106,18 @@ export function ObjectiveView({ name }) {
     <section aria-labelledby="traffic-h">
       <h2 id="traffic-h">Live traffic per target <span class="muted">(last 5 minutes)</span></h2>
       <${ErrorNote} error=${traffic.error} />
-      ${t ? html`<${RateChart} targets=${t.targets} slotSeconds=${traffic.data.slotSeconds} /><${TargetTable} targets=${t.targets} />`
-        : html`<${Loading} what="traffic" />`}
+      ${
+        t
+          ? html`<${RateChart} targets=${t.targets} slotSeconds=${traffic.data.slotSeconds} /><${TargetTable} targets=${t.targets} />`
+          : html`<${Loading} what="traffic" />`
+      }
     </section>
-    ${o.experiments.length > 0 && html`<section aria-labelledby="cells-h">
+    ${
+      o.experiments.length > 0 &&
+      html`<section aria-labelledby="cells-h">
       <h2 id="cells-h">Experiment cells <span class="muted">(exposures, last 5 minutes)</span></h2>
       ${(t?.experiments ?? []).map((x) => html`<h3>${x.id}</h3><${ExperimentTable} experiment=${x} />`)}
-    </section>`}
+    </section>`
+    }
     <${ScopeNote} traffic=${traffic.data} at=${traffic.at} />`;
 }

@@ -21,10 +21,14 @@ export function ObjectivesView() {
   const [q, setQ] = useState('');
   const objectives = usePoll(() => get('/admin/objectives'), 5000, []);
   const traffic = usePoll(() => get('/admin/traffic?minutes=1'), TRAFFIC_POLL_MS, []);
-  if (!objectives.data) return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
+  if (!objectives.data)
+    return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
   const needle = q.trim().toLowerCase();
-  const list = objectives.data.objectives.filter((o) =>
-    !needle || [o.name, o.interface, o.default, o.description ?? '', ...active(o)].some((s) => s.toLowerCase().includes(needle)));
+  const list = objectives.data.objectives.filter(
+    (o) =>
+      !needle ||
+      [o.name, o.interface, o.default, o.description ?? '', ...active(o)].some((s) => s.toLowerCase().includes(needle)),
+  );
   return html`
     <h1>Objectives <span class="muted">revision ${objectives.data.revision}</span></h1>
     <div class="toolbar">

@@ -13,30 +13,40 @@ export function Diff({ lines }) {
 export function RevisionsView({ selected }) {
   const list = usePoll(() => get('/admin/revisions?limit=100'), 5000, []);
   const [action, setAction] = useState(null);
-  if (!list.data) return list.error ? html`<${ErrorNote} error=${list.error} />` : html`<${Loading} what="revisions" />`;
+  if (!list.data)
+    return list.error ? html`<${ErrorNote} error=${list.error} />` : html`<${Loading} what="revisions" />`;
   const { live, revisions } = list.data;
   const open = Number(selected) || live;
-  const rollback = (n) => setAction({
-    title: `Roll back to revision ${n}?`,
-    body: html`<p>Revision ${n}'s config is stored again as a new revision and served at once. Revision ${live} is live now.</p>`,
-    confirmLabel: `Roll back to ${n}`,
-    run: () => call('POST', `/admin/revisions/${n}/rollback?author=console`, { json: { message: `rollback to revision ${n} (console)` } }),
-  });
+  const rollback = (n) =>
+    setAction({
+      title: `Roll back to revision ${n}?`,
+      body: html`<p>Revision ${n}'s config is stored again as a new revision and served at once. Revision ${live} is live now.</p>`,
+      confirmLabel: `Roll back to ${n}`,
+      run: () =>
+        call('POST', `/admin/revisions/${n}/rollback?author=console`, {
+          json: { message: `rollback to revision ${n} (console)` },
+        }),
+    });
   return html`
     <h1>Revisions <span class="muted">revision ${live} is live</span></h1>
     <table class="revisions">
       <caption class="sr-only">Revisions, newest first</caption>
       <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Author</th><th scope="col">Message</th>
         <th scope="col" class="num">changes</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-      <tbody>${revisions.map((r) => html`
+      <tbody>${revisions.map(
+        (r) => html`
         <tr class=${r.number === open ? 'selected' : ''} data-revision=${r.number}>
           <th scope="row"><a href=${`#/revisions/${r.number}`} aria-current=${r.number === open ? 'true' : undefined}>${r.number}</a>
             ${r.number === live && html` <span class="chip live">live</span>`}</th>
           <td>${time(r.createdAt)}</td><td>${r.author}</td><td>${r.message}</td><td class="num">${diffLines(r.diff).length}</td>
           <td>${r.number !== live && html`<button class="small" onClick=${() => rollback(r.number)} aria-label=${`Roll back to revision ${r.number}`}>Roll back</button>`}</td>
         </tr>
-        ${r.number === open && html`<tr class="detail"><td colspan="6"><${Diff} lines=${diffLines(r.diff)} /></td></tr>`}`)}
+        ${r.number === open && html`<tr class="detail"><td colspan="6"><${Diff} lines=${diffLines(r.diff)} /></td></tr>`}`,
+      )}
       </tbody>
     </table>
-    <${ConfirmDialog} action=${action} onClose=${() => { setAction(null); list.reload(); }} />`;
+    <${ConfirmDialog} action=${action} onClose=${() => {
+      setAction(null);
+      list.reload();
+    }} />`;
 }

@@ -24,10 +24,12 @@ export function TargetTable({ targets }) {
       <thead><tr><th scope="col">Target</th><th scope="col" class="num">req/s</th><th scope="col" class="num">requests</th>
         <th scope="col" class="num">error rate</th><th scope="col" class="num">p50</th><th scope="col" class="num">p99</th>
         <th scope="col" class="num">fallbacks</th></tr></thead>
-      <tbody>${targets.map((t) => html`<tr data-target=${t.target}>
+      <tbody>${targets.map(
+        (t) => html`<tr data-target=${t.target}>
         <th scope="row"><code>${t.target}</code></th><td class="num">${t.rps.toFixed(2)}</td><td class="num requests">${t.requests}</td>
         <td class="num">${pct(t.errorRate, 2)}</td><td class="num">${ms(t.p50Ms)}</td><td class="num">${ms(t.p99Ms)}</td>
-        <td class="num">${t.fallbacks}</td></tr>`)}</tbody>
+        <td class="num">${t.fallbacks}</td></tr>`,
+      )}</tbody>
     </table>`;
 }
 
@@ -38,15 +40,29 @@ export function RateChart({ targets, slotSeconds }) {
   useEffect(() => {
     if (!targets.length) return undefined;
     const opts = {
-      width: Math.min(box.current.clientWidth || 640, 900), height: 200,
-      series: [{}, ...targets.map((t, i) => ({ label: t.target, stroke: COLORS[i % COLORS.length], width: 2, value: (u, v) => (v == null ? '–' : `${v.toFixed(2)}/s`) }))],
+      width: Math.min(box.current.clientWidth || 640, 900),
+      height: 200,
+      series: [
+        {},
+        ...targets.map((t, i) => ({
+          label: t.target,
+          stroke: COLORS[i % COLORS.length],
+          width: 2,
+          value: (u, v) => (v == null ? '–' : `${v.toFixed(2)}/s`),
+        })),
+      ],
       axes: [{}, { label: 'req/s', size: 50 }],
       scales: { x: { time: true } },
     };
     plot.current = new uPlot(opts, data(targets, slotSeconds), box.current);
-    return () => { plot.current?.destroy(); plot.current = null; };
+    return () => {
+      plot.current?.destroy();
+      plot.current = null;
+    };
   }, [names]);
-  useEffect(() => { plot.current?.setData(data(targets, slotSeconds)); }, [targets]);
+  useEffect(() => {
+    plot.current?.setData(data(targets, slotSeconds));
+  }, [targets]);
   return html`<div class="chart" ref=${box} role="img" aria-label=${`Requests per second per target over the last minutes: ${targets.map((t) => `${t.target} ${t.rps.toFixed(2)}/s`).join(', ')}`}></div>`;
 }
 
@@ -63,9 +79,11 @@ export function ExperimentTable({ experiment }) {
     <table class="cells" aria-label=${`Experiment ${experiment.id} cells`}>
       <thead><tr><th scope="col">Cell</th><th scope="col">Target</th><th scope="col" class="num">expected</th>
         <th scope="col" class="num">exposures</th><th scope="col" class="num">observed</th></tr></thead>
-      <tbody>${experiment.cells.map((c) => html`<tr>
+      <tbody>${experiment.cells.map(
+        (c) => html`<tr>
         <th scope="row">${c.cell}</th><td><code>${c.target}</code></td><td class="num">${pct(c.weight / weightSum)}</td>
-        <td class="num">${c.exposures}</td><td class="num">${total ? pct(c.exposures / total) : '–'}</td></tr>`)}</tbody>
+        <td class="num">${c.exposures}</td><td class="num">${total ? pct(c.exposures / total) : '–'}</td></tr>`,
+      )}</tbody>
     </table>
     <p class=${broken ? 'error' : 'ok'} data-testid=${`srm-${experiment.id}`}>
       Sample-ratio check: p = ${experiment.srmPValue < 1e-4 ? experiment.srmPValue.toExponential(1) : experiment.srmPValue.toFixed(4)}

@@ -10,7 +10,10 @@ export abstract class HealthRounds<E extends Replica> {
   private readonly inflight = new Set<E>();
   protected stopped = false;
 
-  constructor(private readonly set: EndpointSet<E>, private readonly intervalMs: number) {}
+  constructor(
+    private readonly set: EndpointSet<E>,
+    private readonly intervalMs: number,
+  ) {}
 
   /** Is this replica ready? Never rejects: a refused, reset or timed-out check is `false`. */
   protected abstract probe(e: E): Promise<boolean>;

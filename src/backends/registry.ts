@@ -22,7 +22,10 @@ export interface BackendContext {
 const REMOTE = {
   http: createHttpBackend,
   grpc: createGrpcBackend,
-} satisfies Record<Transport, (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry) => Backend>;
+} satisfies Record<
+  Transport,
+  (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry) => Backend
+>;
 
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;

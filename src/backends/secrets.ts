@@ -22,18 +22,27 @@ export interface ResolvedSecret {
  * failure; relative file paths resolve against `baseDir` (the config's folder).
  * A file's trailing newline is dropped (what `echo key > file` leaves).
  */
-export function resolveSecretText(text: string, at: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): ResolvedSecret {
+export function resolveSecretText(
+  text: string,
+  at: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedSecret {
   let issue: ConfigIssue | undefined;
   const value = text.replace(REFERENCE, (_, kind: string, name: string) => {
     if (kind === 'env') {
       const v = env[name];
-      if (v === undefined || v === '') issue ??= { path: at, message: `environment variable ${name} is not set (referenced as \${env:${name}})` };
+      if (v === undefined || v === '')
+        issue ??= { path: at, message: `environment variable ${name} is not set (referenced as \${env:${name}})` };
       return v ?? '';
     }
     try {
       return readFileSync(resolve(baseDir, name), 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      issue ??= { path: at, message: `cannot read secret file ${name} (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+      issue ??= {
+        path: at,
+        message: `cannot read secret file ${name} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      };
       return '';
     }
   });
@@ -44,7 +53,12 @@ export function resolveSecretText(text: string, at: string, baseDir: string, env
  * Resolves a header map (names lowercased, as undici sends them). Collects
  * every unresolvable reference into `issues` rather than stopping at the first.
  */
-export function resolveHeaders(headers: Readonly<Record<string, string>> | undefined, at: string, baseDir: string, issues: ConfigIssue[]): Record<string, string> {
+export function resolveHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  at: string,
+  baseDir: string,
+  issues: ConfigIssue[],
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers === undefined) return out;
   for (const [name, text] of Object.entries(headers)) {

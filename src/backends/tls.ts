@@ -25,7 +25,12 @@ export interface TlsConnectOptions {
 }
 
 /** Reads the files of a `tls` block; problems go to `issues` with their config path. */
-export function loadTlsOptions(tls: TlsFiles | undefined, at: string, baseDir: string, issues: ConfigIssue[]): TlsConnectOptions | undefined {
+export function loadTlsOptions(
+  tls: TlsFiles | undefined,
+  at: string,
+  baseDir: string,
+  issues: ConfigIssue[],
+): TlsConnectOptions | undefined {
   if (tls === undefined) return undefined;
   const out: TlsConnectOptions = {};
   const read = (field: 'ca' | 'cert' | 'key'): void => {
@@ -34,7 +39,10 @@ export function loadTlsOptions(tls: TlsFiles | undefined, at: string, baseDir: s
     try {
       out[field] = readFileSync(resolve(baseDir, file));
     } catch (err) {
-      issues.push({ path: `${at}.${field}`, message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      issues.push({
+        path: `${at}.${field}`,
+        message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
     }
   };
   read('ca');

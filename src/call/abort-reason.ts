@@ -14,7 +14,10 @@ export type AbortKind =
   | 'superseded';
 
 export class AbortReason extends Error {
-  constructor(readonly kind: AbortKind, message: string) {
+  constructor(
+    readonly kind: AbortKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'AbortReason';
   }

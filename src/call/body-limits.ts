@@ -78,7 +78,10 @@ export class BodyRateWatch {
   private timer: NodeJS.Timeout | undefined;
   private readonly periodMs: number;
 
-  constructor(private readonly minBytesPerSecond: number, private readonly graceMs: number) {
+  constructor(
+    private readonly minBytesPerSecond: number,
+    private readonly graceMs: number,
+  ) {
     this.periodMs = Math.max(50, Math.min(1000, graceMs / 2));
   }
 
@@ -104,7 +107,9 @@ export class BodyRateWatch {
       this.timer = setInterval(this.sweep, this.periodMs);
       this.timer.unref();
     }
-    return () => { this.watched.delete(w); };
+    return () => {
+      this.watched.delete(w);
+    };
   }
 
   private readonly sweep = (): void => {

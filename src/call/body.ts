@@ -35,15 +35,38 @@ export class RequestBody {
    * within the limit there is nothing to count (Node's parser enforces the
    * length), so the socket stream goes upstream as it is once it has arrived.
    */
-  static streaming(source: Readable, maxBytes: number, objective?: string, declaredLength?: number, guard?: BodyGuard): RequestBody {
+  static streaming(
+    source: Readable,
+    maxBytes: number,
+    objective?: string,
+    declaredLength?: number,
+    guard?: BodyGuard,
+  ): RequestBody {
     if (declaredLength !== undefined && declaredLength > maxBytes) {
-      throw new JunctionError('payload_too_large', `content-length ${declaredLength} exceeds maxBodyBytes (${maxBytes} bytes)`, { objective });
+      throw new JunctionError(
+        'payload_too_large',
+        `content-length ${declaredLength} exceeds maxBodyBytes (${maxBytes} bytes)`,
+        { objective },
+      );
     }
-    return new RequestBody(source, null, declaredLength === undefined ? maxBytes : Infinity, objective, guard, declaredLength);
+    return new RequestBody(
+      source,
+      null,
+      declaredLength === undefined ? maxBytes : Infinity,
+      objective,
+      guard,
+      declaredLength,
+    );
   }
 
   /** Reads the caller's body into memory (bounded), so it can be sent more than once. */
-  static async buffered(source: Readable, maxBytes: number, objective?: string, declaredLength?: number, guard?: BodyGuard): Promise<RequestBody> {
+  static async buffered(
+    source: Readable,
+    maxBytes: number,
+    objective?: string,
+    declaredLength?: number,
+    guard?: BodyGuard,
+  ): Promise<RequestBody> {
     const body = RequestBody.streaming(source, maxBytes, objective, declaredLength, guard);
     return RequestBody.of(await body.readAll());
   }
@@ -51,7 +74,11 @@ export class RequestBody {
   /** A body that arrived whole (a gRPC message), held to the same limit. */
   static whole(buffer: Buffer, maxBytes: number, objective?: string): RequestBody {
     if (buffer.length > maxBytes) {
-      throw new JunctionError('payload_too_large', `message of ${buffer.length} bytes exceeds maxBodyBytes (${maxBytes} bytes)`, { objective });
+      throw new JunctionError(
+        'payload_too_large',
+        `message of ${buffer.length} bytes exceeds maxBodyBytes (${maxBytes} bytes)`,
+        { objective },
+      );
     }
     return RequestBody.of(buffer);
   }
@@ -75,17 +102,26 @@ export class RequestBody {
     if (this.streamed) throw new Error('RequestBody: a streaming body can only be sent once');
     this.streamed = true;
     const source = this.source!;
-    const markFailed = () => { this.sourceFailed = true; };
+    const markFailed = () => {
+      this.sourceFailed = true;
+    };
     source.once('aborted', markFailed);
     source.once('error', markFailed);
     const limits = this.guard?.limits;
-    const stopWatching = limits === undefined ? undefined : watchBodyRate(source, limits, () => {
-      this.sourceFailed = true;
-      const err = new JunctionError('request_timeout', `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`, { objective: this.objective });
-      // Called from a timer, never synchronously: `limited` below is set by then.
-      source.unpipe(limited);
-      limited.destroy(err);
-    });
+    const stopWatching =
+      limits === undefined
+        ? undefined
+        : watchBodyRate(source, limits, () => {
+            this.sourceFailed = true;
+            const err = new JunctionError(
+              'request_timeout',
+              `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`,
+              { objective: this.objective },
+            );
+            // Called from a timer, never synchronously: `limited` below is set by then.
+            source.unpipe(limited);
+            limited.destroy(err);
+          });
     // Nothing to count and nothing to watch: the socket stream goes as it is.
     if (this.maxBytes === Infinity && stopWatching === undefined) return source;
     const limited = new ByteLimit(this.maxBytes, this.objective);
@@ -107,7 +143,11 @@ export class RequestBody {
     const source = this.source!;
     const memory = this.guard?.limits.memory;
     let held = 0;
-    const overloaded = () => new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', { objective: this.objective, retryAfterSeconds: 1 });
+    const overloaded = () =>
+      new JunctionError('overloaded', 'too many request bodies are being read at once; retry shortly', {
+        objective: this.objective,
+        retryAfterSeconds: 1,
+      });
     if (memory !== undefined) this.guard!.owner.on('close', () => memory.give(held)); // 'close' comes once
     const declared = this.declaredLength;
     const counted = declared !== undefined;
@@ -127,14 +167,19 @@ export class RequestBody {
         if (err === undefined) {
           resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
         } else {
-          this.sourceFailed = err instanceof JunctionError ? err.code !== 'payload_too_large' && err.code !== 'overloaded' : true;
+          this.sourceFailed =
+            err instanceof JunctionError ? err.code !== 'payload_too_large' && err.code !== 'overloaded' : true;
           reject(err);
         }
       };
       const onData = (chunk: Buffer) => {
         size += chunk.length;
         if (size > this.maxBytes) {
-          finish(new JunctionError('payload_too_large', `body exceeds maxBodyBytes (${this.maxBytes} bytes)`, { objective: this.objective }));
+          finish(
+            new JunctionError('payload_too_large', `body exceeds maxBodyBytes (${this.maxBytes} bytes)`, {
+              objective: this.objective,
+            }),
+          );
           return;
         }
         if (memory !== undefined && !counted) {
@@ -149,11 +194,20 @@ export class RequestBody {
       const onEnd = () => finish(undefined);
       const onError = (err: Error) => finish(err);
       // Closed before its end: the caller left mid-upload.
-      const onClose = () => finish(new JunctionError('client_closed', 'the caller left before its body arrived', { objective: this.objective }));
+      const onClose = () =>
+        finish(
+          new JunctionError('client_closed', 'the caller left before its body arrived', { objective: this.objective }),
+        );
       const limits = this.guard?.limits;
-      const unwatch = limits?.rates.watch(source, () => finish(
-        new JunctionError('request_timeout', `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`, { objective: this.objective }),
-      ));
+      const unwatch = limits?.rates.watch(source, () =>
+        finish(
+          new JunctionError(
+            'request_timeout',
+            `the request body arrived slower than ${limits.minBytesPerSecond} bytes/s`,
+            { objective: this.objective },
+          ),
+        ),
+      );
       if (source.readableEnded) {
         finish(undefined);
         return;
@@ -169,14 +223,21 @@ export class RequestBody {
 
 class ByteLimit extends Transform {
   private seen = 0;
-  constructor(private readonly maxBytes: number, private readonly objective: string | undefined) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly objective: string | undefined,
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.maxBytes) {
-      done(new JunctionError('payload_too_large', `body exceeds maxBodyBytes (${this.maxBytes} bytes)`, { objective: this.objective }));
+      done(
+        new JunctionError('payload_too_large', `body exceeds maxBodyBytes (${this.maxBytes} bytes)`, {
+          objective: this.objective,
+        }),
+      );
       return;
     }
     done(null, chunk);

@@ -25,8 +25,12 @@ describe('Cancellation', () => {
   it('a listener that throws neither stops the others nor reaches whoever aborted', () => {
     const c = new Cancellation();
     let after = false;
-    c.addEventListener('abort', () => { throw new Error('bug'); });
-    c.addEventListener('abort', () => { after = true; });
+    c.addEventListener('abort', () => {
+      throw new Error('bug');
+    });
+    c.addEventListener('abort', () => {
+      after = true;
+    });
     expect(() => c.abort('x')).not.toThrow();
     expect(after).toBe(true);
   });
@@ -46,7 +50,9 @@ describe('Cancellation', () => {
   });
 
   it('undici takes it as a request signal: aborting it ends a call in flight with the reason', async () => {
-    const server = createServer(() => { /* never answers */ });
+    const server = createServer(() => {
+      /* never answers */
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {

@@ -15,7 +15,9 @@ export function parseJson(raw: Buffer, objective?: string): unknown {
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
-    throw new JunctionError('invalid_request', `request body is not valid JSON: ${(err as Error).message}`, { objective });
+    throw new JunctionError('invalid_request', `request body is not valid JSON: ${(err as Error).message}`, {
+      objective,
+    });
   }
 }
 

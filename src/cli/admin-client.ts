@@ -32,7 +32,9 @@ export function whoAmI(): string {
   }
 }
 
-interface ErrorShape { error?: { code?: string; message?: string; issues?: Array<{ path: string; message: string }> } }
+interface ErrorShape {
+  error?: { code?: string; message?: string; issues?: Array<{ path: string; message: string }> };
+}
 
 export async function adminCall<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
   let res;
@@ -49,8 +51,10 @@ export async function adminCall<T>(target: AdminTarget, method: string, path: st
     });
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).message;
-    throw new UserError(`cannot reach the admin API at ${target.url} (${code}): start Junction with "junction serve --config FILE" `
-      + 'and JUNCTION_ADMIN_TOKEN set, or point --admin at a running one');
+    throw new UserError(
+      `cannot reach the admin API at ${target.url} (${code}): start Junction with "junction serve --config FILE" ` +
+        'and JUNCTION_ADMIN_TOKEN set, or point --admin at a running one',
+    );
   }
   const text = await res.body.text();
   let value: unknown;
@@ -62,13 +66,17 @@ export async function adminCall<T>(target: AdminTarget, method: string, path: st
   if (res.statusCode < 400) return value as T;
   const e = (value as ErrorShape | undefined)?.error;
   if (res.statusCode === 401) {
-    throw new UserError(target.token
-      ? `the admin API at ${target.url} refused the token: set JUNCTION_ADMIN_TOKEN to the server's token`
-      : `the admin API at ${target.url} needs a token: set JUNCTION_ADMIN_TOKEN`);
+    throw new UserError(
+      target.token
+        ? `the admin API at ${target.url} refused the token: set JUNCTION_ADMIN_TOKEN to the server's token`
+        : `the admin API at ${target.url} needs a token: set JUNCTION_ADMIN_TOKEN`,
+    );
   }
   if (res.statusCode >= 500 && e?.code === 'internal') throw new Error(`admin API failed: ${e.message}`);
   const issues = e?.issues?.length ? `\n${e.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}` : '';
-  throw new UserError(`${issues ? (e?.message ?? '').split('\n')[0] : e?.message ?? `HTTP ${res.statusCode}`}${issues}`);
+  throw new UserError(
+    `${issues ? (e?.message ?? '').split('\n')[0] : (e?.message ?? `HTTP ${res.statusCode}`)}${issues}`,
+  );
 }
 
 export function printJson(value: unknown): void {

@@ -18,7 +18,8 @@ const USAGE = `usage: junction analyze --decisions FILE… [--feedback FILE…] 
 
 export async function analyzeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
+    args,
+    allowPositionals: true,
     options: {
       decisions: { type: 'string', multiple: true },
       feedback: { type: 'string', multiple: true },
@@ -42,7 +43,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     else if (token.startsWith('-')) current = undefined;
     else if (current && positionals.includes(token) && !current.includes(token)) current.push(token);
   }
-  if (decisions.length === 0) throw new UserError('give the decision log: --decisions FILE… (see junction analyze --help)');
+  if (decisions.length === 0)
+    throw new UserError('give the decision log: --decisions FILE… (see junction analyze --help)');
   for (const f of [...decisions, ...feedback]) if (!existsSync(f)) throw new UserError(`no such file: ${f}`);
   const config = values.config === undefined ? undefined : loadConfigFile(values.config).config;
   const readout = await readExperiments({ decisions, feedback, experiment: values.experiment }, config);

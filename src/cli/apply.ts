@@ -6,8 +6,15 @@ import { parseConfigText } from '../config/load.js';
 import { ADMIN_OPTIONS, adminCall, adminTarget, indent, printJson, whoAmI } from './admin-client.js';
 import { UserError } from './user-error.js';
 
-interface ApplyAnswer { revision: number; unchanged: boolean; diff: string[] }
-interface DryRunAnswer { revision: number; diff: string[] }
+interface ApplyAnswer {
+  revision: number;
+  unchanged: boolean;
+  diff: string[];
+}
+interface DryRunAnswer {
+  revision: number;
+  diff: string[];
+}
 
 function readSource(file: string | undefined, verb: string): unknown {
   if (!file) throw new UserError(`name the config file: junction ${verb} FILE`);
@@ -21,13 +28,20 @@ function readSource(file: string | undefined, verb: string): unknown {
 }
 
 export async function applyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, message: { type: 'string', short: 'm' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...ADMIN_OPTIONS, message: { type: 'string', short: 'm' } },
+  });
   const source = readSource(positionals[0], 'apply');
   const q = new URLSearchParams({ author: whoAmI(), message: values.message ?? `junction apply ${positionals[0]}` });
   const answer = await adminCall<ApplyAnswer>(adminTarget(values.admin), 'PUT', `/admin/config?${q}`, source);
   if (values.json) printJson(answer);
   else if (answer.unchanged) process.stdout.write(`unchanged: revision ${answer.revision} already has this config\n`);
-  else process.stdout.write(`applied: revision ${answer.revision} is live (${answer.diff.length} change${answer.diff.length === 1 ? '' : 's'})\n${indent(answer.diff)}`);
+  else
+    process.stdout.write(
+      `applied: revision ${answer.revision} is live (${answer.diff.length} change${answer.diff.length === 1 ? '' : 's'})\n${indent(answer.diff)}`,
+    );
   return 0;
 }
 

@@ -11,7 +11,8 @@ const FLAGS: FieldNames = { trafficClass: '--traffic-class', override: '--overri
 
 export async function explainCommand(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
-    args, allowPositionals: true,
+    args,
+    allowPositionals: true,
     options: {
       unit: { type: 'string' },
       context: { type: 'string', multiple: true },
@@ -24,7 +25,10 @@ export async function explainCommand(args: string[]): Promise<number> {
   const { config } = loadConfigFile(file);
   const table = compileRouting(config, 0);
   const o = table.objectives.get(objective);
-  if (!o) throw new UserError(`no objective "${objective}" in ${file} (objectives: ${[...table.objectives.keys()].join(', ')})`);
+  if (!o)
+    throw new UserError(
+      `no objective "${objective}" in ${file} (objectives: ${[...table.objectives.keys()].join(', ')})`,
+    );
   const context: Record<string, string> = {};
   for (const kv of values.context ?? []) {
     const eq = kv.indexOf('=');
@@ -35,12 +39,18 @@ export async function explainCommand(args: string[]): Promise<number> {
   const req = routingRequest(values.unit, context, values['traffic-class'], undefined, FLAGS);
   const { outcome, trail } = explain(table, o, req);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ target: outcome.target.id, rule: outcome.rule, cell: outcome.cell ?? null, trail }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ target: outcome.target.id, rule: outcome.rule, cell: outcome.cell ?? null, trail }, null, 2)}\n`,
+    );
     return 0;
   }
-  process.stdout.write(`${objective} → ${outcome.target.id}  (rule=${outcome.rule}${outcome.cell ? ` cell=${outcome.cell}` : ''}${values.unit ? '' : ', no unit: random allocation'})\n`);
+  process.stdout.write(
+    `${objective} → ${outcome.target.id}  (rule=${outcome.rule}${outcome.cell ? ` cell=${outcome.cell}` : ''}${values.unit ? '' : ', no unit: random allocation'})\n`,
+  );
   for (const t of trail) {
-    process.stdout.write(`  ${t.matched ? '✓' : '·'} ${t.step.padEnd(10)} ${t.id.padEnd(16)} ${t.reason}${t.target ? ` → ${t.target}` : ''}\n`);
+    process.stdout.write(
+      `  ${t.matched ? '✓' : '·'} ${t.step.padEnd(10)} ${t.id.padEnd(16)} ${t.reason}${t.target ? ` → ${t.target}` : ''}\n`,
+    );
   }
   return 0;
 }

@@ -13,37 +13,57 @@ import { adminCall, adminTarget } from './admin-client.js';
 import { nginxConfig } from './nginx-config.js';
 import { UserError } from './user-error.js';
 
-interface Loaded { config: Config; source: string }
+interface Loaded {
+  config: Config;
+  source: string;
+}
 
 const run = promisify(exec);
 
 export async function exportCommand(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
-  if (kind !== 'nginx') throw new UserError(`export what? junction export nginx … (got ${kind === undefined ? 'nothing' : `"${kind}"`})`);
+  if (kind !== 'nginx')
+    throw new UserError(`export what? junction export nginx … (got ${kind === undefined ? 'nothing' : `"${kind}"`})`);
   const { values } = parseArgs({
     args: rest,
     options: {
-      config: { type: 'string' }, admin: { type: 'string' }, listen: { type: 'string' }, junction: { type: 'string' },
-      out: { type: 'string' }, watch: { type: 'boolean' }, reload: { type: 'string' },
+      config: { type: 'string' },
+      admin: { type: 'string' },
+      listen: { type: 'string' },
+      junction: { type: 'string' },
+      out: { type: 'string' },
+      watch: { type: 'boolean' },
+      reload: { type: 'string' },
     },
   });
-  if ((values.config === undefined) === (values.admin === undefined)) throw new UserError('name the config with exactly one of --config FILE or --admin URL');
-  if (values.listen === undefined) throw new UserError('--listen ADDR:PORT is required: where nginx takes the routed requests');
-  if (values.junction === undefined) throw new UserError('--junction URL is required: where requests nginx does not route go');
+  if ((values.config === undefined) === (values.admin === undefined))
+    throw new UserError('name the config with exactly one of --config FILE or --admin URL');
+  if (values.listen === undefined)
+    throw new UserError('--listen ADDR:PORT is required: where nginx takes the routed requests');
+  if (values.junction === undefined)
+    throw new UserError('--junction URL is required: where requests nginx does not route go');
   try {
     new URL(values.junction);
   } catch {
     throw new UserError(`--junction ${values.junction} is not a URL; e.g. http://127.0.0.1:8080`);
   }
-  if (values.watch && values.out === undefined) throw new UserError('--watch needs --out FILE (the file nginx includes)');
-  if (values.reload !== undefined && !values.watch) throw new UserError('--reload runs on every revision: use it with --watch');
+  if (values.watch && values.out === undefined)
+    throw new UserError('--watch needs --out FILE (the file nginx includes)');
+  if (values.reload !== undefined && !values.watch)
+    throw new UserError('--reload runs on every revision: use it with --watch');
 
   const load = async (): Promise<Loaded> => {
-    if (values.config !== undefined) return { config: loadConfigFile(values.config).config, source: `file ${values.config}` };
-    const answer = await adminCall<{ revision: number; config: unknown }>(adminTarget(values.admin), 'GET', '/admin/config');
+    if (values.config !== undefined)
+      return { config: loadConfigFile(values.config).config, source: `file ${values.config}` };
+    const answer = await adminCall<{ revision: number; config: unknown }>(
+      adminTarget(values.admin),
+      'GET',
+      '/admin/config',
+    );
     return { config: validateConfig(answer.config, 'admin config'), source: `revision ${Number(answer.revision)}` };
   };
-  const render = (l: Loaded) => nginxConfig(l.config, { listen: values.listen!, junction: values.junction!, source: l.source });
+  const render = (l: Loaded) =>
+    nginxConfig(l.config, { listen: values.listen!, junction: values.junction!, source: l.source });
 
   let text = render(await load());
   if (values.out === undefined) {
@@ -130,7 +150,8 @@ async function followSnapshots(junction: string, update: () => Promise<void>, si
     try {
       const res = await request(url, {
         headers: { ...(etag ? { 'if-none-match': etag } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        signal, headersTimeout: 40_000,
+        signal,
+        headersTimeout: 40_000,
       });
       await res.body.dump();
       if (res.statusCode !== 200 && res.statusCode !== 304) throw new Error(`snapshot: HTTP ${res.statusCode}`);
@@ -142,7 +163,9 @@ async function followSnapshots(junction: string, update: () => Promise<void>, si
       }
     } catch (err) {
       if (signal.aborted) return;
-      process.stderr.write(`junction export: ${junction} unreachable (${(err as Error).message}); retrying in ${delay} ms\n`);
+      process.stderr.write(
+        `junction export: ${junction} unreachable (${(err as Error).message}); retrying in ${delay} ms\n`,
+      );
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 30_000);
     }

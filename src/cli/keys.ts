@@ -12,14 +12,16 @@ export async function keysCommand(args: string[]): Promise<number> {
   const key = newKey();
   const digest = keyDigest(key);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ client: name, key, keySha256: digest, config: { clients: { [name]: { keySha256: digest, objectives: ['*'] } } } }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ client: name, key, keySha256: digest, config: { clients: { [name]: { keySha256: digest, objectives: ['*'] } } } }, null, 2)}\n`,
+    );
     return 0;
   }
   process.stdout.write(
-    `key:       ${key}\n`
-    + `keySha256: ${digest}\n\n`
-    + '# Give the key to the client (it is shown only now); put the digest in the config:\n'
-    + `clients:\n  ${name}: { keySha256: "${digest}", objectives: ["*"] }\n`,
+    `key:       ${key}\n` +
+      `keySha256: ${digest}\n\n` +
+      '# Give the key to the client (it is shown only now); put the digest in the config:\n' +
+      `clients:\n  ${name}: { keySha256: "${digest}", objectives: ["*"] }\n`,
   );
   return 0;
 }

@@ -33,7 +33,6 @@ const COMMANDS: Record<string, Command> = {
   analyze: analyzeCommand,
 };
 
-
 export async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -61,7 +60,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return 1;
     }
     // A JunctionError below 500 is the caller's to fix (a config that cannot be served, a refused apply).
-    if (err instanceof UserError || (err instanceof JunctionError && err.status < 500) || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+    if (
+      err instanceof UserError ||
+      (err instanceof JunctionError && err.status < 500) ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')
+    ) {
       process.stderr.write(`junction ${name}: ${(err as Error).message}\n`);
       return 1;
     }

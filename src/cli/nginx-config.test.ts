@@ -3,13 +3,18 @@ import { validateConfig } from '../config/load.js';
 import { nginxConfig } from './nginx-config.js';
 
 const opts = { listen: '127.0.0.1:8090', junction: 'http://127.0.0.1:8080', source: 'revision 4' };
-const http = (endpoints: string[], extra: Record<string, unknown> = {}) => ({ backend: { type: 'http', endpoints, ...extra } });
+const http = (endpoints: string[], extra: Record<string, unknown> = {}) => ({
+  backend: { type: 'http', endpoints, ...extra },
+});
 
 function exported(versions: Record<string, unknown>, iface = 'json'): string {
-  return nginxConfig(validateConfig({
-    models: { m: { class: 'generator', versions } },
-    objectives: { o: { interface: iface, default: `m@${Object.keys(versions)[0]}` } },
-  }), opts);
+  return nginxConfig(
+    validateConfig({
+      models: { m: { class: 'generator', versions } },
+      objectives: { o: { interface: iface, default: `m@${Object.keys(versions)[0]}` } },
+    }),
+    opts,
+  );
 }
 
 describe('nginx export', () => {
@@ -19,7 +24,9 @@ describe('nginx export', () => {
       '2': http(['http://10.0.0.3:8501'], { protocol: 'tfserving', model: 'served' }),
     });
     expect(text).toContain('from config revision 4.');
-    expect(text).toMatch(/upstream junction_target_m_40_1 \{\n {4}server 10\.0\.0\.1:8000;\n {4}server 10\.0\.0\.2:8000;\n {4}keepalive 64;\n\}/);
+    expect(text).toMatch(
+      /upstream junction_target_m_40_1 \{\n {4}server 10\.0\.0\.1:8000;\n {4}server 10\.0\.0\.2:8000;\n {4}keepalive 64;\n\}/,
+    );
     expect(text).toContain('"m@1" "/predict$is_args$args";');
     expect(text).toContain('"m@2" "/v1/models/served/versions/2:predict$is_args$args";');
     expect(text).toContain('"m@2" "m@2";');
@@ -29,10 +36,13 @@ describe('nginx export', () => {
   });
 
   it('leaves to Junction what nginx cannot do: bodies to rewrite (openai), endpoints that differ in path', () => {
-    const text = exported({
-      '1': http(['http://10.0.0.1:8000'], { protocol: 'openai' }),
-      '2': http(['http://10.0.0.1:8000/a', 'http://10.0.0.2:8000/b']),
-    }, 'openai');
+    const text = exported(
+      {
+        '1': http(['http://10.0.0.1:8000'], { protocol: 'openai' }),
+        '2': http(['http://10.0.0.1:8000/a', 'http://10.0.0.2:8000/b']),
+      },
+      'openai',
+    );
     expect(text).toContain('#   m@1: protocol openai rewrites the body, which only Junction does');
     expect(text).toContain('#   m@2: its endpoints differ in scheme or path');
     expect(text).not.toContain('upstream junction_target_');
@@ -40,12 +50,21 @@ describe('nginx export', () => {
 
   it('an https target gets its scheme; nginx syntax in an endpoint path is refused, not written', () => {
     expect(exported({ '1': http(['https://models.example:443/x']) })).toContain('"m@1" https;');
-    expect(() => exported({ '1': http(['http://10.0.0.1:8000/a$b']) })).toThrow(/cannot be written into an nginx config/);
+    expect(() => exported({ '1': http(['http://10.0.0.1:8000/a$b']) })).toThrow(
+      /cannot be written into an nginx config/,
+    );
   });
 
   it('refuses an endpoint host or listen address that would end or add an nginx directive', () => {
     expect(() => exported({ '1': http(['http://a;b{c}$d:80/']) })).toThrow(/cannot be written into an nginx config/);
-    expect(() => nginxConfig(validateConfig({ models: { m: { versions: { '1': http(['http://10.0.0.1:80/']) } } }, objectives: { o: { default: 'm@1' } } }),
-      { ...opts, listen: '8090; include /etc/passwd' })).toThrow(/cannot be written into an nginx config/);
+    expect(() =>
+      nginxConfig(
+        validateConfig({
+          models: { m: { versions: { '1': http(['http://10.0.0.1:80/']) } } },
+          objectives: { o: { default: 'm@1' } },
+        }),
+        { ...opts, listen: '8090; include /etc/passwd' },
+      ),
+    ).toThrow(/cannot be written into an nginx config/);
   });
 });

@@ -4,22 +4,27 @@ import { describeRollout } from './rollout.js';
 describe('describeRollout', () => {
   it('shows each gate with its value, threshold and verdict under the controller line', () => {
     const text = describeRollout({
-      objective: 'cw', revision: 7, default: 'm@1',
+      objective: 'cw',
+      revision: 7,
+      default: 'm@1',
       rollout: { candidate: 'm@2', percent: 25, state: 'running', steps: [5, 25, 100] },
       controller: {
-        kind: 'hold', reason: 'waiting on maxScoreDrift: scores sampled: candidate 120, baseline 900 (500 each needed)',
+        kind: 'hold',
+        reason: 'waiting on maxScoreDrift: scores sampled: candidate 120, baseline 900 (500 each needed)',
         gates: [
           { gate: 'maxErrorRateIncrease', value: 0.00123456, threshold: 0.01, verdict: 'pass' },
           { gate: 'maxScoreDrift', value: null, threshold: 0.2, verdict: 'wait' },
         ],
       },
     });
-    expect(text).toBe([
-      'cw: m@2 at 25% (running, steps 5→25→100); default m@1 (revision 7)',
-      '  controller: hold (waiting on maxScoreDrift: scores sampled: candidate 120, baseline 900 (500 each needed))',
-      '  gates:',
-      '    maxErrorRateIncrease   0.00123  threshold 0.01   pass',
-      '    maxScoreDrift                -  threshold 0.2    wait',
-    ].join('\n'));
+    expect(text).toBe(
+      [
+        'cw: m@2 at 25% (running, steps 5→25→100); default m@1 (revision 7)',
+        '  controller: hold (waiting on maxScoreDrift: scores sampled: candidate 120, baseline 900 (500 each needed))',
+        '  gates:',
+        '    maxErrorRateIncrease   0.00123  threshold 0.01   pass',
+        '    maxScoreDrift                -  threshold 0.2    wait',
+      ].join('\n'),
+    );
   });
 });

@@ -13,27 +13,45 @@ interface RolloutState {
   default: string;
   rollout: { candidate: string; percent: number; state: string; steps?: number[] } | null;
   /** status only: the controller's latest judgement of a stepped rollout. */
-  controller?: { kind: string; reason: string; gates?: Array<{ gate: string; value: number | null; threshold: number; verdict: string }> } | null;
+  controller?: {
+    kind: string;
+    reason: string;
+    gates?: Array<{ gate: string; value: number | null; threshold: number; verdict: string }>;
+  } | null;
   unchanged?: boolean;
 }
 
 export function describeRollout(s: RolloutState): string {
   if (!s.rollout) return `${s.objective}: no rollout; default ${s.default} (revision ${s.revision})`;
   const steps = s.rollout.steps ? `, steps ${s.rollout.steps.join('→')}` : '';
-  const gates = (s.controller?.gates ?? []).map((g) =>
-    `\n    ${g.gate.padEnd(21)} ${(g.value === null ? '-' : String(Number(g.value.toPrecision(3)))).padStart(8)}  threshold ${String(g.threshold).padEnd(6)} ${g.verdict}`).join('');
-  const judged = s.controller ? `\n  controller: ${s.controller.kind} (${s.controller.reason})${gates ? `\n  gates:${gates}` : ''}` : '';
+  const gates = (s.controller?.gates ?? [])
+    .map(
+      (g) =>
+        `\n    ${g.gate.padEnd(21)} ${(g.value === null ? '-' : String(Number(g.value.toPrecision(3)))).padStart(8)}  threshold ${String(g.threshold).padEnd(6)} ${g.verdict}`,
+    )
+    .join('');
+  const judged = s.controller
+    ? `\n  controller: ${s.controller.kind} (${s.controller.reason})${gates ? `\n  gates:${gates}` : ''}`
+    : '';
   return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
 }
 
 export async function rolloutCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { ...ADMIN_OPTIONS, candidate: { type: 'string' }, steps: { type: 'string' }, message: { type: 'string', short: 'm' } },
+    args,
+    allowPositionals: true,
+    options: {
+      ...ADMIN_OPTIONS,
+      candidate: { type: 'string' },
+      steps: { type: 'string' },
+      message: { type: 'string', short: 'm' },
+    },
   });
   const [objective, action] = positionals;
   if (!objective || !action || !ACTIONS.includes(action)) {
-    throw new UserError(`usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version] [--steps 1,5,25,100]`);
+    throw new UserError(
+      `usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version] [--steps 1,5,25,100]`,
+    );
   }
   const target = adminTarget(values.admin);
   const path = `/admin/objectives/${encodeURIComponent(objective)}/rollout`;
@@ -44,10 +62,16 @@ export async function rolloutCommand(args: string[]): Promise<number> {
     let steps: number[] | undefined;
     if (values.steps !== undefined) {
       steps = values.steps.split(',').map(Number);
-      if (steps.some((n) => !Number.isFinite(n))) throw new UserError(`--steps must be comma-separated percents, e.g. 1,5,25,100 (got "${values.steps}")`);
+      if (steps.some((n) => !Number.isFinite(n)))
+        throw new UserError(`--steps must be comma-separated percents, e.g. 1,5,25,100 (got "${values.steps}")`);
     }
     const body = { candidate: values.candidate, steps, message: values.message };
-    state = await adminCall<RolloutState>(target, 'POST', `${path}/${action}?author=${encodeURIComponent(whoAmI())}`, body);
+    state = await adminCall<RolloutState>(
+      target,
+      'POST',
+      `${path}/${action}?author=${encodeURIComponent(whoAmI())}`,
+      body,
+    );
   }
   if (values.json) printJson(state);
   else process.stdout.write(`${action === 'status' ? '' : `${action}: `}${describeRollout(state)}\n`);

@@ -18,14 +18,16 @@ import { UserError } from './user-error.js';
 function port(value: string | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${flag} must be a port number 0-65535 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UserError(`${flag} must be a port number 0-65535 (got "${value}")`);
   return n;
 }
 
 function workerCount(value: string | undefined): number {
   if (value === undefined) return 1;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
   return n;
 }
 
@@ -70,13 +72,16 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   if (values.store !== undefined && values.data !== undefined) {
     throw new UserError('give either --data DIR (embedded SQLite) or --store postgres://… (shared), not both');
   }
-  if (values.watch && values.config === undefined) throw new UserError('--watch needs a file to watch: --config FILE --watch');
+  if (values.watch && values.config === undefined)
+    throw new UserError('--watch needs a file to watch: --config FILE --watch');
   const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
   if (decisionLog !== undefined && decisionLog !== '-') {
     try {
       closeSync(openSync(decisionLog, 'a'));
     } catch (err) {
-      throw new UserError(`--decision-log: cannot write ${decisionLog} (${(err as Error).message}); give a writable file or - for stdout`);
+      throw new UserError(
+        `--decision-log: cannot write ${decisionLog} (${(err as Error).message}); give a writable file or - for stdout`,
+      );
     }
   }
   const feedbackLog = values['feedback-log'];
@@ -84,7 +89,9 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     try {
       closeSync(openSync(feedbackLog, 'a'));
     } catch (err) {
-      throw new UserError(`--feedback-log: cannot write ${feedbackLog} (${(err as Error).message}); give a writable file`);
+      throw new UserError(
+        `--feedback-log: cannot write ${feedbackLog} (${(err as Error).message}); give a writable file`,
+      );
     }
   }
   const dataPort = port(values.port, 8080, '--port');
@@ -107,7 +114,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   const adminToken = process.env.JUNCTION_ADMIN_TOKEN || undefined;
   // An admin API without a token stays on loopback unless asked otherwise: on 0.0.0.0
   // anyone on the network could change the routing.
-  const adminHost = values['admin-host'] ?? (adminToken === undefined ? '127.0.0.1' : values.host ?? '0.0.0.0');
+  const adminHost = values['admin-host'] ?? (adminToken === undefined ? '127.0.0.1' : (values.host ?? '0.0.0.0'));
   const junction = await startJunction({
     configFile: values.config,
     port: dataPort,
@@ -125,7 +132,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     grpc: grpcPort === undefined ? undefined : { port: grpcPort, host: values.host ?? '0.0.0.0' },
     control: {
       store: values.store,
-      data: values.store === undefined ? values.data ?? DEFAULT_DATA_DIR : undefined,
+      data: values.store === undefined ? (values.data ?? DEFAULT_DATA_DIR) : undefined,
       watch: values.watch,
       rolloutController: {},
       admin: {
@@ -139,14 +146,18 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }).catch((err: unknown) => {
     if (err instanceof StoreOpenError) throw new UserError(err.message);
     if ((err as { code?: string }).code === 'EADDRINUSE') {
-      throw new UserError(`${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port / --grpc-port`);
+      throw new UserError(
+        `${(err as Error).message.replace(/^listen /, '')}: another process holds the port; pick others with --port / --admin-port / --grpc-port`,
+      );
     }
     throw err;
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
   const revision = junction.runtime.current?.number ?? `none yet: ${noConfigHint(junction.control?.adminUrl)}`;
   const grpc = junction.grpc ? `; gRPC on port ${junction.grpc.port}` : '';
-  out.write(`junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`);
+  out.write(
+    `junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`,
+  );
   const stop = () => {
     void junction.close().then(() => process.exit(0));
   };

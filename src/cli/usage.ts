@@ -29,7 +29,9 @@ token from JUNCTION_ADMIN_TOKEN; --json prints machine-readable output.
 `;
 
 export function mainUsage(): string {
-  return `usage: junction <command> [options]\n       junction --version\n\ncommands:\n${Object.values(VERB_USAGE).map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n')}\n\n${FOOTER}`;
+  return `usage: junction <command> [options]\n       junction --version\n\ncommands:\n${Object.values(VERB_USAGE)
+    .map((u) => `  ${u.replace(/\n/g, '\n  ')}`)
+    .join('\n')}\n\n${FOOTER}`;
 }
 
 export function verbUsage(verb: string): string {

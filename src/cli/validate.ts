@@ -31,7 +31,9 @@ export async function validateCommand(args: string[]): Promise<number> {
   }
   if (!verdict.valid) throw new ConfigError(verdict.issues, file); // → every problem on stderr, exit 1
   const { objectives = 0, targets = 0 } = verdict;
-  process.stdout.write(`${file}: valid (${objectives} objective${objectives === 1 ? '' : 's'}, ${targets} target${targets === 1 ? '' : 's'})\n`);
+  process.stdout.write(
+    `${file}: valid (${objectives} objective${objectives === 1 ? '' : 's'}, ${targets} target${targets === 1 ? '' : 's'})\n`,
+  );
   return 0;
 }
 
@@ -41,7 +43,13 @@ export async function validateFile(file: string): Promise<Verdict> {
     source = parseConfigText(readFileSync(file, 'utf8'), file);
   } catch (err) {
     if (err instanceof ConfigError) return { file, valid: false, issues: [...err.issues] };
-    return { file, valid: false, issues: [{ path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` }] };
+    return {
+      file,
+      valid: false,
+      issues: [
+        { path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` },
+      ],
+    };
   }
   const issues: ConfigIssue[] = [];
   let config: Config | undefined;
@@ -52,10 +60,12 @@ export async function validateFile(file: string): Promise<Verdict> {
     issues.push(...err.issues);
   }
   // Model files are checked even when the schema found problems elsewhere: one pass finds all.
-  issues.push(...await checkModelFiles(config ?? looseModelRefs(source), dirname(resolve(file))));
+  issues.push(...(await checkModelFiles(config ?? looseModelRefs(source), dirname(resolve(file)))));
   if (issues.length > 0 || config === undefined) return { file, valid: false, issues };
   return {
-    file, valid: true, issues,
+    file,
+    valid: true,
+    issues,
     objectives: Object.keys(config.objectives).length,
     targets: Object.values(config.models).reduce((n, m) => n + Object.keys(m.versions).length, 0),
   };

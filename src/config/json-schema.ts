@@ -4,9 +4,13 @@ import { Config } from './schema.js';
 
 export function configJsonSchema(): string {
   const schema = z.toJSONSchema(Config, { io: 'input', target: 'draft-2020-12' });
-  return `${JSON.stringify({
-    ...schema,
-    $id: 'https://junction.dev/schema/junction.schema.json',
-    title: 'Junction routing config',
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      ...schema,
+      $id: 'https://junction.dev/schema/junction.schema.json',
+      title: 'Junction routing config',
+    },
+    null,
+    2,
+  )}\n`;
 }

@@ -30,16 +30,22 @@ export function parseConfigText(text: string, source = 'config'): unknown {
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({
-      path: '(syntax)',
-      message: `${e.message.split('\n')[0]}${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}`,
-    })), source);
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        path: '(syntax)',
+        message: `${e.message.split('\n')[0]}${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}`,
+      })),
+      source,
+    );
   }
   try {
     // maxAliasCount bounds what aliases may expand to (a "billion laughs" document): a refused config, not a crash.
     return doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (err) {
-    throw new ConfigError([{ path: '(syntax)', message: `${(err as Error).message}: aliases may expand to at most 100 nodes each` }], source);
+    throw new ConfigError(
+      [{ path: '(syntax)', message: `${(err as Error).message}: aliases may expand to at most 100 nodes each` }],
+      source,
+    );
   }
 }
 
@@ -57,7 +63,10 @@ export function loadConfigFile(file: string): LoadedConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` }], file);
+    throw new ConfigError(
+      [{ path: '(file)', message: `cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}` }],
+      file,
+    );
   }
   const source = parseConfigText(text, file);
   return { config: validateConfig(source, file), source, baseDir: dirname(resolve(file)) };
@@ -67,10 +76,16 @@ function zodIssue(issue: z.core.$ZodIssue): ConfigIssue {
   const path = formatPath(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against schema/junction.schema.json` };
+      return {
+        path,
+        message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against schema/junction.schema.json`,
+      };
     case 'invalid_union':
       if ('discriminator' in issue && issue.discriminator) {
-        return { path, message: `${issue.message}; expected ${String(issue.discriminator)} to be one of the documented kinds` };
+        return {
+          path,
+          message: `${issue.message}; expected ${String(issue.discriminator)} to be one of the documented kinds`,
+        };
       }
       return { path, message: issue.message };
     default:

@@ -12,12 +12,18 @@ describe('what a data-plane caller may see of a config', () => {
 
   it('a backend shown in the snapshot keeps no secret: header values, TLS files, URL and health-path queries', () => {
     const backend = {
-      type: 'http', endpoints: ['http://h:1/base?key=k'], headers: { authorization: 'Bearer t' },
-      tls: { ca: '/run/ca.pem', servername: 'h' }, health: { path: '/ready?token=t', intervalMs: 5000, timeoutMs: 1000 },
+      type: 'http',
+      endpoints: ['http://h:1/base?key=k'],
+      headers: { authorization: 'Bearer t' },
+      tls: { ca: '/run/ca.pem', servername: 'h' },
+      health: { path: '/ready?token=t', intervalMs: 5000, timeoutMs: 1000 },
     };
     expect(publicBackend(backend)).toEqual({
-      type: 'http', endpoints: ['http://h:1/base'], headers: { authorization: '(redacted)' },
-      tls: {}, health: { path: '/ready', intervalMs: 5000, timeoutMs: 1000 },
+      type: 'http',
+      endpoints: ['http://h:1/base'],
+      headers: { authorization: '(redacted)' },
+      tls: {},
+      health: { path: '/ready', intervalMs: 5000, timeoutMs: 1000 },
     });
     expect(backend.headers.authorization).toBe('Bearer t'); // the config itself is untouched
   });

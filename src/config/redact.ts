@@ -37,10 +37,10 @@ export function publicBackend<B extends { type: string }>(backend: B): B {
   if (Array.isArray(b.endpoints)) b.endpoints = (b.endpoints as string[]).map(redactUrl);
   if (isRecord(b.headers)) b.headers = Object.fromEntries(Object.keys(b.headers).map((k) => [k, REDACTED]));
   if (b.tls !== undefined) b.tls = {};
-  if (isRecord(b.health) && typeof b.health.path === 'string') b.health = { ...b.health, path: b.health.path.split('?')[0] };
+  if (isRecord(b.health) && typeof b.health.path === 'string')
+    b.health = { ...b.health, path: b.health.path.split('?')[0] };
   return b as B;
 }
-
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

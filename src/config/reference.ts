@@ -57,18 +57,26 @@ export function configReference(): string {
       rows.push(`| \`${key}\` | ${typeOf(child)} | ${required} | ${def} | ${note} |`);
       collect(`${title}.${key}`, child, objects);
     }
-    sections.push(`## \`${title}\`\n${n.description ? `\n${n.description}\n` : ''}\n| key | type | required | default | notes |\n| --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`);
+    sections.push(
+      `## \`${title}\`\n${n.description ? `\n${n.description}\n` : ''}\n| key | type | required | default | notes |\n| --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`,
+    );
     for (const [t, o] of objects) walk(t, o);
   }
 
   function collect(path: string, n: Node, out: Array<[string, Node]>): void {
     if (n.properties) out.push([path, n]);
     else if (n.type === 'array' && n.items) collect(`${path}[]`, n.items, out);
-    else if (n.additionalProperties && typeof n.additionalProperties === 'object') collect(`${path}.<name>`, n.additionalProperties, out);
-    else for (const alt of n.anyOf ?? n.oneOf ?? []) {
-      const kind = alt.properties?.type?.const;
-      collect(kind === undefined ? path : `${path} (type: ${typeof kind === 'string' ? kind : JSON.stringify(kind)})`, alt, out);
-    }
+    else if (n.additionalProperties && typeof n.additionalProperties === 'object')
+      collect(`${path}.<name>`, n.additionalProperties, out);
+    else
+      for (const alt of n.anyOf ?? n.oneOf ?? []) {
+        const kind = alt.properties?.type?.const;
+        collect(
+          kind === undefined ? path : `${path} (type: ${typeof kind === 'string' ? kind : JSON.stringify(kind)})`,
+          alt,
+          out,
+        );
+      }
   }
 
   walk('(root)', root);

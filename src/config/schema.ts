@@ -10,7 +10,9 @@ import { hasUserinfo } from './redact.js';
 export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TARGET_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-const target = z.string().regex(TARGET_REF, 'expected a target "model@version", e.g. "ranker@7"')
+const target = z
+  .string()
+  .regex(TARGET_REF, 'expected a target "model@version", e.g. "ranker@7"')
   .describe('A target: "model@version".');
 const percent = z.number().min(0).max(100);
 const trafficClass = z.enum(['live', 'test', 'synthetic']);
@@ -25,50 +27,94 @@ export const Interface = z.enum(INTERFACES);
 /** The wire protocols are declared in protocols/, one file each; the enum is their names. */
 export const Protocol = z.enum(PROTOCOL_NAMES);
 /** Every scheme some protocol takes; validation then checks each endpoint against its own protocol's. */
-const ENDPOINT_SCHEMES = new RegExp(`^(${[...new Set(Object.values(PROTOCOLS).flatMap((p) => p.schemes))].join('|')})$`);
+const ENDPOINT_SCHEMES = new RegExp(
+  `^(${[...new Set(Object.values(PROTOCOLS).flatMap((p) => p.schemes))].join('|')})$`,
+);
 
 const OnnxBackend = z.strictObject({
   type: z.literal('onnx'),
   path: z.string().min(1).describe('Path of the .onnx file, relative to the config file.'),
   maxBatch: z.int().min(1).max(4096).default(1).describe('Largest batch merged by dynamic batching (1 = off).'),
   maxDelayMs: z.number().min(0).max(1000).default(0).describe('Longest a request waits for others to join its batch.'),
-  inputs: z.record(z.string(), z.string()).optional()
-    .describe('Request field → model input name, when they differ.'),
-  outputs: z.record(z.string(), z.string()).optional()
+  inputs: z.record(z.string(), z.string()).optional().describe('Request field → model input name, when they differ.'),
+  outputs: z
+    .record(z.string(), z.string())
+    .optional()
     .describe('Model output name → response field, when they differ.'),
   labels: z.array(z.string()).optional().describe('Class labels, for classifiers: top-k answers name them.'),
-  tokenizer: z.string().optional().describe('For generators: path of the tokenizer (vocabulary) file, relative to the config file.'),
-  contextLength: z.int().min(1).optional().describe('For generators: the model\'s context window in tokens.'),
+  tokenizer: z
+    .string()
+    .optional()
+    .describe('For generators: path of the tokenizer (vocabulary) file, relative to the config file.'),
+  contextLength: z.int().min(1).optional().describe("For generators: the model's context window in tokens."),
 });
 
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
-  endpoints: z.array(z.url({ protocol: ENDPOINT_SCHEMES, error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000" (grpc:// or grpcs:// for oip-grpc)' })
-    .refine((u) => !hasUserinfo(u), 'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"')).min(1)
-    .describe('Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS); https:// and grpcs:// ones use `tls`.'),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string()).optional()
-    .describe('Headers sent on every upstream call (health checks too; oip-grpc: as metadata). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.'),
-  tls: z.strictObject({
-    ca: z.string().optional().describe('PEM file of the CAs to trust for the endpoints\' certificates (default: the public CAs).'),
-    cert: z.string().optional().describe('Client certificate (PEM file), for mutual TLS.'),
-    key: z.string().optional().describe('Client key (PEM file), for mutual TLS.'),
-    servername: z.string().optional().describe('Server name (SNI) to expect, when it differs from the endpoint host.'),
-  }).optional().describe('TLS settings for https:// and grpcs:// endpoints; files relative to the config file.'),
-  model: z.string().optional().describe('The backend\'s own name for the model (oip, openai, tfserving); default the model name.'),
-  version: z.string().optional().describe('The backend\'s own version (oip, tfserving); default the version key.'),
+  endpoints: z
+    .array(
+      z
+        .url({
+          protocol: ENDPOINT_SCHEMES,
+          error: 'expected an http:// or https:// URL, e.g. "http://10.0.0.7:8000" (grpc:// or grpcs:// for oip-grpc)',
+        })
+        .refine(
+          (u) => !hasUserinfo(u),
+          'credentials in an endpoint URL are refused (they would show in errors, metrics and the snapshot); send them with `headers`, e.g. authorization: "Bearer ${env:TOKEN}"',
+        ),
+    )
+    .min(1)
+    .describe(
+      'Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS); https:// and grpcs:// ones use `tls`.',
+    ),
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
+    .optional()
+    .describe(
+      'Headers sent on every upstream call (health checks too; oip-grpc: as metadata). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.',
+    ),
+  tls: z
+    .strictObject({
+      ca: z
+        .string()
+        .optional()
+        .describe("PEM file of the CAs to trust for the endpoints' certificates (default: the public CAs)."),
+      cert: z.string().optional().describe('Client certificate (PEM file), for mutual TLS.'),
+      key: z.string().optional().describe('Client key (PEM file), for mutual TLS.'),
+      servername: z
+        .string()
+        .optional()
+        .describe('Server name (SNI) to expect, when it differs from the endpoint host.'),
+    })
+    .optional()
+    .describe('TLS settings for https:// and grpcs:// endpoints; files relative to the config file.'),
+  model: z
+    .string()
+    .optional()
+    .describe("The backend's own name for the model (oip, openai, tfserving); default the model name."),
+  version: z.string().optional().describe("The backend's own version (oip, tfserving); default the version key."),
   maxConcurrency: z.int().min(1).optional().describe('Outstanding requests allowed per endpoint.'),
-  connections: z.int().min(1).max(4096).default(128).describe('Keep-alive connections per endpoint (oip-grpc: HTTP/2 channels, at most 16).'),
-  health: z.strictObject({
-    path: z.string().optional().describe('Readiness path; default the protocol\'s own.'),
-    intervalMs: z.int().min(100).default(5000),
-    timeoutMs: z.int().min(10).default(1000),
-  }).optional(),
-  ejection: z.strictObject({
-    consecutiveFailures: z.int().min(1).default(5),
-    baseEjectionMs: z.int().min(10).default(10000),
-    maxEjectedPercent: z.number().min(0).max(100).default(50),
-  }).optional(),
+  connections: z
+    .int()
+    .min(1)
+    .max(4096)
+    .default(128)
+    .describe('Keep-alive connections per endpoint (oip-grpc: HTTP/2 channels, at most 16).'),
+  health: z
+    .strictObject({
+      path: z.string().optional().describe("Readiness path; default the protocol's own."),
+      intervalMs: z.int().min(100).default(5000),
+      timeoutMs: z.int().min(10).default(1000),
+    })
+    .optional(),
+  ejection: z
+    .strictObject({
+      consecutiveFailures: z.int().min(1).default(5),
+      baseEjectionMs: z.int().min(10).default(10000),
+      maxEjectedPercent: z.number().min(0).max(100).default(50),
+    })
+    .optional(),
 });
 
 export const Backend = z.discriminatedUnion('type', [OnnxBackend, HttpBackend]);
@@ -85,13 +131,15 @@ export const Model = z.strictObject({
 });
 
 const When = z.strictObject({
-  context: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional()
+  context: z
+    .record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]))
+    .optional()
     .describe('Every key must be present with one of the listed values.'),
   trafficClass: z.union([trafficClass, z.array(trafficClass).min(1)]).optional(),
 });
 
 const Rule = z.strictObject({
-  id: z.string().optional().describe('Name shown in x-decision (default: the rule\'s index).'),
+  id: z.string().optional().describe("Name shown in x-decision (default: the rule's index)."),
   when: When,
   use: target,
 });
@@ -111,49 +159,106 @@ const Rollout = z.strictObject({
   state: z.enum(['running', 'paused']).default('running'),
   steps: z.array(percent).optional().describe('Percent steps the controller walks through.'),
   holdSeconds: z.int().min(1).optional(),
-  gates: z.strictObject({
-    minRequests: z.int().min(1).default(500),
-    maxErrorRate: z.number().min(0).max(1).optional(),
-    maxP99Ratio: z.number().min(1).optional(),
-    maxErrorRateIncrease: z.number().min(0).max(1).optional()
-      .describe('Largest tolerated increase of the candidate\'s error rate over the baseline\'s, judged by a sequential test (always-valid p < 0.05), not a fixed threshold.'),
-    minShadowAgreement: z.number().min(0).max(1).optional()
-      .describe('Smallest share of shadow comparisons (a shadow of the candidate with compare set) that agree; needs minRequests comparisons.'),
-    maxTtftRatio: z.number().min(1).optional()
-      .describe('Generators: largest p99 time to first token (first body byte) of the candidate over the baseline\'s.'),
-    maxScoreDrift: z.number().min(0).optional()
-      .describe('Scorers and classifiers: largest population stability index of the candidate\'s output scores against the baseline\'s (0.1 small, 0.25 large).'),
-    scoreSample: z.number().min(0).max(1).optional()
-      .describe('Share of replies read for maxScoreDrift (default 0.1), after they are sent, off the request path.'),
-  }).optional(),
+  gates: z
+    .strictObject({
+      minRequests: z.int().min(1).default(500),
+      maxErrorRate: z.number().min(0).max(1).optional(),
+      maxP99Ratio: z.number().min(1).optional(),
+      maxErrorRateIncrease: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe(
+          "Largest tolerated increase of the candidate's error rate over the baseline's, judged by a sequential test (always-valid p < 0.05), not a fixed threshold.",
+        ),
+      minShadowAgreement: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe(
+          'Smallest share of shadow comparisons (a shadow of the candidate with compare set) that agree; needs minRequests comparisons.',
+        ),
+      maxTtftRatio: z
+        .number()
+        .min(1)
+        .optional()
+        .describe(
+          "Generators: largest p99 time to first token (first body byte) of the candidate over the baseline's.",
+        ),
+      maxScoreDrift: z
+        .number()
+        .min(0)
+        .optional()
+        .describe(
+          "Scorers and classifiers: largest population stability index of the candidate's output scores against the baseline's (0.1 small, 0.25 large).",
+        ),
+      scoreSample: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe('Share of replies read for maxScoreDrift (default 0.1), after they are sent, off the request path.'),
+    })
+    .optional(),
 });
 
 const Shadow = z.strictObject({
   use: target,
   percent: percent,
   compare: z.enum(['exact', 'numeric', 'topk-overlap']).optional(),
-  tolerance: z.number().min(0).optional()
-    .describe('numeric: largest absolute difference that still agrees (default 1e-6); topk-overlap: share of the top k that may differ (default 0).'),
+  tolerance: z
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      'numeric: largest absolute difference that still agrees (default 1e-6); topk-overlap: share of the top k that may differ (default 0).',
+    ),
   k: z.int().min(1).optional().describe('For compare: topk-overlap, how many leading items are compared (default 10).'),
 });
 
 export const Policy = z.strictObject({
-  timeoutMs: z.int().min(1).default(30000).describe('Budget until the reply starts (status and first body byte), fallbacks included.'),
-  replyTimeoutMs: z.int().min(1).optional()
-    .describe('Budget for the whole reply, body included, from the request\'s arrival (default: the larger of timeoutMs and 60000). A reply cut by it ends visibly.'),
+  timeoutMs: z
+    .int()
+    .min(1)
+    .default(30000)
+    .describe('Budget until the reply starts (status and first body byte), fallbacks included.'),
+  replyTimeoutMs: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Budget for the whole reply, body included, from the request's arrival (default: the larger of timeoutMs and 60000). A reply cut by it ends visibly.",
+    ),
   idempotent: z.boolean().default(false).describe('Safe to send twice: enables retries and hedging.'),
   retries: z.int().min(0).max(10).default(0),
   retryBudget: z.number().min(0).max(1).default(0.2).describe('Retries allowed as a share of live requests.'),
   hedgeAfterMs: z.int().min(1).optional(),
-  maxBodyBytes: z.int().min(1).default(10 * 1024 * 1024),
-  maxConcurrency: z.int().min(1).optional().describe('Calls in flight for this objective; beyond it (and the queue) 503 overloaded.'),
-  maxQueue: z.int().min(0).max(10000).default(0).describe('Calls that may wait for a slot (bounded by their deadline).'),
+  maxBodyBytes: z
+    .int()
+    .min(1)
+    .default(10 * 1024 * 1024),
+  maxConcurrency: z
+    .int()
+    .min(1)
+    .optional()
+    .describe('Calls in flight for this objective; beyond it (and the queue) 503 overloaded.'),
+  maxQueue: z
+    .int()
+    .min(0)
+    .max(10000)
+    .default(0)
+    .describe('Calls that may wait for a slot (bounded by their deadline).'),
   fallback: z.array(target).default([]),
-  static: z.strictObject({
-    status: z.int().min(100).max(599).default(200),
-    headers: z.record(z.string(), z.string()).optional(),
-    body: z.unknown(),
-  }).optional().describe('Answer of last resort when every target failed.'),
+  static: z
+    .strictObject({
+      status: z.int().min(100).max(599).default(200),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.unknown(),
+    })
+    .optional()
+    .describe('Answer of last resort when every target failed.'),
 });
 
 export const Objective = z.strictObject({
@@ -168,20 +273,27 @@ export const Objective = z.strictObject({
   experiments: z.array(Experiment).default([]),
   rollout: Rollout.optional(),
   shadow: z.array(Shadow).default([]),
-  observability: z.strictObject({
-    decisionLogSample: z.number().min(0).max(1).default(1),
-  }).default({ decisionLogSample: 1 }),
+  observability: z
+    .strictObject({
+      decisionLogSample: z.number().min(0).max(1).default(1),
+    })
+    .default({ decisionLogSample: 1 }),
 });
 
 export const Client = z.strictObject({
   keySha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the hex SHA-256 digest of the key (junction keys new)'),
   objectives: z.array(z.string()).default(['*']).describe('Objective name globs this client may call.'),
-  rateLimit: z.strictObject({
-    rps: z.number().positive().describe('Sustained requests per second.'),
-    burst: z.number().min(1).optional().describe('Largest burst (default max(1, rps)).'),
-  }).optional().describe('Per client, local to each replica, or shared across replicas with serve --redis.'),
+  rateLimit: z
+    .strictObject({
+      rps: z.number().positive().describe('Sustained requests per second.'),
+      burst: z.number().min(1).optional().describe('Largest burst (default max(1, rps)).'),
+    })
+    .optional()
+    .describe('Per client, local to each replica, or shared across replicas with serve --redis.'),
   maxConcurrency: z.int().min(1).optional().describe('Requests in flight for this client; beyond it 503 overloaded.'),
-  priority: z.enum(['critical', 'default', 'sheddable']).default('default')
+  priority: z
+    .enum(['critical', 'default', 'sheddable'])
+    .default('default')
     .describe('Under overload sheddable traffic is refused first, critical last.'),
   allowOverride: z.boolean().default(false),
 });
@@ -191,9 +303,14 @@ export const Config = z.strictObject({
   models: z.record(z.string(), Model).default({}),
   objectives: z.record(z.string(), Objective).default({}),
   clients: z.record(z.string(), Client).default({}),
-  auth: z.strictObject({
-    anonymous: z.boolean().default(false).describe('Serve requests without an API key even when clients are configured.'),
-  }).optional(),
+  auth: z
+    .strictObject({
+      anonymous: z
+        .boolean()
+        .default(false)
+        .describe('Serve requests without an API key even when clients are configured.'),
+    })
+    .optional(),
 });
 
 export type Config = z.output<typeof Config>;

@@ -40,7 +40,8 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     const ruleIds = new Set<string>();
     o.rules.forEach((rule, i) => {
       if (rule.id !== undefined) {
-        if (ruleIds.has(rule.id)) add(at('rules', i, 'id'), `duplicate rule id "${rule.id}"; rule ids must be unique within an objective`);
+        if (ruleIds.has(rule.id))
+          add(at('rules', i, 'id'), `duplicate rule id "${rule.id}"; rule ids must be unique within an objective`);
         ruleIds.add(rule.id);
       }
       checkWhen(rule.when, at('rules', i, 'when'), add);
@@ -49,10 +50,17 @@ export function validateSemantics(config: Config): ConfigIssue[] {
 
     o.experiments.forEach((e, i) => {
       const seen = experimentIds.get(e.id);
-      if (seen !== undefined) add(at('experiments', i, 'id'), `duplicate experiment id "${e.id}" (also in ${seen}); experiment ids must be unique across the config`);
+      if (seen !== undefined)
+        add(
+          at('experiments', i, 'id'),
+          `duplicate experiment id "${e.id}" (also in ${seen}); experiment ids must be unique across the config`,
+        );
       else experimentIds.set(e.id, formatPath(at('experiments', i)));
       if (!(e.population > 0 && e.population <= 1)) {
-        add(at('experiments', i, 'population'), `population is ${e.population}, expected a share in (0, 1], e.g. 0.2 for 20% of units`);
+        add(
+          at('experiments', i, 'population'),
+          `population is ${e.population}, expected a share in (0, 1], e.g. 0.2 for 20% of units`,
+        );
       }
       const cells = Object.entries(e.cells);
       if (cells.length === 0) add(at('experiments', i, 'cells'), 'an experiment needs at least one cell');
@@ -71,12 +79,21 @@ export function validateSemantics(config: Config): ConfigIssue[] {
         add(at('rollout', 'steps'), 'steps must be strictly increasing, e.g. [1, 5, 25, 50, 100]');
       }
       if (o.rollout.candidate === o.default) {
-        add(at('rollout', 'candidate'), 'the candidate is already the default; remove the rollout or name a new version');
+        add(
+          at('rollout', 'candidate'),
+          'the candidate is already the default; remove the rollout or name a new version',
+        );
       }
       // Without a compared shadow of the candidate the gate would wait forever.
       const candidate = o.rollout.candidate;
-      if (o.rollout.gates?.minShadowAgreement !== undefined && !o.shadow.some((s) => s.use === candidate && s.compare !== undefined)) {
-        add(at('rollout', 'gates', 'minShadowAgreement'), `needs a shadow of the candidate to compare: add shadow: [{ use: ${candidate}, percent: 10, compare: numeric }]`);
+      if (
+        o.rollout.gates?.minShadowAgreement !== undefined &&
+        !o.shadow.some((s) => s.use === candidate && s.compare !== undefined)
+      ) {
+        add(
+          at('rollout', 'gates', 'minShadowAgreement'),
+          `needs a shadow of the candidate to compare: add shadow: [{ use: ${candidate}, percent: 10, compare: numeric }]`,
+        );
       }
     }
 
@@ -86,17 +103,29 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
     }
     if (o.policy.replyTimeoutMs !== undefined && o.policy.replyTimeoutMs < o.policy.timeoutMs) {
-      add(at('policy', 'replyTimeoutMs'), `replyTimeoutMs (${o.policy.replyTimeoutMs}) is below timeoutMs (${o.policy.timeoutMs}); the whole reply cannot take less than its start`);
+      add(
+        at('policy', 'replyTimeoutMs'),
+        `replyTimeoutMs (${o.policy.replyTimeoutMs}) is below timeoutMs (${o.policy.timeoutMs}); the whole reply cannot take less than its start`,
+      );
     }
     if (o.policy.maxQueue > 0 && o.policy.maxConcurrency === undefined) {
-      add(at('policy', 'maxQueue'), 'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue');
+      add(
+        at('policy', 'maxQueue'),
+        'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue',
+      );
     }
     if (o.policy.hedgeAfterMs !== undefined && o.policy.hedgeAfterMs >= o.policy.timeoutMs) {
-      add(at('policy', 'hedgeAfterMs'), `hedgeAfterMs (${o.policy.hedgeAfterMs}) is not below timeoutMs (${o.policy.timeoutMs}); a hedge would never be sent`);
+      add(
+        at('policy', 'hedgeAfterMs'),
+        `hedgeAfterMs (${o.policy.hedgeAfterMs}) is not below timeoutMs (${o.policy.timeoutMs}); a hedge would never be sent`,
+      );
     }
     o.shadow.forEach((s, i) => {
       if ((s.tolerance !== undefined || s.k !== undefined) && s.compare === undefined) {
-        add(at('shadow', i), 'tolerance and k only apply with compare: numeric or topk-overlap; add compare or remove them');
+        add(
+          at('shadow', i),
+          'tolerance and k only apply with compare: numeric or topk-overlap; add compare or remove them',
+        );
       }
     });
     if (o.policy.hedgeAfterMs !== undefined && !o.policy.idempotent) {
@@ -107,17 +136,25 @@ export function validateSemantics(config: Config): ConfigIssue[] {
   const digests = new Map<string, string>();
   for (const [name, c] of Object.entries(config.clients)) {
     c.objectives.forEach((glob, i) => {
-      if (!/^[a-z0-9*-]+$/.test(glob)) add(['clients', name, 'objectives', i], `"${glob}" is not an objective name or glob (lowercase letters, digits, "-" and "*")`);
+      if (!/^[a-z0-9*-]+$/.test(glob))
+        add(
+          ['clients', name, 'objectives', i],
+          `"${glob}" is not an objective name or glob (lowercase letters, digits, "-" and "*")`,
+        );
     });
     const other = digests.get(c.keySha256);
-    if (other !== undefined) add(['clients', name, 'keySha256'], `same key digest as client "${other}"; give each client its own key`);
+    if (other !== undefined)
+      add(['clients', name, 'keySha256'], `same key digest as client "${other}"; give each client its own key`);
     digests.set(c.keySha256, name);
   }
   return issues;
 }
 
 function checkTargetRef(
-  config: Config, o: ObjectiveConfig, ref: string, path: PropertyKey[],
+  config: Config,
+  o: ObjectiveConfig,
+  ref: string,
+  path: PropertyKey[],
   add: (path: PropertyKey[], message: string) => void,
 ): void {
   const at = ref.lastIndexOf('@');
@@ -136,14 +173,20 @@ function checkTargetRef(
   }
   const served = interfacesServedBy(v.backend, model.class);
   if (!served.includes(o.interface)) {
-    add(path, `${ref} cannot serve interface "${o.interface}" (its backend serves ${served.join(', ') || 'nothing'}); pick another target or change the objective's interface`);
+    add(
+      path,
+      `${ref} cannot serve interface "${o.interface}" (its backend serves ${served.join(', ') || 'nothing'}); pick another target or change the objective's interface`,
+    );
   }
 }
 
 function checkWhen(when: WhenConfig, path: PropertyKey[], add: (path: PropertyKey[], message: string) => void): void {
   for (const key of Object.keys(when.context ?? {})) {
     if (key !== key.toLowerCase()) {
-      add([...path, 'context', key], `context keys are lowercase (they come from x-context-* headers); write "${key.toLowerCase()}"`);
+      add(
+        [...path, 'context', key],
+        `context keys are lowercase (they come from x-context-* headers); write "${key.toLowerCase()}"`,
+      );
     }
   }
 }

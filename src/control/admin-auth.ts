@@ -11,7 +11,8 @@ export function bearerAuth(token: string): AdminAuth {
   return (req) => {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header) : null;
-    if (!m) throw new JunctionError('unauthorized', 'the admin API needs "authorization: Bearer <JUNCTION_ADMIN_TOKEN>"');
+    if (!m)
+      throw new JunctionError('unauthorized', 'the admin API needs "authorization: Bearer <JUNCTION_ADMIN_TOKEN>"');
     const got = createHash('sha256').update(m[1]!.trim()).digest();
     if (!timingSafeEqual(got, want)) throw new JunctionError('unauthorized', 'wrong admin token');
   };

@@ -52,26 +52,32 @@ function author(ctx: AdminContext): string {
 
 function revisionParam(ctx: AdminContext): number {
   const n = Number(ctx.params.n);
-  if (!Number.isInteger(n) || n < 1) throw new JunctionError('invalid_request', `revision must be a positive integer (got "${ctx.params.n}")`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new JunctionError('invalid_request', `revision must be a positive integer (got "${ctx.params.n}")`);
   return n;
 }
 
 export const adminRoutes: AdminRoute[] = [
   experimentResultsRoute,
   {
-    method: 'GET', pattern: '/admin/config',
+    method: 'GET',
+    pattern: '/admin/config',
     async handle({ control, res }) {
       const live = control.runtime.current;
       if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
       const stored = await control.store.get(live.number);
       writeJson(res, 200, {
-        revision: live.number, author: stored?.author ?? null, createdAt: stored?.createdAt ?? null,
-        message: stored?.message ?? null, config: live.meta.source,
+        revision: live.number,
+        author: stored?.author ?? null,
+        createdAt: stored?.createdAt ?? null,
+        message: stored?.message ?? null,
+        config: live.meta.source,
       });
     },
   },
   {
-    method: 'PUT', pattern: '/admin/config',
+    method: 'PUT',
+    pattern: '/admin/config',
     async handle(ctx) {
       const source = await readDocument(ctx.req, true);
       if (ctx.query.get('dryRun') === 'true') {
@@ -79,19 +85,26 @@ export const adminRoutes: AdminRoute[] = [
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
         return;
       }
-      const result = await ctx.control.apply({ source, author: author(ctx), message: ctx.query.get('message') ?? '', onlyIfChanged: true });
+      const result = await ctx.control.apply({
+        source,
+        author: author(ctx),
+        message: ctx.query.get('message') ?? '',
+        onlyIfChanged: true,
+      });
       writeJson(ctx.res, 200, result);
     },
   },
   {
-    method: 'GET', pattern: '/admin/revisions',
+    method: 'GET',
+    pattern: '/admin/revisions',
     async handle({ control, res, query }) {
       const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 1000);
       writeJson(res, 200, { live: control.liveNumber, revisions: await control.store.list(limit) });
     },
   },
   {
-    method: 'GET', pattern: '/admin/revisions/:n',
+    method: 'GET',
+    pattern: '/admin/revisions/:n',
     async handle(ctx) {
       const n = revisionParam(ctx);
       const rev = await ctx.control.store.get(n);
@@ -100,15 +113,18 @@ export const adminRoutes: AdminRoute[] = [
     },
   },
   {
-    method: 'POST', pattern: '/admin/revisions/:n/rollback',
+    method: 'POST',
+    pattern: '/admin/revisions/:n/rollback',
     async handle(ctx) {
       const body = await readDocument(ctx.req, false);
-      const message = isObject(body) && typeof body.message === 'string' ? body.message : ctx.query.get('message') ?? undefined;
+      const message =
+        isObject(body) && typeof body.message === 'string' ? body.message : (ctx.query.get('message') ?? undefined);
       writeJson(ctx.res, 200, await ctx.control.rollback(revisionParam(ctx), author(ctx), message));
     },
   },
   {
-    method: 'GET', pattern: '/admin/models',
+    method: 'GET',
+    pattern: '/admin/models',
     async handle({ control, res }) {
       const live = control.runtime.current;
       if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
@@ -116,32 +132,54 @@ export const adminRoutes: AdminRoute[] = [
     },
   },
   {
-    method: 'GET', pattern: '/admin/objectives/:objective/rollout',
+    method: 'GET',
+    pattern: '/admin/objectives/:objective/rollout',
     async handle({ control, controller, res, params }) {
       const live = control.runtime.current;
       const o = live?.config.objectives[params.objective!];
-      if (!live || !o) throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, { objective: params.objective });
-      const controllerView = o.rollout ? controller?.lastJudgement(params.objective!, o.rollout.candidate) ?? null : null;
-      const gates = o.rollout ? controller?.lastWindow(params.objective!, o.rollout.candidate) ?? null : null;
-      writeJson(res, 200, { objective: params.objective, revision: live.number, default: o.default, rollout: o.rollout ?? null, controller: controllerView, gates });
+      if (!live || !o)
+        throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, {
+          objective: params.objective,
+        });
+      const controllerView = o.rollout
+        ? (controller?.lastJudgement(params.objective!, o.rollout.candidate) ?? null)
+        : null;
+      const gates = o.rollout ? (controller?.lastWindow(params.objective!, o.rollout.candidate) ?? null) : null;
+      writeJson(res, 200, {
+        objective: params.objective,
+        revision: live.number,
+        default: o.default,
+        rollout: o.rollout ?? null,
+        controller: controllerView,
+        gates,
+      });
     },
   },
   {
-    method: 'POST', pattern: '/admin/objectives/:objective/rollout/:action',
+    method: 'POST',
+    pattern: '/admin/objectives/:objective/rollout/:action',
     async handle(ctx) {
       const { objective, action } = ctx.params as { objective: string; action: string };
       if (!isRolloutAction(action)) {
-        throw new JunctionError('not_found', `unknown rollout action "${action}"; use start, pause, resume, promote or abort`);
+        throw new JunctionError(
+          'not_found',
+          `unknown rollout action "${action}"; use start, pause, resume, promote or abort`,
+        );
       }
       const body = await readDocument(ctx.req, false);
       const opts: RolloutOptions = {};
       if (isObject(body)) {
-        if (body.candidate !== undefined) opts.candidate = typeof body.candidate === 'string' ? body.candidate : JSON.stringify(body.candidate);
+        if (body.candidate !== undefined)
+          opts.candidate = typeof body.candidate === 'string' ? body.candidate : JSON.stringify(body.candidate);
         if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
       }
-      const message = (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ?? `rollout ${action} on ${objective}`;
+      const message =
+        (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ??
+        `rollout ${action} on ${objective}`;
       const result = await ctx.control.edit({
-        edit: (latest) => applyRolloutAction(latest, objective, action, opts), author: author(ctx), message,
+        edit: (latest) => applyRolloutAction(latest, objective, action, opts),
+        author: author(ctx),
+        message,
       });
       const o = ctx.control.runtime.current?.config.objectives[objective];
       writeJson(ctx.res, 200, { ...result, objective, default: o?.default, rollout: o?.rollout ?? null });

@@ -57,12 +57,23 @@ export function createAdminServer(opts: AdminServerOptions): Server {
         : new JunctionError('not_found', `no admin route for ${req.method} ${path.slice(0, 200)}`);
     }
     return found.route.handle({
-      control: opts.control, controller: opts.controller, traffic: opts.traffic, readouts: opts.readouts, req, res, params: found.params, query: new URLSearchParams(query),
+      control: opts.control,
+      controller: opts.controller,
+      traffic: opts.traffic,
+      readouts: opts.readouts,
+      req,
+      res,
+      params: found.params,
+      query: new URLSearchParams(query),
     });
   };
-  const server = createListener(opts.tls, { requestTimeout: 60_000, headersTimeout: 10_000 }, requestBoundary(
-    handle, fail, (bug) => opts.log.error({ err: String(bug) }, 'admin API: could not write an error reply'),
-  ));
+  const server = createListener(
+    opts.tls,
+    { requestTimeout: 60_000, headersTimeout: 10_000 },
+    requestBoundary(handle, fail, (bug) =>
+      opts.log.error({ err: String(bug) }, 'admin API: could not write an error reply'),
+    ),
+  );
   answerClientErrors(server);
   return server;
 }

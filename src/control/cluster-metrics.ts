@@ -13,7 +13,12 @@ const ASK = 'junction:metrics?';
 const ANSWER = 'junction:metrics!';
 const TIMEOUT_MS = 5000;
 
-interface Answer { type: typeof ANSWER; id: number; text?: string; error?: string }
+interface Answer {
+  type: typeof ANSWER;
+  id: number;
+  text?: string;
+  error?: string;
+}
 
 /** In the primary: answers workers' requests for the merged metrics. */
 export function serveClusterMetrics(): void {
@@ -31,7 +36,11 @@ export function serveClusterMetrics(): void {
 export function clusterMetricsRoute(metricsRegistry: Registry): Route {
   promClient.AggregatorRegistry.setRegistries([metricsRegistry]);
   // Summed across workers by the aggregator: says how many processes the scrape covers.
-  new promClient.Gauge({ name: 'junction_workers', help: 'Worker processes merged into this /metrics (serve --workers)', registers: [metricsRegistry] }).set(1);
+  new promClient.Gauge({
+    name: 'junction_workers',
+    help: 'Worker processes merged into this /metrics (serve --workers)',
+    registers: [metricsRegistry],
+  }).set(1);
   // Constructing one installs prom-client's worker-side listener that hands this worker's metrics to the primary.
   void new promClient.AggregatorRegistry();
   const pending = new Map<number, (a: Answer) => void>();
@@ -39,22 +48,25 @@ export function clusterMetricsRoute(metricsRegistry: Registry): Route {
   process.on('message', (msg: Answer) => {
     if (msg?.type === ANSWER) pending.get(msg.id)?.(msg);
   });
-  const ask = () => new Promise<string>((resolve, reject) => {
-    const id = ++next;
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new JunctionError('overloaded', 'workers did not report their metrics in time'));
-    }, TIMEOUT_MS);
-    pending.set(id, (a) => {
-      clearTimeout(timer);
-      pending.delete(id);
-      if (a.text !== undefined) resolve(a.text);
-      else reject(new Error(a.error ?? 'metrics aggregation failed'));
+  const ask = () =>
+    new Promise<string>((resolve, reject) => {
+      const id = ++next;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new JunctionError('overloaded', 'workers did not report their metrics in time'));
+      }, TIMEOUT_MS);
+      pending.set(id, (a) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        if (a.text !== undefined) resolve(a.text);
+        else reject(new Error(a.error ?? 'metrics aggregation failed'));
+      });
+      process.send!({ type: ASK, id });
     });
-    process.send!({ type: ASK, id });
-  });
   return {
-    methods: ['GET', 'HEAD'], pattern: '/metrics', face: 'junction',
+    methods: ['GET', 'HEAD'],
+    pattern: '/metrics',
+    face: 'junction',
     async handle({ dp, req, res, record }) {
       record.client = dp.authenticate?.(req).client; // the same key check as faces/metrics.ts
       const text = await ask();

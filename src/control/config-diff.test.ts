@@ -3,8 +3,14 @@ import { configDiff, formatDiff } from './config-diff.js';
 
 describe('configDiff', () => {
   it('names each changed path once: added, removed, changed', () => {
-    const before = { objectives: { cw: { default: 'm@1', pins: { u1: 'm@1' } } }, models: { m: { versions: { '1': {}, '5': {} } } } };
-    const after = { objectives: { cw: { default: 'm@2', rollout: { candidate: 'm@2', percent: 1 } } }, models: { m: { versions: { '1': {} } } } };
+    const before = {
+      objectives: { cw: { default: 'm@1', pins: { u1: 'm@1' } } },
+      models: { m: { versions: { '1': {}, '5': {} } } },
+    };
+    const after = {
+      objectives: { cw: { default: 'm@2', rollout: { candidate: 'm@2', percent: 1 } } },
+      models: { m: { versions: { '1': {} } } },
+    };
     expect(configDiff(before, after)).toEqual([
       '- objectives.cw.pins',
       '~ objectives.cw.default: "m@1" → "m@2"',

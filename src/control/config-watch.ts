@@ -16,9 +16,7 @@ export interface ConfigWatch {
   close(): void;
 }
 
-export type WatchOutcome =
-  | { ok: true; result: ChangeResult }
-  | { ok: false; reason: string };
+export type WatchOutcome = { ok: true; result: ChangeResult } | { ok: false; reason: string };
 
 /** Seeds the store from the file: applies it only if it differs from the latest revision. */
 export async function applyConfigFile(control: ControlPlane, file: string, message: string): Promise<ChangeResult> {
@@ -27,7 +25,10 @@ export async function applyConfigFile(control: ControlPlane, file: string, messa
 }
 
 export function watchConfigFile(
-  control: ControlPlane, file: string, log: Logger, onOutcome?: (o: WatchOutcome) => void,
+  control: ControlPlane,
+  file: string,
+  log: Logger,
+  onOutcome?: (o: WatchOutcome) => void,
 ): ConfigWatch {
   const path = resolve(file);
   const name = basename(path);
@@ -42,7 +43,10 @@ export function watchConfigFile(
         onOutcome?.({ ok: true, result });
       } catch (err) {
         const reason = err instanceof ConfigError ? formatIssues(err.issues) : (err as Error).message;
-        log.warn({ file: path, reason, revision: control.liveNumber }, `config file change refused; revision ${control.liveNumber} stays live`);
+        log.warn(
+          { file: path, reason, revision: control.liveNumber },
+          `config file change refused; revision ${control.liveNumber} stays live`,
+        );
         onOutcome?.({ ok: false, reason });
       }
     });

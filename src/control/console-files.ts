@@ -20,7 +20,8 @@ const TYPES: Record<string, string> = {
 
 const HEADERS = {
   // Everything comes from this origin; no inline script, no framing.
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-cache',
@@ -59,7 +60,8 @@ export function consoleFiles(dir = CONSOLE_DIR): ConsoleHandler {
     const body = /^[\w-]+\.(html|js|css|svg)$/.test(name) ? read(name) : null;
     if (!body) {
       const missing = name === 'index.html';
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
         .end(missing ? 'the console is not built: run "npm run build" in the Junction package\n' : 'not found\n');
       return true;
     }

@@ -17,29 +17,41 @@ function liveOf(ctx: AdminContext) {
 export const consoleRoutes: AdminRoute[] = [
   {
     // Every objective as the live config has it after defaults, in the order of SPEC §3.
-    method: 'GET', pattern: '/admin/objectives',
+    method: 'GET',
+    pattern: '/admin/objectives',
     async handle(ctx) {
       const live = liveOf(ctx);
       const objectives = Object.entries(live.config.objectives).map(([name, o]) => ({
-        name, interface: o.interface, description: o.description ?? null, default: o.default,
-        allowOverride: o.allowOverride, pins: o.pins, rules: o.rules, experiments: o.experiments,
-        rollout: o.rollout ?? null, shadow: o.shadow, fallback: o.policy.fallback,
+        name,
+        interface: o.interface,
+        description: o.description ?? null,
+        default: o.default,
+        allowOverride: o.allowOverride,
+        pins: o.pins,
+        rules: o.rules,
+        experiments: o.experiments,
+        rollout: o.rollout ?? null,
+        shadow: o.shadow,
+        fallback: o.policy.fallback,
       }));
       writeJson(ctx.res, 200, { revision: live.number, objectives });
     },
   },
   {
-    method: 'GET', pattern: '/admin/traffic',
+    method: 'GET',
+    pattern: '/admin/traffic',
     async handle(ctx) {
       if (!ctx.traffic) throw new JunctionError('not_found', 'traffic statistics are not kept by this process');
       const minutes = Number(ctx.query.get('minutes') ?? DEFAULT_MINUTES);
-      if (!(minutes > 0 && minutes <= 5)) throw new JunctionError('invalid_request', `minutes must be in (0, 5] (got "${ctx.query.get('minutes')}")`);
+      if (!(minutes > 0 && minutes <= 5))
+        throw new JunctionError('invalid_request', `minutes must be in (0, 5] (got "${ctx.query.get('minutes')}")`);
       const live = ctx.control.runtime.current;
       writeJson(ctx.res, 200, { revision: live?.number ?? 0, ...ctx.traffic.snapshot(live?.config, minutes) });
     },
   },
   {
-    method: 'GET', pattern: '/admin/objectives/:objective/explain',
+    method: 'GET',
+    pattern: '/admin/objectives/:objective/explain',
     async handle(ctx) {
       writeJson(ctx.res, 200, explainQuery(liveOf(ctx), ctx.params.objective!, ctx.query));
     },

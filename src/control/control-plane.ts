@@ -88,7 +88,10 @@ export class ControlPlane {
    * rollout controller), read and applied in one serialized step so that two
    * edits in this process never build on the same stale source.
    */
-  edit({ edit, ...change }: Omit<ChangeRequest, 'source'> & { edit: (latest: unknown, number: number) => unknown }): Promise<ChangeResult> {
+  edit({
+    edit,
+    ...change
+  }: Omit<ChangeRequest, 'source'> & { edit: (latest: unknown, number: number) => unknown }): Promise<ChangeResult> {
     return this.serial(async () => {
       const latest = await this.store.latest();
       if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
@@ -132,15 +135,23 @@ export class ControlPlane {
     } catch (err) {
       const issues = err instanceof ConfigError ? err.issues : undefined;
       const why = issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : (err as Error).message;
-      throw new JunctionError('invalid_request',
-        `config cannot be served (${why}); nothing was stored, revision ${this.liveNumber} stays live`, { issues });
+      throw new JunctionError(
+        'invalid_request',
+        `config cannot be served (${why}); nothing was stored, revision ${this.liveNumber} stays live`,
+        { issues },
+      );
     }
   }
 
   async rollback(number: number, author: string, message?: string): Promise<ChangeResult> {
     const target = await this.store.get(number);
     if (!target) throw new JunctionError('not_found', `no revision ${number}; list them with "junction revisions"`);
-    return this.apply({ source: target.source, author, message: message ?? `rollback to revision ${number}`, onlyIfChanged: true });
+    return this.apply({
+      source: target.source,
+      author,
+      message: message ?? `rollback to revision ${number}`,
+      onlyIfChanged: true,
+    });
   }
 
   /** Moves this process to the store's latest revision if it is behind. Never throws. */
@@ -168,10 +179,15 @@ export class ControlPlane {
     } catch (err) {
       this.failed = Math.max(this.failed, rev.number);
       const why = err instanceof Error ? err.message : String(err);
-      this.log.error({ revision: rev.number, err: why }, `revision ${rev.number} cannot be served; revision ${this.liveNumber} stays live`);
+      this.log.error(
+        { revision: rev.number, err: why },
+        `revision ${rev.number} cannot be served; revision ${this.liveNumber} stays live`,
+      );
       if (rethrow) {
-        throw new JunctionError('invalid_request',
-          `revision ${rev.number} was stored but cannot be served (${why}); revision ${this.liveNumber} stays live: fix the config and apply again, or roll back`);
+        throw new JunctionError(
+          'invalid_request',
+          `revision ${rev.number} was stored but cannot be served (${why}); revision ${this.liveNumber} stays live: fix the config and apply again, or roll back`,
+        );
       }
     }
   }
@@ -189,4 +205,3 @@ export class ControlPlane {
     await this.store.close();
   }
 }
-

@@ -18,7 +18,13 @@ function gatesOnMetrics() {
     return o;
   };
   let n = 0;
-  const serve = (target: string, ms: number, status = 200, trafficClass: TrafficClass = 'live', edit?: (r: RequestRecord) => void) => {
+  const serve = (
+    target: string,
+    ms: number,
+    status = 200,
+    trafficClass: TrafficClass = 'live',
+    edit?: (r: RequestRecord) => void,
+  ) => {
     const r = newRecord(`r${n++}`, 'POST', '/v1/objectives/cw', 0);
     r.objective = 'cw';
     r.outcome = outcome(target);
@@ -35,7 +41,7 @@ function gatesOnMetrics() {
 
 const sample = async (text: Promise<string>, line: RegExp) => Number((await text).match(line)?.[1]);
 
-describe('gate statistics read the Junction\'s /metrics series', () => {
+describe("gate statistics read the Junction's /metrics series", () => {
   it('a caller who left mid-reply counts as an error, not a success (the record, not the default status)', () => {
     const { metrics, stats } = gatesOnMetrics();
     const record = newRecord('r1', 'POST', '/v1/objectives/cw', 0);
@@ -45,36 +51,61 @@ describe('gate statistics read the Junction\'s /metrics series', () => {
     const ended = endRecord(record, { writableFinished: false, headersSent: true, statusCode: 200 }, 10);
     metrics.end(ended);
     stats.observe(ended);
-    expect(stats.entries()).toEqual([{ objective: 'cw', target: 'ranker@7', counters: expect.objectContaining({ requests: 1, errors: 1 }) }]);
+    expect(stats.entries()).toEqual([
+      { objective: 'cw', target: 'ranker@7', counters: expect.objectContaining({ requests: 1, errors: 1 }) },
+    ]);
   });
 
-  it('requests, errors and the latency histogram are /metrics\' live series, buckets and all', async () => {
+  it("requests, errors and the latency histogram are /metrics' live series, buckets and all", async () => {
     const { metrics, serve, arm } = gatesOnMetrics();
     for (let i = 0; i < 98; i++) serve('ranker@7', 12);
     serve('ranker@7', 400, 503);
-    serve('ranker@7', 40, 200, 'live', (r) => { r.fallback = 'ranker@6'; }); // rescued: still the candidate's failure
+    serve('ranker@7', 40, 200, 'live', (r) => {
+      r.fallback = 'ranker@6';
+    }); // rescued: still the candidate's failure
     for (let i = 0; i < 50; i++) serve('ranker@7', 5000, 500, 'test'); // never counts toward gates (SPEC §2.1)
     const c = arm('ranker@7');
     const text = () => metrics.registry.metrics();
     const live = 'objective="cw",target="ranker@7",traffic_class="live"';
-    expect(c.requests).toBe(await sample(text(), new RegExp(`junction_request_duration_seconds_count\\{${live}\\} (\\d+)`)));
+    expect(c.requests).toBe(
+      await sample(text(), new RegExp(`junction_request_duration_seconds_count\\{${live}\\} (\\d+)`)),
+    );
     expect(c.requests).toBe(100);
     expect(c.errors).toBe(await sample(text(), new RegExp(`junction_failed_requests_total\\{${live}\\} (\\d+)`)));
     expect(c.errors).toBe(2);
     // The cumulative bucket at le=0.02 (20 ms) is what the histogram holds below it.
     const below20 = c.buckets.slice(0, LATENCY_BUCKETS.indexOf(0.02) + 1).reduce((a, b) => a + b, 0);
     expect(below20).toBe(98);
-    expect(below20).toBe(await sample(text(), new RegExp(`junction_request_duration_seconds_bucket\\{${live},le="0.02"\\} (\\d+)`)));
+    expect(below20).toBe(
+      await sample(text(), new RegExp(`junction_request_duration_seconds_bucket\\{${live},le="0.02"\\} (\\d+)`)),
+    );
   });
 
   it('a gate trips on the latency and error rate those series show', () => {
     const { serve, arm } = gatesOnMetrics();
-    const startC = (() => { serve('ranker@7', 1); return arm('ranker@7'); })();
-    const startB = (() => { serve('ranker@6', 1); return arm('ranker@6'); })();
+    const startC = (() => {
+      serve('ranker@7', 1);
+      return arm('ranker@7');
+    })();
+    const startB = (() => {
+      serve('ranker@6', 1);
+      return arm('ranker@6');
+    })();
     for (let i = 0; i < 600; i++) serve('ranker@6', 20);
     for (let i = 0; i < 600; i++) serve('ranker@7', i % 10 === 0 ? 400 : 20); // p99 in the 500 ms bucket
-    const rollout = { candidate: 'ranker@7', percent: 5, state: 'running' as const, steps: [5, 100], gates: { minRequests: 500, maxP99Ratio: 1.5 } };
-    const slow = rolloutStep({ rollout, candidate: since(arm('ranker@7'), startC), baseline: since(arm('ranker@6'), startB), heldSeconds: 0 });
+    const rollout = {
+      candidate: 'ranker@7',
+      percent: 5,
+      state: 'running' as const,
+      steps: [5, 100],
+      gates: { minRequests: 500, maxP99Ratio: 1.5 },
+    };
+    const slow = rolloutStep({
+      rollout,
+      candidate: since(arm('ranker@7'), startC),
+      baseline: since(arm('ranker@6'), startB),
+      heldSeconds: 0,
+    });
     expect(slow.kind).toBe('rollback');
     expect(slow.reason).toMatch(/p99/);
     expect(since(arm('ranker@7'), startC).p99Ms).toBe(500);
@@ -84,16 +115,43 @@ describe('gate statistics read the Junction\'s /metrics series', () => {
     for (let i = 0; i < 600; i++) serve2('ranker@7', 20, i % 20 === 0 ? 502 : 200); // 5% errors
     const failing = rolloutStep({
       rollout: { ...rollout, gates: { minRequests: 500, maxErrorRate: 0.01 } },
-      candidate: since(arm2('ranker@7'), { requests: 0, errors: 0, buckets: [], ttft: [], agree: 0, disagree: 0, scores: [] }),
-      baseline: since(arm2('ranker@7'), arm2('ranker@7')), heldSeconds: 0,
+      candidate: since(arm2('ranker@7'), {
+        requests: 0,
+        errors: 0,
+        buckets: [],
+        ttft: [],
+        agree: 0,
+        disagree: 0,
+        scores: [],
+      }),
+      baseline: since(arm2('ranker@7'), arm2('ranker@7')),
+      heldSeconds: 0,
     });
     expect(failing.kind).toBe('rollback');
     expect(failing.reason).toMatch(/error rate/);
   });
 
   it('rows a replica of an earlier release published over other bounds add requests and errors, never their histograms', () => {
-    const old = { target: 'm@2', requests: 10, errors: 1, buckets: JSON.stringify(new Array(20).fill(0).map((_, i) => (i === 3 ? 10 : 0))) };
-    const ours = { target: 'm@2', requests: 5, errors: 0, buckets: encodeHistograms({ requests: 5, errors: 0, buckets: [0, 0, 5], ttft: [], agree: 0, disagree: 0, scores: [] }) };
+    const old = {
+      target: 'm@2',
+      requests: 10,
+      errors: 1,
+      buckets: JSON.stringify(new Array(20).fill(0).map((_, i) => (i === 3 ? 10 : 0))),
+    };
+    const ours = {
+      target: 'm@2',
+      requests: 5,
+      errors: 0,
+      buckets: encodeHistograms({
+        requests: 5,
+        errors: 0,
+        buckets: [0, 0, 5],
+        ttft: [],
+        agree: 0,
+        disagree: 0,
+        scores: [],
+      }),
+    };
     const sum = sumRows([old, ours]).get('m@2')!;
     expect(sum).toMatchObject({ requests: 15, errors: 1 });
     expect(sum.buckets.slice(0, 4)).toEqual([0, 0, 5, 0]);

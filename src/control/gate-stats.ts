@@ -43,8 +43,13 @@ export interface ArmCounters {
 }
 
 export const emptyCounters = (): ArmCounters => ({
-  requests: 0, errors: 0, buckets: new Array<number>(BOUNDS_MS.length).fill(0), ttft: new Array<number>(BOUNDS_MS.length).fill(0),
-  agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0),
+  requests: 0,
+  errors: 0,
+  buckets: new Array<number>(BOUNDS_MS.length).fill(0),
+  ttft: new Array<number>(BOUNDS_MS.length).fill(0),
+  agree: 0,
+  disagree: 0,
+  scores: new Array<number>(SCORE_BUCKETS).fill(0),
 });
 
 /** Reads the Junction's metrics for one objective and target (Metrics.liveCounts). */
@@ -66,7 +71,10 @@ export class GateStats {
   private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
 
   /** @param live the Junction's metrics: requests, errors and latency come from there */
-  constructor(private readonly live: LiveCountsOf, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly live: LiveCountsOf,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
@@ -128,8 +136,17 @@ export class GateStats {
       const [objective, target] = key.split('\0') as [string, string];
       const m = this.live(objective, target);
       return {
-        objective, target,
-        counters: { requests: m.requests, errors: m.failed, buckets: m.duration, ttft: m.firstByte, agree: c.agree, disagree: c.disagree, scores: [...c.scores] },
+        objective,
+        target,
+        counters: {
+          requests: m.requests,
+          errors: m.failed,
+          buckets: m.duration,
+          ttft: m.firstByte,
+          agree: c.agree,
+          disagree: c.disagree,
+          scores: [...c.scores],
+        },
       };
     });
   }
@@ -157,7 +174,10 @@ export function bucketQuantile(buckets: readonly number[], q: number): number | 
 
 function p99Of(now: number[], then: number[], total: number): number | undefined {
   if (total === 0) return undefined;
-  return bucketQuantile(now.map((x, i) => Math.max(0, x - (then[i] ?? 0))), 0.99);
+  return bucketQuantile(
+    now.map((x, i) => Math.max(0, x - (then[i] ?? 0))),
+    0.99,
+  );
 }
 
 /** The traffic between two readings of the same arm. */
@@ -165,7 +185,8 @@ export function since(now: ArmCounters, then: ArmCounters): ArmStats {
   const requests = Math.max(0, now.requests - then.requests);
   const errors = Math.max(0, now.errors - then.errors);
   return {
-    requests, errors,
+    requests,
+    errors,
     p99Ms: p99Of(now.buckets, then.buckets, requests),
     ttftP99Ms: p99Of(now.ttft, then.ttft, requests),
     agree: Math.max(0, now.agree - then.agree),
@@ -192,19 +213,36 @@ export function addCounters(a: ArmCounters, b: Partial<ArmCounters>): void {
  * latency histogram: an array, still read as such).
  */
 export function encodeHistograms(c: ArmCounters): string {
-  return JSON.stringify({ bounds: BOUNDS_TAG, latency: c.buckets, ttft: c.ttft, agree: c.agree, disagree: c.disagree, scores: c.scores });
+  return JSON.stringify({
+    bounds: BOUNDS_TAG,
+    latency: c.buckets,
+    ttft: c.ttft,
+    agree: c.agree,
+    disagree: c.disagree,
+    scores: c.scores,
+  });
 }
 
 function decodeHistograms(text: string): Partial<ArmCounters> {
-  const v = JSON.parse(text) as number[] | { bounds?: string; latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
+  const v = JSON.parse(text) as
+    | number[]
+    | { bounds?: string; latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
   // A replica of an earlier release counted latency over other bounds: its requests and errors count, its histograms cannot.
   if (Array.isArray(v)) return {};
   const ours = v.bounds === BOUNDS_TAG;
-  return { buckets: ours ? v.latency ?? [] : [], ttft: ours ? v.ttft ?? [] : [], agree: v.agree ?? 0, disagree: v.disagree ?? 0, scores: v.scores ?? [] };
+  return {
+    buckets: ours ? (v.latency ?? []) : [],
+    ttft: ours ? (v.ttft ?? []) : [],
+    agree: v.agree ?? 0,
+    disagree: v.disagree ?? 0,
+    scores: v.scores ?? [],
+  };
 }
 
 /** Store rows (one per replica and target) summed per target. */
-export function sumRows(rows: ReadonlyArray<{ target: string; requests: number | string; errors: number | string; buckets: string }>): Map<string, ArmCounters> {
+export function sumRows(
+  rows: ReadonlyArray<{ target: string; requests: number | string; errors: number | string; buckets: string }>,
+): Map<string, ArmCounters> {
   const out = new Map<string, ArmCounters>();
   for (const r of rows) {
     let sum = out.get(r.target);

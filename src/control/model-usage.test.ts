@@ -6,12 +6,17 @@ describe('modelUsage', () => {
   it('lists every version with everything that routes to it, unused ones too', () => {
     const http = (u: string) => ({ backend: { type: 'http', endpoints: [u] } });
     const config = validateConfig({
-      models: { m: { versions: { '1': http('http://a'), '2': http('http://b'), '3': http('http://c'), '4': http('http://d') } } },
+      models: {
+        m: { versions: { '1': http('http://a'), '2': http('http://b'), '3': http('http://c'), '4': http('http://d') } },
+      },
       objectives: {
         cw: {
-          default: 'm@1', pins: { u1: 'm@2' },
+          default: 'm@1',
+          pins: { u1: 'm@2' },
           rules: [{ id: 'br', when: { context: { country: 'BR' } }, use: 'm@2' }],
-          experiments: [{ id: 'x', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@3' } } }],
+          experiments: [
+            { id: 'x', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@3' } } },
+          ],
           rollout: { candidate: 'm@3', percent: 5 },
           shadow: [{ use: 'm@2', percent: 10 }],
           policy: { fallback: ['m@2'] },
@@ -19,7 +24,10 @@ describe('modelUsage', () => {
       },
     });
     const byTarget = Object.fromEntries(modelUsage(config).map((u) => [u.target, u.usedBy]));
-    expect(byTarget['m@1']).toEqual([{ objective: 'cw', as: 'default' }, { objective: 'cw', as: 'experiment', detail: 'x cell A' }]);
+    expect(byTarget['m@1']).toEqual([
+      { objective: 'cw', as: 'default' },
+      { objective: 'cw', as: 'experiment', detail: 'x cell A' },
+    ]);
     expect(byTarget['m@2']!.map((u) => u.as)).toEqual(['pin', 'rule', 'shadow', 'fallback']);
     expect(byTarget['m@3']!.map((u) => `${u.as}:${u.detail}`)).toEqual(['experiment:x cell B', 'rollout:5% running']);
     expect(byTarget['m@4']).toEqual([]);

@@ -27,8 +27,14 @@ export function modelUsage(config: Config): ModelVersionUsage[] {
     for (const [version, v] of Object.entries(m.versions)) {
       const b = v.backend;
       byTarget.set(`${model}@${version}`, {
-        target: `${model}@${version}`, model, version, class: m.class,
-        backend: b.type === 'http' ? { type: b.type, protocol: b.protocol, endpoints: b.endpoints } : { type: b.type, path: b.path },
+        target: `${model}@${version}`,
+        model,
+        version,
+        class: m.class,
+        backend:
+          b.type === 'http'
+            ? { type: b.type, protocol: b.protocol, endpoints: b.endpoints }
+            : { type: b.type, path: b.path },
         usedBy: [],
       });
     }
@@ -40,9 +46,11 @@ export function modelUsage(config: Config): ModelVersionUsage[] {
     for (const [unit, t] of Object.entries(o.pins)) use(t, { objective, as: 'pin', detail: unit });
     o.rules.forEach((r, i) => use(r.use, { objective, as: 'rule', detail: r.id ?? `rules[${i}]` }));
     for (const e of o.experiments) {
-      for (const [cell, c] of Object.entries(e.cells)) use(c.use, { objective, as: 'experiment', detail: `${e.id} cell ${cell}` });
+      for (const [cell, c] of Object.entries(e.cells))
+        use(c.use, { objective, as: 'experiment', detail: `${e.id} cell ${cell}` });
     }
-    if (o.rollout) use(o.rollout.candidate, { objective, as: 'rollout', detail: `${o.rollout.percent}% ${o.rollout.state}` });
+    if (o.rollout)
+      use(o.rollout.candidate, { objective, as: 'rollout', detail: `${o.rollout.percent}% ${o.rollout.state}` });
     for (const s of o.shadow) use(s.use, { objective, as: 'shadow', detail: `${s.percent}%` });
     o.policy.fallback.forEach((t, i) => use(t, { objective, as: 'fallback', detail: `fallback[${i}]` }));
   }

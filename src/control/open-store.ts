@@ -23,22 +23,30 @@ export async function openStore(choice: StoreChoice): Promise<Store> {
     try {
       u = new URL(choice.store);
     } catch {
-      throw new StoreOpenError(`--store is not a valid URL (got "${choice.store}"); expected postgres://user@host:5432/database`);
+      throw new StoreOpenError(
+        `--store is not a valid URL (got "${choice.store}"); expected postgres://user@host:5432/database`,
+      );
     }
     if (!/^postgres(ql)?:$/.test(u.protocol)) {
-      throw new StoreOpenError(`--store must be a postgres:// URL (got "${choice.store}"); for a local store use --data DIR`);
+      throw new StoreOpenError(
+        `--store must be a postgres:// URL (got "${choice.store}"); for a local store use --data DIR`,
+      );
     }
     try {
       return await PostgresStore.open(choice.store);
     } catch (err) {
       u.password = '';
-      throw new StoreOpenError(`cannot open the PostgreSQL store at ${u.host}${u.pathname}: ${(err as Error).message}; check --store and that the database is up`);
+      throw new StoreOpenError(
+        `cannot open the PostgreSQL store at ${u.host}${u.pathname}: ${(err as Error).message}; check --store and that the database is up`,
+      );
     }
   }
   const dir = choice.data ?? DEFAULT_DATA_DIR;
   try {
     return new SqliteStore(dir);
   } catch (err) {
-    throw new StoreOpenError(`cannot open the store in ${dir}: ${(err as Error).message}; check --data points at a writable folder`);
+    throw new StoreOpenError(
+      `cannot open the store in ${dir}: ${(err as Error).message}; check --data points at a writable folder`,
+    );
   }
 }

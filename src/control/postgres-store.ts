@@ -9,7 +9,15 @@ import pg from 'pg';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
-import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+import {
+  canonicalJson,
+  GATE_STATS_TTL_MS,
+  type GateArm,
+  type RevisionDraft,
+  type RevisionSummary,
+  type Store,
+  type StoredRevision,
+} from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -40,7 +48,11 @@ export class PostgresStore implements Store {
   private readonly subscribers: Array<() => void> = [];
   private closed = false;
 
-  private constructor(private readonly url: string, schema: string, private readonly opts: PostgresStoreOptions) {
+  private constructor(
+    private readonly url: string,
+    schema: string,
+    private readonly opts: PostgresStoreOptions,
+  ) {
     this.schema = schema;
     this.q = `"${schema}"`;
     this.channel = `junction_${schema}`;
@@ -89,13 +101,18 @@ export class PostgresStore implements Store {
     // The advisory lock makes replicas that start together migrate one at a time.
     return this.tx(async (c) => {
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.q}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS ${this.q}.junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${this.q}.junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+      );
       const { rows } = await c.query<{ version: number }>(`SELECT version FROM ${this.q}.junction_migrations`);
       const done = new Set(rows.map((r) => r.version));
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         if (m.postgres) await c.query(m.postgres.replaceAll('{schema}', this.q));
-        await c.query(`INSERT INTO ${this.q}.junction_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+        await c.query(`INSERT INTO ${this.q}.junction_migrations (version, description) VALUES ($1, $2)`, [
+          m.version,
+          m.description,
+        ]);
       }
     });
   }
@@ -106,7 +123,9 @@ export class PostgresStore implements Store {
   }
 
   async latestNumber(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT coalesce(max(number), 0)::int AS n FROM ${this.q}.revisions`);
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT coalesce(max(number), 0)::int AS n FROM ${this.q}.revisions`,
+    );
     return rows[0]!.n;
   }
 
@@ -117,7 +136,9 @@ export class PostgresStore implements Store {
 
   async list(limit: number): Promise<RevisionSummary[]> {
     const { rows } = await this.pool.query<Row>(
-      `SELECT number, author, created_at, message, diff FROM ${this.q}.revisions ORDER BY number DESC LIMIT $1`, [limit]);
+      `SELECT number, author, created_at, message, diff FROM ${this.q}.revisions ORDER BY number DESC LIMIT $1`,
+      [limit],
+    );
     return rows.map(summary);
   }
 
@@ -130,7 +151,15 @@ export class PostgresStore implements Store {
       const { rows } = await c.query<Row>(
         `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff)
          VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING *`,
-        [(prev?.number ?? 0) + 1, draft.author, draft.message, text, text, formatDiff(configDiff(prevSource, draft.source))]);
+        [
+          (prev?.number ?? 0) + 1,
+          draft.author,
+          draft.message,
+          text,
+          text,
+          formatDiff(configDiff(prevSource, draft.source)),
+        ],
+      );
       await c.query('SELECT pg_notify($1, $2)', [this.channel, String(rows[0]!.number)]);
       return full(rows[0]!);
     });
@@ -144,10 +173,14 @@ export class PostgresStore implements Store {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`${this.lockKey}:leader`]);
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+        `${this.lockKey}:leader`,
+      ]);
       if (rows[0]!.ok) {
         this.leader = client;
-        const lost = () => { if (this.leader === client) this.leader = undefined; };
+        const lost = () => {
+          if (this.leader === client) this.leader = undefined;
+        };
         client.on('error', lost);
         client.on('end', lost);
         return true;
@@ -167,13 +200,29 @@ export class PostgresStore implements Store {
        FROM json_to_recordset($2::json) AS a(objective text, target text, requests bigint, errors bigint, buckets text)
        ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
          buckets = excluded.buckets, updated_at = now()`,
-      [replica, JSON.stringify(arms.map((a) => ({ objective: a.objective, target: a.target, requests: a.counters.requests, errors: a.counters.errors, buckets: encodeHistograms(a.counters) })))]);
-    await this.pool.query(`DELETE FROM ${this.q}.gate_stats WHERE updated_at < now() - make_interval(secs => $1)`, [GATE_STATS_TTL_MS / 1000]);
+      [
+        replica,
+        JSON.stringify(
+          arms.map((a) => ({
+            objective: a.objective,
+            target: a.target,
+            requests: a.counters.requests,
+            errors: a.counters.errors,
+            buckets: encodeHistograms(a.counters),
+          })),
+        ),
+      ],
+    );
+    await this.pool.query(`DELETE FROM ${this.q}.gate_stats WHERE updated_at < now() - make_interval(secs => $1)`, [
+      GATE_STATS_TTL_MS / 1000,
+    ]);
   }
 
   async readGateStats(objective: string): Promise<Map<string, ArmCounters>> {
     const { rows } = await this.pool.query<{ target: string; requests: string; errors: string; buckets: string }>(
-      `SELECT target, requests, errors, buckets FROM ${this.q}.gate_stats WHERE objective = $1`, [objective]);
+      `SELECT target, requests, errors, buckets FROM ${this.q}.gate_stats WHERE objective = $1`,
+      [objective],
+    );
     return sumRows(rows);
   }
 
@@ -191,7 +240,9 @@ export class PostgresStore implements Store {
       this.listener = undefined;
       void client.end().catch(() => undefined);
       // Missed notifications meanwhile are caught by the control plane's periodic check.
-      setTimeout(() => { if (!this.listener) void this.listen(); }, this.opts.reconnectMs ?? 1000).unref();
+      setTimeout(() => {
+        if (!this.listener) void this.listen();
+      }, this.opts.reconnectMs ?? 1000).unref();
     };
     client.on('error', retry);
     client.on('end', retry);
@@ -221,7 +272,13 @@ export class PostgresStore implements Store {
 }
 
 function summary(row: Row): RevisionSummary {
-  return { number: row.number, author: row.author, createdAt: row.created_at.toISOString(), message: row.message, diff: row.diff };
+  return {
+    number: row.number,
+    author: row.author,
+    createdAt: row.created_at.toISOString(),
+    message: row.message,
+    diff: row.diff,
+  };
 }
 
 function full(row: Row): StoredRevision {

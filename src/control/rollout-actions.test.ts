@@ -8,13 +8,21 @@ describe('rollout actions', () => {
   it('start sets the percent to the first step and running, without touching the input', () => {
     const src = doc({ candidate: 'm@2', percent: 40, steps: [5, 25, 100], state: 'paused' });
     const out = applyRolloutAction(src, 'cw', 'start') as ReturnType<typeof doc>;
-    expect(out.objectives.cw).toEqual({ default: 'm@1', rollout: { candidate: 'm@2', percent: 5, steps: [5, 25, 100], state: 'running' } });
+    expect(out.objectives.cw).toEqual({
+      default: 'm@1',
+      rollout: { candidate: 'm@2', percent: 5, steps: [5, 25, 100], state: 'running' },
+    });
     expect((src.objectives.cw as { rollout: { percent: number } }).rollout.percent).toBe(40);
   });
 
   it('start creates a rollout for a named candidate', () => {
-    const out = applyRolloutAction(doc(), 'cw', 'start', { candidate: 'm@2', steps: [2, 50] }) as ReturnType<typeof doc>;
-    expect(out.objectives.cw).toEqual({ default: 'm@1', rollout: { candidate: 'm@2', percent: 2, steps: [2, 50], state: 'running' } });
+    const out = applyRolloutAction(doc(), 'cw', 'start', { candidate: 'm@2', steps: [2, 50] }) as ReturnType<
+      typeof doc
+    >;
+    expect(out.objectives.cw).toEqual({
+      default: 'm@1',
+      rollout: { candidate: 'm@2', percent: 2, steps: [2, 50], state: 'running' },
+    });
   });
 
   it('pause and resume flip the state', () => {
@@ -24,7 +32,9 @@ describe('rollout actions', () => {
   });
 
   it('promote makes the candidate the default; abort removes the rollout', () => {
-    expect(applyRolloutAction(doc({ candidate: 'm@2', percent: 5 }), 'cw', 'promote')).toEqual({ objectives: { cw: { default: 'm@2' } } });
+    expect(applyRolloutAction(doc({ candidate: 'm@2', percent: 5 }), 'cw', 'promote')).toEqual({
+      objectives: { cw: { default: 'm@2' } },
+    });
     expect(applyRolloutAction(doc({ candidate: 'm@2', percent: 5 }), 'cw', 'abort')).toEqual(doc());
   });
 

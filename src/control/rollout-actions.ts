@@ -22,15 +22,25 @@ export function isRolloutAction(s: string): s is RolloutAction {
 }
 
 /** Returns the edited copy of `source`; throws invalid_request when the action makes no sense here. */
-export function applyRolloutAction(source: unknown, objective: string, action: RolloutAction, opts: RolloutOptions = {}): Doc {
+export function applyRolloutAction(
+  source: unknown,
+  objective: string,
+  action: RolloutAction,
+  opts: RolloutOptions = {},
+): Doc {
   const doc = structuredClone(source) as Doc;
   const objectives = doc.objectives as Record<string, Doc> | undefined;
   const o = objectives?.[objective];
-  if (!o) throw new JunctionError('objective_not_found', `no objective "${objective}" in the live config`, { objective });
+  if (!o)
+    throw new JunctionError('objective_not_found', `no objective "${objective}" in the live config`, { objective });
   const rollout = o.rollout as Doc | undefined;
   const need = (): Doc => {
     if (!rollout) {
-      throw new JunctionError('invalid_request', `objective "${objective}" has no rollout; start one first: junction rollout ${objective} start --candidate model@version`, { objective });
+      throw new JunctionError(
+        'invalid_request',
+        `objective "${objective}" has no rollout; start one first: junction rollout ${objective} start --candidate model@version`,
+        { objective },
+      );
     }
     return rollout;
   };
@@ -39,10 +49,19 @@ export function applyRolloutAction(source: unknown, objective: string, action: R
     case 'start': {
       const candidate = opts.candidate ?? (rollout?.candidate as string | undefined);
       if (candidate === undefined) {
-        throw new JunctionError('invalid_request', `objective "${objective}" has no rollout to start; name the candidate (CLI --candidate model@version, API {"candidate":"model@version"})`, { objective });
+        throw new JunctionError(
+          'invalid_request',
+          `objective "${objective}" has no rollout to start; name the candidate (CLI --candidate model@version, API {"candidate":"model@version"})`,
+          { objective },
+        );
       }
       const steps = opts.steps ?? (rollout?.steps as number[] | undefined);
-      const next: Doc = { ...(rollout?.candidate === candidate ? rollout : {}), candidate, percent: steps?.[0] ?? FIRST_STEP_DEFAULT, state: 'running' };
+      const next: Doc = {
+        ...(rollout?.candidate === candidate ? rollout : {}),
+        candidate,
+        percent: steps?.[0] ?? FIRST_STEP_DEFAULT,
+        state: 'running',
+      };
       if (steps) next.steps = steps;
       o.rollout = next;
       break;
@@ -68,7 +87,7 @@ export function applyRolloutAction(source: unknown, objective: string, action: R
 /** The controller's step: the same rollout at a new percent. */
 export function setRolloutPercent(source: unknown, objective: string, percent: number): Doc {
   const doc = structuredClone(source) as Doc;
-  const rollout = ((doc.objectives as Record<string, Doc> | undefined)?.[objective]?.rollout) as Doc | undefined;
+  const rollout = (doc.objectives as Record<string, Doc> | undefined)?.[objective]?.rollout as Doc | undefined;
   if (!rollout) throw new JunctionError('invalid_request', `objective "${objective}" has no rollout`, { objective });
   rollout.percent = percent;
   return doc;

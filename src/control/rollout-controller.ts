@@ -11,7 +11,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../call/hooks.js';
 import type { ControlPlane } from './control-plane.js';
-import { DEFAULT_SCORE_SAMPLE, emptyCounters, GateStats, since, type ArmCounters, type LiveCountsOf, type TrackedObjective } from './gate-stats.js';
+import {
+  DEFAULT_SCORE_SAMPLE,
+  emptyCounters,
+  GateStats,
+  since,
+  type ArmCounters,
+  type LiveCountsOf,
+  type TrackedObjective,
+} from './gate-stats.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
 import { rolloutStep, type ArmStats, type GateVerdict, type StepDecision } from './rollout-step.js';
 
@@ -74,7 +82,10 @@ export class RolloutController {
       const tracked = new Map<string, TrackedObjective>();
       for (const [name, o] of Object.entries(next.config.objectives)) {
         const gates = o.rollout?.gates;
-        if (o.rollout) tracked.set(name, { scoreSample: gates?.maxScoreDrift === undefined ? 0 : gates.scoreSample ?? DEFAULT_SCORE_SAMPLE });
+        if (o.rollout)
+          tracked.set(name, {
+            scoreSample: gates?.maxScoreDrift === undefined ? 0 : (gates.scoreSample ?? DEFAULT_SCORE_SAMPLE),
+          });
       }
       this.stats.track(tracked);
     });
@@ -88,7 +99,9 @@ export class RolloutController {
 
   /** One pass over every rollout (the timer calls it; tests call it with an injected clock). */
   tick(): Promise<void> {
-    this.ticking ??= this.pass().finally(() => { this.ticking = undefined; });
+    this.ticking ??= this.pass().finally(() => {
+      this.ticking = undefined;
+    });
     return this.ticking;
   }
 
@@ -123,7 +136,10 @@ export class RolloutController {
       if (!start) {
         start = { at: this.now(), candidate: read(r.candidate), baseline: read(o.default) };
         this.starts.set(key, start);
-        this.judged.set(objective, { candidate: r.candidate, decision: { kind: 'hold', reason: `step ${r.percent}% just began` } });
+        this.judged.set(objective, {
+          candidate: r.candidate,
+          decision: { kind: 'hold', reason: `step ${r.percent}% just began` },
+        });
         continue;
       }
       const window: GateWindow = {
@@ -142,7 +158,8 @@ export class RolloutController {
       }
     }
     for (const key of this.starts.keys()) if (!active.has(key)) this.starts.delete(key);
-    for (const objective of this.judged.keys()) if (!live.config.objectives[objective]?.rollout) this.judged.delete(objective);
+    for (const objective of this.judged.keys())
+      if (!live.config.objectives[objective]?.rollout) this.judged.delete(objective);
   }
 
   /** What the controller last concluded about an objective's rollout, if it has judged it. */
@@ -157,7 +174,12 @@ export class RolloutController {
     return j?.candidate === candidate ? j.window : undefined;
   }
 
-  private async act(objective: string, candidate: string, fromPercent: number, d: Exclude<StepDecision, { kind: 'hold' }>): Promise<void> {
+  private async act(
+    objective: string,
+    candidate: string,
+    fromPercent: number,
+    d: Exclude<StepDecision, { kind: 'hold' }>,
+  ): Promise<void> {
     const { control, log } = this.opts;
     const judgedOn = control.liveNumber;
     const verb = d.kind === 'rollback' ? 'rolled back' : d.kind === 'promote' ? 'promoted' : 'advanced';
@@ -167,20 +189,35 @@ export class RolloutController {
       // Judged on the live revision: if the store moved on (a pause, an abort, another step),
       // change nothing now and judge again next tick.
       edit: (latest, number) => {
-        if (number !== judgedOn) { stale = true; return latest; }
+        if (number !== judgedOn) {
+          stale = true;
+          return latest;
+        }
         return d.kind === 'advance'
           ? setRolloutPercent(latest, objective, d.percent)
           : applyRolloutAction(latest, objective, d.kind === 'promote' ? 'promote' : 'abort');
       },
-      author: CONTROLLER_AUTHOR, message, onlyIfChanged: true,
+      author: CONTROLLER_AUTHOR,
+      message,
+      onlyIfChanged: true,
     });
     if (stale) return;
     if (result.unchanged) return;
-    log[d.kind === 'rollback' ? 'warn' : 'info']({ objective, candidate, revision: result.revision, gates: d.gates }, message);
+    log[d.kind === 'rollback' ? 'warn' : 'info'](
+      { objective, candidate, revision: result.revision, gates: d.gates },
+      message,
+    );
     this.opts.onMove?.({
-      time: new Date(this.now()).toISOString(), event: 'rollout', objective, candidate,
-      action: d.kind, fromPercent, toPercent: d.kind === 'advance' ? d.percent : d.kind === 'promote' ? 100 : 0,
-      reason: d.reason, gates: d.gates ?? [], revision: result.revision,
+      time: new Date(this.now()).toISOString(),
+      event: 'rollout',
+      objective,
+      candidate,
+      action: d.kind,
+      fromPercent,
+      toPercent: d.kind === 'advance' ? d.percent : d.kind === 'promote' ? 100 : 0,
+      reason: d.reason,
+      gates: d.gates ?? [],
+      revision: result.revision,
     });
   }
 

@@ -60,38 +60,66 @@ export function judgeGates(gates: Gates, candidate: ArmStats, baseline: ArmStats
   const errorRate = candidate.requests === 0 ? 0 : candidate.errors / candidate.requests;
   if (gates.maxErrorRate !== undefined) {
     const fail = errorRate > gates.maxErrorRate;
-    out.push({ gate: 'maxErrorRate', value: errorRate, threshold: gates.maxErrorRate, verdict: fail ? 'fail' : 'pass',
-      detail: `error rate ${fmt(errorRate)} ${fail ? '>' : '≤'} maxErrorRate ${gates.maxErrorRate}` });
+    out.push({
+      gate: 'maxErrorRate',
+      value: errorRate,
+      threshold: gates.maxErrorRate,
+      verdict: fail ? 'fail' : 'pass',
+      detail: `error rate ${fmt(errorRate)} ${fail ? '>' : '≤'} maxErrorRate ${gates.maxErrorRate}`,
+    });
   }
   if (gates.maxErrorRateIncrease !== undefined) {
     const m = gates.maxErrorRateIncrease;
     const t = baseline.requests === 0 ? undefined : errorRateIncrease(candidate, baseline, m);
     if (!t) {
-      out.push({ gate: 'maxErrorRateIncrease', value: null, threshold: m, verdict: 'skip', detail: 'error rate increase: no baseline traffic at this step' });
+      out.push({
+        gate: 'maxErrorRateIncrease',
+        value: null,
+        threshold: m,
+        verdict: 'skip',
+        detail: 'error rate increase: no baseline traffic at this step',
+      });
     } else {
       const fail = t.pValue < INCREASE_ALPHA;
       const rates = `candidate ${fmt(errorRate)} vs baseline ${fmt(baseline.errors / baseline.requests)}`;
-      out.push({ gate: 'maxErrorRateIncrease', value: t.increase, threshold: m, verdict: fail ? 'fail' : 'pass',
-        detail: `error rate increase ${fmt(t.increase)} (${rates}), always-valid p ${fmt(t.pValue)} ${fail ? '<' : '≥'} ${INCREASE_ALPHA} for an increase beyond maxErrorRateIncrease ${m}` });
+      out.push({
+        gate: 'maxErrorRateIncrease',
+        value: t.increase,
+        threshold: m,
+        verdict: fail ? 'fail' : 'pass',
+        detail: `error rate increase ${fmt(t.increase)} (${rates}), always-valid p ${fmt(t.pValue)} ${fail ? '<' : '≥'} ${INCREASE_ALPHA} for an increase beyond maxErrorRateIncrease ${m}`,
+      });
     }
   }
   if (gates.maxP99Ratio !== undefined) {
     out.push(ratioGate('maxP99Ratio', 'p99', candidate.p99Ms, baseline.p99Ms, gates.maxP99Ratio));
   }
   if (gates.maxTtftRatio !== undefined) {
-    out.push(ratioGate('maxTtftRatio', 'p99 time to first token', candidate.ttftP99Ms, baseline.ttftP99Ms, gates.maxTtftRatio));
+    out.push(
+      ratioGate('maxTtftRatio', 'p99 time to first token', candidate.ttftP99Ms, baseline.ttftP99Ms, gates.maxTtftRatio),
+    );
   }
   if (gates.minShadowAgreement !== undefined) {
     const n = (candidate.agree ?? 0) + (candidate.disagree ?? 0);
     const min = gates.minShadowAgreement;
     if (n < gates.minRequests) {
-      out.push({ gate: 'minShadowAgreement', value: n === 0 ? null : (candidate.agree ?? 0) / n, threshold: min, verdict: 'wait',
-        detail: `${n}/${gates.minRequests} shadow comparisons of the candidate` });
+      out.push({
+        gate: 'minShadowAgreement',
+        value: n === 0 ? null : (candidate.agree ?? 0) / n,
+        threshold: min,
+        verdict: 'wait',
+        detail: `${n}/${gates.minRequests} shadow comparisons of the candidate`,
+      });
     } else {
       const share = (candidate.agree ?? 0) / n;
       const fail = share < min;
-      out.push({ gate: 'minShadowAgreement', value: share, threshold: min, verdict: fail ? 'fail' : 'pass',
-        detail: `shadow agreement ${fmt(share)} of ${n} comparisons ${fail ? '<' : '≥'} minShadowAgreement ${min}` });
+      out.push({
+        gate: 'minShadowAgreement',
+        value: share,
+        threshold: min,
+        verdict: fail ? 'fail' : 'pass',
+        detail: `shadow agreement ${fmt(share)} of ${n} comparisons ${fail ? '<' : '≥'} minShadowAgreement ${min}`,
+      });
     }
   }
   if (gates.maxScoreDrift !== undefined) {
@@ -99,40 +127,75 @@ export function judgeGates(gates: Gates, candidate: ArmStats, baseline: ArmStats
     const nc = (candidate.scores ?? []).reduce((s, x) => s + x, 0);
     const nb = (baseline.scores ?? []).reduce((s, x) => s + x, 0);
     if (baseline.requests === 0) {
-      out.push({ gate: 'maxScoreDrift', value: null, threshold: max, verdict: 'skip', detail: 'score drift: no baseline traffic at this step' });
+      out.push({
+        gate: 'maxScoreDrift',
+        value: null,
+        threshold: max,
+        verdict: 'skip',
+        detail: 'score drift: no baseline traffic at this step',
+      });
     } else if (nc < MIN_SCORES || nb < MIN_SCORES) {
-      out.push({ gate: 'maxScoreDrift', value: null, threshold: max, verdict: 'wait', detail: `scores sampled: candidate ${nc}, baseline ${nb} (${MIN_SCORES} each needed)` });
+      out.push({
+        gate: 'maxScoreDrift',
+        value: null,
+        threshold: max,
+        verdict: 'wait',
+        detail: `scores sampled: candidate ${nc}, baseline ${nb} (${MIN_SCORES} each needed)`,
+      });
     } else {
       const psi = populationStabilityIndex(baseline.scores!, candidate.scores!);
       const fail = psi > max;
-      out.push({ gate: 'maxScoreDrift', value: psi, threshold: max, verdict: fail ? 'fail' : 'pass',
-        detail: `score drift (PSI) ${fmt(psi)} on ${nc} vs ${nb} scores ${fail ? '>' : '≤'} maxScoreDrift ${max}` });
+      out.push({
+        gate: 'maxScoreDrift',
+        value: psi,
+        threshold: max,
+        verdict: fail ? 'fail' : 'pass',
+        detail: `score drift (PSI) ${fmt(psi)} on ${nc} vs ${nb} scores ${fail ? '>' : '≤'} maxScoreDrift ${max}`,
+      });
     }
   }
   return out;
 }
 
-function ratioGate(gate: string, what: string, cand: number | undefined, base: number | undefined, max: number): GateVerdict {
+function ratioGate(
+  gate: string,
+  what: string,
+  cand: number | undefined,
+  base: number | undefined,
+  max: number,
+): GateVerdict {
   if (cand === undefined || base === undefined || base <= 0) {
     return { gate, value: null, threshold: max, verdict: 'skip', detail: `${what}: no baseline traffic at this step` };
   }
   const ratio = cand / base;
   const fail = ratio > max;
-  return { gate, value: ratio, threshold: max, verdict: fail ? 'fail' : 'pass',
-    detail: `${what} ${fmt(cand)} ms is ${fmt(ratio)}× the baseline's ${fmt(base)} ms ${fail ? '>' : '≤'} ${gate} ${max}` };
+  return {
+    gate,
+    value: ratio,
+    threshold: max,
+    verdict: fail ? 'fail' : 'pass',
+    detail: `${what} ${fmt(cand)} ms is ${fmt(ratio)}× the baseline's ${fmt(base)} ms ${fail ? '>' : '≤'} ${gate} ${max}`,
+  };
 }
 
 /** The short form of a passing gate for the reason of an advance or promote. */
 function passed(v: GateVerdict): string | undefined {
   if (v.verdict !== 'pass' || v.value === null) return undefined;
   switch (v.gate) {
-    case 'maxErrorRate': return `error rate ${fmt(v.value)}`;
-    case 'maxP99Ratio': return `p99 ratio ${fmt(v.value)}`;
-    case 'maxErrorRateIncrease': return `error rate increase ${fmt(v.value)} (not significant)`;
-    case 'maxTtftRatio': return `ttft ratio ${fmt(v.value)}`;
-    case 'minShadowAgreement': return `shadow agreement ${fmt(v.value)}`;
-    case 'maxScoreDrift': return `score drift ${fmt(v.value)}`;
-    default: return undefined;
+    case 'maxErrorRate':
+      return `error rate ${fmt(v.value)}`;
+    case 'maxP99Ratio':
+      return `p99 ratio ${fmt(v.value)}`;
+    case 'maxErrorRateIncrease':
+      return `error rate increase ${fmt(v.value)} (not significant)`;
+    case 'maxTtftRatio':
+      return `ttft ratio ${fmt(v.value)}`;
+    case 'minShadowAgreement':
+      return `shadow agreement ${fmt(v.value)}`;
+    case 'maxScoreDrift':
+      return `score drift ${fmt(v.value)}`;
+    default:
+      return undefined;
   }
 }
 
@@ -149,7 +212,11 @@ export function rolloutStep({ rollout, candidate, baseline, heldSeconds }: StepI
     if (candidate.requests < gates.minRequests) {
       // Too few requests to judge: the values are shown, no gate passes or fails yet.
       const early = verdicts.map((v): GateVerdict => (v.verdict === 'skip' ? v : { ...v, verdict: 'wait' }));
-      return { kind: 'hold', reason: `${candidate.requests}/${gates.minRequests} live requests on the candidate at this step`, gates: early };
+      return {
+        kind: 'hold',
+        reason: `${candidate.requests}/${gates.minRequests} live requests on the candidate at this step`,
+        gates: early,
+      };
     }
     const failed = verdicts.find((v) => v.verdict === 'fail');
     if (failed) return { kind: 'rollback', reason: failed.detail, gates: verdicts };
@@ -163,9 +230,11 @@ export function rolloutStep({ rollout, candidate, baseline, heldSeconds }: StepI
 
   const hold = rollout.holdSeconds ?? DEFAULT_HOLD_SECONDS;
   const withGates = <T extends object>(d: T): T => (verdicts ? { ...d, gates: verdicts } : d);
-  if (heldSeconds < hold) return withGates({ kind: 'hold', reason: `holding ${Math.floor(heldSeconds)}/${hold} s at ${rollout.percent}%` });
+  if (heldSeconds < hold)
+    return withGates({ kind: 'hold', reason: `holding ${Math.floor(heldSeconds)}/${hold} s at ${rollout.percent}%` });
   const next = steps.find((s) => s > rollout.percent);
-  if (next === undefined) return withGates({ kind: 'promote', reason: `${summary}; last step ${rollout.percent}% held ${hold} s` });
+  if (next === undefined)
+    return withGates({ kind: 'promote', reason: `${summary}; last step ${rollout.percent}% held ${hold} s` });
   return withGates({ kind: 'advance', percent: next, reason: `${summary}; ${rollout.percent}% → ${next}%` });
 }
 

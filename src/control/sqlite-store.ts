@@ -7,7 +7,15 @@ import Database from 'better-sqlite3';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
-import { canonicalJson, GATE_STATS_TTL_MS, type GateArm, type RevisionDraft, type RevisionSummary, type Store, type StoredRevision } from './store.js';
+import {
+  canonicalJson,
+  GATE_STATS_TTL_MS,
+  type GateArm,
+  type RevisionDraft,
+  type RevisionSummary,
+  type Store,
+  type StoredRevision,
+} from './store.js';
 
 const LEADER = 'rollout-controller';
 
@@ -41,15 +49,25 @@ export class SqliteStore implements Store {
   }
 
   private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    this.db.transaction(() => {
-      const done = new Set((this.db.prepare('SELECT version FROM junction_migrations').all() as { version: number }[]).map((r) => r.version));
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        if (m.sqlite) this.db.exec(m.sqlite);
-        this.db.prepare('INSERT INTO junction_migrations VALUES (?, ?, ?)').run(m.version, m.description, new Date().toISOString());
-      }
-    }).immediate();
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS junction_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    this.db
+      .transaction(() => {
+        const done = new Set(
+          (this.db.prepare('SELECT version FROM junction_migrations').all() as { version: number }[]).map(
+            (r) => r.version,
+          ),
+        );
+        for (const m of MIGRATIONS) {
+          if (done.has(m.version)) continue;
+          if (m.sqlite) this.db.exec(m.sqlite);
+          this.db
+            .prepare('INSERT INTO junction_migrations VALUES (?, ?, ?)')
+            .run(m.version, m.description, new Date().toISOString());
+        }
+      })
+      .immediate();
   }
 
   async latest(): Promise<StoredRevision | undefined> {
@@ -67,37 +85,51 @@ export class SqliteStore implements Store {
   }
 
   async list(limit: number): Promise<RevisionSummary[]> {
-    const rows = this.db.prepare('SELECT number, author, created_at, message, diff FROM revisions ORDER BY number DESC LIMIT ?').all(limit) as Row[];
+    const rows = this.db
+      .prepare('SELECT number, author, created_at, message, diff FROM revisions ORDER BY number DESC LIMIT ?')
+      .all(limit) as Row[];
     return rows.map(summary);
   }
 
   async append(draft: RevisionDraft): Promise<StoredRevision | undefined> {
-    return this.db.transaction(() => {
-      const prev = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
-      const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
-      if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
-      const row: Row = {
-        number: (prev?.number ?? 0) + 1,
-        author: draft.author,
-        created_at: new Date().toISOString(),
-        message: draft.message,
-        source: JSON.stringify(draft.source),
-        diff: formatDiff(configDiff(prevSource, draft.source)),
-      };
-      this.db.prepare('INSERT INTO revisions (number, author, created_at, message, source, diff) VALUES (@number, @author, @created_at, @message, @source, @diff)').run(row);
-      return full(row);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const prev = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
+        const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
+        if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+        const row: Row = {
+          number: (prev?.number ?? 0) + 1,
+          author: draft.author,
+          created_at: new Date().toISOString(),
+          message: draft.message,
+          source: JSON.stringify(draft.source),
+          diff: formatDiff(configDiff(prevSource, draft.source)),
+        };
+        this.db
+          .prepare(
+            'INSERT INTO revisions (number, author, created_at, message, source, diff) VALUES (@number, @author, @created_at, @message, @source, @diff)',
+          )
+          .run(row);
+        return full(row);
+      })
+      .immediate();
   }
 
   async tryLead(holder: string, ttlMs: number): Promise<boolean> {
-    return this.db.transaction(() => {
-      const now = Date.now();
-      const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?').get(LEADER) as { holder: string; expires_at: number } | undefined;
-      if (row && row.holder !== holder && row.expires_at > now) return false;
-      this.db.prepare('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at')
-        .run(LEADER, holder, now + ttlMs);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const now = Date.now();
+        const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?').get(LEADER) as
+          { holder: string; expires_at: number } | undefined;
+        if (row && row.holder !== holder && row.expires_at > now) return false;
+        this.db
+          .prepare(
+            'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at',
+          )
+          .run(LEADER, holder, now + ttlMs);
+        return true;
+      })
+      .immediate();
   }
 
   async publishGateStats(replica: string, arms: readonly GateArm[]): Promise<void> {
@@ -105,14 +137,26 @@ export class SqliteStore implements Store {
     const upsert = this.db.prepare(`INSERT INTO gate_stats VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (replica, objective, target) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
       buckets = excluded.buckets, updated_at = excluded.updated_at`);
-    this.db.transaction(() => {
-      for (const a of arms) upsert.run(replica, a.objective, a.target, a.counters.requests, a.counters.errors, encodeHistograms(a.counters), now);
-      this.db.prepare('DELETE FROM gate_stats WHERE updated_at < ?').run(now - GATE_STATS_TTL_MS);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const a of arms)
+          upsert.run(
+            replica,
+            a.objective,
+            a.target,
+            a.counters.requests,
+            a.counters.errors,
+            encodeHistograms(a.counters),
+            now,
+          );
+        this.db.prepare('DELETE FROM gate_stats WHERE updated_at < ?').run(now - GATE_STATS_TTL_MS);
+      })
+      .immediate();
   }
 
   async readGateStats(objective: string): Promise<Map<string, ArmCounters>> {
-    const rows = this.db.prepare('SELECT target, requests, errors, buckets FROM gate_stats WHERE objective = ?')
+    const rows = this.db
+      .prepare('SELECT target, requests, errors, buckets FROM gate_stats WHERE objective = ?')
       .all(objective) as Array<{ target: string; requests: number; errors: number; buckets: string }>;
     return sumRows(rows);
   }
@@ -133,4 +177,3 @@ function summary(row: Row): RevisionSummary {
 function full(row: Row): StoredRevision {
   return { ...summary(row), source: JSON.parse(row.source!) };
 }
-

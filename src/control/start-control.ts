@@ -62,9 +62,13 @@ export interface StartedControl {
 }
 
 export async function startControl(
-  runtime: Runtime, opts: ControlOptions,
+  runtime: Runtime,
+  opts: ControlOptions,
   ctx: {
-    configFile?: string; /** A config value to seed with instead of a file. */ source?: unknown; baseDir: string; log: Logger;
+    configFile?: string;
+    /** A config value to seed with instead of a file. */ source?: unknown;
+    baseDir: string;
+    log: Logger;
     /** The Junction's metrics, when they are on: the rollout gates read the same series as /metrics. */
     metrics?: Metrics | undefined;
   },
@@ -75,9 +79,15 @@ export async function startControl(
   // With metrics off there is no /metrics to agree with: the gates count on metrics of their own, fed by the same end observer.
   const ownMetrics = opts.rolloutController && ctx.metrics === undefined ? createMetrics() : undefined;
   const metrics = ctx.metrics ?? ownMetrics;
-  const controller = opts.rolloutController && metrics
-    ? new RolloutController({ control: plane, log: ctx.log, liveCounts: metrics.liveCounts, ...opts.rolloutController })
-    : undefined;
+  const controller =
+    opts.rolloutController && metrics
+      ? new RolloutController({
+          control: plane,
+          log: ctx.log,
+          liveCounts: metrics.liveCounts,
+          ...opts.rolloutController,
+        })
+      : undefined;
   // Counted only where the admin API can show it.
   const traffic = opts.admin ? new TrafficStats() : undefined;
   let watch: ConfigWatch | undefined;
@@ -85,10 +95,13 @@ export async function startControl(
   let adminUrl: string | undefined;
   try {
     if (ctx.configFile !== undefined) await applyConfigFile(plane, ctx.configFile, `seeded from ${ctx.configFile}`);
-    else if (ctx.source !== undefined) await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
+    else if (ctx.source !== undefined)
+      await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
     await plane.start();
-    if (opts.watch && ctx.configFile !== undefined) watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
-    if (opts.admin) ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts));
+    if (opts.watch && ctx.configFile !== undefined)
+      watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
+    if (opts.admin)
+      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts));
     controller?.start();
   } catch (err) {
     watch?.close();
@@ -96,8 +109,15 @@ export async function startControl(
     throw err;
   }
   return {
-    plane, admin, adminUrl, controller,
-    observers: [...(ownMetrics ? [ownMetrics.end] : []), ...(controller ? [controller.stats.observe] : []), ...(admin && traffic ? [traffic.observe] : [])],
+    plane,
+    admin,
+    adminUrl,
+    controller,
+    observers: [
+      ...(ownMetrics ? [ownMetrics.end] : []),
+      ...(controller ? [controller.stats.observe] : []),
+      ...(admin && traffic ? [traffic.observe] : []),
+    ],
     decided: admin && traffic ? [traffic.observe] : [],
     replySampler: controller?.stats,
     async close() {
@@ -113,17 +133,35 @@ export async function startControl(
 }
 
 async function listenAdmin(
-  plane: ControlPlane, opts: AdminOptions, log: Logger, controller: RolloutController | undefined, traffic: TrafficStats | undefined,
+  plane: ControlPlane,
+  opts: AdminOptions,
+  log: Logger,
+  controller: RolloutController | undefined,
+  traffic: TrafficStats | undefined,
   readouts: ReadoutLogs | undefined,
 ): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
-    log.warn({}, 'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP');
+    log.warn(
+      {},
+      'admin API off: set JUNCTION_ADMIN_TOKEN (or pass --insecure-admin on a trusted network) to change the config over HTTP',
+    );
     return {};
   }
   if (!opts.token) {
-    log.warn({}, 'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development');
+    log.warn(
+      {},
+      'INSECURE ADMIN API: --insecure-admin lets anyone who reaches the admin port change the routing config; use JUNCTION_ADMIN_TOKEN outside development',
+    );
   }
-  const admin = createAdminServer({ control: plane, auth: opts.token ? bearerAuth(opts.token) : NO_AUTH, log, controller, traffic, readouts, tls: opts.tls });
+  const admin = createAdminServer({
+    control: plane,
+    auth: opts.token ? bearerAuth(opts.token) : NO_AUTH,
+    log,
+    controller,
+    traffic,
+    readouts,
+    tls: opts.tls,
+  });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     admin.once('error', reject);

@@ -72,4 +72,3 @@ export function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
-

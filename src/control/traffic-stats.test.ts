@@ -5,8 +5,23 @@ import { compileRouting } from '../routing/compile.js';
 import { TrafficStats } from './traffic-stats.js';
 
 const config = validateConfig({
-  models: { m: { class: 'scorer', versions: { '1': { backend: { type: 'http', endpoints: ['http://127.0.0.1:9'] } }, '2': { backend: { type: 'http', endpoints: ['http://127.0.0.1:9'] } } } } },
-  objectives: { cw: { default: 'm@1', experiments: [{ id: 'e', population: 1, cells: { A: { weight: 25, use: 'm@1' }, B: { weight: 75, use: 'm@2' } } }] } },
+  models: {
+    m: {
+      class: 'scorer',
+      versions: {
+        '1': { backend: { type: 'http', endpoints: ['http://127.0.0.1:9'] } },
+        '2': { backend: { type: 'http', endpoints: ['http://127.0.0.1:9'] } },
+      },
+    },
+  },
+  objectives: {
+    cw: {
+      default: 'm@1',
+      experiments: [
+        { id: 'e', population: 1, cells: { A: { weight: 25, use: 'm@1' }, B: { weight: 75, use: 'm@2' } } },
+      ],
+    },
+  },
 });
 const cw = compileRouting(config, 1).objectives.get('cw')!;
 const [cellA, cellB] = cw.experiments[0]!.cells.map((c) => c.outcome);
@@ -33,7 +48,15 @@ describe('TrafficStats', () => {
     served(stats, cw.default, 400, 502);
     served(stats, cw.default, 40, 200, 'm@2');
     const [t] = stats.snapshot(config, 1).objectives.cw!.targets;
-    expect(t).toMatchObject({ target: 'm@1', requests: 100, errors: 1, errorRate: 0.01, fallbacks: 1, p50Ms: 20, p99Ms: 50 });
+    expect(t).toMatchObject({
+      target: 'm@1',
+      requests: 100,
+      errors: 1,
+      errorRate: 0.01,
+      fallbacks: 1,
+      p50Ms: 20,
+      p99Ms: 50,
+    });
     expect(t!.rps).toBeCloseTo(100 / 60, 3);
   });
 

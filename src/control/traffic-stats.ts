@@ -52,7 +52,12 @@ export interface TargetTraffic {
   series: Array<{ t: number; requests: number; errors: number; fallbacks: number }>;
 }
 
-export interface CellExposure { cell: string; target: string; weight: number; exposures: number }
+export interface CellExposure {
+  cell: string;
+  target: string;
+  weight: number;
+  exposures: number;
+}
 
 export interface ExperimentTraffic {
   id: string;
@@ -69,7 +74,13 @@ export interface TrafficSnapshot {
   objectives: Record<string, { targets: TargetTraffic[]; experiments: ExperimentTraffic[] }>;
 }
 
-const newCounters = (): Counters => ({ requests: 0, errors: 0, fallbacks: 0, decided: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length).fill(0) });
+const newCounters = (): Counters => ({
+  requests: 0,
+  errors: 0,
+  fallbacks: 0,
+  decided: 0,
+  buckets: new Array<number>(LATENCY_BOUNDS_MS.length).fill(0),
+});
 
 /**
  * Milliseconds since the epoch: `origin` + a record's `performance.now()`
@@ -80,7 +91,10 @@ export interface TrafficClock {
   now(): number;
 }
 
-const MONOTONIC: TrafficClock = { origin: performance.timeOrigin, now: () => performance.timeOrigin + performance.now() };
+const MONOTONIC: TrafficClock = {
+  origin: performance.timeOrigin,
+  now: () => performance.timeOrigin + performance.now(),
+};
 
 export class TrafficStats {
   private readonly slots: Slot[] = Array.from({ length: SLOTS }, () => ({ index: -1, byOutcome: new Map() }));
@@ -148,22 +162,48 @@ export class TrafficStats {
     for (const [key, { c, series }] of targets) {
       const [objective, target] = key.split('\0') as [string, string];
       entry(objective).targets.push({
-        target, requests: c.requests, rps: round(c.requests / seconds, 3), errors: c.errors,
-        errorRate: c.requests === 0 ? 0 : round(c.errors / c.requests, 4), fallbacks: c.fallbacks,
-        p50Ms: quantile(c.buckets, 0.5), p99Ms: quantile(c.buckets, 0.99),
-        series: series.map((s, i) => ({ t: (first + i) * SLOT_MS, requests: s.requests, errors: s.errors, fallbacks: s.fallbacks })),
+        target,
+        requests: c.requests,
+        rps: round(c.requests / seconds, 3),
+        errors: c.errors,
+        errorRate: c.requests === 0 ? 0 : round(c.errors / c.requests, 4),
+        fallbacks: c.fallbacks,
+        p50Ms: quantile(c.buckets, 0.5),
+        p99Ms: quantile(c.buckets, 0.99),
+        series: series.map((s, i) => ({
+          t: (first + i) * SLOT_MS,
+          requests: s.requests,
+          errors: s.errors,
+          fallbacks: s.fallbacks,
+        })),
       });
     }
     for (const [name, o] of Object.entries(config?.objectives ?? {})) {
       entry(name).targets.sort((a, b) => b.requests - a.requests || a.target.localeCompare(b.target));
       for (const x of o.experiments) {
         const list: CellExposure[] = Object.entries(x.cells).map(([cell, { weight, use }]) => ({
-          cell, target: use, weight, exposures: cells.get(`${name}\0${x.id}\0${cell}`) ?? 0,
+          cell,
+          target: use,
+          weight,
+          exposures: cells.get(`${name}\0${x.id}\0${cell}`) ?? 0,
         }));
-        entry(name).experiments.push({ id: x.id, cells: list, srmPValue: srmPValue(list.map((c) => c.exposures), list.map((c) => c.weight)) });
+        entry(name).experiments.push({
+          id: x.id,
+          cells: list,
+          srmPValue: srmPValue(
+            list.map((c) => c.exposures),
+            list.map((c) => c.weight),
+          ),
+        });
       }
     }
-    return { scope: { kind: 'process', host: hostname(), pid: process.pid }, slotSeconds: SLOT_SECONDS, from: first * SLOT_MS, to: now, objectives };
+    return {
+      scope: { kind: 'process', host: hostname(), pid: process.pid },
+      slotSeconds: SLOT_SECONDS,
+      from: first * SLOT_MS,
+      to: now,
+      objectives,
+    };
   }
 }
 

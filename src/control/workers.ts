@@ -26,7 +26,9 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
       return;
     }
     log(`junction: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
-    setTimeout(() => { if (!stopping) cluster.fork(); }, RESTART_DELAY_MS);
+    setTimeout(() => {
+      if (!stopping) cluster.fork();
+    }, RESTART_DELAY_MS);
   });
   const stop = () => {
     stopping = true;

@@ -17,7 +17,11 @@ export function requestBoundary(handle: Handler, onFailure: OnFailure, onBug: On
     try {
       onFailure(req, res, err);
     } catch (bug) {
-      try { onBug(bug); } catch { /* a logger that throws must not end the process either */ }
+      try {
+        onBug(bug);
+      } catch {
+        /* a logger that throws must not end the process either */
+      }
       res.destroy();
     }
   };
@@ -45,7 +49,10 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable) socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    if (socket.writable)
+      socket.end(
+        `HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      );
     else socket.destroy(err);
   });
 }

@@ -5,7 +5,14 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Admission, Caller, Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
-import { endRecord, newRecord, notifyObservers, type Observer, type RequestRecord, type StartObserver } from '../observe/record.js';
+import {
+  endRecord,
+  newRecord,
+  notifyObservers,
+  type Observer,
+  type RequestRecord,
+  type StartObserver,
+} from '../observe/record.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
@@ -28,7 +35,11 @@ export type { Admission, Caller, Logger } from '../call/hooks.js';
 export interface DataPlane {
   runtime: Runtime;
   /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
-  admit?: (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+  admit?: (
+    req: { headers: IncomingHttpHeaders },
+    objective: CompiledObjective,
+    record: RequestRecord,
+  ) => Admission | undefined | Promise<Admission | undefined>;
   /**
    * The key check alone, for what must be refused before a body is read or
    * anything is disclosed (decide, explain, snapshot, /metrics, the OpenAI face):
@@ -65,18 +76,31 @@ export interface ServerOptions extends BodyLimitOptions {
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const router = new Router<Route>([...objectiveRoutes, ...openaiRoutes, ...oipRoutes, ...(dp.routes ?? []), ...decideRoutes, ...snapshotRoutes, ...exposureRoutes, ...healthRoutes]);
+  const router = new Router<Route>([
+    ...objectiveRoutes,
+    ...openaiRoutes,
+    ...oipRoutes,
+    ...(dp.routes ?? []),
+    ...decideRoutes,
+    ...snapshotRoutes,
+    ...exposureRoutes,
+    ...healthRoutes,
+  ]);
   const listener = requestBoundary(
     (req, res) => handle(dp, router, req, res),
     (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),
     (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
   );
-  const server = createListener(opts.tls, {
-    requestTimeout: opts.requestTimeoutMs ?? 300_000,
-    headersTimeout: opts.headersTimeoutMs ?? 10_000,
-    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
-    connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
-  }, listener);
+  const server = createListener(
+    opts.tls,
+    {
+      requestTimeout: opts.requestTimeoutMs ?? 300_000,
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
+      connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
+    },
+    listener,
+  );
   answerClientErrors(server);
   answerExpectContinue(server, listener);
   return server;
@@ -87,7 +111,12 @@ const RECORD = Symbol('junction.record');
 type WithRecord = IncomingMessage & { [RECORD]?: RequestRecord };
 
 function recordOf(req: IncomingMessage): RequestRecord {
-  return (req as WithRecord)[RECORD] ??= newRecord(randomUUID(), req.method ?? 'GET', splitUrl(req.url).path, performance.now());
+  return ((req as WithRecord)[RECORD] ??= newRecord(
+    randomUUID(),
+    req.method ?? 'GET',
+    splitUrl(req.url).path,
+    performance.now(),
+  ));
 }
 
 function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
@@ -96,7 +125,9 @@ function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res:
   const { path, query } = splitUrl(req.url);
   const record = newRecord(
     typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID(),
-    req.method ?? 'GET', path, start,
+    req.method ?? 'GET',
+    path,
+    start,
   );
   (req as WithRecord)[RECORD] = record;
   if (dp.observers.length > 0) {
@@ -109,9 +140,10 @@ function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res:
 
   const found = router.match(req.method ?? '', path);
   if (found.route === undefined) {
-    const err = found.allowed.length > 0
-      ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${found.allowed.join(', ')}`)
-      : new JunctionError('not_found', `no route for ${req.method} ${path.slice(0, 200)}`);
+    const err =
+      found.allowed.length > 0
+        ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${found.allowed.join(', ')}`)
+        : new JunctionError('not_found', `no route for ${req.method} ${path.slice(0, 200)}`);
     fail(dp, res, record, err, found.near?.face ?? 'junction');
     return;
   }
@@ -128,7 +160,8 @@ function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res:
 
 function fail(dp: DataPlane, res: ServerResponse, record: RequestRecord, err: unknown, face: Face): void {
   const jerr = toJunctionError(err);
-  if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: record.objective }, 'internal error');
+  if (jerr.code === 'internal')
+    dp.log?.error({ err, requestId: record.requestId, objective: record.objective }, 'internal error');
   record.status = jerr.status;
   record.errorCode = jerr.code;
   writeError(res, jerr, face, record.requestId);

@@ -40,13 +40,18 @@ export function decisionJson(rev: Revision, outcome: Outcome, unit: string | und
 /** A decide item's fields (or explain's query, gathered into one) → the routing request, with routing/request.ts's checks. */
 function routingRequestOf(item: Record<string, unknown>, at: string, override?: string): RoutingRequest {
   const { unit, context } = item;
-  if (unit !== undefined && typeof unit !== 'string') throw new JunctionError('invalid_request', `${at}unit must be a string`);
+  if (unit !== undefined && typeof unit !== 'string')
+    throw new JunctionError('invalid_request', `${at}unit must be a string`);
   if (context !== undefined && (!isObject(context) || Object.values(context).some((v) => typeof v !== 'string'))) {
     throw new JunctionError('invalid_request', `${at}context must be an object of string values`);
   }
   const ctx: Record<string, string> = {};
   for (const [k, v] of Object.entries(context ?? {})) ctx[k.toLowerCase()] = v as string;
-  return routingRequest(unit, ctx, item.trafficClass, override, { trafficClass: `${at}trafficClass`, override: 'override', overrideSource: 'query' });
+  return routingRequest(unit, ctx, item.trafficClass, override, {
+    trafficClass: `${at}trafficClass`,
+    override: 'override',
+    overrideSource: 'query',
+  });
 }
 
 /** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
@@ -78,7 +83,14 @@ function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord
  * item, `via: "decide"`, status 200 or the item's error; items naming no
  * objective are not exposures (as on the invoke path). Free when nobody listens.
  */
-function decideObserved(dp: DataPlane, rev: Revision, item: unknown, at: string, request: RequestRecord, caller: Caller) {
+function decideObserved(
+  dp: DataPlane,
+  rev: Revision,
+  item: unknown,
+  at: string,
+  request: RequestRecord,
+  caller: Caller,
+) {
   const observers = dp.decided;
   if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined, caller);
   const note = newRecord(request.requestId, request.method, request.path, performance.now());
@@ -110,7 +122,9 @@ export function callerOf(dp: DataPlane, req: IncomingMessage, record: RequestRec
 
 function mayCall(caller: Caller, objective: string): void {
   if (!caller.mayCall(objective)) {
-    throw new JunctionError('forbidden', `client "${caller.client}" may not call objective "${objective}"`, { objective });
+    throw new JunctionError('forbidden', `client "${caller.client}" may not call objective "${objective}"`, {
+      objective,
+    });
   }
 }
 
@@ -121,19 +135,25 @@ function liveRevision(rev: Revision | undefined): Revision {
 
 export const decideRoutes: Route[] = [
   {
-    methods: ['POST'], pattern: '/v1/decide', face: 'junction',
+    methods: ['POST'],
+    pattern: '/v1/decide',
+    face: 'junction',
     async handle({ dp, req, res, record }) {
       const caller = callerOf(dp, req, record);
       const value = parseJson(await readBody(req, res, MAX_DECIDE_BODY, dp));
       const rev = liveRevision(dp.runtime.current);
       if (isObject(value) && Array.isArray(value.requests)) {
-        if (value.requests.length > MAX_BATCH) throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
+        if (value.requests.length > MAX_BATCH)
+          throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
         const decisions = value.requests.map((item, i) => {
           try {
             return decideObserved(dp, rev, item, `requests[${i}].`, record, caller);
           } catch (err) {
             const e = toJunctionError(err);
-            return { objective: isObject(item) ? item.objective : undefined, error: { code: e.code, message: e.message } };
+            return {
+              objective: isObject(item) ? item.objective : undefined,
+              error: { code: e.code, message: e.message },
+            };
           }
         });
         writeJson(res, 200, { revision: rev.number, decisions });
@@ -143,10 +163,16 @@ export const decideRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], pattern: '/v1/objectives/:objective/explain', face: 'junction',
+    methods: ['GET'],
+    pattern: '/v1/objectives/:objective/explain',
+    face: 'junction',
     handle({ dp, req, res, record, params, query }) {
       mayCall(callerOf(dp, req, record), params.objective!);
-      writeJson(res, 200, explainQuery(liveRevision(dp.runtime.current), params.objective!, new URLSearchParams(query)));
+      writeJson(
+        res,
+        200,
+        explainQuery(liveRevision(dp.runtime.current), params.objective!, new URLSearchParams(query)),
+      );
     },
   },
 ];

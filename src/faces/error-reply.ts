@@ -7,15 +7,21 @@ import type { JunctionError } from '../errors.js';
 export type Face = 'junction' | 'openai' | 'oip';
 
 const OPENAI_TYPES: Partial<Record<string, string>> = {
-  invalid_request: 'invalid_request_error', payload_too_large: 'invalid_request_error',
-  objective_not_found: 'invalid_request_error', unauthorized: 'authentication_error',
-  forbidden: 'permission_error', override_forbidden: 'permission_error', rate_limited: 'rate_limit_error',
+  invalid_request: 'invalid_request_error',
+  payload_too_large: 'invalid_request_error',
+  objective_not_found: 'invalid_request_error',
+  unauthorized: 'authentication_error',
+  forbidden: 'permission_error',
+  override_forbidden: 'permission_error',
+  rate_limited: 'rate_limit_error',
 };
 
 export function errorBody(err: JunctionError, face: Face, requestId: string): string {
   switch (face) {
     case 'openai':
-      return JSON.stringify({ error: { message: err.message, type: OPENAI_TYPES[err.code] ?? 'server_error', code: err.code } });
+      return JSON.stringify({
+        error: { message: err.message, type: OPENAI_TYPES[err.code] ?? 'server_error', code: err.code },
+      });
     case 'oip':
       return JSON.stringify({ error: err.message });
     default:
@@ -26,7 +32,10 @@ export function errorBody(err: JunctionError, face: Face, requestId: string): st
 }
 
 export function writeError(
-  res: ServerResponse, err: JunctionError, face: Face, requestId: string,
+  res: ServerResponse,
+  err: JunctionError,
+  face: Face,
+  requestId: string,
   extraHeaders?: Record<string, string>,
 ): void {
   if (res.headersSent) {

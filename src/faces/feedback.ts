@@ -30,7 +30,11 @@ export interface FeedbackRecord {
 function text(item: Record<string, unknown>, key: string, at: string): string | undefined {
   const v = item[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '' || v.length > MAX_NAME) throw new JunctionError('invalid_request', `${at}${key} must be a non-empty string of at most ${MAX_NAME} characters`);
+  if (typeof v !== 'string' || v === '' || v.length > MAX_NAME)
+    throw new JunctionError(
+      'invalid_request',
+      `${at}${key} must be a non-empty string of at most ${MAX_NAME} characters`,
+    );
   return v;
 }
 
@@ -42,11 +46,15 @@ export function feedbackRecord(item: unknown, at: string, now: Date): FeedbackRe
   const unit = text(item, 'unit', at);
   const metric = text(item, 'metric', at);
   if (requestId === undefined && (objective === undefined || unit === undefined)) {
-    throw new JunctionError('invalid_request', `${at}give requestId, or objective and unit, to say which decision this feedback is for`);
+    throw new JunctionError(
+      'invalid_request',
+      `${at}give requestId, or objective and unit, to say which decision this feedback is for`,
+    );
   }
   if (metric === undefined) throw new JunctionError('invalid_request', `${at}metric is required (e.g. "click")`);
   const value = item.value;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new JunctionError('invalid_request', `${at}value must be a finite number`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new JunctionError('invalid_request', `${at}value must be a finite number`);
   let time = now.toISOString();
   if (item.time !== undefined) {
     const t = typeof item.time === 'string' ? Date.parse(item.time) : NaN;
@@ -59,22 +67,33 @@ export function feedbackRecord(item: unknown, at: string, now: Date): FeedbackRe
 /** The route; without a feedback log it says how to turn one on. */
 export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = () => new Date()): Route {
   return {
-    methods: ['POST'], pattern: '/v1/feedback', face: 'junction',
+    methods: ['POST'],
+    pattern: '/v1/feedback',
+    face: 'junction',
     async handle({ dp, req, res, record }) {
       // The caller's key is checked before the body is read, as on every route that reads one.
       const caller = callerOf(dp, req, record);
-      if (log === undefined) throw new JunctionError('not_found', 'feedback is not recorded here: start junction serve with --feedback-log FILE');
+      if (log === undefined)
+        throw new JunctionError(
+          'not_found',
+          'feedback is not recorded here: start junction serve with --feedback-log FILE',
+        );
       const value = parseJson(await readBody(req, res, MAX_FEEDBACK_BODY, dp));
       const at = now();
       let lines: FeedbackRecord[];
       if (isObject(value) && Array.isArray(value.feedback)) {
-        if (value.feedback.length > MAX_BATCH) throw new JunctionError('invalid_request', `at most ${MAX_BATCH} feedback items per call`);
+        if (value.feedback.length > MAX_BATCH)
+          throw new JunctionError('invalid_request', `at most ${MAX_BATCH} feedback items per call`);
         lines = value.feedback.map((item, i) => feedbackRecord(item, `feedback[${i}].`, at));
       } else {
         lines = [feedbackRecord(value, '', at)];
       }
       const refused = lines.findIndex((l) => l.objective !== null && !caller.mayCall(l.objective));
-      if (refused !== -1) throw new JunctionError('forbidden', `${lines.length > 1 ? `feedback[${refused}].` : ''}objective "${lines[refused]!.objective}" is not one this client may call`);
+      if (refused !== -1)
+        throw new JunctionError(
+          'forbidden',
+          `${lines.length > 1 ? `feedback[${refused}].` : ''}objective "${lines[refused]!.objective}" is not one this client may call`,
+        );
       for (const line of lines) log.appendLine(JSON.stringify(line));
       writeJson(res, 202, { accepted: lines.length });
     },

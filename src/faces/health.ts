@@ -17,11 +17,15 @@ export function readiness(rev: Revision | undefined): { ready: boolean; revision
 
 export const healthRoutes: Route[] = [
   {
-    methods: ['GET', 'HEAD'], pattern: '/healthz', face: 'junction',
+    methods: ['GET', 'HEAD'],
+    pattern: '/healthz',
+    face: 'junction',
     handle: ({ res }) => writeJson(res, 200, { status: 'ok' }),
   },
   {
-    methods: ['GET', 'HEAD'], pattern: '/readyz', face: 'junction',
+    methods: ['GET', 'HEAD'],
+    pattern: '/readyz',
+    face: 'junction',
     handle: ({ dp, res }) => {
       const r = readiness(dp.runtime.current);
       writeJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r });

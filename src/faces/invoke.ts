@@ -119,11 +119,22 @@ class HttpExchange implements Exchange {
   }
 }
 
-export function invoke(dp: DataPlane, req: IncomingMessage, res: ServerResponse, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+export function invoke(
+  dp: DataPlane,
+  req: IncomingMessage,
+  res: ServerResponse,
+  record: RequestRecord,
+  ir: InvokeRequest,
+): Promise<void> {
   return invokeExchange(dp, new HttpExchange(req, res, ir.face, record.requestId), record, ir);
 }
 
-export async function invokeExchange(dp: DataPlane, req: Exchange, record: RequestRecord, ir: InvokeRequest): Promise<void> {
+export async function invokeExchange(
+  dp: DataPlane,
+  req: Exchange,
+  record: RequestRecord,
+  ir: InvokeRequest,
+): Promise<void> {
   const revision = dp.runtime.current;
   if (revision === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
   revision.enter();
@@ -140,7 +151,9 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
     record.started = true;
     if (dp.onStart !== undefined) for (const start of dp.onStart) start(record, req.headers);
     if (ir.face === 'junction' && !o.config.methods.includes(req.method as 'POST')) {
-      throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, { objective: o.name });
+      throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, {
+        objective: o.name,
+      });
     }
 
     // Listen for the caller leaving before the first await (admission, body buffering):
@@ -155,12 +168,17 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
     const admitted = dp.admit?.(req, o, record);
     const admission = admitted instanceof Promise ? await admitted : admitted; // no tick spent when admission is synchronous
     if (admission?.release !== undefined) {
-      if (req.closed) admission.release(); // the caller left while admission was awaited
+      if (req.closed)
+        admission.release(); // the caller left while admission was awaited
       else release = admission.release;
     }
     // A protocol face serves the objectives of its own interface (face names are interface names).
     if (ir.face !== 'junction' && o.interface !== ir.face) {
-      throw new JunctionError('invalid_request', `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`, { objective: o.name });
+      throw new JunctionError(
+        'invalid_request',
+        `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`,
+        { objective: o.name },
+      );
     }
     const routingReq = routingRequestFrom(req.headers, o.name);
     if (ir.override !== undefined) {
@@ -183,15 +201,21 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
     const body = wanted instanceof Promise ? await wanted : wanted; // no tick spent on a streamed body
 
     const call: Call = {
-      objective: o, outcome, target: outcome.target, operation: ir.operation,
-      method: req.method, query: ir.query,
+      objective: o,
+      outcome,
+      target: outcome.target,
+      operation: ir.operation,
+      method: req.method,
+      query: ir.query,
       headers: forwardable(req.headers, NOT_FORWARDED),
-      body, requestId: record.requestId,
+      body,
+      requestId: record.requestId,
       deadline: deadlines.start,
       replyDeadline: deadlines.reply,
       signal: controller.signal,
       abort: (reason) => controller.abort(reason),
-      client: admission?.client, priority: admission?.priority,
+      client: admission?.client,
+      priority: admission?.priority,
       trace: record.trace,
       record,
     };
@@ -202,21 +226,29 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
     record.status = reply.status;
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
-    req.reply(reply, decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined), (cut) => {
-      if (cut !== undefined) record.cut = cut;
-      revision.leave();
-    }, {
-      deadline: deadlines.reply,
-      // An OpenAI stream cut by its budget says so in its own wire format (SPEC §3).
-      finalEvent: ir.face === 'openai' ? OPENAI_CUT_EVENT : undefined,
-      onCut: () => controller.abort(new AbortReason('reply_deadline', 'the reply ran past replyTimeoutMs')),
-      count: dp.observers.length > 0 ? record : undefined,
-    });
-    if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record)) sampleReply(reply.body, record, dp.replySampler);
+    req.reply(
+      reply,
+      decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined),
+      (cut) => {
+        if (cut !== undefined) record.cut = cut;
+        revision.leave();
+      },
+      {
+        deadline: deadlines.reply,
+        // An OpenAI stream cut by its budget says so in its own wire format (SPEC §3).
+        finalEvent: ir.face === 'openai' ? OPENAI_CUT_EVENT : undefined,
+        onCut: () => controller.abort(new AbortReason('reply_deadline', 'the reply ran past replyTimeoutMs')),
+        count: dp.observers.length > 0 ? record : undefined,
+      },
+    );
+    if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record))
+      sampleReply(reply.body, record, dp.replySampler);
     if (o.interface === 'openai' && dp.observers.length > 0) readUsageOnTheSide(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
-      reply.body.once('data', () => { record.firstByte = performance.now(); });
+      reply.body.once('data', () => {
+        record.firstByte = performance.now();
+      });
     }
   } catch (err) {
     revision.leave();
@@ -224,7 +256,8 @@ export async function invokeExchange(dp: DataPlane, req: Exchange, record: Reque
     record.status = jerr.status;
     record.errorCode = jerr.code;
     record.errorDetail = errorDetail(jerr);
-    if (jerr.code === 'internal') dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
+    if (jerr.code === 'internal')
+      dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
     req.error(jerr, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
   }
 }

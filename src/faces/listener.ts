@@ -18,7 +18,9 @@ export function loadListenerTls(certFile: string, keyFile: string): ListenerTls 
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new Error(`${flag}: cannot read ${file} (${String((err as NodeJS.ErrnoException).code ?? err)})`, { cause: err });
+      throw new Error(`${flag}: cannot read ${file} (${String((err as NodeJS.ErrnoException).code ?? err)})`, {
+        cause: err,
+      });
     }
   };
   return { cert: read(certFile, '--tls-cert'), key: read(keyFile, '--tls-key') };
@@ -26,7 +28,9 @@ export function loadListenerTls(certFile: string, keyFile: string): ListenerTls 
 
 export function createListener(tls: ListenerTls | undefined, options: ServerOptions, handler: RequestListener): Server {
   // An https.Server is an http.Server (tls.Server underneath) with the same request events.
-  return tls === undefined ? createHttpServer(options, handler) : createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler);
+  return tls === undefined
+    ? createHttpServer(options, handler)
+    : createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler);
 }
 
 /** `http://` or `https://` host:port, for the URLs printed and returned. */

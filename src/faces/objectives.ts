@@ -2,10 +2,12 @@
 import { invoke } from './invoke.js';
 import type { Route } from './route.js';
 
-export const objectiveRoutes: Route[] = [{
-  methods: ['POST', 'PUT', 'GET'],
-  pattern: '/v1/objectives/:objective',
-  face: 'junction',
-  handle: ({ dp, req, res, record, params, query }) =>
-    invoke(dp, req, res, record, { face: 'junction', operation: 'invoke', objective: params.objective!, query }),
-}];
+export const objectiveRoutes: Route[] = [
+  {
+    methods: ['POST', 'PUT', 'GET'],
+    pattern: '/v1/objectives/:objective',
+    face: 'junction',
+    handle: ({ dp, req, res, record, params, query }) =>
+      invoke(dp, req, res, record, { face: 'junction', operation: 'invoke', objective: params.objective!, query }),
+  },
+];

@@ -25,9 +25,14 @@ export function versionOverride(dp: DataPlane, objective: string, version: strin
 }
 
 function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
-  const handle = (ctx: RouteContext) => invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
-    face: 'oip', operation, objective: ctx.params.objective!, query: ctx.query, override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
-  });
+  const handle = (ctx: RouteContext) =>
+    invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
+      face: 'oip',
+      operation,
+      objective: ctx.params.objective!,
+      query: ctx.query,
+      override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
+    });
   return [
     { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', handle },
     { methods: [method], pattern: `/v2/models/:objective/versions/:version${suffix}`, face: 'oip', handle },
@@ -36,12 +41,16 @@ function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operatio
 
 export const oipRoutes: Route[] = [
   {
-    methods: ['GET'], pattern: '/v2/health/live', face: 'oip',
+    methods: ['GET'],
+    pattern: '/v2/health/live',
+    face: 'oip',
     handle: ({ res }) => writeJson(res, 200, { live: true }),
   },
   {
     // Same verdict as /readyz: a config is loaded and every objective has a healthy backend or fallback.
-    methods: ['GET'], pattern: '/v2/health/ready', face: 'oip',
+    methods: ['GET'],
+    pattern: '/v2/health/ready',
+    face: 'oip',
     handle: ({ dp, res }) => {
       const ready = readiness(dp.runtime.current).ready;
       writeJson(res, ready ? 200 : 503, { ready });

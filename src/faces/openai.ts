@@ -28,7 +28,9 @@ async function handle(ctx: RouteContext, operation: Operation): Promise<void> {
   const objective = modelField(raw);
   const limit = dp.runtime.current?.objectives.get(objective)?.compiled.config.policy.maxBodyBytes;
   if (limit !== undefined && raw.length > limit) {
-    throw new JunctionError('payload_too_large', `body of ${raw.length} bytes exceeds maxBodyBytes (${limit} bytes)`, { objective });
+    throw new JunctionError('payload_too_large', `body of ${raw.length} bytes exceeds maxBodyBytes (${limit} bytes)`, {
+      objective,
+    });
   }
   await invoke(dp, req, res, record, { face: 'openai', operation, objective, query, body: RequestBody.of(raw) });
 }
@@ -49,7 +51,10 @@ function modelField(raw: Buffer): string {
       // reported below
     }
   }
-  throw new JunctionError('invalid_request', 'body must be a JSON object naming the objective in one top-level "model" string');
+  throw new JunctionError(
+    'invalid_request',
+    'body must be a JSON object naming the objective in one top-level "model" string',
+  );
 }
 
 function route(path: string, operation: Operation): Route {
@@ -72,7 +77,9 @@ export const openaiRoutes: Route[] = [
   // What current OpenAI SDKs and the Vercel AI SDK call by default; streamed as typed SSE events.
   route('/v1/responses', 'responses'),
   {
-    methods: ['GET'], pattern: '/v1/models', face: 'openai',
+    methods: ['GET'],
+    pattern: '/v1/models',
+    face: 'openai',
     handle({ dp, res }) {
       const rev = dp.runtime.current;
       const names = rev ? [...rev.objectives.keys()].filter((n) => openaiObjective(rev, n)) : [];
@@ -80,11 +87,15 @@ export const openaiRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], pattern: '/v1/models/:model', face: 'openai',
+    methods: ['GET'],
+    pattern: '/v1/models/:model',
+    face: 'openai',
     handle({ dp, res, params }) {
       const name = params.model!;
       if (!openaiObjective(dp.runtime.current, name)) {
-        throw new JunctionError('objective_not_found', `no objective "${name}" with interface openai`, { objective: name });
+        throw new JunctionError('objective_not_found', `no objective "${name}" with interface openai`, {
+          objective: name,
+        });
       }
       writeJson(res, 200, modelEntry(name));
     },

@@ -7,10 +7,21 @@ import { RequestBody } from '../call/body.js';
 import { continueBody } from './boundary.js';
 import type { DataPlane } from './data-plane.js';
 
-export async function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, dp: Pick<DataPlane, 'bodies'>): Promise<Buffer> {
+export async function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+  dp: Pick<DataPlane, 'bodies'>,
+): Promise<Buffer> {
   const declared = req.headers['content-length'];
   const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
-  const body = RequestBody.streaming(req, maxBytes, undefined, declared === undefined ? undefined : Number(declared), guard);
+  const body = RequestBody.streaming(
+    req,
+    maxBytes,
+    undefined,
+    declared === undefined ? undefined : Number(declared),
+    guard,
+  );
   continueBody(req, res);
   return body.readAll();
 }

@@ -27,7 +27,13 @@ export interface ReplyGuard {
 /** `onDone(cut)`: the reply is over; `cut` is the code it ended with when it did not end whole. */
 export type ReplyDone = (cut?: ErrorCode) => void;
 
-export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: Record<string, string>, onDone: ReplyDone, guard?: ReplyGuard): void {
+export function writeReply(
+  res: ServerResponse,
+  reply: Reply,
+  decisionHeaders: Record<string, string>,
+  onDone: ReplyDone,
+  guard?: ReplyGuard,
+): void {
   const headers = forwardable(reply.headers);
   for (const key in decisionHeaders) headers[key] = decisionHeaders[key];
   if (reply.fallback !== undefined) headers['x-fallback'] = reply.fallback;
@@ -43,7 +49,12 @@ export function writeReply(res: ServerResponse, reply: Reply, decisionHeaders: R
   } else {
     // A final event belongs only in an event stream.
     const events = String(reply.headers['content-type'] ?? '').startsWith('text/event-stream');
-    streamBody(body, res, onDone, guard === undefined || events || guard.finalEvent === undefined ? guard : { ...guard, finalEvent: undefined });
+    streamBody(
+      body,
+      res,
+      onDone,
+      guard === undefined || events || guard.finalEvent === undefined ? guard : { ...guard, finalEvent: undefined },
+    );
   }
 }
 
@@ -73,13 +84,17 @@ function streamBody(body: Readable, res: ServerResponse, onDone: ReplyDone, guar
     res.destroy();
     finish('upstream_error');
   });
-  res.on('close', () => { // once: 'close' comes once, and `on` allocates no wrapper
+  res.on('close', () => {
+    // once: 'close' comes once, and `on` allocates no wrapper
     if (!body.readableEnded) destroyQuietly(body);
     finish();
   });
   if (guard !== undefined) {
     const count = guard.count;
-    if (count !== undefined) body.on('data', (chunk: Buffer | string) => { count.bytesOut += chunk.length; });
+    if (count !== undefined)
+      body.on('data', (chunk: Buffer | string) => {
+        count.bytesOut += chunk.length;
+      });
     const cut = () => {
       if (done) return;
       body.unpipe(res);

@@ -18,8 +18,14 @@ export function routingRequestFrom(headers: IncomingHttpHeaders, objective: stri
       (context ??= {})[key.slice(CONTEXT_PREFIX.length)] = headers[key] as string;
     }
   }
-  return routingRequest(typeof unit === 'string' ? unit : undefined, context ?? NO_CONTEXT,
-    headers['x-traffic-class'], headers['x-model-override'], HEADERS, objective);
+  return routingRequest(
+    typeof unit === 'string' ? unit : undefined,
+    context ?? NO_CONTEXT,
+    headers['x-traffic-class'],
+    headers['x-model-override'],
+    HEADERS,
+    objective,
+  );
 }
 
 /** The caller's remaining budget in ms, if it sent one. */
@@ -28,7 +34,11 @@ export function callerDeadlineMs(headers: IncomingHttpHeaders, objective?: strin
   if (raw === undefined) return undefined;
   const ms = Number(raw);
   if (typeof raw !== 'string' || !Number.isFinite(ms) || ms <= 0) {
-    throw new JunctionError('invalid_request', `x-deadline-ms must be a positive number of milliseconds (got "${String(raw)}")`, { objective });
+    throw new JunctionError(
+      'invalid_request',
+      `x-deadline-ms must be a positive number of milliseconds (got "${String(raw)}")`,
+      { objective },
+    );
   }
   return ms;
 }

@@ -85,7 +85,7 @@ export class Router<R extends Routable> {
     for (const route of routes) {
       const n = route.pattern.split('/').length;
       let group = this.bySegments.get(n);
-      if (group === undefined) this.bySegments.set(n, group = []);
+      if (group === undefined) this.bySegments.set(n, (group = []));
       group.push({ route, match: compilePattern(route.pattern) });
     }
   }

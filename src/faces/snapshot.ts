@@ -53,41 +53,45 @@ export function snapshotOf(rev: Revision): Snapshot {
   return { format: SNAPSHOT_FORMAT, revision: rev.number, config: { models, objectives: rev.config.objectives } };
 }
 
-
 function waitSeconds(query: string): number {
   const raw = new URLSearchParams(query).get('wait');
   if (raw === null) return 0;
   const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0) throw new JunctionError('invalid_request', 'wait must be a number of seconds ≥ 0');
+  if (raw === '' || !Number.isFinite(n) || n < 0)
+    throw new JunctionError('invalid_request', 'wait must be a number of seconds ≥ 0');
   return Math.min(n, MAX_WAIT_SECONDS);
 }
 
-export const snapshotRoutes: Route[] = [{
-  methods: ['GET'], pattern: '/v1/config/snapshot', face: 'junction',
-  async handle({ dp, req, res, record, query }) {
-    // With clients configured the snapshot needs a key, like decide (SPEC §10).
-    callerOf(dp, req, record);
-    const wait = waitSeconds(query);
-    const live = dp.runtime.current;
-    if (live === undefined && wait === 0) throw new JunctionError('not_ready', 'no config loaded yet');
-    const have = revisionOfEtag(req.headers);
-    // Without an ETag there is nothing to be newer than, unless no config is loaded yet.
-    const after = have ?? (live === undefined ? 0 : undefined);
-    let rev = live;
-    if (after !== undefined && (rev === undefined || rev.number <= after)) {
-      // The caller has this revision (or a newer one, from another replica): wait for a newer one.
-      const hangUp = new AbortController();
-      res.once('close', () => hangUp.abort());
-      rev = await dp.runtime.nextRevision(after, wait * 1000, hangUp.signal);
-      if (res.destroyed) return;
-      if (rev === undefined && have !== undefined) {
-        const current = dp.runtime.current;
-        res.writeHead(304, current ? { etag: snapshotEtag(current.number) } : {});
-        res.end();
-        return;
+export const snapshotRoutes: Route[] = [
+  {
+    methods: ['GET'],
+    pattern: '/v1/config/snapshot',
+    face: 'junction',
+    async handle({ dp, req, res, record, query }) {
+      // With clients configured the snapshot needs a key, like decide (SPEC §10).
+      callerOf(dp, req, record);
+      const wait = waitSeconds(query);
+      const live = dp.runtime.current;
+      if (live === undefined && wait === 0) throw new JunctionError('not_ready', 'no config loaded yet');
+      const have = revisionOfEtag(req.headers);
+      // Without an ETag there is nothing to be newer than, unless no config is loaded yet.
+      const after = have ?? (live === undefined ? 0 : undefined);
+      let rev = live;
+      if (after !== undefined && (rev === undefined || rev.number <= after)) {
+        // The caller has this revision (or a newer one, from another replica): wait for a newer one.
+        const hangUp = new AbortController();
+        res.once('close', () => hangUp.abort());
+        rev = await dp.runtime.nextRevision(after, wait * 1000, hangUp.signal);
+        if (res.destroyed) return;
+        if (rev === undefined && have !== undefined) {
+          const current = dp.runtime.current;
+          res.writeHead(304, current ? { etag: snapshotEtag(current.number) } : {});
+          res.end();
+          return;
+        }
       }
-    }
-    if (rev === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
-    writeJson(res, 200, snapshotOf(rev), { etag: snapshotEtag(rev.number), 'cache-control': 'no-cache' });
+      if (rev === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+      writeJson(res, 200, snapshotOf(rev), { etag: snapshotEtag(rev.number), 'cache-control': 'no-cache' });
+    },
   },
-}];
+];

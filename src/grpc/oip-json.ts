@@ -10,9 +10,18 @@ type Json = Record<string, unknown>;
 
 /** Which InferTensorContents list holds each datatype. */
 const CONTENTS_FIELD: Readonly<Record<string, keyof TensorContents>> = {
-  BOOL: 'bool_contents', INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
-  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
-  FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
 };
 
 /** A JSON value as protobuf string text: a string as it is, '' when absent, anything else as
@@ -23,11 +32,31 @@ function text(v: unknown): string {
 
 type NumberArray = ArrayLike<number | bigint>;
 const RAW_VIEW: Readonly<Record<string, (b: ArrayBuffer) => NumberArray>> = {
-  BOOL: (b) => new Uint8Array(b), INT8: (b) => new Int8Array(b), INT16: (b) => new Int16Array(b), INT32: (b) => new Int32Array(b),
-  INT64: (b) => new BigInt64Array(b), UINT8: (b) => new Uint8Array(b), UINT16: (b) => new Uint16Array(b),
-  UINT32: (b) => new Uint32Array(b), UINT64: (b) => new BigUint64Array(b), FP32: (b) => new Float32Array(b), FP64: (b) => new Float64Array(b),
+  BOOL: (b) => new Uint8Array(b),
+  INT8: (b) => new Int8Array(b),
+  INT16: (b) => new Int16Array(b),
+  INT32: (b) => new Int32Array(b),
+  INT64: (b) => new BigInt64Array(b),
+  UINT8: (b) => new Uint8Array(b),
+  UINT16: (b) => new Uint16Array(b),
+  UINT32: (b) => new Uint32Array(b),
+  UINT64: (b) => new BigUint64Array(b),
+  FP32: (b) => new Float32Array(b),
+  FP64: (b) => new Float64Array(b),
 };
-const RAW_SIZE: Readonly<Record<string, number>> = { BOOL: 1, INT8: 1, UINT8: 1, INT16: 2, UINT16: 2, INT32: 4, UINT32: 4, FP32: 4, INT64: 8, UINT64: 8, FP64: 8 };
+const RAW_SIZE: Readonly<Record<string, number>> = {
+  BOOL: 1,
+  INT8: 1,
+  UINT8: 1,
+  INT16: 2,
+  UINT16: 2,
+  INT32: 4,
+  UINT32: 4,
+  FP32: 4,
+  INT64: 8,
+  UINT64: 8,
+  FP64: 8,
+};
 
 function invalid(message: string, objective: string): JunctionError {
   return new JunctionError('invalid_request', message, { objective });
@@ -49,8 +78,10 @@ function rawData(name: string, datatype: string, raw: Buffer, objective: string)
   }
   const size = RAW_SIZE[datatype];
   const view = RAW_VIEW[datatype];
-  if (size === undefined || view === undefined) throw invalid(`raw input "${name}": datatype ${datatype} is not supported by in-process models`, objective);
-  if (raw.length % size !== 0) throw invalid(`raw input "${name}": ${raw.length} bytes is not a whole number of ${datatype} elements`, objective);
+  if (size === undefined || view === undefined)
+    throw invalid(`raw input "${name}": datatype ${datatype} is not supported by in-process models`, objective);
+  if (raw.length % size !== 0)
+    throw invalid(`raw input "${name}": ${raw.length} bytes is not a whole number of ${datatype} elements`, objective);
   const aligned = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length) as ArrayBuffer; // typed arrays need aligned, owned bytes
   const values = view(aligned);
   if (datatype === 'BOOL') return Array.from(values as Uint8Array, (b) => b !== 0);
@@ -59,7 +90,8 @@ function rawData(name: string, datatype: string, raw: Buffer, objective: string)
 
 function typedData(name: string, datatype: string, contents: TensorContents | null, objective: string): unknown[] {
   const field = CONTENTS_FIELD[datatype];
-  if (field === undefined) throw invalid(`input "${name}": datatype ${datatype} must travel in raw_input_contents`, objective);
+  if (field === undefined)
+    throw invalid(`input "${name}": datatype ${datatype} must travel in raw_input_contents`, objective);
   const values = (contents?.[field] ?? []) as unknown[];
   if (field === 'int64_contents' || field === 'uint64_contents') return values.map(Number);
   if (field === 'bytes_contents') return (values as Buffer[]).map((b) => b.toString('utf8'));
@@ -70,12 +102,20 @@ function typedData(name: string, datatype: string, contents: TensorContents | nu
 export function inferRequestToJson(msg: InferRequestMessage, objective: string): Json {
   const raw = msg.raw_input_contents;
   if (raw.length > 0 && raw.length !== msg.inputs.length) {
-    throw invalid(`raw_input_contents has ${raw.length} entries for ${msg.inputs.length} inputs; give one per input, in order`, objective);
+    throw invalid(
+      `raw_input_contents has ${raw.length} entries for ${msg.inputs.length} inputs; give one per input, in order`,
+      objective,
+    );
   }
   const json: Json = {
     inputs: msg.inputs.map((t, i) => ({
-      name: t.name, datatype: t.datatype, shape: t.shape.map(Number),
-      data: raw.length > 0 ? rawData(t.name, t.datatype, raw[i]!, objective) : typedData(t.name, t.datatype, t.contents, objective),
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape.map(Number),
+      data:
+        raw.length > 0
+          ? rawData(t.name, t.datatype, raw[i]!, objective)
+          : typedData(t.name, t.datatype, t.contents, objective),
     })),
   };
   if (msg.outputs.length > 0) json.outputs = msg.outputs.map((o) => ({ name: o.name }));
@@ -91,13 +131,17 @@ function flat(data: unknown): unknown[] {
 export function inferResponseFromJson(json: Json): object {
   const outputs = Array.isArray(json.outputs) ? (json.outputs as Json[]) : [];
   return {
-    model_name: text(json.model_name), model_version: text(json.model_version), id: text(json.id),
+    model_name: text(json.model_name),
+    model_version: text(json.model_version),
+    id: text(json.id),
     outputs: outputs.map((o) => {
       const datatype = text(o.datatype);
       const field = CONTENTS_FIELD[datatype] ?? 'fp32_contents'; // FP16/BF16 from JSON: as floats, the nearest typed list
       const data = flat(o.data);
       return {
-        name: text(o.name), datatype, shape: Array.isArray(o.shape) ? o.shape : [],
+        name: text(o.name),
+        datatype,
+        shape: Array.isArray(o.shape) ? o.shape : [],
         contents: { [field]: field === 'bytes_contents' ? data.map((v) => Buffer.from(String(v))) : data },
       };
     }),
@@ -106,12 +150,18 @@ export function inferResponseFromJson(json: Json): object {
 
 /** An OIP JSON model metadata answer as a ModelMetadataResponse value. */
 export function metadataFromJson(json: Json): object {
-  const tensors = (v: unknown) => (Array.isArray(v) ? (v as Json[]) : []).map((t) => ({
-    name: text(t.name), datatype: text(t.datatype), shape: Array.isArray(t.shape) ? t.shape : [],
-  }));
+  const tensors = (v: unknown) =>
+    (Array.isArray(v) ? (v as Json[]) : []).map((t) => ({
+      name: text(t.name),
+      datatype: text(t.datatype),
+      shape: Array.isArray(t.shape) ? t.shape : [],
+    }));
   return {
-    name: text(json.name), versions: Array.isArray(json.versions) ? json.versions.map(String) : [],
-    platform: text(json.platform), inputs: tensors(json.inputs), outputs: tensors(json.outputs),
+    name: text(json.name),
+    versions: Array.isArray(json.versions) ? json.versions.map(String) : [],
+    platform: text(json.platform),
+    inputs: tensors(json.inputs),
+    outputs: tensors(json.outputs),
   };
 }
 
@@ -136,10 +186,16 @@ export function inferRequestFromJson(json: Json, objective: string): object {
     inputs: (json.inputs as Json[]).map((t) => {
       const datatype = text(t?.datatype);
       const field = CONTENTS_FIELD[datatype];
-      if (field === undefined) throw invalid(`input ${JSON.stringify(t?.name)}: datatype ${datatype} cannot travel as JSON data to a gRPC backend`, objective);
+      if (field === undefined)
+        throw invalid(
+          `input ${JSON.stringify(t?.name)}: datatype ${datatype} cannot travel as JSON data to a gRPC backend`,
+          objective,
+        );
       const data = flat(t.data);
       return {
-        name: text(t.name), datatype, shape: Array.isArray(t.shape) ? t.shape : [],
+        name: text(t.name),
+        datatype,
+        shape: Array.isArray(t.shape) ? t.shape : [],
         parameters: parametersFromJson(t.parameters),
         contents: { [field]: field === 'bytes_contents' ? data.map((v) => Buffer.from(String(v))) : data },
       };
@@ -160,10 +216,16 @@ export interface InferResponseMessage {
 export function inferResponseToJson(msg: InferResponseMessage, objective: string): Json {
   const raw = msg.raw_output_contents;
   const json: Json = {
-    model_name: msg.model_name, model_version: msg.model_version,
+    model_name: msg.model_name,
+    model_version: msg.model_version,
     outputs: msg.outputs.map((t, i) => ({
-      name: t.name, datatype: t.datatype, shape: t.shape.map(Number),
-      data: raw.length > i ? rawData(t.name, t.datatype, raw[i]!, objective) : typedData(t.name, t.datatype, t.contents, objective),
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape.map(Number),
+      data:
+        raw.length > i
+          ? rawData(t.name, t.datatype, raw[i]!, objective)
+          : typedData(t.name, t.datatype, t.contents, objective),
     })),
   };
   if (msg.id !== '') json.id = msg.id;

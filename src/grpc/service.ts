@@ -13,7 +13,8 @@ export const SERVICE_NAME = 'inference.GRPCInferenceService';
 /** The .proto kept in the repository (same path relative to src/ and dist/). */
 export const PROTO_PATH = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
 
-export type MethodName = 'ServerLive' | 'ServerReady' | 'ModelReady' | 'ServerMetadata' | 'ModelMetadata' | 'ModelInfer';
+export type MethodName =
+  'ServerLive' | 'ServerReady' | 'ModelReady' | 'ServerMetadata' | 'ModelMetadata' | 'ModelInfer';
 
 /** Field names as in the .proto (snake_case), 64-bit integers as strings, bytes as Buffers, defaults filled in. */
 export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
@@ -31,9 +32,14 @@ export interface OipGrpcService {
 }
 
 export interface TensorContents {
-  bool_contents?: boolean[]; int_contents?: number[]; int64_contents?: Array<string | number>;
-  uint_contents?: number[]; uint64_contents?: Array<string | number>;
-  fp32_contents?: number[]; fp64_contents?: number[]; bytes_contents?: Buffer[];
+  bool_contents?: boolean[];
+  int_contents?: number[];
+  int64_contents?: Array<string | number>;
+  uint_contents?: number[];
+  uint64_contents?: Array<string | number>;
+  fp32_contents?: number[];
+  fp64_contents?: number[];
+  bytes_contents?: Buffer[];
 }
 
 export interface InferRequestMessage {
@@ -49,7 +55,9 @@ const identity = (b: unknown): Buffer => b as Buffer;
 
 export function loadOipGrpcService(): OipGrpcService {
   const definition = loadSync(PROTO_PATH, LOADER_OPTIONS);
-  const pkg = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    inference: { GRPCInferenceService: { service: ServiceDefinition } };
+  };
   const decoded = pkg.inference.GRPCInferenceService.service;
   const infer = decoded.ModelInfer as AnyMethod;
   // Model calls answer with bytes: a gRPC backend's answer passes through as it came.

@@ -32,34 +32,62 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, Status>> = {
 export function statusOfHttp(http: number): Status {
   if (http < 400) return Status.OK;
   switch (http) {
-    case 400: return Status.INVALID_ARGUMENT;
-    case 401: return Status.UNAUTHENTICATED;
-    case 403: return Status.PERMISSION_DENIED;
-    case 404: return Status.NOT_FOUND;
-    case 409: return Status.ABORTED;
-    case 413: case 429: return Status.RESOURCE_EXHAUSTED;
-    case 499: return Status.CANCELLED;
-    case 501: return Status.UNIMPLEMENTED;
-    case 502: case 503: return Status.UNAVAILABLE;
-    case 504: return Status.DEADLINE_EXCEEDED;
-    default: return http < 500 ? Status.FAILED_PRECONDITION : Status.INTERNAL;
+    case 400:
+      return Status.INVALID_ARGUMENT;
+    case 401:
+      return Status.UNAUTHENTICATED;
+    case 403:
+      return Status.PERMISSION_DENIED;
+    case 404:
+      return Status.NOT_FOUND;
+    case 409:
+      return Status.ABORTED;
+    case 413:
+    case 429:
+      return Status.RESOURCE_EXHAUSTED;
+    case 499:
+      return Status.CANCELLED;
+    case 501:
+      return Status.UNIMPLEMENTED;
+    case 502:
+    case 503:
+      return Status.UNAVAILABLE;
+    case 504:
+      return Status.DEADLINE_EXCEEDED;
+    default:
+      return http < 500 ? Status.FAILED_PRECONDITION : Status.INTERNAL;
   }
 }
 
 /** A backend's gRPC status as an HTTP status, for policies, metrics and the HTTP faces. */
 export function httpOfStatus(code: Status): number {
   switch (code) {
-    case Status.OK: return 200;
-    case Status.INVALID_ARGUMENT: case Status.OUT_OF_RANGE: case Status.FAILED_PRECONDITION: return 400;
-    case Status.UNAUTHENTICATED: return 401;
-    case Status.PERMISSION_DENIED: return 403;
-    case Status.NOT_FOUND: return 404;
-    case Status.ALREADY_EXISTS: case Status.ABORTED: return 409;
-    case Status.RESOURCE_EXHAUSTED: return 429;
-    case Status.CANCELLED: return 499;
-    case Status.UNIMPLEMENTED: return 501;
-    case Status.UNAVAILABLE: return 503;
-    case Status.DEADLINE_EXCEEDED: return 504;
-    default: return 500;
+    case Status.OK:
+      return 200;
+    case Status.INVALID_ARGUMENT:
+    case Status.OUT_OF_RANGE:
+    case Status.FAILED_PRECONDITION:
+      return 400;
+    case Status.UNAUTHENTICATED:
+      return 401;
+    case Status.PERMISSION_DENIED:
+      return 403;
+    case Status.NOT_FOUND:
+      return 404;
+    case Status.ALREADY_EXISTS:
+    case Status.ABORTED:
+      return 409;
+    case Status.RESOURCE_EXHAUSTED:
+      return 429;
+    case Status.CANCELLED:
+      return 499;
+    case Status.UNIMPLEMENTED:
+      return 501;
+    case Status.UNAVAILABLE:
+      return 503;
+    case Status.DEADLINE_EXCEEDED:
+      return 504;
+    default:
+      return 500;
   }
 }

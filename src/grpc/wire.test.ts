@@ -9,7 +9,9 @@ const encode = (value: object) => service.decoded.ModelInfer!.requestSerialize(v
 const decode = (bytes: Buffer) => service.decodeInferRequest(bytes);
 
 const request = {
-  model_name: 'ranking', model_version: '', id: 'r1',
+  model_name: 'ranking',
+  model_version: '',
+  id: 'r1',
   parameters: { priority: { int64_param: '3' } },
   inputs: [{ name: 'x', datatype: 'FP32', shape: ['2', '3'] }],
   outputs: [{ name: 'y' }],
@@ -43,23 +45,45 @@ describe('ModelInferRequest wire rewrite', () => {
   });
 
   it('refuses malformed messages as invalid_request, never crashing', () => {
-    for (const bad of [Buffer.from([0x0a, 0x05, 0x61]), Buffer.from([0x80]), Buffer.from([0x0b]), Buffer.from([0x3a, 0xff, 0xff, 0xff, 0x0f])]) {
+    for (const bad of [
+      Buffer.from([0x0a, 0x05, 0x61]),
+      Buffer.from([0x80]),
+      Buffer.from([0x0b]),
+      Buffer.from([0x3a, 0xff, 0xff, 0xff, 0x0f]),
+    ]) {
       expect(() => readModelRef(bad)).toThrow(JunctionError);
       expect(() => rewriteModelRef(bad, 'a', 'b')).toThrow(JunctionError);
     }
   });
 
   it('agrees with the protobuf decoder on any request', () => {
-    const tensor = fc.record({ name: fc.string(), datatype: fc.constantFrom('FP32', 'INT64', 'BYTES'), shape: fc.array(fc.nat().map(String), { maxLength: 3 }) });
-    fc.assert(fc.property(
-      fc.string(), fc.string(), fc.string(), fc.array(tensor, { maxLength: 3 }), fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 3 }),
-      fc.string({ minLength: 1 }), fc.string(),
-      (name, version, id, inputs, raws, newName, newVersion) => {
-        const bytes = encode({ model_name: name, model_version: version, id, inputs, raw_input_contents: raws.map((r) => Buffer.from(r)) });
-        expect(readModelRef(bytes)).toEqual({ name, version });
-        const out = decode(rewriteModelRef(bytes, newName, newVersion));
-        expect(out).toEqual({ ...decode(bytes), model_name: newName, model_version: newVersion });
-      },
-    ));
+    const tensor = fc.record({
+      name: fc.string(),
+      datatype: fc.constantFrom('FP32', 'INT64', 'BYTES'),
+      shape: fc.array(fc.nat().map(String), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.array(tensor, { maxLength: 3 }),
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 3 }),
+        fc.string({ minLength: 1 }),
+        fc.string(),
+        (name, version, id, inputs, raws, newName, newVersion) => {
+          const bytes = encode({
+            model_name: name,
+            model_version: version,
+            id,
+            inputs,
+            raw_input_contents: raws.map((r) => Buffer.from(r)),
+          });
+          expect(readModelRef(bytes)).toEqual({ name, version });
+          const out = decode(rewriteModelRef(bytes, newName, newVersion));
+          expect(out).toEqual({ ...decode(bytes), model_name: newName, model_version: newVersion });
+        },
+      ),
+    );
   });
 });

@@ -5,8 +5,12 @@
 // Unknown fields survive too, so newer clients' extensions pass through.
 import { JunctionError } from '../errors.js';
 
-const VARINT = 0, FIXED64 = 1, LENGTH_DELIMITED = 2, FIXED32 = 5;
-const MODEL_NAME = 1, MODEL_VERSION = 2;
+const VARINT = 0,
+  FIXED64 = 1,
+  LENGTH_DELIMITED = 2,
+  FIXED32 = 5;
+const MODEL_NAME = 1,
+  MODEL_VERSION = 2;
 
 export interface ModelRef {
   name: string;
@@ -34,7 +38,11 @@ function varint(buf: Buffer, at: number): [number, number] {
  * Walks the top-level fields: calls `onModelField` for fields 1 and 2 and
  * `onOther` with the byte span of every other field, in order.
  */
-function walk(buf: Buffer, onModelField: (field: number, start: number, end: number) => void, onOther: (start: number, end: number) => void): void {
+function walk(
+  buf: Buffer,
+  onModelField: (field: number, start: number, end: number) => void,
+  onOther: (start: number, end: number) => void,
+): void {
   let i = 0;
   while (i < buf.length) {
     const start = i;
@@ -44,9 +52,15 @@ function walk(buf: Buffer, onModelField: (field: number, start: number, end: num
     if (field === 0) throw malformed(`field number 0 at byte ${start}`);
     let end: number;
     switch (type) {
-      case VARINT: end = varint(buf, afterTag)[1]; break;
-      case FIXED64: end = afterTag + 8; break;
-      case FIXED32: end = afterTag + 4; break;
+      case VARINT:
+        end = varint(buf, afterTag)[1];
+        break;
+      case FIXED64:
+        end = afterTag + 8;
+        break;
+      case FIXED32:
+        end = afterTag + 4;
+        break;
       case LENGTH_DELIMITED: {
         const [length, afterLength] = varint(buf, afterTag);
         if ((field === MODEL_NAME || field === MODEL_VERSION) && afterLength + length <= buf.length) {
@@ -57,7 +71,8 @@ function walk(buf: Buffer, onModelField: (field: number, start: number, end: num
         end = afterLength + length;
         break;
       }
-      default: throw malformed(`wire type ${type} (groups) at byte ${start}`);
+      default:
+        throw malformed(`wire type ${type} (groups) at byte ${start}`);
     }
     if (end > buf.length) throw malformed(`field ${field} runs past the end of the message`);
     onOther(start, end);
@@ -68,11 +83,15 @@ function walk(buf: Buffer, onModelField: (field: number, start: number, end: num
 /** The model name and version a ModelInferRequest names (the last occurrence wins, as in any protobuf decoder). */
 export function readModelRef(buf: Buffer): ModelRef {
   const ref: ModelRef = { name: '', version: '' };
-  walk(buf, (field, start, end) => {
-    const value = buf.toString('utf8', start, end);
-    if (field === MODEL_NAME) ref.name = value;
-    else ref.version = value;
-  }, () => undefined);
+  walk(
+    buf,
+    (field, start, end) => {
+      const value = buf.toString('utf8', start, end);
+      if (field === MODEL_NAME) ref.name = value;
+      else ref.version = value;
+    },
+    () => undefined,
+  );
   return ref;
 }
 
@@ -98,15 +117,19 @@ export function rewriteModelRef(buf: Buffer, name: string, version: string): Buf
   if (version !== '') parts.push(stringField(MODEL_VERSION, version));
   let spanStart = -1;
   let spanEnd = -1;
-  walk(buf, () => undefined, (start, end) => {
-    if (start === spanEnd) {
-      spanEnd = end; // adjacent fields travel as one slice
-      return;
-    }
-    if (spanStart !== -1) parts.push(buf.subarray(spanStart, spanEnd));
-    spanStart = start;
-    spanEnd = end;
-  });
+  walk(
+    buf,
+    () => undefined,
+    (start, end) => {
+      if (start === spanEnd) {
+        spanEnd = end; // adjacent fields travel as one slice
+        return;
+      }
+      if (spanStart !== -1) parts.push(buf.subarray(spanStart, spanEnd));
+      spanStart = start;
+      spanEnd = end;
+    },
+  );
   if (spanStart !== -1) parts.push(buf.subarray(spanStart, spanEnd));
   return Buffer.concat(parts);
 }

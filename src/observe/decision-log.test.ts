@@ -14,16 +14,25 @@ function record(i: number, objective = 'cw'): RequestRecord {
 }
 
 function lines(text: string): Array<Record<string, unknown>> {
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('decision log', () => {
   it('samples per objective with the injected randomness', async () => {
     const sink = new PassThrough();
     let out = '';
-    sink.on('data', (c: Buffer) => { out += c.toString(); });
+    sink.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     const draws = [0.1, 0.9, 0.3, 0.7];
-    const log = new DecisionLog({ sink, sampleRate: (o) => (o === 'half' ? 0.5 : o === 'never' ? 0 : 1), random: () => draws.shift()! });
+    const log = new DecisionLog({
+      sink,
+      sampleRate: (o) => (o === 'half' ? 0.5 : o === 'never' ? 0 : 1),
+      random: () => draws.shift()!,
+    });
     for (let i = 0; i < 4; i++) log.observer(record(i, 'half'));
     log.observer(record(10, 'never'));
     log.observer(record(11, 'all'));
@@ -43,13 +52,22 @@ describe('decision log', () => {
 
   it('a slow sink drops lines past the buffer cap and counts them, never blocking', async () => {
     const drops: number[] = [];
-    const telemetry: Telemetry = { ...NO_TELEMETRY, dropped: (sink, n = 1) => { if (sink === 'decision_log') drops.push(n); } };
+    const telemetry: Telemetry = {
+      ...NO_TELEMETRY,
+      dropped: (sink, n = 1) => {
+        if (sink === 'decision_log') drops.push(n);
+      },
+    };
     const held: Array<() => void> = [];
     let received = '';
     let stuck = true;
     const sink = new Writable({
       highWaterMark: 1,
-      write(chunk: Buffer, _enc, cb) { received += chunk.toString(); if (stuck) held.push(cb); else cb(); },
+      write(chunk: Buffer, _enc, cb) {
+        received += chunk.toString();
+        if (stuck) held.push(cb);
+        else cb();
+      },
     });
     const log = new DecisionLog({ sink, sampleRate: () => 1, maxBufferBytes: 2000, telemetry });
     log.observer(record(0));

@@ -161,7 +161,8 @@ export class DecisionLog {
   }
 
   private settle(): void {
-    if (this.pending.length === 0 && !this.blocked && this.deferred === 0) for (const done of this.idle.splice(0)) done();
+    if (this.pending.length === 0 && !this.blocked && this.deferred === 0)
+      for (const done of this.idle.splice(0)) done();
   }
 
   /** Resolves once every accepted line (including those waiting on shadows) has been handed to the sink. */
@@ -179,7 +180,10 @@ export class DecisionLog {
 export function toDecisionRecord(r: RequestRecord, clock?: IsoTime): DecisionRecord {
   const o = r.outcome;
   return {
-    time: clock === undefined ? new Date(performance.timeOrigin + r.start).toISOString() : clock.format(performance.timeOrigin + r.start),
+    time:
+      clock === undefined
+        ? new Date(performance.timeOrigin + r.start).toISOString()
+        : clock.format(performance.timeOrigin + r.start),
     requestId: r.requestId,
     via: r.via,
     objective: r.objective!,
@@ -206,7 +210,8 @@ export function toDecisionRecord(r: RequestRecord, clock?: IsoTime): DecisionRec
  * is opened here, synchronously, so a bad path fails at startup, not silently later.
  */
 export function openDecisionLog(
-  where: string, opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry'>,
+  where: string,
+  opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry'>,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');

@@ -6,7 +6,9 @@ import { newRecord } from './record.js';
 function capture() {
   const stream = new PassThrough();
   const lines: Array<Record<string, unknown>> = [];
-  stream.on('data', (c: Buffer) => { for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l)); });
+  stream.on('data', (c: Buffer) => {
+    for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+  });
   return { log: createLogger({ level: 'info', destination: stream }), lines };
 }
 
@@ -27,12 +29,20 @@ describe('logs', () => {
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      level: 30, msg: 'request', service: 'junction', requestId: 'req-9', method: 'POST', path: '/v1/objectives/cw',
-      status: 502, objective: 'cw', error: 'upstream_error', durationMs: 12.346,
+      level: 30,
+      msg: 'request',
+      service: 'junction',
+      requestId: 'req-9',
+      method: 'POST',
+      path: '/v1/objectives/cw',
+      status: 502,
+      objective: 'cw',
+      error: 'upstream_error',
+      durationMs: 12.346,
     });
   });
 
-  it('error log: Junction\'s own 5xx errors are warnings with request id and objective; others are quiet', async () => {
+  it("error log: Junction's own 5xx errors are warnings with request id and objective; others are quiet", async () => {
     const { log, lines } = capture();
     const observe = errorLog(log);
     observe(failed());
@@ -41,6 +51,12 @@ describe('logs', () => {
     observe(ok);
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 40, requestId: 'req-9', objective: 'cw', code: 'upstream_error', status: 502 });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      requestId: 'req-9',
+      objective: 'cw',
+      code: 'upstream_error',
+      status: 502,
+    });
   });
 });

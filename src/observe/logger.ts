@@ -13,11 +13,14 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Pino {
-  return pino({
-    level: opts.level ?? process.env.JUNCTION_LOG_LEVEL ?? 'info',
-    base: { service: 'junction' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  }, opts.destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(
+    {
+      level: opts.level ?? process.env.JUNCTION_LOG_LEVEL ?? 'info',
+      base: { service: 'junction' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 interface InfoLog {
@@ -63,8 +66,16 @@ export function accessFields(r: RequestRecord): Record<string, unknown> {
 export function errorLog(log: WarnLog): Observer {
   return (r) => {
     if (r.errorCode === undefined || r.status < 500 || r.errorCode === 'internal') return;
-    log.warn({
-      requestId: r.requestId, objective: r.objective, target: r.outcome?.target.id, code: r.errorCode, status: r.status, detail: r.errorDetail,
-    }, `request failed: ${r.errorCode}`);
+    log.warn(
+      {
+        requestId: r.requestId,
+        objective: r.objective,
+        target: r.outcome?.target.id,
+        code: r.errorCode,
+        status: r.status,
+        detail: r.errorDetail,
+      },
+      `request failed: ${r.errorCode}`,
+    );
   };
 }

@@ -6,7 +6,12 @@ import { HistogramFamily, ValueFamily } from './metric-families.js';
 function worker() {
   const registry = new Registry();
   const counter = new ValueFamily(registry, { name: 't_total', help: 'h', type: 'counter', labelNames: ['a'] });
-  const histogram = new HistogramFamily(registry, { name: 't_seconds', help: 'h', labelNames: ['a'], buckets: [0.001, 0.01, 0.1] });
+  const histogram = new HistogramFamily(registry, {
+    name: 't_seconds',
+    help: 'h',
+    labelNames: ['a'],
+    buckets: [0.001, 0.01, 0.1],
+  });
   return { registry, counter, histogram };
 }
 
@@ -32,14 +37,17 @@ describe('metric families', () => {
     expect(w.counter.cell(['x'])).not.toBe(w.counter.cell(['y']));
   });
 
-  it('aggregate across workers with prom-client\'s AggregatorRegistry (--workers)', async () => {
+  it("aggregate across workers with prom-client's AggregatorRegistry (--workers)", async () => {
     const a = worker();
     const b = worker();
     a.counter.cell(['x']).value = 2;
     b.counter.cell(['x']).value = 5;
     a.histogram.cell(['x']).observe(0.002);
     b.histogram.cell(['x']).observe(0.05);
-    const merged = AggregatorRegistry.aggregate([await a.registry.getMetricsAsJSON(), await b.registry.getMetricsAsJSON()]);
+    const merged = AggregatorRegistry.aggregate([
+      await a.registry.getMetricsAsJSON(),
+      await b.registry.getMetricsAsJSON(),
+    ]);
     const s = parsePrometheus(await merged.metrics());
     expect(sampleValue(s, 't_total', { a: 'x' })).toBe(7);
     expect(sampleValue(s, 't_seconds_bucket', { a: 'x', le: '0.01' })).toBe(1);

@@ -54,7 +54,9 @@ abstract class Family<Cell> {
     let entry = this.cells.get(key);
     if (entry === undefined) {
       const labels: Labels = {};
-      this.labelNames.forEach((n, i) => { labels[n] = values[i] ?? ''; });
+      this.labelNames.forEach((n, i) => {
+        labels[n] = values[i] ?? '';
+      });
       entry = { labels, cell: this.newCell() };
       this.cells.set(key, entry);
     }

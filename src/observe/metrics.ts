@@ -17,8 +17,8 @@ import type { FallbackReason, RejectionReason, ShadowResult, Telemetry } from '.
  * 75, 150 ms, …) that one bucket up is not already a 2.5× ratio.
  */
 export const LATENCY_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.03, 0.05, 0.075,
-  0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 2.5, 5, 10, 30, 60,
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3,
+  0.5, 0.75, 1, 2, 2.5, 5, 10, 30, 60,
 ] as const;
 
 /** Label for requests whose objective does not exist: the name is the caller's, so it is not a label. */
@@ -94,83 +94,113 @@ export interface ObservedRevision {
 /** @param registry where the series register (an embedder's, or the one `--workers` aggregates); a new one by default */
 export function createMetrics(registry: Registry = new Registry()): Metrics {
   const requests = new ValueFamily(registry, {
-    name: 'junction_requests_total', type: 'counter',
+    name: 'junction_requests_total',
+    type: 'counter',
     help: 'Requests by objective, decided target, rule, experiment cell, client, traffic class and HTTP status code.',
     labelNames: ['objective', 'target', 'rule', 'cell', 'client', 'traffic_class', 'code'],
   });
   const duration = new HistogramFamily(registry, {
-    name: 'junction_request_duration_seconds', buckets: LATENCY_BUCKETS,
+    name: 'junction_request_duration_seconds',
+    buckets: LATENCY_BUCKETS,
     help: 'Whole request as Junction saw it, arrival to last byte, by objective, decided target and traffic class (rollout gates read the live series).',
     labelNames: ['objective', 'target', 'traffic_class'],
   });
   const upstream = new HistogramFamily(registry, {
-    name: 'junction_upstream_duration_seconds', buckets: LATENCY_BUCKETS,
+    name: 'junction_upstream_duration_seconds',
+    buckets: LATENCY_BUCKETS,
     help: 'From sending to the backend until its reply started (policies included: retries, hedges, fallbacks).',
     labelNames: ['objective', 'target'],
   });
   const firstByte = new HistogramFamily(registry, {
-    name: 'junction_time_to_first_byte_seconds', buckets: LATENCY_BUCKETS,
+    name: 'junction_time_to_first_byte_seconds',
+    buckets: LATENCY_BUCKETS,
     help: 'Arrival to the first byte of the response; for streams (SSE) the first body chunk. By objective, decided target and traffic class.',
     labelNames: ['objective', 'target', 'traffic_class'],
   });
   const failed = new ValueFamily(registry, {
-    name: 'junction_failed_requests_total', type: 'counter',
-    help: 'Requests their decided target failed: a 5xx, the caller leaving first (499), or a fallback answering instead. Over junction_request_duration_seconds_count of the same labels it is the rollout gates\' error rate.',
+    name: 'junction_failed_requests_total',
+    type: 'counter',
+    help: "Requests their decided target failed: a 5xx, the caller leaving first (499), or a fallback answering instead. Over junction_request_duration_seconds_count of the same labels it is the rollout gates' error rate.",
     labelNames: ['objective', 'target', 'traffic_class'],
   });
   const tokens = new ValueFamily(registry, {
-    name: 'junction_tokens_total', type: 'counter',
+    name: 'junction_tokens_total',
+    type: 'counter',
     help: 'Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt or completion).',
     labelNames: ['objective', 'target', 'client', 'kind'],
   });
   const decisions = new ValueFamily(registry, {
-    name: 'junction_decisions_total', type: 'counter',
+    name: 'junction_decisions_total',
+    type: 'counter',
     help: 'Routing decisions by objective, target and where the decision was used: invoke (served here), decide (POST /v1/decide), sdk or edge (reported through POST /v1/exposures).',
     labelNames: ['objective', 'target', 'via'],
   });
   const inflight = new ValueFamily(registry, {
-    name: 'junction_inflight_requests', type: 'gauge',
-    help: 'Requests of an objective being served right now.', labelNames: ['objective'],
+    name: 'junction_inflight_requests',
+    type: 'gauge',
+    help: 'Requests of an objective being served right now.',
+    labelNames: ['objective'],
   });
   const fallbacks = new ValueFamily(registry, {
-    name: 'junction_fallbacks_total', type: 'counter',
+    name: 'junction_fallbacks_total',
+    type: 'counter',
     help: 'A fallback was tried: from the failed target to the next (a target or "static"), and why.',
     labelNames: ['objective', 'from', 'to', 'reason'],
   });
   const retries = new ValueFamily(registry, {
-    name: 'junction_retries_total', type: 'counter', help: 'Retries sent.', labelNames: ['objective', 'target'],
+    name: 'junction_retries_total',
+    type: 'counter',
+    help: 'Retries sent.',
+    labelNames: ['objective', 'target'],
   });
   const hedges = new ValueFamily(registry, {
-    name: 'junction_hedges_total', type: 'counter', help: 'Hedged (duplicate) requests sent.', labelNames: ['objective', 'target'],
+    name: 'junction_hedges_total',
+    type: 'counter',
+    help: 'Hedged (duplicate) requests sent.',
+    labelNames: ['objective', 'target'],
   });
   const shadows = new ValueFamily(registry, {
-    name: 'junction_shadow_total', type: 'counter',
+    name: 'junction_shadow_total',
+    type: 'counter',
     help: 'Shadow copies by result: sent, dropped (queue full), error, agree, disagree.',
     labelNames: ['objective', 'target', 'result'],
   });
   const shadowAgreement = new HistogramFamily(registry, {
-    name: 'junction_shadow_agreement', buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
-    help: 'Agreement score of a shadow answer with the live one (0..1, per the shadow\'s compare).',
+    name: 'junction_shadow_agreement',
+    buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+    help: "Agreement score of a shadow answer with the live one (0..1, per the shadow's compare).",
     labelNames: ['objective', 'target'],
   });
   const rejections = new ValueFamily(registry, {
-    name: 'junction_rejections_total', type: 'counter',
-    help: 'Requests refused before reaching a backend, by client and reason.', labelNames: ['objective', 'client', 'reason'],
+    name: 'junction_rejections_total',
+    type: 'counter',
+    help: 'Requests refused before reaching a backend, by client and reason.',
+    labelNames: ['objective', 'client', 'reason'],
   });
   const rolloutPercent = new ValueFamily(registry, {
-    name: 'junction_rollout_percent', type: 'gauge', aggregator: 'max',
-    help: 'Share of units (percent) a rollout currently sends to its candidate.', labelNames: ['objective', 'candidate'],
+    name: 'junction_rollout_percent',
+    type: 'gauge',
+    aggregator: 'max',
+    help: 'Share of units (percent) a rollout currently sends to its candidate.',
+    labelNames: ['objective', 'candidate'],
   });
   const configRevision = new ValueFamily(registry, {
-    name: 'junction_config_revision', type: 'gauge', aggregator: 'min',
-    help: 'Number of the config revision being served (across workers: the lowest, so a lagging one shows).', labelNames: [],
+    name: 'junction_config_revision',
+    type: 'gauge',
+    aggregator: 'min',
+    help: 'Number of the config revision being served (across workers: the lowest, so a lagging one shows).',
+    labelNames: [],
   });
   const endpointHealthy = new ValueFamily(registry, {
-    name: 'junction_endpoint_healthy', type: 'gauge', aggregator: 'min',
-    help: '1 when the endpoint takes traffic, 0 when ejected or failing health checks.', labelNames: ['backend', 'endpoint'],
+    name: 'junction_endpoint_healthy',
+    type: 'gauge',
+    aggregator: 'min',
+    help: '1 when the endpoint takes traffic, 0 when ejected or failing health checks.',
+    labelNames: ['backend', 'endpoint'],
   });
   const dropped = new ValueFamily(registry, {
-    name: 'junction_dropped_total', type: 'counter',
+    name: 'junction_dropped_total',
+    type: 'counter',
     help: 'Records a bounded sink dropped rather than block the request path (decision_log, shadow queue, …).',
     labelNames: ['sink'],
   });
@@ -187,9 +217,11 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       if (s === undefined) {
         const key = [o.objective, o.target.id] as const;
         s = {
-          byClass: new Map(), upstream: upstream.cell(key),
+          byClass: new Map(),
+          upstream: upstream.cell(key),
           decided: decisions.cell([...key, 'invoke']),
-          counts: new Map(), labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
+          counts: new Map(),
+          labels: [o.objective, o.target.id, o.rule, o.cell ?? ''],
         };
         byOutcome.set(o, s);
       }
@@ -198,7 +230,13 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const objective = record.started ? record.objective! : UNKNOWN_OBJECTIVE;
     let s = undecided.get(objective);
     if (s === undefined) {
-      s = { byClass: undefined, upstream: undefined, decided: undefined, counts: new Map(), labels: [objective, '', '', ''] };
+      s = {
+        byClass: undefined,
+        upstream: undefined,
+        decided: undefined,
+        counts: new Map(),
+        labels: [objective, '', '', ''],
+      };
       undecided.set(objective, s);
     }
     return s;
@@ -206,9 +244,9 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
 
   function countFor(s: OutcomeSeries, client: string, trafficClass: string, status: number): ValueCell {
     let byClass = s.counts.get(client);
-    if (byClass === undefined) s.counts.set(client, byClass = new Map<string, Map<number, ValueCell>>());
+    if (byClass === undefined) s.counts.set(client, (byClass = new Map<string, Map<number, ValueCell>>()));
     let byStatus = byClass.get(trafficClass);
-    if (byStatus === undefined) byClass.set(trafficClass, byStatus = new Map<number, ValueCell>());
+    if (byStatus === undefined) byClass.set(trafficClass, (byStatus = new Map<number, ValueCell>()));
     let cell = byStatus.get(status);
     if (cell === undefined) {
       cell = requests.cell([...s.labels, client, trafficClass, String(status)]);
@@ -230,7 +268,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
 
   function inflightFor(objective: string): ValueCell {
     let cell = inflightCells.get(objective);
-    if (cell === undefined) inflightCells.set(objective, cell = inflight.cell([objective]));
+    if (cell === undefined) inflightCells.set(objective, (cell = inflight.cell([objective])));
     return cell;
   }
 
@@ -307,7 +345,8 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     },
     rollouts(current) {
       rolloutPercent.removeAll(); // a rollout removed (promoted, rolled back, deleted) must not keep its last percent
-      for (const { objective, candidate, percent } of current) rolloutPercent.cell([objective, candidate]).value = percent;
+      for (const { objective, candidate, percent } of current)
+        rolloutPercent.cell([objective, candidate]).value = percent;
     },
     configRevision(revision) {
       configRevision.cell([]).value = revision;

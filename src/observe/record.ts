@@ -98,10 +98,30 @@ export type StartObserver = (record: RequestRecord, headers: IncomingHttpHeaders
 
 export function newRecord(requestId: string, method: string, path: string, start: number): RequestRecord {
   return {
-    requestId, via: 'invoke', method, path, start, firstByte: undefined, end: 0,
-    objective: undefined, started: false, outcome: undefined, unit: undefined, context: undefined,
-    trafficClass: 'live', client: undefined, status: 0, errorCode: undefined, cut: undefined, errorDetail: undefined, bytesOut: 0, fallback: undefined,
-    upstreamMs: undefined, shadows: undefined, shadowsSettled: undefined, trace: undefined,
+    requestId,
+    via: 'invoke',
+    method,
+    path,
+    start,
+    firstByte: undefined,
+    end: 0,
+    objective: undefined,
+    started: false,
+    outcome: undefined,
+    unit: undefined,
+    context: undefined,
+    trafficClass: 'live',
+    client: undefined,
+    status: 0,
+    errorCode: undefined,
+    cut: undefined,
+    errorDetail: undefined,
+    bytesOut: 0,
+    fallback: undefined,
+    upstreamMs: undefined,
+    shadows: undefined,
+    shadowsSettled: undefined,
+    trace: undefined,
   };
 }
 
@@ -145,7 +165,9 @@ export function endRecord(record: RequestRecord, res: ClosedResponse, end: numbe
 /** An error's message with its cause's, for `errorDetail`. */
 export function errorDetail(err: Error): string {
   const cause = err.cause;
-  return cause instanceof Error ? `${err.message}: ${(cause as NodeJS.ErrnoException).code ?? ''} ${cause.message}`.trim() : err.message;
+  return cause instanceof Error
+    ? `${err.message}: ${(cause as NodeJS.ErrnoException).code ?? ''} ${cause.message}`.trim()
+    : err.message;
 }
 
 /**

@@ -5,7 +5,8 @@
 
 export type FallbackReason = 'error' | 'timeout' | 'unhealthy' | 'overloaded' | 'static';
 export type ShadowResult = 'sent' | 'dropped' | 'error' | 'agree' | 'disagree';
-export type RejectionReason = 'rate_limited' | 'overloaded' | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'shed';
+export type RejectionReason =
+  'rate_limited' | 'overloaded' | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'shed';
 
 export interface Telemetry {
   fallback(objective: string, from: string, to: string, reason: FallbackReason): void;
@@ -31,8 +32,17 @@ export interface Telemetry {
 const noop = (): void => undefined;
 
 export const NO_TELEMETRY: Telemetry = Object.freeze({
-  fallback: noop, retry: noop, hedge: noop, shadow: noop, rejection: noop,
-  rollouts: noop, configRevision: noop, endpointHealthy: noop, endpointOpened: noop, endpointClosed: noop, dropped: noop,
+  fallback: noop,
+  retry: noop,
+  hedge: noop,
+  shadow: noop,
+  rejection: noop,
+  rollouts: noop,
+  configRevision: noop,
+  endpointHealthy: noop,
+  endpointOpened: noop,
+  endpointClosed: noop,
+  dropped: noop,
 });
 
 /** One sink that reports every event to each of `sinks` (undefined ones skipped). */

@@ -19,7 +19,9 @@ const MAX_TRIES = 4;
 export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): void {
   if (body === null) return;
   if (Buffer.isBuffer(body)) {
-    const usage = usageInText(body.length > TAIL_BYTES ? body.toString('utf8', body.length - TAIL_BYTES) : body.toString('utf8'));
+    const usage = usageInText(
+      body.length > TAIL_BYTES ? body.toString('utf8', body.length - TAIL_BYTES) : body.toString('utf8'),
+    );
     if (usage !== undefined) record.usage = usage;
     return;
   }
@@ -32,7 +34,9 @@ export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): 
     while (tail.length > 1 && held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
   });
   stream.once('end', () => {
-    const text = tail.every((c) => Buffer.isBuffer(c)) ? Buffer.concat(tail).toString('utf8') : tail.map(String).join('');
+    const text = tail.every((c) => Buffer.isBuffer(c))
+      ? Buffer.concat(tail).toString('utf8')
+      : tail.map(String).join('');
     const usage = usageInText(text);
     if (usage !== undefined) record.usage = usage;
   });

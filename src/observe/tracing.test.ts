@@ -12,12 +12,20 @@ function fakeCall(trace: Call['trace']): Call {
 }
 
 describe('inChildSpan', () => {
-  it('nests attempts under a policy\'s span (a fallback) and sends the attempt as the backend\'s parent', async () => {
+  it("nests attempts under a policy's span (a fallback) and sends the attempt as the backend's parent", async () => {
     const root = provider.getTracer('test').startSpan('request');
     const seen: Call[] = [];
-    const backend: Send = async (call) => { seen.push(call); return { status: 200, headers: {}, body: null } satisfies Reply; };
+    const backend: Send = async (call) => {
+      seen.push(call);
+      return { status: 200, headers: {}, body: null } satisfies Reply;
+    };
     const attempt = traceAttempts(backend);
-    await inChildSpan(fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)), 'fallback ranker@5', { 'junction.reason': 'error' }, attempt);
+    await inChildSpan(
+      fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)),
+      'fallback ranker@5',
+      { 'junction.reason': 'error' },
+      attempt,
+    );
     root.end();
 
     const spans = exporter.getFinishedSpans();
@@ -31,15 +39,27 @@ describe('inChildSpan', () => {
   it('ends the span as an error when the wrapped send throws, and rethrows', async () => {
     exporter.reset();
     const root = provider.getTracer('test').startSpan('request');
-    const failing: Send = () => { throw new Error('boom'); };
-    await expect(inChildSpan(fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)), 'shadow', {}, failing)).rejects.toThrow('boom');
+    const failing: Send = () => {
+      throw new Error('boom');
+    };
+    await expect(
+      inChildSpan(
+        fakeCall(trace.setSpan(withTracer(ROOT_CONTEXT, provider.getTracer('junction')), root)),
+        'shadow',
+        {},
+        failing,
+      ),
+    ).rejects.toThrow('boom');
     expect(exporter.getFinishedSpans()[0]!.status.code).toBe(2);
   });
 
   it('costs nothing without a trace context: the same call goes straight through', async () => {
     const call = fakeCall(undefined);
     let got: Call | undefined;
-    await inChildSpan(call, 'x', {}, async (c) => { got = c; return { status: 200, headers: {}, body: null }; });
+    await inChildSpan(call, 'x', {}, async (c) => {
+      got = c;
+      return { status: 200, headers: {}, body: null };
+    });
     expect(got).toBe(call);
   });
 });

@@ -9,8 +9,18 @@
 // W3C trace context: the caller's `traceparent` is continued; each upstream
 // attempt sends its own span as the backend's parent.
 import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, createContextKey, defaultTextMapGetter, defaultTextMapSetter, trace,
-  type Attributes, type Context, type Span, type Tracer, type TracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  createContextKey,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { withCall, type Call, type Policy, type Reply } from '../call/types.js';
@@ -36,15 +46,25 @@ export function requestSpans(provider: TracerProvider): { start: StartObserver; 
 }
 
 /** Start observer: opens the request's span, continuing the caller's trace. */
-const startRequestSpan = (tracer: Tracer): StartObserver => (record, headers) => {
-  const parent = withTracer(w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter), tracer);
-  const span = tracer.startSpan(`invoke ${record.objective}`, {
-    kind: SpanKind.SERVER,
-    startTime: record.start,
-    attributes: { 'junction.objective': record.objective, 'junction.request_id': record.requestId, 'http.request.method': record.method },
-  }, parent);
-  record.trace = trace.setSpan(parent, span);
-};
+const startRequestSpan =
+  (tracer: Tracer): StartObserver =>
+  (record, headers) => {
+    const parent = withTracer(w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter), tracer);
+    const span = tracer.startSpan(
+      `invoke ${record.objective}`,
+      {
+        kind: SpanKind.SERVER,
+        startTime: record.start,
+        attributes: {
+          'junction.objective': record.objective,
+          'junction.request_id': record.requestId,
+          'http.request.method': record.method,
+        },
+      },
+      parent,
+    );
+    record.trace = trace.setSpan(parent, span);
+  };
 
 /** End observer: closes the request's span with what the request did. */
 const endRequestSpan: Observer = (record) => {
@@ -68,7 +88,9 @@ const endRequestSpan: Observer = (record) => {
 export function traceRouting(parent: Context, outcome: Outcome, start: number): void {
   const tracer = tracerOf(parent);
   if (tracer === undefined) return;
-  tracer.startSpan('route', { kind: SpanKind.INTERNAL, startTime: start, attributes: outcomeAttributes(outcome) }, parent).end();
+  tracer
+    .startSpan('route', { kind: SpanKind.INTERNAL, startTime: start, attributes: outcomeAttributes(outcome) }, parent)
+    .end();
 }
 
 /**
@@ -77,7 +99,11 @@ export function traceRouting(parent: Context, outcome: Outcome, start: number): 
  * fallback, …). Free when tracing is off. For policies: fallback, shadow, hedge.
  */
 export function inChildSpan(
-  call: Call, name: string, attributes: Attributes, fn: (call: Call) => Promise<Reply>, kind: SpanKind = SpanKind.INTERNAL,
+  call: Call,
+  name: string,
+  attributes: Attributes,
+  fn: (call: Call) => Promise<Reply>,
+  kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<Reply> {
   const parent = call.trace;
   const tracer = parent === undefined ? undefined : tracerOf(parent);
@@ -100,8 +126,14 @@ export function inChildSpan(
     sent = Promise.reject(err);
   }
   return sent.then(
-    (reply) => { endOk(span, reply); return reply; },
-    (err: unknown) => { endFailed(span, err); throw err; },
+    (reply) => {
+      endOk(span, reply);
+      return reply;
+    },
+    (err: unknown) => {
+      endFailed(span, err);
+      throw err;
+    },
   );
 }
 
@@ -111,9 +143,16 @@ export function inChildSpan(
  */
 export const traceAttempts: Policy = (next) => (call) => {
   if (call.trace === undefined) return next(call);
-  return inChildSpan(call, `upstream ${call.target.id}`, {
-    'junction.objective': call.objective.name, 'junction.target': call.target.id,
-  }, next, SpanKind.CLIENT);
+  return inChildSpan(
+    call,
+    `upstream ${call.target.id}`,
+    {
+      'junction.objective': call.objective.name,
+      'junction.target': call.target.id,
+    },
+    next,
+    SpanKind.CLIENT,
+  );
 };
 
 function endOk(span: Span, reply: Reply): void {

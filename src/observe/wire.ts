@@ -73,7 +73,8 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
   }
 
   const fromEnv = opts.tracing === 'env' || opts.tracing === undefined;
-  const provider = opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
+  const provider =
+    opts.tracing === 'env' || opts.tracing === undefined ? tracerProviderFromEnv() : opts.tracing || undefined;
   if (provider !== undefined) {
     const spans = requestSpans(provider);
     onStart.push(spans.start);
@@ -87,12 +88,15 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
   let decisionLog: DecisionLog | undefined;
   if (opts.decisionLog !== undefined) {
     let watched: ObservedRuntime | undefined;
-    watchers.push((runtime) => { watched = runtime; });
-    const log = decisionLog = openDecisionLog(opts.decisionLog, {
-      sampleRate: (objective) => watched?.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
+    watchers.push((runtime) => {
+      watched = runtime;
+    });
+    const log = (decisionLog = openDecisionLog(opts.decisionLog, {
+      sampleRate: (objective) =>
+        watched?.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
       telemetry,
-    });
+    }));
     observers.push(log.observer);
     decided.push(log.observer);
     closers.push(() => log.close());
@@ -102,7 +106,13 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
   if (opts.accessLog === true) observers.push(accessLog(opts.log ?? createLogger()));
 
   return {
-    telemetry, registry: metrics.registry, metrics: on ? metrics : undefined, observers, decided, onStart, decisionLog,
+    telemetry,
+    registry: metrics.registry,
+    metrics: on ? metrics : undefined,
+    observers,
+    decided,
+    onStart,
+    decisionLog,
     watch(runtime) {
       for (const w of watchers) w(runtime);
     },

@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { JunctionError } from '../errors.js';
 import { Bulkhead, releaseWhenDone } from './bulkhead.js';
 
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: JunctionError) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: JunctionError) => e.code,
+  );
 
 describe('bulkhead', () => {
   it('refuses at once with overloaded beyond its limit and queue (never hangs)', async () => {
@@ -33,7 +37,10 @@ describe('bulkhead', () => {
     const waiting = [b.acquire(), b.acquire()];
     b.setLimits(1, 4);
     const seen: number[] = [];
-    for (const release of held) { release(); seen.push(b.inflight); }
+    for (const release of held) {
+      release();
+      seen.push(b.inflight);
+    }
     expect(seen).toEqual([3, 2, 1, 1]); // the last release admits one waiter: at the new limit, not above it
     expect(b.queued).toBe(1);
     (await waiting[0]!)();
@@ -61,9 +68,28 @@ describe('bulkhead', () => {
     const b = new Bulkhead(1, 2, 'test');
     const release = await b.acquire('default');
     const order: string[] = [];
-    const d1 = b.acquire('default').then((r) => { order.push('d1'); return r; }, (e: JunctionError) => { order.push(`d1:${e.code}`); });
-    const d2 = b.acquire('default').then((r) => { order.push('d2'); return r; }, (e: JunctionError) => { order.push(`d2:${e.code}`); });
-    const c = b.acquire('critical').then((r) => { order.push('c'); return r; });
+    const d1 = b.acquire('default').then(
+      (r) => {
+        order.push('d1');
+        return r;
+      },
+      (e: JunctionError) => {
+        order.push(`d1:${e.code}`);
+      },
+    );
+    const d2 = b.acquire('default').then(
+      (r) => {
+        order.push('d2');
+        return r;
+      },
+      (e: JunctionError) => {
+        order.push(`d2:${e.code}`);
+      },
+    );
+    const c = b.acquire('critical').then((r) => {
+      order.push('c');
+      return r;
+    });
     await d2; // evicted to make room for the critical call
     expect(order).toEqual(['d2:overloaded']);
     release();

@@ -26,7 +26,11 @@ export class Bulkhead {
   private readonly queue: Waiter[] = [];
   private sheddableLimit: number;
 
-  constructor(public limit: number, public maxQueue: number, private readonly name: string) {
+  constructor(
+    public limit: number,
+    public maxQueue: number,
+    private readonly name: string,
+  ) {
     this.sheddableLimit = Math.max(1, Math.floor(limit * SHEDDABLE_SHARE));
   }
 
@@ -49,7 +53,9 @@ export class Bulkhead {
   /** Resolves with the release function once a slot is held; rejects with `overloaded`. */
   acquire(priority: Priority = 'default', signal?: CancelSignal): Promise<() => void> {
     if (priority === 'sheddable') {
-      return this.inflight < this.sheddableLimit ? Promise.resolve(this.take()) : Promise.reject(this.overloaded('shed'));
+      return this.inflight < this.sheddableLimit
+        ? Promise.resolve(this.take())
+        : Promise.reject(this.overloaded('shed'));
     }
     if (this.inflight < this.limit && this.queue.length === 0) return Promise.resolve(this.take());
     if (this.queue.length >= this.maxQueue && !(priority === 'critical' && this.evictOne())) {
@@ -63,10 +69,17 @@ export class Bulkhead {
       } else {
         this.queue.push(waiter);
       }
-      signal?.addEventListener('abort', () => {
-        const i = this.queue.indexOf(waiter);
-        if (i !== -1) { this.queue.splice(i, 1); refuse(signal.reason); }
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.queue.indexOf(waiter);
+          if (i !== -1) {
+            this.queue.splice(i, 1);
+            refuse(signal.reason);
+          }
+        },
+        { once: true },
+      );
     });
   }
 
@@ -96,7 +109,10 @@ export class Bulkhead {
   }
 
   private overloaded(why: string): JunctionError {
-    return new JunctionError('overloaded', `${this.name} is at its concurrency limit (${this.limit} in flight, ${this.queue.length} queued: ${why})`);
+    return new JunctionError(
+      'overloaded',
+      `${this.name} is at its concurrency limit (${this.limit} in flight, ${this.queue.length} queued: ${why})`,
+    );
   }
 }
 

@@ -43,7 +43,9 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
   const toBackend: Send = (call) => {
     const backend = ctx.backends.get(call.target.id);
     if (backend === undefined) {
-      return Promise.reject(new JunctionError('internal', `no backend built for ${call.target.id}`, { objective: o.name }));
+      return Promise.reject(
+        new JunctionError('internal', `no backend built for ${call.target.id}`, { objective: o.name }),
+      );
     }
     return backend.send(call);
   };
@@ -59,8 +61,10 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
     deadline,
     slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots, telemetry),
     p.idempotent && (p.retries > 0 || p.hedgeAfterMs !== undefined) && earnRetryBudget(budget),
-    shadows.length > 0 && shadow({ shadows, send: attempt, queue: new ShadowQueue(64, 8, telemetry), timeoutMs: p.timeoutMs, telemetry }),
-    (fallbackTargets.length > 0 || p.static !== undefined) && fallback({ targets: fallbackTargets, static: p.static, telemetry }),
+    shadows.length > 0 &&
+      shadow({ shadows, send: attempt, queue: new ShadowQueue(64, 8, telemetry), timeoutMs: p.timeoutMs, telemetry }),
+    (fallbackTargets.length > 0 || p.static !== undefined) &&
+      fallback({ targets: fallbackTargets, static: p.static, telemetry }),
     p.idempotent && p.retries > 0 && retry({ retries: p.retries, budget, telemetry }),
     p.idempotent && p.hedgeAfterMs !== undefined && hedge({ afterMs: p.hedgeAfterMs, budget, telemetry }),
   ];

@@ -6,12 +6,18 @@ import { testCall } from '../../test/support/call.js';
 import { deadline } from './deadline.js';
 
 describe('deadline policy', () => {
-  beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('answers deadline_exceeded on time, and closes a reply that arrives after it', async () => {
     let answer!: (r: Reply) => void;
-    const late = new Promise<Reply>((r) => { answer = r; }); // a backend that ignores the abort
+    const late = new Promise<Reply>((r) => {
+      answer = r;
+    }); // a backend that ignores the abort
     const pending = deadline(() => late)(testCall({ deadline: performance.now() + 50 }));
     const outcome = expect(pending).rejects.toMatchObject({ code: 'deadline_exceeded' });
     await vi.advanceTimersByTimeAsync(60);
@@ -25,7 +31,9 @@ describe('deadline policy', () => {
 
   it('passes a timely reply through untouched', async () => {
     const body = new Readable({ read() {} });
-    const reply = await deadline(async () => ({ status: 200, headers: {}, body }))(testCall({ deadline: performance.now() + 50 }));
+    const reply = await deadline(async () => ({ status: 200, headers: {}, body }))(
+      testCall({ deadline: performance.now() + 50 }),
+    );
     expect(reply.body).toBe(body);
     expect(body.destroyed).toBe(false);
   });

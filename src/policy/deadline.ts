@@ -19,15 +19,23 @@ export interface Budgets {
   reply: number;
 }
 
-export function budgets(policy: Pick<PolicyConfig, 'timeoutMs' | 'replyTimeoutMs'>, arrived: number, callerMs: number | undefined): Budgets {
+export function budgets(
+  policy: Pick<PolicyConfig, 'timeoutMs' | 'replyTimeoutMs'>,
+  arrived: number,
+  callerMs: number | undefined,
+): Budgets {
   const replyMs = policy.replyTimeoutMs ?? Math.max(policy.timeoutMs, DEFAULT_REPLY_TIMEOUT_MS);
   const startMs = callerMs === undefined ? policy.timeoutMs : Math.min(callerMs, policy.timeoutMs);
-  return { start: arrived + startMs, reply: arrived + (callerMs === undefined ? replyMs : Math.min(callerMs, replyMs)) };
+  return {
+    start: arrived + startMs,
+    reply: arrived + (callerMs === undefined ? replyMs : Math.min(callerMs, replyMs)),
+  };
 }
 
 export const deadline: Policy = (next) => (call) => {
   const remaining = call.deadline - performance.now();
-  const expired = () => new JunctionError('deadline_exceeded', 'no answer within the deadline', { objective: call.objective.name });
+  const expired = () =>
+    new JunctionError('deadline_exceeded', 'no answer within the deadline', { objective: call.objective.name });
   if (remaining <= 0) return Promise.reject(expired());
   return new Promise<Reply>((resolve, reject) => {
     let expiredAlready = false;
@@ -44,7 +52,10 @@ export const deadline: Policy = (next) => (call) => {
         if (expiredAlready) discard(reply);
         else resolve(reply);
       },
-      (err) => { clearTimeout(timer); reject(err); },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
     );
   });
 };

@@ -19,7 +19,12 @@ export interface FallbackOptions {
 }
 
 /** Failures that are the caller's, not the target's: another target would fail the same way. */
-const CALLER_ERRORS: ReadonlySet<string> = new Set(['invalid_request', 'payload_too_large', 'forbidden', 'override_forbidden']);
+const CALLER_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'payload_too_large',
+  'forbidden',
+  'override_forbidden',
+]);
 
 export function fallback(opts: FallbackOptions): Policy {
   const telemetry = opts.telemetry ?? NO_TELEMETRY;
@@ -40,9 +45,15 @@ export function fallback(opts: FallbackOptions): Policy {
       telemetry.fallback(call.objective.name, from, target.id, failure.reason);
       if (failure.reply) discard(failure.reply);
       try {
-        const reply = await inChildSpan(attempt(call, { target }).call, `fallback ${target.id}`, {
-          'junction.fallback.from': from, 'junction.fallback.reason': failure.reason,
-        }, next);
+        const reply = await inChildSpan(
+          attempt(call, { target }).call,
+          `fallback ${target.id}`,
+          {
+            'junction.fallback.from': from,
+            'junction.fallback.reason': failure.reason,
+          },
+          next,
+        );
         if (reply.status < 500) return { ...reply, fallback: target.id };
         failure = { reply: { ...reply, fallback: target.id }, reason: 'error' };
       } catch (err) {
@@ -67,15 +78,22 @@ function mayContinue(call: Call, err: unknown): boolean {
 
 function reasonOf(err: unknown): FallbackReason {
   switch (toJunctionError(err).code) {
-    case 'deadline_exceeded': return 'timeout';
-    case 'no_healthy_backend': return 'unhealthy';
-    case 'overloaded': return 'overloaded';
-    default: return 'error';
+    case 'deadline_exceeded':
+      return 'timeout';
+    case 'no_healthy_backend':
+      return 'unhealthy';
+    case 'overloaded':
+      return 'overloaded';
+    default:
+      return 'error';
   }
 }
 
 function buildStatic(cfg: NonNullable<PolicyConfig['static']>): () => Reply {
   const body = Buffer.from(typeof cfg.body === 'string' ? cfg.body : JSON.stringify(cfg.body ?? null));
-  const headers = { 'content-type': typeof cfg.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...cfg.headers };
+  const headers = {
+    'content-type': typeof cfg.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    ...cfg.headers,
+  };
   return () => ({ status: cfg.status, headers: { ...headers }, body, fallback: 'static' });
 }

@@ -5,7 +5,9 @@ import { Cancellation } from '../call/cancel.js';
 import { awaitFirstByte } from './first-byte.js';
 
 const call = {
-  objective: { name: 'o' }, target: { id: 'm@1' }, signal: new Cancellation(),
+  objective: { name: 'o' },
+  target: { id: 'm@1' },
+  signal: new Cancellation(),
 } as unknown as Call;
 
 function replyWith(body: Readable): () => Promise<Reply> {
@@ -33,7 +35,9 @@ describe('awaitFirstByte', () => {
     const body = new PassThrough();
     const started = awaitFirstByte(replyWith(body))(call);
     let done = false;
-    void started.then(() => { done = true; });
+    void started.then(() => {
+      done = true;
+    });
     await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     body.write('first ');

@@ -20,9 +20,13 @@ export function awaitFirstByte(send: Send): Send {
       body.on('error', ignore);
       return reply;
     }
-    await firstChunk(body, () => call.signal.aborted
-      ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
-      : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, { objective: call.objective.name }));
+    await firstChunk(body, () =>
+      call.signal.aborted
+        ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
+        : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, {
+            objective: call.objective.name,
+          }),
+    );
     return reply;
   };
 }
@@ -45,7 +49,10 @@ function firstChunk(body: Readable, failure: () => JunctionError): Promise<void>
       body.unshift(chunk);
       resolve();
     };
-    const onEnd = () => { cleanup(); resolve(); };
+    const onEnd = () => {
+      cleanup();
+      resolve();
+    };
     const onError = () => {
       cleanup();
       body.on('error', ignore); // later errors of a body nobody reads must not go uncaught

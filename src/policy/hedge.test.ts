@@ -13,11 +13,18 @@ function controlled() {
 }
 
 /** Moves the injected clock past hedgeAfterMs. */
-const waitFor = async (cond: () => boolean) => { await vi.advanceTimersByTimeAsync(10); expect(cond()).toBe(true); };
+const waitFor = async (cond: () => boolean) => {
+  await vi.advanceTimersByTimeAsync(10);
+  expect(cond()).toBe(true);
+};
 
 describe('hedge policy', () => {
-  beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('a slow first attempt gets a hedge; the first good reply wins and the other is cancelled', async () => {
     const { attempts, send } = controlled();

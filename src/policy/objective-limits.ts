@@ -35,7 +35,8 @@ export class ObjectiveLimits {
       entry = { bulkhead: undefined, budget: new RetryBudget(p.retryBudget), refs: 0 };
       this.entries.set(objective, entry);
     }
-    if (p.maxConcurrency !== undefined) entry.bulkhead ??= new Bulkhead(p.maxConcurrency, p.maxQueue, `objective "${objective}"`);
+    if (p.maxConcurrency !== undefined)
+      entry.bulkhead ??= new Bulkhead(p.maxConcurrency, p.maxQueue, `objective "${objective}"`);
     entry.refs++;
     return entry;
   }

@@ -9,7 +9,10 @@ export class RetryBudget {
   private balance: number;
   private cap: number;
 
-  constructor(private ratio: number, private readonly reserve = 10) {
+  constructor(
+    private ratio: number,
+    private readonly reserve = 10,
+  ) {
     this.cap = Math.max(1, reserve + ratio * 100);
     this.balance = ratio === 0 ? 0 : this.cap;
   }

@@ -13,10 +13,14 @@ export type Comparator = (live: Buffer, shadow: Buffer) => Comparison;
 
 export function comparatorFor(cfg: ShadowConfig): Comparator | undefined {
   switch (cfg.compare) {
-    case 'exact': return exact;
-    case 'numeric': return numeric(cfg.tolerance ?? 1e-6);
-    case 'topk-overlap': return topkOverlap(cfg.k ?? 10, cfg.tolerance ?? 0);
-    default: return undefined;
+    case 'exact':
+      return exact;
+    case 'numeric':
+      return numeric(cfg.tolerance ?? 1e-6);
+    case 'topk-overlap':
+      return topkOverlap(cfg.k ?? 10, cfg.tolerance ?? 0);
+    default:
+      return undefined;
   }
 }
 

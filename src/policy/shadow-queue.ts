@@ -11,7 +11,9 @@ export class ShadowQueue {
   private readonly jobs: ShadowJob[] = [];
 
   constructor(
-    private readonly maxQueue = 64, private readonly concurrency = 8, private readonly telemetry: Telemetry = NO_TELEMETRY,
+    private readonly maxQueue = 64,
+    private readonly concurrency = 8,
+    private readonly telemetry: Telemetry = NO_TELEMETRY,
   ) {}
 
   get queued(): number {
@@ -37,11 +39,13 @@ export class ShadowQueue {
     this.running++;
     // setImmediate: never start a shadow on the live request's own tick.
     setImmediate(() => {
-      job().catch(() => undefined).finally(() => {
-        this.running--;
-        const next = this.jobs.shift();
-        if (next !== undefined) this.run(next);
-      });
+      job()
+        .catch(() => undefined)
+        .finally(() => {
+          this.running--;
+          const next = this.jobs.shift();
+          if (next !== undefined) this.run(next);
+        });
     });
   }
 }

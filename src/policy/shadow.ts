@@ -34,7 +34,10 @@ export interface ShadowOptions {
   random?: () => number;
 }
 
-export function shadowTargets(shadows: readonly ShadowConfig[], resolve: (ref: string) => Target | undefined): ShadowTarget[] {
+export function shadowTargets(
+  shadows: readonly ShadowConfig[],
+  resolve: (ref: string) => Target | undefined,
+): ShadowTarget[] {
   const out: ShadowTarget[] = [];
   for (const cfg of shadows) {
     const target = resolve(cfg.use);
@@ -52,7 +55,9 @@ export function shadow(opts: ShadowOptions): Policy {
     if (chosen === undefined) return next(call);
 
     let liveBody: (body: Buffer | undefined) => void = () => undefined;
-    const live = new Promise<Buffer | undefined>((resolve) => { liveBody = resolve; });
+    const live = new Promise<Buffer | undefined>((resolve) => {
+      liveBody = resolve;
+    });
     const run = new ShadowRun(opts.timeoutMs, chosen.length);
     if (call.record !== undefined) call.record.shadowsSettled = run.settled;
     for (const s of chosen) {
@@ -92,8 +97,13 @@ class ShadowRun {
   private resolve: () => void = () => undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly timeoutMs: number, private pending: number) {
-    this.settled = new Promise((resolve) => { this.resolve = resolve; });
+  constructor(
+    readonly timeoutMs: number,
+    private pending: number,
+  ) {
+    this.settled = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
     this.timer = setTimeout(() => {
       for (const note of this.notes) if (note.result === 'sent') note.result = 'timeout';
       this.controller.abort(new Error('shadow deadline'));
@@ -119,7 +129,12 @@ class ShadowRun {
 }
 
 async function sendCopy(
-  opts: ShadowOptions, s: ShadowTarget, live: Call, liveBody: Promise<Buffer | undefined>, run: ShadowRun, note: ShadowNote,
+  opts: ShadowOptions,
+  s: ShadowTarget,
+  live: Call,
+  liveBody: Promise<Buffer | undefined>,
+  run: ShadowRun,
+  note: ShadowNote,
 ): Promise<void> {
   const objective = live.objective.name;
   const telemetry = opts.telemetry ?? NO_TELEMETRY;
@@ -132,7 +147,9 @@ async function sendCopy(
     if (run.timedOut) return; // waited in the queue past the timeout
     // Its own controller, so a copy aborted by its backend leaves the others alone.
     const controller = new AbortController();
-    run.controller.signal.addEventListener('abort', () => controller.abort(run.controller.signal.reason), { once: true });
+    run.controller.signal.addEventListener('abort', () => controller.abort(run.controller.signal.reason), {
+      once: true,
+    });
     const copy: Call = {
       ...live,
       target: s.target,
@@ -177,10 +194,13 @@ function untilAborted<T>(promise: Promise<T | undefined>, signal: AbortSignal): 
   return new Promise((resolve) => {
     const onAbort = () => resolve(undefined);
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    }, () => resolve(undefined));
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      () => resolve(undefined),
+    );
   });
 }
 
@@ -194,7 +214,10 @@ function tee(body: Readable | Buffer | null, done: (copy: Buffer | undefined) =>
   let size = 0;
   const out = new PassThrough();
   body.on('data', (chunk: Buffer) => {
-    if (size <= MAX_COMPARE_BYTES) { chunks.push(chunk); size += chunk.length; }
+    if (size <= MAX_COMPARE_BYTES) {
+      chunks.push(chunk);
+      size += chunk.length;
+    }
   });
   pipeline(body, out, (err) => done(err || size > MAX_COMPARE_BYTES ? undefined : Buffer.concat(chunks, size)));
   return out;
@@ -207,7 +230,10 @@ async function readBounded(body: Readable | Buffer | null): Promise<Buffer | und
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
-    if (size > MAX_COMPARE_BYTES) { destroyQuietly(body); return undefined; }
+    if (size > MAX_COMPARE_BYTES) {
+      destroyQuietly(body);
+      return undefined;
+    }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);

@@ -10,31 +10,56 @@ export function formatReadout(r: Readout): string {
 function formatExperiment(e: ExperimentReadout): string {
   const out: string[] = [];
   out.push(`experiment ${e.experiment} (objective ${e.objective})`);
-  out.push(table(
-    ['cell', 'target', 'weight', 'units', 'exposures', 'error rate', 'p50 ms', 'p99 ms'],
-    e.cells.map((c) => [c.cell, c.target ?? '-', c.weight === null ? '-' : String(c.weight), String(c.units), String(c.exposures),
-      pct(c.errorRate), num(c.latencyMs.p50), num(c.latencyMs.p99)]),
-  ));
+  out.push(
+    table(
+      ['cell', 'target', 'weight', 'units', 'exposures', 'error rate', 'p50 ms', 'p99 ms'],
+      e.cells.map((c) => [
+        c.cell,
+        c.target ?? '-',
+        c.weight === null ? '-' : String(c.weight),
+        String(c.units),
+        String(c.exposures),
+        pct(c.errorRate),
+        num(c.latencyMs.p50),
+        num(c.latencyMs.p99),
+      ]),
+    ),
+  );
   const srm = `sample ratio: p = ${p(e.srm.pValue)} against ${e.srm.weights === 'config' ? 'the configured weights' : 'an equal split (no --config given)'}`;
-  out.push(e.srm.flagged ? `${srm}  MISMATCH (p < ${e.srm.alpha}): assignment or logging is broken; do not trust the differences` : srm);
-  if (e.unitsInSeveralCells > 0) out.push(`${e.unitsInSeveralCells} units saw more than one cell (each counted in its first)`);
+  out.push(
+    e.srm.flagged
+      ? `${srm}  MISMATCH (p < ${e.srm.alpha}): assignment or logging is broken; do not trust the differences`
+      : srm,
+  );
+  if (e.unitsInSeveralCells > 0)
+    out.push(`${e.unitsInSeveralCells} units saw more than one cell (each counted in its first)`);
   for (const m of e.metrics) {
     out.push('');
     out.push(`metric ${m.metric} (difference to ${m.cells[0]?.cell ?? '-'}, 95 % CI, always-valid p)`);
-    out.push(table(
-      ['cell', 'units', 'mean', 'difference', '95 % CI', 'p (always valid)'],
-      m.cells.map((c) => [c.cell, String(c.units), num(c.mean),
-        c.difference ? signed(c.difference.estimate) : '-',
-        c.difference ? `[${signed(c.difference.ci95[0])}, ${signed(c.difference.ci95[1])}]` : '-',
-        c.difference ? p(c.difference.pValue) : '-']),
-    ));
+    out.push(
+      table(
+        ['cell', 'units', 'mean', 'difference', '95 % CI', 'p (always valid)'],
+        m.cells.map((c) => [
+          c.cell,
+          String(c.units),
+          num(c.mean),
+          c.difference ? signed(c.difference.estimate) : '-',
+          c.difference ? `[${signed(c.difference.ci95[0])}, ${signed(c.difference.ci95[1])}]` : '-',
+          c.difference ? p(c.difference.pValue) : '-',
+        ]),
+      ),
+    );
   }
   return `${out.join('\n')}\n`;
 }
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
 }
 

@@ -56,7 +56,10 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
   if (files.decisions.length === 0) throw new Error('aggregate: no decision log given');
   // Loaded on first use: the engine is a large native library that `serve` should not pay for at startup.
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(':memory:', opts.threads === undefined ? {} : { threads: String(opts.threads) });
+  const instance = await DuckDBInstance.create(
+    ':memory:',
+    opts.threads === undefined ? {} : { threads: String(opts.threads) },
+  );
   const db = await instance.connect();
   try {
     // Row order means nothing here; keeping it makes DuckDB buffer a parallel scan's output (memory at 100M lines).
@@ -72,7 +75,9 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
     await db.run(`CREATE TEMP TABLE units AS
       SELECT experiment, any_value(objective) AS objective, unitKey, arg_min(cell, time) AS cell, count(DISTINCT cell) AS cells
       FROM ex GROUP BY experiment, unitKey`);
-    const cells = await rows<CellRow>(db, `
+    const cells = await rows<CellRow>(
+      db,
+      `
       WITH u AS (SELECT experiment, cell, count(*) AS units FROM units GROUP BY ALL),
       e AS (SELECT experiment, any_value(objective) AS objective, cell, any_value(target) AS target, count(*) AS exposures,
               count(latencyMs) AS served,
@@ -81,9 +86,12 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
             FROM ex GROUP BY experiment, cell)
       SELECT e.experiment, e.objective, e.cell, e.target, coalesce(u.units, 0)::DOUBLE AS units, e.exposures::DOUBLE AS exposures,
              e.served::DOUBLE AS served, e.errors::DOUBLE AS errors, e.p50Ms, e.p99Ms
-      FROM e LEFT JOIN u USING (experiment, cell) ORDER BY e.experiment, e.cell`);
-    const several = await rows<{ experiment: string; n: number }>(db,
-      'SELECT experiment, count(*)::DOUBLE AS n FROM units WHERE cells > 1 GROUP BY experiment');
+      FROM e LEFT JOIN u USING (experiment, cell) ORDER BY e.experiment, e.cell`,
+    );
+    const several = await rows<{ experiment: string; n: number }>(
+      db,
+      'SELECT experiment, count(*)::DOUBLE AS n FROM units WHERE cells > 1 GROUP BY experiment',
+    );
     let metrics: MetricRow[] = [];
     if (files.feedback.length > 0) {
       await db.run(`CREATE TEMP TABLE fb AS
@@ -91,7 +99,9 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
         FROM read_json(${fileList(files.feedback)}, format = 'newline_delimited', ignore_errors = true, columns = ${FEEDBACK_COLUMNS})
         WHERE metric IS NOT NULL AND value IS NOT NULL`);
       // Feedback reaches a unit by the request it answered, or by objective + unit; its cell is the unit's first.
-      metrics = await rows<MetricRow>(db, `
+      metrics = await rows<MetricRow>(
+        db,
+        `
         WITH byRequest AS (
           SELECT DISTINCT ex.experiment, ex.unitKey, fb.metric, fb.value, fb.rowid AS fid
           FROM fb JOIN (SELECT DISTINCT requestId, experiment, unitKey FROM ex) ex ON fb.requestId = ex.requestId),
@@ -102,7 +112,8 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
           SELECT experiment, unitKey, metric, sum(value) AS v FROM (SELECT * FROM byRequest UNION ALL SELECT * FROM byUnit) GROUP BY ALL)
         SELECT units.experiment, units.cell, perUnit.metric, sum(v)::DOUBLE AS sum, sum(v * v)::DOUBLE AS sumSq
         FROM perUnit JOIN units USING (experiment, unitKey)
-        GROUP BY ALL ORDER BY 1, 3, 2`);
+        GROUP BY ALL ORDER BY 1, 3, 2`,
+      );
     }
     return { cells, metrics, unitsInSeveralCells: new Map(several.map((r) => [r.experiment, r.n])) };
   } finally {
@@ -114,4 +125,3 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
 async function rows<T>(db: DuckDBConnection, sql: string): Promise<T[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJS() as unknown as T[];
 }
-

@@ -16,7 +16,8 @@ export const METHODS = {
   srm: `Pearson chi-square goodness of fit of units per cell against the cell weights; flagged below ${SRM_ALPHA}`,
   ci: 'Welch difference of means (treatment − first cell), normal approximation, 95 %; valid when read once at a planned size',
   pValue: `mSPRT always-valid p-value (normal mixture, tau = ${MIXING_SD_FACTOR} × pooled per-unit standard deviation); may be read at any time`,
-  unitValue: 'each unit\'s metric is the sum of its feedback values (0 without feedback), counted in the first cell it saw',
+  unitValue:
+    "each unit's metric is the sum of its feedback values (0 without feedback), counted in the first cell it saw",
 } as const;
 
 export interface CellReadout {
@@ -62,7 +63,11 @@ export async function readExperiments(files: LogFiles, config?: Config): Promise
 function configuredCells(config: Config | undefined): Map<string, Array<[string, number]>> {
   const out = new Map<string, Array<[string, number]>>();
   for (const o of Object.values(config?.objectives ?? {})) {
-    for (const e of o.experiments) out.set(e.id, Object.entries(e.cells).map(([name, c]) => [name, c.weight]));
+    for (const e of o.experiments)
+      out.set(
+        e.id,
+        Object.entries(e.cells).map(([name, c]) => [name, c.weight]),
+      );
   }
   return out;
 }
@@ -74,18 +79,31 @@ export function buildReadout(agg: Aggregates, config?: Config): Readout {
     const rows = agg.cells.filter((c) => c.experiment === id);
     const declared = configured.get(id);
     // Cells in config order (the first is the control), then any the config does not know, by name.
-    const order = [...(declared ?? []).map(([name]) => name), ...rows.map((r) => r.cell).filter((c) => !declared?.some(([n]) => n === c)).sort()];
+    const order = [
+      ...(declared ?? []).map(([name]) => name),
+      ...rows
+        .map((r) => r.cell)
+        .filter((c) => !declared?.some(([n]) => n === c))
+        .sort(),
+    ];
     const weightOf = (cell: string) => declared?.find(([n]) => n === cell)?.[1] ?? null;
     const cells = order.map((cell): CellReadout => {
       const r = rows.find((x) => x.cell === cell);
       return {
-        cell, target: r?.target ?? null, weight: weightOf(cell), units: r?.units ?? 0, exposures: r?.exposures ?? 0,
+        cell,
+        target: r?.target ?? null,
+        weight: weightOf(cell),
+        units: r?.units ?? 0,
+        exposures: r?.exposures ?? 0,
         errorRate: r && r.served > 0 ? r.errors / r.served : null,
         latencyMs: { p50: r?.p50Ms ?? null, p99: r?.p99Ms ?? null },
       };
     });
     const weights = declared ? cells.map((c) => c.weight ?? 0) : cells.map(() => 1);
-    const srmP = srmPValue(cells.map((c) => c.units), weights);
+    const srmP = srmPValue(
+      cells.map((c) => c.units),
+      weights,
+    );
     const metricNames = [...new Set(agg.metrics.filter((m) => m.experiment === id).map((m) => m.metric))].sort();
     const metrics = metricNames.map((metric) => {
       const moments = cells.map((c): Moments => {
@@ -97,14 +115,20 @@ export function buildReadout(agg: Aggregates, config?: Config): Readout {
         cells: cells.map((c, i): MetricCell => {
           const d = i === 0 ? undefined : meanDifference(moments[0]!, moments[i]!);
           return {
-            cell: c.cell, units: c.units, mean: c.units > 0 ? moments[i]!.sum / c.units : null,
-            difference: d ? { estimate: d.estimate, ci95: d.ci95, pValue: alwaysValidPValue(moments[0]!, moments[i]!) } : null,
+            cell: c.cell,
+            units: c.units,
+            mean: c.units > 0 ? moments[i]!.sum / c.units : null,
+            difference: d
+              ? { estimate: d.estimate, ci95: d.ci95, pValue: alwaysValidPValue(moments[0]!, moments[i]!) }
+              : null,
           };
         }),
       };
     });
     return {
-      experiment: id, objective: rows[0]!.objective, cells,
+      experiment: id,
+      objective: rows[0]!.objective,
+      cells,
       srm: { pValue: srmP, flagged: srmP < SRM_ALPHA, alpha: SRM_ALPHA, weights: declared ? 'config' : 'equal' },
       unitsInSeveralCells: agg.unitsInSeveralCells.get(id) ?? 0,
       metrics,

@@ -49,11 +49,15 @@ describe('BucketMemo', () => {
   it('steps aside for units that never come back, and comes back when they do', () => {
     const memo = new BucketMemo(4096);
     let wrong = 0;
-    for (let i = 0; i < 50_000; i++) if (memo.bucketOf('s', `distinct-${i}`) !== bucketOf('s', `distinct-${i}`)) wrong++;
+    for (let i = 0; i < 50_000; i++)
+      if (memo.bucketOf('s', `distinct-${i}`) !== bucketOf('s', `distinct-${i}`)) wrong++;
     expect(memo.bypassed).toBeGreaterThan(40_000);
     const units = Array.from({ length: 50 }, (_, i) => `back-${i}`);
     const expected = units.map((u) => bucketOf('s', u));
-    for (let round = 0; round < 2000; round++) units.forEach((u, i) => { if (memo.bucketOf('s', u) !== expected[i]) wrong++; });
+    for (let round = 0; round < 2000; round++)
+      units.forEach((u, i) => {
+        if (memo.bucketOf('s', u) !== expected[i]) wrong++;
+      });
     expect(wrong).toBe(0);
     const { hits, bypassed } = memo;
     for (const u of units) memo.bucketOf('s', u);
@@ -68,16 +72,25 @@ describe('BucketMemo', () => {
 
   it('decide gives the same outcome with and without a memo', () => {
     const http = (port: number) => ({ backend: { type: 'http', endpoints: [`http://127.0.0.1:${port}`] } });
-    const table = compileRouting(validateConfig({
-      models: { ranker: { versions: { '5': http(1), '6': http(2), '7': http(3), '8': http(4) } } },
-      objectives: {
-        cw: {
-          default: 'ranker@6',
-          experiments: [{ id: 'cw-42', population: 0.6, cells: { A: { weight: 30, use: 'ranker@5' }, B: { weight: 70, use: 'ranker@7' } } }],
-          rollout: { candidate: 'ranker@8', percent: 35 },
+    const table = compileRouting(
+      validateConfig({
+        models: { ranker: { versions: { '5': http(1), '6': http(2), '7': http(3), '8': http(4) } } },
+        objectives: {
+          cw: {
+            default: 'ranker@6',
+            experiments: [
+              {
+                id: 'cw-42',
+                population: 0.6,
+                cells: { A: { weight: 30, use: 'ranker@5' }, B: { weight: 70, use: 'ranker@7' } },
+              },
+            ],
+            rollout: { candidate: 'ranker@8', percent: 35 },
+          },
         },
-      },
-    }), 1);
+      }),
+      1,
+    );
     const o = table.objectives.get('cw')!;
     const memo = new BucketMemo(128);
     for (let round = 0; round < 3; round++) {

@@ -48,7 +48,8 @@ export class BucketMemo {
 
   /** `capacity`: buckets kept at most, (salt, unit) pairs over both generations. */
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError(`bucket memo capacity must be an integer ≥ 2, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 2)
+      throw new RangeError(`bucket memo capacity must be an integer ≥ 2, got ${capacity}`);
     this.generation = Math.floor(capacity / 2);
     // 4 bits per remembered pair, a power of two (2^5..2^24), cleared after
     // `generation` marks: at most 1 in 8 bits set, so ≤ ~12 % of first

@@ -6,7 +6,9 @@ import { bucketOf } from './bucket.js';
 // digits → integer → mod 10000 (SPEC §3), so a change of byte order, encoding
 // or separator in the implementation is caught.
 function reference(salt: string, unit: string): number {
-  const hex = createHash('sha256').update(Buffer.from(`${salt}:${unit}`, 'utf8')).digest('hex');
+  const hex = createHash('sha256')
+    .update(Buffer.from(`${salt}:${unit}`, 'utf8'))
+    .digest('hex');
   return parseInt(hex.slice(0, 8), 16) % 10000;
 }
 
@@ -16,7 +18,9 @@ describe('bucketOf', () => {
     expect(bucketOf('cw-42', 'user-1')).toBe(0x37dbf586 % 10000);
     expect(bucketOf('continue-watching-ranking:ranker@7', 'user-1')).toBe(0xb33e7322 % 10000);
     expect(bucketOf('cw-42', 'user-1')).toBe(reference('cw-42', 'user-1'));
-    expect(bucketOf('continue-watching-ranking:ranker@7', 'user-1')).toBe(reference('continue-watching-ranking:ranker@7', 'user-1'));
+    expect(bucketOf('continue-watching-ranking:ranker@7', 'user-1')).toBe(
+      reference('continue-watching-ranking:ranker@7', 'user-1'),
+    );
     expect(bucketOf('s', 'ünïcødé-ユーザー')).toBe(reference('s', 'ünïcødé-ユーザー'));
   });
 

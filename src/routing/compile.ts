@@ -13,7 +13,10 @@ export function compileTargets(config: Config): Map<string, Target> {
   for (const [model, m] of Object.entries(config.models)) {
     for (const [version, v] of Object.entries(m.versions)) {
       const id = `${model}@${version}`;
-      targets.set(id, Object.freeze({ id, model, version, modelClass: m.class, backend: v.backend, metadata: v.metadata }));
+      targets.set(
+        id,
+        Object.freeze({ id, model, version, modelClass: m.class, backend: v.backend, metadata: v.metadata }),
+      );
     }
   }
   return targets;
@@ -28,7 +31,12 @@ export function compileRouting(config: Config, revision: number): RoutingTable {
   return { revision, objectives, targets };
 }
 
-function compileObjective(name: string, o: ObjectiveConfig, revision: number, targets: Map<string, Target>): CompiledObjective {
+function compileObjective(
+  name: string,
+  o: ObjectiveConfig,
+  revision: number,
+  targets: Map<string, Target>,
+): CompiledObjective {
   const target = (ref: string): Target => {
     const t = targets.get(ref);
     // validate.ts guarantees this; a miss here is a bug, not a user error.
@@ -52,15 +60,31 @@ function compileObjective(name: string, o: ObjectiveConfig, revision: number, ta
   });
 
   const experiments = o.experiments.map((e) =>
-    compileExperiment(e, (ref, cell) => outcome(ref, 'experiment', `experiment:${e.id}`, e.id, cell)));
-
-  const rollout = o.rollout === undefined ? undefined : compileRollout(
-    name, o.rollout.candidate, o.rollout.percent, o.rollout.salt, outcome(o.rollout.candidate, 'rollout', 'rollout'),
+    compileExperiment(e, (ref, cell) => outcome(ref, 'experiment', `experiment:${e.id}`, e.id, cell)),
   );
 
+  const rollout =
+    o.rollout === undefined
+      ? undefined
+      : compileRollout(
+          name,
+          o.rollout.candidate,
+          o.rollout.percent,
+          o.rollout.salt,
+          outcome(o.rollout.candidate, 'rollout', 'rollout'),
+        );
+
   return {
-    name, interface: o.interface, config: o, revision, allowOverride: o.allowOverride,
-    pins, rules, ruleIndex: buildRuleIndex(rules), experiments, rollout,
+    name,
+    interface: o.interface,
+    config: o,
+    revision,
+    allowOverride: o.allowOverride,
+    pins,
+    rules,
+    ruleIndex: buildRuleIndex(rules),
+    experiments,
+    rollout,
     default: outcome(o.default, 'default', 'default'),
     overrides: new Map(),
   };

@@ -10,10 +10,13 @@ import type { RoutingRequest, RoutingTable } from './types.js';
 const http = (port: number) => ({ backend: { type: 'http', endpoints: [`http://127.0.0.1:${port}`] } });
 
 function table(objective: Record<string, unknown>, revision = 3): RoutingTable {
-  return compileRouting(validateConfig({
-    models: { ranker: { class: 'scorer', versions: { '5': http(1), '6': http(2), '7': http(3), '8': http(4) } } },
-    objectives: { cw: { default: 'ranker@6', ...objective } },
-  }), revision);
+  return compileRouting(
+    validateConfig({
+      models: { ranker: { class: 'scorer', versions: { '5': http(1), '6': http(2), '7': http(3), '8': http(4) } } },
+      objectives: { cw: { default: 'ranker@6', ...objective } },
+    }),
+    revision,
+  );
 }
 
 function req(over: Partial<RoutingRequest> = {}): RoutingRequest {
@@ -31,24 +34,51 @@ const full = {
     { id: 'latam', when: { context: { country: ['BR', 'MX'] } }, use: 'ranker@7' },
     { when: { trafficClass: 'test' }, use: 'ranker@5' },
   ],
-  experiments: [{ id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@5' }, B: { weight: 50, use: 'ranker@7' } } }],
+  experiments: [
+    { id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@5' }, B: { weight: 50, use: 'ranker@7' } } },
+  ],
   rollout: { candidate: 'ranker@8', percent: 100 },
 };
 
 describe('decide: each step and its precedence', () => {
   const cases: Array<[string, Record<string, unknown>, Partial<RoutingRequest>, string, string]> = [
     ['default when nothing else applies', {}, {}, 'ranker@6', 'default'],
-    ['override beats everything', full, { override: 'ranker@6', unit: 'pinned-user', context: { country: 'BR' } }, 'ranker@6', 'override'],
+    [
+      'override beats everything',
+      full,
+      { override: 'ranker@6', unit: 'pinned-user', context: { country: 'BR' } },
+      'ranker@6',
+      'override',
+    ],
     ['pin beats rules', full, { unit: 'pinned-user', context: { country: 'BR' } }, 'ranker@8', 'pin'],
     ['rule on context value', full, { context: { country: 'MX' } }, 'ranker@7', 'rule:latam'],
     ['rule on traffic class, named by index', full, { trafficClass: 'test' }, 'ranker@5', 'rule:1'],
-    ['rules need every key: other country falls to the experiment', full, { context: { country: 'US' } }, '', 'experiment:cw-42'],
+    [
+      'rules need every key: other country falls to the experiment',
+      full,
+      { context: { country: 'US' } },
+      '',
+      'experiment:cw-42',
+    ],
     ['experiment beats rollout', { ...full, pins: {}, rules: [] }, {}, '', 'experiment:cw-42'],
     ['rollout at 100% beats default', { rollout: { candidate: 'ranker@8', percent: 100 } }, {}, 'ranker@8', 'rollout'],
     ['rollout at 0% falls to default', { rollout: { candidate: 'ranker@8', percent: 0 } }, {}, 'ranker@6', 'default'],
-    ['experiment whose when fails is skipped', {
-      experiments: [{ id: 'br-only', when: { context: { country: 'BR' } }, population: 1, cells: { A: { weight: 100, use: 'ranker@7' } } }],
-    }, { context: { country: 'US' } }, 'ranker@6', 'default'],
+    [
+      'experiment whose when fails is skipped',
+      {
+        experiments: [
+          {
+            id: 'br-only',
+            when: { context: { country: 'BR' } },
+            population: 1,
+            cells: { A: { weight: 100, use: 'ranker@7' } },
+          },
+        ],
+      },
+      { context: { country: 'US' } },
+      'ranker@6',
+      'default',
+    ],
   ];
   for (const [name, objective, r, target, rule] of cases) {
     it(name, () => {
@@ -67,7 +97,9 @@ describe('decide: each step and its precedence', () => {
 
   it('override without permission is override_forbidden', () => {
     const t = table({});
-    expect(() => route(t, req({ override: 'ranker@7' }))).toThrow(expect.objectContaining({ code: 'override_forbidden' }));
+    expect(() => route(t, req({ override: 'ranker@7' }))).toThrow(
+      expect.objectContaining({ code: 'override_forbidden' }),
+    );
     // The caller's own scope can grant it even when the objective does not.
     expect(route(t, req({ override: 'ranker@7', mayOverride: true })).target.id).toBe('ranker@7');
   });
@@ -95,12 +127,22 @@ describe('decide: each step and its precedence', () => {
     };
     expect(message({})).toMatch(/^x-model-override: unknown target "ranker@99"/);
     expect(message({ overrideSource: 'header' })).toMatch(/^x-model-override: /);
-    expect(message({ overrideSource: 'path' })).toBe('/versions/99: model "ranker" (the objective\'s default model) has no version "99" in the config');
+    expect(message({ overrideSource: 'path' })).toBe(
+      '/versions/99: model "ranker" (the objective\'s default model) has no version "99" in the config',
+    );
     expect(message({ overrideSource: 'query' })).toMatch(/^override parameter: unknown target "ranker@99"/);
   });
 
   it('experiment cells are consecutive bucket ranges over the population (SPEC example)', () => {
-    const t = table({ experiments: [{ id: 'half', population: 0.5, cells: { A: { weight: 50, use: 'ranker@5' }, B: { weight: 50, use: 'ranker@7' } } }] });
+    const t = table({
+      experiments: [
+        {
+          id: 'half',
+          population: 0.5,
+          cells: { A: { weight: 50, use: 'ranker@5' }, B: { weight: 50, use: 'ranker@7' } },
+        },
+      ],
+    });
     for (let i = 0; i < 3000; i++) {
       const unit = `u${i}`;
       const b = bucketOf('half', unit);
@@ -119,7 +161,8 @@ describe('decide: each step and its precedence', () => {
     for (let i = 0; i < 2000; i++) {
       const unit = `u${i}`;
       const o = route(t, req({ unit }));
-      const expected = bucketOf('other', unit) < 3000 ? 'ranker@5' : bucketOf('cw:ranker@8', unit) < 4000 ? 'ranker@8' : 'ranker@6';
+      const expected =
+        bucketOf('other', unit) < 3000 ? 'ranker@5' : bucketOf('cw:ranker@8', unit) < 4000 ? 'ranker@8' : 'ranker@6';
       expect(o.target.id).toBe(expected);
     }
   });
@@ -142,7 +185,10 @@ describe('explain', () => {
     const { outcome, trail } = explain(t, o, r);
     expect(outcome).toBe(decide(t, o, r));
     expect(trail.map((e) => `${e.step}:${e.id}:${e.matched}`)).toEqual([
-      'pin:pin:false', 'rule:latam:false', 'rule:1:false', 'experiment:cw-42:true',
+      'pin:pin:false',
+      'rule:latam:false',
+      'rule:1:false',
+      'experiment:cw-42:true',
     ]);
     expect(trail[1]!.reason).toBe('context.country=US not in [BR, MX]');
   });
@@ -150,24 +196,36 @@ describe('explain', () => {
 
 describe('properties', () => {
   const t = table({
-    experiments: [{ id: 'p', population: 0.6, cells: { A: { weight: 30, use: 'ranker@5' }, B: { weight: 70, use: 'ranker@7' } } }],
+    experiments: [
+      { id: 'p', population: 0.6, cells: { A: { weight: 30, use: 'ranker@5' }, B: { weight: 70, use: 'ranker@7' } } },
+    ],
     rollout: { candidate: 'ranker@8', percent: 25 },
   });
 
   it('same input, same decision (and the same object: nothing is allocated)', () => {
-    fc.assert(fc.property(fc.string(), fc.constantFrom('BR', 'US', 'MX'), (unit, country) => {
-      const r = req({ unit, context: { country } });
-      expect(route(t, r)).toBe(route(t, r));
-    }));
+    fc.assert(
+      fc.property(fc.string(), fc.constantFrom('BR', 'US', 'MX'), (unit, country) => {
+        const r = req({ unit, context: { country } });
+        expect(route(t, r)).toBe(route(t, r));
+      }),
+    );
   });
 
   it('raising a rollout percent never moves a unit back', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (unit, a, b) => {
-      const [lo, hi] = a <= b ? [a, b] : [b, a];
-      const low = route(table({ rollout: { candidate: 'ranker@8', percent: lo } }), req({ unit }));
-      const high = route(table({ rollout: { candidate: 'ranker@8', percent: hi } }), req({ unit }));
-      if (low.target.id === 'ranker@8') expect(high.target.id).toBe('ranker@8');
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        (unit, a, b) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const low = route(table({ rollout: { candidate: 'ranker@8', percent: lo } }), req({ unit }));
+          const high = route(table({ rollout: { candidate: 'ranker@8', percent: hi } }), req({ unit }));
+          if (low.target.id === 'ranker@8') expect(high.target.id).toBe('ranker@8');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('observed shares over 100k units are within statistical tolerance', () => {
@@ -207,8 +265,12 @@ describe('properties', () => {
 describe('compile', () => {
   it('routing cost does not depend on other objectives: each objective has its own table', () => {
     const objectives: Record<string, unknown> = {};
-    for (let i = 0; i < 1000; i++) objectives[`o-${i}`] = { default: 'ranker@6', rules: [{ when: { context: { k: String(i) } }, use: 'ranker@7' }] };
-    const t = compileRouting(validateConfig({ models: { ranker: { versions: { '6': http(1), '7': http(2) } } }, objectives }), 1);
+    for (let i = 0; i < 1000; i++)
+      objectives[`o-${i}`] = { default: 'ranker@6', rules: [{ when: { context: { k: String(i) } }, use: 'ranker@7' }] };
+    const t = compileRouting(
+      validateConfig({ models: { ranker: { versions: { '6': http(1), '7': http(2) } } }, objectives }),
+      1,
+    );
     const o = t.objectives.get('o-999')!;
     expect(o.rules).toHaveLength(1);
     expect(decide(t, o, req({ context: { k: '999' } })).target.id).toBe('ranker@7');

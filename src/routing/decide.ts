@@ -14,7 +14,11 @@ import { mismatch } from './when.js';
  * or without it. Pass none for random units: they never repeat.
  */
 export function decide(
-  table: RoutingTable, o: CompiledObjective, req: RoutingRequest, trail?: TrailEntry[], memo?: BucketMemo,
+  table: RoutingTable,
+  o: CompiledObjective,
+  req: RoutingRequest,
+  trail?: TrailEntry[],
+  memo?: BucketMemo,
 ): Outcome {
   // 1. override, then pins
   if (req.override !== undefined) return resolveOverride(table, o, req, req.override, trail);
@@ -28,7 +32,14 @@ export function decide(
     for (let i = 0; i < considered; i++) {
       trail.push({ step: 'rule', id: o.rules[i]!.id, matched: false, reason: mismatch(o.rules[i]!.when, req) });
     }
-    if (first !== -1) trail.push({ step: 'rule', id: o.rules[first]!.id, matched: true, target: o.rules[first]!.outcome.target.id, reason: 'matched' });
+    if (first !== -1)
+      trail.push({
+        step: 'rule',
+        id: o.rules[first]!.id,
+        matched: true,
+        target: o.rules[first]!.outcome.target.id,
+        reason: 'matched',
+      });
   }
   if (first !== -1) return o.rules[first]!.outcome;
 
@@ -44,12 +55,22 @@ export function decide(
   }
 
   // 5. default
-  trail?.push({ step: 'default', id: 'default', matched: true, target: o.default.target.id, reason: 'nothing earlier decided' });
+  trail?.push({
+    step: 'default',
+    id: 'default',
+    matched: true,
+    target: o.default.target.id,
+    reason: 'nothing earlier decided',
+  });
   return o.default;
 }
 
 /** The decision plus the ordered trail of every step considered. */
-export function explain(table: RoutingTable, o: CompiledObjective, req: RoutingRequest): { outcome: Outcome; trail: TrailEntry[] } {
+export function explain(
+  table: RoutingTable,
+  o: CompiledObjective,
+  req: RoutingRequest,
+): { outcome: Outcome; trail: TrailEntry[] } {
   const trail: TrailEntry[] = [];
   const outcome = decide(table, o, req, trail);
   return { outcome, trail };

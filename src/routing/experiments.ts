@@ -7,7 +7,8 @@ import type { CompiledExperiment, Outcome, RoutingRequest, TrailEntry } from './
 import { compileWhen, matches, mismatch } from './when.js';
 
 export function compileExperiment(
-  e: ExperimentConfig, outcomeOf: (ref: string, cell: string) => Outcome,
+  e: ExperimentConfig,
+  outcomeOf: (ref: string, cell: string) => Outcome,
 ): CompiledExperiment {
   const populationUpper = e.population * BUCKETS;
   let cumulative = 0;
@@ -21,7 +22,11 @@ export function compileExperiment(
 }
 
 export function assignExperiment(
-  e: CompiledExperiment, req: RoutingRequest, unit: string, trail: TrailEntry[] | undefined, memo?: BucketMemo,
+  e: CompiledExperiment,
+  req: RoutingRequest,
+  unit: string,
+  trail: TrailEntry[] | undefined,
+  memo?: BucketMemo,
 ): Outcome | undefined {
   if (e.when !== undefined && !matches(e.when, req)) {
     trail?.push({ step: 'experiment', id: e.id, matched: false, reason: mismatch(e.when, req) });
@@ -33,13 +38,21 @@ export function assignExperiment(
       const cell = e.cells[i]!;
       if (bucket < cell.upper) {
         trail?.push({
-          step: 'experiment', id: e.id, matched: true, target: cell.outcome.target.id,
+          step: 'experiment',
+          id: e.id,
+          matched: true,
+          target: cell.outcome.target.id,
           reason: `bucket ${bucket} < ${cell.upper}: cell ${cell.name}`,
         });
         return cell.outcome;
       }
     }
   }
-  trail?.push({ step: 'experiment', id: e.id, matched: false, reason: `bucket ${bucket} outside population [0, ${e.populationUpper})` });
+  trail?.push({
+    step: 'experiment',
+    id: e.id,
+    matched: false,
+    reason: `bucket ${bucket} outside population [0, ${e.populationUpper})`,
+  });
   return undefined;
 }

@@ -17,13 +17,27 @@ describe('routingRequest: one builder for headers, decide items, explain queries
 
   it('keeps the context it is given and the override with where it came from', () => {
     const r = routingRequest('u', { country: 'BR' }, 'test', 'ranker@7', { ...NAMES, overrideSource: 'query' });
-    expect(r).toMatchObject({ context: { country: 'BR' }, trafficClass: 'test', override: 'ranker@7', overrideSource: 'query' });
+    expect(r).toMatchObject({
+      context: { country: 'BR' },
+      trafficClass: 'test',
+      override: 'ranker@7',
+      overrideSource: 'query',
+    });
     expect(routingRequest('u', NO_CONTEXT, undefined, undefined, NAMES).overrideSource).toBeUndefined();
   });
 
   it('refuses a bad traffic class or override as invalid_request, naming the field as the source spells it', () => {
-    const bad = (f: () => unknown) => { try { f(); } catch (err) { return err as JunctionError; } throw new Error('accepted'); };
-    const tc = bad(() => routingRequest('u', NO_CONTEXT, 'prod', undefined, { ...NAMES, trafficClass: 'requests[2].trafficClass' }));
+    const bad = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err as JunctionError;
+      }
+      throw new Error('accepted');
+    };
+    const tc = bad(() =>
+      routingRequest('u', NO_CONTEXT, 'prod', undefined, { ...NAMES, trafficClass: 'requests[2].trafficClass' }),
+    );
     expect(tc.code).toBe('invalid_request');
     expect(tc.message).toMatch(/^requests\[2\]\.trafficClass must be live, test or synthetic/);
     const ov = bad(() => routingRequest('u', NO_CONTEXT, undefined, 'ranker', NAMES, 'cw'));

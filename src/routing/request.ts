@@ -31,14 +31,24 @@ export const NO_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
  * @param override `model@version` as sent, or undefined
  */
 export function routingRequest(
-  unit: string | undefined, context: Readonly<Record<string, string>>, trafficClass: unknown, override: unknown,
-  names: FieldNames, objective?: string,
+  unit: string | undefined,
+  context: Readonly<Record<string, string>>,
+  trafficClass: unknown,
+  override: unknown,
+  names: FieldNames,
+  objective?: string,
 ): RoutingRequest {
   if (trafficClass !== undefined && !isTrafficClass(trafficClass)) {
-    throw new JunctionError('invalid_request', `${names.trafficClass} must be live, test or synthetic (got ${shown(trafficClass)})`, { objective });
+    throw new JunctionError(
+      'invalid_request',
+      `${names.trafficClass} must be live, test or synthetic (got ${shown(trafficClass)})`,
+      { objective },
+    );
   }
   if (override !== undefined && (typeof override !== 'string' || !TARGET_REF.test(override))) {
-    throw new JunctionError('invalid_request', `${names.override} must be "model@version" (got ${shown(override)})`, { objective });
+    throw new JunctionError('invalid_request', `${names.override} must be "model@version" (got ${shown(override)})`, {
+      objective,
+    });
   }
   const none = unit === undefined || unit === '';
   // Every field present, in one order: one object shape for decide() whatever the source.
@@ -56,5 +66,5 @@ export function routingRequest(
 
 /** A value as the caller sent it, quoted, for an error message. */
 function shown(value: unknown): string {
-  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
 }

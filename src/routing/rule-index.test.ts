@@ -21,19 +21,33 @@ const request = fc.record({
 
 describe('rule index', () => {
   it('finds exactly the first rule that matches() accepts, for any rules and request (up to 80 rules: several words)', () => {
-    fc.assert(fc.property(fc.array(when, { maxLength: 80 }), request, (whens, r) => {
-      const rules: CompiledRule[] = whens.map((w, i) => ({ id: String(i), when: compileWhen(w), outcome: {} as Outcome }));
-      const req: RoutingRequest = { unit: 'u', context: r.context, trafficClass: r.trafficClass };
-      const linear = rules.findIndex((rule) => matches(rule.when, req));
-      expect(firstMatchingRule(buildRuleIndex(rules), req)).toBe(linear);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.array(when, { maxLength: 80 }), request, (whens, r) => {
+        const rules: CompiledRule[] = whens.map((w, i) => ({
+          id: String(i),
+          when: compileWhen(w),
+          outcome: {} as Outcome,
+        }));
+        const req: RoutingRequest = { unit: 'u', context: r.context, trafficClass: r.trafficClass };
+        const linear = rules.findIndex((rule) => matches(rule.when, req));
+        expect(firstMatchingRule(buildRuleIndex(rules), req)).toBe(linear);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('the one-word path (up to 32 rules, where matching stops at the first key that leaves none) agrees too', () => {
-    fc.assert(fc.property(fc.array(when, { minLength: 1, maxLength: 32 }), request, (whens, r) => {
-      const rules: CompiledRule[] = whens.map((w, i) => ({ id: String(i), when: compileWhen(w), outcome: {} as Outcome }));
-      const req: RoutingRequest = { unit: 'u', context: r.context, trafficClass: r.trafficClass };
-      expect(firstMatchingRule(buildRuleIndex(rules), req)).toBe(rules.findIndex((rule) => matches(rule.when, req)));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.array(when, { minLength: 1, maxLength: 32 }), request, (whens, r) => {
+        const rules: CompiledRule[] = whens.map((w, i) => ({
+          id: String(i),
+          when: compileWhen(w),
+          outcome: {} as Outcome,
+        }));
+        const req: RoutingRequest = { unit: 'u', context: r.context, trafficClass: r.trafficClass };
+        expect(firstMatchingRule(buildRuleIndex(rules), req)).toBe(rules.findIndex((rule) => matches(rule.when, req)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -23,7 +23,9 @@ export interface RuleIndex {
 
 export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
   const words = Math.ceil(rules.length / 32);
-  const set = (bits: Uint32Array, i: number) => { bits[i >>> 5]! |= 1 << (i & 31); };
+  const set = (bits: Uint32Array, i: number) => {
+    bits[i >>> 5]! |= 1 << (i & 31);
+  };
 
   const keyNames = [...new Set(rules.flatMap((r) => r.when.context.map(([k]) => k)))];
   const keys: KeyIndex[] = keyNames.map((key) => {
@@ -32,11 +34,12 @@ export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
     rules.forEach((rule, i) => {
       const entry = rule.when.context.find(([k]) => k === key);
       if (entry === undefined) set(unconstrained, i);
-      else for (const v of entry[1]) {
-        let bits = byValue.get(v);
-        if (bits === undefined) byValue.set(v, (bits = new Uint32Array(words)));
-        set(bits, i);
-      }
+      else
+        for (const v of entry[1]) {
+          let bits = byValue.get(v);
+          if (bits === undefined) byValue.set(v, (bits = new Uint32Array(words)));
+          set(bits, i);
+        }
     });
     for (const bits of byValue.values()) for (let w = 0; w < words; w++) bits[w]! |= unconstrained[w]!;
     return { key, byValue, unconstrained };

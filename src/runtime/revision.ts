@@ -42,7 +42,12 @@ export class Revision {
     return this.meta.number;
   }
 
-  static async build(config: Config, meta: RevisionMeta, cache: BackendCache, limits: ObjectiveLimits): Promise<Revision> {
+  static async build(
+    config: Config,
+    meta: RevisionMeta,
+    cache: BackendCache,
+    limits: ObjectiveLimits,
+  ): Promise<Revision> {
     const routing = compileRouting(config, meta.number);
     const ctx: RevisionScope = { baseDir: meta.baseDir };
     const backends = new Map<string, Backend>();

@@ -65,7 +65,9 @@ export class Runtime {
         this.waiters.delete(onSwap);
         resolve(rev);
       };
-      const onSwap = (next: Revision | undefined) => { if (next === undefined || next.number > after) done(next); };
+      const onSwap = (next: Revision | undefined) => {
+        if (next === undefined || next.number > after) done(next);
+      };
       const onAbort = () => done(undefined);
       const timer = setTimeout(() => done(undefined), ms);
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -34,7 +34,9 @@ export function mixtureLikelihoodRatio(estimate: number, v: number, tau2: number
 export function alwaysValidPValue(control: Moments, treatment: Moments, sdFactor = MIXING_SD_FACTOR): number {
   if (control.n < 2 || treatment.n < 2) return 1;
   const v = variance(control) / control.n + variance(treatment) / treatment.n;
-  const pooledSd = Math.sqrt(((control.n - 1) * variance(control) + (treatment.n - 1) * variance(treatment)) / (control.n + treatment.n - 2));
+  const pooledSd = Math.sqrt(
+    ((control.n - 1) * variance(control) + (treatment.n - 1) * variance(treatment)) / (control.n + treatment.n - 2),
+  );
   const tau = sdFactor * pooledSd;
   return Math.min(1, 1 / mixtureLikelihoodRatio(mean(treatment) - mean(control), v, tau * tau));
 }

@@ -13,7 +13,8 @@ export const SRM_ALPHA = 0.001;
  * Returns 1 when there is nothing to test (fewer than two cells or no units).
  */
 export function srmPValue(counts: number[], weights: number[]): number {
-  if (counts.length !== weights.length) throw new Error(`srmPValue: ${counts.length} counts but ${weights.length} weights`);
+  if (counts.length !== weights.length)
+    throw new Error(`srmPValue: ${counts.length} counts but ${weights.length} weights`);
   const cells: Array<[number, number]> = [];
   for (let i = 0; i < counts.length; i++) if (weights[i]! > 0) cells.push([counts[i]!, weights[i]!]);
   const total = cells.reduce((s, [c]) => s + c, 0);
@@ -22,7 +23,7 @@ export function srmPValue(counts: number[], weights: number[]): number {
   let chi2 = 0;
   for (const [observed, w] of cells) {
     const expected = (total * w) / weightSum;
-    chi2 += ((observed - expected) ** 2) / expected;
+    chi2 += (observed - expected) ** 2 / expected;
   }
   return chiSquareSurvival(chi2, cells.length - 1);
 }

@@ -10,7 +10,11 @@ import { populationStabilityIndex, scoreBucket } from './psi.js';
 import { errorRateIncrease } from './rate-increase.js';
 import { srmPValue } from './srm.js';
 
-const moments = (xs: readonly number[]): Moments => ({ n: xs.length, sum: xs.reduce((s, x) => s + x, 0), sumSq: xs.reduce((s, x) => s + x * x, 0) });
+const moments = (xs: readonly number[]): Moments => ({
+  n: xs.length,
+  sum: xs.reduce((s, x) => s + x, 0),
+  sumSq: xs.reduce((s, x) => s + x * x, 0),
+});
 
 describe('distributions', () => {
   it('match closed forms and tables', () => {
@@ -96,7 +100,9 @@ describe('alwaysValidPValue (mSPRT)', () => {
       for (let i = 1; i <= 2000; i++) {
         for (const m of [c, t]) {
           const x = 5 + normal();
-          m.n++; m.sum += x; m.sumSq += x * x;
+          m.n++;
+          m.sum += x;
+          m.sumSq += x * x;
         }
         if (i % 50 === 0 && alwaysValidPValue(c, t) < 0.05) {
           everBelow++;
@@ -105,7 +111,7 @@ describe('alwaysValidPValue (mSPRT)', () => {
       }
     }
     // At most 5 % of runs may ever dip below 0.05, however often they are read (binomial slack: 3 sd).
-    expect(everBelow / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt(0.05 * 0.95 / runs));
+    expect(everBelow / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / runs));
   });
 
   it('finds a real effect and agrees with the closed form', () => {
@@ -130,7 +136,9 @@ describe('alwaysValidPValue (mSPRT)', () => {
 
 describe('errorRateIncrease', () => {
   it('signals a clearly worse candidate and not an equal one', () => {
-    expect(errorRateIncrease({ requests: 500, errors: 50 }, { requests: 5000, errors: 50 }, 0)!.pValue).toBeLessThan(1e-3);
+    expect(errorRateIncrease({ requests: 500, errors: 50 }, { requests: 5000, errors: 50 }, 0)!.pValue).toBeLessThan(
+      1e-3,
+    );
     expect(errorRateIncrease({ requests: 500, errors: 5 }, { requests: 5000, errors: 50 }, 0)!.pValue).toBe(1);
     expect(errorRateIncrease({ requests: 500, errors: 8 }, { requests: 5000, errors: 50 }, 0.01)!.pValue).toBe(1);
     expect(errorRateIncrease({ requests: 0, errors: 0 }, { requests: 5000, errors: 50 }, 0)).toBeUndefined();
@@ -144,12 +152,21 @@ describe('errorRateIncrease', () => {
       const cand = { requests: 0, errors: 0 };
       const base = { requests: 0, errors: 0 };
       for (let tick = 0; tick < 40; tick++) {
-        for (let i = 0; i < 50; i++) { cand.requests++; if (r() < 0.02) cand.errors++; }
-        for (let i = 0; i < 200; i++) { base.requests++; if (r() < 0.02) base.errors++; }
-        if (errorRateIncrease(cand, base, 0)!.pValue < 0.05) { signalled++; break; }
+        for (let i = 0; i < 50; i++) {
+          cand.requests++;
+          if (r() < 0.02) cand.errors++;
+        }
+        for (let i = 0; i < 200; i++) {
+          base.requests++;
+          if (r() < 0.02) base.errors++;
+        }
+        if (errorRateIncrease(cand, base, 0)!.pValue < 0.05) {
+          signalled++;
+          break;
+        }
       }
     }
-    expect(signalled / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt(0.05 * 0.95 / runs));
+    expect(signalled / runs).toBeLessThanOrEqual(0.05 + 3 * Math.sqrt((0.05 * 0.95) / runs));
   });
 });
 
@@ -159,6 +176,8 @@ describe('populationStabilityIndex', () => {
     const expected = (0.3 - 0.1) * Math.log(0.3 / 0.1) + (0.2 - 0.2) * 0 + (0.5 - 0.7) * Math.log(0.5 / 0.7);
     expect(populationStabilityIndex([10, 20, 70], [30, 20, 50])).toBeCloseTo(expected, 12);
     expect(populationStabilityIndex([0, 0], [1, 2])).toBe(0);
-    expect([scoreBucket(-1), scoreBucket(0), scoreBucket(0.55), scoreBucket(1), scoreBucket(7)]).toEqual([0, 0, 5, 9, 9]);
+    expect([scoreBucket(-1), scoreBucket(0), scoreBucket(0.55), scoreBucket(1), scoreBucket(7)]).toEqual([
+      0, 0, 5, 9, 9,
+    ]);
   });
 });

@@ -16,7 +16,11 @@ import { bearerKey, keyDigest } from './keys.js';
 import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
 
-export type Admit = (req: { headers: IncomingHttpHeaders }, objective: CompiledObjective, record: RequestRecord) => Admission | undefined | Promise<Admission | undefined>;
+export type Admit = (
+  req: { headers: IncomingHttpHeaders },
+  objective: CompiledObjective,
+  record: RequestRecord,
+) => Admission | undefined | Promise<Admission | undefined>;
 export type Authenticate = (req: { headers: IncomingHttpHeaders }) => Caller;
 
 export interface Tenancy {
@@ -27,15 +31,27 @@ export interface Tenancy {
 const OPEN: Caller = { client: undefined, mayCall: () => true };
 
 export function createTenancy(
-  currentConfig: () => Config | undefined, limiter: RateLimiter, telemetry: Telemetry = NO_TELEMETRY,
+  currentConfig: () => Config | undefined,
+  limiter: RateLimiter,
+  telemetry: Telemetry = NO_TELEMETRY,
 ): Tenancy {
   const registry = new ClientRegistry();
   /** The caller's client, undefined for an anonymous caller; throws 401 for a missing or unknown key when auth is on. */
-  const identify = (req: { headers: IncomingHttpHeaders }, index: ClientIndex, refusing: string): Client | undefined => {
+  const identify = (
+    req: { headers: IncomingHttpHeaders },
+    index: ClientIndex,
+    refusing: string,
+  ): Client | undefined => {
     const key = bearerKey(req.headers);
     if (key === undefined) {
       if (index.anonymous) return undefined;
-      throw refuse(telemetry, refusing, 'anonymous', 'unauthorized', 'missing API key: send "authorization: Bearer <key>"');
+      throw refuse(
+        telemetry,
+        refusing,
+        'anonymous',
+        'unauthorized',
+        'missing API key: send "authorization: Bearer <key>"',
+      );
     }
     const client = index.byDigest.get(keyDigest(key));
     if (client === undefined) throw refuse(telemetry, refusing, 'anonymous', 'unauthorized', 'unknown API key');
@@ -61,19 +77,37 @@ export function createTenancy(
     if (client === undefined) return open;
     record.client = client.name;
     if (!client.mayCall(o.name)) {
-      throw refuse(telemetry, o.name, client.name, 'forbidden', `client "${client.name}" may not call objective "${o.name}"`);
+      throw refuse(
+        telemetry,
+        o.name,
+        client.name,
+        'forbidden',
+        `client "${client.name}" may not call objective "${o.name}"`,
+      );
     }
     return admitClient(client, o, limiter, telemetry);
   };
   return { admit, authenticate };
 }
 
-async function admitClient(client: Client, o: CompiledObjective, limiter: RateLimiter, telemetry: Telemetry): Promise<Admission> {
+async function admitClient(
+  client: Client,
+  o: CompiledObjective,
+  limiter: RateLimiter,
+  telemetry: Telemetry,
+): Promise<Admission> {
   const limit = client.config.rateLimit;
   if (limit !== undefined) {
     const d = await limiter.take(client.name, limit);
     if (!d.allowed) {
-      throw refuse(telemetry, o.name, client.name, 'rate_limited', `client "${client.name}" is over its rate limit (${limit.rps}/s)`, d.retryAfterSeconds);
+      throw refuse(
+        telemetry,
+        o.name,
+        client.name,
+        'rate_limited',
+        `client "${client.name}" is over its rate limit (${limit.rps}/s)`,
+        d.retryAfterSeconds,
+      );
     }
   }
   let release: (() => void) | undefined;
@@ -86,15 +120,23 @@ async function admitClient(client: Client, o: CompiledObjective, limiter: RateLi
     }
   }
   return {
-    mayOverride: client.config.allowOverride, priority: client.config.priority, client: client.name, release,
+    mayOverride: client.config.allowOverride,
+    priority: client.config.priority,
+    client: client.name,
+    release,
     overrideTargets: scopeFor(client.overrides, o.interface),
   };
 }
 
 /** `objective` is '' when the key is checked before any objective is known. */
 function refuse(
-  telemetry: Telemetry, objective: string, client: string, code: RejectionReason & JunctionError['code'], message: string, retryAfterSeconds?: number): JunctionError {
+  telemetry: Telemetry,
+  objective: string,
+  client: string,
+  code: RejectionReason & JunctionError['code'],
+  message: string,
+  retryAfterSeconds?: number,
+): JunctionError {
   if (objective !== '') telemetry.rejection(objective, client, code);
   return new JunctionError(code, message, { objective: objective === '' ? undefined : objective, retryAfterSeconds });
 }
-

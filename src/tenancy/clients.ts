@@ -43,11 +43,19 @@ export class ClientRegistry {
     const byDigest = new Map<string, Client>();
     for (const [name, c] of Object.entries(config.clients)) {
       const mayCall = globMatcher(c.objectives);
-      byDigest.set(c.keySha256, { name, config: c, mayCall, slots: this.slotsFor(name, c.maxConcurrency), overrides: overrideScope(config, mayCall) });
+      byDigest.set(c.keySha256, {
+        name,
+        config: c,
+        mayCall,
+        slots: this.slotsFor(name, c.maxConcurrency),
+        overrides: overrideScope(config, mayCall),
+      });
     }
     for (const name of this.slots.keys()) if (!(name in config.clients)) this.slots.delete(name);
     return {
-      authOn: byDigest.size > 0, anonymous: config.auth?.anonymous === true || byDigest.size === 0, byDigest,
+      authOn: byDigest.size > 0,
+      anonymous: config.auth?.anonymous === true || byDigest.size === 0,
+      byDigest,
       openOverrides: overrideScope(config, () => true),
     };
   }

@@ -9,7 +9,9 @@ const available = await redisAvailable();
 
 describe.skipIf(!available)(redisSuite(available, 'Redis GCRA rate limit'), () => {
   const limiters: RedisRateLimiter[] = [];
-  afterAll(async () => { await Promise.all(limiters.map((l) => l.close())); });
+  afterAll(async () => {
+    await Promise.all(limiters.map((l) => l.close()));
+  });
   const limiter = async (prefix = `test:${randomUUID()}:`) => {
     const l = new RedisRateLimiter(url, { prefix });
     limiters.push(l);

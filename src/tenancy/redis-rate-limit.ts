@@ -47,7 +47,10 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly local = new LocalRateLimiter();
   private readonly prefix: string;
 
-  constructor(url: string, private readonly opts: RedisRateLimiterOptions = {}) {
+  constructor(
+    url: string,
+    private readonly opts: RedisRateLimiterOptions = {},
+  ) {
     this.prefix = opts.prefix ?? 'junction:rl:';
     this.redis = new Redis(url, {
       // Fail fast instead of queueing commands while disconnected: the local limit answers meanwhile.
@@ -72,7 +75,11 @@ export class RedisRateLimiter implements RateLimiter {
   async take(client: string, limit: RateLimit): Promise<RateDecision> {
     const interval = Math.max(1, Math.round(1_000_000 / limit.rps));
     try {
-      const [allowed, waitMicros] = await (this.redis as unknown as Gcra).junctionGcra(this.prefix + client, interval, burstOf(limit));
+      const [allowed, waitMicros] = await (this.redis as unknown as Gcra).junctionGcra(
+        this.prefix + client,
+        interval,
+        burstOf(limit),
+      );
       this.degraded = false;
       return allowed === 1 ? ALLOWED : { allowed: false, retryAfterSeconds: waitMicros / 1_000_000 };
     } catch (err) {

@@ -25,7 +25,10 @@ export class TokenBucket {
   private last: number;
   private readonly burst: number;
 
-  constructor(private readonly limit: RateLimit, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.burst = burstOf(limit);
     this.tokens = this.burst;
     this.last = now();

@@ -17,13 +17,18 @@ const config = createRequire(import.meta.url)(join(root, '.dependency-cruiser.cj
 
 async function violations(baseDir: string): Promise<string[]> {
   const { tsConfig: _file, ...options } = config.options as ICruiseOptions & { tsConfig?: unknown };
-  const result = await cruise(['src'], {
-    ...options,
-    baseDir,
-    validate: true,
-    ruleSet: { forbidden: config.forbidden },
-    tsConfig: { fileName: join(root, 'tsconfig.json') },
-  }, undefined, { tsConfig: extractTSConfig(join(root, 'tsconfig.json')) });
+  const result = await cruise(
+    ['src'],
+    {
+      ...options,
+      baseDir,
+      validate: true,
+      ruleSet: { forbidden: config.forbidden },
+      tsConfig: { fileName: join(root, 'tsconfig.json') },
+    },
+    undefined,
+    { tsConfig: extractTSConfig(join(root, 'tsconfig.json')) },
+  );
   if (typeof result.output === 'string') throw new Error(result.output);
   return result.output.summary.violations.map((v: IViolation) => `${v.rule.name}: ${v.from} → ${v.to}`);
 }
@@ -41,8 +46,8 @@ describe('layers (.dependency-cruiser.cjs)', () => {
   };
 
   it('catches an upward import, I/O reached from routing/, and a module outside every layer', async () => {
-    plant('src/errors.ts', "export const E = 1;\n");
-    plant('src/faces/server.ts', "export const S = 1;\n");
+    plant('src/errors.ts', 'export const E = 1;\n');
+    plant('src/faces/server.ts', 'export const S = 1;\n');
     // config/ reaching up into faces/ (the kind of edge that made 9 folders one cycle).
     plant('src/config/load.ts', "import { S } from '../faces/server.js';\nexport const L = S;\n");
     // routing/ reaching the filesystem through a helper of its own.

@@ -10,13 +10,15 @@ import { moduleState } from '../../eslint.config.js';
 const eslint = new ESLint({
   cwd: join(import.meta.dirname, '..', '..'),
   overrideConfigFile: true,
-  overrideConfig: [{
-    files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser },
-    rules: { 'no-restricted-syntax': ['error', ...moduleState] },
-    // Only this rule runs, so a `// eslint-disable-next-line <other rule> -- why` in src/ is not unused.
-    linterOptions: { reportUnusedDisableDirectives: 'off' },
-  }],
+  overrideConfig: [
+    {
+      files: ['**/*.ts'],
+      languageOptions: { parser: tseslint.parser },
+      rules: { 'no-restricted-syntax': ['error', ...moduleState] },
+      // Only this rule runs, so a `// eslint-disable-next-line <other rule> -- why` in src/ is not unused.
+      linterOptions: { reportUnusedDisableDirectives: 'off' },
+    },
+  ],
   ignorePatterns: ['src/**/*.test.ts'],
 });
 
@@ -48,7 +50,7 @@ describe('no module-level mutable state (eslint.config.js)', () => {
   it.each([
     ['const LIMIT = 10;'],
     ["const HOP: ReadonlySet<string> = new Set(['te']);"],
-    ["export const ERRORS = { internal: { status: 500 } } as const;"],
+    ['export const ERRORS = { internal: { status: 500 } } as const;'],
     ['function f() { let n = 0; const m = new Map(); return [n++, m]; }'],
     ['class Pool { static readonly MAX = 4; private n = 0; }'],
   ])('lets %s through', async (code) => {

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function upstream(name: string): Promise<Upstream & { failing: boolean }> {
-  const up = await startUpstream(name) as Upstream & { failing: boolean };
+  const up = (await startUpstream(name)) as Upstream & { failing: boolean };
   up.failing = false;
   up.handle((req, res) => {
     const status = up.failing ? (req.url === '/health' ? 503 : 500) : 200;
@@ -40,7 +40,11 @@ async function junctionWith(backend: object): Promise<Junction> {
 
 const call = async (j: Junction) => {
   const res = await request(`${j.url}/v1/objectives/o`, { method: 'POST', body: '{}' });
-  return { status: res.statusCode, code: res.headers['x-error-code'], body: await res.body.json() as { served?: string } };
+  return {
+    status: res.statusCode,
+    code: res.headers['x-error-code'],
+    body: (await res.body.json()) as { served?: string },
+  };
 };
 const ready = async (j: Junction) => (await request(`${j.url}/readyz`)).statusCode;
 
@@ -66,9 +70,15 @@ describe('endpoint health', () => {
     const bad = await upstream('bad');
     const good = await upstream('good');
     bad.failing = true;
-    const j = await junctionWith({ endpoints: [bad.url, good.url], ejection: { consecutiveFailures: 1, baseEjectionMs: 60_000 } });
+    const j = await junctionWith({
+      endpoints: [bad.url, good.url],
+      ejection: { consecutiveFailures: 1, baseEjectionMs: 60_000 },
+    });
     let out = false;
-    const ejected = health.next('m@1', false).then((e) => { out = true; return e; });
+    const ejected = health.next('m@1', false).then((e) => {
+      out = true;
+      return e;
+    });
     // Power of two choices sends about half the calls to the bad replica until it is out.
     for (let i = 0; i < 100 && !out; i++) await call(j);
     const event = await ejected;
@@ -81,7 +91,8 @@ describe('endpoint health', () => {
   it('active checks take an endpoint out and, when it passes again, end its ejection early', async () => {
     const up = await upstream('checked');
     const j = await junctionWith({
-      endpoints: [up.url], health: { path: '/health', intervalMs: 100 },
+      endpoints: [up.url],
+      health: { path: '/health', intervalMs: 100 },
       ejection: { consecutiveFailures: 1, baseEjectionMs: 60_000 },
     });
     up.failing = true;
@@ -104,8 +115,13 @@ describe('endpoint health', () => {
     const up = await startUpstream('slow', { bufferBody: false });
     open.push(up);
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
-    up.handle(async (_req, res) => { await held; res.end('{}'); });
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    up.handle(async (_req, res) => {
+      await held;
+      res.end('{}');
+    });
     const j = await junctionWith({ endpoints: [up.url], maxConcurrency: 1 });
     const first = call(j);
     // Wait until the first call is at the upstream, holding the one slot.

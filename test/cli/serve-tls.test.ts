@@ -13,10 +13,26 @@ let agent: Agent;
 
 beforeAll(async () => {
   certs = makeTestCerts();
-  j = await spawnJunction([
-    'serve', '--config', 'examples/quickstart.yaml', '--data', ':memory:', '--host', '127.0.0.1',
-    '--port', '0', '--admin-port', '0', '--tls-cert', certs.serverCertFile, '--tls-key', certs.serverKeyFile,
-  ], { JUNCTION_ADMIN_TOKEN: TOKEN });
+  j = await spawnJunction(
+    [
+      'serve',
+      '--config',
+      'examples/quickstart.yaml',
+      '--data',
+      ':memory:',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--tls-cert',
+      certs.serverCertFile,
+      '--tls-key',
+      certs.serverKeyFile,
+    ],
+    { JUNCTION_ADMIN_TOKEN: TOKEN },
+  );
   agent = new Agent({ connect: { ca: certs.ca } });
 }, 60_000);
 afterAll(async () => {
@@ -33,7 +49,10 @@ describe('serve over HTTPS', () => {
     await res.body.text();
     // node:https too, with the certificate checked against the server name.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpsRequest(`${j.url}/healthz`, { ca: certs.ca, servername: 'localhost' }, (r) => { r.resume(); resolve(r.statusCode!); });
+      const req = httpsRequest(`${j.url}/healthz`, { ca: certs.ca, servername: 'localhost' }, (r) => {
+        r.resume();
+        resolve(r.statusCode!);
+      });
       req.on('error', reject);
       req.end();
     });
@@ -42,7 +61,10 @@ describe('serve over HTTPS', () => {
 
   it('serves the admin API over HTTPS with its token', async () => {
     expect(j.adminUrl).toMatch(/^https:\/\//);
-    const res = await request(`${j.adminUrl}/admin/revisions`, { dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await request(`${j.adminUrl}/admin/revisions`, {
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(res.statusCode).toBe(200);
     await res.body.text();
   });

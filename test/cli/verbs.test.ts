@@ -23,7 +23,7 @@ describe('every verb answers --help and does nothing else', () => {
     expect(io.out).toMatch(/^usage: junction rollout OBJECTIVE/);
   });
 
-  it('no command prints every verb\'s usage and exits 1; help asked for exits 0', async () => {
+  it("no command prints every verb's usage and exits 1; help asked for exits 0", async () => {
     expect(await main([])).toBe(1);
     for (const verb of Object.keys(VERB_USAGE)) expect(io.out).toMatch(new RegExp(`\\n  ${verb}\\b`));
     io.out = '';
@@ -32,7 +32,9 @@ describe('every verb answers --help and does nothing else', () => {
   });
 
   it('--version prints the package version', async () => {
-    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(await main(['--version'])).toBe(0);
     expect(io.out).toBe(`${version}\n`);
   });
@@ -51,7 +53,12 @@ describe('--json', () => {
 
   it('keys new --json gives the key, its digest and the config entry', async () => {
     expect(await main(['keys', 'new', '--name', 'web', '--json'])).toBe(0);
-    const k = JSON.parse(io.out) as { client: string; key: string; keySha256: string; config: { clients: Record<string, { keySha256: string }> } };
+    const k = JSON.parse(io.out) as {
+      client: string;
+      key: string;
+      keySha256: string;
+      config: { clients: Record<string, { keySha256: string }> };
+    };
     expect(k.client).toBe('web');
     expect(k.keySha256).toMatch(/^[0-9a-f]{64}$/);
     expect(k.config.clients.web!.keySha256).toBe(k.keySha256);
@@ -62,7 +69,9 @@ describe('validate reports every problem in one pass', () => {
   it('schema, endpoint URL without a scheme and a missing model file together', async () => {
     expect(await main(['validate', fixture('many-problems.yaml')])).toBe(1);
     expect(io.err).toMatch(/config refused \(3 problems\)/);
-    expect(io.err).toMatch(/models\.remote\.versions\.1\.backend\.endpoints\[0\]: expected an http:\/\/ or https:\/\/ URL/);
+    expect(io.err).toMatch(
+      /models\.remote\.versions\.1\.backend\.endpoints\[0\]: expected an http:\/\/ or https:\/\/ URL/,
+    );
     expect(io.err).toMatch(/objectives\.cw: unknown key "timeoutMs"/);
     expect(io.err).toMatch(/models\.ranker\.versions\.9\.backend\.path: cannot load ONNX model/);
   });

@@ -37,26 +37,44 @@ beforeAll(async () => {
   if (skip) return;
   await buildConsole();
   j = await startJunction({
-    configFile: join(REPO_ROOT, 'examples/quickstart.yaml'), port: 0,
+    configFile: join(REPO_ROOT, 'examples/quickstart.yaml'),
+    port: 0,
     control: { data: ':memory:', admin: { port: 0, token: TOKEN }, rolloutController: { intervalMs: 300 } },
   });
   profile = mkdtempSync(join(tmpdir(), 'junction-console-'));
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
-  page = browser.pages()[0] ?? await browser.newPage();
+  page = browser.pages()[0] ?? (await browser.newPage());
   page.on('console', (m) => {
     // Chromium logs every non-2xx fetch; the 401 of the wrong token and the 400 of the invalid config are what the test asks for.
-    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[01] /.test(m.text())) pageErrors.push(m.text());
+    if (
+      m.type() === 'error' &&
+      !/^Failed to load resource: the server responded with a status of 40[01] /.test(m.text())
+    )
+      pageErrors.push(m.text());
   });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   // The console may only talk to Junction's admin port: anything else (a CDN, a font) is a failure.
-  await browser.route((url) => !url.href.startsWith(j.control!.adminUrl!), (route) => {
-    pageErrors.push(`request outside the admin API: ${route.request().url()}`);
-    return route.abort();
-  });
+  await browser.route(
+    (url) => !url.href.startsWith(j.control!.adminUrl!),
+    (route) => {
+      pageErrors.push(`request outside the admin API: ${route.request().url()}`);
+      return route.abort();
+    },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -70,7 +88,9 @@ const example = (objective: string) => readFileSync(join(REPO_ROOT, 'examples/re
 async function send(objective: string, count: number, from = 0): Promise<void> {
   for (let u = from; u < from + count; u++) {
     const res = await fetch(`${j.url}/v1/objectives/${objective}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-unit-id': `user-${u}` }, body: example(objective),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-unit-id': `user-${u}` },
+      body: example(objective),
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
@@ -81,7 +101,8 @@ const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`
 const ui = (hash = '') => `${j.control!.adminUrl}/ui/${hash}`;
 
 /** The requests counted for one target in the traffic table, as the page shows them. */
-const shownRequests = async (target: string) => Number(await page.locator(`table.traffic tr[data-target="${target}"] td.requests`).textContent());
+const shownRequests = async (target: string) =>
+  Number(await page.locator(`table.traffic tr[data-target="${target}"] td.requests`).textContent());
 
 describe.skipIf(skip !== undefined)('the console in Chromium', () => {
   it('asks for the admin token once and lists the quickstart objectives', async () => {
@@ -93,9 +114,17 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const rows = page.locator('table.objectives tbody tr th a');
     await rows.first().waitFor();
-    expect(await rows.allTextContents()).toEqual(['continue-watching-ranking', 'ranking-tensors', 'image-labels', 'support-chat']);
+    expect(await rows.allTextContents()).toEqual([
+      'continue-watching-ranking',
+      'ranking-tensors',
+      'image-labels',
+      'support-chat',
+    ]);
     // Kept for the browser session only: in sessionStorage, never in localStorage or the URL.
-    expect(await page.evaluate(() => [sessionStorage.getItem('junction.adminToken'), localStorage.length])).toEqual([TOKEN, 0]);
+    expect(await page.evaluate(() => [sessionStorage.getItem('junction.adminToken'), localStorage.length])).toEqual([
+      TOKEN,
+      0,
+    ]);
     expect(page.url()).not.toContain(TOKEN);
     await page.getByLabel('Search objectives').fill('shapes@2');
     expect(await rows.allTextContents()).toEqual(['image-labels']);
@@ -109,8 +138,12 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await page.reload(); // a fresh load, signed in: the token survives in sessionStorage
     await page.locator('table.objectives tbody tr').first().waitFor();
     // Not asserted (no timed assertions in tests): reported, and quoted in docs/console.md.
-    console.info(`console: objectives listed ${Math.round(await page.evaluate(() => performance.now()))} ms after the page began loading`);
-    await expect.poll(() => page.getByTestId('rps-continue-watching-ranking').textContent(), { timeout: 5000 }).not.toBe('0.00');
+    console.info(
+      `console: objectives listed ${Math.round(await page.evaluate(() => performance.now()))} ms after the page began loading`,
+    );
+    await expect
+      .poll(() => page.getByTestId('rps-continue-watching-ranking').textContent(), { timeout: 5000 })
+      .not.toBe('0.00');
     await expect.poll(() => page.getByTestId('rps-image-labels').textContent(), { timeout: 5000 }).not.toBe('0.00');
     await shot('objectives');
     await page.getByRole('link', { name: 'continue-watching-ranking' }).click();
@@ -118,10 +151,12 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => routing.textContent()).toContain('latam-launch');
     expect(await routing.textContent()).toMatch(/cw-42.*cell A.*ranker@6.*cell B.*ranker@7.*Default.*ranker@6/s);
     await page.locator('table.traffic').waitFor();
-    const before = await shownRequests('ranker@6') + await shownRequests('ranker@7');
+    const before = (await shownRequests('ranker@6')) + (await shownRequests('ranker@7'));
     expect(before).toBe(30);
     await send('continue-watching-ranking', 20, 100);
-    await expect.poll(async () => await shownRequests('ranker@6') + await shownRequests('ranker@7'), { timeout: 10_000 }).toBe(50);
+    await expect
+      .poll(async () => (await shownRequests('ranker@6')) + (await shownRequests('ranker@7')), { timeout: 10_000 })
+      .toBe(50);
     const cells = page.getByRole('table', { name: 'Experiment cw-42 cells' });
     expect(await cells.textContent()).toMatch(/A.*ranker@6.*50\.0%/s);
     expect(await page.getByTestId('srm-cw-42').textContent()).toContain('Sample-ratio check: p =');
@@ -139,16 +174,22 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     const issue = page.locator('.issues li');
     await issue.first().waitFor();
     const line = yaml.split('\n').findIndex((l) => l.includes('default: ranker@6')) + 1;
-    expect(await issue.textContent()).toContain(`line ${line} · objectives.continue-watching-ranking.default: model "ranker" has no version "9"`);
+    expect(await issue.textContent()).toContain(
+      `line ${line} · objectives.continue-watching-ranking.default: model "ranker" has no version "9"`,
+    );
     expect(await page.getByRole('button', { name: 'Apply…' }).isDisabled()).toBe(true);
     // The issue takes the editor to its line, marked in the gutter.
     await issue.getByRole('button').click();
     expect(await page.locator('.gutter .bad').textContent()).toBe(String(line));
-    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toContain('default: ranker@9');
+    expect(
+      await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd)),
+    ).toContain('default: ranker@9');
     await shot('config-error');
     await editor.fill(yaml.replace('default: ranker@6', 'default: ranker@7'));
     await page.getByRole('button', { name: 'Validate and diff' }).click();
-    await expect.poll(() => page.locator('.valid').textContent()).toContain('~ objectives.continue-watching-ranking.default: "ranker@6" → "ranker@7"');
+    await expect
+      .poll(() => page.locator('.valid').textContent())
+      .toContain('~ objectives.continue-watching-ranking.default: "ranker@6" → "ranker@7"');
     await page.getByLabel('Message').fill('ranker 7 is the default');
     await shot('config');
     await page.getByRole('button', { name: 'Apply…' }).click();
@@ -158,7 +199,9 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     expect(j.runtime.current?.config.objectives['continue-watching-ranking']?.default).toBe('ranker@7');
     await page.goto(ui('#/revisions'));
-    await expect.poll(() => page.locator('tr[data-revision="2"]').textContent()).toMatch(/2\s*live.*console.*ranker 7 is the default/s);
+    await expect
+      .poll(() => page.locator('tr[data-revision="2"]').textContent())
+      .toMatch(/2\s*live.*console.*ranker 7 is the default/s);
   });
 
   it('rolls back to a revision in one click, with confirmation', async () => {
@@ -180,7 +223,9 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     const card = page.locator('section.card', { hasText: 'image-labels' });
     await expect.poll(() => card.textContent()).toMatch(/shapes@2 at 20%\s*running/);
     // The controller's gate values arrive within a pass or two.
-    await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 })
+      .toBe(true);
     // Every action asks first: Escape (the keyboard's "no") changes nothing.
     const dialog = page.getByRole('dialog');
     await card.getByRole('button', { name: 'Abort' }).click();
@@ -199,12 +244,18 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => dialog.getByRole('status').textContent()).toBe('Revision 5 is live.');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => card.textContent()).toMatch(/at 20%\s*running/);
-    expect(await card.locator('.history').textContent()).toMatch(/revision 5.*rollout resume.*revision 4.*rollout pause/s);
+    expect(await card.locator('.history').textContent()).toMatch(
+      /revision 5.*rollout resume.*revision 4.*rollout pause/s,
+    );
     // Gate values count the candidate's live traffic since the step (re)started.
-    await expect.poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => card.getByRole('table', { name: 'Gates of image-labels' }).isVisible(), { timeout: 10_000 })
+      .toBe(true);
     await send('image-labels', 30, 1000);
     const candidateRequests = card.locator('td[data-gate="candidate requests this step"]');
-    await expect.poll(async () => Number(await candidateRequests.textContent()), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await candidateRequests.textContent()), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     await shot('rollouts');
   });
 
@@ -225,8 +276,13 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
   it('asks for no token when the admin API runs with --insecure-admin', async () => {
     const up = await startUpstream('insecure');
     const open = await startJunction({
-      config: { models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [up.url] } } } } }, objectives: { solo: { default: 'm@1' } } },
-      port: 0, control: { data: ':memory:', admin: { port: 0, insecure: true } }, log: { error() {}, warn() {}, info() {} },
+      config: {
+        models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [up.url] } } } } },
+        objectives: { solo: { default: 'm@1' } },
+      },
+      port: 0,
+      control: { data: ':memory:', admin: { port: 0, insecure: true } },
+      log: { error() {}, warn() {}, info() {} },
     });
     const other = await browser.newPage();
     try {

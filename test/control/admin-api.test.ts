@@ -17,7 +17,8 @@ beforeAll(async () => {
   a = await startUpstream('a');
   b = await startUpstream('b');
   j = await startJunction({
-    config: twoTargets(a.url, b.url), port: 0,
+    config: twoTargets(a.url, b.url),
+    port: 0,
     control: { data: ':memory:', admin: { port: 0, token: TOKEN } },
     log: { error() {}, warn() {}, info() {} },
   });
@@ -59,7 +60,12 @@ describe('admin API', () => {
 
   it('dry run validates and diffs, changing nothing', async () => {
     const r = await call('PUT', '/admin/config?dryRun=true', twoTargets(a.url, b.url, 'm@2'));
-    expect(r.json).toEqual({ valid: true, dryRun: true, revision: 1, diff: ['~ objectives.cw.default: "m@1" → "m@2"'] });
+    expect(r.json).toEqual({
+      valid: true,
+      dryRun: true,
+      revision: 1,
+      diff: ['~ objectives.cw.default: "m@1" → "m@2"'],
+    });
     const yaml = await call('PUT', '/admin/config?dryRun=true', stringify(twoTargets(a.url, b.url, 'm@2')));
     expect(yaml.json.diff).toEqual(r.json.diff); // YAML bodies too
     expect(j.runtime.current!.number).toBe(1);
@@ -75,7 +81,9 @@ describe('admin API', () => {
     expect((await call('PUT', '/admin/config?dryRun=true', '{not json or yaml: [')).status).toBe(400);
     // Valid, but cannot be served (no such model file): refused before it is stored.
     const unservable = twoTargets(a.url, b.url);
-    (unservable.models.m.versions as Record<string, unknown>)['3'] = { backend: { type: 'onnx', path: 'no-such-model.onnx' } };
+    (unservable.models.m.versions as Record<string, unknown>)['3'] = {
+      backend: { type: 'onnx', path: 'no-such-model.onnx' },
+    };
     const refused = await call('PUT', '/admin/config', unservable);
     expect(refused.status).toBe(400);
     expect(refused.json.error.message).toMatch(/nothing was stored, revision 1 stays live/);
@@ -98,7 +106,13 @@ describe('admin API', () => {
     expect(snap.statusCode).toBe(200);
     expect(((await snap.body.json()) as { revision: number }).revision).toBe(2);
     const detail = await call('GET', '/admin/revisions/2');
-    expect(detail.json).toMatchObject({ number: 2, author: 'ana', message: 'to 2', live: true, source: twoTargets(a.url, b.url, 'm@2') });
+    expect(detail.json).toMatchObject({
+      number: 2,
+      author: 'ana',
+      message: 'to 2',
+      live: true,
+      source: twoTargets(a.url, b.url, 'm@2'),
+    });
   });
 
   it('rollback N applies revision N as a new revision', async () => {
@@ -114,7 +128,11 @@ describe('admin API', () => {
   it('rollout start, pause, resume, promote each write a revision', async () => {
     const path = '/admin/objectives/cw/rollout';
     const start = await call('POST', `${path}/start`, { candidate: 'm@2', steps: [10, 50, 100] });
-    expect(start.json).toMatchObject({ revision: 4, default: 'm@1', rollout: { candidate: 'm@2', percent: 10, state: 'running' } });
+    expect(start.json).toMatchObject({
+      revision: 4,
+      default: 'm@1',
+      rollout: { candidate: 'm@2', percent: 10, state: 'running' },
+    });
     expect((await call('POST', `${path}/pause`)).json.rollout.state).toBe('paused');
     expect((await call('GET', path)).json.rollout).toMatchObject({ percent: 10, state: 'paused' });
     expect((await call('POST', `${path}/resume`)).json.rollout.state).toBe('running');
@@ -128,7 +146,9 @@ describe('admin API', () => {
     expect(abort.status).toBe(400);
     expect(abort.json.error.message).toMatch(/no rollout/);
     expect((await call('POST', `${path}/explode`)).status).toBe(404);
-    expect((await call('POST', '/admin/objectives/nope/rollout/start', { candidate: 'm@2' })).json.error.code).toBe('objective_not_found');
+    expect((await call('POST', '/admin/objectives/nope/rollout/start', { candidate: 'm@2' })).json.error.code).toBe(
+      'objective_not_found',
+    );
   });
 
   it('answers unknown routes and methods with catalogue codes', async () => {

@@ -18,7 +18,8 @@ beforeAll(async () => {
   a = await startUpstream('a');
   dir = mkdtempSync(join(tmpdir(), 'junction-cli-'));
   j = await startJunction({
-    config: twoTargets(a.url, a.url), port: 0,
+    config: twoTargets(a.url, a.url),
+    port: 0,
     control: { data: ':memory:', admin: { port: 0, token: TOKEN } },
     log: { error() {}, warn() {}, info() {} },
   });
@@ -35,8 +36,14 @@ afterEach(() => vi.restoreAllMocks());
 async function run(...argv: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
   let out = '';
   let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { out += String(chunk); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { err += String(chunk); return true; });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
   try {
     const code = await main([...argv, '--admin', j.control!.adminUrl!]);
     return { code, out, err };
@@ -55,7 +62,10 @@ describe('admin CLI', () => {
   it('diff shows the change without applying it; apply makes it live', async () => {
     const next = file('next.json', twoTargets(a.url, a.url, 'm@2'));
     const diff = await run('diff', next);
-    expect(diff).toMatchObject({ code: 0, out: 'valid; against revision 1:\n  ~ objectives.cw.default: "m@1" → "m@2"\n' });
+    expect(diff).toMatchObject({
+      code: 0,
+      out: 'valid; against revision 1:\n  ~ objectives.cw.default: "m@1" → "m@2"\n',
+    });
     expect(j.runtime.current!.number).toBe(1);
     const applied = await run('apply', next, '--message', 'go to 2');
     expect(applied.code).toBe(0);
@@ -66,16 +76,22 @@ describe('admin CLI', () => {
   it('revisions lists newest first; --json for scripts', async () => {
     const human = await run('revisions');
     expect(human.out.split('\n')[0]).toMatch(/^\s+2 \(live\).*1 change\s+go to 2$/);
-    expect((await run('revisions', '2')).out).toMatch(/^revision 2 \(live\) by .* go to 2\n {2}~ objectives\.cw\.default: "m@1" → "m@2"\n$/);
+    expect((await run('revisions', '2')).out).toMatch(
+      /^revision 2 \(live\) by .* go to 2\n {2}~ objectives\.cw\.default: "m@1" → "m@2"\n$/,
+    );
     expect((await run('revisions', '9')).err).toMatch(/no revision 9/);
     const json = await run('revisions', '--json');
-    expect(JSON.parse(json.out)).toMatchObject({ live: 2, revisions: [{ number: 2, message: 'go to 2' }, { number: 1 }] });
+    expect(JSON.parse(json.out)).toMatchObject({
+      live: 2,
+      revisions: [{ number: 2, message: 'go to 2' }, { number: 1 }],
+    });
   });
 
   it('rollback N and the rollout verbs', async () => {
     expect((await run('rollback', '1')).out).toMatch(/^rolled back: revision 3 is live with revision 1's config/);
-    expect((await run('rollout', 'cw', 'start', '--candidate', 'm@2', '--steps', '5,50,100')).out)
-      .toBe('start: cw: m@2 at 5% (running, steps 5→50→100); default m@1 (revision 4)\n');
+    expect((await run('rollout', 'cw', 'start', '--candidate', 'm@2', '--steps', '5,50,100')).out).toBe(
+      'start: cw: m@2 at 5% (running, steps 5→50→100); default m@1 (revision 4)\n',
+    );
     expect((await run('rollout', 'cw', 'pause')).out).toMatch(/at 5% \(paused/);
     expect((await run('rollout', 'cw', 'status')).out).toMatch(/^cw: m@2 at 5% \(paused/);
     expect((await run('rollout', 'cw', 'resume')).out).toMatch(/\(running/);
@@ -94,21 +110,45 @@ describe('admin CLI', () => {
   });
 
   it('a wrong argument names the fix; a rollback to the live config changes nothing', async () => {
-    expect(await run('revisions', '--limit', 'x')).toMatchObject({ code: 1, err: expect.stringMatching(/--limit must be a whole number \(got "x"\)/) });
-    expect(await run('revisions', '0')).toMatchObject({ code: 1, err: expect.stringMatching(/a revision is a positive number \(got "0"\)/) });
-    expect(await run('apply')).toMatchObject({ code: 1, err: expect.stringMatching(/name the config file: junction apply FILE/) });
-    expect(await run('rollout', 'cw')).toMatchObject({ code: 1, err: expect.stringMatching(/usage: junction rollout OBJECTIVE start\|/) });
+    expect(await run('revisions', '--limit', 'x')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/--limit must be a whole number \(got "x"\)/),
+    });
+    expect(await run('revisions', '0')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/a revision is a positive number \(got "0"\)/),
+    });
+    expect(await run('apply')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/name the config file: junction apply FILE/),
+    });
+    expect(await run('rollout', 'cw')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/usage: junction rollout OBJECTIVE start\|/),
+    });
     const live = j.runtime.current!.number;
-    expect((await run('rollback', String(live))).out).toBe(`unchanged: the live revision ${live} already has revision ${live}'s config\n`);
-    expect(JSON.parse((await run('rollback', String(live), '--json')).out)).toMatchObject({ revision: live, unchanged: true });
+    expect((await run('rollback', String(live))).out).toBe(
+      `unchanged: the live revision ${live} already has revision ${live}'s config\n`,
+    );
+    expect(JSON.parse((await run('rollback', String(live), '--json')).out)).toMatchObject({
+      revision: live,
+      unchanged: true,
+    });
     expect(j.runtime.current!.number).toBe(live);
   });
 
   it('revisions on a store with none yet says how to make the first', async () => {
-    const empty = await startJunction({ port: 0, control: { data: ':memory:', admin: { port: 0, token: TOKEN } }, log: { error() {}, warn() {}, info() {} } });
+    const empty = await startJunction({
+      port: 0,
+      control: { data: ':memory:', admin: { port: 0, token: TOKEN } },
+      log: { error() {}, warn() {}, info() {} },
+    });
     try {
       let out = '';
-      vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { out += String(chunk); return true; });
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+        out += String(chunk);
+        return true;
+      });
       expect(await main(['revisions', '--admin', empty.control!.adminUrl!])).toBe(0);
       vi.restoreAllMocks();
       expect(out).toBe('no revisions yet: junction apply FILE creates the first\n');
@@ -124,7 +164,10 @@ describe('admin CLI', () => {
     expect(refused).toMatchObject({ code: 1 });
     expect(refused.err).toMatch(/refused the token: set JUNCTION_ADMIN_TOKEN/);
     let err = '';
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { err += String(chunk); return true; });
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      err += String(chunk);
+      return true;
+    });
     const code = await main(['revisions', '--admin', 'http://127.0.0.1:1']);
     vi.restoreAllMocks();
     expect(code).toBe(1);

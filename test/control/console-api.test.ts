@@ -25,10 +25,14 @@ beforeAll(async () => {
   a = await startUpstream('a');
   b = await startUpstream('b');
   // m@2 always fails: its requests are rescued by the fallback to m@1.
-  b.handle((_req, res) => { res.writeHead(503).end('down'); });
+  b.handle((_req, res) => {
+    res.writeHead(503).end('down');
+  });
   j = await startJunction({
     config: twoTargets(a.url, b.url, 'm@1', {
-      experiments: [{ id: 'e1', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } }],
+      experiments: [
+        { id: 'e1', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } },
+      ],
       policy: { fallback: ['m@1'] },
     }),
     port: 0,
@@ -54,7 +58,15 @@ describe('the admin API for the console', () => {
     const r = await get('/admin/objectives');
     expect(r.status).toBe(200);
     const [cw] = r.json().objectives;
-    expect(cw).toMatchObject({ name: 'cw', interface: 'json', default: 'm@1', rollout: null, fallback: ['m@1'], shadow: [], rules: [] });
+    expect(cw).toMatchObject({
+      name: 'cw',
+      interface: 'json',
+      default: 'm@1',
+      rollout: null,
+      fallback: ['m@1'],
+      shadow: [],
+      rules: [],
+    });
     expect(cw.experiments[0].id).toBe('e1');
     expect((await get('/admin/objectives', null)).json().error.code).toBe('unauthorized');
   });
@@ -62,14 +74,21 @@ describe('the admin API for the console', () => {
   it('counts traffic per target with fallbacks, and exposures per cell with the sample-ratio check', async () => {
     const cells: Record<string, number> = { A: 0, B: 0 };
     for (let u = 0; u < 40; u++) {
-      const res = await request(`${j.url}/v1/objectives/cw`, { method: 'POST', headers: { 'x-unit-id': `u${u}` }, body: '{}' });
+      const res = await request(`${j.url}/v1/objectives/cw`, {
+        method: 'POST',
+        headers: { 'x-unit-id': `u${u}` },
+        body: '{}',
+      });
       await res.body.text();
       expect(res.statusCode).toBe(200);
       cells[/cell=(\w)/.exec(String(res.headers['x-decision']))![1]!]!++;
     }
     // A decision without a call is an exposure too, but no traffic on the target.
-    const d = await request(`${j.url}/v1/decide`, { method: 'POST', body: JSON.stringify({ objective: 'cw', unit: 'u0' }) });
-    const decided = (await d.body.json() as { cell: string }).cell;
+    const d = await request(`${j.url}/v1/decide`, {
+      method: 'POST',
+      body: JSON.stringify({ objective: 'cw', unit: 'u0' }),
+    });
+    const decided = ((await d.body.json()) as { cell: string }).cell;
     cells[decided]!++;
 
     const t = (await get('/admin/traffic?minutes=1')).json();
@@ -150,7 +169,9 @@ describe('console files', () => {
 
   it('says how to build the console when it is not built', async () => {
     const ui = consoleFiles(join(dir, 'absent'));
-    const s = createServer((req, res) => { ui(req, res, '/ui/'); });
+    const s = createServer((req, res) => {
+      ui(req, res, '/ui/');
+    });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const r = await request(`http://127.0.0.1:${(s.address() as AddressInfo).port}/ui/`);
     expect(r.statusCode).toBe(404);

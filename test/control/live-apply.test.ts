@@ -25,8 +25,10 @@ beforeAll(async () => {
     });
   }
   j = await startJunction({
-    config: twoTargets(ups[0]!.url, ups[1]!.url), port: 0,
-    control: { data: ':memory:' }, log: { error() {}, warn() {}, info() {} },
+    config: twoTargets(ups[0]!.url, ups[1]!.url),
+    port: 0,
+    control: { data: ':memory:' },
+    log: { error() {}, warn() {}, info() {} },
   });
 });
 afterAll(async () => {
@@ -47,7 +49,10 @@ describe('live apply under load', () => {
         let status = 0; // a broken connection counts as a failure too
         try {
           const res = await request(`${j.url}/v1/objectives/cw`, {
-            method: 'POST', body: '{"x":1}', dispatcher: agent, headers: { 'x-unit-id': `u${i++}` },
+            method: 'POST',
+            body: '{"x":1}',
+            dispatcher: agent,
+            headers: { 'x-unit-id': `u${i++}` },
           });
           await res.body.text();
           status = res.statusCode;
@@ -63,18 +68,20 @@ describe('live apply under load', () => {
     const plane = j.control!.plane;
     const revisions: number[] = [];
     try {
-    for (let n = 0; n < APPLIES; n++) {
-      // Let traffic flow on the current revision before the next swap.
-      const seen = total;
-      while (total < seen + 100) await new Promise((r) => setImmediate(r));
-      const second = ups[1 + (n % 2)]!.url; // m@2 moves between upstreams b and c: new backends, old ones drain
-      const def = n % 2 ? 'm@1' : 'm@2';
-      const extra = def === 'm@1' && n % 4 === 1 ? { rollout: { candidate: 'm@2', percent: 50 } } : {};
-      const result = await plane.apply({
-        source: twoTargets(ups[0]!.url, second, def, extra), author: 'load-test', message: `apply ${n}`,
-      });
-      revisions.push(result.revision);
-    }
+      for (let n = 0; n < APPLIES; n++) {
+        // Let traffic flow on the current revision before the next swap.
+        const seen = total;
+        while (total < seen + 100) await new Promise((r) => setImmediate(r));
+        const second = ups[1 + (n % 2)]!.url; // m@2 moves between upstreams b and c: new backends, old ones drain
+        const def = n % 2 ? 'm@1' : 'm@2';
+        const extra = def === 'm@1' && n % 4 === 1 ? { rollout: { candidate: 'm@2', percent: 50 } } : {};
+        const result = await plane.apply({
+          source: twoTargets(ups[0]!.url, second, def, extra),
+          author: 'load-test',
+          message: `apply ${n}`,
+        });
+        revisions.push(result.revision);
+      }
     } finally {
       stop = true;
       await Promise.all(clients);

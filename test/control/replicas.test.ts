@@ -51,7 +51,19 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
     dir = mkdtempSync(join(tmpdir(), 'junction-replicas-'));
     const file = join(dir, 'junction.yaml');
     writeFileSync(file, stringify(twoTargets(a.url, b.url)));
-    const args = ['serve', '--config', file, '--store', storeUrl(schema), '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'];
+    const args = [
+      'serve',
+      '--config',
+      file,
+      '--store',
+      storeUrl(schema),
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+    ];
     replicas = await Promise.all([0, 1, 2].map(() => spawnJunction(args, { JUNCTION_ADMIN_TOKEN: TOKEN })));
   }, 60_000);
 
@@ -70,9 +82,15 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
   it('an apply through one replica is served by all three', async () => {
     const urls = replicas.map((r) => r.url);
     const times: number[] = [];
-    for (const [i, def] of [[0, 'm@2'], [2, 'm@1'], [1, 'm@2']] as const) {
+    for (const [i, def] of [
+      [0, 'm@2'],
+      [2, 'm@1'],
+      [1, 'm@2'],
+    ] as const) {
       const res = await request(`${replicas[i]!.adminUrl}/admin/config`, {
-        method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(twoTargets(a.url, b.url, def)),
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(twoTargets(a.url, b.url, def)),
       });
       const { revision } = (await res.body.json()) as { revision: number };
       times.push(await converge(urls, revision));
@@ -89,14 +107,19 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
   it('a revision written without a notification is found by the periodic check', async () => {
     const ownSchema = uniqueSchema('jpoll');
     const j = await startJunction({
-      config: twoTargets(a.url, b.url), port: 0, log: quiet,
+      config: twoTargets(a.url, b.url),
+      port: 0,
+      log: quiet,
       control: { store: storeUrl(ownSchema), pollMs: 100 },
     });
     const c = new pg.Client({ connectionString: PGURL });
     await c.connect();
     try {
       const text = JSON.stringify(twoTargets(a.url, b.url, 'm@2'));
-      await c.query(`INSERT INTO "${ownSchema}".revisions (number, author, message, source, source_text, diff) VALUES (2, 'sql', 'no notify', $1::jsonb, $2, '')`, [text, text]);
+      await c.query(
+        `INSERT INTO "${ownSchema}".revisions (number, author, message, source, source_text, diff) VALUES (2, 'sql', 'no notify', $1::jsonb, $2, '')`,
+        [text, text],
+      );
       await converge([j.url], 2);
       expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@2');
     } finally {
@@ -109,14 +132,17 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
   it('the LISTEN connection comes back after the database drops it, and catches up', async () => {
     const ownSchema = uniqueSchema('jlisten');
     const j = await startJunction({
-      config: twoTargets(a.url, b.url), port: 0, log: quiet,
+      config: twoTargets(a.url, b.url),
+      port: 0,
+      log: quiet,
       control: { store: storeUrl(ownSchema), pollMs: 3_600_000 }, // no periodic check: only LISTEN can tell
     });
     const writer = await PostgresStore.open(storeUrl(ownSchema));
     const c = new pg.Client({ connectionString: PGURL });
     await c.connect();
     try {
-      const listening = () => c.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "junction_${ownSchema}"`]);
+      const listening = () =>
+        c.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "junction_${ownSchema}"`]);
       // The store opens its LISTEN connection in the background (subscribe does not wait for it).
       await expect.poll(async () => (await listening()).rowCount, { timeout: 10_000 }).toBe(1);
       const { rows } = await listening();

@@ -20,10 +20,21 @@ beforeEach(async () => {
   clock = 1_000_000;
   j = await startJunction({
     config: twoTargets(stable.url, candidate.url, 'm@1', {
-      rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxErrorRate: 0.05 } },
+      rollout: {
+        candidate: 'm@2',
+        percent: 50,
+        steps: [50, 100],
+        holdSeconds: 60,
+        gates: { minRequests: 10, maxErrorRate: 0.05 },
+      },
     }),
-    port: 0, log: { error() {}, warn() {}, info() {} },
-    control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock }, admin: { port: 0, insecure: true } },
+    port: 0,
+    log: { error() {}, warn() {}, info() {} },
+    control: {
+      data: ':memory:',
+      rolloutController: { intervalMs: 60_000, now: () => clock },
+      admin: { port: 0, insecure: true },
+    },
   });
 });
 afterEach(async () => {
@@ -37,7 +48,9 @@ const pgSkip = await postgresSkipReason();
 async function traffic(n: number, trafficClass = 'live', url = j.url): Promise<void> {
   for (let i = 0; i < n; i++) {
     const res = await request(`${url}/v1/objectives/cw`, {
-      method: 'POST', body: '{}', headers: { 'x-unit-id': `user-${i}`, 'x-traffic-class': trafficClass },
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-unit-id': `user-${i}`, 'x-traffic-class': trafficClass },
     });
     await res.body.text();
   }
@@ -53,8 +66,10 @@ describe('rollout controller', () => {
     await c.tick();
     expect(rollout()!.percent).toBe(50); // gates pass but the hold is not over
     const status = await request(`${j.control!.adminUrl}/admin/objectives/cw/rollout`);
-    expect(((await status.body.json()) as { controller: unknown }).controller)
-      .toMatchObject({ kind: 'hold', reason: expect.stringMatching(/^holding 0\/60 s at 50%$/) });
+    expect(((await status.body.json()) as { controller: unknown }).controller).toMatchObject({
+      kind: 'hold',
+      reason: expect.stringMatching(/^holding 0\/60 s at 50%$/),
+    });
     clock += 61_000;
     await c.tick();
     expect(rollout()!.percent).toBe(100);
@@ -74,7 +89,10 @@ describe('rollout controller', () => {
   });
 
   it('rolls back a candidate that breaks a gate; test traffic does not count', async () => {
-    candidate.handle((_req, res) => { res.writeHead(500); res.end('broken'); });
+    candidate.handle((_req, res) => {
+      res.writeHead(500);
+      res.end('broken');
+    });
     const c = j.control!.controller!;
     await c.tick();
     await traffic(60, 'test');
@@ -84,26 +102,47 @@ describe('rollout controller', () => {
     await c.tick();
     expect(rollout()).toBeUndefined();
     expect(j.runtime.current!.config.objectives.cw!.default).toBe('m@1');
-    expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
+    expect((await j.control!.plane.store.latest())!.message).toMatch(
+      /rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/,
+    );
   });
 });
 
-describe('rollout gates read the Junction\'s /metrics series', () => {
+describe("rollout gates read the Junction's /metrics series", () => {
   const series = async (name: string, target: string) => {
     const text = await (await request(`${j.url}/metrics`)).body.text();
-    return Number(text.match(new RegExp(`^${name}\\{objective="cw",target="${target}",traffic_class="live"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    return Number(
+      text.match(new RegExp(`^${name}\\{objective="cw",target="${target}",traffic_class="live"\\} (\\d+)`, 'm'))?.[1] ??
+        0,
+    );
   };
 
   it('judges the requests and errors /metrics counts, and trips on the p99 of its histogram', async () => {
     await j.close();
     j = await startJunction({
       config: twoTargets(stable.url, candidate.url, 'm@1', {
-        rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxP99Ratio: 2 } },
+        rollout: {
+          candidate: 'm@2',
+          percent: 50,
+          steps: [50, 100],
+          holdSeconds: 60,
+          gates: { minRequests: 10, maxP99Ratio: 2 },
+        },
       }),
-      port: 0, log: { error() {}, warn() {}, info() {} },
-      control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock }, admin: { port: 0, insecure: true } },
+      port: 0,
+      log: { error() {}, warn() {}, info() {} },
+      control: {
+        data: ':memory:',
+        rolloutController: { intervalMs: 60_000, now: () => clock },
+        admin: { port: 0, insecure: true },
+      },
     });
-    candidate.handle((_req, res) => { setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{}'); }, 60); });
+    candidate.handle((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      }, 60);
+    });
     const c = j.control!.controller!;
     await c.tick(); // the step begins
     await traffic(40);
@@ -123,49 +162,68 @@ describe('rollout gates read the Junction\'s /metrics series', () => {
     await j.close();
     j = await startJunction({
       config: twoTargets(stable.url, candidate.url, 'm@1', {
-        rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates: { minRequests: 10, maxErrorRate: 0.05 } },
+        rollout: {
+          candidate: 'm@2',
+          percent: 50,
+          steps: [50, 100],
+          holdSeconds: 60,
+          gates: { minRequests: 10, maxErrorRate: 0.05 },
+        },
       }),
-      port: 0, log: { error() {}, warn() {}, info() {} }, metrics: false,
+      port: 0,
+      log: { error() {}, warn() {}, info() {} },
+      metrics: false,
       control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock } },
     });
-    candidate.handle((_req, res) => { res.writeHead(500); res.end('broken'); });
+    candidate.handle((_req, res) => {
+      res.writeHead(500);
+      res.end('broken');
+    });
     const c = j.control!.controller!;
     await c.tick();
     await traffic(60);
     await c.tick();
     expect(rollout()).toBeUndefined();
-    expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/);
+    expect((await j.control!.plane.store.latest())!.message).toMatch(
+      /rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/,
+    );
   });
 });
 
-describe.skipIf(pgSkip !== undefined)(`rollout controller with two replicas on PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`, () => {
-  it('judges the gates on the traffic of every replica', async () => {
-    const schema = uniqueSchema('jgate');
-    const config = twoTargets(stable.url, candidate.url, 'm@1', {
-      rollout: { candidate: 'm@2', percent: 100, steps: [100], holdSeconds: 60, gates: { minRequests: 30 } },
+describe.skipIf(pgSkip !== undefined)(
+  `rollout controller with two replicas on PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`,
+  () => {
+    it('judges the gates on the traffic of every replica', async () => {
+      const schema = uniqueSchema('jgate');
+      const config = twoTargets(stable.url, candidate.url, 'm@1', {
+        rollout: { candidate: 'm@2', percent: 100, steps: [100], holdSeconds: 60, gates: { minRequests: 30 } },
+      });
+      const start = () =>
+        startJunction({
+          config,
+          port: 0,
+          log: { error() {}, warn() {}, info() {} },
+          control: { store: storeUrl(schema), rolloutController: { intervalMs: 60_000, now: () => clock } },
+        });
+      const r1 = await start();
+      const r2 = await start();
+      try {
+        await r1.control!.controller!.tick();
+        await r2.control!.controller!.tick();
+        await traffic(20, 'live', r1.url);
+        await traffic(20, 'live', r2.url);
+        clock += 61_000;
+        await r1.control!.controller!.tick(); // publishes 20: not enough alone
+        expect(r1.runtime.current!.config.objectives.cw!.rollout).toBeDefined();
+        await r2.control!.controller!.tick(); // publishes 20 more and sees 40: promotes
+        const latest = await r2.control!.plane.store.latest();
+        expect(latest!.message).toMatch(/promoted m@2 on cw: gates passed on 40 requests/);
+        expect(r2.runtime.current!.config.objectives.cw!.default).toBe('m@2');
+      } finally {
+        await r1.close();
+        await r2.close();
+        await dropSchema(schema);
+      }
     });
-    const start = () => startJunction({
-      config, port: 0, log: { error() {}, warn() {}, info() {} },
-      control: { store: storeUrl(schema), rolloutController: { intervalMs: 60_000, now: () => clock } },
-    });
-    const r1 = await start();
-    const r2 = await start();
-    try {
-      await r1.control!.controller!.tick();
-      await r2.control!.controller!.tick();
-      await traffic(20, 'live', r1.url);
-      await traffic(20, 'live', r2.url);
-      clock += 61_000;
-      await r1.control!.controller!.tick(); // publishes 20: not enough alone
-      expect(r1.runtime.current!.config.objectives.cw!.rollout).toBeDefined();
-      await r2.control!.controller!.tick(); // publishes 20 more and sees 40: promotes
-      const latest = await r2.control!.plane.store.latest();
-      expect(latest!.message).toMatch(/promoted m@2 on cw: gates passed on 40 requests/);
-      expect(r2.runtime.current!.config.objectives.cw!.default).toBe('m@2');
-    } finally {
-      await r1.close();
-      await r2.close();
-      await dropSchema(schema);
-    }
-  });
-});
+  },
+);

@@ -72,8 +72,17 @@ for (const b of backends) {
     it('onlyIfChanged writes nothing for the same config in another key order', async () => {
       const { store } = await b.open();
       try {
-        await store.append({ author: 'a', message: '', source: { models: {}, objectives: { cw: { default: 'm@1' } } } });
-        const again = await store.append({ author: 'a', message: '', source: { objectives: { cw: { default: 'm@1' } }, models: {} }, onlyIfChanged: true });
+        await store.append({
+          author: 'a',
+          message: '',
+          source: { models: {}, objectives: { cw: { default: 'm@1' } } },
+        });
+        const again = await store.append({
+          author: 'a',
+          message: '',
+          source: { objectives: { cw: { default: 'm@1' } }, models: {} },
+          onlyIfChanged: true,
+        });
         expect(again).toBeUndefined();
         expect(await store.latestNumber()).toBe(1);
       } finally {
@@ -85,7 +94,11 @@ for (const b of backends) {
       const { store, place } = await b.open();
       const { store: other } = await b.open(place);
       try {
-        const made = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).append({ author: 'x', message: String(i), source: cfg(`m@${i}`) })));
+        const made = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? store : other).append({ author: 'x', message: String(i), source: cfg(`m@${i}`) }),
+          ),
+        );
         expect(made.map((r) => r!.number).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       } finally {
         await store.close();
@@ -103,21 +116,37 @@ for (const b of backends) {
       } finally {
         await again.close();
       }
-      const versions = b.name === 'sqlite'
-        ? await sqliteMigrations(place)
-        : await postgresMigrations(place);
+      const versions = b.name === 'sqlite' ? await sqliteMigrations(place) : await postgresMigrations(place);
       expect(versions).toEqual([1, 2, 3]);
     });
 
     it('gate statistics: each replica replaces its own counters, reads sum them', async () => {
       const { store } = await b.open();
-      const c = (requests: number, errors: number) => ({ ...emptyCounters(), requests, errors, buckets: [requests - 1, 1], agree: requests, scores: [errors, 1] });
+      const c = (requests: number, errors: number) => ({
+        ...emptyCounters(),
+        requests,
+        errors,
+        buckets: [requests - 1, 1],
+        agree: requests,
+        scores: [errors, 1],
+      });
       try {
         await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(5, 1) }]);
         await store.publishGateStats('r1', [{ objective: 'cw', target: 'm@2', counters: c(7, 1) }]);
-        await store.publishGateStats('r2', [{ objective: 'cw', target: 'm@2', counters: c(3, 0) }, { objective: 'other', target: 'm@2', counters: c(9, 9) }]);
+        await store.publishGateStats('r2', [
+          { objective: 'cw', target: 'm@2', counters: c(3, 0) },
+          { objective: 'other', target: 'm@2', counters: c(9, 9) },
+        ]);
         const sum = (await store.readGateStats('cw')).get('m@2')!;
-        expect([sum.requests, sum.errors, sum.buckets[0], sum.buckets[1], sum.agree, sum.scores[0], sum.scores[1]]).toEqual([10, 1, 8, 2, 10, 1, 2]);
+        expect([
+          sum.requests,
+          sum.errors,
+          sum.buckets[0],
+          sum.buckets[1],
+          sum.agree,
+          sum.scores[0],
+          sum.scores[1],
+        ]).toEqual([10, 1, 8, 2, 10, 1, 2]);
         expect([...(await store.readGateStats('cw')).keys()]).toEqual(['m@2']);
       } finally {
         await store.close();
@@ -151,7 +180,9 @@ async function sqliteMigrations(dir: string): Promise<number[]> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(dir, 'junction.db'), { readonly: true });
   try {
-    return (db.prepare('SELECT version FROM junction_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+    return (db.prepare('SELECT version FROM junction_migrations ORDER BY version').all() as { version: number }[]).map(
+      (r) => r.version,
+    );
   } finally {
     db.close();
   }
@@ -161,7 +192,9 @@ async function postgresMigrations(schema: string): Promise<number[]> {
   const c = new pg.Client({ connectionString: PGURL });
   await c.connect();
   try {
-    const { rows } = await c.query<{ version: number }>(`SELECT version FROM "${schema}".junction_migrations ORDER BY version`);
+    const { rows } = await c.query<{ version: number }>(
+      `SELECT version FROM "${schema}".junction_migrations ORDER BY version`,
+    );
     return rows.map((r) => r.version);
   } finally {
     await c.end();

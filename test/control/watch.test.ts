@@ -53,7 +53,12 @@ describe('config file seeding and watch', () => {
     const data = join(dir, 'data');
     writeFileSync(file, stringify(twoTargets(up.url, up.url)));
     const events = outcomes();
-    const j = await startJunction({ configFile: file, port: 0, log: quiet, control: { data, watch: true, onWatch: (o) => events.push(o) } });
+    const j = await startJunction({
+      configFile: file,
+      port: 0,
+      log: quiet,
+      control: { data, watch: true, onWatch: (o) => events.push(o) },
+    });
     try {
       expect(j.runtime.current!.number).toBe(1);
 

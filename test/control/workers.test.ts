@@ -20,8 +20,22 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'junction-workers-'));
   const file = join(dir, 'junction.yaml');
   writeFileSync(file, stringify(twoTargets(up.url, up.url)));
-  j = await spawnJunction(['serve', '--workers', '2', '--config', file, '--data', join(dir, 'data'),
-    '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--insecure-admin']);
+  j = await spawnJunction([
+    'serve',
+    '--workers',
+    '2',
+    '--config',
+    file,
+    '--data',
+    join(dir, 'data'),
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--insecure-admin',
+  ]);
 }, 60_000);
 afterAll(async () => {
   await j?.stop();
@@ -42,7 +56,10 @@ describe('serve --workers', () => {
   });
 
   it('an apply reaches every worker', async () => {
-    const res = await request(`${j.adminUrl}/admin/config`, { method: 'PUT', body: JSON.stringify(twoTargets(up.url, up.url, 'm@2')) });
+    const res = await request(`${j.adminUrl}/admin/config`, {
+      method: 'PUT',
+      body: JSON.stringify(twoTargets(up.url, up.url, 'm@2')),
+    });
     const { revision } = (await res.body.json()) as { revision: number };
     expect(revision).toBe(2);
     // Fresh connections are spread over the workers; wait until a run of them all answer from revision 2.

@@ -15,7 +15,12 @@ beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist/index.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
   dir = mkdtempSync(join(tmpdir(), 'junction-pack-'));
   // --ignore-scripts: dist/ is built above; `prepare` would build it again.
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as Array<{ filename: string }>;
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }),
+  ) as Array<{ filename: string }>;
   const modules = join(dir, 'node_modules');
   mkdirSync(join(modules, 'junction'), { recursive: true });
   execFileSync('tar', ['xzf', join(dir, packed[0]!.filename), '-C', join(modules, 'junction'), '--strip-components=1']);
@@ -42,25 +47,49 @@ describe('package entry point', () => {
   });
 
   it('import { startJunction } from "junction" starts a Junction that answers', () => {
-    writeFileSync(join(dir, 'embed.mjs'), [
-      "import { startJunction } from 'junction';",
-      'const j = await startJunction({ port: 0, metrics: false, tracing: false });',
-      "const res = await fetch(`${j.url}/healthz`);",
-      'console.log(res.status);',
-      'await j.close();',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'embed.mjs'),
+      [
+        "import { startJunction } from 'junction';",
+        'const j = await startJunction({ port: 0, metrics: false, tracing: false });',
+        'const res = await fetch(`${j.url}/healthz`);',
+        'console.log(res.status);',
+        'await j.close();',
+      ].join('\n'),
+    );
     expect(execFileSync(process.execPath, ['embed.mjs'], { cwd: dir, encoding: 'utf8' }).trim()).toBe('200');
   });
 
   it('its types resolve for a TypeScript embedder (module nodenext)', () => {
-    writeFileSync(join(dir, 'embed.ts'), [
-      "import { startJunction, type Junction, type JunctionOptions } from 'junction';",
-      'const opts: JunctionOptions = { port: 0, config: { models: {}, objectives: {} } };',
-      'export const started: Promise<Junction> = startJunction(opts);',
-      '// @ts-expect-error: a port is a number',
-      "startJunction({ port: '8080' });",
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'embed.ts'),
+      [
+        "import { startJunction, type Junction, type JunctionOptions } from 'junction';",
+        'const opts: JunctionOptions = { port: 0, config: { models: {}, objectives: {} } };',
+        'export const started: Promise<Junction> = startJunction(opts);',
+        '// @ts-expect-error: a port is a number',
+        "startJunction({ port: '8080' });",
+      ].join('\n'),
+    );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'embed.ts'], { cwd: dir, encoding: 'utf8' });
+    execFileSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        'embed.ts',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
   });
 });

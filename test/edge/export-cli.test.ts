@@ -12,7 +12,8 @@ import { captureOutput } from '../support/output.js';
 
 const CLI = fileURLToPath(new URL('../support/junction-cli.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'junction-export-'));
-const yaml = (port: number) => `models:\n  m:\n    versions:\n      "1": { backend: { type: http, endpoints: ["http://127.0.0.1:${port}/score"] } }\nobjectives:\n  o: { default: m@1 }\n`;
+const yaml = (port: number) =>
+  `models:\n  m:\n    versions:\n      "1": { backend: { type: http, endpoints: ["http://127.0.0.1:${port}/score"] } }\nobjectives:\n  o: { default: m@1 }\n`;
 const base = ['export', 'nginx', '--listen', '127.0.0.1:8090', '--junction', 'http://127.0.0.1:8080'];
 
 describe('junction export nginx', () => {
@@ -47,7 +48,11 @@ it('--watch on a config file rewrites the output and runs --reload when the file
   const out = join(dir, 'w.conf');
   const marker = join(dir, 'reloaded');
   writeFileSync(file, yaml(9003));
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...base, '--config', file, '--out', out, '--watch', '--reload', `touch ${marker}`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, ...base, '--config', file, '--out', out, '--watch', '--reload', `touch ${marker}`],
+    { stdio: 'ignore' },
+  );
   try {
     // The child starts from source (tsx): on a loaded machine that alone can take seconds, so the
     // waits below end on the file's appearance, not on a count of sleeps.

@@ -19,12 +19,22 @@ const config = (versions: string[], def: string) => ({
 let j: Junction;
 
 beforeAll(async () => {
-  j = await startJunction({ port: 0, decisionLog: file, config: config(['6', '7'], 'ranker@6'), control: { data: ':memory:' }, log: { error() {}, warn() {}, info() {} } });
+  j = await startJunction({
+    port: 0,
+    decisionLog: file,
+    config: config(['6', '7'], 'ranker@6'),
+    control: { data: ':memory:' },
+    log: { error() {}, warn() {}, info() {} },
+  });
 });
 afterAll(async () => j?.close());
 
 async function post(body: unknown) {
-  const res = await request(`${j.url}/v1/exposures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await request(`${j.url}/v1/exposures`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
 }
 
@@ -36,13 +46,23 @@ async function decisions(via: string, target = 'ranker@7'): Promise<number> {
 /** A decision an SDK made a minute ago (reported times must be within the last 24 hours). */
 const WHEN = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000).toISOString();
 const item = (over: Record<string, unknown> = {}) => ({
-  time: WHEN, objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
-  rule: 'experiment:e1', experiment: 'e1', cell: 'B', revision: 1, trafficClass: 'live', ...over,
+  time: WHEN,
+  objective: 'ex-ranking',
+  unit: 'user-1',
+  target: 'ranker@7',
+  rule: 'experiment:e1',
+  experiment: 'e1',
+  cell: 'B',
+  revision: 1,
+  trafficClass: 'live',
+  ...over,
 });
 
 it('accepts a batch (202), counts it by via and refuses a bad one whole, naming the item', async () => {
   expect(await post({ exposures: [item(), item({ unit: 'user-2' })] })).toEqual({ status: 202, json: { accepted: 2 } });
-  expect((await post({ via: 'edge', exposures: [item({ rule: 'default', experiment: null, cell: null })] })).status).toBe(202);
+  expect(
+    (await post({ via: 'edge', exposures: [item({ rule: 'default', experiment: null, cell: null })] })).status,
+  ).toBe(202);
   expect(await decisions('sdk')).toBe(2);
   expect(await decisions('edge')).toBe(1);
 
@@ -76,14 +96,26 @@ it('an exposure decided on the previous revision is accepted after an apply remo
 
 it('writes decision-log lines with via, the reported time, rule, cell and revision', async () => {
   await j.close(); // flushes the log
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const sdk = lines.filter((l) => l.via === 'sdk');
   const edge = lines.filter((l) => l.via === 'edge');
   expect(sdk).toHaveLength(4);
   expect(edge).toHaveLength(1);
   expect(sdk[0]).toMatchObject({
-    time: WHEN, objective: 'ex-ranking', unit: 'user-1', target: 'ranker@7',
-    rule: 'experiment:e1', experiment: 'e1', cell: 'B', revision: 1, trafficClass: 'live', status: 200, latencyMs: null,
+    time: WHEN,
+    objective: 'ex-ranking',
+    unit: 'user-1',
+    target: 'ranker@7',
+    rule: 'experiment:e1',
+    experiment: 'e1',
+    cell: 'B',
+    revision: 1,
+    trafficClass: 'live',
+    status: 200,
+    latencyMs: null,
   });
   expect(edge[0]).toMatchObject({ rule: 'default', cell: null, experiment: null });
 });
@@ -91,7 +123,8 @@ it('writes decision-log lines with via, the reported time, rule, cell and revisi
 it('with clients configured, exposures need an API key whose client may call each objective', async () => {
   const key = 'jk_exposures-test-key';
   const k = await startJunction({
-    port: 0, log: { error() {}, warn() {}, info() {} },
+    port: 0,
+    log: { error() {}, warn() {}, info() {} },
     config: {
       ...config(['6', '7'], 'ranker@6'),
       objectives: { 'ex-ranking': { default: 'ranker@6' }, 'ex-other': { default: 'ranker@6' } },
@@ -101,7 +134,9 @@ it('with clients configured, exposures need an API key whose client may call eac
   try {
     const send = async (headers: Record<string, string>, objective = 'ex-ranking') => {
       const res = await request(`${k.url}/v1/exposures`, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ exposures: [item({ objective })] }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ exposures: [item({ objective })] }),
       });
       return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
     };

@@ -28,7 +28,11 @@ function config(def: string) {
 async function snapshot(url: string, headers: Record<string, string> = {}, query = '') {
   const res = await request(`${url}/v1/config/snapshot${query}`, { headers });
   const text = await res.body.text();
-  return { status: res.statusCode, etag: res.headers.etag as string | undefined, body: text === '' ? undefined : JSON.parse(text) };
+  return {
+    status: res.statusCode,
+    etag: res.headers.etag as string | undefined,
+    body: text === '' ? undefined : JSON.parse(text),
+  };
 }
 
 describe('snapshot', () => {
@@ -78,27 +82,30 @@ describe('snapshot', () => {
 });
 
 const skip = await postgresSkipReason();
-describe.skipIf(skip !== undefined)(`snapshot long-poll across PostgreSQL replicas${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const schema = uniqueSchema('jsnap');
-  let a: Junction;
-  let b: Junction;
-  beforeAll(async () => {
-    a = await startJunction({ port: 0, config: config('m@1'), control: { store: storeUrl(schema) }, log: quiet });
-    b = await startJunction({ port: 0, config: config('m@1'), control: { store: storeUrl(schema) }, log: quiet });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await dropSchema(schema);
-  });
+describe.skipIf(skip !== undefined)(
+  `snapshot long-poll across PostgreSQL replicas${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    const schema = uniqueSchema('jsnap');
+    let a: Junction;
+    let b: Junction;
+    beforeAll(async () => {
+      a = await startJunction({ port: 0, config: config('m@1'), control: { store: storeUrl(schema) }, log: quiet });
+      b = await startJunction({ port: 0, config: config('m@1'), control: { store: storeUrl(schema) }, log: quiet });
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await dropSchema(schema);
+    });
 
-  it('a revision applied on one replica answers a long-poll on the other within a second', async () => {
-    const first = await snapshot(b.url);
-    // wait=1: the answer must be the new revision, not the 304 the end of the wait gives.
-    const polling = snapshot(b.url, { 'if-none-match': first.etag! }, '?wait=1');
-    await a.control!.plane.apply({ source: config('m@2'), author: 'test', message: 'flip' });
-    const next = await polling;
-    expect(next.status).toBe(200);
-    expect(next.body.config.objectives.cw.default).toBe('m@2');
-  });
-});
+    it('a revision applied on one replica answers a long-poll on the other within a second', async () => {
+      const first = await snapshot(b.url);
+      // wait=1: the answer must be the new revision, not the 304 the end of the wait gives.
+      const polling = snapshot(b.url, { 'if-none-match': first.etag! }, '?wait=1');
+      await a.control!.plane.apply({ source: config('m@2'), author: 'test', message: 'flip' });
+      const next = await polling;
+      expect(next.status).toBe(200);
+      expect(next.body.config.objectives.cw.default).toBe('m@2');
+    });
+  },
+);

@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('junction.inject', () => {
-  it('answers an invoke exactly as the socket does: status, routing headers, the upstream\'s body', async () => {
+  it("answers an invoke exactly as the socket does: status, routing headers, the upstream's body", async () => {
     const req = { method: 'POST', headers: { 'content-type': 'application/json', 'x-unit-id': 'u1' }, body: '{"q":1}' };
     const viaSocket = await request(`${junction.url}/v1/objectives/rank`, req);
     const socketBody = await viaSocket.body.text();
@@ -66,16 +66,29 @@ describe('junction.inject', () => {
   });
 
   it('collects a streamed (SSE) reply as text', async () => {
-    const res = await socketless.inject({ method: 'POST', url: '/v1/objectives/rank', headers: { accept: 'text/event-stream' }, body: '{}' });
+    const res = await socketless.inject({
+      method: 'POST',
+      url: '/v1/objectives/rank',
+      headers: { accept: 'text/event-stream' },
+      body: '{}',
+    });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream');
     expect(res.body).toBe('data: one\n\ndata: [DONE]\n\n');
   });
 
   it('is observed like any request: /metrics counts it', async () => {
-    const before = sampleValue(parsePrometheus((await socketless.inject({ url: '/metrics' })).body), 'junction_requests_total', { objective: 'rank', code: '200' });
+    const before = sampleValue(
+      parsePrometheus((await socketless.inject({ url: '/metrics' })).body),
+      'junction_requests_total',
+      { objective: 'rank', code: '200' },
+    );
     await socketless.inject({ method: 'POST', url: '/v1/objectives/rank', body: '{}' });
-    const after = sampleValue(parsePrometheus((await socketless.inject({ url: '/metrics' })).body), 'junction_requests_total', { objective: 'rank', code: '200' });
+    const after = sampleValue(
+      parsePrometheus((await socketless.inject({ url: '/metrics' })).body),
+      'junction_requests_total',
+      { objective: 'rank', code: '200' },
+    );
     expect(after - before).toBe(1);
   });
 });

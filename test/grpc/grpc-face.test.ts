@@ -15,8 +15,9 @@ import { startGrpcModelServer, type GrpcModelServer } from '../support/servers/g
 
 const service = loadOipGrpcService();
 const encodeRequest = (value: object) => service.decoded.ModelInfer!.requestSerialize(value);
-const grpcBackend = (url: string, extra: Record<string, unknown> = {}) =>
-  ({ backend: { type: 'http', protocol: 'oip-grpc', endpoints: [url], health: { intervalMs: 100 }, ...extra } });
+const grpcBackend = (url: string, extra: Record<string, unknown> = {}) => ({
+  backend: { type: 'http', protocol: 'oip-grpc', endpoints: [url], health: { intervalMs: 100 }, ...extra },
+});
 const fp32 = (n: number) => Buffer.from(Float32Array.from({ length: n }, (_, i) => i / n).buffer);
 
 describe('the gRPC face', () => {
@@ -30,7 +31,9 @@ describe('the gRPC face', () => {
     triton = await startGrpcModelServer({ simple: ['1', '3'] });
     spare = await startGrpcModelServer({ simple: ['1'] });
     junction = await startJunction({
-      port: 0, baseDir: REPO_ROOT, grpc: { port: 0 },
+      port: 0,
+      baseDir: REPO_ROOT,
+      grpc: { port: 0 },
       observers: [(r) => records.push(r)],
       config: {
         models: {
@@ -48,7 +51,9 @@ describe('the gRPC face', () => {
         },
         objectives: {
           identity: {
-            interface: 'oip', default: 'simple@1', allowOverride: true,
+            interface: 'oip',
+            default: 'simple@1',
+            allowOverride: true,
             rules: [{ id: 'br', when: { context: { country: 'BR' } }, use: 'simple@renamed' }],
           },
           locked: { interface: 'oip', default: 'simple@1' },
@@ -74,7 +79,8 @@ describe('the gRPC face', () => {
   });
 
   const infer = (objective: string, extra: Record<string, unknown> = {}) => ({
-    model_name: objective, id: 'req-1',
+    model_name: objective,
+    id: 'req-1',
     inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['1', '4'], contents: { fp32_contents: [1, 2, 3, 4] } }],
     ...extra,
   });
@@ -91,7 +97,11 @@ describe('the gRPC face', () => {
     expect(r.error).toBeUndefined();
     expect(r.metadata).toMatchObject({ 'x-model': 'simple@1', 'x-request-id': 'grpc-req-1' });
     expect(r.metadata['x-decision']).toMatch(/rule=default/);
-    expect(r.value).toMatchObject({ model_name: 'simple', id: 'req-1', outputs: [{ name: 'OUTPUT0', contents: { fp32_contents: [1, 2, 3, 4] } }] });
+    expect(r.value).toMatchObject({
+      model_name: 'simple',
+      id: 'req-1',
+      outputs: [{ name: 'OUTPUT0', contents: { fp32_contents: [1, 2, 3, 4] } }],
+    });
     const got = triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!;
     // The backend sees its own model name and version, Junction's request id, and a gRPC deadline.
     expect(got.request).toMatchObject({ model_name: 'simple', model_version: '1', id: 'req-1' });
@@ -112,8 +122,12 @@ describe('the gRPC face', () => {
   it('forwards a large raw_input_contents byte for byte, rewriting only the model name and version', async () => {
     const tensor = randomBytes(8 * 1024 * 1024);
     const message = {
-      model_name: 'identity', model_version: '', id: 'big', parameters: { note: { string_param: 'kept' } },
-      inputs: [{ name: 'INPUT0', datatype: 'UINT8', shape: ['1', String(tensor.length)] }], raw_input_contents: [tensor],
+      model_name: 'identity',
+      model_version: '',
+      id: 'big',
+      parameters: { note: { string_param: 'kept' } },
+      inputs: [{ name: 'INPUT0', datatype: 'UINT8', shape: ['1', String(tensor.length)] }],
+      raw_input_contents: [tensor],
     };
     const r = await client.call('ModelInfer', message);
     expect(r.error).toBeUndefined();
@@ -126,14 +140,23 @@ describe('the gRPC face', () => {
     const gotTail = got.bytes!.subarray(got.bytes!.indexOf(idField));
     expect(sentTail.length).toBeGreaterThan(tensor.length);
     expect(gotTail.equals(sentTail)).toBe(true);
-    expect(got.bytes!.subarray(0, got.bytes!.indexOf(idField))).toEqual(Buffer.from('\x0a\x06simple\x12\x011', 'latin1'));
-    expect(got.request).toMatchObject({ model_name: 'simple', model_version: '1', parameters: { note: { string_param: 'kept' } } });
+    expect(got.bytes!.subarray(0, got.bytes!.indexOf(idField))).toEqual(
+      Buffer.from('\x0a\x06simple\x12\x011', 'latin1'),
+    );
+    expect(got.request).toMatchObject({
+      model_name: 'simple',
+      model_version: '1',
+      parameters: { note: { string_param: 'kept' } },
+    });
   });
 
   it('treats model_version as an override request, with the same permission as the header', async () => {
     const ok = await client.call('ModelInfer', infer('identity', { model_version: '3' }));
     expect(ok.metadata['x-model']).toBe('simple@3');
-    expect(triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.request).toMatchObject({ model_name: 'simple', model_version: '3' });
+    expect(triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.request).toMatchObject({
+      model_name: 'simple',
+      model_version: '3',
+    });
     const refused = await client.call('ModelInfer', infer('locked', { model_version: '3' }));
     expect(refused.error?.code).toBe(status.PERMISSION_DENIED);
     expect(refused.metadata['x-error-code']).toBe('override_forbidden');
@@ -168,7 +191,11 @@ describe('the gRPC face', () => {
     expect(ready.value).toEqual({ ready: true });
     expect(ready.metadata['x-model']).toBe('simple@1');
     const meta = await client.call('ModelMetadata', { name: 'identity' });
-    expect(meta.value).toMatchObject({ name: 'simple', platform: 'test_identity', inputs: [{ name: 'INPUT0', shape: ['-1', '16'] }] });
+    expect(meta.value).toMatchObject({
+      name: 'simple',
+      platform: 'test_identity',
+      inputs: [{ name: 'INPUT0', shape: ['-1', '16'] }],
+    });
     expect((await client.call('ModelReady', { name: 'nope' })).error?.code).toBe(status.NOT_FOUND);
   });
 
@@ -191,7 +218,13 @@ describe('the gRPC face', () => {
 
   it('copies to shadows off the critical path, with the same bytes', async () => {
     const before = spare.received.filter((x) => x.method === 'ModelInfer').length;
-    const r = await client.call('ModelInfer', infer('shadowed', { raw_input_contents: [fp32(4)], inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['1', '4'] }] }));
+    const r = await client.call(
+      'ModelInfer',
+      infer('shadowed', {
+        raw_input_contents: [fp32(4)],
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['1', '4'] }],
+      }),
+    );
     expect(r.metadata['x-model']).toBe('simple@1');
     await expect.poll(() => spare.received.filter((x) => x.method === 'ModelInfer').length).toBe(before + 1);
     const copy = spare.received.filter((x) => x.method === 'ModelInfer').at(-1)!;
@@ -202,7 +235,10 @@ describe('the gRPC face', () => {
   it('refuses beyond the bulkhead with UNAVAILABLE overloaded, never queueing', async () => {
     triton.delayMs = 300;
     try {
-      const both = await Promise.all([client.call('ModelInfer', infer('bulkhead')), client.call('ModelInfer', infer('bulkhead'))]);
+      const both = await Promise.all([
+        client.call('ModelInfer', infer('bulkhead')),
+        client.call('ModelInfer', infer('bulkhead')),
+      ]);
       const codes = both.map((r) => r.error?.code ?? status.OK).sort();
       expect(codes).toEqual([status.OK, status.UNAVAILABLE]);
       expect(both.find((r) => r.error)!.metadata['x-error-code']).toBe('overloaded');
@@ -244,21 +280,38 @@ describe('the gRPC face', () => {
   it('serves in-process ONNX: typed contents and raw_input_contents', async () => {
     const features = [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.1, 0.1, 1];
     const typed = await client.call('ModelInfer', {
-      model_name: 'rank', id: 'r', inputs: [{ name: 'features', datatype: 'FP32', shape: ['2', '8'], contents: { fp32_contents: features } }],
+      model_name: 'rank',
+      id: 'r',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: ['2', '8'], contents: { fp32_contents: features } }],
     });
     expect(typed.error).toBeUndefined();
     expect(typed.metadata['x-model']).toBe('ranker@6');
-    expect(typed.value).toMatchObject({ model_name: 'ranker', model_version: '6', id: 'r', outputs: [{ name: 'score', datatype: 'FP32', shape: ['2', '1'] }] });
+    expect(typed.value).toMatchObject({
+      model_name: 'ranker',
+      model_version: '6',
+      id: 'r',
+      outputs: [{ name: 'score', datatype: 'FP32', shape: ['2', '1'] }],
+    });
     const scores = typed.value!.outputs[0].contents.fp32_contents as number[];
     expect(scores).toHaveLength(2);
     const raw = await client.call('ModelInfer', {
-      model_name: 'rank', inputs: [{ name: 'features', datatype: 'FP32', shape: ['2', '8'] }], raw_input_contents: [Buffer.from(Float32Array.from(features).buffer)],
+      model_name: 'rank',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: ['2', '8'] }],
+      raw_input_contents: [Buffer.from(Float32Array.from(features).buffer)],
     });
     expect(raw.value!.outputs[0].contents.fp32_contents).toEqual(scores);
     const meta = await client.call('ModelMetadata', { name: 'rank' });
-    expect(meta.value).toMatchObject({ name: 'ranker', platform: 'onnxruntime', inputs: [{ name: 'features', datatype: 'FP32', shape: ['-1', '8'] }] });
+    expect(meta.value).toMatchObject({
+      name: 'ranker',
+      platform: 'onnxruntime',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: ['-1', '8'] }],
+    });
     expect((await client.call('ModelReady', { name: 'rank' })).value).toEqual({ ready: true });
-    const bad = await client.call('ModelInfer', { model_name: 'rank', inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '8'] }], raw_input_contents: [fp32(3)] });
+    const bad = await client.call('ModelInfer', {
+      model_name: 'rank',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '8'] }],
+      raw_input_contents: [fp32(3)],
+    });
     expect(bad.error?.code).toBe(status.INVALID_ARGUMENT);
   });
 
@@ -267,7 +320,11 @@ describe('the gRPC face', () => {
     await client.call('ModelInfer', infer('identity'));
     await client.call('ModelInfer', infer('nope'));
     await expect.poll(() => records.length).toBe(2);
-    expect(records[0]).toMatchObject({ path: '/inference.GRPCInferenceService/ModelInfer', objective: 'identity', status: 200 });
+    expect(records[0]).toMatchObject({
+      path: '/inference.GRPCInferenceService/ModelInfer',
+      objective: 'identity',
+      status: 200,
+    });
     expect(records[0]!.outcome?.target.id).toBe('simple@1');
     expect(records[1]).toMatchObject({ objective: 'nope', status: 404, errorCode: 'objective_not_found' });
     const metrics = await (await request(`${junction.url}/metrics`)).body.text();
@@ -278,16 +335,24 @@ describe('the gRPC face', () => {
     const body = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 1], data: [[7]] }] });
     // A header name and a value HTTP allows but gRPC metadata refuses: left behind, not a 500.
     const odd = await request(`${junction.url}/v2/models/identity/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json', "x-odd!": 'y', 'x-latin': 'caf\u00e9' }, body,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-odd!': 'y', 'x-latin': 'caf\u00e9' },
+      body,
     });
     expect(odd.statusCode).toBe(200);
     await odd.body.dump();
     // A backend status whose message is no valid header text: its status passes, the message percent-encoded.
     triton.failNext(status.FAILED_PRECONDITION, 1, 'model not loaded\nretry later: \u00e9t\u00e9');
-    const failed = await request(`${junction.url}/v2/models/identity/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const failed = await request(`${junction.url}/v2/models/identity/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(failed.statusCode).toBe(400);
     expect(failed.headers['grpc-status']).toBe(String(status.FAILED_PRECONDITION));
-    expect(decodeURIComponent(failed.headers['grpc-message'] as string)).toBe('model not loaded\nretry later: \u00e9t\u00e9');
+    expect(decodeURIComponent(failed.headers['grpc-message'] as string)).toBe(
+      'model not loaded\nretry later: \u00e9t\u00e9',
+    );
     await failed.body.dump();
   });
 
@@ -298,20 +363,32 @@ describe('the gRPC face', () => {
     const ready = await request(`${junction.url}/v2/models/identity/ready`);
     expect(await ready.body.json()).toMatchObject({ ready: true });
     const inferHttp = await request(`${junction.url}/v2/models/identity/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'h1', inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 3], data: [[1, 2, 3]] }], parameters: { priority: 2 } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'h1',
+        inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 3], data: [[1, 2, 3]] }],
+        parameters: { priority: 2 },
+      }),
     });
     expect(inferHttp.statusCode).toBe(200);
     expect(inferHttp.headers['x-model']).toBe('simple@1');
     expect(await inferHttp.body.json()).toEqual({
-      model_name: 'simple', model_version: '1', id: 'h1', outputs: [{ name: 'OUTPUT0', datatype: 'INT64', shape: [1, 3], data: [1, 2, 3] }],
+      model_name: 'simple',
+      model_version: '1',
+      id: 'h1',
+      outputs: [{ name: 'OUTPUT0', datatype: 'INT64', shape: [1, 3], data: [1, 2, 3] }],
     });
     expect(triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.request).toMatchObject({
-      model_name: 'simple', model_version: '1', parameters: { priority: { int64_param: '2' } },
+      model_name: 'simple',
+      model_version: '1',
+      parameters: { priority: { int64_param: '2' } },
       inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: ['1', '3'], contents: { int64_contents: ['1', '2', '3'] } }],
     });
     const binary = await request(`${junction.url}/v2/models/identity/infer`, {
-      method: 'POST', headers: { 'inference-header-content-length': '10' }, body: '{"inputs":[]}',
+      method: 'POST',
+      headers: { 'inference-header-content-length': '10' },
+      body: '{"inputs":[]}',
     });
     expect(binary.statusCode).toBe(400);
     await binary.body.text();
@@ -326,7 +403,8 @@ describe('gRPC face admission', () => {
   beforeAll(async () => {
     triton = await startGrpcModelServer({ simple: ['1'] });
     junction = await startJunction({
-      port: 0, grpc: { port: 0 },
+      port: 0,
+      grpc: { port: 0 },
       config: {
         models: { simple: { versions: { '1': grpcBackend(triton.url) } } },
         objectives: { identity: { interface: 'oip', default: 'simple@1' } },
@@ -343,7 +421,9 @@ describe('gRPC face admission', () => {
   });
 
   it('is ready when every objective can be served', async () => {
-    await expect.poll(async () => (await client.call('ServerReady', {})).value, { timeout: 5000 }).toEqual({ ready: true });
+    await expect
+      .poll(async () => (await client.call('ServerReady', {})).value, { timeout: 5000 })
+      .toEqual({ ready: true });
   });
 
   it('applies API keys and rate limits as on HTTP', async () => {
@@ -364,17 +444,36 @@ describe('gRPC face admission', () => {
 
 describe('the quickstart over gRPC', () => {
   it("answers the README's grpcurl example", async () => {
-    const junction = await startJunction({ configFile: `${REPO_ROOT}/examples/quickstart.yaml`, port: 0, grpc: { port: 0 } });
+    const junction = await startJunction({
+      configFile: `${REPO_ROOT}/examples/quickstart.yaml`,
+      port: 0,
+      grpc: { port: 0 },
+    });
     const client = oipClient(`127.0.0.1:${junction.grpc!.port}`);
     try {
       // The request of README.md's grpcurl example.
-      const r = await client.call('ModelInfer', {
-        model_name: 'ranking-tensors',
-        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 8], contents: { fp32_contents: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0] } }],
-      }, { 'x-unit-id': 'user-42' });
+      const r = await client.call(
+        'ModelInfer',
+        {
+          model_name: 'ranking-tensors',
+          inputs: [
+            {
+              name: 'features',
+              datatype: 'FP32',
+              shape: [1, 8],
+              contents: { fp32_contents: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0] },
+            },
+          ],
+        },
+        { 'x-unit-id': 'user-42' },
+      );
       expect(r.error).toBeUndefined();
       expect(r.metadata).toMatchObject({ 'x-model': 'ranker@7' });
-      expect(r.value).toMatchObject({ model_name: 'ranker', model_version: '7', outputs: [{ name: 'score', datatype: 'FP32', shape: ['1', '1'] }] });
+      expect(r.value).toMatchObject({
+        model_name: 'ranker',
+        model_version: '7',
+        outputs: [{ name: 'score', datatype: 'FP32', shape: ['1', '1'] }],
+      });
     } finally {
       client.close();
       await junction.close();
@@ -386,7 +485,8 @@ describe('oip-grpc health checks', () => {
   it('ServerReady/ModelReady take a replica out and bring it back; readiness follows', async () => {
     const triton = await startGrpcModelServer({ simple: ['1'] });
     const junction = await startJunction({
-      port: 0, grpc: { port: 0 },
+      port: 0,
+      grpc: { port: 0 },
       config: {
         models: { simple: { versions: { '1': grpcBackend(triton.url) } } },
         objectives: { identity: { interface: 'oip', default: 'simple@1' } },

@@ -21,23 +21,59 @@ function makeCerts(): void {
   ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=junction-test-ca');
   ssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=triton.internal');
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:triton.internal\n');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext.cnf');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'ext.cnf',
+  );
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'junction-grpc-tls-'));
   makeCerts();
-  const creds = ServerCredentials.createSsl(null, [{ private_key: readFileSync(join(dir, 'server.key')), cert_chain: readFileSync(join(dir, 'server.pem')) }]);
+  const creds = ServerCredentials.createSsl(null, [
+    { private_key: readFileSync(join(dir, 'server.key')), cert_chain: readFileSync(join(dir, 'server.pem')) },
+  ]);
   triton = await startGrpcModelServer({ simple: ['1'] }, 0, creds);
   process.env.JUNCTION_TEST_TRITON_KEY = 'sekret';
   junction = await startJunction({
-    port: 0, grpc: { port: 0 }, baseDir: dir,
+    port: 0,
+    grpc: { port: 0 },
+    baseDir: dir,
     config: {
       models: {
         simple: {
           versions: {
-            '1': { backend: { type: 'http', protocol: 'oip-grpc', endpoints: [triton.url], tls: { ca: 'ca.pem', servername: 'triton.internal' }, headers: { 'x-api-key': '${env:JUNCTION_TEST_TRITON_KEY}' } } },
-            untrusted: { backend: { type: 'http', protocol: 'oip-grpc', endpoints: [triton.url], version: '1', tls: { servername: 'triton.internal' } } },
+            '1': {
+              backend: {
+                type: 'http',
+                protocol: 'oip-grpc',
+                endpoints: [triton.url],
+                tls: { ca: 'ca.pem', servername: 'triton.internal' },
+                headers: { 'x-api-key': '${env:JUNCTION_TEST_TRITON_KEY}' },
+              },
+            },
+            untrusted: {
+              backend: {
+                type: 'http',
+                protocol: 'oip-grpc',
+                endpoints: [triton.url],
+                version: '1',
+                tls: { servername: 'triton.internal' },
+              },
+            },
           },
         },
       },

@@ -17,9 +17,13 @@ let client: OipClient;
 beforeAll(async () => {
   triton = await startGrpcModelServer({ simple: ['1'] });
   junction = await startJunction({
-    port: 0, grpc: { port: 0 }, tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    port: 0,
+    grpc: { port: 0 },
+    tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
     config: {
-      models: { simple: { versions: { '1': { backend: { type: 'http', protocol: 'oip-grpc', endpoints: [triton.url] } } } } },
+      models: {
+        simple: { versions: { '1': { backend: { type: 'http', protocol: 'oip-grpc', endpoints: [triton.url] } } } },
+      },
       objectives: { identity: { interface: 'oip', default: 'simple@1' } },
     },
   });
@@ -34,13 +38,20 @@ afterAll(async () => {
 
 describe('gRPC tracing', () => {
   it("continues the caller's traceparent and propagates the upstream span to the gRPC backend", async () => {
-    const r = await client.call('ModelInfer', { model_name: 'identity' }, { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` });
+    const r = await client.call(
+      'ModelInfer',
+      { model_name: 'identity' },
+      { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+    );
     expect(r.error).toBeUndefined();
-    const spans = await vi.waitFor(() => {
-      const found = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === CALLER_TRACE);
-      if (!found.some((s) => s.kind === SpanKind.CLIENT)) throw new Error('no upstream span yet');
-      return found;
-    }, { timeout: 10_000, interval: 5 });
+    const spans = await vi.waitFor(
+      () => {
+        const found = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === CALLER_TRACE);
+        if (!found.some((s) => s.kind === SpanKind.CLIENT)) throw new Error('no upstream span yet');
+        return found;
+      },
+      { timeout: 10_000, interval: 5 },
+    );
     const upstream = spans.find((s) => s.kind === SpanKind.CLIENT)!;
     const sent = triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.metadata.traceparent;
     expect(sent).toBe(`00-${CALLER_TRACE}-${upstream.spanContext().spanId}-01`);

@@ -13,8 +13,22 @@ let client: OipClient;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'junction-grpc-'));
-  j = await spawnJunction(['serve', '--config', join(REPO_ROOT, 'examples/quickstart.yaml'), '--data', join(dir, 'data'),
-    '--port', '0', '--admin-port', '0', '--grpc-port', '0', '--host', '127.0.0.1', '--insecure-admin']);
+  j = await spawnJunction([
+    'serve',
+    '--config',
+    join(REPO_ROOT, 'examples/quickstart.yaml'),
+    '--data',
+    join(dir, 'data'),
+    '--port',
+    '0',
+    '--admin-port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--insecure-admin',
+  ]);
   const port = /gRPC on port (\d+)/.exec(j.stdout())?.[1];
   client = oipClient(`127.0.0.1:${port}`);
 }, 60_000);
@@ -31,7 +45,14 @@ describe('serve --grpc-port', () => {
     expect((await client.call('ServerLive', {})).value).toEqual({ live: true });
     const r = await client.call('ModelInfer', {
       model_name: 'ranking-tensors',
-      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 8], contents: { fp32_contents: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0] } }],
+      inputs: [
+        {
+          name: 'features',
+          datatype: 'FP32',
+          shape: [1, 8],
+          contents: { fp32_contents: [0.9, 0.9, 0.8, 0.8, 0.6, 0.3, 0.5, 0] },
+        },
+      ],
     });
     expect(r.metadata['x-model']).toBe('ranker@7');
     expect(r.value!.outputs[0].contents.fp32_contents).toHaveLength(1);
@@ -45,8 +66,9 @@ describe('a taken gRPC port', () => {
     const holder = await startGrpcModelServer({});
     try {
       const port = Number(holder.address.split(':')[1]);
-      await expect(startJunction({ port: 0, config: { models: {}, objectives: {} }, grpc: { port } }))
-        .rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining(`127.0.0.1:${port}`) });
+      await expect(
+        startJunction({ port: 0, config: { models: {}, objectives: {} }, grpc: { port } }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining(`127.0.0.1:${port}`) });
     } finally {
       await holder.close();
     }

@@ -26,7 +26,9 @@ afterEach(async () => {
   for (const res of parked.splice(0)) res.end('{}');
   await Promise.all(junctions.splice(0).map((j) => j.close()));
 });
-afterAll(async () => { await Promise.all([live.close(), shadowed.close()]); });
+afterAll(async () => {
+  await Promise.all([live.close(), shadowed.close()]);
+});
 
 function answer(body: string) {
   return (_req: unknown, res: ServerResponse) => {
@@ -37,23 +39,36 @@ function answer(body: string) {
 
 async function junction(file: string, timeoutMs = 2000): Promise<Junction> {
   const j = await startJunction({
-    port: 0, decisionLog: file,
-    config: oneObjective({ 'm@1': [live.url], 'm@2': [shadowed.url] }, {
-      default: 'm@1', policy: { timeoutMs }, shadow: [{ use: 'm@2', percent: 100, compare: 'exact' }],
-    }),
+    port: 0,
+    decisionLog: file,
+    config: oneObjective(
+      { 'm@1': [live.url], 'm@2': [shadowed.url] },
+      {
+        default: 'm@1',
+        policy: { timeoutMs },
+        shadow: [{ use: 'm@2', percent: 100, compare: 'exact' }],
+      },
+    ),
   });
   junctions.push(j);
   return j;
 }
 
 async function post(j: Junction, id: string): Promise<string> {
-  const r = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: '{}', headers: { 'x-request-id': id } });
+  const r = await request(`${j.url}/v1/objectives/obj`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'x-request-id': id },
+  });
   return r.body.text();
 }
 
 function lines(file: string): Array<Record<string, unknown>> {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 it('the line carries the comparator result of each shadow copy', async () => {
@@ -66,13 +81,18 @@ it('the line carries the comparator result of each shadow copy', async () => {
   await j.close(); // waits for deferred lines
   const byId = new Map(lines(file).map((l) => [l.requestId, l]));
   expect(byId.get('same')).toMatchObject({ status: 200, shadows: [{ target: 'm@2', result: 'agree', agreement: 1 }] });
-  expect(byId.get('different')).toMatchObject({ status: 200, shadows: [{ target: 'm@2', result: 'disagree', agreement: 0 }] });
+  expect(byId.get('different')).toMatchObject({
+    status: 200,
+    shadows: [{ target: 'm@2', result: 'disagree', agreement: 0 }],
+  });
 });
 
 it('a hanging shadow delays neither the live response nor, past the shadow timeout, the line', async () => {
   const file = join(dir, 'hang.jsonl');
   const j = await junction(file, 300);
-  shadowed.handle((_req, res) => { parked.push(res); });
+  shadowed.handle((_req, res) => {
+    parked.push(res);
+  });
   const text = await post(j, 'hung');
   // The live answer came back while the copy was still held open by the shadow upstream…
   expect(text).toBe('{"score":0.5}');
@@ -80,5 +100,8 @@ it('a hanging shadow delays neither the live response nor, past the shadow timeo
   expect(parked[0]!.writableEnded).toBe(false);
   // …and the line is written once the shadow timeout gives up on it.
   await vi.waitFor(() => expect(lines(file).map((l) => l.requestId)).toContain('hung'), { timeout: 5000 });
-  expect(lines(file).find((l) => l.requestId === 'hung')).toMatchObject({ status: 200, shadows: [{ target: 'm@2', result: 'timeout' }] });
+  expect(lines(file).find((l) => l.requestId === 'hung')).toMatchObject({
+    status: 200,
+    shadows: [{ target: 'm@2', result: 'timeout' }],
+  });
 });

@@ -15,13 +15,21 @@ beforeAll(async () => {
   upstream = await startUpstream('ranker');
   const backend = { type: 'http', endpoints: [upstream.url] };
   junction = await startJunction({
-    port: 0, decisionLog: file,
+    port: 0,
+    decisionLog: file,
     config: {
       models: { ranker: { versions: { '6': { backend }, '7': { backend } } } },
       objectives: {
         cw: {
           default: 'ranker@6',
-          experiments: [{ id: 'cw-42', when: { context: { country: ['BR'] } }, population: 1, cells: { B: { weight: 100, use: 'ranker@7' } } }],
+          experiments: [
+            {
+              id: 'cw-42',
+              when: { context: { country: ['BR'] } },
+              population: 1,
+              cells: { B: { weight: 100, use: 'ranker@7' } },
+            },
+          ],
         },
         quiet: { default: 'ranker@6', observability: { decisionLogSample: 0 } },
         shadowed: { default: 'ranker@6', shadow: [{ use: 'ranker@7', percent: 100 }] },
@@ -47,13 +55,28 @@ it('writes one line per request with decision, class, status and latency', async
   await send('shadowed', { 'x-request-id': 'r-5' });
   await junction.close(); // flushes the log
 
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines.map((l) => l.requestId)).toEqual(['r-1', 'r-2', 'r-5']);
   const [exposed, synthetic, shadowed] = lines;
   expect(shadowed).toMatchObject({ target: 'ranker@6', shadows: [{ target: 'ranker@7', result: 'sent' }] });
   expect(exposed).toMatchObject({
-    objective: 'cw', unit: 'user-1', context: { country: 'BR' }, rule: 'experiment:cw-42', experiment: 'cw-42', cell: 'B',
-    target: 'ranker@7', revision: 1, client: null, trafficClass: 'live', status: 200, error: null, fallback: null, shadows: [],
+    objective: 'cw',
+    unit: 'user-1',
+    context: { country: 'BR' },
+    rule: 'experiment:cw-42',
+    experiment: 'cw-42',
+    cell: 'B',
+    target: 'ranker@7',
+    revision: 1,
+    client: null,
+    trafficClass: 'live',
+    status: 200,
+    error: null,
+    fallback: null,
+    shadows: [],
   });
   expect(typeof exposed!.latencyMs).toBe('number');
   expect(Number.isNaN(Date.parse(exposed!.time as string))).toBe(false);

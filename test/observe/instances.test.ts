@@ -16,20 +16,29 @@ beforeAll(async () => {
   upstream = await startUpstream('ranker');
   upstream.handle((req, res) => {
     // x-fail: the first target fails, so the objective falls back (a policy event).
-    res.writeHead(req.headers['x-fail'] === '1' && req.url!.includes('fail') ? 500 : 200, { 'content-type': 'application/json' });
+    res.writeHead(req.headers['x-fail'] === '1' && req.url!.includes('fail') ? 500 : 200, {
+      'content-type': 'application/json',
+    });
     res.end('{}');
   });
   for (const exporter of exporters) {
-    junctions.push(await startJunction({
-      port: 0,
-      tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-      config: {
-        models: {
-          m: { versions: { '1': { backend: { type: 'http', endpoints: [`${upstream.url}/fail`] } }, '2': { backend: { type: 'http', endpoints: [upstream.url] } } } },
+    junctions.push(
+      await startJunction({
+        port: 0,
+        tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+        config: {
+          models: {
+            m: {
+              versions: {
+                '1': { backend: { type: 'http', endpoints: [`${upstream.url}/fail`] } },
+                '2': { backend: { type: 'http', endpoints: [upstream.url] } },
+              },
+            },
+          },
+          objectives: { cw: { default: 'm@1', policy: { fallback: ['m@2'] } } },
         },
-        objectives: { cw: { default: 'm@1', policy: { fallback: ['m@2'] } } },
-      },
-    }));
+      }),
+    );
   }
 });
 

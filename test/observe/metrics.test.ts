@@ -21,7 +21,10 @@ beforeAll(async () => {
       // Headers now, first event after 100 ms: time to first byte must see the event, not the headers.
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
-      setTimeout(() => { res.write('data: one\n\n'); res.end('data: [DONE]\n\n'); }, 100);
+      setTimeout(() => {
+        res.write('data: one\n\n');
+        res.end('data: [DONE]\n\n');
+      }, 100);
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -36,7 +39,14 @@ beforeAll(async () => {
         cw: {
           default: 'ranker@6',
           rules: [{ id: 'br', when: { context: { country: ['BR'] } }, use: 'ranker@7' }],
-          experiments: [{ id: 'exp', when: { context: { country: ['FR'] } }, population: 1, cells: { A: { weight: 100, use: 'ranker@7' } } }],
+          experiments: [
+            {
+              id: 'exp',
+              when: { context: { country: ['FR'] } },
+              population: 1,
+              cells: { A: { weight: 100, use: 'ranker@7' } },
+            },
+          ],
         },
         stream: { default: 'ranker@6' },
       },
@@ -89,7 +99,9 @@ describe('metrics', () => {
     const count = (labels: Record<string, string>) => sampleValue(s, 'junction_requests_total', { ...base, ...labels });
     expect(count({ target: 'ranker@6', rule: 'default', cell: '', traffic_class: 'live', code: '200' })).toBe(2);
     expect(count({ target: 'ranker@7', rule: 'rule:br', cell: '', traffic_class: 'live', code: '200' })).toBe(1);
-    expect(count({ target: 'ranker@7', rule: 'experiment:exp', cell: 'A', traffic_class: 'live', code: '200' })).toBe(1);
+    expect(count({ target: 'ranker@7', rule: 'experiment:exp', cell: 'A', traffic_class: 'live', code: '200' })).toBe(
+      1,
+    );
     expect(count({ target: 'ranker@6', rule: 'default', traffic_class: 'test', code: '200' })).toBe(1);
     expect(count({ target: 'ranker@6', rule: 'default', traffic_class: 'live', code: '500' })).toBe(1);
     expect(count({ target: '', rule: '', traffic_class: 'live', code: '400' })).toBe(1);
@@ -97,17 +109,48 @@ describe('metrics', () => {
     expect(sampleValue(s, 'junction_requests_total', { objective: '_unknown', code: '404' })).toBe(2);
 
     // Histograms: one observation per decided request, per decided target and traffic class (the gates read live).
-    expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@6', traffic_class: 'live' })).toBe(3);
-    expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@6', traffic_class: 'test' })).toBe(1);
+    expect(
+      sampleValue(s, 'junction_request_duration_seconds_count', {
+        objective: 'cw',
+        target: 'ranker@6',
+        traffic_class: 'live',
+      }),
+    ).toBe(3);
+    expect(
+      sampleValue(s, 'junction_request_duration_seconds_count', {
+        objective: 'cw',
+        target: 'ranker@6',
+        traffic_class: 'test',
+      }),
+    ).toBe(1);
     expect(sampleValue(s, 'junction_request_duration_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(2);
     // The gates' errors: the one 500, on the decided target's live series.
-    expect(sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@6', traffic_class: 'live' })).toBe(1);
-    expect(sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@7', traffic_class: 'live' })).toBe(0);
+    expect(
+      sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@6', traffic_class: 'live' }),
+    ).toBe(1);
+    expect(
+      sampleValue(s, 'junction_failed_requests_total', { objective: 'cw', target: 'ranker@7', traffic_class: 'live' }),
+    ).toBe(0);
     expect(sampleValue(s, 'junction_upstream_duration_seconds_count', { objective: 'cw', target: 'ranker@6' })).toBe(4);
-    expect(sampleValue(s, 'junction_time_to_first_byte_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(2);
-    expect(sampleValue(s, 'junction_request_duration_seconds_bucket', { objective: 'cw', target: 'ranker@6', traffic_class: 'live', le: '+Inf' })).toBe(3);
+    expect(sampleValue(s, 'junction_time_to_first_byte_seconds_count', { objective: 'cw', target: 'ranker@7' })).toBe(
+      2,
+    );
+    expect(
+      sampleValue(s, 'junction_request_duration_seconds_bucket', {
+        objective: 'cw',
+        target: 'ranker@6',
+        traffic_class: 'live',
+        le: '+Inf',
+      }),
+    ).toBe(3);
     // Buckets are cumulative: counts never fall as `le` grows, and the 100 µs floor exists.
-    const buckets = s.filter((x) => x.name === 'junction_request_duration_seconds_bucket' && x.labels.objective === 'cw' && x.labels.target === 'ranker@6' && x.labels.traffic_class === 'live');
+    const buckets = s.filter(
+      (x) =>
+        x.name === 'junction_request_duration_seconds_bucket' &&
+        x.labels.objective === 'cw' &&
+        x.labels.target === 'ranker@6' &&
+        x.labels.traffic_class === 'live',
+    );
     expect(buckets.map((b) => b.labels.le)).toContain('0.0001');
     const counts = buckets.sort((a, b) => Number(a.labels.le) - Number(b.labels.le)).map((b) => b.value);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
@@ -120,17 +163,25 @@ describe('metrics', () => {
 
   it('time to first byte of a stream is the first event, not the headers', async () => {
     expect(await send('stream', { 'x-sse': '1' })).toBe(200);
-    const s = await scrapeUntil((x) => sampleValue(x, 'junction_time_to_first_byte_seconds_count', { objective: 'stream' }) === 1);
+    const s = await scrapeUntil(
+      (x) => sampleValue(x, 'junction_time_to_first_byte_seconds_count', { objective: 'stream' }) === 1,
+    );
     // The first event left the upstream 100 ms after its headers: a lower bound, not a timing guess.
-    expect(sampleValue(s, 'junction_time_to_first_byte_seconds_sum', { objective: 'stream' })).toBeGreaterThanOrEqual(0.1);
+    expect(sampleValue(s, 'junction_time_to_first_byte_seconds_sum', { objective: 'stream' })).toBeGreaterThanOrEqual(
+      0.1,
+    );
     expect(sampleValue(s, 'junction_time_to_first_byte_seconds_bucket', { objective: 'stream', le: '0.05' })).toBe(0);
   });
 
   it('counts in-flight requests while they are served', async () => {
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     let arrived!: () => void;
-    const arrival = new Promise<void>((r) => { arrived = r; });
+    const arrival = new Promise<void>((r) => {
+      arrived = r;
+    });
     const previous = upstream.received.length;
     upstream.handle(async (_req, res) => {
       arrived();

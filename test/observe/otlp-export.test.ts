@@ -25,7 +25,7 @@ afterAll(async () => {
   await collector?.close();
 });
 
-it('exports the request\'s spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+it("exports the request's spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
   junction = await startJunction({
     port: 0, // tracing defaults to 'env'
     config: {
@@ -34,7 +34,9 @@ it('exports the request\'s spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
     },
   });
   const res = await request(`${junction.url}/v1/objectives/cw`, {
-    method: 'POST', body: '{}', headers: { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
+    method: 'POST',
+    body: '{}',
+    headers: { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
   });
   await res.body.text();
   await junction.close(); // flushes the batch processor
@@ -42,10 +44,17 @@ it('exports the request\'s spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
 
   const exports = collector.received.filter((r) => r.url === '/v1/traces');
   expect(exports.length).toBeGreaterThan(0);
-  interface Export { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
-    scopeSpans: Array<{ spans: Array<{ traceId: string; name: string }> }> }> }
+  interface Export {
+    resourceSpans: Array<{
+      resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+      scopeSpans: Array<{ spans: Array<{ traceId: string; name: string }> }>;
+    }>;
+  }
   const batches = exports.map((r) => JSON.parse(r.body.toString()) as Export).flatMap((e) => e.resourceSpans);
-  expect(batches[0]!.resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'junction-test' } });
+  expect(batches[0]!.resource.attributes).toContainEqual({
+    key: 'service.name',
+    value: { stringValue: 'junction-test' },
+  });
   const spans = batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans)).filter((s) => s.traceId === TRACE);
   expect(spans.map((s) => s.name).sort()).toEqual(['invoke cw', 'route', 'upstream ranker@6']);
 });

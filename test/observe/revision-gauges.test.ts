@@ -13,7 +13,11 @@ let junction: Junction;
 const request = injectedRequest(() => junction);
 
 function config(opts: { rollout?: number; v7?: string; connections?: number }) {
-  const backend = (url: string) => ({ type: 'http', endpoints: [url], ...(opts.connections ? { connections: opts.connections } : {}) });
+  const backend = (url: string) => ({
+    type: 'http',
+    endpoints: [url],
+    ...(opts.connections ? { connections: opts.connections } : {}),
+  });
   return {
     models: { gauged: { versions: { '6': { backend: backend(a.url) }, '7': { backend: backend(opts.v7 ?? a.url) } } } },
     objectives: {
@@ -48,8 +52,11 @@ afterAll(async () => {
 });
 
 it('junction_rollout_percent follows the revision and goes away with the rollout', async () => {
-  const rollout = async () => (await series('junction_rollout_percent')).filter((s) => s.labels.objective === 'rg-ranking');
-  expect(await rollout()).toEqual([{ name: 'junction_rollout_percent', labels: { objective: 'rg-ranking', candidate: 'gauged@7' }, value: 20 }]);
+  const rollout = async () =>
+    (await series('junction_rollout_percent')).filter((s) => s.labels.objective === 'rg-ranking');
+  expect(await rollout()).toEqual([
+    { name: 'junction_rollout_percent', labels: { objective: 'rg-ranking', candidate: 'gauged@7' }, value: 20 },
+  ]);
   await apply(config({ rollout: 50 }));
   expect((await rollout()).map((s) => s.value)).toEqual([50]);
   await apply(config({}));
@@ -57,8 +64,11 @@ it('junction_rollout_percent follows the revision and goes away with the rollout
 });
 
 it('junction_endpoint_healthy of a closed backend goes away; a rebuilt backend on the same endpoint keeps it', async () => {
-  const healthy = async () => (await series('junction_endpoint_healthy'))
-    .filter((s) => s.labels.backend?.startsWith('gauged@')).map((s) => `${s.labels.backend} ${s.labels.endpoint} ${s.value}`).sort();
+  const healthy = async () =>
+    (await series('junction_endpoint_healthy'))
+      .filter((s) => s.labels.backend?.startsWith('gauged@'))
+      .map((s) => `${s.labels.backend} ${s.labels.endpoint} ${s.value}`)
+      .sort();
   expect(await healthy()).toEqual([`gauged@6 ${a.url} 1`, `gauged@7 ${a.url} 1`]);
 
   // gauged@7 moves to upstream b: its backend on a is closed once the old revision drains.

@@ -19,11 +19,23 @@ beforeAll(async () => {
   upstream = await startOpenAiServer({ models: ['served-llm'] });
   dir = mkdtempSync(join(tmpdir(), 'junction-tokens-'));
   j = await startJunction({
-    port: 0, baseDir: REPO_ROOT, decisionLog: join(dir, 'decisions.jsonl'),
+    port: 0,
+    baseDir: REPO_ROOT,
+    decisionLog: join(dir, 'decisions.jsonl'),
     config: {
       models: {
-        remote: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } } } },
-        charlm: { class: 'generator', versions: { '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json' } } } },
+        remote: {
+          class: 'generator',
+          versions: {
+            '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } },
+          },
+        },
+        charlm: {
+          class: 'generator',
+          versions: {
+            '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json' } },
+          },
+        },
       },
       objectives: {
         proxied: { interface: 'openai', default: 'remote@1' },
@@ -39,7 +51,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown): Promise<string> {
-  const res = await request(`${j.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await request(`${j.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await res.body.text();
   expect(res.statusCode).toBe(200);
   return res.headers['x-request-id'] as string;
@@ -47,14 +63,27 @@ async function post(path: string, body: unknown): Promise<string> {
 
 async function tokens(objective: string, target: string, kind: string): Promise<number> {
   const text = await (await request(`${j.url}/metrics`)).body.text();
-  const line = text.split('\n').find((l) => l.startsWith(`junction_tokens_total{objective="${objective}",target="${target}",client="anonymous",kind="${kind}"}`));
+  const line = text
+    .split('\n')
+    .find((l) =>
+      l.startsWith(
+        `junction_tokens_total{objective="${objective}",target="${target}",client="anonymous",kind="${kind}"}`,
+      ),
+    );
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 async function logged(requestId: string): Promise<{ usage: unknown }> {
   const file = join(dir, 'decisions.jsonl');
   let line: string | undefined;
-  await expect.poll(() => (line = readFileSync(file, 'utf8').split('\n').find((l) => l.includes(requestId)))).toBeDefined();
+  await expect
+    .poll(
+      () =>
+        (line = readFileSync(file, 'utf8')
+          .split('\n')
+          .find((l) => l.includes(requestId))),
+    )
+    .toBeDefined();
   return JSON.parse(line!) as { usage: unknown };
 }
 
@@ -62,7 +91,12 @@ describe('token usage', () => {
   it('counts usage from JSON bodies, the final chunk of a chat stream and response.completed', async () => {
     const ids = [
       await post('/v1/chat/completions', { model: 'proxied', messages: [{ role: 'user', content: 'a b c' }] }),
-      await post('/v1/chat/completions', { model: 'proxied', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'd e' }] }),
+      await post('/v1/chat/completions', {
+        model: 'proxied',
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: 'user', content: 'd e' }],
+      }),
       await post('/v1/responses', { model: 'proxied', stream: true, input: 'f g h i' }),
       await post('/v1/responses', { model: 'proxied', input: 'j' }),
     ];
@@ -76,14 +110,24 @@ describe('token usage', () => {
 
   it('a stream without usage counts nothing and logs usage null', async () => {
     const before = await tokens('proxied', 'remote@1', 'prompt');
-    const id = await post('/v1/chat/completions', { model: 'proxied', stream: true, messages: [{ role: 'user', content: 'x y' }] });
+    const id = await post('/v1/chat/completions', {
+      model: 'proxied',
+      stream: true,
+      messages: [{ role: 'user', content: 'x y' }],
+    });
     expect((await logged(id)).usage).toBeNull();
     expect(await tokens('proxied', 'remote@1', 'prompt')).toBe(before);
   });
 
   it('in-process generation reports its own usage, streamed without include_usage too', async () => {
-    const id = await post('/v1/chat/completions', { model: 'local', stream: true, temperature: 0, max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] });
-    const { usage } = await logged(id) as { usage: { prompt: number; completion: number } };
+    const id = await post('/v1/chat/completions', {
+      model: 'local',
+      stream: true,
+      temperature: 0,
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const { usage } = (await logged(id)) as { usage: { prompt: number; completion: number } };
     expect(usage.completion).toBeGreaterThan(0);
     expect(usage.completion).toBeLessThanOrEqual(5);
     expect(usage.prompt).toBeGreaterThan(0);

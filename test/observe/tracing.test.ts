@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { request } from 'undici';
 import { SpanKind } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { startJunction, type Junction } from '../../src/app.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
@@ -18,15 +23,23 @@ const exporter = new InMemorySpanExporter();
 beforeAll(async () => {
   upstream = await startUpstream('ranker');
   failing = await startUpstream('failing');
-  failing.handle((_req, res) => { res.writeHead(500); res.end(); });
+  failing.handle((_req, res) => {
+    res.writeHead(500);
+    res.end();
+  });
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   junction = await startJunction({
-    port: 0, tracing: provider,
+    port: 0,
+    tracing: provider,
     config: {
-      models: { ranker: { versions: {
-        '6': { backend: { type: 'http', endpoints: [upstream.url] } },
-        '7': { backend: { type: 'http', endpoints: [failing.url] } },
-      } } },
+      models: {
+        ranker: {
+          versions: {
+            '6': { backend: { type: 'http', endpoints: [upstream.url] } },
+            '7': { backend: { type: 'http', endpoints: [failing.url] } },
+          },
+        },
+      },
       objectives: { cw: { default: 'ranker@6' }, fb: { default: 'ranker@7', policy: { fallback: ['ranker@6'] } } },
     },
   });
@@ -39,17 +52,21 @@ afterAll(async () => {
 });
 
 async function spansOfTrace(traceId: string, n: number): Promise<ReadableSpan[]> {
-  return vi.waitFor(() => {
-    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
-    if (spans.length < n) throw new Error(`${spans.length} of ${n} spans`);
-    return spans;
-  }, { timeout: 10_000, interval: 5 });
+  return vi.waitFor(
+    () => {
+      const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+      if (spans.length < n) throw new Error(`${spans.length} of ${n} spans`);
+      return spans;
+    },
+    { timeout: 10_000, interval: 5 },
+  );
 }
 
 describe('tracing', () => {
-  it('continues the caller\'s trace and sends the upstream attempt span as the backend\'s parent', async () => {
+  it("continues the caller's trace and sends the upstream attempt span as the backend's parent", async () => {
     const res = await request(`${junction.url}/v1/objectives/cw`, {
-      method: 'POST', body: '{}',
+      method: 'POST',
+      body: '{}',
       headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`, 'x-unit-id': 'u-1' },
     });
     expect(res.statusCode).toBe(200);
@@ -87,9 +104,14 @@ describe('tracing', () => {
 
   it('marks a failed upstream attempt as an error', async () => {
     exporter.reset();
-    upstream.handle((_req, res) => { res.writeHead(503); res.end(); });
+    upstream.handle((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
     const res = await request(`${junction.url}/v1/objectives/cw`, {
-      method: 'POST', body: '{}', headers: { traceparent: `00-${CALLER_TRACE.replace('4', '5')}-${CALLER_SPAN}-01` },
+      method: 'POST',
+      body: '{}',
+      headers: { traceparent: `00-${CALLER_TRACE.replace('4', '5')}-${CALLER_SPAN}-01` },
     });
     await res.body.text();
     const spans = await spansOfTrace(CALLER_TRACE.replace('4', '5'), 3);
@@ -98,11 +120,15 @@ describe('tracing', () => {
     expect(attempt.status.code).toBe(2); // SpanStatusCode.ERROR
   });
 
-  it('nests the fallback target\'s attempt under a fallback span', async () => {
+  it("nests the fallback target's attempt under a fallback span", async () => {
     const traceId = CALLER_TRACE.replace('4', '6');
-    upstream.handle((_req, res) => { res.end('{}'); });
+    upstream.handle((_req, res) => {
+      res.end('{}');
+    });
     const res = await request(`${junction.url}/v1/objectives/fb`, {
-      method: 'POST', body: '{}', headers: { traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
+      method: 'POST',
+      body: '{}',
+      headers: { traceparent: `00-${traceId}-${CALLER_SPAN}-01` },
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-fallback']).toBe('ranker@6');

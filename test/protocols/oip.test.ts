@@ -27,9 +27,26 @@ describe('oip protocol behind the OIP face', () => {
             versions: {
               '1': { backend: { type: 'http', protocol: 'oip', endpoints: [triton.url], health: { intervalMs: 100 } } },
               // backend.version: Junction's "3" is served as Triton's version 3 of the same model.
-              '3': { backend: { type: 'http', protocol: 'oip', endpoints: [triton.url], version: '3', health: { intervalMs: 100 } } },
+              '3': {
+                backend: {
+                  type: 'http',
+                  protocol: 'oip',
+                  endpoints: [triton.url],
+                  version: '3',
+                  health: { intervalMs: 100 },
+                },
+              },
               // backend.model / backend.version: Junction's simple@k is KServe's simple-kserve version 2.
-              k: { backend: { type: 'http', protocol: 'oip', endpoints: [kserve.url], model: 'simple-kserve', version: '2', health: { intervalMs: 100 } } },
+              k: {
+                backend: {
+                  type: 'http',
+                  protocol: 'oip',
+                  endpoints: [kserve.url],
+                  model: 'simple-kserve',
+                  version: '2',
+                  health: { intervalMs: 100 },
+                },
+              },
             },
           },
         },
@@ -49,13 +66,16 @@ describe('oip protocol behind the OIP face', () => {
 
   it('rewrites the infer path to the backend model and version, answering in JSON tensors', async () => {
     const res = await request(`${junction.url}/v2/models/adder/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [
-        { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: range((i) => i) },
-        { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', data: range(() => 1) },
-      ] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: range((i) => i) },
+          { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', data: range(() => 1) },
+        ],
+      }),
     });
-    const body = await res.body.json() as { outputs: Array<{ name: string; data: number[] }> };
+    const body = (await res.body.json()) as { outputs: Array<{ name: string; data: number[] }> };
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-model']).toBe('simple@1');
     expect(res.headers['x-decision']).toContain('rule=default');
@@ -64,7 +84,10 @@ describe('oip protocol behind the OIP face', () => {
   });
 
   it('passes binary tensors through byte for byte, both ways', async () => {
-    const { body, headerLength } = binaryInferRequest(range((i) => i * 1000), range((i) => -i));
+    const { body, headerLength } = binaryInferRequest(
+      range((i) => i * 1000),
+      range((i) => -i),
+    );
     const res = await request(`${junction.url}/v2/models/adder/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) },
@@ -76,7 +99,9 @@ describe('oip protocol behind the OIP face', () => {
     expect(upstream.body.equals(body)).toBe(true);
     expect(upstream.headers['inference-header-content-length']).toBe(String(headerLength));
     const jsonLength = Number(res.headers['inference-header-content-length']);
-    const header = JSON.parse(answer.subarray(0, jsonLength).toString()) as { outputs: Array<{ parameters: { binary_data_size: number } }> };
+    const header = JSON.parse(answer.subarray(0, jsonLength).toString()) as {
+      outputs: Array<{ parameters: { binary_data_size: number } }>;
+    };
     expect(header.outputs.map((o) => o.parameters.binary_data_size)).toEqual([64, 64]);
     const out0 = answer.subarray(jsonLength, jsonLength + 64);
     expect(range((i) => out0.readInt32LE(i * 4))).toEqual(range((i) => i * 1000 - i));
@@ -85,7 +110,7 @@ describe('oip protocol behind the OIP face', () => {
   it('proxies metadata and readiness, with the backend names rewritten', async () => {
     const meta = await request(`${junction.url}/v2/models/adder-kserve`);
     expect(meta.statusCode).toBe(200);
-    expect((await meta.body.json() as { name: string }).name).toBe('simple-kserve');
+    expect(((await meta.body.json()) as { name: string }).name).toBe('simple-kserve');
     expect(lastTraffic(kserve).url).toBe('/v2/models/simple-kserve/versions/2');
 
     const ready = await request(`${junction.url}/v2/models/adder-kserve/ready`);
@@ -95,13 +120,21 @@ describe('oip protocol behind the OIP face', () => {
   });
 
   it('passes generate through, and generate_stream event by event', async () => {
-    const gen = await request(`${junction.url}/v2/models/adder/generate`, { method: 'POST', body: JSON.stringify({ text_input: 'hello there' }) });
+    const gen = await request(`${junction.url}/v2/models/adder/generate`, {
+      method: 'POST',
+      body: JSON.stringify({ text_input: 'hello there' }),
+    });
     expect(await gen.body.json()).toMatchObject({ text_output: 'HELLO THERE' });
     expect(lastTraffic(triton).url).toBe('/v2/models/simple/versions/1/generate');
 
     let open!: () => void;
-    triton.streamGate = new Promise<void>((r) => { open = r; });
-    const res = await request(`${junction.url}/v2/models/adder/generate_stream`, { method: 'POST', body: JSON.stringify({ text_input: 'one two' }) });
+    triton.streamGate = new Promise<void>((r) => {
+      open = r;
+    });
+    const res = await request(`${junction.url}/v2/models/adder/generate_stream`, {
+      method: 'POST',
+      body: JSON.stringify({ text_input: 'one two' }),
+    });
     expect(res.headers['content-type']).toContain('text/event-stream');
     const reader = res.body[Symbol.asyncIterator]();
     // The first event arrives while the server still holds the rest back.
@@ -115,43 +148,58 @@ describe('oip protocol behind the OIP face', () => {
   });
 
   it('treats /versions/{v} as an override of the default model, when permitted', async () => {
-    const res = await request(`${junction.url}/v2/models/adder/versions/3/generate`, { method: 'POST', body: JSON.stringify({ text_input: 'x' }) });
+    const res = await request(`${junction.url}/v2/models/adder/versions/3/generate`, {
+      method: 'POST',
+      body: JSON.stringify({ text_input: 'x' }),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-model']).toBe('simple@3');
     expect(res.headers['x-decision']).toContain('rule=override');
     await res.body.dump();
     expect(lastTraffic(triton).url).toBe('/v2/models/simple/versions/3/generate');
 
-    const refused = await request(`${junction.url}/v2/models/adder-locked/versions/3/infer`, { method: 'POST', body: '{}' });
+    const refused = await request(`${junction.url}/v2/models/adder-locked/versions/3/infer`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(refused.statusCode).toBe(403);
     expect(refused.headers['x-error-code']).toBe('override_forbidden');
-    expect(Object.keys(await refused.body.json() as object)).toEqual(['error']);
+    expect(Object.keys((await refused.body.json()) as object)).toEqual(['error']);
   });
 
   it('an unknown /versions/{v} is a 400 naming the path, not the x-model-override header', async () => {
     const res = await request(`${junction.url}/v2/models/adder/versions/9/infer`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(400);
     expect(res.headers['x-error-code']).toBe('invalid_request');
-    const { error } = await res.body.json() as { error: string };
+    const { error } = (await res.body.json()) as { error: string };
     expect(error).toBe('/versions/9: model "simple" (the objective\'s default model) has no version "9" in the config');
     expect(error).not.toContain('x-model-override');
 
     // The header still names itself, on the same objective.
-    const viaHeader = await request(`${junction.url}/v2/models/adder/infer`, { method: 'POST', headers: { 'x-model-override': 'simple@9' }, body: '{}' });
+    const viaHeader = await request(`${junction.url}/v2/models/adder/infer`, {
+      method: 'POST',
+      headers: { 'x-model-override': 'simple@9' },
+      body: '{}',
+    });
     expect(viaHeader.statusCode).toBe(400);
-    expect((await viaHeader.body.json() as { error: string }).error).toBe('x-model-override: unknown target "simple@9"; expected model@version from the config');
+    expect(((await viaHeader.body.json()) as { error: string }).error).toBe(
+      'x-model-override: unknown target "simple@9"; expected model@version from the config',
+    );
   });
 
   it('answers Junction errors in the OIP shape with the code in x-error-code', async () => {
     const res = await request(`${junction.url}/v2/models/nope/infer`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['x-error-code']).toBe('objective_not_found');
-    const body = await res.body.json() as { error: unknown };
+    const body = (await res.body.json()) as { error: unknown };
     expect(typeof body.error).toBe('string');
   });
 
   it('passes backend errors through with their own status and body', async () => {
-    const res = await request(`${junction.url}/v2/models/adder/infer`, { method: 'POST', body: JSON.stringify({ inputs: [] }) });
+    const res = await request(`${junction.url}/v2/models/adder/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [] }),
+    });
     expect(res.statusCode).toBe(400);
     expect(res.headers['x-model']).toBe('simple@1');
     expect(await res.body.json()).toEqual({ error: 'expected INPUT0 and INPUT1, INT32 [1,16]' });

@@ -20,13 +20,27 @@ let client: OpenAI;
 beforeAll(async () => {
   upstream = await startOpenAiServer({ models: ['served-llm'] });
   junction = await startJunction({
-    port: 0, baseDir: REPO_ROOT,
+    port: 0,
+    baseDir: REPO_ROOT,
     config: {
       models: {
-        chat: { class: 'generator', versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } } } },
-        charlm: { class: 'generator', versions: { '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json' } } } },
+        chat: {
+          class: 'generator',
+          versions: {
+            '1': { backend: { type: 'http', protocol: 'openai', endpoints: [upstream.url], model: 'served-llm' } },
+          },
+        },
+        charlm: {
+          class: 'generator',
+          versions: {
+            '1': { backend: { type: 'onnx', path: 'models/charlm-1.onnx', tokenizer: 'models/charlm-1.vocab.json' } },
+          },
+        },
       },
-      objectives: { assistant: { interface: 'openai', default: 'chat@1' }, local: { interface: 'openai', default: 'charlm@1' } },
+      objectives: {
+        assistant: { interface: 'openai', default: 'chat@1' },
+        local: { interface: 'openai', default: 'charlm@1' },
+      },
     },
   });
   client = new OpenAI({ baseURL: `${junction.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
@@ -38,7 +52,9 @@ afterAll(async () => {
 
 describe('the Responses API', () => {
   it('answers responses.create for the objective named by model, rewriting model upstream', async () => {
-    const { data, response } = await client.responses.create({ model: 'assistant', input: 'route this please' }).withResponse();
+    const { data, response } = await client.responses
+      .create({ model: 'assistant', input: 'route this please' })
+      .withResponse();
     expect(response.headers.get('x-model')).toBe('chat@1');
     expect(data.output_text).toBe('route this please');
     expect(data.usage).toMatchObject({ input_tokens: 3, output_tokens: 3 });
@@ -50,9 +66,15 @@ describe('the Responses API', () => {
 
   it('streams responses.create event by event: the first delta arrives while the upstream still holds the rest', async () => {
     let open!: () => void;
-    upstream.streamGate = new Promise<void>((r) => { open = r; });
+    upstream.streamGate = new Promise<void>((r) => {
+      open = r;
+    });
     try {
-      const stream = await client.responses.create({ model: 'assistant', input: [{ role: 'user', content: 'one two three' }], stream: true });
+      const stream = await client.responses.create({
+        model: 'assistant',
+        input: [{ role: 'user', content: 'one two three' }],
+        stream: true,
+      });
       const types: string[] = [];
       let text = '';
       for await (const event of stream) {
@@ -72,13 +94,13 @@ describe('the Responses API', () => {
     }
   });
 
-  it('answers an unknown objective in OpenAI\'s error shape', async () => {
+  it("answers an unknown objective in OpenAI's error shape", async () => {
     const err = await client.responses.create({ model: 'nope', input: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('objective_not_found');
   });
 
-  it('serves the Vercel AI SDK\'s default openai(objective) model, plain and streamed', async () => {
+  it("serves the Vercel AI SDK's default openai(objective) model, plain and streamed", async () => {
     const openai = createOpenAI({ baseURL: `${junction.url}/v1`, apiKey: 'caller-key' });
     const plain = await generateText({ model: openai('assistant'), prompt: 'hello from the ai sdk', maxRetries: 0 });
     expect(plain.text).toBe('hello from the ai sdk');
@@ -94,11 +116,24 @@ describe('the Responses API', () => {
 
   it('is answered in-process by an ONNX language model, plain and streamed, naming its model like a proxied answer', async () => {
     const question = 'How do I reset my password?';
-    const plain = await client.responses.create({ model: 'local', input: question, temperature: 0, max_output_tokens: 200 });
+    const plain = await client.responses.create({
+      model: 'local',
+      input: question,
+      temperature: 0,
+      max_output_tokens: 200,
+    });
     expect(plain.model).toBe('charlm'); // the model that answered, as a proxied backend names its own
-    expect(plain.output_text).toBe('Open Settings, choose Account, then Reset password. We email you a link that works for one hour.');
+    expect(plain.output_text).toBe(
+      'Open Settings, choose Account, then Reset password. We email you a link that works for one hour.',
+    );
     expect(plain.usage!.output_tokens).toBe(plain.output_text.length + 1); // one token per character, and the newline that ended it
-    const stream = await client.responses.create({ model: 'local', input: [{ role: 'user', content: question }], temperature: 0, max_output_tokens: 5, stream: true });
+    const stream = await client.responses.create({
+      model: 'local',
+      input: [{ role: 'user', content: question }],
+      temperature: 0,
+      max_output_tokens: 5,
+      stream: true,
+    });
     let text = '';
     let last = '';
     for await (const event of stream) {

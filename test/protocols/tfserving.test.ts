@@ -14,7 +14,16 @@ describe('tfserving protocol', () => {
 
   beforeAll(async () => {
     tfs = await startTfServingServer();
-    const backend = (extra: object) => ({ backend: { type: 'http', protocol: 'tfserving', endpoints: [tfs.url], model: 'half_plus_two', health: { intervalMs: 100 }, ...extra } });
+    const backend = (extra: object) => ({
+      backend: {
+        type: 'http',
+        protocol: 'tfserving',
+        endpoints: [tfs.url],
+        model: 'half_plus_two',
+        health: { intervalMs: 100 },
+        ...extra,
+      },
+    });
     junction = await startJunction({
       telemetry: health.sink,
       port: 0,
@@ -31,11 +40,12 @@ describe('tfserving protocol', () => {
     await tfs.close();
   });
 
-  const predict = (override?: string) => request(`${junction.url}/v1/objectives/scores`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(override ? { 'x-model-override': override } : {}) },
-    body: JSON.stringify({ instances: [1, 2, 5] }),
-  });
+  const predict = (override?: string) =>
+    request(`${junction.url}/v1/objectives/scores`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(override ? { 'x-model-override': override } : {}) },
+      body: JSON.stringify({ instances: [1, 2, 5] }),
+    });
 
   it('rewrites to /v1/models/{name}/versions/{v}:predict and streams the answer back', async () => {
     const res = await predict();

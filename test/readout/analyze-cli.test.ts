@@ -11,17 +11,42 @@ const io = captureOutput();
 const dir = mkdtempSync(join(tmpdir(), 'junction-analyze-'));
 const fixture = new URL('../fixtures/valid.yaml', import.meta.url).pathname;
 
-const line = (i: number, cell: 'A' | 'B', trafficClass = 'live') => JSON.stringify({
-  time: `2026-11-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, requestId: `r-${i}`, via: 'invoke', objective: 'continue-watching-ranking',
-  unit: `u-${i}`, context: {}, rule: 'experiment:cw-42', experiment: 'cw-42', cell, target: cell === 'A' ? 'ranker@6' : 'ranker@7',
-  revision: 1, client: null, trafficClass, status: 200, error: null, latencyMs: 10, fallback: null, shadows: [],
-});
+const line = (i: number, cell: 'A' | 'B', trafficClass = 'live') =>
+  JSON.stringify({
+    time: `2026-11-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
+    requestId: `r-${i}`,
+    via: 'invoke',
+    objective: 'continue-watching-ranking',
+    unit: `u-${i}`,
+    context: {},
+    rule: 'experiment:cw-42',
+    experiment: 'cw-42',
+    cell,
+    target: cell === 'A' ? 'ranker@6' : 'ranker@7',
+    revision: 1,
+    client: null,
+    trafficClass,
+    status: 200,
+    error: null,
+    latencyMs: 10,
+    fallback: null,
+    shadows: [],
+  });
 const d1 = join(dir, 'd1.jsonl');
 const d2 = join(dir, 'd2.jsonl');
 const fb = join(dir, 'f.jsonl');
-writeFileSync(d1, `${Array.from({ length: 60 }, (_, i) => line(i, i % 2 ? 'A' : 'B')).join('\n')}\n${JSON.stringify({ time: '2026-11-01T00:01:00.000Z', event: 'rollout', objective: 'x', action: 'advance', gates: [] })}\n`);
-writeFileSync(d2, `${Array.from({ length: 40 }, (_, i) => line(100 + i, i % 2 ? 'A' : 'B')).join('\n')}\n${line(999, 'A', 'test')}\n`);
-writeFileSync(fb, `${Array.from({ length: 50 }, (_, i) => JSON.stringify({ time: '2026-11-01T00:00:00.000Z', requestId: `r-${i * 2}`, objective: null, unit: null, metric: 'click', value: 1 })).join('\n')}\n`);
+writeFileSync(
+  d1,
+  `${Array.from({ length: 60 }, (_, i) => line(i, i % 2 ? 'A' : 'B')).join('\n')}\n${JSON.stringify({ time: '2026-11-01T00:01:00.000Z', event: 'rollout', objective: 'x', action: 'advance', gates: [] })}\n`,
+);
+writeFileSync(
+  d2,
+  `${Array.from({ length: 40 }, (_, i) => line(100 + i, i % 2 ? 'A' : 'B')).join('\n')}\n${line(999, 'A', 'test')}\n`,
+);
+writeFileSync(
+  fb,
+  `${Array.from({ length: 50 }, (_, i) => JSON.stringify({ time: '2026-11-01T00:00:00.000Z', requestId: `r-${i * 2}`, objective: null, unit: null, metric: 'click', value: 1 })).join('\n')}\n`,
+);
 
 describe('junction analyze', () => {
   it('prints a table for the experiments in several files', async () => {
@@ -33,10 +58,33 @@ describe('junction analyze', () => {
   });
 
   it('--json is the readout document', async () => {
-    expect(await main(['analyze', '--decisions', d1, '--decisions', d2, '--feedback', fb, '--experiment', 'cw-42', '--json'])).toBe(0);
-    const r = JSON.parse(io.out) as { version: number; experiments: Array<{ cells: Array<{ cell: string; units: number }>; srm: { weights: string }; metrics: Array<{ metric: string; cells: Array<{ mean: number }> }> }> };
+    expect(
+      await main([
+        'analyze',
+        '--decisions',
+        d1,
+        '--decisions',
+        d2,
+        '--feedback',
+        fb,
+        '--experiment',
+        'cw-42',
+        '--json',
+      ]),
+    ).toBe(0);
+    const r = JSON.parse(io.out) as {
+      version: number;
+      experiments: Array<{
+        cells: Array<{ cell: string; units: number }>;
+        srm: { weights: string };
+        metrics: Array<{ metric: string; cells: Array<{ mean: number }> }>;
+      }>;
+    };
     expect(r.version).toBe(1);
-    expect(r.experiments[0]!.cells.map((c) => [c.cell, c.units])).toEqual([['A', 50], ['B', 50]]);
+    expect(r.experiments[0]!.cells.map((c) => [c.cell, c.units])).toEqual([
+      ['A', 50],
+      ['B', 50],
+    ]);
     expect(r.experiments[0]!.srm.weights).toBe('equal');
     // Feedback for r-0, r-2 … r-98: the 30 even ids that exist (r-0 … r-58, all cell B) clicked; no A unit did.
     expect(r.experiments[0]!.metrics[0]!.cells.map((c) => c.mean)).toEqual([0, 30 / 50]);

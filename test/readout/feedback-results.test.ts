@@ -20,10 +20,23 @@ beforeAll(async () => {
   upstream = await startUpstream('ranker');
   const backend = { type: 'http', endpoints: [upstream.url] };
   j = await startJunction({
-    port: 0, decisionLog: decisions, feedbackLog: feedback,
+    port: 0,
+    decisionLog: decisions,
+    feedbackLog: feedback,
     config: {
       models: { ranker: { versions: { '6': { backend }, '7': { backend } } } },
-      objectives: { cw: { default: 'ranker@6', experiments: [{ id: 'cw-42', population: 1, cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } } }] } },
+      objectives: {
+        cw: {
+          default: 'ranker@6',
+          experiments: [
+            {
+              id: 'cw-42',
+              population: 1,
+              cells: { A: { weight: 50, use: 'ranker@6' }, B: { weight: 50, use: 'ranker@7' } },
+            },
+          ],
+        },
+      },
     },
     control: { data: ':memory:', admin: { port: 0, insecure: true } },
     log: { error() {}, warn() {}, info() {} },
@@ -35,7 +48,11 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown, base = j.url) {
-  const res = await request(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await request(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.statusCode, json: JSON.parse(await res.body.text()) as Record<string, any> };
 }
 
@@ -54,25 +71,48 @@ describe('POST /v1/feedback', () => {
   it('takes one item or a batch, answers 202 and writes JSON lines', async () => {
     const one = await post('/v1/feedback', { requestId: 'r-1', metric: 'click', value: 1 });
     expect(one).toEqual({ status: 202, json: { accepted: 1 } });
-    const batch = await post('/v1/feedback', { feedback: [
-      { objective: 'cw', unit: 'u-1', metric: 'watch_minutes', value: 12.5, time: '2026-11-01T10:00:00Z' },
-      { requestId: 'r-2', metric: 'click', value: 0 },
-    ] });
+    const batch = await post('/v1/feedback', {
+      feedback: [
+        { objective: 'cw', unit: 'u-1', metric: 'watch_minutes', value: 12.5, time: '2026-11-01T10:00:00Z' },
+        { requestId: 'r-2', metric: 'click', value: 0 },
+      ],
+    });
     expect(batch).toEqual({ status: 202, json: { accepted: 2 } });
     const lines = await linesOf(feedback, 3);
     expect(lines[0]).toMatchObject({ requestId: 'r-1', objective: null, unit: null, metric: 'click', value: 1 });
-    expect(lines[1]).toEqual({ time: '2026-11-01T10:00:00.000Z', requestId: null, objective: 'cw', unit: 'u-1', metric: 'watch_minutes', value: 12.5 });
+    expect(lines[1]).toEqual({
+      time: '2026-11-01T10:00:00.000Z',
+      requestId: null,
+      objective: 'cw',
+      unit: 'u-1',
+      metric: 'watch_minutes',
+      value: 12.5,
+    });
   });
 
   it('refuses a batch with a bad item, naming it, and writes none of it', async () => {
-    const bad = await post('/v1/feedback', { feedback: [{ requestId: 'ok', metric: 'click', value: 1 }, { requestId: 'x', metric: 'click', value: 'yes' }] });
+    const bad = await post('/v1/feedback', {
+      feedback: [
+        { requestId: 'ok', metric: 'click', value: 1 },
+        { requestId: 'x', metric: 'click', value: 'yes' },
+      ],
+    });
     expect(bad.status).toBe(400);
-    expect(bad.json.error).toMatchObject({ code: 'invalid_request', message: 'feedback[1].value must be a finite number' });
-    expect((await post('/v1/feedback', { unit: 'u', metric: 'm', value: 1 })).json.error.message).toMatch(/requestId, or objective and unit/);
-    expect((await post('/v1/feedback', { requestId: 'r', value: 1 })).json.error.message).toBe('metric is required (e.g. "click")');
+    expect(bad.json.error).toMatchObject({
+      code: 'invalid_request',
+      message: 'feedback[1].value must be a finite number',
+    });
+    expect((await post('/v1/feedback', { unit: 'u', metric: 'm', value: 1 })).json.error.message).toMatch(
+      /requestId, or objective and unit/,
+    );
+    expect((await post('/v1/feedback', { requestId: 'r', value: 1 })).json.error.message).toBe(
+      'metric is required (e.g. "click")',
+    );
     expect((await post('/v1/feedback', '{nope')).status).toBe(400);
-    expect((await post('/v1/feedback', { feedback: [{ requestId: 'r', metric: 'm', value: 1, time: 'yesterday' }] })).json.error.message)
-      .toBe('feedback[0].time must be an ISO 8601 date-time');
+    expect(
+      (await post('/v1/feedback', { feedback: [{ requestId: 'r', metric: 'm', value: 1, time: 'yesterday' }] })).json
+        .error.message,
+    ).toBe('feedback[0].time must be an ISO 8601 date-time');
     await post('/v1/feedback', { requestId: 'sentinel', metric: 'click', value: 1 });
     const lines = await linesOf(feedback, 4);
     expect(lines.map((l) => l.requestId)).not.toContain('ok');
@@ -83,7 +123,11 @@ describe('GET /admin/experiments/{id}/results', () => {
   it('reads the logs this Junction writes', async () => {
     const before = (await linesOf(feedback, 4)).length;
     for (let u = 0; u < 40; u++) {
-      const res = await request(`${j.url}/v1/objectives/cw`, { method: 'POST', headers: { 'x-unit-id': `user-${u}`, 'x-request-id': `req-${u}` }, body: '{}' });
+      const res = await request(`${j.url}/v1/objectives/cw`, {
+        method: 'POST',
+        headers: { 'x-unit-id': `user-${u}`, 'x-request-id': `req-${u}` },
+        body: '{}',
+      });
       await res.body.text();
       if (u % 2 === 0) await post('/v1/feedback', { requestId: `req-${u}`, metric: 'click', value: 1 });
     }
@@ -110,7 +154,8 @@ describe('GET /admin/experiments/{id}/results', () => {
 
   it('with clients configured, needs a known key and an objective the client may call', async () => {
     const keyed = await startJunction({
-      port: 0, feedbackLog: join(dir, 'keyed.jsonl'),
+      port: 0,
+      feedbackLog: join(dir, 'keyed.jsonl'),
       config: {
         models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
         objectives: { o: { default: 'm@1' }, secret: { default: 'm@1' } },
@@ -119,14 +164,26 @@ describe('GET /admin/experiments/{id}/results', () => {
     });
     try {
       const send = async (body: unknown, key?: string) => {
-        const res = await request(`${keyed.url}/v1/feedback`, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {}, body: JSON.stringify(body) });
+        const res = await request(`${keyed.url}/v1/feedback`, {
+          method: 'POST',
+          headers: key ? { authorization: `Bearer ${key}` } : {},
+          body: JSON.stringify(body),
+        });
         return { status: res.statusCode, json: JSON.parse(await res.body.text()) as Record<string, any> };
       };
       expect((await send({ requestId: 'r', metric: 'm', value: 1 })).json.error.code).toBe('unauthorized');
       expect((await send({ requestId: 'r', metric: 'm', value: 1 }, 'wrong')).json.error.code).toBe('unauthorized');
       expect((await send({ requestId: 'r', metric: 'm', value: 1 }, 'web-key')).status).toBe(202);
       expect((await send({ objective: 'o', unit: 'u', metric: 'm', value: 1 }, 'web-key')).status).toBe(202);
-      const refused = await send({ feedback: [{ objective: 'o', unit: 'u', metric: 'm', value: 1 }, { objective: 'secret', unit: 'u', metric: 'm', value: 1 }] }, 'web-key');
+      const refused = await send(
+        {
+          feedback: [
+            { objective: 'o', unit: 'u', metric: 'm', value: 1 },
+            { objective: 'secret', unit: 'u', metric: 'm', value: 1 },
+          ],
+        },
+        'web-key',
+      );
       expect(refused.status).toBe(403);
       expect(refused.json.error.message).toBe('feedback[1].objective "secret" is not one this client may call');
     } finally {
@@ -135,7 +192,13 @@ describe('GET /admin/experiments/{id}/results', () => {
   });
 
   it('says how to turn feedback on when there is no feedback log', async () => {
-    const bare = await startJunction({ port: 0, config: { models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [upstream.url] } } } } }, objectives: { o: { default: 'm@1' } } } });
+    const bare = await startJunction({
+      port: 0,
+      config: {
+        models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
+        objectives: { o: { default: 'm@1' } },
+      },
+    });
     try {
       const r = await post('/v1/feedback', { requestId: 'r', metric: 'm', value: 1 }, bare.url);
       expect(r.status).toBe(404);

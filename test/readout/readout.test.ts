@@ -22,20 +22,52 @@ interface Sim {
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
-function decisionLine(o: { t: number; id: string; experiment: string; cell: string; unit: string | null; trafficClass?: string; status?: number; latencyMs?: number; via?: string }): string {
+function decisionLine(o: {
+  t: number;
+  id: string;
+  experiment: string;
+  cell: string;
+  unit: string | null;
+  trafficClass?: string;
+  status?: number;
+  latencyMs?: number;
+  via?: string;
+}): string {
   return JSON.stringify({
-    time: new Date(T0 + o.t).toISOString(), requestId: o.id, via: o.via ?? 'invoke', objective: 'rank', unit: o.unit, context: { country: 'BR' },
-    rule: `experiment:${o.experiment}`, experiment: o.experiment, cell: o.cell, target: `m@${o.cell}`, revision: 1, client: null,
-    trafficClass: o.trafficClass ?? 'live', status: o.status ?? 200, error: null, latencyMs: o.via === 'decide' ? null : o.latencyMs ?? 10,
-    fallback: null, shadows: [{ target: 'x@1', result: 'agree', agreement: 1 }],
+    time: new Date(T0 + o.t).toISOString(),
+    requestId: o.id,
+    via: o.via ?? 'invoke',
+    objective: 'rank',
+    unit: o.unit,
+    context: { country: 'BR' },
+    rule: `experiment:${o.experiment}`,
+    experiment: o.experiment,
+    cell: o.cell,
+    target: `m@${o.cell}`,
+    revision: 1,
+    client: null,
+    trafficClass: o.trafficClass ?? 'live',
+    status: o.status ?? 200,
+    error: null,
+    latencyMs: o.via === 'decide' ? null : (o.latencyMs ?? 10),
+    fallback: null,
+    shadows: [{ target: 'x@1', result: 'agree', agreement: 1 }],
   });
 }
 
 /** One experiment: units split by `split` (share in "a"), metric ~ N(mean, sd) per unit with a known effect in "b". */
-function simulate(sim: Sim, id: string, seed: number, opts: { units: number; split: number; effect: number; sd?: number }): void {
+function simulate(
+  sim: Sim,
+  id: string,
+  seed: number,
+  opts: { units: number; split: number; effect: number; sd?: number },
+): void {
   const r = seeded(seed);
   const normal = gaussian(r);
-  const perCell = new Map<string, number[]>([['a', []], ['b', []]]);
+  const perCell = new Map<string, number[]>([
+    ['a', []],
+    ['b', []],
+  ]);
   sim.values.set(id, perCell);
   for (let u = 0; u < opts.units; u++) {
     const unit = `${id}-u${u}`;
@@ -43,23 +75,72 @@ function simulate(sim: Sim, id: string, seed: number, opts: { units: number; spl
     const exposures = 1 + Math.floor(r() * 3);
     for (let k = 0; k < exposures; k++) {
       const rid = `${unit}-r${k}`;
-      sim.decisions.push(decisionLine({ t: u * 10 + k, id: rid, experiment: id, cell, unit, latencyMs: cell === 'a' ? 10 + k : 20 + k, status: cell === 'b' && k === 2 ? 503 : 200 }));
+      sim.decisions.push(
+        decisionLine({
+          t: u * 10 + k,
+          id: rid,
+          experiment: id,
+          cell,
+          unit,
+          latencyMs: cell === 'a' ? 10 + k : 20 + k,
+          status: cell === 'b' && k === 2 ? 503 : 200,
+        }),
+      );
     }
     const value = 5 + (cell === 'b' ? opts.effect : 0) + (opts.sd ?? 1) * normal();
     // Half the units report by request id, half by objective + unit; the value is split over two lines.
     if (u % 2 === 0) {
-      sim.feedback.push(JSON.stringify({ time: new Date(T0).toISOString(), requestId: `${unit}-r0`, objective: null, unit: null, metric: 'score', value: value / 2 }));
-      sim.feedback.push(JSON.stringify({ time: new Date(T0).toISOString(), requestId: `${unit}-r0`, objective: null, unit: null, metric: 'score', value: value / 2 }));
+      sim.feedback.push(
+        JSON.stringify({
+          time: new Date(T0).toISOString(),
+          requestId: `${unit}-r0`,
+          objective: null,
+          unit: null,
+          metric: 'score',
+          value: value / 2,
+        }),
+      );
+      sim.feedback.push(
+        JSON.stringify({
+          time: new Date(T0).toISOString(),
+          requestId: `${unit}-r0`,
+          objective: null,
+          unit: null,
+          metric: 'score',
+          value: value / 2,
+        }),
+      );
     } else {
-      sim.feedback.push(JSON.stringify({ time: new Date(T0).toISOString(), requestId: null, objective: 'rank', unit, metric: 'score', value: value / 2 }));
-      sim.feedback.push(JSON.stringify({ time: new Date(T0).toISOString(), requestId: null, objective: 'rank', unit, metric: 'score', value: value / 2 }));
+      sim.feedback.push(
+        JSON.stringify({
+          time: new Date(T0).toISOString(),
+          requestId: null,
+          objective: 'rank',
+          unit,
+          metric: 'score',
+          value: value / 2,
+        }),
+      );
+      sim.feedback.push(
+        JSON.stringify({
+          time: new Date(T0).toISOString(),
+          requestId: null,
+          objective: 'rank',
+          unit,
+          metric: 'score',
+          value: value / 2,
+        }),
+      );
     }
     perCell.get(cell)!.push(value);
   }
 }
 
 const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const varOf = (xs: number[]) => { const m = meanOf(xs); return xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1); };
+const varOf = (xs: number[]) => {
+  const m = meanOf(xs);
+  return xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1);
+};
 
 let dir: string;
 let sim: Sim;
@@ -74,18 +155,49 @@ beforeAll(async () => {
   for (let i = 0; i < RUNS; i++) simulate(sim, `effect-${i}`, 100 + i, { units: 300, split: 0.5, effect: 0.3, sd: 2 });
   for (let i = 0; i < RUNS; i++) simulate(sim, `null-${i}`, 1000 + i, { units: 300, split: 0.5, effect: 0 });
   // Noise the readout must ignore or report: test traffic, a unit that later saw the other cell, a decide-only exposure.
-  sim.decisions.push(decisionLine({ t: 1, id: 'test-1', experiment: 'main', cell: 'b', unit: 'tester', trafficClass: 'test' }));
-  sim.decisions.push(decisionLine({ t: 999_999, id: 'switch-1', experiment: 'main', cell: 'b', unit: `main-u${firstUnitIn('a')}`, latencyMs: 10 }));
-  sim.decisions.push(decisionLine({ t: 999_999, id: 'decide-1', experiment: 'main', cell: 'a', unit: 'decide-only', via: 'decide' }));
+  sim.decisions.push(
+    decisionLine({ t: 1, id: 'test-1', experiment: 'main', cell: 'b', unit: 'tester', trafficClass: 'test' }),
+  );
+  sim.decisions.push(
+    decisionLine({
+      t: 999_999,
+      id: 'switch-1',
+      experiment: 'main',
+      cell: 'b',
+      unit: `main-u${firstUnitIn('a')}`,
+      latencyMs: 10,
+    }),
+  );
+  sim.decisions.push(
+    decisionLine({ t: 999_999, id: 'decide-1', experiment: 'main', cell: 'a', unit: 'decide-only', via: 'decide' }),
+  );
   const half = Math.floor(sim.decisions.length / 2);
   writeFileSync(join(dir, 'd1.jsonl'), `${sim.decisions.slice(0, half).join('\n')}\n`);
   writeFileSync(join(dir, 'd2.jsonl'), `${sim.decisions.slice(half).join('\n')}\n`);
   writeFileSync(join(dir, 'f.jsonl'), `${sim.feedback.join('\n')}\n`);
   const config = validateConfig({
-    models: { m: { class: 'scorer', versions: { a: { backend: { type: 'http', endpoints: ['http://127.0.0.1:9001'] } }, b: { backend: { type: 'http', endpoints: ['http://127.0.0.1:9002'] } } } } },
-    objectives: { rank: { default: 'm@a', experiments: [{ id: 'main', population: 1, cells: { a: { weight: 50, use: 'm@a' }, b: { weight: 50, use: 'm@b' } } }] } },
+    models: {
+      m: {
+        class: 'scorer',
+        versions: {
+          a: { backend: { type: 'http', endpoints: ['http://127.0.0.1:9001'] } },
+          b: { backend: { type: 'http', endpoints: ['http://127.0.0.1:9002'] } },
+        },
+      },
+    },
+    objectives: {
+      rank: {
+        default: 'm@a',
+        experiments: [
+          { id: 'main', population: 1, cells: { a: { weight: 50, use: 'm@a' }, b: { weight: 50, use: 'm@b' } } },
+        ],
+      },
+    },
   });
-  readout = await readExperiments({ decisions: [join(dir, 'd1.jsonl'), join(dir, 'd2.jsonl')], feedback: [join(dir, 'f.jsonl')] }, config);
+  readout = await readExperiments(
+    { decisions: [join(dir, 'd1.jsonl'), join(dir, 'd2.jsonl')], feedback: [join(dir, 'f.jsonl')] },
+    config,
+  );
 });
 
 /** A unit of experiment main that was assigned to `cell`. */
@@ -105,10 +217,14 @@ describe('experiment readout', () => {
     expect(main.cells[0]!.units).toBe(truth.get('a')!.length + 1);
     expect(main.cells[1]!.units).toBe(truth.get('b')!.length);
     expect(main.unitsInSeveralCells).toBe(1);
-    const exposuresB = sim.decisions.filter((l) => l.includes('"experiment":"main"') && l.includes('"cell":"b"') && l.includes('"trafficClass":"live"')).length;
+    const exposuresB = sim.decisions.filter(
+      (l) => l.includes('"experiment":"main"') && l.includes('"cell":"b"') && l.includes('"trafficClass":"live"'),
+    ).length;
     expect(main.cells[1]!.exposures).toBe(exposuresB);
     // Cell b answers 503 on every unit's third request; latency 10+k vs 20+k.
-    const third = sim.decisions.filter((l) => l.includes('"experiment":"main"') && l.includes('"cell":"b"') && l.includes('"status":503')).length;
+    const third = sim.decisions.filter(
+      (l) => l.includes('"experiment":"main"') && l.includes('"cell":"b"') && l.includes('"status":503'),
+    ).length;
     expect(main.cells[1]!.errorRate).toBeCloseTo(third / (exposuresB - 0), 10);
     expect(main.cells[0]!.errorRate).toBe(0);
     expect(main.cells[0]!.latencyMs.p50).toBeGreaterThanOrEqual(10);

@@ -20,12 +20,17 @@ beforeAll(async () => {
   upstream = await startUpstream('up');
   const dir = mkdtempSync(join(tmpdir(), 'junction-boundary-'));
   const file = join(dir, 'junction.yaml');
-  writeFileSync(file, JSON.stringify({
-    models: { m: { versions: { '1': { backend: { type: 'http', protocol: 'raw', endpoints: [upstream.url] } } } } },
-    objectives: { obj: { default: 'm@1' } },
-  }));
-  j = await spawnJunction(['serve', '--config', file, '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'],
-    { JUNCTION_ADMIN_TOKEN: TOKEN });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      models: { m: { versions: { '1': { backend: { type: 'http', protocol: 'raw', endpoints: [upstream.url] } } } } },
+      objectives: { obj: { default: 'm@1' } },
+    }),
+  );
+  j = await spawnJunction(
+    ['serve', '--config', file, '--data', join(dir, 'data'), '--port', '0', '--admin-port', '0', '--host', '127.0.0.1'],
+    { JUNCTION_ADMIN_TOKEN: TOKEN },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -63,13 +68,21 @@ function rawExchange(url: string, bytes: Buffer | string): Promise<string> {
 }
 
 describe('malformed percent-escapes in a path parameter (finding 1)', () => {
-  it.each(['/v1/objectives/%ZZ', '/v1/models/%ZZ', '/v2/models/%ZZ/ready', '/v1/objectives/ok%', '/v1/objectives/%E0%A4%A'])(
-    '%s answers 400 invalid_request and the process lives', async (path) => {
-      const reply = await rawExchange(j.url, `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`);
-      expect(reply).toMatch(/^HTTP\/1\.1 400/);
-      expect(reply).toMatch(/x-error-code: invalid_request/i);
-      alive();
-    });
+  it.each([
+    '/v1/objectives/%ZZ',
+    '/v1/models/%ZZ',
+    '/v2/models/%ZZ/ready',
+    '/v1/objectives/ok%',
+    '/v1/objectives/%E0%A4%A',
+  ])('%s answers 400 invalid_request and the process lives', async (path) => {
+    const reply = await rawExchange(
+      j.url,
+      `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(reply).toMatch(/x-error-code: invalid_request/i);
+    alive();
+  });
 });
 
 describe('the admin API before auth (finding 2)', () => {
@@ -87,12 +100,16 @@ describe('a YAML alias bomb sent to the admin API (finding 12)', () => {
     for (let i = 0; i < 9; i++) {
       const prev = String.fromCharCode(97 + i);
       const next = String.fromCharCode(98 + i);
-      lines.push(`${next}: &${next} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`);
+      lines.push(
+        `${next}: &${next} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`,
+      );
     }
     const r = await request(`${j.adminUrl}/admin/config?dryRun=true`, {
-      method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: lines.join('\n'),
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
+      body: lines.join('\n'),
     });
-    const body = await r.body.json() as { error: { code: string; message: string } };
+    const body = (await r.body.json()) as { error: { code: string; message: string } };
     expect(r.statusCode).toBe(400);
     expect(body.error.code).toBe('invalid_request');
     expect(JSON.stringify(body)).toMatch(/alias/i);
@@ -101,17 +118,52 @@ describe('a YAML alias bomb sent to the admin API (finding 12)', () => {
 });
 
 describe('fuzzed request lines and paths on every listener', () => {
-  const pathChar = fc.constantFrom('%', 'Z', '/', '[', ']', '?', '#', '@', ':', '.', '\\', 'a', '0', 'E', '%2', '%ZZ', '%C0', '%ff', '//', '..');
+  const pathChar = fc.constantFrom(
+    '%',
+    'Z',
+    '/',
+    '[',
+    ']',
+    '?',
+    '#',
+    '@',
+    ':',
+    '.',
+    '\\',
+    'a',
+    '0',
+    'E',
+    '%2',
+    '%ZZ',
+    '%C0',
+    '%ff',
+    '//',
+    '..',
+  );
   const path = fc.array(pathChar, { maxLength: 20 }).map((cs) => cs.join(''));
-  const prefix = fc.constantFrom('/', '/v1/objectives/', '/v1/models/', '/v2/models/', '/admin/config/', '/admin/revisions/', '//', '', '/v1/objectives/obj/explain?', 'http://x/');
+  const prefix = fc.constantFrom(
+    '/',
+    '/v1/objectives/',
+    '/v1/models/',
+    '/v2/models/',
+    '/admin/config/',
+    '/admin/revisions/',
+    '//',
+    '',
+    '/v1/objectives/obj/explain?',
+    'http://x/',
+  );
   const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'BREW');
 
   it('both listeners answer every line with a status (never 500) or close, and the process lives', async () => {
     for (const listener of [j.url, j.adminUrl!]) {
-      await fc.assert(fc.asyncProperty(method, prefix, path, async (m, pre, p) => {
-        const reply = await rawExchange(listener, `${m} ${pre}${p} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n`);
-        expect(reply.startsWith('HTTP/1.1 500')).toBe(false);
-      }), { numRuns: 150 });
+      await fc.assert(
+        fc.asyncProperty(method, prefix, path, async (m, pre, p) => {
+          const reply = await rawExchange(listener, `${m} ${pre}${p} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n`);
+          expect(reply.startsWith('HTTP/1.1 500')).toBe(false);
+        }),
+        { numRuns: 150 },
+      );
       alive();
     }
     expect(await status(`${j.url}/v1/objectives/obj`, { method: 'POST', body: '{}' })).toBe(200);

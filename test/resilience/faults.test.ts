@@ -38,7 +38,10 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(junctions.splice(0).map((j) => j.close()));
   telemetry.clear();
-  bad.handle((_req, res) => { res.writeHead(200); res.end('{}'); });
+  bad.handle((_req, res) => {
+    res.writeHead(200);
+    res.end('{}');
+  });
 });
 
 afterAll(async () => {
@@ -53,14 +56,26 @@ async function junction(config: unknown): Promise<Junction> {
 }
 
 async function post(j: Junction, headers: Record<string, string> = {}, body = '{"x":1}') {
-  const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await request(`${j.url}/v1/objectives/obj`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as { error: { code: string } } };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text,
+    json: () => JSON.parse(text) as { error: { code: string } },
+  };
 }
 
 describe('a backend that returns 5xx', () => {
   it('without a fallback: the backend error is passed through with the decision headers', async () => {
-    bad.handle((_req, res) => { res.writeHead(500, { 'content-type': 'text/plain' }); res.end('boom'); });
+    bad.handle((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('boom');
+    });
     const j = await junction(oneObjective({ 'm@1': [bad.url] }, { default: 'm@1' }));
     const r = await post(j);
     expect(r.status).toBe(500);
@@ -70,8 +85,13 @@ describe('a backend that returns 5xx', () => {
   });
 
   it('with a fallback: the fallback answers and x-fallback names it', async () => {
-    bad.handle((_req, res) => { res.writeHead(503); res.end(); });
-    const j = await junction(oneObjective({ 'm@1': [bad.url], 'm@2': [good.url] }, { default: 'm@1', policy: { fallback: ['m@2'] } }));
+    bad.handle((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const j = await junction(
+      oneObjective({ 'm@1': [bad.url], 'm@2': [good.url] }, { default: 'm@1', policy: { fallback: ['m@2'] } }),
+    );
     const r = await post(j);
     expect(r.status).toBe(200);
     expect(r.text).toBe('{"served":"good"}');
@@ -81,10 +101,19 @@ describe('a backend that returns 5xx', () => {
   });
 
   it('when every target fails, the static answer is served and named', async () => {
-    bad.handle((_req, res) => { res.writeHead(502); res.end(); });
-    const j = await junction(oneObjective({ 'm@1': [bad.url], 'm@2': [absentUrl] }, {
-      default: 'm@1', policy: { fallback: ['m@2'], static: { status: 200, body: { titles: [] } } },
-    }));
+    bad.handle((_req, res) => {
+      res.writeHead(502);
+      res.end();
+    });
+    const j = await junction(
+      oneObjective(
+        { 'm@1': [bad.url], 'm@2': [absentUrl] },
+        {
+          default: 'm@1',
+          policy: { fallback: ['m@2'], static: { status: 200, body: { titles: [] } } },
+        },
+      ),
+    );
     const r = await post(j);
     expect(r.status).toBe(200);
     expect(r.text).toBe('{"titles":[]}');
@@ -94,8 +123,14 @@ describe('a backend that returns 5xx', () => {
 
   it('idempotent objectives retry, each retry counted', async () => {
     let n = 0;
-    bad.handle((_req, res) => { n++; res.writeHead(n <= 2 ? 503 : 200); res.end(n <= 2 ? '' : 'third time'); });
-    const j = await junction(oneObjective({ 'm@1': [bad.url] }, { default: 'm@1', policy: { idempotent: true, retries: 2 } }));
+    bad.handle((_req, res) => {
+      n++;
+      res.writeHead(n <= 2 ? 503 : 200);
+      res.end(n <= 2 ? '' : 'third time');
+    });
+    const j = await junction(
+      oneObjective({ 'm@1': [bad.url] }, { default: 'm@1', policy: { idempotent: true, retries: 2 } }),
+    );
     const r = await post(j);
     expect(r.status).toBe(200);
     expect(r.text).toBe('third time');
@@ -104,7 +139,10 @@ describe('a backend that returns 5xx', () => {
   });
 
   it('non-idempotent objectives are never retried', async () => {
-    bad.handle((_req, res) => { res.writeHead(503); res.end(); });
+    bad.handle((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
     const before = bad.received.length;
     const j = await junction(oneObjective({ 'm@1': [bad.url] }, { default: 'm@1' }));
     expect((await post(j)).status).toBe(503);
@@ -113,7 +151,7 @@ describe('a backend that returns 5xx', () => {
 });
 
 describe('a backend that hangs or is slow', () => {
-  it('answers 504 deadline_exceeded within the caller\'s x-deadline-ms, which caps timeoutMs', async () => {
+  it("answers 504 deadline_exceeded within the caller's x-deadline-ms, which caps timeoutMs", async () => {
     bad.handle(() => undefined); // never answers
     const j = await junction(oneObjective({ 'm@1': [bad.url] }, { default: 'm@1', policy: { timeoutMs: 60_000 } }));
     const r = await post(j, { 'x-deadline-ms': '100' });
@@ -121,7 +159,7 @@ describe('a backend that hangs or is slow', () => {
     expect(r.json().error.code).toBe('deadline_exceeded');
   }, 10_000);
 
-  it('propagates the remaining budget downstream, reduced, never above the caller\'s', async () => {
+  it("propagates the remaining budget downstream, reduced, never above the caller's", async () => {
     const j = await junction(oneObjective({ 'm@1': [good.url] }, { default: 'm@1', policy: { timeoutMs: 8000 } }));
     await post(j, { 'x-deadline-ms': '5000' });
     const sent = Number(good.received.at(-1)!.headers['x-deadline-ms']);
@@ -137,12 +175,19 @@ describe('a backend that hangs or is slow', () => {
     let first = true;
     let loserClosed: Promise<unknown> | undefined;
     const handler = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
-      if (first) { first = false; loserClosed = once(res, 'close'); return; } // hangs until cancelled
-      res.writeHead(200); res.end(name);
+      if (first) {
+        first = false;
+        loserClosed = once(res, 'close');
+        return;
+      } // hangs until cancelled
+      res.writeHead(200);
+      res.end(name);
     };
     fast.handle(handler('a'));
     slow.handle(handler('b'));
-    const j = await junction(oneObjective({ 'm@1': [fast.url, slow.url] }, { default: 'm@1', policy: { idempotent: true, hedgeAfterMs: 20 } }));
+    const j = await junction(
+      oneObjective({ 'm@1': [fast.url, slow.url] }, { default: 'm@1', policy: { idempotent: true, hedgeAfterMs: 20 } }),
+    );
     const r = await post(j);
     expect(r.status).toBe(200);
     expect(telemetry.count('hedge', 'obj', 'm@1')).toBe(1);
@@ -154,7 +199,7 @@ describe('a backend that hangs or is slow', () => {
 });
 
 describe('a backend that breaks the protocol or is not there', () => {
-  it('a reset mid-stream cuts the client\'s stream; the process keeps serving', async () => {
+  it("a reset mid-stream cuts the client's stream; the process keeps serving", async () => {
     bad.handle((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial…');
@@ -164,7 +209,10 @@ describe('a backend that breaks the protocol or is not there', () => {
     const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(200);
     await expect(res.body.text()).rejects.toThrow();
-    bad.handle((_req, r) => { r.writeHead(200); r.end('fine'); });
+    bad.handle((_req, r) => {
+      r.writeHead(200);
+      r.end('fine');
+    });
     expect((await post(j)).text).toBe('fine');
   });
 
@@ -178,7 +226,9 @@ describe('a backend that breaks the protocol or is not there', () => {
   it('an absent backend is a 502 upstream_error, or its fallback answers', async () => {
     const j = await junction(oneObjective({ 'm@1': [absentUrl], 'm@2': [good.url] }, { default: 'm@1' }));
     expect((await post(j)).json().error.code).toBe('upstream_error');
-    const k = await junction(oneObjective({ 'm@1': [absentUrl], 'm@2': [good.url] }, { default: 'm@1', policy: { fallback: ['m@2'] } }));
+    const k = await junction(
+      oneObjective({ 'm@1': [absentUrl], 'm@2': [good.url] }, { default: 'm@1', policy: { fallback: ['m@2'] } }),
+    );
     const r = await post(k);
     expect(r.status).toBe(200);
     expect(r.headers['x-fallback']).toBe('m@2');
@@ -186,7 +236,11 @@ describe('a backend that breaks the protocol or is not there', () => {
 
   it('an endpoint that keeps failing is ejected: calls fail fast with no_healthy_backend, then fall back', async () => {
     const config = oneObjective({ 'm@1': [absentUrl], 'm@2': [good.url] }, { default: 'm@1' });
-    (config.models!.m!.versions['1']!.backend as { ejection: unknown }).ejection = { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectedPercent: 50 };
+    (config.models!.m!.versions['1']!.backend as { ejection: unknown }).ejection = {
+      consecutiveFailures: 2,
+      baseEjectionMs: 60_000,
+      maxEjectedPercent: 50,
+    };
     const j = await junction(config);
     await post(j);
     await post(j);
@@ -204,15 +258,24 @@ describe('bodies over maxBodyBytes', () => {
 
   it('413 while streaming a chunked body that grows past the limit', async () => {
     const j = await junction(oneObjective({ 'm@1': [good.url] }, { default: 'm@1', policy: { maxBodyBytes: 100 } }));
-    async function* chunks() { for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x'); }
+    async function* chunks() {
+      for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x');
+    }
     const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: Readable.from(chunks()) });
     expect(res.statusCode).toBe(413);
     expect(JSON.parse(await res.body.text()).error.code).toBe('payload_too_large');
   });
 
   it('413 for buffered (replayable) bodies too', async () => {
-    const j = await junction(oneObjective({ 'm@1': [good.url], 'm@2': [good.url] }, { default: 'm@1', policy: { maxBodyBytes: 100, fallback: ['m@2'] } }));
-    async function* chunks() { for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x'); }
+    const j = await junction(
+      oneObjective(
+        { 'm@1': [good.url], 'm@2': [good.url] },
+        { default: 'm@1', policy: { maxBodyBytes: 100, fallback: ['m@2'] } },
+      ),
+    );
+    async function* chunks() {
+      for (let i = 0; i < 50; i++) yield Buffer.alloc(64, 'x');
+    }
     const res = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: Readable.from(chunks()) });
     expect(res.statusCode).toBe(413);
     await res.body.dump();

@@ -21,12 +21,19 @@ let j: Junction;
 
 beforeAll(async () => {
   upstream = await startUpstream('up');
-  const config = oneObjective({ 'm@1': [upstream.url], 'm@2': [upstream.url] }, {
-    default: 'm@1', allowOverride: true,
-    policy: { maxBodyBytes: 4096, idempotent: true, retries: 1, fallback: ['m@2'], maxConcurrency: 64 },
-    experiments: [{ id: 'e', population: 0.5, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } }],
-    shadow: [{ use: 'm@2', percent: 50, compare: 'topk-overlap' }],
-  }, { clients: { c: { keySha256: keyDigest('k'), rateLimit: { rps: 1e6 } } }, auth: { anonymous: true } });
+  const config = oneObjective(
+    { 'm@1': [upstream.url], 'm@2': [upstream.url] },
+    {
+      default: 'm@1',
+      allowOverride: true,
+      policy: { maxBodyBytes: 4096, idempotent: true, retries: 1, fallback: ['m@2'], maxConcurrency: 64 },
+      experiments: [
+        { id: 'e', population: 0.5, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } },
+      ],
+      shadow: [{ use: 'm@2', percent: 50, compare: 'topk-overlap' }],
+    },
+    { clients: { c: { keySha256: keyDigest('k'), rateLimit: { rps: 1e6 } } }, auth: { anonymous: true } },
+  );
   j = await startJunction({ config, port: 0 });
 });
 afterAll(async () => {
@@ -38,8 +45,19 @@ afterAll(async () => {
 const token = fc.stringMatching(/^[a-z0-9-]{1,20}$/);
 // Header values undici will send: visible ASCII, spaces and tabs, no CR/LF.
 const headerValue = fc.stringMatching(/^[\x20-\x7e\t]{0,60}$/);
-const junctionHeader = fc.constantFrom('x-unit-id', 'x-traffic-class', 'x-deadline-ms', 'x-model-override', 'x-request-id',
-  'authorization', 'content-type', 'traceparent', 'x-context-country', 'accept', 'expect-ct');
+const junctionHeader = fc.constantFrom(
+  'x-unit-id',
+  'x-traffic-class',
+  'x-deadline-ms',
+  'x-model-override',
+  'x-request-id',
+  'authorization',
+  'content-type',
+  'traceparent',
+  'x-context-country',
+  'accept',
+  'expect-ct',
+);
 
 async function send(path: string, headers: Record<string, string>, body?: Uint8Array | string) {
   const r = await request(`${j.url}${path}`, { method: 'POST', headers, body });
@@ -49,76 +67,151 @@ async function send(path: string, headers: Record<string, string>, body?: Uint8A
 
 describe('fuzzed requests', () => {
   it('any Junction header values: a clean status, never 500', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.dictionary(fc.oneof(junctionHeader, token.map((t) => `x-context-${t}`)), headerValue, { maxKeys: 6 }),
-      async (headers) => {
-        const status = await send('/v1/objectives/obj', headers, '{"a":1}');
-        expect(status).not.toBe(500);
-        expect(status).toBeLessThan(600);
-      },
-    ), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(
+          fc.oneof(
+            junctionHeader,
+            token.map((t) => `x-context-${t}`),
+          ),
+          headerValue,
+          { maxKeys: 6 },
+        ),
+        async (headers) => {
+          const status = await send('/v1/objectives/obj', headers, '{"a":1}');
+          expect(status).not.toBe(500);
+          expect(status).toBeLessThan(600);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('any path: a clean status, never 500', async () => {
-    const segment = fc.oneof(token, fc.string({ maxLength: 12 }).map(encodeURIComponent), fc.constantFrom('v1', 'objectives', 'obj', 'v2', 'models', '..', '%', '%00'));
-    await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 6 }), fc.stringMatching(/^[a-z=&%0-9]{0,20}$/), async (segments, query) => {
-      const status = await send(`/${segments.join('/')}${query ? `?${query}` : ''}`, {});
-      expect(status).not.toBe(500);
-    }), { numRuns: 150 });
+    const segment = fc.oneof(
+      token,
+      fc.string({ maxLength: 12 }).map(encodeURIComponent),
+      fc.constantFrom('v1', 'objectives', 'obj', 'v2', 'models', '..', '%', '%00'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(segment, { maxLength: 6 }),
+        fc.stringMatching(/^[a-z=&%0-9]{0,20}$/),
+        async (segments, query) => {
+          const status = await send(`/${segments.join('/')}${query ? `?${query}` : ''}`, {});
+          expect(status).not.toBe(500);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('any body, within and over the limit: a clean status, never 500', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 9000 }), fc.boolean(), async (body, json) => {
-      const status = await send('/v1/objectives/obj', json ? { 'content-type': 'application/json' } : {}, body);
-      expect([200, 413]).toContain(status);
-      if (body.length > 4096) expect(status).toBe(413);
-    }), { numRuns: 100 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 9000 }), fc.boolean(), async (body, json) => {
+        const status = await send('/v1/objectives/obj', json ? { 'content-type': 'application/json' } : {}, body);
+        expect([200, 413]).toContain(status);
+        if (body.length > 4096) expect(status).toBe(413);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('raw bytes on the socket are answered or closed; the server keeps serving', async () => {
     const raw = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 300 }),
-      fc.tuple(fc.constantFrom('GET', 'POST', 'BREW', ''), fc.string({ maxLength: 40 }), fc.string({ maxLength: 200 }))
+      fc
+        .tuple(fc.constantFrom('GET', 'POST', 'BREW', ''), fc.string({ maxLength: 40 }), fc.string({ maxLength: 200 }))
         .map(([m, p, h]) => Buffer.from(`${m} /${p} HTTP/1.1\r\n${h}\r\n\r\n`)),
     );
-    await fc.assert(fc.asyncProperty(raw, async (bytes) => {
-      const reply = await rawExchange(j.url, bytes);
-      expect(reply.startsWith('HTTP/1.1 500')).toBe(false);
-    }), { numRuns: 100 });
+    await fc.assert(
+      fc.asyncProperty(raw, async (bytes) => {
+        const reply = await rawExchange(j.url, bytes);
+        expect(reply.startsWith('HTTP/1.1 500')).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
     expect(await send('/v1/objectives/obj', {}, '{}')).toBe(200);
   });
 });
 
 describe('oversized headers', () => {
   it('a 64 KiB header is refused (431) and the server keeps serving', async () => {
-    const reply = await rawExchange(j.url, Buffer.from(`POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\nx-unit-id: ${'u'.repeat(65536)}\r\ncontent-length: 0\r\n\r\n`));
+    const reply = await rawExchange(
+      j.url,
+      Buffer.from(
+        `POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\nx-unit-id: ${'u'.repeat(65536)}\r\ncontent-length: 0\r\n\r\n`,
+      ),
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 431|^$/);
     expect(await send('/v1/objectives/obj', {}, '{}')).toBe(200);
   });
 
   it('thousands of headers are refused as well', async () => {
     const many = Array.from({ length: 5000 }, (_, i) => `x-context-k${i}: v`).join('\r\n');
-    const reply = await rawExchange(j.url, Buffer.from(`POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\n${many}\r\ncontent-length: 0\r\n\r\n`));
+    const reply = await rawExchange(
+      j.url,
+      Buffer.from(`POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\n${many}\r\ncontent-length: 0\r\n\r\n`),
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 4\d\d|^$/);
   });
 });
 
 describe('fuzzed configs', () => {
-  const vocabulary = fc.constantFrom('models', 'objectives', 'clients', 'policy', 'default', 'versions', 'backend', 'type', 'http', 'onnx',
-    'endpoints', 'rules', 'when', 'use', 'experiments', 'cells', 'weight', 'population', 'rollout', 'percent', 'shadow', 'fallback',
-    'timeoutMs', 'retries', 'idempotent', 'keySha256', 'objectives', 'm', 'm@1', '1', 'obj', '*');
+  const vocabulary = fc.constantFrom(
+    'models',
+    'objectives',
+    'clients',
+    'policy',
+    'default',
+    'versions',
+    'backend',
+    'type',
+    'http',
+    'onnx',
+    'endpoints',
+    'rules',
+    'when',
+    'use',
+    'experiments',
+    'cells',
+    'weight',
+    'population',
+    'rollout',
+    'percent',
+    'shadow',
+    'fallback',
+    'timeoutMs',
+    'retries',
+    'idempotent',
+    'keySha256',
+    'objectives',
+    'm',
+    'm@1',
+    '1',
+    'obj',
+    '*',
+  );
   const { tree } = fc.letrec((tie) => ({
-    tree: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.dictionary(vocabulary, tie('tree'), { maxKeys: 4 }), fc.array(tie('tree'), { maxLength: 3 })),
+    tree: fc.oneof(
+      { depthSize: 'small' },
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.dictionary(vocabulary, tie('tree'), { maxKeys: 4 }),
+      fc.array(tie('tree'), { maxLength: 3 }),
+    ),
   }));
 
   it('any value either validates or fails with a ConfigError naming paths — never anything else', () => {
-    fc.assert(fc.property(fc.oneof(fc.anything(), tree), (value) => {
-      try {
-        validateConfig(value);
-      } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), tree), (value) => {
+        try {
+          validateConfig(value);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -11,7 +11,9 @@ import { oneObjective } from '../support/configs.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
 const CONNECTIONS = 5000;
-const REQUEST = Buffer.from('POST /v1/objectives/obj HTTP/1.1\r\nhost: junction\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{"q":1}');
+const REQUEST = Buffer.from(
+  'POST /v1/objectives/obj HTTP/1.1\r\nhost: junction\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{"q":1}',
+);
 
 let upstream: Upstream;
 let j: Junction;
@@ -20,10 +22,17 @@ beforeAll(async () => {
   upstream = await startUpstream('up');
   // Connections wait idle until all 5,000 are open: on a loaded machine that can near the 10 s
   // headers budget (which would rightly cut them as slow clients), so it is raised here.
-  j = await startJunction({ config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }), port: 0, server: { headersTimeoutMs: 60_000 } });
+  j = await startJunction({
+    config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }),
+    port: 0,
+    server: { headersTimeoutMs: 60_000 },
+  });
   j.server.maxConnections = CONNECTIONS + 100;
 });
-afterAll(async () => { await j.close(); await upstream.close(); });
+afterAll(async () => {
+  await j.close();
+  await upstream.close();
+});
 
 describe('load', () => {
   it(`${CONNECTIONS} concurrent connections: all answered, the process responsive`, async () => {
@@ -45,15 +54,18 @@ describe('load', () => {
     const connected = performance.now();
 
     // Every connection sends one request at once; each must get a complete 200.
-    const answered = sockets.map((s) => new Promise<string>((resolve, reject) => {
-      let head = '';
-      s.on('data', (d: Buffer) => {
-        head += d.toString('latin1');
-        if (head.includes('{"served":"up"}')) resolve(head.slice(0, 12));
-      });
-      s.on('error', reject);
-      s.on('close', () => resolve(head.slice(0, 12) || 'closed'));
-    }));
+    const answered = sockets.map(
+      (s) =>
+        new Promise<string>((resolve, reject) => {
+          let head = '';
+          s.on('data', (d: Buffer) => {
+            head += d.toString('latin1');
+            if (head.includes('{"served":"up"}')) resolve(head.slice(0, 12));
+          });
+          s.on('error', reject);
+          s.on('close', () => resolve(head.slice(0, 12) || 'closed'));
+        }),
+    );
     for (const s of sockets) s.write(REQUEST);
 
     // While they are in flight and held open, a health check and a normal call are answered.
@@ -75,10 +87,12 @@ describe('load', () => {
     await after.body.dump();
     expect(after.statusCode).toBe(200);
 
-    console.log(`[load] ${CONNECTIONS} connections opened in ${(connected - t0).toFixed(0)} ms; `
-      + `${CONNECTIONS} requests answered in ${(done - connected).toFixed(0)} ms; /healthz during load ${probeMs.toFixed(0)} ms; `
-      + `event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms; `
-      + `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (client, Junction and upstream share this process)`);
+    console.log(
+      `[load] ${CONNECTIONS} connections opened in ${(connected - t0).toFixed(0)} ms; ` +
+        `${CONNECTIONS} requests answered in ${(done - connected).toFixed(0)} ms; /healthz during load ${probeMs.toFixed(0)} ms; ` +
+        `event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms; ` +
+        `rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (client, Junction and upstream share this process)`,
+    );
     loop.disable();
     for (const s of sockets) s.destroy();
   }, 60_000);

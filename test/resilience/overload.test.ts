@@ -19,7 +19,9 @@ const junctions: Junction[] = [];
 
 beforeAll(async () => {
   upstream = await startUpstream('held');
-  upstream.handle((_req, res) => { held.push(res); });
+  upstream.handle((_req, res) => {
+    held.push(res);
+  });
 });
 afterEach(async () => {
   releaseAll();
@@ -29,7 +31,10 @@ afterEach(async () => {
 afterAll(() => upstream.close());
 
 function releaseAll() {
-  for (const res of held.splice(0)) { res.writeHead(200); res.end('released'); }
+  for (const res of held.splice(0)) {
+    res.writeHead(200);
+    res.end('released');
+  }
 }
 
 const clients = {
@@ -40,14 +45,21 @@ const clients = {
 };
 
 async function junction(policy: object): Promise<Junction> {
-  const j = await startJunction({ telemetry: telemetry.sink, config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1', policy }, { clients }), port: 0 });
+  const j = await startJunction({
+    telemetry: telemetry.sink,
+    config: oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1', policy }, { clients }),
+    port: 0,
+  });
   junctions.push(j);
   return j;
 }
 
 function call(j: Junction, key: string, headers: Record<string, string> = {}) {
-  return request(`${j.url}/v1/objectives/obj`, { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body: '{}' })
-    .then(async (r) => ({ status: r.statusCode, code: r.headers['x-error-code'], text: await r.body.text() }));
+  return request(`${j.url}/v1/objectives/obj`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, ...headers },
+    body: '{}',
+  }).then(async (r) => ({ status: r.statusCode, code: r.headers['x-error-code'], text: await r.body.text() }));
 }
 
 async function inFlight(n: number) {
@@ -98,10 +110,12 @@ describe('objective bulkhead', () => {
     expect([(await a).status, (await b).status, (await d).status]).toEqual([200, 200, 200]);
   });
 
-  it('sheddable is refused first, critical last (it may take a queued call\'s place)', async () => {
+  it("sheddable is refused first, critical last (it may take a queued call's place)", async () => {
     const j = await junction({ maxConcurrency: 4, maxQueue: 1 });
     let arrived = 0;
-    j.server.on('request', () => { arrived++; }); // runs after Junction's own handler has taken the request
+    j.server.on('request', () => {
+      arrived++;
+    }); // runs after Junction's own handler has taken the request
     const running = [call(j, 'k-dflt'), call(j, 'k-dflt'), call(j, 'k-dflt')];
     await inFlight(3);
     const shed = await call(j, 'k-shed'); // 3 of 4 slots used: sheddable may use only 75%

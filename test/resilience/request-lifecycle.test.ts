@@ -35,11 +35,23 @@ function slowEvents(res: ServerResponse): void {
 }
 
 const http = (url: string, extra: object = {}) => ({
-  backend: { type: 'http', protocol: 'raw', endpoints: [url], ejection: { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectedPercent: 100 }, ...extra },
+  backend: {
+    type: 'http',
+    protocol: 'raw',
+    endpoints: [url],
+    ejection: { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectedPercent: 100 },
+    ...extra,
+  },
 });
 
 beforeAll(async () => {
-  [ok, dies, slow, cutMid, hang] = await Promise.all([startUpstream('ok'), startUpstream('dies'), startUpstream('slow'), startUpstream('cut'), startUpstream('hang')]);
+  [ok, dies, slow, cutMid, hang] = await Promise.all([
+    startUpstream('ok'),
+    startUpstream('dies'),
+    startUpstream('slow'),
+    startUpstream('cut'),
+    startUpstream('hang'),
+  ]);
   hang.handle(() => undefined); // never answers
   // Headers, then death before the first event.
   dies.handle((_req, res) => {
@@ -87,7 +99,9 @@ afterAll(async () => {
   await Promise.all([ok, dies, slow, cutMid, hang].map((u) => u.close()));
 });
 
-beforeEach(() => { records.length = 0; });
+beforeEach(() => {
+  records.length = 0;
+});
 
 /** The one record of the request with this id, once the request has ended. */
 async function recordOf(requestId: string): Promise<EndedRecord> {
@@ -107,9 +121,21 @@ describe('Expect: 100-continue (finding 3)', () => {
     const before = ok.received.length;
     for (let i = 0; i < 6; i++) {
       const status = await new Promise<number>((resolve, reject) => {
-        const req = httpRequest(`${j.url}/v1/objectives/plain`, {
-          method: 'POST', headers: { expect: '100-continue', 'content-length': body.length, 'content-type': 'application/octet-stream' },
-        }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+        const req = httpRequest(
+          `${j.url}/v1/objectives/plain`,
+          {
+            method: 'POST',
+            headers: {
+              expect: '100-continue',
+              'content-length': body.length,
+              'content-type': 'application/octet-stream',
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
         req.on('continue', () => req.end(body));
         req.on('error', reject);
       });
@@ -129,7 +155,11 @@ describe('Expect: 100-continue (finding 3)', () => {
 
 describe('headers, then death before the first byte (finding 9)', () => {
   it('the fallback target answers: nothing had reached the caller', async () => {
-    const r = await request(`${j.url}/v1/objectives/dies-fallback`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'dies-1' } });
+    const r = await request(`${j.url}/v1/objectives/dies-fallback`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'dies-1' },
+    });
     expect(await r.body.json()).toEqual({ served: 'ok' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['x-fallback']).toBe('ok@1');
@@ -145,21 +175,30 @@ describe('headers, then death before the first byte (finding 9)', () => {
 
 describe('the whole-reply budget covers a streamed body (finding 10)', () => {
   it('replyTimeoutMs cuts a stream still flowing: no terminating chunk, recorded as deadline_exceeded', async () => {
-    const r = await request(`${j.url}/v1/objectives/stream`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'stream-1' } });
+    const r = await request(`${j.url}/v1/objectives/stream`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'stream-1' },
+    });
     expect(r.statusCode).toBe(200);
     await expect(r.body.text()).rejects.toThrow();
     expect(await recordOf('stream-1')).toMatchObject({ status: 504, errorCode: 'deadline_exceeded' });
   });
 
-  it('the caller\'s x-deadline-ms caps the whole reply too', async () => {
-    const r = await request(`${j.url}/v1/objectives/stream-long`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'stream-2', 'x-deadline-ms': '500' } });
+  it("the caller's x-deadline-ms caps the whole reply too", async () => {
+    const r = await request(`${j.url}/v1/objectives/stream-long`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'stream-2', 'x-deadline-ms': '500' },
+    });
     await expect(r.body.text()).rejects.toThrow();
     expect(await recordOf('stream-2')).toMatchObject({ status: 504, errorCode: 'deadline_exceeded' });
   });
 
   it('an OpenAI stream cut by its budget ends with an error event and no [DONE]', async () => {
     const r = await request(`${j.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'chat-1' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'chat-1' },
       body: JSON.stringify({ model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     const data = await allSseData(r.body as unknown as ReadableStream<Uint8Array>);
@@ -173,7 +212,12 @@ describe('the whole-reply budget covers a streamed body (finding 10)', () => {
 describe('failures are recorded as failures (finding 8)', () => {
   it('a caller that leaves mid-stream is client_closed (499), not 200', async () => {
     const ac = new AbortController();
-    const r = await request(`${j.url}/v1/objectives/stream-long`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'gone-1' }, signal: ac.signal });
+    const r = await request(`${j.url}/v1/objectives/stream-long`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'gone-1' },
+      signal: ac.signal,
+    });
     for await (const _chunk of r.body) break; // one event, then leave
     ac.abort();
     expect(await recordOf('gone-1')).toMatchObject({ status: 499, errorCode: 'client_closed' });
@@ -190,7 +234,11 @@ describe('failures are recorded as failures (finding 8)', () => {
   });
 
   it('an upstream reset mid-body is upstream_error, not 200', async () => {
-    const r = await request(`${j.url}/v1/objectives/cut`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'cut-1' } });
+    const r = await request(`${j.url}/v1/objectives/cut`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'cut-1' },
+    });
     await expect(r.body.text()).rejects.toThrow();
     expect(await recordOf('cut-1')).toMatchObject({ status: 502, errorCode: 'upstream_error' });
   });
@@ -209,10 +257,15 @@ describe('slow request bodies (finding 11)', () => {
     socket.on('error', () => undefined);
     let reply = '';
     const answered = new Promise<void>((resolve) => {
-      socket.on('data', (d) => { reply += d.toString('latin1'); if (reply.includes('\r\n\r\n')) resolve(); });
+      socket.on('data', (d) => {
+        reply += d.toString('latin1');
+        if (reply.includes('\r\n\r\n')) resolve();
+      });
       socket.on('close', () => resolve());
     });
-    socket.write('POST /v1/objectives/one-conn HTTP/1.1\r\nhost: x\r\nx-request-id: slow-body\r\ncontent-length: 100\r\n\r\nx');
+    socket.write(
+      'POST /v1/objectives/one-conn HTTP/1.1\r\nhost: x\r\nx-request-id: slow-body\r\ncontent-length: 100\r\n\r\nx',
+    );
     const other = request(`${j.url}/v1/objectives/one-conn-other`, { method: 'POST', body: '{}' });
     await answered;
     socket.destroy();
@@ -227,10 +280,15 @@ describe('slow request bodies (finding 11)', () => {
     socket.on('error', () => undefined);
     let reply = '';
     const answered = new Promise<void>((resolve) => {
-      socket.on('data', (d) => { reply += d.toString('latin1'); if (reply.includes('\r\n\r\n')) resolve(); });
+      socket.on('data', (d) => {
+        reply += d.toString('latin1');
+        if (reply.includes('\r\n\r\n')) resolve();
+      });
       socket.on('close', () => resolve());
     });
-    socket.write(`POST /v1/objectives/one-conn HTTP/1.1\r\nhost: x\r\nx-request-id: slow-large\r\ncontent-length: ${1024 * 1024}\r\n\r\n${'x'.repeat(100)}`);
+    socket.write(
+      `POST /v1/objectives/one-conn HTTP/1.1\r\nhost: x\r\nx-request-id: slow-large\r\ncontent-length: ${1024 * 1024}\r\n\r\n${'x'.repeat(100)}`,
+    );
     await answered;
     socket.destroy();
     expect(reply).toMatch(/^HTTP\/1\.1 408/);

@@ -20,15 +20,24 @@ beforeAll(async () => {
   shadowed = await startUpstream('shadow');
 });
 afterEach(async () => {
-  shadowed.handle((_req, res) => { res.writeHead(200); res.end('{}'); });
+  shadowed.handle((_req, res) => {
+    res.writeHead(200);
+    res.end('{}');
+  });
   for (const res of parked.splice(0)) res.end('{}');
   await Promise.all(junctions.splice(0).map((j) => j.close()));
   telemetry.clear();
 });
-afterAll(async () => { await Promise.all([live.close(), shadowed.close()]); });
+afterAll(async () => {
+  await Promise.all([live.close(), shadowed.close()]);
+});
 
 async function junction(shadow: object[]): Promise<Junction> {
-  const j = await startJunction({ telemetry: telemetry.sink, config: oneObjective({ 'm@1': [live.url], 'm@2': [shadowed.url] }, { default: 'm@1', shadow: shadow as never }), port: 0 });
+  const j = await startJunction({
+    telemetry: telemetry.sink,
+    config: oneObjective({ 'm@1': [live.url], 'm@2': [shadowed.url] }, { default: 'm@1', shadow: shadow as never }),
+    port: 0,
+  });
   junctions.push(j);
   return j;
 }
@@ -67,7 +76,9 @@ describe('shadow traffic', () => {
 
   it('a failing shadow never touches the live response', async () => {
     live.handle(answer({ ok: true }));
-    shadowed.handle((_req, res) => { res.socket?.destroy(); });
+    shadowed.handle((_req, res) => {
+      res.socket?.destroy();
+    });
     const j = await junction([{ use: 'm@2', percent: 100, compare: 'exact' }]);
     const r = await post(j);
     expect(r.status).toBe(200);
@@ -77,7 +88,9 @@ describe('shadow traffic', () => {
 
   it('a hanging shadow target neither delays live calls nor grows without bound: a full queue drops, counted', async () => {
     live.handle(answer({ ok: true }));
-    shadowed.handle((_req, res) => { parked.push(res); });
+    shadowed.handle((_req, res) => {
+      parked.push(res);
+    });
     const j = await junction([{ use: 'm@2', percent: 100 }]);
     const replies = await Promise.all(Array.from({ length: 100 }, () => post(j)));
     expect(replies.every((r) => r.status === 200)).toBe(true);

@@ -20,7 +20,10 @@ beforeAll(async () => {
     server: { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 100 },
   });
 });
-afterAll(async () => { await j.close(); await upstream.close(); });
+afterAll(async () => {
+  await j.close();
+  await upstream.close();
+});
 
 function slowSocket(first: string): Promise<Socket> {
   const { port } = new URL(j.url);
@@ -33,7 +36,9 @@ function slowSocket(first: string): Promise<Socket> {
 
 describe('slow clients', () => {
   it('clients that never finish their headers are cut; others are served meanwhile', async () => {
-    const slow = await Promise.all(Array.from({ length: 200 }, () => slowSocket('POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\nx-unit-id: ')));
+    const slow = await Promise.all(
+      Array.from({ length: 200 }, () => slowSocket('POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\nx-unit-id: ')),
+    );
     const r = await request(`${j.url}/v1/objectives/obj`, { method: 'POST', body: '{}' });
     expect(r.statusCode).toBe(200);
     await r.body.dump();
@@ -43,9 +48,13 @@ describe('slow clients', () => {
 
   it('a client dribbling its body is cut at the request budget', async () => {
     const s = await slowSocket('POST /v1/objectives/obj HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{');
-    const timer = setInterval(() => { if (!s.destroyed) s.write(' '); }, 50);
+    const timer = setInterval(() => {
+      if (!s.destroyed) s.write(' ');
+    }, 50);
     let reply = '';
-    s.on('data', (d) => { reply += d.toString(); });
+    s.on('data', (d) => {
+      reply += d.toString();
+    });
     await once(s, 'close');
     clearInterval(timer);
     // Cut: either a 408 before the response started, or a closed socket.

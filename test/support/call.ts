@@ -7,7 +7,14 @@ import type { CompiledObjective, Outcome, Target } from '../../src/routing/types
 
 export function target(id: string): Target {
   const [model, version] = id.split('@') as [string, string];
-  return { id, model, version, modelClass: 'other', backend: { type: 'http', protocol: 'raw', endpoints: ['http://x'], connections: 1 }, metadata: undefined };
+  return {
+    id,
+    model,
+    version,
+    modelClass: 'other',
+    backend: { type: 'http', protocol: 'raw', endpoints: ['http://x'], connections: 1 },
+    metadata: undefined,
+  };
 }
 
 export function testCall(changes: Partial<Call> = {}): Call {
@@ -17,10 +24,16 @@ export function testCall(changes: Partial<Call> = {}): Call {
     objective: { name: 'obj' } as CompiledObjective,
     outcome: { target: t } as Outcome,
     target: t,
-    operation: 'invoke', method: 'POST', query: '', headers: {},
+    operation: 'invoke',
+    method: 'POST',
+    query: '',
+    headers: {},
     body: RequestBody.of(Buffer.from('{}')),
-    requestId: 'r', deadline: performance.now() + 10_000, replyDeadline: performance.now() + 60_000,
-    signal: controller.signal, abort: (reason) => controller.abort(reason),
+    requestId: 'r',
+    deadline: performance.now() + 10_000,
+    replyDeadline: performance.now() + 60_000,
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
     ...changes,
   };
 }

@@ -9,11 +9,22 @@ export function rawModels(targets: Record<string, string[]>): NonNullable<Config
   for (const [ref, endpoints] of Object.entries(targets)) {
     const [model, version] = ref.split('@') as [string, string];
     models[model] ??= { versions: {} };
-    models[model].versions[version] = { backend: { type: 'http', protocol: 'raw', endpoints, ejection: { consecutiveFailures: 1000, baseEjectionMs: 10, maxEjectedPercent: 50 } } };
+    models[model].versions[version] = {
+      backend: {
+        type: 'http',
+        protocol: 'raw',
+        endpoints,
+        ejection: { consecutiveFailures: 1000, baseEjectionMs: 10, maxEjectedPercent: 50 },
+      },
+    };
   }
   return models;
 }
 
-export function oneObjective(targets: Record<string, string[]>, objective: Partial<ObjectiveInput> & { default: string }, extra: Partial<ConfigInput> = {}): ConfigInput {
+export function oneObjective(
+  targets: Record<string, string[]>,
+  objective: Partial<ObjectiveInput> & { default: string },
+  extra: Partial<ConfigInput> = {},
+): ConfigInput {
   return { models: rawModels(targets), objectives: { obj: { interface: 'json', ...objective } }, ...extra };
 }

@@ -13,7 +13,12 @@ export interface GrpcResult<T = Record<string, any>> {
 }
 
 export interface OipClient {
-  call<T = Record<string, any>>(method: string, request: object, metadata?: Record<string, string>, deadlineMs?: number): Promise<GrpcResult<T>>;
+  call<T = Record<string, any>>(
+    method: string,
+    request: object,
+    metadata?: Record<string, string>,
+    deadlineMs?: number,
+  ): Promise<GrpcResult<T>>;
   /** Starts a call and cancels it after `afterMs`, as a caller that gives up does. */
   cancelAfter(method: string, request: object, afterMs: number): Promise<GrpcResult>;
   close(): void;
@@ -21,26 +26,36 @@ export interface OipClient {
 
 export function oipClient(address: string): OipClient {
   const pkg = loadPackageDefinition(loadSync(PROTO_PATH, LOADER_OPTIONS)) as any;
-  const client: Client & Record<string, (...args: unknown[]) => ClientUnaryCall> = new pkg.inference.GRPCInferenceService(address, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024,
-  });
+  const client: Client & Record<string, (...args: unknown[]) => ClientUnaryCall> =
+    new pkg.inference.GRPCInferenceService(address, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    });
   return {
     call(method, request, metadata = {}, deadlineMs) {
       const md = new Metadata();
       for (const [k, v] of Object.entries(metadata)) md.set(k, v);
       return new Promise((resolve) => {
         let headers: Record<string, string> = {};
-        const flat = (m: Metadata) => Object.fromEntries(Object.entries(m.getMap()).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+        const flat = (m: Metadata) =>
+          Object.fromEntries(Object.entries(m.getMap()).filter(([, v]) => typeof v === 'string')) as Record<
+            string,
+            string
+          >;
         const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
         const pending = client[method]!(request, md, options, (error: ServiceError | null, value: any) => {
           resolve(error ? { error, metadata: flat(error.metadata) } : { value, metadata: headers });
         });
-        pending.on('metadata', (m: Metadata) => { headers = flat(m); });
+        pending.on('metadata', (m: Metadata) => {
+          headers = flat(m);
+        });
       });
     },
     cancelAfter(method, request, afterMs) {
       return new Promise((resolve) => {
-        const pending = client[method]!(request, new Metadata(), {}, (error: ServiceError | null, value: any) => resolve({ error: error ?? undefined, value, metadata: {} }));
+        const pending = client[method]!(request, new Metadata(), {}, (error: ServiceError | null, value: any) =>
+          resolve({ error: error ?? undefined, value, metadata: {} }),
+        );
         setTimeout(() => pending.cancel(), afterMs);
       });
     },

@@ -3,7 +3,11 @@
 // to startJunction({ telemetry }).
 import { NO_TELEMETRY, type Telemetry } from '../../src/observe/telemetry.js';
 
-export interface HealthEvent { backend: string; endpoint: string; healthy: boolean }
+export interface HealthEvent {
+  backend: string;
+  endpoint: string;
+  healthy: boolean;
+}
 
 export interface HealthEvents {
   sink: Telemetry;
@@ -28,8 +32,9 @@ export function recordHealthEvents(): HealthEvents {
   return {
     sink,
     events,
-    next: (backend, healthy) => new Promise((resolve) => {
-      waiters.push({ match: (e) => e.backend === backend && e.healthy === healthy, resolve });
-    }),
+    next: (backend, healthy) =>
+      new Promise((resolve) => {
+        waiters.push({ match: (e) => e.backend === backend && e.healthy === healthy, resolve });
+      }),
   };
 }

@@ -20,7 +20,12 @@ export interface InjectedOptions {
 export function injectedRequest(junction: () => Junction) {
   return async (url: string, opts: InjectedOptions = {}): Promise<InjectedResponse> => {
     const j = junction();
-    const res = await j.inject({ method: opts.method ?? 'GET', url: url.slice(j.url.length), headers: opts.headers, body: opts.body });
+    const res = await j.inject({
+      method: opts.method ?? 'GET',
+      url: url.slice(j.url.length),
+      headers: opts.headers,
+      body: opts.body,
+    });
     return {
       statusCode: res.status,
       headers: res.headers,
@@ -31,9 +36,17 @@ export function injectedRequest(junction: () => Junction) {
 
 /** `fetch(url, init)` against `junction()`, answered by junction.inject as a WHATWG Response (a stream is collected whole). */
 export function injectedFetch(junction: () => Junction) {
-  return async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> => {
+  return async (
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> => {
     const j = junction();
-    const res = await j.inject({ method: init.method ?? 'GET', url: url.slice(j.url.length), headers: init.headers, body: init.body });
+    const res = await j.inject({
+      method: init.method ?? 'GET',
+      url: url.slice(j.url.length),
+      headers: init.headers,
+      body: init.body,
+    });
     const headers = new Headers();
     for (const [name, value] of Object.entries(res.headers)) {
       for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) headers.append(name, String(v));

@@ -3,6 +3,11 @@
 import { main } from '../../src/cli/main.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { if (code !== undefined) process.exitCode = code; },
-  (err: unknown) => { console.error(`junction: internal error: ${String((err as Error)?.stack ?? err)}`); process.exitCode = 2; },
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`junction: internal error: ${String((err as Error)?.stack ?? err)}`);
+    process.exitCode = 2;
+  },
 );

@@ -16,22 +16,35 @@ export interface JunctionProcess {
   stop(): Promise<void>;
 }
 
-export function spawnJunction(args: string[], env: Record<string, string> = {}, readyTimeoutMs = 30_000): Promise<JunctionProcess> {
+export function spawnJunction(
+  args: string[],
+  env: Record<string, string> = {},
+  readyTimeoutMs = 30_000,
+): Promise<JunctionProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  const stop = () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
   });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void stop(); reject(new Error(`junction did not start in time:\n${out}\n${err}`)); }, readyTimeoutMs);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`)); });
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`junction did not start in time:\n${out}\n${err}`));
+    }, readyTimeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`));
+    });
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /serving (https?:\/\/[^\s,]+)(?:, admin (https?:\/\/[^\s]+))?/.exec(out);

@@ -5,5 +5,6 @@ export async function junctionWith(config: unknown, opts: Partial<JunctionOption
   return startJunction({ port: 0, config, ...opts });
 }
 
-export const httpVersion = (url: string, extra: Record<string, unknown> = {}) =>
-  ({ backend: { type: 'http', endpoints: [url], ...extra } });
+export const httpVersion = (url: string, extra: Record<string, unknown> = {}) => ({
+  backend: { type: 'http', endpoints: [url], ...extra },
+});

@@ -12,8 +12,14 @@ export function captureOutput(): Captured {
   beforeEach(() => {
     captured.out = '';
     captured.err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { captured.out += String(s); return true; });
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { captured.err += String(s); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      captured.out += String(s);
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      captured.err += String(s);
+      return true;
+    });
   });
   afterEach(() => vi.restoreAllMocks());
   return captured;

@@ -16,7 +16,8 @@ export async function postgresSkipReason(): Promise<string | undefined> {
     return undefined;
   } catch (err) {
     const reason = `PostgreSQL not reachable at ${PGURL} (${(err as Error).message}); set PGURL to run these tests`;
-    if (process.env.JUNCTION_REQUIRE_SERVICES === '1') throw new Error(`JUNCTION_REQUIRE_SERVICES=1: ${reason}`, { cause: err });
+    if (process.env.JUNCTION_REQUIRE_SERVICES === '1')
+      throw new Error(`JUNCTION_REQUIRE_SERVICES=1: ${reason}`, { cause: err });
     return reason;
   } finally {
     await client.end().catch(() => undefined);

@@ -6,7 +6,12 @@ import { Redis } from 'ioredis';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+  });
   r.on('error', () => undefined);
   let ok: boolean;
   try {
@@ -18,7 +23,8 @@ export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
   } finally {
     r.disconnect();
   }
-  if (!ok && process.env.JUNCTION_REQUIRE_SERVICES === '1') throw new Error(`Redis required (JUNCTION_REQUIRE_SERVICES=1) but not reachable at ${url}`);
+  if (!ok && process.env.JUNCTION_REQUIRE_SERVICES === '1')
+    throw new Error(`Redis required (JUNCTION_REQUIRE_SERVICES=1) but not reachable at ${url}`);
   return ok;
 }
 

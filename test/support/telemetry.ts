@@ -12,11 +12,17 @@ export interface Recorded {
 export function recordTelemetry(): Recorded {
   const events: Array<[string, ...unknown[]]> = [];
   const t = {} as Record<string, (...args: unknown[]) => void>;
-  for (const kind of Object.keys(NO_TELEMETRY)) t[kind] = (...args: unknown[]) => { events.push([kind, ...args]); };
+  for (const kind of Object.keys(NO_TELEMETRY))
+    t[kind] = (...args: unknown[]) => {
+      events.push([kind, ...args]);
+    };
   return {
     sink: t as unknown as Telemetry,
     events,
-    count: (kind, ...match) => events.filter(([k, ...args]) => k === kind && match.every((m, i) => m === undefined || args[i] === m)).length,
-    clear: () => { events.length = 0; },
+    count: (kind, ...match) =>
+      events.filter(([k, ...args]) => k === kind && match.every((m, i) => m === undefined || args[i] === m)).length,
+    clear: () => {
+      events.length = 0;
+    },
   };
 }

@@ -15,8 +15,12 @@ const KEY = newKey();
 const LIMITED = newKey();
 const OVERRIDER = newKey();
 
-beforeAll(async () => { upstream = await startUpstream('up'); });
-afterEach(async () => { await Promise.all(junctions.splice(0).map((j) => j.close())); });
+beforeAll(async () => {
+  upstream = await startUpstream('up');
+});
+afterEach(async () => {
+  await Promise.all(junctions.splice(0).map((j) => j.close()));
+});
 afterAll(() => upstream.close());
 
 const clients = {
@@ -27,7 +31,11 @@ const clients = {
 
 const logged: unknown[] = [];
 const records: RequestRecord[] = [];
-const log = { error: (o: object, m: string) => logged.push([o, m]), warn: (o: object, m: string) => logged.push([o, m]), info: (o: object, m: string) => logged.push([o, m]) };
+const log = {
+  error: (o: object, m: string) => logged.push([o, m]),
+  warn: (o: object, m: string) => logged.push([o, m]),
+  info: (o: object, m: string) => logged.push([o, m]),
+};
 
 async function junction(extra: object = { clients }): Promise<Junction> {
   const config = oneObjective({ 'm@1': [upstream.url], 'm@2': [upstream.url] }, { default: 'm@1' }, extra);
@@ -38,8 +46,17 @@ async function junction(extra: object = { clients }): Promise<Junction> {
   return j;
 }
 
-async function call(j: Junction, key: string | undefined, path = '/v1/objectives/obj', headers: Record<string, string> = {}) {
-  const r = await injectedRequest(() => j)(`${j.url}${path}`, { method: 'POST', headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, body: '{}' });
+async function call(
+  j: Junction,
+  key: string | undefined,
+  path = '/v1/objectives/obj',
+  headers: Record<string, string> = {},
+) {
+  const r = await injectedRequest(() => j)(`${j.url}${path}`, {
+    method: 'POST',
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    body: '{}',
+  });
   const text = await r.body.text();
   return { status: r.statusCode, code: r.headers['x-error-code'], headers: r.headers, text };
 }
@@ -100,7 +117,12 @@ describe('API keys', () => {
     logged.length = 0;
     records.length = 0;
     const j = await junction();
-    const replies = [await call(j, KEY), await call(j, KEY, '/v1/objectives/other'), await call(j, 'jk_secret-wrong'), await call(j, LIMITED)];
+    const replies = [
+      await call(j, KEY),
+      await call(j, KEY, '/v1/objectives/other'),
+      await call(j, 'jk_secret-wrong'),
+      await call(j, LIMITED),
+    ];
     await vi.waitFor(() => expect(records.length).toBe(4)); // records reach observers when each response closes
     const everything = JSON.stringify({ replies, logged, records, received: upstream.received.map((r) => r.headers) });
     for (const secret of [KEY, LIMITED, 'jk_secret-wrong']) expect(everything).not.toContain(secret);

@@ -61,21 +61,34 @@ function headOnly(head: string): Promise<string> {
     const socket = connect(Number(port), '127.0.0.1');
     let out = '';
     const timer = setTimeout(() => socket.destroy(), 5000);
-    socket.on('data', (d) => { out += d.toString('latin1'); if (out.includes('\r\n')) socket.destroy(); });
+    socket.on('data', (d) => {
+      out += d.toString('latin1');
+      if (out.includes('\r\n')) socket.destroy();
+    });
     socket.on('error', () => undefined);
-    socket.on('close', () => { clearTimeout(timer); resolve(out.split('\r\n')[0] ?? ''); });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(out.split('\r\n')[0] ?? '');
+    });
     socket.write(head);
   });
 }
 
 describe('the key before the body (finding 4)', () => {
-  it.each(['/v1/chat/completions', '/v1/decide', '/v1/objectives/a'])('%s: a keyless 16 MiB declaration is refused 401 without waiting for the body', async (path) => {
-    const line = await headOnly(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${16 * 1024 * 1024}\r\n\r\n`);
-    expect(line).toBe('HTTP/1.1 401 Unauthorized');
-  });
+  it.each(['/v1/chat/completions', '/v1/decide', '/v1/objectives/a'])(
+    '%s: a keyless 16 MiB declaration is refused 401 without waiting for the body',
+    async (path) => {
+      const line = await headOnly(
+        `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${16 * 1024 * 1024}\r\n\r\n`,
+      );
+      expect(line).toBe('HTTP/1.1 401 Unauthorized');
+    },
+  );
 
   it('a keyless Expect: 100-continue gets 401, never 100 Continue', async () => {
-    const line = await headOnly(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 1000000\r\n\r\n`);
+    const line = await headOnly(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 1000000\r\n\r\n`,
+    );
     expect(line).toBe('HTTP/1.1 401 Unauthorized');
   });
 
@@ -85,10 +98,14 @@ describe('the key before the body (finding 4)', () => {
     const { port } = new URL(j.url);
     const first = connect(Number(port), '127.0.0.1');
     first.on('error', () => undefined);
-    first.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n${`authorization: Bearer ${KEY}`}\r\ncontent-length: ${big}\r\n\r\n{"model":"chat",`);
+    first.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n${`authorization: Bearer ${KEY}`}\r\ncontent-length: ${big}\r\n\r\n{"model":"chat",`,
+    );
     while (j.dataPlane.bodies!.memory.inUse < big) await new Promise((r) => setTimeout(r, 5)); // admitted and reading
     // …so a second one that would need as much is refused at once.
-    const line = await headOnly(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-length: ${big}\r\n\r\n`);
+    const line = await headOnly(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-length: ${big}\r\n\r\n`,
+    );
     first.destroy();
     expect(line).toBe('HTTP/1.1 503 Service Unavailable');
   });
@@ -96,7 +113,11 @@ describe('the key before the body (finding 4)', () => {
   it('the OpenAI model is found without parsing the whole document', async () => {
     // 200k nested arrays: a full JSON.parse would throw on the depth; the byte scan does not care.
     const body = `{"model":"chat","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
-    const r = await request(`${j.url}/v1/chat/completions`, { method: 'POST', headers: { ...auth(KEY), 'content-type': 'application/json' }, body });
+    const r = await request(`${j.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth(KEY), 'content-type': 'application/json' },
+      body,
+    });
     await r.body.dump();
     expect(r.statusCode).toBe(200);
     expect(up.received.at(-1)!.body.length).toBe(Buffer.byteLength(body));
@@ -105,12 +126,22 @@ describe('the key before the body (finding 4)', () => {
 
 describe('nothing disclosed without a key (finding 5)', () => {
   it.each([
-    ['GET', '/v1/config/snapshot'], ['GET', '/v1/objectives/a/explain'], ['GET', '/metrics'], ['POST', '/v1/decide'],
+    ['GET', '/v1/config/snapshot'],
+    ['GET', '/v1/objectives/a/explain'],
+    ['GET', '/metrics'],
+    ['POST', '/v1/decide'],
   ])('%s %s needs a key', async (method, path) => {
-    const r = await request(`${j.url}${path}`, { method: method as 'GET', body: method === 'POST' ? '{"objective":"a"}' : undefined });
+    const r = await request(`${j.url}${path}`, {
+      method: method as 'GET',
+      body: method === 'POST' ? '{"objective":"a"}' : undefined,
+    });
     await r.body.dump();
     expect(r.statusCode).toBe(401);
-    const ok = await request(`${j.url}${path}`, { method: method as 'GET', headers: auth(KEY), body: method === 'POST' ? '{"objective":"a"}' : undefined });
+    const ok = await request(`${j.url}${path}`, {
+      method: method as 'GET',
+      headers: auth(KEY),
+      body: method === 'POST' ? '{"objective":"a"}' : undefined,
+    });
     await ok.body.dump();
     expect(ok.statusCode).toBe(200);
   });
@@ -123,7 +154,7 @@ describe('nothing disclosed without a key (finding 5)', () => {
     expect(JSON.parse(text).config.objectives.a.default).toBe('m@1');
   });
 
-  it('explain names only a key\'s own objectives', async () => {
+  it("explain names only a key's own objectives", async () => {
     const r = await request(`${j.url}/v1/objectives/secret/explain`, { headers: auth(KEY) });
     await r.body.dump();
     expect(r.statusCode).toBe(403);
@@ -137,23 +168,34 @@ describe('nothing disclosed without a key (finding 5)', () => {
   });
 
   it('credentials in an endpoint URL are refused by validation', () => {
-    expect(() => validateConfig({
-      models: { m: { versions: { '1': raw('http://user:pass@127.0.0.1:9/') } } }, objectives: { a: { default: 'm@1' } },
-    })).toThrow(ConfigError);
+    expect(() =>
+      validateConfig({
+        models: { m: { versions: { '1': raw('http://user:pass@127.0.0.1:9/') } } },
+        objectives: { a: { default: 'm@1' } },
+      }),
+    ).toThrow(ConfigError);
   });
 });
 
-describe('overrides stay inside the key\'s objectives (finding 6)', () => {
+describe("overrides stay inside the key's objectives (finding 6)", () => {
   it('a target only another objective serves is override_forbidden', async () => {
-    const r = await request(`${j.url}/v1/objectives/a`, { method: 'POST', headers: { ...auth(KEY), 'x-model-override': 'cred@1' }, body: '{}' });
-    const body = await r.body.json() as { error: { code: string } };
+    const r = await request(`${j.url}/v1/objectives/a`, {
+      method: 'POST',
+      headers: { ...auth(KEY), 'x-model-override': 'cred@1' },
+      body: '{}',
+    });
+    const body = (await r.body.json()) as { error: { code: string } };
     expect(r.statusCode).toBe(403);
     expect(body.error.code).toBe('override_forbidden');
     expect(cred.received).toHaveLength(0);
   });
 
   it('a target of an objective the key may call, same interface, is allowed', async () => {
-    const r = await request(`${j.url}/v1/objectives/a`, { method: 'POST', headers: { ...auth(KEY), 'x-model-override': 'm@9' }, body: '{}' });
+    const r = await request(`${j.url}/v1/objectives/a`, {
+      method: 'POST',
+      headers: { ...auth(KEY), 'x-model-override': 'm@9' },
+      body: '{}',
+    });
     await r.body.dump();
     expect(r.headers['x-model']).toBe('m@9');
   });
@@ -168,8 +210,12 @@ describe('decide is keyed and attributed (finding 7)', () => {
     expect(anon.statusCode).toBe(401);
     expect(decided).toHaveLength(0);
 
-    const r = await request(`${j.url}/v1/decide`, { method: 'POST', headers: auth(KEY), body: JSON.stringify({ requests: [...items, { objective: 'secret' }] }) });
-    const body = await r.body.json() as { decisions: Array<{ error?: { code: string } }> };
+    const r = await request(`${j.url}/v1/decide`, {
+      method: 'POST',
+      headers: auth(KEY),
+      body: JSON.stringify({ requests: [...items, { objective: 'secret' }] }),
+    });
+    const body = (await r.body.json()) as { decisions: Array<{ error?: { code: string } }> };
     expect(body.decisions.at(-1)!.error!.code).toBe('forbidden');
     expect(decided.filter((d) => d.status === 200)).toHaveLength(50);
     expect(new Set(decided.map((d) => d.client))).toEqual(new Set(['web']));

@@ -22,17 +22,30 @@ describe.skipIf(!available)(redisSuite(available, 'rate limits shared by two rep
 
   beforeAll(async () => {
     upstream = await startUpstream('up');
-    const config = oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }, {
-      clients: { [client]: { keySha256: keyDigest('shared-key'), rateLimit: { rps: 0.2, burst: 6 } } },
-    });
+    const config = oneObjective(
+      { 'm@1': [upstream.url] },
+      { default: 'm@1' },
+      {
+        clients: { [client]: { keySha256: keyDigest('shared-key'), rateLimit: { rps: 0.2, burst: 6 } } },
+      },
+    );
     a = await startJunction({ config, port: 0, redis: REDIS_URL });
     b = await startJunction({ config, port: 0, redis: REDIS_URL });
     await Promise.all([(a.rateLimiter as RedisRateLimiter).ready(), (b.rateLimiter as RedisRateLimiter).ready()]);
   });
-  afterAll(async () => { await Promise.all([a?.close(), b?.close(), upstream?.close()]); });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close(), upstream?.close()]);
+  });
 
-  const call = (j: Junction) => request(`${j.url}/v1/objectives/obj`, { method: 'POST', headers: { authorization: 'Bearer shared-key' }, body: '{}' })
-    .then(async (r) => { await r.body.dump(); return r.statusCode; });
+  const call = (j: Junction) =>
+    request(`${j.url}/v1/objectives/obj`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer shared-key' },
+      body: '{}',
+    }).then(async (r) => {
+      await r.body.dump();
+      return r.statusCode;
+    });
 
   it('a burst of 6 is shared: 3 + 3 across the replicas, then both refuse', async () => {
     const statuses: number[] = [];
@@ -45,12 +58,23 @@ describe.skipIf(!available)(redisSuite(available, 'rate limits shared by two rep
 
   it('concurrent calls on both replicas never exceed the shared burst', async () => {
     const name = `tenant-${randomUUID()}`;
-    const config = oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }, {
-      clients: { [name]: { keySha256: keyDigest('k2'), rateLimit: { rps: 0.2, burst: 10 } } },
-    });
+    const config = oneObjective(
+      { 'm@1': [upstream.url] },
+      { default: 'm@1' },
+      {
+        clients: { [name]: { keySha256: keyDigest('k2'), rateLimit: { rps: 0.2, burst: 10 } } },
+      },
+    );
     for (const j of [a, b]) await j.runtime.apply(validateConfig(config), { number: 2, source: config, baseDir: '.' });
-    const send = (j: Junction) => request(`${j.url}/v1/objectives/obj`, { method: 'POST', headers: { authorization: 'Bearer k2' }, body: '{}' })
-      .then(async (r) => { await r.body.dump(); return r.statusCode; });
+    const send = (j: Junction) =>
+      request(`${j.url}/v1/objectives/obj`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k2' },
+        body: '{}',
+      }).then(async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      });
     const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => send(i % 2 ? a : b)));
     expect(statuses.filter((s) => s === 200).length).toBe(10);
     expect(statuses.filter((s) => s === 429).length).toBe(30);
@@ -60,12 +84,23 @@ describe.skipIf(!available)(redisSuite(available, 'rate limits shared by two rep
 describe('Redis unreachable', () => {
   it('falls back to the local limit per replica and keeps serving', async () => {
     const upstream = await startUpstream('up');
-    const config = oneObjective({ 'm@1': [upstream.url] }, { default: 'm@1' }, {
-      clients: { c: { keySha256: keyDigest('k'), rateLimit: { rps: 0.2, burst: 2 } } },
-    });
+    const config = oneObjective(
+      { 'm@1': [upstream.url] },
+      { default: 'm@1' },
+      {
+        clients: { c: { keySha256: keyDigest('k'), rateLimit: { rps: 0.2, burst: 2 } } },
+      },
+    );
     const j = await startJunction({ config, port: 0, redis: 'redis://127.0.0.1:1' });
-    const call = () => request(`${j.url}/v1/objectives/obj`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: '{}' })
-      .then(async (r) => { await r.body.dump(); return r.statusCode; });
+    const call = () =>
+      request(`${j.url}/v1/objectives/obj`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k' },
+        body: '{}',
+      }).then(async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      });
     expect([await call(), await call(), await call()]).toEqual([200, 200, 429]);
     expect((j.rateLimiter as RedisRateLimiter).fallbacks).toBe(3);
     await j.close();

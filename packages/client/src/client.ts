@@ -99,17 +99,30 @@ export class JunctionClient {
     this.buckets = memo === 0 ? undefined : new BucketMemo(memo);
     const emit = emitter(opts.onEvent);
     const ex = opts.exposures ?? true;
-    this.exposures = ex === false ? undefined : new ExposureQueue({
-      url: this.url, apiKey: opts.apiKey, dispatcher: this.dispatcher, emit,
-      batchSize: (typeof ex === 'object' ? ex.batchSize : undefined) ?? 1000,
-      flushMs: (typeof ex === 'object' ? ex.flushMs : undefined) ?? 1000,
-      maxBuffered: (typeof ex === 'object' ? ex.maxBuffered : undefined) ?? 100_000,
-    });
+    this.exposures =
+      ex === false
+        ? undefined
+        : new ExposureQueue({
+            url: this.url,
+            apiKey: opts.apiKey,
+            dispatcher: this.dispatcher,
+            emit,
+            batchSize: (typeof ex === 'object' ? ex.batchSize : undefined) ?? 1000,
+            flushMs: (typeof ex === 'object' ? ex.flushMs : undefined) ?? 1000,
+            maxBuffered: (typeof ex === 'object' ? ex.maxBuffered : undefined) ?? 100_000,
+          });
     this.watcher = new SnapshotWatcher({
-      url: this.url, apiKey: opts.apiKey, cacheFile: opts.cacheFile, dispatcher: this.dispatcher, emit,
+      url: this.url,
+      apiKey: opts.apiKey,
+      cacheFile: opts.cacheFile,
+      dispatcher: this.dispatcher,
+      emit,
       waitSeconds: opts.waitSeconds ?? 30,
-      minBackoffMs: opts.backoff?.minMs ?? 250, maxBackoffMs: opts.backoff?.maxMs ?? 30_000,
-      apply: (s) => { this.snapshot = s; },
+      minBackoffMs: opts.backoff?.minMs ?? 250,
+      maxBackoffMs: opts.backoff?.maxMs ?? 30_000,
+      apply: (s) => {
+        this.snapshot = s;
+      },
     });
   }
 
@@ -121,7 +134,10 @@ export class JunctionClient {
     const client = new JunctionClient(opts);
     if (!(await client.watcher.first())) {
       await client.dispatcher.close();
-      throw new JunctionError('not_ready', `no snapshot: ${opts.url} is unreachable or has no valid config${opts.cacheFile ? `, and ${opts.cacheFile} has none` : ''}`);
+      throw new JunctionError(
+        'not_ready',
+        `no snapshot: ${opts.url} is unreachable or has no valid config${opts.cacheFile ? `, and ${opts.cacheFile} has none` : ''}`,
+      );
     }
     client.watcher.start();
     return client;
@@ -135,7 +151,9 @@ export class JunctionClient {
   get stats(): ClientStats {
     const b = this.buckets;
     return {
-      revision: this.revision, exposuresSent: this.exposures?.sent ?? 0, exposuresDropped: this.exposures?.dropped ?? 0,
+      revision: this.revision,
+      exposuresSent: this.exposures?.sent ?? 0,
+      exposuresDropped: this.exposures?.dropped ?? 0,
       buckets: b === undefined ? undefined : { hits: b.hits, misses: b.misses, bypassed: b.bypassed },
     };
   }
@@ -153,7 +171,8 @@ export class JunctionClient {
   decide(objective: string, opts: DecideOptions = {}): Decision {
     const unit = opts.unit === '' ? undefined : opts.unit;
     const outcome = this.outcome(this.objective(objective), opts, unit, lowerKeys(opts.context));
-    if (this.exposures !== undefined && opts.expose !== false) this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
+    if (this.exposures !== undefined && opts.expose !== false)
+      this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
     return this.decisions.get(outcome, unit !== undefined);
   }
 
@@ -169,15 +188,32 @@ export class JunctionClient {
     const outcome = this.outcome(o, opts, unit, context);
     const decision = this.decisions.get(outcome, unit !== undefined);
     const spec = {
-      method: opts.method ?? 'POST', operation: opts.operation ?? 'invoke', query: opts.query ?? '',
-      headers: opts.headers ?? {}, timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000, signal: opts.signal,
+      method: opts.method ?? 'POST',
+      operation: opts.operation ?? 'invoke',
+      query: opts.query ?? '',
+      headers: opts.headers ?? {},
+      timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 30_000,
+      signal: opts.signal,
     };
     if (!decision.remote) {
-      return invokeViaJunction(this.url, this.opts.apiKey, objective, decision, {
-        unit, context, trafficClass: opts.trafficClass ?? 'live', override: opts.override,
-      }, body, spec, this.dispatcher);
+      return invokeViaJunction(
+        this.url,
+        this.opts.apiKey,
+        objective,
+        decision,
+        {
+          unit,
+          context,
+          trafficClass: opts.trafficClass ?? 'live',
+          override: opts.override,
+        },
+        body,
+        spec,
+        this.dispatcher,
+      );
     }
-    if (this.exposures !== undefined && opts.expose !== false) this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
+    if (this.exposures !== undefined && opts.expose !== false)
+      this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
     return invokeDirect(o, outcome, decision, this.endpointFor(decision), body, spec, this.dispatcher);
   }
 
@@ -203,7 +239,12 @@ export class JunctionClient {
     return o;
   }
 
-  private outcome(o: CompiledObjective, opts: DecideOptions, unit: string | undefined, context: Readonly<Record<string, string>>): Outcome {
+  private outcome(
+    o: CompiledObjective,
+    opts: DecideOptions,
+    unit: string | undefined,
+    context: Readonly<Record<string, string>>,
+  ): Outcome {
     // The server's own builder: the same checks, defaults and random unit as a request's headers.
     const req = routingRequest(unit, context, opts.trafficClass, opts.override, OPTIONS, o.name);
     // A random unit never comes back: remembering its buckets would only evict the ones that do.
@@ -241,4 +282,3 @@ function hasUpperCase(s: string): boolean {
   }
   return false;
 }
-

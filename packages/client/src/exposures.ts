@@ -82,7 +82,12 @@ export class ExposureQueue {
       this.timer = undefined;
     }
     if (this.unreported > 0) {
-      this.opts.emit({ type: 'exposures_dropped', count: this.unreported, total: this.dropped, reason: this.closed ? 'client closed' : 'buffer full' });
+      this.opts.emit({
+        type: 'exposures_dropped',
+        count: this.unreported,
+        total: this.dropped,
+        reason: this.closed ? 'client closed' : 'buffer full',
+      });
       this.unreported = 0;
     }
     if (this.inflight !== undefined || this.buffer.length === 0) return;
@@ -101,16 +106,27 @@ export class ExposureQueue {
     const body = JSON.stringify({
       via: 'sdk',
       exposures: batch.map((p) => ({
-        time: new Date(p.time).toISOString(), objective: p.outcome.objective, unit: p.unit ?? null,
-        target: p.outcome.target.id, rule: p.outcome.rule, experiment: p.outcome.experiment ?? null,
-        cell: p.outcome.cell ?? null, revision: p.outcome.revision, trafficClass: p.trafficClass,
+        time: new Date(p.time).toISOString(),
+        objective: p.outcome.objective,
+        unit: p.unit ?? null,
+        target: p.outcome.target.id,
+        rule: p.outcome.rule,
+        experiment: p.outcome.experiment ?? null,
+        cell: p.outcome.cell ?? null,
+        revision: p.outcome.revision,
+        trafficClass: p.trafficClass,
       })),
     });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.opts.apiKey !== undefined) headers.authorization = `Bearer ${this.opts.apiKey}`;
     try {
       const res = await request(`${this.opts.url}/v1/exposures`, {
-        method: 'POST', headers, body, dispatcher: this.opts.dispatcher, headersTimeout: 10_000, bodyTimeout: 10_000,
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.opts.dispatcher,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
       });
       const text = await res.body.text();
       if (res.statusCode === 202) {

@@ -1,5 +1,11 @@
 // @junction/client: decide where the request already is (SPEC §10).
-export { JunctionClient, type ConnectOptions, type DecideOptions, type InvokeOptions, type ClientStats } from './client.js';
+export {
+  JunctionClient,
+  type ConnectOptions,
+  type DecideOptions,
+  type InvokeOptions,
+  type ClientStats,
+} from './client.js';
 export type { Decision } from './decision.js';
 export type { ClientEvent, EventHook } from './events.js';
 export type { Body, InvokeResult } from './invoke.js';

@@ -38,7 +38,8 @@ export interface CallSpec {
 export function bodyBytes(body: Body): { bytes: Buffer | null; json: boolean } {
   if (body === null || body === undefined) return { bytes: null, json: false };
   if (typeof body === 'string') return { bytes: Buffer.from(body), json: false };
-  if (body instanceof Uint8Array) return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), json: false };
+  if (body instanceof Uint8Array)
+    return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), json: false };
   return { bytes: Buffer.from(JSON.stringify(body)), json: true };
 }
 
@@ -49,8 +50,13 @@ function splitEndpoint(endpoint: string): { origin: string; basePath: string } {
 }
 
 export async function invokeDirect(
-  o: CompiledObjective, outcome: Outcome, decision: Decision, endpoint: string,
-  body: Body, spec: CallSpec, dispatcher: Dispatcher,
+  o: CompiledObjective,
+  outcome: Outcome,
+  decision: Decision,
+  endpoint: string,
+  body: Body,
+  spec: CallSpec,
+  dispatcher: Dispatcher,
 ): Promise<InvokeResult> {
   const backend = outcome.target.backend;
   if (backend.type !== 'http') throw new Error('invokeDirect: not a remote target');
@@ -60,9 +66,18 @@ export async function invokeDirect(
   const requestId = spec.headers['x-request-id'] ?? randomUUID();
   const controller = new AbortController();
   const call = {
-    objective: o, outcome, target: outcome.target, operation: spec.operation as Operation, method: spec.method, query: spec.query,
-    headers: {}, body: RequestBody.of(bytes ?? Buffer.alloc(0)), requestId, deadline: Infinity,
-    signal: controller.signal, abort: (reason: unknown) => controller.abort(reason),
+    objective: o,
+    outcome,
+    target: outcome.target,
+    operation: spec.operation as Operation,
+    method: spec.method,
+    query: spec.query,
+    headers: {},
+    body: RequestBody.of(bytes ?? Buffer.alloc(0)),
+    requestId,
+    deadline: Infinity,
+    signal: controller.signal,
+    abort: (reason: unknown) => controller.abort(reason),
   } as unknown as Call;
   const rewritten = protocol.rewriteBody ? await protocol.rewriteBody(call, backend) : undefined;
   const { origin, basePath } = splitEndpoint(endpoint);
@@ -79,26 +94,47 @@ export async function invokeDirect(
   let res;
   try {
     res = await request(origin + (path.charCodeAt(0) === 47 ? path : `/${path}`), {
-      method: spec.method as 'POST', headers, body: hasBody ? rewritten ?? bytes : null, dispatcher,
-      signal: spec.signal, headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs,
+      method: spec.method as 'POST',
+      headers,
+      body: hasBody ? (rewritten ?? bytes) : null,
+      dispatcher,
+      signal: spec.signal,
+      headersTimeout: spec.timeoutMs,
+      bodyTimeout: spec.timeoutMs,
     });
   } catch (err) {
     if (spec.signal?.aborted) throw err;
     const code = (err as { code?: string }).code;
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      throw new JunctionError('deadline_exceeded', `${outcome.target.id} did not answer within ${spec.timeoutMs} ms`, { objective: o.name, cause: err });
+      throw new JunctionError('deadline_exceeded', `${outcome.target.id} did not answer within ${spec.timeoutMs} ms`, {
+        objective: o.name,
+        cause: err,
+      });
     }
-    throw new JunctionError('upstream_error', `${outcome.target.id} failed: ${code ?? ''} ${(err as Error).message}`.trim(), { objective: o.name, cause: err });
+    throw new JunctionError(
+      'upstream_error',
+      `${outcome.target.id} failed: ${code ?? ''} ${(err as Error).message}`.trim(),
+      { objective: o.name, cause: err },
+    );
   }
   return { status: res.statusCode, headers: res.headers, body: res.body, decision, direct: true };
 }
 
 /** Through Junction's objective endpoint, carrying the routing inputs as headers (SPEC §2.1). */
 export async function invokeViaJunction(
-  url: string, apiKey: string | undefined, objective: string, decision: Decision, routing: {
-    unit: string | undefined; context: Readonly<Record<string, string>>; trafficClass: string; override: string | undefined;
+  url: string,
+  apiKey: string | undefined,
+  objective: string,
+  decision: Decision,
+  routing: {
+    unit: string | undefined;
+    context: Readonly<Record<string, string>>;
+    trafficClass: string;
+    override: string | undefined;
   },
-  body: Body, spec: CallSpec, dispatcher: Dispatcher,
+  body: Body,
+  spec: CallSpec,
+  dispatcher: Dispatcher,
 ): Promise<InvokeResult> {
   const { bytes, json } = bodyBytes(body);
   const headers: Record<string, string> = { ...(json ? { 'content-type': 'application/json' } : {}), ...spec.headers };
@@ -109,8 +145,13 @@ export async function invokeViaJunction(
   if (routing.override !== undefined) headers['x-model-override'] = routing.override;
   headers['x-deadline-ms'] = String(spec.timeoutMs);
   const res = await request(`${url}/v1/objectives/${encodeURIComponent(objective)}${spec.query}`, {
-    method: spec.method as 'POST', headers, body: spec.method === 'GET' || spec.method === 'HEAD' ? null : bytes, dispatcher,
-    signal: spec.signal, headersTimeout: spec.timeoutMs + 1000, bodyTimeout: spec.timeoutMs + 1000,
+    method: spec.method as 'POST',
+    headers,
+    body: spec.method === 'GET' || spec.method === 'HEAD' ? null : bytes,
+    dispatcher,
+    signal: spec.signal,
+    headersTimeout: spec.timeoutMs + 1000,
+    bodyTimeout: spec.timeoutMs + 1000,
   });
   return { status: res.statusCode, headers: res.headers, body: res.body, decision, direct: false };
 }

@@ -25,11 +25,18 @@ export class SnapshotError extends Error {
 export function compileSnapshot(raw: unknown): CompiledSnapshot {
   if (typeof raw !== 'object' || raw === null) throw new SnapshotError('snapshot is not a JSON object');
   const { format, revision, config } = raw as Record<string, unknown>;
-  if (typeof format !== 'number' || !FORMATS.has(format)) throw new SnapshotError(`snapshot format ${String(format)} is not one this SDK knows; upgrade @junction/client`);
-  if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1) throw new SnapshotError('snapshot revision must be a positive integer');
+  if (typeof format !== 'number' || !FORMATS.has(format))
+    throw new SnapshotError(`snapshot format ${String(format)} is not one this SDK knows; upgrade @junction/client`);
+  if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1)
+    throw new SnapshotError('snapshot revision must be a positive integer');
   const parsed = Config.safeParse(config);
   if (!parsed.success) {
-    throw new SnapshotError(`snapshot config is invalid: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new SnapshotError(
+      `snapshot config is invalid: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   const issues = validateSemantics(parsed.data);
   if (issues.length > 0) throw new SnapshotError(`snapshot config is invalid: ${new ConfigError(issues).message}`);

@@ -91,8 +91,11 @@ export class SnapshotWatcher {
     if (this.etag !== undefined) headers['if-none-match'] = this.etag;
     if (this.opts.apiKey !== undefined) headers.authorization = `Bearer ${this.opts.apiKey}`;
     const res = await request(`${this.opts.url}/v1/config/snapshot${waitSeconds > 0 ? `?wait=${waitSeconds}` : ''}`, {
-      headers, dispatcher: this.opts.dispatcher, signal: this.stop.signal,
-      headersTimeout: (waitSeconds + 10) * 1000, bodyTimeout: 30_000,
+      headers,
+      dispatcher: this.opts.dispatcher,
+      signal: this.stop.signal,
+      headersTimeout: (waitSeconds + 10) * 1000,
+      bodyTimeout: 30_000,
     });
     if (res.statusCode === 200 || res.statusCode === 304) this.answered();
     if (res.statusCode === 304) {
@@ -122,7 +125,11 @@ export class SnapshotWatcher {
       compiled = compileSnapshot(raw);
     } catch (err) {
       const revision = (raw as { revision?: unknown } | undefined)?.revision;
-      this.opts.emit({ type: 'snapshot_rejected', revision: typeof revision === 'number' ? revision : undefined, error: (err as Error).message });
+      this.opts.emit({
+        type: 'snapshot_rejected',
+        revision: typeof revision === 'number' ? revision : undefined,
+        error: (err as Error).message,
+      });
       // Remember its ETag anyway: the next long-poll then waits for a newer revision instead of fetching this one again.
       if (etag !== undefined) this.etag = etag;
       return false;

@@ -27,7 +27,9 @@ function config(rolloutPercent: number) {
       chat: {
         class: 'generator',
         versions: {
-          '1': { backend: { type: 'http', protocol: 'openai', endpoints: [`${chatA.url}/base`], model: 'served-chat-1' } },
+          '1': {
+            backend: { type: 'http', protocol: 'openai', endpoints: [`${chatA.url}/base`], model: 'served-chat-1' },
+          },
           '2': { backend: { type: 'http', protocol: 'openai', endpoints: [chatB.url] } },
         },
       },
@@ -35,7 +37,8 @@ function config(rolloutPercent: number) {
     },
     objectives: {
       'support-chat': {
-        interface: 'openai', default: 'chat@1',
+        interface: 'openai',
+        default: 'chat@1',
         rules: [{ id: 'br', when: { context: { country: 'BR' } }, use: 'chat@2' }],
         rollout: { candidate: 'chat@2', percent: rolloutPercent },
       },
@@ -65,7 +68,13 @@ function waitFor(events: ClientEvent[], pred: (e: ClientEvent) => boolean, ms = 
 beforeAll(async () => {
   chatA = await startUpstream('chat-1');
   chatB = await startUpstream('chat-2');
-  j = await startJunction({ port: 0, config: config(0), baseDir: REPO_ROOT, control: { data: ':memory:' }, log: quiet });
+  j = await startJunction({
+    port: 0,
+    config: config(0),
+    baseDir: REPO_ROOT,
+    control: { data: ':memory:' },
+    log: quiet,
+  });
 });
 afterAll(async () => {
   await j?.close();
@@ -83,19 +92,41 @@ describe('deciding and calling', () => {
 
   it('decides as the server does, with the headers the server would send', async () => {
     const d = jc.decide('support-chat', { unit: 'user-42', context: { Country: 'BR' } });
-    expect(d).toMatchObject({ objective: 'support-chat', target: 'chat@2', rule: 'rule:br', routingKey: 'chat@2', remote: true, protocol: 'openai' });
+    expect(d).toMatchObject({
+      objective: 'support-chat',
+      target: 'chat@2',
+      rule: 'rule:br',
+      routingKey: 'chat@2',
+      remote: true,
+      protocol: 'openai',
+    });
     expect(d.endpoints).toEqual([chatB.url]);
-    expect(d.headers).toEqual({ 'x-model': 'chat@2', 'x-decision': `rule=rule:br revision=${d.revision}`, 'x-junction-target': 'chat@2' });
-    const server = await (await request(`${j.url}/v1/decide`, { method: 'POST', body: JSON.stringify({ objective: 'support-chat', unit: 'user-42', context: { country: 'BR' } }) })).body.json() as Record<string, unknown>;
+    expect(d.headers).toEqual({
+      'x-model': 'chat@2',
+      'x-decision': `rule=rule:br revision=${d.revision}`,
+      'x-junction-target': 'chat@2',
+    });
+    const server = (await (
+      await request(`${j.url}/v1/decide`, {
+        method: 'POST',
+        body: JSON.stringify({ objective: 'support-chat', unit: 'user-42', context: { country: 'BR' } }),
+      })
+    ).body.json()) as Record<string, unknown>;
     expect(server).toMatchObject({ target: d.target, rule: d.rule, revision: d.revision, routingKey: d.routingKey });
     expect(jc.decide('support-chat', {}).headers['x-decision']).toMatch(/unit=none$/);
     expect(() => jc.decide('nope')).toThrow(expect.objectContaining({ code: 'objective_not_found' }));
-    expect(() => jc.decide('support-chat', { override: 'chat@2' })).toThrow(expect.objectContaining({ code: 'override_forbidden' }));
+    expect(() => jc.decide('support-chat', { override: 'chat@2' })).toThrow(
+      expect.objectContaining({ code: 'override_forbidden' }),
+    );
   });
 
   it('invoke calls the remote target directly, rewriting path and model as the server does; Junction serves nothing', async () => {
     const before = await metric('junction_requests_total', { objective: 'support-chat' });
-    const res = await jc.invoke('support-chat', { model: 'support-chat', messages: [{ role: 'user', content: 'hi' }] }, { unit: 'user-1' });
+    const res = await jc.invoke(
+      'support-chat',
+      { model: 'support-chat', messages: [{ role: 'user', content: 'hi' }] },
+      { unit: 'user-1' },
+    );
     expect(res.direct).toBe(true);
     expect(res.status).toBe(200);
     expect(await res.body.json()).toEqual({ served: 'chat-1' });
@@ -113,16 +144,22 @@ describe('deciding and calling', () => {
     expect(res.direct).toBe(false);
     expect(res.status).toBe(200);
     expect(res.headers['x-model']).toBe('ranker@6');
-    expect((await res.body.json() as { outputs: { score: number[][] } }).outputs.score).toHaveLength(3);
+    expect(((await res.body.json()) as { outputs: { score: number[][] } }).outputs.score).toHaveLength(3);
     expect(res.decision.remote).toBe(false);
   });
 
   it('reports exposures in batches: junction_decisions_total{via="sdk"} counts them', async () => {
     await jc.flush(); // exposures of the decisions earlier tests made
-    const before = await metric('junction_decisions_total', { objective: 'support-chat', target: 'chat@1', via: 'sdk' });
+    const before = await metric('junction_decisions_total', {
+      objective: 'support-chat',
+      target: 'chat@1',
+      via: 'sdk',
+    });
     for (let i = 0; i < 25; i++) jc.decide('support-chat', { unit: `exposed-${i}`, context: { country: 'US' } });
     await jc.flush();
-    expect(await metric('junction_decisions_total', { objective: 'support-chat', target: 'chat@1', via: 'sdk' })).toBe(before + 25);
+    expect(await metric('junction_decisions_total', { objective: 'support-chat', target: 'chat@1', via: 'sdk' })).toBe(
+      before + 25,
+    );
     expect(jc.stats.exposuresDropped).toBe(0);
   });
 
@@ -142,7 +179,13 @@ describe('when Junction is away', () => {
     const k = await startJunction({ port: 0, config: config(0), baseDir: REPO_ROOT, log: quiet });
     const port = new URL(k.url).port;
     const events: ClientEvent[] = [];
-    const jc = await JunctionClient.connect({ url: k.url, cacheFile, onEvent: (e) => events.push(e), backoff: { minMs: 20, maxMs: 100 }, exposures: false });
+    const jc = await JunctionClient.connect({
+      url: k.url,
+      cacheFile,
+      onEvent: (e) => events.push(e),
+      backoff: { minMs: 20, maxMs: 100 },
+      exposures: false,
+    });
     const before = jc.decide('support-chat', { unit: 'user-9' });
     for (let i = 0; i < 100 && !existsNonEmpty(cacheFile); i++) await new Promise((r) => setTimeout(r, 10));
     await k.close();
@@ -151,7 +194,13 @@ describe('when Junction is away', () => {
 
     // A second process boots while Junction is down: it decides from the cache file.
     const booted: ClientEvent[] = [];
-    const cold = await JunctionClient.connect({ url: k.url, cacheFile, onEvent: (e) => booted.push(e), backoff: { minMs: 20, maxMs: 100 }, exposures: false });
+    const cold = await JunctionClient.connect({
+      url: k.url,
+      cacheFile,
+      onEvent: (e) => booted.push(e),
+      backoff: { minMs: 20, maxMs: 100 },
+      exposures: false,
+    });
     expect(booted).toContainEqual({ type: 'revision', revision: before.revision, source: 'cache' });
     expect(cold.decide('support-chat', { unit: 'user-9' }).target).toBe(before.target);
 
@@ -166,7 +215,10 @@ describe('when Junction is away', () => {
 
   it('a snapshot that fails to validate is ignored whole; the previous one stays in use', async () => {
     const good = await startJunction({ port: 0, config: config(0), baseDir: REPO_ROOT, log: quiet });
-    const snap = await (await request(`${good.url}/v1/config/snapshot`)).body.json() as { revision: number; config: any };
+    const snap = (await (await request(`${good.url}/v1/config/snapshot`)).body.json()) as {
+      revision: number;
+      config: any;
+    };
     await good.close();
     let serveBad = false;
     const server = createServer((req, res) => {
@@ -185,7 +237,13 @@ describe('when Junction is away', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const events: ClientEvent[] = [];
-    const jc = await JunctionClient.connect({ url, onEvent: (e) => events.push(e), waitSeconds: 1, backoff: { minMs: 20, maxMs: 50 }, exposures: false });
+    const jc = await JunctionClient.connect({
+      url,
+      onEvent: (e) => events.push(e),
+      waitSeconds: 1,
+      backoff: { minMs: 20, maxMs: 50 },
+      exposures: false,
+    });
     serveBad = true;
     const rejected = await waitFor(events, (e) => e.type === 'snapshot_rejected');
     expect(rejected).toMatchObject({ revision: 2 });
@@ -197,7 +255,9 @@ describe('when Junction is away', () => {
   });
 
   it('connect fails clearly when there is neither Junction nor a cache file', async () => {
-    await expect(JunctionClient.connect({ url: 'http://127.0.0.1:9', backoff: { minMs: 10 } })).rejects.toMatchObject({ code: 'not_ready' });
+    await expect(JunctionClient.connect({ url: 'http://127.0.0.1:9', backoff: { minMs: 10 } })).rejects.toMatchObject({
+      code: 'not_ready',
+    });
   });
 
   it('exposures never block deciding: over the buffer they are dropped and counted', async () => {
@@ -210,7 +270,10 @@ describe('when Junction is away', () => {
     const events: ClientEvent[] = [];
     // Junction is down: nothing can be delivered, and the buffer holds 10.
     const jc = await JunctionClient.connect({
-      url: k.url, cacheFile, onEvent: (e) => events.push(e), backoff: { minMs: 1000, maxMs: 1000 },
+      url: k.url,
+      cacheFile,
+      onEvent: (e) => events.push(e),
+      backoff: { minMs: 1000, maxMs: 1000 },
       exposures: { maxBuffered: 10, batchSize: 1000, flushMs: 60_000 },
     });
     for (let i = 0; i < 50; i++) jc.decide('support-chat', { unit: `u${i}` });

@@ -41,9 +41,24 @@ function largeConfig(): Record<string, any> {
         use: pick(i),
       })),
       experiments: [
-        { id: `e${o}-a`, population: 0.3, when: { context: { device: ['d1', 'd2'] } }, cells: { A: { weight: 50, use: pick(1) }, B: { weight: 50, use: pick(2) } } },
-        { id: `e${o}-b`, salt: `salt-${o}`, population: 0.5, cells: { A: { weight: 20, use: pick(3) }, B: { weight: 30, use: pick(4) }, C: { weight: 50, use: pick(5) } } },
-        { id: `e${o}-c`, population: 1, when: { trafficClass: ['synthetic'] }, cells: { only: { weight: 100, use: pick(6) } } },
+        {
+          id: `e${o}-a`,
+          population: 0.3,
+          when: { context: { device: ['d1', 'd2'] } },
+          cells: { A: { weight: 50, use: pick(1) }, B: { weight: 50, use: pick(2) } },
+        },
+        {
+          id: `e${o}-b`,
+          salt: `salt-${o}`,
+          population: 0.5,
+          cells: { A: { weight: 20, use: pick(3) }, B: { weight: 30, use: pick(4) }, C: { weight: 50, use: pick(5) } },
+        },
+        {
+          id: `e${o}-c`,
+          population: 1,
+          when: { trafficClass: ['synthetic'] },
+          cells: { only: { weight: 100, use: pick(6) } },
+        },
       ],
       rollout: { candidate: pick(7), percent: 35 },
     };
@@ -62,7 +77,12 @@ function changed(source: Record<string, any>): Record<string, any> {
   return next;
 }
 
-interface Item { objective: string; unit: string; context: Record<string, string>; trafficClass: string }
+interface Item {
+  objective: string;
+  unit: string;
+  context: Record<string, string>;
+  trafficClass: string;
+}
 
 /** Random requests that exercise the config: context values its rules name (and others), pinned units, every class. */
 function requests(source: Record<string, any>, seed: number): Item[] {
@@ -90,8 +110,12 @@ function requests(source: Record<string, any>, seed: number): Item[] {
     const pinned = pins.get(objective)!;
     // Half the units come back (200 of them, in every objective, across the apply too), so the
     // SDK's bucket memo answers many decisions and is compared with the server, which has none.
-    const unit = pinned.length > 0 && rand() < 0.05 ? pinned[Math.floor(rand() * pinned.length)]!
-      : rand() < 0.5 ? `r-${Math.floor(rand() * 200)}` : `u-${Math.floor(rand() * 1e9).toString(36)}`;
+    const unit =
+      pinned.length > 0 && rand() < 0.05
+        ? pinned[Math.floor(rand() * pinned.length)]!
+        : rand() < 0.5
+          ? `r-${Math.floor(rand() * 200)}`
+          : `u-${Math.floor(rand() * 1e9).toString(36)}`;
     const context: Record<string, string> = {};
     for (const [k, vs] of values.get(objective)!) if (rand() < 0.7) context[k] = vs[Math.floor(rand() * vs.length)]!;
     if (rand() < 0.2) context.other = 'x';
@@ -101,8 +125,12 @@ function requests(source: Record<string, any>, seed: number): Item[] {
 }
 
 /** Whether some objective allocates by bucket (an experiment, or a rollout above 0 %). */
-function hasBuckets(source: { objectives?: Record<string, { experiments?: unknown[]; rollout?: { percent?: number } }> }): boolean {
-  return Object.values(source.objectives ?? {}).some((o) => (o.experiments ?? []).length > 0 || (o.rollout?.percent ?? 0) > 0);
+function hasBuckets(source: {
+  objectives?: Record<string, { experiments?: unknown[]; rollout?: { percent?: number } }>;
+}): boolean {
+  return Object.values(source.objectives ?? {}).some(
+    (o) => (o.experiments ?? []).length > 0 || (o.rollout?.percent ?? 0) > 0,
+  );
 }
 
 const key = (d: { target: string; rule: string; cell: string | null; experiment: string | null; revision: number }) =>
@@ -111,7 +139,11 @@ const key = (d: { target: string; rule: string; cell: string | null; experiment:
 async function serverDecisions(url: string, items: Item[]): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < items.length; i += BATCH) {
-    const res = await request(`${url}/v1/decide`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: items.slice(i, i + BATCH) }) });
+    const res = await request(`${url}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: items.slice(i, i + BATCH) }),
+    });
     const body = (await res.body.json()) as { decisions: any[] };
     expect(res.statusCode).toBe(200);
     for (const d of body.decisions) out.push(d.error ? `error:${d.error.code}` : key(d));
@@ -122,7 +154,9 @@ async function serverDecisions(url: string, items: Item[]): Promise<string[]> {
 function sdkDecisions(jc: JunctionClient, items: Item[]): string[] {
   return items.map((it) => {
     try {
-      return key(jc.decide(it.objective, { unit: it.unit, context: it.context, trafficClass: it.trafficClass as 'live' }));
+      return key(
+        jc.decide(it.objective, { unit: it.unit, context: it.context, trafficClass: it.trafficClass as 'live' }),
+      );
     } catch (err) {
       return `error:${(err as { code: string }).code}`;
     }
@@ -138,23 +172,47 @@ function mismatches(items: Item[], sdk: string[], server: string[]): string[] {
 }
 
 const fixtures: Array<[string, () => { source: Record<string, any>; baseDir: string }]> = [
-  ...readdirSync(join(REPO_ROOT, 'test/fixtures')).filter((f) => f.endsWith('.yaml')).map((f) => join(REPO_ROOT, 'test/fixtures', f))
-    .concat(readdirSync(join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => join(REPO_ROOT, 'examples', f)))
+  ...readdirSync(join(REPO_ROOT, 'test/fixtures'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(REPO_ROOT, 'test/fixtures', f))
+    .concat(
+      readdirSync(join(REPO_ROOT, 'examples'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(REPO_ROOT, 'examples', f)),
+    )
     .flatMap((file): Array<[string, () => { source: Record<string, any>; baseDir: string }]> => {
       try {
         const loaded = loadConfigFile(file); // fixtures of refused configs have nothing to decide…
         // … nor those naming model files that do not exist (they test that Junction refuses to serve them).
-        const paths = Object.values(loaded.config.models).flatMap((m) => Object.values(m.versions))
+        const paths = Object.values(loaded.config.models)
+          .flatMap((m) => Object.values(m.versions))
           .flatMap((v) => (v.backend.type === 'onnx' ? [resolve(loaded.baseDir, v.backend.path)] : []));
         if (!paths.every((p) => existsSync(p))) return [];
-        return [[file.slice(REPO_ROOT.length + 1), () => ({ source: loaded.source as Record<string, any>, baseDir: loaded.baseDir })]];
+        return [
+          [
+            file.slice(REPO_ROOT.length + 1),
+            () => ({ source: loaded.source as Record<string, any>, baseDir: loaded.baseDir }),
+          ],
+        ];
       } catch {
         return [];
       }
     }),
   ['bench config (50 objectives)', () => ({ source: benchConfig(50) as Record<string, any>, baseDir: REPO_ROOT })],
-  ['two targets with pins and a rollout', () => ({ source: twoTargets('http://127.0.0.1:1', 'http://127.0.0.1:2', 'm@1', { pins: { 'pinned-1': 'm@2' }, rollout: { candidate: 'm@2', percent: 50 } }), baseDir: REPO_ROOT })],
-  ['generated: 5 objectives × 400 rules, 3 experiments, a rollout, 50 pins', () => ({ source: largeConfig(), baseDir: REPO_ROOT })],
+  [
+    'two targets with pins and a rollout',
+    () => ({
+      source: twoTargets('http://127.0.0.1:1', 'http://127.0.0.1:2', 'm@1', {
+        pins: { 'pinned-1': 'm@2' },
+        rollout: { candidate: 'm@2', percent: 50 },
+      }),
+      baseDir: REPO_ROOT,
+    }),
+  ],
+  [
+    'generated: 5 objectives × 400 rules, 3 experiments, a rollout, 50 pins',
+    () => ({ source: largeConfig(), baseDir: REPO_ROOT }),
+  ],
 ];
 
 describe('SDK and server decide identically', () => {
@@ -163,36 +221,40 @@ describe('SDK and server decide identically', () => {
     for (const x of open.reverse()) await x.close();
   });
 
-  it.each(fixtures)('%s: 100,000 units and contexts, before and after a live apply', async (_name, fixture) => {
-    const { source, baseDir } = fixture();
-    const j = await startJunction({ port: 0, config: source, baseDir, control: { data: ':memory:' }, log: quiet });
-    open.push(j);
-    const events: ClientEvent[] = [];
-    const jc = await JunctionClient.connect({ url: j.url, exposures: false, onEvent: (e) => events.push(e) });
-    open.push(jc);
-    // A memo too large to warm up in this test never steps aside: every decision goes through it.
-    const memo = await JunctionClient.connect({ url: j.url, exposures: false, bucketMemo: 1 << 20 });
-    open.push(memo);
+  it.each(fixtures)(
+    '%s: 100,000 units and contexts, before and after a live apply',
+    async (_name, fixture) => {
+      const { source, baseDir } = fixture();
+      const j = await startJunction({ port: 0, config: source, baseDir, control: { data: ':memory:' }, log: quiet });
+      open.push(j);
+      const events: ClientEvent[] = [];
+      const jc = await JunctionClient.connect({ url: j.url, exposures: false, onEvent: (e) => events.push(e) });
+      open.push(jc);
+      // A memo too large to warm up in this test never steps aside: every decision goes through it.
+      const memo = await JunctionClient.connect({ url: j.url, exposures: false, bucketMemo: 1 << 20 });
+      open.push(memo);
 
-    const items = requests(source, 42);
-    const server = await serverDecisions(j.url, items);
-    expect(mismatches(items, sdkDecisions(jc, items), server)).toEqual([]);
-    expect(mismatches(items, sdkDecisions(memo, items), server)).toEqual([]);
+      const items = requests(source, 42);
+      const server = await serverDecisions(j.url, items);
+      expect(mismatches(items, sdkDecisions(jc, items), server)).toEqual([]);
+      expect(mismatches(items, sdkDecisions(memo, items), server)).toEqual([]);
 
-    const from = jc.revision!;
-    await j.control!.plane.apply({ source: changed(source), author: 'test', message: 'differential' });
-    for (let i = 0; i < 500 && jc.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(jc.revision).toBe(from + 1);
-    for (let i = 0; i < 500 && memo.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(memo.revision).toBe(from + 1);
-    const again = requests(source, 7);
-    const serverAgain = await serverDecisions(j.url, again);
-    expect(mismatches(again, sdkDecisions(jc, again), serverAgain)).toEqual([]);
-    expect(mismatches(again, sdkDecisions(memo, again), serverAgain)).toEqual([]);
-    if (hasBuckets(source)) expect(memo.stats.buckets!.hits).toBeGreaterThan(100);
-    expect(memo.stats.buckets!.bypassed).toBe(0);
-    await memo.close();
-    await jc.close();
-    await j.close();
-  }, 120_000);
+      const from = jc.revision!;
+      await j.control!.plane.apply({ source: changed(source), author: 'test', message: 'differential' });
+      for (let i = 0; i < 500 && jc.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(jc.revision).toBe(from + 1);
+      for (let i = 0; i < 500 && memo.revision === from; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(memo.revision).toBe(from + 1);
+      const again = requests(source, 7);
+      const serverAgain = await serverDecisions(j.url, again);
+      expect(mismatches(again, sdkDecisions(jc, again), serverAgain)).toEqual([]);
+      expect(mismatches(again, sdkDecisions(memo, again), serverAgain)).toEqual([]);
+      if (hasBuckets(source)) expect(memo.stats.buckets!.hits).toBeGreaterThan(100);
+      expect(memo.stats.buckets!.bypassed).toBe(0);
+      await memo.close();
+      await jc.close();
+      await j.close();
+    },
+    120_000,
+  );
 });

@@ -40,8 +40,11 @@ export class GrpcEndpoint implements Replica {
       'grpc.max_send_message_length': settings.maxMessageBytes,
     };
     if (settings.servername !== undefined) options['grpc.ssl_target_name_override'] = settings.servername;
-    const creds = secure ? settings.tls ?? credentials.createSsl() : credentials.createInsecure();
-    this.clients = Array.from({ length: Math.max(1, Math.min(settings.channels, MAX_CHANNELS)) }, () => new Client(this.address, creds, options));
+    const creds = secure ? (settings.tls ?? credentials.createSsl()) : credentials.createInsecure();
+    this.clients = Array.from(
+      { length: Math.max(1, Math.min(settings.channels, MAX_CHANNELS)) },
+      () => new Client(this.address, creds, options),
+    );
   }
 
   /** The next channel, in turn. */

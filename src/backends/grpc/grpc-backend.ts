@@ -35,7 +35,15 @@ const MAX_MESSAGE = 64 * 1024 * 1024;
 
 /** Caller headers that are HTTP's or Junction's, not metadata for the backend. */
 const NOT_METADATA: ReadonlySet<string> = new Set([
-  'content-type', 'content-length', 'accept', 'accept-encoding', 'user-agent', 'x-deadline-ms', 'host', 'connection', 'te',
+  'content-type',
+  'content-length',
+  'accept',
+  'accept-encoding',
+  'user-agent',
+  'x-deadline-ms',
+  'host',
+  'connection',
+  'te',
 ]);
 
 /** Each operation's RPC, as the protocol declares it (config/protocols/oip-grpc.ts). */
@@ -45,24 +53,45 @@ const METHOD_OF = PROTOCOLS['oip-grpc'].operations as Readonly<Partial<Record<Op
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
 const METADATA_VALUE = /^[\x20-\x7e]*$/;
 
-export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry = NO_TELEMETRY): Backend {
+export function createGrpcBackend(
+  target: Target,
+  cfg: HttpBackendConfig,
+  baseDir: string,
+  telemetry: Telemetry = NO_TELEMETRY,
+): Backend {
   const at = `models.${target.model}.versions.${target.version}.backend`;
   cfg.endpoints.forEach((url, i) => {
     if (!/^grpcs?:\/\/[^/]+:\d+\/?$/.test(url)) {
-      throw new ConfigError([{ path: `${at}.endpoints.${i}`, message: `oip-grpc endpoints are grpc://host:port (or grpcs://host:port), not ${url}` }]);
+      throw new ConfigError([
+        {
+          path: `${at}.endpoints.${i}`,
+          message: `oip-grpc endpoints are grpc://host:port (or grpcs://host:port), not ${url}`,
+        },
+      ]);
     }
   });
   const service = loadOipGrpcService();
   const upstream = grpcUpstreamConfig(cfg, baseDir, at);
   const fixedHeaders = upstream.headers;
-  const settings = { channels: cfg.connections, tls: upstream.tls, servername: cfg.tls?.servername, maxMessageBytes: MAX_MESSAGE };
-  const set = new EndpointSet<GrpcEndpoint>(cfg.endpoints, {
-    connections: cfg.connections,
-    maxConcurrency: cfg.maxConcurrency,
-    consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
-    baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
-    maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-  }, (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy), undefined, (url) => new GrpcEndpoint(url, settings));
+  const settings = {
+    channels: cfg.connections,
+    tls: upstream.tls,
+    servername: cfg.tls?.servername,
+    maxMessageBytes: MAX_MESSAGE,
+  };
+  const set = new EndpointSet<GrpcEndpoint>(
+    cfg.endpoints,
+    {
+      connections: cfg.connections,
+      maxConcurrency: cfg.maxConcurrency,
+      consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
+      baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
+      maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+    },
+    (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy),
+    undefined,
+    (url) => new GrpcEndpoint(url, settings),
+  );
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
   const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
   const checker = new GrpcHealthChecker(set, service, {
@@ -79,18 +108,28 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
    * since a JSON body has no bytes a gRPC server could take.
    */
   async function request(call: Call, method: MethodName): Promise<Buffer> {
-    if (method !== 'ModelInfer') return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
+    if (method !== 'ModelInfer')
+      return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
     if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
     if (call.headers['inference-header-content-length'] !== undefined) {
-      throw new JunctionError('invalid_request', `${target.id} speaks oip over gRPC: send binary tensors to Junction's gRPC port as raw_input_contents`, { objective: call.objective.name });
+      throw new JunctionError(
+        'invalid_request',
+        `${target.id} speaks oip over gRPC: send binary tensors to Junction's gRPC port as raw_input_contents`,
+        { objective: call.objective.name },
+      );
     }
     const json = inferRequestFromJson(await readJsonBody(call), call.objective.name);
-    return service.decoded.ModelInfer!.requestSerialize({ ...json, model_name: model.name, model_version: model.version });
+    return service.decoded.ModelInfer!.requestSerialize({
+      ...json,
+      model_name: model.name,
+      model_version: model.version,
+    });
   }
 
   /** A decoded answer as the OIP JSON an HTTP caller reads. */
   function jsonAnswer(method: MethodName, answer: object, objective: string): Reply {
-    if (method === 'ModelReady') return jsonReply(200, { name: model.name, ready: (answer as { ready?: boolean }).ready === true });
+    if (method === 'ModelReady')
+      return jsonReply(200, { name: model.name, ready: (answer as { ready?: boolean }).ready === true });
     if (method === 'ModelInfer') return jsonReply(200, inferResponseToJson(answer as InferResponseMessage, objective));
     return jsonReply(200, answer);
   }
@@ -112,9 +151,15 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
           reject(call.signal.reason);
           return;
         }
-        const pending = endpoint.client().makeUnaryRequest(m.path, (b: Buffer) => b,
+        const pending = endpoint.client().makeUnaryRequest(
+          m.path,
+          (b: Buffer) => b,
           asBytes ? (b: Buffer) => b : service.decoded[method]!.responseDeserialize,
-          message, metadata, { deadline: Date.now() + remaining }, (err, value) => (err ? reject(err) : resolve(value as Buffer | object)));
+          message,
+          metadata,
+          { deadline: Date.now() + remaining },
+          (err, value) => (err ? reject(err) : resolve(value as Buffer | object)),
+        );
         const cancel = () => pending.cancel();
         call.signal.addEventListener('abort', cancel, { once: true });
         pending.on('status', () => call.signal.removeEventListener('abort', cancel));
@@ -136,8 +181,15 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     for (const key in headers) {
       const value = headers[key];
       // HTTP allows header names and values gRPC metadata refuses (md.set throws on them): those stay behind.
-      if (typeof value === 'string' && !NOT_METADATA.has(key) && !key.startsWith('grpc-') && !key.endsWith('-bin')
-        && METADATA_KEY.test(key) && METADATA_VALUE.test(value)) md.set(key, value);
+      if (
+        typeof value === 'string' &&
+        !NOT_METADATA.has(key) &&
+        !key.startsWith('grpc-') &&
+        !key.endsWith('-bin') &&
+        METADATA_KEY.test(key) &&
+        METADATA_VALUE.test(value)
+      )
+        md.set(key, value);
     }
     for (const key in fixedHeaders) md.set(key, fixedHeaders[key]!);
     md.set('x-request-id', call.requestId);
@@ -153,16 +205,24 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const objective = call.objective.name;
     if (call.signal.aborted) {
       const reason: unknown = call.signal.reason;
-      throw reason instanceof JunctionError ? reason : new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective, cause: err });
+      throw reason instanceof JunctionError
+        ? reason
+        : new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective, cause: err });
     }
     if (err instanceof JunctionError) throw err;
     const e = err as Partial<ServiceError>;
     if (e.code === Status.DEADLINE_EXCEEDED) {
-      throw new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective, cause: err });
+      throw new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, {
+        objective,
+        cause: err,
+      });
     }
     if (e.code === undefined || e.code === Status.UNAVAILABLE || e.code === Status.CANCELLED) {
       countFailure();
-      throw new JunctionError('upstream_error', `${target.id} failed: ${e.details ?? (err as Error).message}`, { objective, cause: err });
+      throw new JunctionError('upstream_error', `${target.id} failed: ${e.details ?? (err as Error).message}`, {
+        objective,
+        cause: err,
+      });
     }
     const status = httpOfStatus(e.code);
     if (status >= 500) countFailure();
@@ -170,7 +230,11 @@ export function createGrpcBackend(target: Target, cfg: HttpBackendConfig, baseDi
     return {
       status,
       // Percent-encoded, as gRPC itself sends grpc-message: any text fits an HTTP header that way.
-      headers: { 'content-type': 'application/json', 'grpc-status': String(e.code), 'grpc-message': encodeURIComponent(details) },
+      headers: {
+        'content-type': 'application/json',
+        'grpc-status': String(e.code),
+        'grpc-message': encodeURIComponent(details),
+      },
       body: Buffer.from(JSON.stringify({ error: details })),
     };
   }

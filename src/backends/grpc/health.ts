@@ -19,7 +19,11 @@ export interface GrpcHealthOptions {
 export class GrpcHealthChecker extends HealthRounds<GrpcEndpoint> {
   private readonly metadata = new Metadata();
 
-  constructor(set: EndpointSet<GrpcEndpoint>, private readonly service: OipGrpcService, private readonly opts: GrpcHealthOptions) {
+  constructor(
+    set: EndpointSet<GrpcEndpoint>,
+    private readonly service: OipGrpcService,
+    private readonly opts: GrpcHealthOptions,
+  ) {
     super(set, opts.intervalMs);
     for (const key in opts.headers) this.metadata.set(key, opts.headers[key]!);
   }
@@ -34,9 +38,15 @@ export class GrpcHealthChecker extends HealthRounds<GrpcEndpoint> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(false); // the channels close with the backend
       try {
-        client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, this.metadata.clone(),
+        client.makeUnaryRequest(
+          m.path,
+          m.requestSerialize,
+          m.responseDeserialize,
+          request,
+          this.metadata.clone(),
           { deadline: Date.now() + this.opts.timeoutMs },
-          (err, value) => resolve(err === null && (value as { ready?: boolean } | undefined)?.ready === true));
+          (err, value) => resolve(err === null && (value as { ready?: boolean } | undefined)?.ready === true),
+        );
       } catch {
         resolve(false); // a channel closed under a check in flight
       }

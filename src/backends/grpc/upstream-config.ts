@@ -21,6 +21,7 @@ export function grpcUpstreamConfig(cfg: HttpBackendConfig, baseDir: string, at: 
   const headers = resolveHeaders(cfg.headers, `${at}.headers`, baseDir, issues);
   const files = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(issues);
-  const tls = files === undefined ? undefined : credentials.createSsl(files.ca ?? null, files.key ?? null, files.cert ?? null);
+  const tls =
+    files === undefined ? undefined : credentials.createSsl(files.ca ?? null, files.key ?? null, files.cert ?? null);
   return { headers, tls };
 }

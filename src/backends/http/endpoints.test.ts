@@ -1,17 +1,37 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EndpointSet, type Endpoint, type EndpointOptions } from './endpoints.js';
 
-const OPTS: EndpointOptions = { connections: 1, maxConcurrency: undefined, consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectedPercent: 50 };
+const OPTS: EndpointOptions = {
+  connections: 1,
+  maxConcurrency: undefined,
+  consecutiveFailures: 3,
+  baseEjectionMs: 1000,
+  maxEjectedPercent: 50,
+};
 
 function makeSet(urls: string[], opts = OPTS) {
   const reports: Array<[string, boolean]> = [];
   let now = 0;
-  const set = new EndpointSet(urls, opts, (e: Endpoint, healthy) => reports.push([e.url, healthy]), () => now);
-  return { set, reports, at: (t: number) => { now = t; return t; } };
+  const set = new EndpointSet(
+    urls,
+    opts,
+    (e: Endpoint, healthy) => reports.push([e.url, healthy]),
+    () => now,
+  );
+  return {
+    set,
+    reports,
+    at: (t: number) => {
+      now = t;
+      return t;
+    },
+  };
 }
 
 describe('EndpointSet', () => {
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('ejects after consecutive failures and takes the endpoint back after the ejection time', async () => {
     vi.useFakeTimers();
@@ -75,7 +95,11 @@ describe('EndpointSet', () => {
     set.setReady(a, true, at(3)); // came back: restored at once, history forgotten
     expect(a.available(3)).toBe(true);
     expect(a.ejections).toBe(0);
-    expect(reports).toEqual([['http://a:1', true], ['http://a:1', false], ['http://a:1', true]]);
+    expect(reports).toEqual([
+      ['http://a:1', true],
+      ['http://a:1', false],
+      ['http://a:1', true],
+    ]);
     await set.close();
   });
 

@@ -53,7 +53,9 @@ export class Endpoint implements Replica {
     this.origin = u.origin;
     this.basePath = (u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')) + u.search;
     this.pool = new Pool(u.origin, {
-      connections, pipelining: 1, keepAliveTimeout: 30_000,
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
       ...(tls !== undefined && u.protocol === 'https:' ? { connect: tls } : {}),
     });
   }
@@ -89,7 +91,8 @@ export class EndpointSet<E extends Replica = Endpoint> {
   pickOrRefuse(now: number, targetId: string, objective: string): E {
     const e = this.pick(now);
     if (e !== undefined) return e;
-    if (this.anyAvailable(now)) throw new JunctionError('overloaded', `every endpoint of ${targetId} is at its concurrency cap`, { objective });
+    if (this.anyAvailable(now))
+      throw new JunctionError('overloaded', `every endpoint of ${targetId} is at its concurrency cap`, { objective });
     throw new JunctionError('no_healthy_backend', `no endpoint of ${targetId} is available`, { objective });
   }
 
@@ -134,7 +137,8 @@ export class EndpointSet<E extends Replica = Endpoint> {
     const ejected = this.endpoints.filter((x) => x.ejectedUntil > now).length;
     // Never eject so many that the set cannot serve (Envoy's max_ejection_percent);
     // a single endpoint may always be ejected, so callers see no_healthy_backend fast.
-    if (this.endpoints.length > 1 && ((ejected + 1) / this.endpoints.length) * 100 > this.opts.maxEjectedPercent) return;
+    if (this.endpoints.length > 1 && ((ejected + 1) / this.endpoints.length) * 100 > this.opts.maxEjectedPercent)
+      return;
     const wasAvailable = e.available(now);
     e.ejections++;
     const ms = this.opts.baseEjectionMs * Math.min(e.ejections, 10);

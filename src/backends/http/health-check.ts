@@ -18,7 +18,10 @@ export interface HealthCheckOptions {
 const MAX_HEALTH_BODY = 64 * 1024;
 
 export class HealthChecker extends HealthRounds<Endpoint> {
-  constructor(set: EndpointSet, private readonly opts: HealthCheckOptions) {
+  constructor(
+    set: EndpointSet,
+    private readonly opts: HealthCheckOptions,
+  ) {
     super(set, opts.intervalMs);
   }
 
@@ -26,9 +29,12 @@ export class HealthChecker extends HealthRounds<Endpoint> {
     const { timeoutMs } = this.opts;
     try {
       const res = await e.pool.request({
-        path: this.opts.path(e), method: 'GET',
+        path: this.opts.path(e),
+        method: 'GET',
         headers: { 'user-agent': 'junction-health-check', ...this.opts.headers },
-        headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const chunks: Buffer[] = [];
       let size = 0;

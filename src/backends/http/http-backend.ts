@@ -22,7 +22,12 @@ import { HealthChecker } from './health-check.js';
 
 const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
-export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDir = process.cwd(), telemetry: Telemetry = NO_TELEMETRY): Backend {
+export function createHttpBackend(
+  target: Target,
+  cfg: HttpBackendConfig,
+  baseDir = process.cwd(),
+  telemetry: Telemetry = NO_TELEMETRY,
+): Backend {
   const found = HTTP_WIRES[cfg.protocol];
   // backends/registry.ts sends only HTTP-transport protocols here.
   if (!found) throw new Error(`protocol "${cfg.protocol}" is not carried over HTTP`);
@@ -34,28 +39,36 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
   const tls = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
-  const set = new EndpointSet(cfg.endpoints, {
-    connections: cfg.connections,
-    maxConcurrency: cfg.maxConcurrency,
-    consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
-    baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
-    maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-    tls,
-  }, (e, healthy) => telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy));
+  const set = new EndpointSet(
+    cfg.endpoints,
+    {
+      connections: cfg.connections,
+      maxConcurrency: cfg.maxConcurrency,
+      consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
+      baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
+      maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+      tls,
+    },
+    (e, healthy) => telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy),
+  );
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, redactUrl(e.url));
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
   const protocolHealth = protocol.healthPath(cfg, target);
-  const checker = cfg.health?.path !== undefined || protocolHealth !== undefined
-    ? new HealthChecker(set, {
-      path: (e) => cfg.health?.path ?? upstreamPath(e.basePath, protocolHealth!),
-      intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
-      timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
-      healthy: cfg.health?.path === undefined && protocol.healthy ? protocol.healthy.bind(protocol) : (status) => status >= 200 && status < 300,
-      headers: extraHeaders,
-    })
-    : undefined;
+  const checker =
+    cfg.health?.path !== undefined || protocolHealth !== undefined
+      ? new HealthChecker(set, {
+          path: (e) => cfg.health?.path ?? upstreamPath(e.basePath, protocolHealth!),
+          intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
+          timeoutMs: cfg.health?.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs,
+          healthy:
+            cfg.health?.path === undefined && protocol.healthy
+              ? protocol.healthy.bind(protocol)
+              : (status) => status >= 200 && status < 300,
+          headers: extraHeaders,
+        })
+      : undefined;
   checker?.start();
 
   async function send(call: Call): Promise<Reply> {
@@ -65,7 +78,8 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     // A rewritten body has its own length; copy so a fallback to another protocol sees the caller's headers.
-    const headers = rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
+    const headers =
+      rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
     // Configured headers (credentials) win over the caller's, whose authorization never reaches here.
     if (hasExtraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name];
     headers['x-request-id'] = call.requestId;
@@ -78,7 +92,7 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
         path: upstreamPath(endpoint.basePath, path),
         method: call.method,
         headers,
-        body: hasBody ? rewritten ?? call.body.open() : null,
+        body: hasBody ? (rewritten ?? call.body.open()) : null,
         signal: call.signal,
         headersTimeout: remaining,
         // An idle backstop between body chunks; the whole reply's budget is faces/reply.ts's guard.
@@ -89,7 +103,9 @@ export function createHttpBackend(target: Target, cfg: HttpBackendConfig, baseDi
       throw upstreamFailure(err, call, target, () => set.failure(endpoint, performance.now()));
     }
     const body = response.body as unknown as Readable;
-    body.on('close', () => { endpoint.outstanding--; }); // 'close' comes once
+    body.on('close', () => {
+      endpoint.outstanding--;
+    }); // 'close' comes once
     if (response.statusCode >= 500) set.failure(endpoint, performance.now());
     else set.success(endpoint);
     return { status: response.statusCode, headers: response.headers, body };
@@ -118,7 +134,9 @@ function upstreamPath(base: string, rest: string): string {
  * against an endpoint's health.
  */
 const REQUEST_SIDE: ReadonlySet<string> = new Set([
-  'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
 
 function upstreamFailure(err: unknown, call: Call, target: Target, countFailure: () => void): JunctionError {
@@ -127,16 +145,29 @@ function upstreamFailure(err: unknown, call: Call, target: Target, countFailure:
   if (call.signal.aborted) return abortError(call.signal.reason, objective, `call to ${target.id} aborted`);
   if (call.body.failed) {
     // The caller's body broke (it left mid-upload): the endpoint did nothing wrong.
-    return new JunctionError('client_closed', `the request body was cut before it was sent to ${target.id}`, { objective, cause: err });
+    return new JunctionError('client_closed', `the request body was cut before it was sent to ${target.id}`, {
+      objective,
+      cause: err,
+    });
   }
   const code = (err as { code?: string }).code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, { objective, cause: err });
+    return new JunctionError('deadline_exceeded', `${target.id} did not answer within the deadline`, {
+      objective,
+      cause: err,
+    });
   }
   if (code !== undefined && REQUEST_SIDE.has(code)) {
-    return new JunctionError('invalid_request', `the request cannot be sent to ${target.id}: ${(err as Error).message}`, { objective, cause: err });
+    return new JunctionError(
+      'invalid_request',
+      `the request cannot be sent to ${target.id}: ${(err as Error).message}`,
+      { objective, cause: err },
+    );
   }
   countFailure();
   // The reply names the target and the kind of failure, never the endpoint's address (logs keep the cause).
-  return new JunctionError('upstream_error', `${target.id} failed${code ? ` (${code})` : ''}`, { objective, cause: err });
+  return new JunctionError('upstream_error', `${target.id} failed${code ? ` (${code})` : ''}`, {
+    objective,
+    cause: err,
+  });
 }

@@ -30,7 +30,9 @@ describe('Batcher', () => {
     expect(alone.stats).toEqual({ runs: 5, requests: 5 });
     merged.forEach((out, i) => {
       expect(out.probabilities!.dims).toEqual([inputs[i]!.rows, 5]);
-      expect(Array.from(out.probabilities!.data as Float32Array)).toEqual(Array.from(solo[i]!.probabilities!.data as Float32Array));
+      expect(Array.from(out.probabilities!.data as Float32Array)).toEqual(
+        Array.from(solo[i]!.probabilities!.data as Float32Array),
+      );
     });
   });
 

@@ -87,7 +87,12 @@ export class Batcher {
     }
     this.stats.runs++;
     this.stats.requests += items.length;
-    this.runner(concatFeeds(items.map((i) => i.feeds), group.rows)).then(
+    this.runner(
+      concatFeeds(
+        items.map((i) => i.feeds),
+        group.rows,
+      ),
+    ).then(
       (out) => {
         let slices: Feeds[];
         try {
@@ -99,7 +104,9 @@ export class Batcher {
         }
         items.forEach((item, i) => item.resolve(slices[i]!));
       },
-      (err: unknown) => { for (const item of items) item.reject(err); },
+      (err: unknown) => {
+        for (const item of items) item.reject(err);
+      },
     );
   }
 }
@@ -122,7 +129,10 @@ function concatFeeds(all: Feeds[], rows: number): Feeds {
       const Ctor = (parts[0] as Float32Array).constructor as new (n: number) => Float32Array;
       const merged = new Ctor(total);
       let at = 0;
-      for (const p of parts as Float32Array[]) { merged.set(p, at); at += p.length; }
+      for (const p of parts as Float32Array[]) {
+        merged.set(p, at);
+        at += p.length;
+      }
       data = merged;
     }
     out[name] = new ort.Tensor(first.type, data, [rows, ...first.dims.slice(1)]);
@@ -135,10 +145,14 @@ function sliceFeeds(out: Feeds, offset: number, rows: number, total: number): Fe
   const mine: Feeds = {};
   for (const name in out) {
     const t = out[name]!;
-    if (t.dims[0] !== total) throw new Error(`output "${name}" is not batch-major (dims ${t.dims.join('x')} for ${total} rows)`);
+    if (t.dims[0] !== total)
+      throw new Error(`output "${name}" is not batch-major (dims ${t.dims.join('x')} for ${total} rows)`);
     const per = t.data.length / total;
     const data = t.data as Float32Array;
-    mine[name] = new ort.Tensor(t.type, data.slice(offset * per, (offset + rows) * per) as ort.Tensor.DataType, [rows, ...t.dims.slice(1)]);
+    mine[name] = new ort.Tensor(t.type, data.slice(offset * per, (offset + rows) * per) as ort.Tensor.DataType, [
+      rows,
+      ...t.dims.slice(1),
+    ]);
   }
   return mine;
 }

@@ -16,7 +16,11 @@ export async function checkModelFiles(config: ModelFileRefs, baseDir: string): P
     for (const [version, v] of Object.entries(m.versions)) {
       if (v.backend.type !== 'onnx' || v.backend.path === undefined) continue;
       try {
-        const session = await sessions.acquire(v.backend.path, baseDir, `models.${model}.versions.${version}.backend.path`);
+        const session = await sessions.acquire(
+          v.backend.path,
+          baseDir,
+          `models.${model}.versions.${version}.backend.path`,
+        );
         await session.release();
       } catch (err) {
         if (err instanceof ConfigError) issues.push(...err.issues);

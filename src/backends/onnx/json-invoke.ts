@@ -15,7 +15,8 @@ import { topLabels } from './labels.js';
 
 export async function invokeJson(model: OnnxModel, cfg: OnnxBackendConfig, call: Call): Promise<Reply> {
   const req = await readJsonBody(call);
-  const invalid = (message: string) => new JunctionError('invalid_request', message, { objective: call.objective.name });
+  const invalid = (message: string) =>
+    new JunctionError('invalid_request', message, { objective: call.objective.name });
   const inputs = req.inputs;
   if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
     throw invalid(`body must be {"inputs": {"<name>": [...]}}; the model takes ${model.describeInputs()}`);
@@ -29,7 +30,9 @@ export async function invokeJson(model: OnnxModel, cfg: OnnxBackendConfig, call:
     if (spec === undefined) throw invalid(`unknown input "${field}"; the model takes ${model.describeInputs()}`);
     const t = jsonInput(spec, value);
     if (rows !== undefined && (t.rows !== rows || t.single !== single)) {
-      throw invalid(`input "${field}" has ${t.rows} example(s) but the other inputs have ${rows}; send the same number of examples for every input`);
+      throw invalid(
+        `input "${field}" has ${t.rows} example(s) but the other inputs have ${rows}; send the same number of examples for every input`,
+      );
     }
     rows = t.rows;
     single = t.single;

@@ -9,14 +9,20 @@ export interface Scored {
   score: number;
 }
 
-export function topLabels(model: OnnxModel, out: Feeds, labels: readonly string[], topK: unknown = 3): Scored[][] | undefined {
+export function topLabels(
+  model: OnnxModel,
+  out: Feeds,
+  labels: readonly string[],
+  topK: unknown = 3,
+): Scored[][] | undefined {
   const k = topK ?? 3;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
     throw new JunctionError('invalid_request', `topK must be a positive integer, got ${JSON.stringify(k)}`);
   }
   const spec = model.outputs.find((s) => s.shape.at(-1) === labels.length);
   const tensor = spec === undefined ? undefined : out[spec.name];
-  if (tensor === undefined || !(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array)) return undefined;
+  if (tensor === undefined || !(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array))
+    return undefined;
   const scores = tensor.data;
   const width = labels.length;
   const rows = scores.length / width;

@@ -10,7 +10,11 @@ export class OnnxModel {
   readonly outputs: readonly TensorSpec[];
   readonly batcher: Batcher;
 
-  constructor(readonly shared: SharedSession, maxBatch: number, maxDelayMs: number) {
+  constructor(
+    readonly shared: SharedSession,
+    maxBatch: number,
+    maxDelayMs: number,
+  ) {
     const { session } = shared;
     this.inputs = specsOf(session.inputMetadata);
     this.outputs = specsOf(session.outputMetadata);
@@ -29,12 +33,20 @@ export class OnnxModel {
 
   async run(feeds: Feeds, rows: number): Promise<Feeds> {
     for (const spec of this.inputs) {
-      if (!(spec.name in feeds)) throw new JunctionError('invalid_request', `missing input "${spec.name}"; the model takes ${this.describeInputs()}`);
+      if (!(spec.name in feeds))
+        throw new JunctionError(
+          'invalid_request',
+          `missing input "${spec.name}"; the model takes ${this.describeInputs()}`,
+        );
     }
     try {
       return await this.batcher.run(feeds, rows);
     } catch (err) {
-      throw new JunctionError('upstream_error', `ONNX Runtime failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err });
+      throw new JunctionError(
+        'upstream_error',
+        `ONNX Runtime failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+        { cause: err },
+      );
     }
   }
 }

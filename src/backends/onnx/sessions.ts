@@ -56,7 +56,12 @@ export class OnnxSessions {
     } catch (err) {
       if (--entry.refs === 0 && open.get(resolved) === entry) open.delete(resolved);
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new ConfigError([{ path: configPath, message: `cannot load ONNX model ${resolved}: ${reason}; check the file exists and is a valid .onnx model` }]);
+      throw new ConfigError([
+        {
+          path: configPath,
+          message: `cannot load ONNX model ${resolved}: ${reason}; check the file exists and is a valid .onnx model`,
+        },
+      ]);
     }
     let released = false;
     const { batchers } = entry;

@@ -23,12 +23,15 @@ export function flattenNested(name: string, value: unknown): { shape: number[]; 
   const leaves: unknown[] = [];
   const walk = (v: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(v)) throw invalid(`input "${name}": ragged nested array (deeper at some positions than others)`);
+      if (Array.isArray(v))
+        throw invalid(`input "${name}": ragged nested array (deeper at some positions than others)`);
       leaves.push(v);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw invalid(`input "${name}": ragged nested array (dimension ${depth} should have ${shape[depth]} elements everywhere)`);
+      throw invalid(
+        `input "${name}": ragged nested array (dimension ${depth} should have ${shape[depth]} elements everywhere)`,
+      );
     }
     for (const item of v) walk(item, depth + 1);
   };
@@ -38,23 +41,38 @@ export function flattenNested(name: string, value: unknown): { shape: number[]; 
 
 /** Leaves → the typed array ONNX Runtime wants for the spec's element type. */
 export function typedData(spec: TensorSpec, leaves: readonly unknown[]): ort.Tensor.DataType {
-  const bad = (what: string) => invalid(`input "${spec.name}" expects ${what} (${spec.type}); got ${JSON.stringify(leaves.find((v) => !ok(v)))}`);
+  const bad = (what: string) =>
+    invalid(`input "${spec.name}" expects ${what} (${spec.type}); got ${JSON.stringify(leaves.find((v) => !ok(v)))}`);
   let ok: (v: unknown) => boolean;
   switch (spec.type) {
-    case 'float32': case 'float64': {
+    case 'float32':
+    case 'float64': {
       ok = (v) => typeof v === 'number' && Number.isFinite(v);
       if (!leaves.every(ok)) throw bad('finite numbers');
       return spec.type === 'float32' ? Float32Array.from(leaves as number[]) : Float64Array.from(leaves as number[]);
     }
-    case 'int64': case 'uint64': {
+    case 'int64':
+    case 'uint64': {
       ok = (v) => typeof v === 'number' && Number.isSafeInteger(v) && (spec.type === 'int64' || v >= 0);
       if (!leaves.every(ok)) throw bad('integers');
       const out = spec.type === 'int64' ? new BigInt64Array(leaves.length) : new BigUint64Array(leaves.length);
       for (let i = 0; i < leaves.length; i++) out[i] = BigInt(leaves[i] as number);
       return out;
     }
-    case 'int32': case 'int16': case 'int8': case 'uint32': case 'uint16': case 'uint8': {
-      const Arr = { int32: Int32Array, int16: Int16Array, int8: Int8Array, uint32: Uint32Array, uint16: Uint16Array, uint8: Uint8Array }[spec.type];
+    case 'int32':
+    case 'int16':
+    case 'int8':
+    case 'uint32':
+    case 'uint16':
+    case 'uint8': {
+      const Arr = {
+        int32: Int32Array,
+        int16: Int16Array,
+        int8: Int8Array,
+        uint32: Uint32Array,
+        uint16: Uint16Array,
+        uint8: Uint8Array,
+      }[spec.type];
       const probe = new Arr(1);
       ok = (v) => typeof v === 'number' && Number.isInteger(v) && ((probe[0] = v), probe[0] === v);
       if (!leaves.every(ok)) throw bad('integers in range');
@@ -107,13 +125,21 @@ export function jsonInput(spec: TensorSpec, value: unknown): InputTensor {
   }
   if (shape === undefined) {
     const alt = spec.shape[0] === null ? ` or one example ${describeShape(per)}` : '';
-    throw invalid(`input "${spec.name}" has shape [${given.join(',')}]; the model expects ${describeShape(spec.shape)}${alt}`);
+    throw invalid(
+      `input "${spec.name}" has shape [${given.join(',')}]; the model expects ${describeShape(spec.shape)}${alt}`,
+    );
   }
   return { tensor: new ort.Tensor(spec.type, typedData(spec, leaves), shape), rows: shape[0] ?? 1, single };
 }
 
 /** One OIP input `{name, shape, datatype, data}`; `data` flat or nested, row-major. */
-export function oipInput(spec: TensorSpec, datatype: string, expectedDatatype: string, shape: unknown, data: unknown): InputTensor {
+export function oipInput(
+  spec: TensorSpec,
+  datatype: string,
+  expectedDatatype: string,
+  shape: unknown,
+  data: unknown,
+): InputTensor {
   if (datatype !== expectedDatatype) {
     throw invalid(`input "${spec.name}" has datatype ${datatype}; the model expects ${expectedDatatype}`);
   }
@@ -121,11 +147,15 @@ export function oipInput(spec: TensorSpec, datatype: string, expectedDatatype: s
     throw invalid(`input "${spec.name}": shape must be a list of non-negative integers`);
   }
   if (!fits(shape as number[], spec.shape)) {
-    throw invalid(`input "${spec.name}" has shape [${shape.join(',')}]; the model expects ${describeShape(spec.shape)}`);
+    throw invalid(
+      `input "${spec.name}" has shape [${shape.join(',')}]; the model expects ${describeShape(spec.shape)}`,
+    );
   }
   const { leaves } = flattenNested(spec.name, data);
   if (leaves.length !== elementCount(shape as number[])) {
-    throw invalid(`input "${spec.name}": shape [${shape.join(',')}] needs ${elementCount(shape as number[])} values, data has ${leaves.length}`);
+    throw invalid(
+      `input "${spec.name}": shape [${shape.join(',')}] needs ${elementCount(shape as number[])} values, data has ${leaves.length}`,
+    );
   }
   const dims = shape as number[];
   return { tensor: new ort.Tensor(spec.type, typedData(spec, leaves), dims), rows: dims[0] ?? 1, single: false };

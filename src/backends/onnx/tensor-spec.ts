@@ -12,8 +12,19 @@ export interface TensorSpec {
 
 /** ONNX element types ↔ Open Inference Protocol datatypes. */
 export const OIP_DATATYPE: Partial<Record<ort.Tensor.Type, string>> = {
-  float32: 'FP32', float64: 'FP64', float16: 'FP16', int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
-  uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', bool: 'BOOL', string: 'BYTES',
+  float32: 'FP32',
+  float64: 'FP64',
+  float16: 'FP16',
+  int8: 'INT8',
+  int16: 'INT16',
+  int32: 'INT32',
+  int64: 'INT64',
+  uint8: 'UINT8',
+  uint16: 'UINT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
+  bool: 'BOOL',
+  string: 'BYTES',
 };
 
 export function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {

@@ -8,8 +8,22 @@ const config = validateConfig({
     m: {
       versions: {
         plain: { backend: { type: 'http', protocol: 'oip', endpoints: ['http://10.0.0.7:8000'] } },
-        keyed: { backend: { type: 'http', protocol: 'openai', endpoints: ['https://api.example.com/v1'], headers: { authorization: 'Bearer ${env:KEY}' } } },
-        mtls: { backend: { type: 'http', protocol: 'raw', endpoints: ['https://10.0.0.8/score'], tls: { servername: 'scorer' } } },
+        keyed: {
+          backend: {
+            type: 'http',
+            protocol: 'openai',
+            endpoints: ['https://api.example.com/v1'],
+            headers: { authorization: 'Bearer ${env:KEY}' },
+          },
+        },
+        mtls: {
+          backend: {
+            type: 'http',
+            protocol: 'raw',
+            endpoints: ['https://10.0.0.8/score'],
+            tls: { servername: 'scorer' },
+          },
+        },
         grpc: { backend: { type: 'http', protocol: 'oip-grpc', endpoints: ['grpc://10.0.0.9:8001'] } },
         local: { backend: { type: 'onnx', path: 'models/ranker-6.onnx' } },
       },

@@ -7,9 +7,11 @@ import { PROTOCOLS } from '../../config/protocols/index.js';
 
 /** Why only Junction can call this target, or undefined when its endpoints can be called directly over HTTP. */
 export function onlyThroughJunction(backend: BackendConfig): string | undefined {
-  if (backend.type !== 'http') return 'runs in Junction\'s process (ONNX)';
-  if (PROTOCOLS[backend.protocol].transport !== 'http') return `protocol ${backend.protocol} is not plain HTTP (Junction's ${backend.protocol} backend calls it)`;
+  if (backend.type !== 'http') return "runs in Junction's process (ONNX)";
+  if (PROTOCOLS[backend.protocol].transport !== 'http')
+    return `protocol ${backend.protocol} is not plain HTTP (Junction's ${backend.protocol} backend calls it)`;
   // The snapshot never carries credentials (SPEC §10): a target that needs them is called by Junction, which holds them.
-  if (backend.headers !== undefined || backend.tls !== undefined) return 'it needs upstream credentials or TLS settings only Junction holds';
+  if (backend.headers !== undefined || backend.tls !== undefined)
+    return 'it needs upstream credentials or TLS settings only Junction holds';
   return undefined;
 }

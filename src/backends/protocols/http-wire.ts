@@ -22,12 +22,16 @@ export function httpWire(name: Protocol, declared: ProtocolDeclaration): WirePro
     healthPath(backend, target) {
       if (health === undefined) return undefined;
       if ('path' in health) return health.path;
-      return base(servedModel(backend, target), servedVersion(backend, target)) + (operations === 'any' ? '' : operations.ready ?? '');
+      return (
+        base(servedModel(backend, target), servedVersion(backend, target)) +
+        (operations === 'any' ? '' : (operations.ready ?? ''))
+      );
     },
   };
   if (healthy !== undefined) wire.healthy = healthy;
   if (modelField !== undefined) {
-    wire.rewriteBody = (call, backend) => (call.method === 'GET' || call.method === 'HEAD' ? undefined : rewriteModelField(call, backend, modelField));
+    wire.rewriteBody = (call, backend) =>
+      call.method === 'GET' || call.method === 'HEAD' ? undefined : rewriteModelField(call, backend, modelField);
   }
   return wire;
 }

@@ -5,6 +5,11 @@ import { PROTOCOL_NAMES, PROTOCOLS, type Protocol } from '../../config/protocols
 import { httpWire } from './http-wire.js';
 import type { WireProtocol } from './types.js';
 
-export const HTTP_WIRES: Readonly<Partial<Record<Protocol, WireProtocol>>> = Object.freeze(Object.fromEntries(
-  PROTOCOL_NAMES.filter((name) => PROTOCOLS[name].transport === 'http').map((name) => [name, httpWire(name, PROTOCOLS[name])]),
-));
+export const HTTP_WIRES: Readonly<Partial<Record<Protocol, WireProtocol>>> = Object.freeze(
+  Object.fromEntries(
+    PROTOCOL_NAMES.filter((name) => PROTOCOLS[name].transport === 'http').map((name) => [
+      name,
+      httpWire(name, PROTOCOLS[name]),
+    ]),
+  ),
+);

@@ -7,9 +7,12 @@ const rewrite = (s: string, v = 'served') => replaceTopLevelString(Buffer.from(s
 describe('replaceTopLevelString', () => {
   it('replaces only the top-level field, keeping every other byte', () => {
     expect(rewrite('{"model":"a","n":1.50}')).toBe('{"model":"served","n":1.50}');
-    expect(rewrite('{ "x": {"model": "inner"}, "model" : "a" }')).toBe('{ "x": {"model": "inner"}, "model" : "served" }');
-    expect(rewrite('{"messages":[{"model":"m","content":"\\"model\\": \\"no\\""}],"model":"a"}'))
-      .toBe('{"messages":[{"model":"m","content":"\\"model\\": \\"no\\""}],"model":"served"}');
+    expect(rewrite('{ "x": {"model": "inner"}, "model" : "a" }')).toBe(
+      '{ "x": {"model": "inner"}, "model" : "served" }',
+    );
+    expect(rewrite('{"messages":[{"model":"m","content":"\\"model\\": \\"no\\""}],"model":"a"}')).toBe(
+      '{"messages":[{"model":"m","content":"\\"model\\": \\"no\\""}],"model":"served"}',
+    );
   });
 
   it('leaves keys that only look like "model" alone', () => {
@@ -28,14 +31,16 @@ describe('replaceTopLevelString', () => {
   });
 
   it('agrees with JSON.parse on any object', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), fc.boolean(), (obj, model, indent) => {
-      const raw = Buffer.from(JSON.stringify({ ...obj, model }, null, indent ? 2 : 0));
-      const expected = JSON.parse(raw.toString()) as Record<string, unknown>;
-      expected.model = 'served';
-      const out = replaceTopLevelString(raw, 'model', 'served');
-      expect(out).toBeDefined();
-      expect(JSON.parse(out!.toString())).toEqual(expected);
-      expect(topLevelStringSpans(raw, 'model')).toHaveLength(1);
-    }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), fc.boolean(), (obj, model, indent) => {
+        const raw = Buffer.from(JSON.stringify({ ...obj, model }, null, indent ? 2 : 0));
+        const expected = JSON.parse(raw.toString()) as Record<string, unknown>;
+        expected.model = 'served';
+        const out = replaceTopLevelString(raw, 'model', 'served');
+        expect(out).toBeDefined();
+        expect(JSON.parse(out!.toString())).toEqual(expected);
+        expect(topLevelStringSpans(raw, 'model')).toHaveLength(1);
+      }),
+    );
   });
 });

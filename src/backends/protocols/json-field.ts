@@ -4,8 +4,14 @@
 // backend should see untouched. JSON's structural characters are ASCII and
 // never occur inside a UTF-8 multi-byte sequence, so scanning bytes is safe.
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a, COMMA = 0x2c;
-const OPEN_OBJ = 0x7b, CLOSE_OBJ = 0x7d, OPEN_ARR = 0x5b, CLOSE_ARR = 0x5d;
+const QUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  COLON = 0x3a,
+  COMMA = 0x2c;
+const OPEN_OBJ = 0x7b,
+  CLOSE_OBJ = 0x7d,
+  OPEN_ARR = 0x5b,
+  CLOSE_ARR = 0x5d;
 
 /** Index just past the closing quote of the string starting at `start` (a quote), or -1. */
 function stringEnd(raw: Buffer, start: number): number {

@@ -7,7 +7,11 @@ import type { HttpBackendConfig } from '../../config/schema.js';
 import { replaceTopLevelString } from './json-field.js';
 import { servedModel } from './names.js';
 
-export async function rewriteModelField(call: Call, backend: HttpBackendConfig, field: string): Promise<Buffer | undefined> {
+export async function rewriteModelField(
+  call: Call,
+  backend: HttpBackendConfig,
+  field: string,
+): Promise<Buffer | undefined> {
   const served = servedModel(backend, call.target);
   const raw = await call.body.readAll();
   // The openai face has parsed it already; the generic endpoint has not.

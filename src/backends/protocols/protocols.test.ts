@@ -8,8 +8,13 @@ import { HTTP_WIRES } from './index.js';
 
 const { oip, openai, tfserving, raw } = HTTP_WIRES as Required<typeof HTTP_WIRES>;
 
-const backend = (extra: Partial<HttpBackendConfig> = {}): HttpBackendConfig =>
-  ({ type: 'http', protocol: 'oip', endpoints: ['http://x'], connections: 1, ...extra });
+const backend = (extra: Partial<HttpBackendConfig> = {}): HttpBackendConfig => ({
+  type: 'http',
+  protocol: 'oip',
+  endpoints: ['http://x'],
+  connections: 1,
+  ...extra,
+});
 const target = { id: 'ranker@7', model: 'ranker', version: '7' } as Target;
 const call = (operation: Operation, query = '') =>
   ({ operation, query, target, objective: { name: 'o' }, method: 'POST', headers: {} }) as unknown as Call;
@@ -20,7 +25,9 @@ describe('wire protocol paths', () => {
     expect(oip.path(call('invoke'), backend({ model: 'r', version: '3' }))).toBe('/v2/models/r/versions/3/infer');
     expect(oip.path(call('metadata'), backend())).toBe('/v2/models/ranker/versions/7');
     expect(oip.path(call('ready'), backend({ version: '' }))).toBe('/v2/models/ranker/ready');
-    expect(oip.path(call('generate_stream'), backend({ model: 'a b' }))).toBe('/v2/models/a%20b/versions/7/generate_stream');
+    expect(oip.path(call('generate_stream'), backend({ model: 'a b' }))).toBe(
+      '/v2/models/a%20b/versions/7/generate_stream',
+    );
     expect(() => oip.path(call('embeddings'), backend())).toThrow(JunctionError);
   });
 
@@ -42,7 +49,9 @@ describe('wire protocol paths', () => {
 
   it('tfserving: versions, labels, or the unversioned path', () => {
     expect(tfserving.path(call('invoke'), backend({ model: 'hpt' }))).toBe('/v1/models/hpt/versions/7:predict');
-    expect(tfserving.path(call('invoke'), backend({ version: 'canary' }))).toBe('/v1/models/ranker/labels/canary:predict');
+    expect(tfserving.path(call('invoke'), backend({ version: 'canary' }))).toBe(
+      '/v1/models/ranker/labels/canary:predict',
+    );
     expect(tfserving.path(call('metadata'), backend({ version: '' }))).toBe('/v1/models/ranker/metadata');
     expect(tfserving.healthy!(200, Buffer.from('{"model_version_status":[{"state":"AVAILABLE"}]}'))).toBe(true);
     expect(tfserving.healthy!(200, Buffer.from('{"model_version_status":[{"state":"LOADING"}]}'))).toBe(false);
@@ -53,13 +62,17 @@ describe('oip over HTTP and gRPC messages', () => {
   it('refuses a ModelInfer that came over gRPC instead of sending protobuf to a JSON server', () => {
     const grpcCall = { ...call('infer'), headers: { 'content-type': 'application/grpc' } } as Call;
     expect(() => oip.path(grpcCall, backend())).toThrow(/reaches oip-grpc and in-process ONNX targets only/);
-    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' }, backend())).toBe('/v2/models/ranker/versions/7');
+    expect(oip.path({ ...grpcCall, method: 'GET', operation: 'metadata' }, backend())).toBe(
+      '/v2/models/ranker/versions/7',
+    );
   });
 });
 
 describe('each protocol declared once', () => {
   it('every protocol carried over HTTP has its wire, and only those', () => {
-    expect(Object.keys(HTTP_WIRES).sort()).toEqual(PROTOCOL_NAMES.filter((p) => PROTOCOLS[p].transport === 'http').sort());
+    expect(Object.keys(HTTP_WIRES).sort()).toEqual(
+      PROTOCOL_NAMES.filter((p) => PROTOCOLS[p].transport === 'http').sort(),
+    );
     expect(HTTP_WIRES['oip-grpc']).toBeUndefined();
   });
 

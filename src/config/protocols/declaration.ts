@@ -12,8 +12,15 @@ import type { InterfaceName } from '../interfaces.js';
  */
 export type Operation =
   | 'invoke'
-  | 'infer' | 'metadata' | 'ready' | 'generate' | 'generate_stream'
-  | 'chat/completions' | 'completions' | 'embeddings' | 'responses';
+  | 'infer'
+  | 'metadata'
+  | 'ready'
+  | 'generate'
+  | 'generate_stream'
+  | 'chat/completions'
+  | 'completions'
+  | 'embeddings'
+  | 'responses';
 
 /** What carries the protocol's calls: HTTP/1.1 through undici pools (backends/http/) or gRPC channels (backends/grpc/). */
 export type Transport = 'http' | 'grpc';

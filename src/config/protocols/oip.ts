@@ -10,11 +10,16 @@ export const oip: ProtocolDeclaration = {
   ...HTTP_ENDPOINTS,
   interfaces: ['oip'],
   operations: {
-    invoke: '/infer', infer: '/infer', metadata: '', ready: '/ready',
-    generate: '/generate', generate_stream: '/generate_stream',
+    invoke: '/infer',
+    infer: '/infer',
+    metadata: '',
+    ready: '/ready',
+    generate: '/generate',
+    generate_stream: '/generate_stream',
   },
   // An empty version is the unversioned path: the server picks (OIP allows both).
-  modelPath: (model, version) => (version === '' ? `/v2/models/${seg(model)}` : `/v2/models/${seg(model)}/versions/${seg(version)}`),
+  modelPath: (model, version) =>
+    version === '' ? `/v2/models/${seg(model)}` : `/v2/models/${seg(model)}/versions/${seg(version)}`,
   health: { operation: 'ready' },
   // Triton answers readiness with an empty 200; KServe and MLServer with {"ready": true}.
   healthy(status, body) {

@@ -3,7 +3,9 @@ import { issuesOf } from '../../../test/support/config-issues.js';
 import { Protocol } from '../schema.js';
 import { PROTOCOL_NAMES, PROTOCOLS } from './index.js';
 
-const version = (protocol: string, endpoint: string) => ({ backend: { type: 'http', protocol, endpoints: [endpoint] } });
+const version = (protocol: string, endpoint: string) => ({
+  backend: { type: 'http', protocol, endpoints: [endpoint] },
+});
 
 describe('wire protocols: declared once, read by the schema and validation', () => {
   it('the schema accepts exactly the declared protocols', () => {
@@ -31,8 +33,13 @@ describe('wire protocols: declared once, read by the schema and validation', () 
     for (const protocol of PROTOCOL_NAMES) {
       const endpoint = PROTOCOLS[protocol].transport === 'grpc' ? 'grpc://10.0.0.1:8001' : 'http://10.0.0.1:8000';
       for (const iface of ['json', 'oip', 'openai', 'bytes'] as const) {
-        const problems = issuesOf({ models: { m: { versions: { '1': version(protocol, endpoint) } } }, objectives: { o: { interface: iface, default: 'm@1' } } });
-        expect(problems.length === 0, `${protocol} serving ${iface}`).toBe((PROTOCOLS[protocol].interfaces as readonly string[]).includes(iface));
+        const problems = issuesOf({
+          models: { m: { versions: { '1': version(protocol, endpoint) } } },
+          objectives: { o: { interface: iface, default: 'm@1' } },
+        });
+        expect(problems.length === 0, `${protocol} serving ${iface}`).toBe(
+          (PROTOCOLS[protocol].interfaces as readonly string[]).includes(iface),
+        );
       }
     }
   });

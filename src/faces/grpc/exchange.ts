@@ -32,8 +32,14 @@ export interface GrpcAnswer {
 }
 
 export function grpcExchange(
-  call: ServerUnaryCall<unknown, Buffer>, callback: sendUnaryData<Buffer>,
-  headers: IncomingHttpHeaders, body: Buffer, record: RequestRecord, answer: GrpcAnswer, observers: readonly Observer[], log: Logger | undefined,
+  call: ServerUnaryCall<unknown, Buffer>,
+  callback: sendUnaryData<Buffer>,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  record: RequestRecord,
+  answer: GrpcAnswer,
+  observers: readonly Observer[],
+  log: Logger | undefined,
 ): Exchange {
   const listeners: Array<() => void> = [];
   let closed = false;
@@ -53,7 +59,11 @@ export function grpcExchange(
     if (observed) return;
     observed = true;
     // The caller cancelled first, whatever the path made of it: client_closed (499), as on HTTP.
-    const final = endRecord(record, { writableFinished: !cancelled, headersSent: false, statusCode: record.status }, record.end);
+    const final = endRecord(
+      record,
+      { writableFinished: !cancelled, headersSent: false, statusCode: record.status },
+      record.end,
+    );
     notifyObservers(observers, final, log);
   };
   call.once('cancelled', () => {
@@ -75,9 +85,15 @@ export function grpcExchange(
     method: answer.operation === 'infer' ? 'POST' : 'GET', // OIP's HTTP verbs, for backends that speak HTTP
     headers,
     body: ({ maxBytes, objective }) => RequestBody.whole(body, maxBytes, objective),
-    onClose: (listener) => { listeners.push(listener); },
-    get closed() { return closed; },
-    get answered() { return answered; },
+    onClose: (listener) => {
+      listeners.push(listener);
+    },
+    get closed() {
+      return closed;
+    },
+    get answered() {
+      return answered;
+    },
     reply(reply, decisionHeaders, onDone, guard) {
       const meta = { ...decisionHeaders, 'x-fallback': reply.fallback };
       // One end for the reply, whichever comes first: the message, a failure, or the reply budget (SPEC §3).
@@ -89,57 +105,66 @@ export function grpcExchange(
         onDone(cut);
         return true;
       };
-      const budget = setTimeout(() => {
-        if (settled) return;
-        guard.onCut(); // aborts the upstream call
-        const jerr = new JunctionError('deadline_exceeded', 'the reply ran past replyTimeoutMs');
-        record.status = jerr.status;
-        record.errorCode = jerr.code;
-        exchange.error(jerr, decisionHeaders);
-        settle(jerr.code);
-      }, Math.max(0, guard.deadline - performance.now()));
-      void toMessage(reply, answer).then(
-        (out) => {
+      const budget = setTimeout(
+        () => {
           if (settled) return;
-          if ('message' in out) {
-            if (!cancelled) {
-              answered = true;
-              call.sendMetadata(metadataOf(meta));
-              callback(null, out.message);
-            }
-            ended();
-          } else {
-            record.status = out.http;
-            fail(out.code, out.details, { ...meta, ...out.trailers });
-          }
-          settle();
-        },
-        (err: unknown) => {
-          if (settled) return;
-          const jerr = toJunctionError(err);
+          guard.onCut(); // aborts the upstream call
+          const jerr = new JunctionError('deadline_exceeded', 'the reply ran past replyTimeoutMs');
           record.status = jerr.status;
           record.errorCode = jerr.code;
           exchange.error(jerr, decisionHeaders);
           settle(jerr.code);
         },
-      ).catch(() => {
-        // Writing the answer itself failed (the call is gone): the record still ends, nothing may reject unheard.
-        ended();
-        settle('client_closed');
-      });
+        Math.max(0, guard.deadline - performance.now()),
+      );
+      void toMessage(reply, answer)
+        .then(
+          (out) => {
+            if (settled) return;
+            if ('message' in out) {
+              if (!cancelled) {
+                answered = true;
+                call.sendMetadata(metadataOf(meta));
+                callback(null, out.message);
+              }
+              ended();
+            } else {
+              record.status = out.http;
+              fail(out.code, out.details, { ...meta, ...out.trailers });
+            }
+            settle();
+          },
+          (err: unknown) => {
+            if (settled) return;
+            const jerr = toJunctionError(err);
+            record.status = jerr.status;
+            record.errorCode = jerr.code;
+            exchange.error(jerr, decisionHeaders);
+            settle(jerr.code);
+          },
+        )
+        .catch(() => {
+          // Writing the answer itself failed (the call is gone): the record still ends, nothing may reject unheard.
+          ended();
+          settle('client_closed');
+        });
     },
     error(err, decisionHeaders) {
       if (answered) return;
       fail(STATUS_OF_ERROR[err.code], err.message, {
-        ...decisionHeaders, 'x-request-id': record.requestId, 'x-error-code': err.code,
-        'retry-after': err.retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(err.retryAfterSeconds))),
+        ...decisionHeaders,
+        'x-request-id': record.requestId,
+        'x-error-code': err.code,
+        'retry-after':
+          err.retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(err.retryAfterSeconds))),
       });
     },
   };
   return exchange;
 }
 
-type Outcome = { message: Buffer } | { code: Status; details: string; http: number; trailers: Record<string, string | undefined> };
+type Outcome =
+  { message: Buffer } | { code: Status; details: string; http: number; trailers: Record<string, string | undefined> };
 
 async function toMessage(reply: Reply, answer: GrpcAnswer): Promise<Outcome> {
   const grpcStatus = reply.headers['grpc-status'];
@@ -147,7 +172,12 @@ async function toMessage(reply: Reply, answer: GrpcAnswer): Promise<Outcome> {
     // A gRPC backend's own failure: its status and message, as it sent them.
     discard(reply.body);
     const message = reply.headers['grpc-message'];
-    return { code: Number(grpcStatus) as Status, details: typeof message === 'string' ? percentDecoded(message) : '', http: reply.status, trailers: {} };
+    return {
+      code: Number(grpcStatus) as Status,
+      details: typeof message === 'string' ? percentDecoded(message) : '',
+      http: reply.status,
+      trailers: {},
+    };
   }
   const type = reply.headers['content-type'];
   const bytes = await readAll(reply.body);
@@ -157,7 +187,12 @@ async function toMessage(reply: Reply, answer: GrpcAnswer): Promise<Outcome> {
     return { message: answer.encode({ ready: readyFromJson(reply.status, bytes) }) };
   }
   if (reply.status >= 400) {
-    return { code: statusOfHttp(reply.status), details: errorText(bytes, reply.status), http: reply.status, trailers: {} };
+    return {
+      code: statusOfHttp(reply.status),
+      details: errorText(bytes, reply.status),
+      http: reply.status,
+      trailers: {},
+    };
   }
   let json: Record<string, unknown>;
   try {
@@ -165,7 +200,9 @@ async function toMessage(reply: Reply, answer: GrpcAnswer): Promise<Outcome> {
   } catch {
     throw new JunctionError('upstream_error', `the backend's ${answer.method} answer is neither protobuf nor JSON`);
   }
-  return { message: answer.encode(answer.operation === 'metadata' ? metadataFromJson(json) : inferResponseFromJson(json)) };
+  return {
+    message: answer.encode(answer.operation === 'metadata' ? metadataFromJson(json) : inferResponseFromJson(json)),
+  };
 }
 
 /** OIP JSON errors are `{"error": "..."}`; Junction's own `{"error": {"message"}}`; anything else as text. */

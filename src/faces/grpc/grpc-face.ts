@@ -42,11 +42,15 @@ type Unary = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<u
 export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promise<GrpcFace> {
   const service = loadOipGrpcService();
   const maxMessage = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
-  const server = new Server({ 'grpc.max_receive_message_length': maxMessage, 'grpc.max_send_message_length': maxMessage });
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessage,
+    'grpc.max_send_message_length': maxMessage,
+  });
   const handlers: Record<MethodName, Unary> = {
     ServerLive: (_call, callback) => callback(null, { live: true }),
     ServerReady: (_call, callback) => callback(null, { ready: readiness(dp.runtime.current).ready }),
-    ServerMetadata: (_call, callback) => callback(null, { name: 'junction', version: opts.version ?? '', extensions: [] }),
+    ServerMetadata: (_call, callback) =>
+      callback(null, { name: 'junction', version: opts.version ?? '', extensions: [] }),
     ModelReady: modelCall(dp, service, 'ModelReady', 'ready', (req) => nameAndVersion(req)),
     ModelMetadata: modelCall(dp, service, 'ModelMetadata', 'metadata', (req) => nameAndVersion(req)),
     ModelInfer: modelCall(dp, service, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
@@ -57,19 +61,26 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
       if (err === null) return resolve(bound);
       // grpc-js reports a taken port inside its message; say it the way node:net does.
-      reject(err.message.includes('EADDRINUSE') ? Object.assign(new Error(`listen EADDRINUSE: gRPC address ${address} already in use`), { code: 'EADDRINUSE' }) : err);
+      reject(
+        err.message.includes('EADDRINUSE')
+          ? Object.assign(new Error(`listen EADDRINUSE: gRPC address ${address} already in use`), {
+              code: 'EADDRINUSE',
+            })
+          : err,
+      );
     });
   });
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      // Calls in flight get a moment to finish; then whatever is left is cut.
-      const force = setTimeout(() => server.forceShutdown(), 2000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Calls in flight get a moment to finish; then whatever is left is cut.
+        const force = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
   };
 }
 
@@ -78,20 +89,35 @@ function nameAndVersion(req: unknown): ModelRef {
   return { name: name ?? '', version: version ?? '' };
 }
 
-function modelCall(dp: DataPlane, service: OipGrpcService, method: MethodName, operation: Operation, modelOf: (req: unknown) => ModelRef): Unary {
+function modelCall(
+  dp: DataPlane,
+  service: OipGrpcService,
+  method: MethodName,
+  operation: Operation,
+  modelOf: (req: unknown) => ModelRef,
+): Unary {
   const path = `/${SERVICE_NAME}/${method}`;
   const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
   return (call, callback) => {
     const start = performance.now();
     const headers = headersOf(call.metadata, call.getDeadline());
     const incomingId = headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID();
+    const requestId =
+      typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID();
     const record = newRecord(requestId, 'POST', path, start);
     // ModelInfer's message is the body, as it came; the other calls carry none.
     const body = operation === 'infer' ? (call.request as Buffer) : Buffer.alloc(0);
     if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
-    const exchange = grpcExchange(call, callback, headers, body, record,
-      { encode, method, operation }, dp.observers, dp.log);
+    const exchange = grpcExchange(
+      call,
+      callback,
+      headers,
+      body,
+      record,
+      { encode, method, operation },
+      dp.observers,
+      dp.log,
+    );
     let model: ModelRef;
     try {
       model = modelOf(call.request);
@@ -103,7 +129,10 @@ function modelCall(dp: DataPlane, service: OipGrpcService, method: MethodName, o
       return;
     }
     const ir = {
-      face: 'oip' as const, operation, objective: model.name, query: '',
+      face: 'oip' as const,
+      operation,
+      objective: model.name,
+      query: '',
       override: model.version === '' ? undefined : versionOverride(dp, model.name, model.version),
     };
     invokeExchange(dp, exchange, record, ir).catch((err: unknown) => {

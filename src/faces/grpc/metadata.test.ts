@@ -10,10 +10,17 @@ const md = (values: Record<string, string | Buffer>) => {
 
 describe('gRPC metadata as routing headers', () => {
   it('keeps the caller text metadata under the same names, without transport or binary keys', () => {
-    const headers = headersOf(md({
-      'x-unit-id': 'u1', 'x-context-country': 'BR', authorization: 'Bearer k', 'user-agent': 'grpc-node', 'grpc-accept-encoding': 'gzip',
-      'trace-bin': Buffer.from([1, 2]),
-    }), Infinity);
+    const headers = headersOf(
+      md({
+        'x-unit-id': 'u1',
+        'x-context-country': 'BR',
+        authorization: 'Bearer k',
+        'user-agent': 'grpc-node',
+        'grpc-accept-encoding': 'gzip',
+        'trace-bin': Buffer.from([1, 2]),
+      }),
+      Infinity,
+    );
     expect(headers).toEqual({ 'x-unit-id': 'u1', 'x-context-country': 'BR', authorization: 'Bearer k' });
   });
 

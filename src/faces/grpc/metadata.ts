@@ -4,7 +4,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 
 /** Transport metadata that is not the caller's to route on or to forward. */
-const TRANSPORT: ReadonlySet<string> = new Set(['content-type', 'user-agent', 'te', 'accept-encoding', 'content-length']);
+const TRANSPORT: ReadonlySet<string> = new Set([
+  'content-type',
+  'user-agent',
+  'te',
+  'accept-encoding',
+  'content-length',
+]);
 
 /**
  * The caller's text metadata as headers. Binary (`-bin`) values and gRPC's
@@ -16,7 +22,8 @@ export function headersOf(metadata: Metadata, deadline: Date | number, now = Dat
   const map = metadata.getMap();
   for (const key in map) {
     const value = map[key];
-    if (typeof value !== 'string' || key.startsWith('grpc-') || key.charCodeAt(0) === 58 /* : */ || TRANSPORT.has(key)) continue;
+    if (typeof value !== 'string' || key.startsWith('grpc-') || key.charCodeAt(0) === 58 /* : */ || TRANSPORT.has(key))
+      continue;
     headers[key] = value;
   }
   const at = typeof deadline === 'number' ? deadline : deadline.getTime();

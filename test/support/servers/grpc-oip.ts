@@ -32,26 +32,41 @@ export interface GrpcModelServer {
   close(): Promise<void>;
 }
 
-export async function startGrpcModelServer(models: Record<string, string[]>, port = 0, creds = ServerCredentials.createInsecure()): Promise<GrpcModelServer> {
+export async function startGrpcModelServer(
+  models: Record<string, string[]>,
+  port = 0,
+  creds = ServerCredentials.createInsecure(),
+): Promise<GrpcModelServer> {
   const service = loadOipGrpcService();
   const decodeInfer = (bytes: Buffer) => service.decodeInferRequest(bytes);
   const encodeInfer = (value: object) => service.encodeInferResponse(value);
-  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  const server = new Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
   let failures: { code: status; left: number; message: string } | undefined;
   const state = { ready: true, delayMs: 0 };
   const received: Received[] = [];
   const cancelled: string[] = [];
 
-  const note = (method: string, call: ServerUnaryCall<unknown, unknown>, request: Record<string, unknown>, bytes?: Buffer) => {
+  const note = (
+    method: string,
+    call: ServerUnaryCall<unknown, unknown>,
+    request: Record<string, unknown>,
+    bytes?: Buffer,
+  ) => {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(call.metadata.getMap())) if (typeof v === 'string') metadata[k] = v;
     const d = call.getDeadline();
     const at = typeof d === 'number' ? d : d.getTime();
     received.push({ method, bytes, request, metadata, deadlineMs: at - Date.now() });
   };
-  const known = (name: string, version: string) => models[name] !== undefined && (version === '' || models[name].includes(version));
+  const known = (name: string, version: string) =>
+    models[name] !== undefined && (version === '' || models[name].includes(version));
   const notFound = (name: string, version: string) => ({
-    code: status.NOT_FOUND, details: `Request for unknown model: '${name}'${version === '' ? '' : ` version ${version}`} is not found`, metadata: new Metadata(),
+    code: status.NOT_FOUND,
+    details: `Request for unknown model: '${name}'${version === '' ? '' : ` version ${version}`} is not found`,
+    metadata: new Metadata(),
   });
 
   const impl = {
@@ -60,7 +75,8 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
       note('ServerReady', c, {});
       cb(null, { ready: state.ready });
     },
-    ServerMetadata: (_c: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => cb(null, { name: 'test-triton', version: '2.0', extensions: [] }),
+    ServerMetadata: (_c: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) =>
+      cb(null, { name: 'test-triton', version: '2.0', extensions: [] }),
     ModelReady: (c: ServerUnaryCall<{ name: string; version: string }, unknown>, cb: sendUnaryData<unknown>) => {
       note('ModelReady', c, c.request);
       const { name, version } = c.request;
@@ -72,8 +88,11 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
       const { name, version } = c.request;
       if (!known(name, version)) return cb(notFound(name, version));
       cb(null, {
-        name, versions: models[name], platform: 'test_identity',
-        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['-1', '16'] }], outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: ['-1', '16'] }],
+        name,
+        versions: models[name],
+        platform: 'test_identity',
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: ['-1', '16'] }],
+        outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: ['-1', '16'] }],
       });
     },
     ModelInfer: (c: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
@@ -89,11 +108,21 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
           return cb({ code: failures.code, details: failures.message, metadata: new Metadata() });
         }
         if (!known(req.model_name, req.model_version)) return cb(notFound(req.model_name, req.model_version));
-        cb(null, encodeInfer({
-          model_name: req.model_name, model_version: req.model_version || models[req.model_name]!.at(-1), id: req.id,
-          outputs: req.inputs.map((t, i) => ({ name: `OUTPUT${i}`, datatype: t.datatype, shape: t.shape, contents: t.contents ?? undefined })),
-          raw_output_contents: req.raw_input_contents,
-        }));
+        cb(
+          null,
+          encodeInfer({
+            model_name: req.model_name,
+            model_version: req.model_version || models[req.model_name]!.at(-1),
+            id: req.id,
+            outputs: req.inputs.map((t, i) => ({
+              name: `OUTPUT${i}`,
+              datatype: t.datatype,
+              shape: t.shape,
+              contents: t.contents ?? undefined,
+            })),
+            raw_output_contents: req.raw_input_contents,
+          }),
+        );
       };
       if (state.delayMs > 0) setTimeout(answer, state.delayMs);
       else answer();
@@ -102,20 +131,33 @@ export async function startGrpcModelServer(models: Record<string, string[]>, por
   // ModelInfer in bytes (to keep what arrived), everything else decoded as any server would.
   server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl);
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
   const address = `127.0.0.1:${bound}`;
   return {
-    address, url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`, received, cancelled,
-    get ready() { return state.ready; },
-    set ready(v: boolean) { state.ready = v; },
-    get delayMs() { return state.delayMs; },
-    set delayMs(v: number) { state.delayMs = v; },
+    address,
+    url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`,
+    received,
+    cancelled,
+    get ready() {
+      return state.ready;
+    },
+    set ready(v: boolean) {
+      state.ready = v;
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(v: number) {
+      state.delayMs = v;
+    },
     failNext(code, times = 1, message = 'injected failure') {
       failures = { code, left: times, message };
     },
-    close: () => new Promise<void>((resolve) => {
-      server.forceShutdown();
-      resolve();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.forceShutdown();
+        resolve();
+      }),
   };
 }

@@ -22,13 +22,30 @@ export interface OipServer extends Upstream {
   streamGate: Promise<void> | undefined;
 }
 
-interface Tensor { name: string; datatype: string; shape: number[]; data?: unknown; parameters?: Record<string, unknown> }
-interface InferRequest { id?: string; inputs: Tensor[]; outputs?: Array<{ name: string; parameters?: Record<string, unknown> }>; parameters?: Record<string, unknown> }
+interface Tensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data?: unknown;
+  parameters?: Record<string, unknown>;
+}
+interface InferRequest {
+  id?: string;
+  inputs: Tensor[];
+  outputs?: Array<{ name: string; parameters?: Record<string, unknown> }>;
+  parameters?: Record<string, unknown>;
+}
 
 const SIMPLE_META = {
   platform: 'junction_test',
-  inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1, 16] }, { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] }],
-  outputs: [{ name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16] }, { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16] }],
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+  ],
+  outputs: [
+    { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16] },
+    { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16] },
+  ],
 };
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer|\/generate|\/generate_stream)?$/;
@@ -44,7 +61,10 @@ function flat(data: unknown): number[] {
 }
 
 /** Splits a request body into its JSON header and the binary tensors after it. */
-function parseInfer(body: Buffer, headerLength: string | undefined): { request: InferRequest; tensors: Map<string, Int32Array> } {
+function parseInfer(
+  body: Buffer,
+  headerLength: string | undefined,
+): { request: InferRequest; tensors: Map<string, Int32Array> } {
   const jsonLength = headerLength === undefined ? body.length : Number(headerLength);
   const request = JSON.parse(body.subarray(0, jsonLength).toString('utf8')) as InferRequest;
   const tensors = new Map<string, Int32Array>();
@@ -54,7 +74,8 @@ function parseInfer(body: Buffer, headerLength: string | undefined): { request: 
     const size = input.parameters?.binary_data_size;
     if (typeof size === 'number') {
       const bytes = body.subarray(offset, offset + size);
-      if (bytes.length !== size) throw new Error(`input ${input.name}: binary data shorter than binary_data_size ${size}`);
+      if (bytes.length !== size)
+        throw new Error(`input ${input.name}: binary data shorter than binary_data_size ${size}`);
       offset += size;
       const values = new Int32Array(size / 4);
       for (let i = 0; i < values.length; i++) values[i] = bytes.readInt32LE(i * 4);
@@ -67,7 +88,13 @@ function parseInfer(body: Buffer, headerLength: string | undefined): { request: 
   return { request, tensors };
 }
 
-function infer(res: ServerResponse, model: string, version: string, body: Buffer, headerLength: string | undefined): void {
+function infer(
+  res: ServerResponse,
+  model: string,
+  version: string,
+  body: Buffer,
+  headerLength: string | undefined,
+): void {
   let parsed;
   try {
     parsed = parseInfer(body, headerLength);
@@ -128,7 +155,10 @@ export async function startOipServer(opts: OipServerOptions = {}): Promise<OipSe
   const readyAnswer = (res: ServerResponse, ready: boolean, name?: string) => {
     // Triton: empty 200 when ready, 400 when not; KServe/MLServer: JSON with `ready`.
     if (readyStyle === 'json') json(res, 200, name === undefined ? { ready } : { name, ready });
-    else { res.writeHead(ready ? 200 : 400, { 'content-length': 0 }); res.end(); }
+    else {
+      res.writeHead(ready ? 200 : 400, { 'content-length': 0 });
+      res.end();
+    }
   };
 
   up.handle(async (req, res, body) => {
@@ -144,16 +174,20 @@ export async function startOipServer(opts: OipServerOptions = {}): Promise<OipSe
     const versions = models[name!];
     const version = requested ?? versions?.at(-1);
     if (!versions || !versions.includes(version!)) {
-      return json(res, 404, { error: `Request for unknown model: '${name}' version ${requested ?? '(latest)'} is not found` });
+      return json(res, 404, {
+        error: `Request for unknown model: '${name}' version ${requested ?? '(latest)'} is not found`,
+      });
     }
     if (req.method === 'GET' && action === '') return json(res, 200, { name, versions, ...SIMPLE_META });
     if (req.method === 'GET' && action === '/ready') return readyAnswer(res, server.ready, name);
     if (req.method !== 'POST') return json(res, 405, { error: `${req.method} not allowed` });
-    if (action === '/infer') return infer(res, name!, version!, body, req.headers['inference-header-content-length'] as string | undefined);
+    if (action === '/infer')
+      return infer(res, name!, version!, body, req.headers['inference-header-content-length'] as string | undefined);
     const { text_input: text } = JSON.parse(body.toString('utf8')) as { text_input?: string };
     if (typeof text !== 'string') return json(res, 400, { error: 'text_input is required' });
     const words = text.toUpperCase().split(' ');
-    if (action === '/generate') return json(res, 200, { model_name: name, model_version: version, text_output: words.join(' ') });
+    if (action === '/generate')
+      return json(res, 200, { model_name: name, model_version: version, text_output: words.join(' ') });
     // generate_stream: one SSE event per word.
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     for (let i = 0; i < words.length; i++) {
@@ -174,12 +208,17 @@ export function binaryInferRequest(input0: number[], input1: number[]): { body: 
   };
   const t0 = tensor(input0);
   const t1 = tensor(input1);
-  const header = Buffer.from(JSON.stringify({
-    inputs: [
-      { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', parameters: { binary_data_size: t0.length } },
-      { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', parameters: { binary_data_size: t1.length } },
-    ],
-    outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }, { name: 'OUTPUT1', parameters: { binary_data: true } }],
-  }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', parameters: { binary_data_size: t0.length } },
+        { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', parameters: { binary_data_size: t1.length } },
+      ],
+      outputs: [
+        { name: 'OUTPUT0', parameters: { binary_data: true } },
+        { name: 'OUTPUT1', parameters: { binary_data: true } },
+      ],
+    }),
+  );
   return { body: Buffer.concat([header, t0, t1]), headerLength: header.length };
 }

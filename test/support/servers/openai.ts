@@ -40,9 +40,16 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
   up.handle(async (req, res, raw) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (!server.ready) return error(res, 503, 'ServiceUnavailableError', 'the server is not ready');
-    if (req.method === 'GET' && path === '/health') { res.writeHead(200, { 'content-length': 0 }); res.end(); return; }
+    if (req.method === 'GET' && path === '/health') {
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+      return;
+    }
     if (req.method === 'GET' && path === '/v1/models') {
-      return json(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'vllm' })) });
+      return json(res, 200, {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'vllm' })),
+      });
     }
     if (req.method !== 'POST') return error(res, 404, 'NotFoundError', `no route ${req.method} ${path}`);
     let body: Record<string, unknown>;
@@ -57,20 +64,29 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
     const id = `cmpl-${++counter}`;
 
     if (path === '/v1/embeddings') {
-      const inputs = Array.isArray(body.input) ? body.input as string[] : [body.input as string];
+      const inputs = Array.isArray(body.input) ? (body.input as string[]) : [body.input as string];
       const data = inputs.map((text, index) => ({ object: 'embedding', index, embedding: embed(String(text)) }));
-      return json(res, 200, { object: 'list', data, model, usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } });
+      return json(res, 200, {
+        object: 'list',
+        data,
+        model,
+        usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+      });
     }
 
     if (path === '/v1/responses') {
-      return answerResponses(res, body, model, { gate: server.streamGate, onAborted: () => server.onStreamAborted?.() });
+      return answerResponses(res, body, model, {
+        gate: server.streamGate,
+        onAborted: () => server.onStreamAborted?.(),
+      });
     }
 
     const chat = path === '/v1/chat/completions';
     if (!chat && path !== '/v1/completions') return error(res, 404, 'NotFoundError', `no route POST ${path}`);
     const messages = body.messages as Array<{ content?: string }> | undefined;
-    if (chat && (!Array.isArray(messages) || messages.length === 0)) return error(res, 400, 'BadRequestError', 'messages is required');
-    const prompt = chat ? String(messages!.at(-1)!.content ?? '') : (typeof body.prompt === 'string' ? body.prompt : '');
+    if (chat && (!Array.isArray(messages) || messages.length === 0))
+      return error(res, 400, 'BadRequestError', 'messages is required');
+    const prompt = chat ? String(messages!.at(-1)!.content ?? '') : typeof body.prompt === 'string' ? body.prompt : '';
     const words = prompt.split(' ').filter(Boolean);
     const usage = { prompt_tokens: words.length, completion_tokens: words.length, total_tokens: 2 * words.length };
 
@@ -79,20 +95,38 @@ export async function startOpenAiServer(opts: { models?: string[] } = {}): Promi
       const choice = chat
         ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
         : { index: 0, text, logprobs: null, finish_reason: 'stop' };
-      return json(res, 200, { id, object: chat ? 'chat.completion' : 'text_completion', created, model, choices: [choice], usage });
+      return json(res, 200, {
+        id,
+        object: chat ? 'chat.completion' : 'text_completion',
+        created,
+        model,
+        choices: [choice],
+        usage,
+      });
     }
 
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
-    const event = (choice: Record<string, unknown>) => `data: ${JSON.stringify({ id, object, created, model, choices: [choice] })}\n\n`;
+    const event = (choice: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id, object, created, model, choices: [choice] })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    res.once('close', () => { if (!res.writableFinished) server.onStreamAborted?.(); });
+    res.once('close', () => {
+      if (!res.writableFinished) server.onStreamAborted?.();
+    });
     if (chat) res.write(event({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
     for (let i = 0; i < words.length; i++) {
       const piece = (i === 0 ? '' : ' ') + words[i];
-      res.write(event(chat ? { index: 0, delta: { content: piece }, finish_reason: null } : { index: 0, text: piece, finish_reason: null }));
+      res.write(
+        event(
+          chat
+            ? { index: 0, delta: { content: piece }, finish_reason: null }
+            : { index: 0, text: piece, finish_reason: null },
+        ),
+      );
       if (i === 0 && server.streamGate) await server.streamGate;
     }
-    res.write(event(chat ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' }));
+    res.write(
+      event(chat ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' }),
+    );
     // stream_options.include_usage: one more chunk with no choices and the usage, as OpenAI sends it.
     if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) {
       res.write(`data: ${JSON.stringify({ id, object, created, model, choices: [], usage })}\n\n`);

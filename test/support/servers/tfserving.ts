@@ -24,7 +24,9 @@ function halfPlusTwo(x: unknown): unknown {
   return Array.isArray(x) ? x.map(halfPlusTwo) : Number(x) / 2 + 2;
 }
 
-export async function startTfServingServer(opts: { models?: Record<string, string[]>; labels?: Record<string, string> } = {}): Promise<TfServingServer> {
+export async function startTfServingServer(
+  opts: { models?: Record<string, string[]>; labels?: Record<string, string> } = {},
+): Promise<TfServingServer> {
   const models = opts.models ?? { half_plus_two: ['1', '2'] };
   const labels = opts.labels ?? { stable: '1' };
   const up = await startUpstream('tfserving');
@@ -43,10 +45,15 @@ export async function startTfServingServer(opts: { models?: Record<string, strin
     }
     if (req.method === 'GET' && action === '') {
       const state = server.ready ? 'AVAILABLE' : 'LOADING';
-      return json(res, 200, { model_version_status: [{ version, state, status: { error_code: 'OK', error_message: '' } }] });
+      return json(res, 200, {
+        model_version_status: [{ version, state, status: { error_code: 'OK', error_message: '' } }],
+      });
     }
     if (req.method === 'GET' && action === '/metadata') {
-      return json(res, 200, { model_spec: { name, signature_name: '', version }, metadata: { signature_def: { signature_def: { serving_default: {} } } } });
+      return json(res, 200, {
+        model_spec: { name, signature_name: '', version },
+        metadata: { signature_def: { signature_def: { serving_default: {} } } },
+      });
     }
     if (req.method !== 'POST' || action !== ':predict') return json(res, 405, { error: 'Method not allowed' });
     let body: { instances?: unknown; inputs?: unknown };
@@ -57,7 +64,7 @@ export async function startTfServingServer(opts: { models?: Record<string, strin
     }
     if (body.instances !== undefined) return json(res, 200, { predictions: halfPlusTwo(body.instances) });
     if (body.inputs !== undefined) return json(res, 200, { outputs: halfPlusTwo(body.inputs) });
-    return json(res, 400, { error: 'Missing \'instances\' or \'inputs\' key' });
+    return json(res, 400, { error: "Missing 'instances' or 'inputs' key" });
   });
   return server;
 }

@@ -23,13 +23,18 @@ export function usageNoter(call: Call, onEnd?: (s: GenerationStats) => void): (s
 }
 
 export async function answerGeneration(
-  lm: LanguageModel, call: Call, kind: GenerationKind | undefined, onEnd?: (s: GenerationStats) => void,
+  lm: LanguageModel,
+  call: Call,
+  kind: GenerationKind | undefined,
+  onEnd?: (s: GenerationStats) => void,
 ): Promise<Reply> {
   const body = await readJsonBody(call);
   // Through the generic objective entry point the body says which it is.
   const which = kind ?? (body.messages !== undefined ? 'chat' : body.prompt !== undefined ? 'completion' : undefined);
   if (which === undefined) {
-    throw new JunctionError('invalid_request', 'body needs "messages" (a chat completion) or "prompt" (a completion)', { objective: call.objective.name });
+    throw new JunctionError('invalid_request', 'body needs "messages" (a chat completion) or "prompt" (a completion)', {
+      objective: call.objective.name,
+    });
   }
   const req = readGenerationRequest(body, which, call.target.model);
   const e = envelope(req, call.requestId);

@@ -43,13 +43,23 @@ export interface Generation {
  *   deadline of its own.
  */
 export function generate(
-  lm: LanguageModel, req: GenerationRequest, signal: CancelSignal, onEnd?: (s: GenerationStats) => void,
+  lm: LanguageModel,
+  req: GenerationRequest,
+  signal: CancelSignal,
+  onEnd?: (s: GenerationStats) => void,
 ): Generation {
   const ids = lm.tokenizer.encode(req.prompt);
   // 'aborted' until the loop ends on its own: a consumer that stops pulling never lets it.
-  const stats: GenerationStats = { promptTokens: ids.length, completionTokens: 0, tokensAfterAbort: 0, finishReason: 'aborted' };
+  const stats: GenerationStats = {
+    promptTokens: ids.length,
+    completionTokens: 0,
+    tokensAfterAbort: 0,
+    finishReason: 'aborted',
+  };
   let atAbort: number | undefined;
-  const onAbort = () => { atAbort = stats.completionTokens; };
+  const onAbort = () => {
+    atAbort = stats.completionTokens;
+  };
   const random = req.seed === undefined ? Math.random : seededRandom(req.seed);
   const stops = new StopMatcher(req.stop);
   const K = lm.contextLength;
@@ -70,7 +80,10 @@ export function generate(
         stats.completionTokens++;
         const { emit, stopped } = stops.push(lm.tokenizer.decode(next));
         if (emit !== '') yield emit;
-        if (stopped) { stats.finishReason = 'stop'; return; }
+        if (stopped) {
+          stats.finishReason = 'stop';
+          return;
+        }
       }
       stats.finishReason = 'length';
       const rest = stops.flush();

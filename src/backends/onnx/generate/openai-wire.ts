@@ -24,19 +24,36 @@ export function envelope(req: GenerationRequest, requestId: string): Envelope {
 const finish = (s: GenerationStats) => (s.finishReason === 'stop' ? 'stop' : 'length');
 
 function usage(s: GenerationStats) {
-  return { prompt_tokens: s.promptTokens, completion_tokens: s.completionTokens, total_tokens: s.promptTokens + s.completionTokens };
+  return {
+    prompt_tokens: s.promptTokens,
+    completion_tokens: s.completionTokens,
+    total_tokens: s.promptTokens + s.completionTokens,
+  };
 }
 
 export function completeResponse(e: Envelope, text: string, s: GenerationStats): object {
   if (e.kind === 'chat') {
     return {
-      id: e.id, object: 'chat.completion', created: e.created, model: e.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finish(s) }],
+      id: e.id,
+      object: 'chat.completion',
+      created: e.created,
+      model: e.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: text, refusal: null },
+          logprobs: null,
+          finish_reason: finish(s),
+        },
+      ],
       usage: usage(s),
     };
   }
   return {
-    id: e.id, object: 'text_completion', created: e.created, model: e.model,
+    id: e.id,
+    object: 'text_completion',
+    created: e.created,
+    model: e.model,
     choices: [{ text, index: 0, logprobs: null, finish_reason: finish(s) }],
     usage: usage(s),
   };
@@ -47,12 +64,18 @@ const sse = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
 function chunk(e: Envelope, delta: Record<string, unknown> | string, finishReason: string | null): string {
   if (e.kind === 'chat') {
     return sse({
-      id: e.id, object: 'chat.completion.chunk', created: e.created, model: e.model,
+      id: e.id,
+      object: 'chat.completion.chunk',
+      created: e.created,
+      model: e.model,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     });
   }
   return sse({
-    id: e.id, object: 'text_completion', created: e.created, model: e.model,
+    id: e.id,
+    object: 'text_completion',
+    created: e.created,
+    model: e.model,
     choices: [{ text: delta, index: 0, logprobs: null, finish_reason: finishReason }],
   });
 }
@@ -69,7 +92,14 @@ export function pieceChunk(e: Envelope, text: string): string {
 export function lastChunks(e: Envelope, s: GenerationStats, includeUsage: boolean): string {
   let out = chunk(e, e.kind === 'chat' ? {} : '', finish(s));
   if (includeUsage) {
-    out += sse({ id: e.id, object: e.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: e.created, model: e.model, choices: [], usage: usage(s) });
+    out += sse({
+      id: e.id,
+      object: e.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+      created: e.created,
+      model: e.model,
+      choices: [],
+      usage: usage(s),
+    });
   }
   return `${out}data: [DONE]\n\n`;
 }

@@ -29,14 +29,19 @@ function text(content: unknown, at: string): string {
   if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((part, i) => {
-      const p = part as { type?: unknown; text?: unknown };
-      // text (chat), input_text / output_text (the Responses API's user and assistant parts)
-      if ((p?.type !== 'text' && p?.type !== 'input_text' && p?.type !== 'output_text') || typeof p.text !== 'string') {
-        throw invalid(`${at}[${i}]: only text parts ({"type":"text","text":…}) are supported`);
-      }
-      return p.text;
-    }).join('');
+    return content
+      .map((part, i) => {
+        const p = part as { type?: unknown; text?: unknown };
+        // text (chat), input_text / output_text (the Responses API's user and assistant parts)
+        if (
+          (p?.type !== 'text' && p?.type !== 'input_text' && p?.type !== 'output_text') ||
+          typeof p.text !== 'string'
+        ) {
+          throw invalid(`${at}[${i}]: only text parts ({"type":"text","text":…}) are supported`);
+        }
+        return p.text;
+      })
+      .join('');
   }
   throw invalid(`${at} must be a string or a list of text parts`);
 }
@@ -46,14 +51,18 @@ function text(content: unknown, at: string): string {
  * ("Q: …\nA: …\n" lines); system messages are left out, the model never saw any.
  */
 function chatPrompt(messages: unknown): string {
-  if (!Array.isArray(messages) || messages.length === 0) throw invalid('"messages" must be a non-empty list of {role, content}');
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw invalid('"messages" must be a non-empty list of {role, content}');
   let prompt = '';
   messages.forEach((m, i) => {
     const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
-    const body = text(content, `messages[${i}].content`).replace(/\s*\n\s*/g, ' ').trim();
+    const body = text(content, `messages[${i}].content`)
+      .replace(/\s*\n\s*/g, ' ')
+      .trim();
     if (role === 'user') prompt += `Q: ${body}\n`;
     else if (role === 'assistant') prompt += `A: ${body}\n`;
-    else if (role !== 'system' && role !== 'developer' && role !== 'tool') throw invalid(`messages[${i}].role ${JSON.stringify(role)} is not a chat role`);
+    else if (role !== 'system' && role !== 'developer' && role !== 'tool')
+      throw invalid(`messages[${i}].role ${JSON.stringify(role)} is not a chat role`);
   });
   return `${prompt}A: `;
 }
@@ -64,7 +73,11 @@ function chatPrompt(messages: unknown): string {
  * same field a proxied backend fills with its own served name. The client's
  * objective is what it asked for; x-model names the exact version.
  */
-export function readGenerationRequest(body: Record<string, unknown>, kind: GenerationKind, servedModel: string): GenerationRequest {
+export function readGenerationRequest(
+  body: Record<string, unknown>,
+  kind: GenerationKind,
+  servedModel: string,
+): GenerationRequest {
   const prompt = kind === 'chat' ? chatPrompt(body.messages) : completionPrompt(body.prompt);
   const n = body.n ?? 1;
   if (n !== 1) throw invalid('"n" must be 1: the in-process generator returns one choice');
@@ -79,14 +92,17 @@ export function readGenerationRequest(body: Record<string, unknown>, kind: Gener
   }
   let stop: string[] = [];
   if (typeof body.stop === 'string') stop = [body.stop];
-  else if (Array.isArray(body.stop) && body.stop.length <= 4 && body.stop.every((s) => typeof s === 'string')) stop = body.stop;
-  else if (body.stop !== undefined && body.stop !== null) throw invalid('"stop" must be a string or a list of up to 4 strings');
+  else if (Array.isArray(body.stop) && body.stop.length <= 4 && body.stop.every((s) => typeof s === 'string'))
+    stop = body.stop;
+  else if (body.stop !== undefined && body.stop !== null)
+    throw invalid('"stop" must be a string or a list of up to 4 strings');
   stop = stop.filter((s) => s !== '');
   // A chat answer is one line of the training text: the newline ends it.
   if (kind === 'chat') stop.push('\n');
 
   const seed = body.seed;
-  if (seed !== undefined && seed !== null && (typeof seed !== 'number' || !Number.isInteger(seed))) throw invalid('"seed" must be an integer');
+  if (seed !== undefined && seed !== null && (typeof seed !== 'number' || !Number.isInteger(seed)))
+    throw invalid('"seed" must be an integer');
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
   return {
     kind,

@@ -21,7 +21,10 @@ export class StopMatcher {
     let keep = 0;
     for (const s of this.stops) {
       for (let n = Math.min(s.length - 1, pending.length); n > keep; n--) {
-        if (pending.endsWith(s.slice(0, n))) { keep = n; break; }
+        if (pending.endsWith(s.slice(0, n))) {
+          keep = n;
+          break;
+        }
       }
     }
     this.held = pending.slice(pending.length - keep);

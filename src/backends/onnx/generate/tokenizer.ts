@@ -9,7 +9,11 @@ export class CharTokenizer {
   readonly padId: number;
   private readonly unknownId: number;
 
-  constructor(readonly tokens: readonly string[], pad: string, unknown: string) {
+  constructor(
+    readonly tokens: readonly string[],
+    pad: string,
+    unknown: string,
+  ) {
     tokens.forEach((t, i) => this.ids.set(t, i));
     this.padId = this.ids.get(pad) ?? 0;
     this.unknownId = this.ids.get(unknown) ?? this.padId;
@@ -17,13 +21,20 @@ export class CharTokenizer {
 
   static async load(file: string, configPath: string): Promise<CharTokenizer> {
     try {
-      const v = JSON.parse(await readFile(file, 'utf8')) as { type?: string; tokens?: unknown; pad?: string; unknown?: string };
+      const v = JSON.parse(await readFile(file, 'utf8')) as {
+        type?: string;
+        tokens?: unknown;
+        pad?: string;
+        unknown?: string;
+      };
       if (v.type !== 'char' || !Array.isArray(v.tokens) || !v.tokens.every((t) => typeof t === 'string')) {
         throw new Error('expected {"type":"char","tokens":[…]}');
       }
       return new CharTokenizer(v.tokens, v.pad ?? '\n', v.unknown ?? ' ');
     } catch (err) {
-      throw new ConfigError([{ path: configPath, message: `cannot load tokenizer ${file}: ${(err as Error).message}` }]);
+      throw new ConfigError([
+        { path: configPath, message: `cannot load tokenizer ${file}: ${(err as Error).message}` },
+      ]);
     }
   }
 
