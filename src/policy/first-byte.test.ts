@@ -49,6 +49,7 @@ describe('awaitFirstByte', () => {
   it('a body broken before its first byte is a failed attempt (upstream_error)', async () => {
     const body = new PassThrough();
     const started = awaitFirstByte(replyWith(body))(call);
+    await new Promise((r) => setImmediate(r)); // waiting on the first byte by now
     body.destroy(new Error('reset'));
     await expect(started).rejects.toMatchObject({ code: 'upstream_error' });
   });

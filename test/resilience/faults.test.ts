@@ -223,6 +223,29 @@ describe('a backend that breaks the protocol or is not there', () => {
     expect(r.json().error.code).toBe('upstream_error');
   });
 
+  it('headers, then a broken body in the same packet: a failed attempt (502), never an uncaught error', async () => {
+    // The reply has headers but never a first byte: a failed attempt, and the process keeps serving.
+    const broken = createServer((s) =>
+      s.once('data', () =>
+        s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\nZZ\r\n'),
+      ),
+    );
+    broken.listen(0, '127.0.0.1');
+    await once(broken, 'listening');
+    try {
+      const j = await junction(
+        oneObjective({ 'm@1': [`http://127.0.0.1:${(broken.address() as AddressInfo).port}`] }, { default: 'm@1' }),
+      );
+      for (let i = 0; i < 5; i++) {
+        const r = await post(j);
+        expect(r.status).toBe(502);
+        expect(r.json().error.code).toBe('upstream_error');
+      }
+    } finally {
+      broken.close();
+    }
+  });
+
   it('an absent backend is a 502 upstream_error, or its fallback answers', async () => {
     const j = await junction(oneObjective({ 'm@1': [absentUrl], 'm@2': [good.url] }, { default: 'm@1' }));
     expect((await post(j)).json().error.code).toBe('upstream_error');
