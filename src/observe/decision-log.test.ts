@@ -50,6 +50,29 @@ describe('decision log', () => {
     expect(log.written).toBe(0);
   });
 
+  it('lines gather into one write per batch: by time, or at once when 64 KiB wait', async () => {
+    const writes: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk.toString());
+        cb();
+      },
+    });
+    const log = new DecisionLog({ sink, sampleRate: () => 1, flushDelayMs: 60_000 });
+    for (let i = 0; i < 10; i++) log.observer(record(i));
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([]); // waiting for the batch timer
+    await log.drained(); // who waits for the log does not wait for the timer
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.trim().split('\n')).toHaveLength(10);
+
+    const big = { ...record(11), requestId: 'x'.repeat(70 * 1024) };
+    log.observer(big);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(2); // past 64 KiB: written without waiting for the timer
+    await log.close();
+  });
+
   it('a slow sink drops lines past the buffer cap and counts them, never blocking', async () => {
     const drops: number[] = [];
     const telemetry: Telemetry = {
@@ -71,7 +94,7 @@ describe('decision log', () => {
     });
     const log = new DecisionLog({ sink, sampleRate: () => 1, maxBufferBytes: 2000, telemetry });
     log.observer(record(0));
-    await new Promise((r) => setImmediate(r)); // first batch handed over; the sink now holds it
+    void log.drained(); // hands the first batch over now (no wait for the batch timer); the sink holds it
     expect(held.length).toBe(1);
     for (let i = 1; i <= 100; i++) log.observer(record(i)); // returns at once although the sink is stuck
     expect(log.dropped).toBeGreaterThan(0);

