@@ -40,6 +40,23 @@ describe('decision log', () => {
     expect(lines(out).map((l) => l.requestId)).toEqual(['req-0', 'req-2', 'req-11']);
   });
 
+  it('a sink that fails drops every line from then on, counted, says so once, and never throws into a request', async () => {
+    const sink = new Writable({
+      write(_chunk: Buffer, _enc, cb) {
+        cb(new Error('disk full'));
+      },
+    });
+    const failures: string[] = [];
+    const log = new DecisionLog({ sink, sampleRate: () => 1, onSinkError: (err) => failures.push(err.message) });
+    log.observer(record(1));
+    await log.drained(); // handed to the sink, which fails it
+    await new Promise((r) => setImmediate(r));
+    for (let i = 2; i <= 5; i++) expect(() => log.observer(record(i))).not.toThrow();
+    await log.drained();
+    expect(failures).toEqual(['disk full']);
+    expect(log.dropped).toBe(4);
+  });
+
   it('skips requests that never reached an objective', async () => {
     const sink = new PassThrough();
     const log = new DecisionLog({ sink, sampleRate: () => 1 });

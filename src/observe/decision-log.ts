@@ -99,6 +99,8 @@ export class DecisionLog {
       // A dead sink (disk full, closed pipe) must not take requests down: drop from now on.
       if (!this.broken) opts.onSinkError?.(err);
       this.broken = true;
+      // Nothing will drain a dead sink: whoever waits (close(), drained()) must not wait forever.
+      this.blocked = false;
       this.drop(this.pending.length);
       this.pending = [];
       this.pendingBytes = 0;

@@ -53,4 +53,24 @@ describe('awaitFirstByte', () => {
     body.destroy(new Error('reset'));
     await expect(started).rejects.toMatchObject({ code: 'upstream_error' });
   });
+
+  it('a body closed without a byte or an error, before or while waiting, is a failed attempt too', async () => {
+    const closing = new PassThrough();
+    const started = awaitFirstByte(replyWith(closing))(call);
+    await new Promise((r) => setImmediate(r));
+    closing.destroy();
+    await expect(started).rejects.toMatchObject({ code: 'upstream_error' });
+
+    const closed = new PassThrough();
+    closed.destroy();
+    await new Promise((r) => setImmediate(r)); // 'close' has fired already
+    await expect(awaitFirstByte(replyWith(closed))(call)).rejects.toMatchObject({ code: 'upstream_error' });
+  });
+
+  it('a body that ends empty has started (an empty answer is an answer)', async () => {
+    const empty = new PassThrough();
+    const started = awaitFirstByte(replyWith(empty))(call);
+    empty.end();
+    await expect(started).resolves.toMatchObject({ status: 200 });
+  });
 });

@@ -1,0 +1,58 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { RequestBody, bodyLimits, type BodyGuard } from './body.js';
+
+/** A request-like stream: a socket whose byte count the slow-body rule reads. */
+function incoming(): PassThrough & { socket: { bytesRead: number }; complete: boolean } {
+  return Object.assign(new PassThrough(), { socket: { bytesRead: 0 }, complete: false });
+}
+
+function guard(opts: Parameters<typeof bodyLimits>[0] = {}): BodyGuard & { owner: EventEmitter } {
+  return { limits: bodyLimits(opts), owner: new EventEmitter() };
+}
+
+describe('RequestBody.buffered (every small request body)', () => {
+  it('reads the whole body, counts it against the shared budget and gives it back when the request is over', async () => {
+    const src = incoming();
+    const g = guard({ maxBufferedBytes: 1000 });
+    const read = RequestBody.buffered(src, 100, 'o', 11, g);
+    expect(g.limits.memory.inUse).toBe(11); // the declared length is held at once
+    src.write('hello ');
+    src.end('world');
+    expect((await read).open()).toEqual(Buffer.from('hello world'));
+    expect(g.limits.rates.size).toBe(0); // no longer watched for its rate
+    g.owner.emit('close');
+    expect(g.limits.memory.inUse).toBe(0);
+  });
+
+  it('an undeclared body past maxBodyBytes is 413, and past the shared budget 503 overloaded', async () => {
+    const big = incoming();
+    const tooLarge = RequestBody.buffered(big, 8, 'o');
+    big.write('0123456789');
+    await expect(tooLarge).rejects.toMatchObject({ code: 'payload_too_large' });
+
+    const src = incoming();
+    const g = guard({ maxBufferedBytes: 5 });
+    const overloaded = RequestBody.buffered(src, 100, 'o', undefined, g);
+    src.write('0123456789');
+    await expect(overloaded).rejects.toMatchObject({ code: 'overloaded' });
+  });
+
+  it('a caller that leaves mid-upload is client_closed, and the body says its side failed', async () => {
+    const src = incoming();
+    const read = RequestBody.buffered(src, 100, 'o', 10);
+    src.write('01234');
+    src.destroy();
+    await expect(read).rejects.toMatchObject({ code: 'client_closed' });
+  });
+
+  it('a body slower than the minimum rate is cut with 408 once the grace has passed', async () => {
+    const src = incoming();
+    const g = guard({ minBodyBytesPerSecond: 1_000_000, bodyGraceMs: 0 });
+    const read = RequestBody.buffered(src, 100, 'o', 10, g);
+    src.write('0'); // then nothing more: the sweep judges it
+    await expect(read).rejects.toMatchObject({ code: 'request_timeout' });
+    expect(g.limits.rates.size).toBe(0);
+  });
+});
