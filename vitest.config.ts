@@ -21,6 +21,8 @@ export default defineConfig({
     // `moduleState`): every test builds its own Junction, servers and stores. A test that changes
     // process state (env, fake timers, spies) puts it back in its own after-hooks.
     isolate: false,
+    // ...and each file starts on real timers, whatever the file before it left (test/support/setup.ts).
+    setupFiles: ['test/support/setup.ts'],
     // A floor, not a goal: the suite as of the first release (92 % of lines) minus a
     // small margin, stricter for the pure routing core and the policies.
     coverage: {

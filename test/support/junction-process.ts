@@ -1,6 +1,7 @@
 // A real Junction process (the CLI from source), for tests of several replicas
 // and --workers. Resolves once it prints its "serving" line.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { clearTimeout as realClearTimeout, setTimeout as realSetTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./junction-cli.ts', import.meta.url));
@@ -37,19 +38,20 @@ export function spawnJunction(
       child.kill('SIGTERM');
     });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    // node:timers' own setTimeout: no fake clock (a leaked one) can stop this deadline.
+    const timer = realSetTimeout(() => {
       void stop();
       reject(new Error(`junction did not start in time:\n${out}\n${err}`));
     }, readyTimeoutMs);
     child.once('exit', (code) => {
-      clearTimeout(timer);
+      realClearTimeout(timer);
       reject(new Error(`junction exited with ${code} before serving:\n${out}\n${err}`));
     });
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /serving (https?:\/\/[^\s,]+)(?:, admin (https?:\/\/[^\s]+))?/.exec(out);
       if (!m) return;
-      clearTimeout(timer);
+      realClearTimeout(timer);
       child.removeAllListeners('exit');
       resolve({ child, url: m[1]!, adminUrl: m[2], stderr: () => err, stdout: () => out, stop });
     });
