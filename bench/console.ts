@@ -54,7 +54,7 @@ function observeNs(n: number): { traffic: number; gates: number } {
   const outcomes = o.experiments[0]!.cells.map((c) => c.outcome);
   const traffic = new TrafficStats();
   const gates = new GateStats(createMetrics().liveCounts);
-  gates.track(new Map([['cw', { scoreSample: 0 }]]));
+  gates.track(new Map([['cw', { scoreSample: 0, arms: [] }]]));
   const r = newRecord('id', 'POST', '/v1/objectives/cw', 0);
   r.status = 200;
   r.end = 12;

@@ -10,7 +10,7 @@ import { rolloutStep } from './rollout-step.js';
 function gatesOnMetrics() {
   const metrics = createMetrics();
   const stats = new GateStats(metrics.liveCounts);
-  stats.track(new Map([['cw', { scoreSample: 0 }]]));
+  stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]]));
   const outcomes = new Map<string, Outcome>();
   const outcome = (target: string) => {
     let o = outcomes.get(target);
@@ -51,9 +51,34 @@ describe("gate statistics read the Junction's /metrics series", () => {
     const ended = endRecord(record, { writableFinished: false, headersSent: true, statusCode: 200 }, 10);
     metrics.end(ended);
     stats.observe(ended);
-    expect(stats.entries()).toEqual([
-      { objective: 'cw', target: 'ranker@7', counters: expect.objectContaining({ requests: 1, errors: 1 }) },
-    ]);
+    expect(stats.entries().find((e) => e.target === 'ranker@7')).toEqual({
+      objective: 'cw',
+      target: 'ranker@7',
+      counters: expect.objectContaining({ requests: 1, errors: 1 }),
+    });
+  });
+
+  it('an arm counts from when it is tracked, not what /metrics saw before the rollout', () => {
+    const metrics = createMetrics();
+    const stats = new GateStats(metrics.liveCounts);
+    const o = { objective: 'cw', target: { id: 'ranker@6' }, rule: 'default' } as Outcome;
+    const serve = (status: number) => {
+      const r = newRecord('r', 'POST', '/v1/objectives/cw', 0);
+      r.objective = 'cw';
+      r.outcome = o;
+      r.status = status;
+      const ended = endRecord(r, { writableFinished: true, headersSent: true, statusCode: status }, 5);
+      metrics.end(ended);
+      stats.observe(ended);
+    };
+    for (let i = 0; i < 1000; i++) serve(503); // long before any rollout
+    stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]]));
+    for (let i = 0; i < 10; i++) serve(200);
+    const arm = (t: string) => stats.entries().find((e) => e.target === t)!.counters;
+    expect(arm('ranker@6')).toMatchObject({ requests: 10, errors: 0 });
+    expect(arm('ranker@7')).toMatchObject({ requests: 0, errors: 0 }); // published from the start, so a step can begin on it
+    stats.track(new Map());
+    expect(stats.entries()).toEqual([]); // no rollout, nothing published
   });
 
   it("requests, errors and the latency histogram are /metrics' live series, buckets and all", async () => {
@@ -161,7 +186,7 @@ describe("gate statistics read the Junction's /metrics series", () => {
 describe('score sampling', () => {
   it('a reply nested deeper than the stack is skipped, not thrown on a timer (which would end the process)', async () => {
     const stats = new GateStats(createMetrics().liveCounts);
-    stats.track(new Map([['cw', { scoreSample: 1 }]]));
+    stats.track(new Map([['cw', { scoreSample: 1, arms: [] }]]));
     const record = newRecord('r2', 'POST', '/v1/objectives/cw', 0);
     record.outcome = { objective: 'cw', target: { id: 'ranker@7' } } as Outcome;
     const deep = Buffer.from(`${'['.repeat(30_000)}0.5${']'.repeat(30_000)}`);

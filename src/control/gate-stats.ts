@@ -55,18 +55,26 @@ export const emptyCounters = (): ArmCounters => ({
 /** Reads the Junction's metrics for one objective and target (Metrics.liveCounts). */
 export type LiveCountsOf = (objective: string, target: string) => LiveCounts;
 
-/** What this process counts itself: what /metrics has no series for. */
-type ModelCounters = Pick<ArmCounters, 'agree' | 'disagree' | 'scores'>;
+/**
+ * One arm as this process publishes it: what /metrics has no series for,
+ * counted here, and /metrics' own reading when the arm was first tracked
+ * (its traffic from before then is not the rollout's).
+ */
+interface Arm extends Pick<ArmCounters, 'agree' | 'disagree' | 'scores'> {
+  readonly since: LiveCounts;
+}
 
 /** What to count for an objective under rollout. */
 export interface TrackedObjective {
   /** Share of replies read for scores (0: none). */
   scoreSample: number;
+  /** The targets the gates compare (the default and the candidate): counted from the moment they are tracked. */
+  arms: readonly string[];
 }
 
 export class GateStats {
-  /** The arms seen under rollout (published), with what is counted here. */
-  private readonly arms = new Map<string, ModelCounters>();
+  /** The arms under rollout (published), with what is counted here. */
+  private readonly arms = new Map<string, Arm>();
   /** Only objectives with a rollout are counted. */
   private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
 
@@ -76,22 +84,37 @@ export class GateStats {
     private readonly random: () => number = Math.random,
   ) {}
 
+  /**
+   * The objectives under rollout now. An arm is counted from the moment it is
+   * first tracked: a step that begins before this process published the arm
+   * must not judge the arm's whole history since the process started. Arms
+   * of objectives no longer under rollout are let go.
+   */
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
+    for (const key of this.arms.keys()) if (!objectives.has(key.slice(0, key.indexOf('\0')))) this.arms.delete(key);
+    for (const [objective, t] of objectives) for (const target of t.arms) this.arm(objective, target);
   }
 
-  private arm(objective: string, target: string): ModelCounters {
+  private arm(objective: string, target: string): Arm {
     const key = `${objective}\0${target}`;
     let c = this.arms.get(key);
-    if (!c) this.arms.set(key, (c = { agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0) }));
+    if (!c) {
+      c = {
+        since: this.live(objective, target),
+        agree: 0,
+        disagree: 0,
+        scores: new Array<number>(SCORE_BUCKETS).fill(0),
+      };
+      this.arms.set(key, c);
+    }
     return c;
   }
 
-  /** Notes which arms are under rollout; the metrics count their requests (a caller who left is an error there too). */
+  /** Shadow comparisons of requests under rollout; the metrics count the requests themselves (a caller who left is an error there too). */
   readonly observe: Observer = (r) => {
     if (r.trafficClass !== 'live' || r.outcome === undefined || !this.tracked.has(r.outcome.objective)) return;
     const objective = r.outcome.objective;
-    this.arm(objective, r.outcome.target.id);
     // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
     if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
       const notes = r.shadows;
@@ -130,19 +153,20 @@ export class GateStats {
     });
   }
 
-  /** This process's counters, to publish to the store (the leader sums every replica's): its metrics' series, then its own. */
+  /** This process's counters, to publish to the store (the leader sums every replica's): its metrics' series since the arm was tracked, then its own. */
   entries(): GateArm[] {
     return [...this.arms].map(([key, c]) => {
       const [objective, target] = key.split('\0') as [string, string];
       const m = this.live(objective, target);
+      const was = c.since;
       return {
         objective,
         target,
         counters: {
-          requests: m.requests,
-          errors: m.failed,
-          buckets: m.duration,
-          ttft: m.firstByte,
+          requests: m.requests - was.requests,
+          errors: m.failed - was.failed,
+          buckets: m.duration.map((n, i) => n - (was.duration[i] ?? 0)),
+          ttft: m.firstByte.map((n, i) => n - (was.firstByte[i] ?? 0)),
           agree: c.agree,
           disagree: c.disagree,
           scores: [...c.scores],

@@ -85,6 +85,7 @@ export class RolloutController {
         if (o.rollout)
           tracked.set(name, {
             scoreSample: gates?.maxScoreDrift === undefined ? 0 : (gates.scoreSample ?? DEFAULT_SCORE_SAMPLE),
+            arms: [o.default, o.rollout.candidate],
           });
       }
       this.stats.track(tracked);
