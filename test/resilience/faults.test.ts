@@ -84,6 +84,37 @@ describe('a backend that returns 5xx', () => {
     expect(r.headers['x-fallback']).toBeUndefined();
   });
 
+  it("a target's configured credentials never reach the fallback that answers instead", async () => {
+    bad.handle((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const seenByFallback: Array<string | undefined> = [];
+    const fallback = await startUpstream('fallback');
+    fallback.handle((req, res) => {
+      seenByFallback.push(req.headers.authorization);
+      res.writeHead(200);
+      res.end('{}');
+    });
+    try {
+      const config = oneObjective(
+        { 'm@1': [bad.url], 'm@2': [fallback.url] },
+        { default: 'm@1', policy: { fallback: ['m@2'] } },
+      );
+      const backend = (
+        config.models as Record<string, { versions: Record<string, { backend: Record<string, unknown> }> }>
+      ).m!.versions['1']!.backend;
+      backend.headers = { authorization: 'Bearer SECRET-OF-M1' };
+      const j = await junction(config);
+      const r = await post(j);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-fallback']).toBe('m@2');
+      expect(seenByFallback).toEqual([undefined]);
+    } finally {
+      await fallback.close();
+    }
+  });
+
   it('with a fallback: the fallback answers and x-fallback names it', async () => {
     bad.handle((_req, res) => {
       res.writeHead(503);

@@ -77,11 +77,17 @@ export function createHttpBackend(
     const now = performance.now();
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
-    // A rewritten body has its own length; copy so a fallback to another protocol sees the caller's headers.
-    const headers =
-      rewritten === undefined ? call.headers : { ...call.headers, 'content-length': String(rewritten.length) };
-    // Configured headers (credentials) win over the caller's, whose authorization never reaches here.
-    if (hasExtraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name];
+    // The call's headers are shared with whatever is sent after this attempt (a fallback to another
+    // target, a retry, a shadow copy): this target's credentials, and a rewritten body's length,
+    // go on a copy of its own. Only the two stamped below, which every backend overwrites, go on
+    // the call's object, sparing the common case a copy.
+    let headers = call.headers;
+    if (rewritten !== undefined || hasExtraHeaders) {
+      headers = { ...call.headers };
+      if (rewritten !== undefined) headers['content-length'] = String(rewritten.length);
+      // Configured headers (credentials) win over the caller's, whose authorization never reaches here.
+      for (const name in extraHeaders) headers[name] = extraHeaders[name];
+    }
     headers['x-request-id'] = call.requestId;
     headers['x-deadline-ms'] = String(remaining);
     const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
