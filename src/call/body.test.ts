@@ -39,12 +39,45 @@ describe('RequestBody.buffered (every small request body)', () => {
     await expect(overloaded).rejects.toMatchObject({ code: 'overloaded' });
   });
 
-  it('a caller that leaves mid-upload is client_closed, and the body says its side failed', async () => {
+  it('a caller that leaves mid-upload is client_closed, its side failed, and its share of the budget comes back at once', async () => {
     const src = incoming();
-    const read = RequestBody.buffered(src, 100, 'o', 10);
+    const g = guard();
+    const body = RequestBody.streaming(src, 100, 'o', 10, g);
+    const read = body.readAll();
     src.write('01234');
     src.destroy();
     await expect(read).rejects.toMatchObject({ code: 'client_closed' });
+    expect(body.failed).toBe(true);
+    expect(g.limits.memory.inUse).toBe(0); // before the request's own close
+  });
+
+  it('a caller already gone (it left while admission was awaited) is client_closed at once, nothing taken', async () => {
+    const src = incoming();
+    src.destroy();
+    await new Promise((r) => setImmediate(r)); // its 'close' has fired
+    const g = guard();
+    await expect(RequestBody.buffered(src, 100, 'o', 10, g)).rejects.toMatchObject({ code: 'client_closed' });
+    expect(g.limits.memory.inUse).toBe(0);
+
+    const answered = guard();
+    Object.assign(answered.owner, { closed: true }); // the response closed first
+    await expect(RequestBody.buffered(incoming(), 100, 'o', 10, answered)).rejects.toMatchObject({
+      code: 'client_closed',
+    });
+    expect(answered.limits.memory.inUse).toBe(0);
+  });
+
+  it('a body arriving fast enough is not cut, however long it takes', async () => {
+    const src = incoming();
+    const g = guard({ minBodyBytesPerSecond: 10, bodyGraceMs: 0 });
+    const read = RequestBody.buffered(src, 1000, 'o', 6, g);
+    for (let i = 0; i < 3; i++) {
+      src.socket.bytesRead += 100; // well above 10 bytes/s
+      src.write('ab');
+      await new Promise((r) => setTimeout(r, 60)); // a sweep judges it each time
+    }
+    src.end();
+    expect((await read).open()).toEqual(Buffer.from('ababab'));
   });
 
   it('a body slower than the minimum rate is cut with 408 once the grace has passed', async () => {

@@ -14,7 +14,7 @@ export { bodyLimits, type BodyLimits, type BodyLimitOptions } from './body-limit
 export interface BodyGuard {
   limits: BodyLimits;
   /** Emits 'close' when the request is over (its ServerResponse): buffered bytes are given back then. */
-  owner: EventEmitter;
+  owner: EventEmitter & { readonly closed?: boolean };
 }
 
 export class RequestBody {
@@ -141,6 +141,14 @@ export class RequestBody {
     if (this.streamed) throw new Error('RequestBody: a streaming body can only be sent once');
     this.streamed = true;
     const source = this.source!;
+    // The caller is gone already (it left while admission was awaited): its 'close' has fired,
+    // and will not again, so neither the body's end nor the budget's return would ever come.
+    const callerLeft = () =>
+      new JunctionError('client_closed', 'the caller left before its body arrived', { objective: this.objective });
+    if ((source.destroyed && !source.readableEnded) || this.guard?.owner.closed === true) {
+      this.sourceFailed = true;
+      throw callerLeft();
+    }
     const memory = this.guard?.limits.memory;
     let held = 0;
     const overloaded = () =>
@@ -169,6 +177,9 @@ export class RequestBody {
         } else {
           this.sourceFailed =
             err instanceof JunctionError ? err.code !== 'payload_too_large' && err.code !== 'overloaded' : true;
+          // Nothing of a failed body is kept: its share of the budget goes back now, not at the request's end.
+          memory?.give(held);
+          held = 0;
           reject(err);
         }
       };
@@ -194,10 +205,7 @@ export class RequestBody {
       const onEnd = () => finish(undefined);
       const onError = (err: Error) => finish(err);
       // Closed before its end: the caller left mid-upload.
-      const onClose = () =>
-        finish(
-          new JunctionError('client_closed', 'the caller left before its body arrived', { objective: this.objective }),
-        );
+      const onClose = () => finish(callerLeft());
       const limits = this.guard?.limits;
       const unwatch = limits?.rates.watch(source, () =>
         finish(

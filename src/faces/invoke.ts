@@ -16,7 +16,7 @@ import type { DataPlane } from './data-plane.js';
 import { writeError, type Face } from './error-reply.js';
 import { OPENAI_CUT_EVENT, writeReply, type ReplyDone, type ReplyGuard } from './reply.js';
 import { continueBody } from './boundary.js';
-import { AbortReason } from '../call/abort-reason.js';
+import { AbortReason, abortError } from '../call/abort-reason.js';
 import { Cancellation } from '../call/cancel.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
@@ -172,6 +172,8 @@ export async function invokeExchange(
         admission.release(); // the caller left while admission was awaited
       else release = admission.release;
     }
+    // The caller left while admission was awaited: nothing to route, read or send.
+    if (controller.aborted) throw abortError(controller.reason, o.name, 'the caller went away');
     // A protocol face serves the objectives of its own interface (face names are interface names).
     if (ir.face !== 'junction' && o.interface !== ir.face) {
       throw new JunctionError(
