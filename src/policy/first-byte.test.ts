@@ -73,4 +73,11 @@ describe('awaitFirstByte', () => {
     empty.end();
     await expect(started).resolves.toMatchObject({ status: 200 });
   });
+
+  it('a chunk buffered by a body that then broke is not a started reply', async () => {
+    const body = new PassThrough();
+    body.write('{"a":');
+    body.destroy(); // headers, a first chunk and a reset in one read
+    await expect(awaitFirstByte(replyWith(body))(call)).rejects.toMatchObject({ code: 'upstream_error' });
+  });
 });

@@ -13,9 +13,10 @@ export function awaitFirstByte(send: Send): Send {
     const reply = await send(call);
     const body = reply.body;
     if (body === null || Buffer.isBuffer(body) || body.readableEnded) return reply;
-    if (body.readableLength > 0) {
+    if (body.readableLength > 0 && !body.destroyed) {
       // Most replies have their first chunk buffered by the time the headers are handed over
-      // (a small answer arrives in one read): nothing to wait for. As below, a reset before
+      // (a small answer arrives in one read): nothing to wait for, unless it broke right
+      // after (then the wait below sees a destroyed body and fails the attempt). As below, a reset before
       // the reply writer attaches its own listener must not be an unheard 'error'.
       body.on('error', ignore);
       return reply;
