@@ -12,6 +12,7 @@ import { readJsonBody } from '../../call/json-body.js';
 import type { Call, Reply } from '../../call/types.js';
 import { ConfigError } from '../../config/issues.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
+import { abortError } from '../../call/abort-reason.js';
 import { JunctionError } from '../../errors.js';
 import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
@@ -203,12 +204,7 @@ export function createGrpcBackend(
    */
   function failure(err: unknown, call: Call, countFailure: () => void): Reply {
     const objective = call.objective.name;
-    if (call.signal.aborted) {
-      const reason: unknown = call.signal.reason;
-      throw reason instanceof JunctionError
-        ? reason
-        : new JunctionError('deadline_exceeded', `call to ${target.id} aborted`, { objective, cause: err });
-    }
+    if (call.signal.aborted) throw abortError(call.signal.reason, objective, `call to ${target.id} aborted`);
     if (err instanceof JunctionError) throw err;
     const e = err as Partial<ServiceError>;
     if (e.code === Status.DEADLINE_EXCEEDED) {
