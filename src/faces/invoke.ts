@@ -139,6 +139,7 @@ export async function invokeExchange(
   if (revision === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
   revision.enter();
   let outcome: Outcome | undefined;
+  let replied = false;
   try {
     record.objective = ir.objective;
     const live = revision.objectives.get(ir.objective);
@@ -243,6 +244,7 @@ export async function invokeExchange(
         count: dp.observers.length > 0 ? record : undefined,
       },
     );
+    replied = true;
     if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record))
       sampleReply(reply.body, record, dp.replySampler);
     if (o.interface === 'openai' && dp.observers.length > 0) readUsageOnTheSide(reply.body, record);
@@ -253,6 +255,12 @@ export async function invokeExchange(
       });
     }
   } catch (err) {
+    if (replied) {
+      // The reply is on its way and will leave the revision when it ends: a failure of the
+      // side work after it (sampling, usage, timing) is a bug to log, not a second answer.
+      dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error after the reply');
+      return;
+    }
     revision.leave();
     const jerr = toJunctionError(err);
     record.status = jerr.status;
