@@ -172,8 +172,15 @@ export class DecisionLog {
     const lines = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.written += lines.length;
-    const ok = this.sink.write(`${lines.join('\n')}\n`);
+    const n = lines.length;
+    this.written += n;
+    const ok = this.sink.write(`${lines.join('\n')}\n`, (err) => {
+      // The sink failed these lines (or died before writing them): they were lost, not written.
+      if (err) {
+        this.written -= n;
+        this.drop(n);
+      }
+    });
     if (!ok) {
       this.blocked = true;
       this.sink.once('drain', () => {
