@@ -8,7 +8,10 @@ import { PROTOCOL_NAMES, PROTOCOLS } from './protocols/index.js';
 import { hasUserinfo } from './redact.js';
 
 export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const TARGET_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const NAME_PART = '[A-Za-z0-9][A-Za-z0-9._-]*';
+/** A model or version name: what a target ref is made of, and what may be written into headers, labels and the nginx export. */
+export const TARGET_NAME = new RegExp(`^${NAME_PART}$`);
+export const TARGET_REF = new RegExp(`^${NAME_PART}@${NAME_PART}$`);
 
 const target = z
   .string()

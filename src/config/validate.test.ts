@@ -13,6 +13,26 @@ const models = {
 };
 
 describe('config validation', () => {
+  it('model and version names are what a target ref is made of: nothing that could end a header, a label or an nginx line', () => {
+    const backend = { type: 'onnx', path: 'm.onnx' };
+    const evil = 'x\n}\nserver { listen 9999; }\n#';
+    const issues = issuesOf({
+      models: {
+        [evil]: { versions: { '1': { backend } } },
+        ok: { versions: { 'v 2': { backend }, '3': { backend } } },
+      },
+      objectives: { cw: { default: 'ok@3' } },
+    });
+    expect(issues.some((i) => i.includes('model names are [A-Za-z0-9]'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('models.ok.versions') && i.includes('version names are'))).toBe(true);
+    expect(
+      issuesOf({
+        models: { 'ranker.v2': { versions: { '2026-11_a': { backend } } } },
+        objectives: { cw: { default: 'ranker.v2@2026-11_a' } },
+      }),
+    ).toEqual([]);
+  });
+
   it('accepts the SPEC-shaped config and fills documented defaults', () => {
     const c = validateConfig({ models, objectives: { cw: { default: 'ranker@6' } } });
     expect(c.objectives.cw!.interface).toBe('json');

@@ -4,16 +4,23 @@ import { interfacesServedBy } from './capabilities.js';
 import { endpointSchemeProblem } from './endpoint-scheme.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
-import { OBJECTIVE_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
+import { OBJECTIVE_NAME, TARGET_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
 
 export function validateSemantics(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
 
   for (const [model, m] of Object.entries(config.models)) {
-    if (model.includes('@')) add(['models', model], 'model names may not contain "@" (it separates model and version)');
+    if (!TARGET_NAME.test(model)) {
+      add(
+        ['models', model],
+        'model names are [A-Za-z0-9][A-Za-z0-9._-]* (no "@": it separates model and version); rename it',
+      );
+    }
     if (Object.keys(m.versions).length === 0) add(['models', model, 'versions'], 'a model needs at least one version');
     for (const [v, version] of Object.entries(m.versions)) {
+      if (!TARGET_NAME.test(v))
+        add(['models', model, 'versions', v], 'version names are [A-Za-z0-9][A-Za-z0-9._-]*; rename it');
       const b = version.backend;
       if (b.type !== 'http') continue;
       b.endpoints.forEach((url, i) => {
