@@ -20,7 +20,7 @@ describe('what a data-plane caller may see of a config', () => {
     };
     expect(publicBackend(backend)).toEqual({
       type: 'http',
-      endpoints: ['http://h:1/base'],
+      endpoints: ['http://h:1/base?(redacted)'],
       headers: { authorization: '(redacted)' },
       tls: {},
       health: { path: '/ready', intervalMs: 5000, timeoutMs: 1000 },

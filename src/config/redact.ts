@@ -29,12 +29,16 @@ const REDACTED = '(redacted)';
 /**
  * A parsed backend fit for the snapshot (SPEC §10): endpoints without userinfo
  * or query, header values and TLS files hidden. What remains says that the
- * target needs credentials (header names, an empty `tls`), so an SDK or proxy
- * leaves such targets to Junction (backends/protocols/direct.ts).
+ * target needs credentials (header names, an empty `tls`, a query shown as
+ * `?(redacted)`), so an SDK or proxy leaves such targets to Junction
+ * (backends/protocols/direct.ts).
  */
 export function publicBackend<B extends { type: string }>(backend: B): B {
   const b = { ...backend } as Record<string, unknown>;
-  if (Array.isArray(b.endpoints)) b.endpoints = (b.endpoints as string[]).map(redactUrl);
+  if (Array.isArray(b.endpoints))
+    b.endpoints = (b.endpoints as string[]).map((url) =>
+      url.includes('?') ? `${redactUrl(url)}?${REDACTED}` : redactUrl(url),
+    );
   if (isRecord(b.headers)) b.headers = Object.fromEntries(Object.keys(b.headers).map((k) => [k, REDACTED]));
   if (b.tls !== undefined) b.tls = {};
   if (isRecord(b.health) && typeof b.health.path === 'string')

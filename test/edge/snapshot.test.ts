@@ -51,7 +51,7 @@ describe('snapshot', () => {
     const text = JSON.stringify(s.body);
     expect(text).not.toContain(DIGEST);
     expect(text).not.toContain('secret');
-    expect(s.body.config.models.m.versions['1'].backend.endpoints).toEqual(['http://127.0.0.1:9/base']);
+    expect(s.body.config.models.m.versions['1'].backend.endpoints).toEqual(['http://127.0.0.1:9/base?(redacted)']);
     expect(s.body.config.objectives.cw.rules[0].use).toBe('m@2');
   });
 

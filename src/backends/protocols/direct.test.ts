@@ -8,6 +8,7 @@ const config = validateConfig({
     m: {
       versions: {
         plain: { backend: { type: 'http', protocol: 'oip', endpoints: ['http://10.0.0.7:8000'] } },
+        queried: { backend: { type: 'http', protocol: 'oip', endpoints: ['http://10.0.0.7:8000/v2?api_key=k'] } },
         keyed: {
           backend: {
             type: 'http',
@@ -48,5 +49,8 @@ describe('onlyThroughJunction: what an SDK or a header-routed proxy may call its
     expect(onlyThroughJunction(shown)).toMatch(/credentials/);
     expect(onlyThroughJunction(publicBackend(backend('mtls')))).toMatch(/credentials/);
     expect(onlyThroughJunction(publicBackend(backend('plain')))).toBeUndefined();
+    // A key in the URL's query: the snapshot hides it, and says there was one.
+    expect(onlyThroughJunction(backend('queried'))).toMatch(/query/);
+    expect(onlyThroughJunction(publicBackend(backend('queried')))).toMatch(/query/);
   });
 });

@@ -13,5 +13,8 @@ export function onlyThroughJunction(backend: BackendConfig): string | undefined 
   // The snapshot never carries credentials (SPEC §10): a target that needs them is called by Junction, which holds them.
   if (backend.headers !== undefined || backend.tls !== undefined)
     return 'it needs upstream credentials or TLS settings only Junction holds';
+  // A query may hold a key (`?api_key=…`); the snapshot shows it only as `?(redacted)`.
+  if (backend.endpoints.some((url) => url.includes('?')))
+    return 'its endpoint URLs carry a query (a key, perhaps) only Junction holds';
   return undefined;
 }
