@@ -24,6 +24,9 @@ export interface Caller {
   mayCall: (objective: string) => boolean;
 }
 
+/** A caller when auth is off or anonymous access is allowed: no name, every objective. */
+export const OPEN_CALLER: Caller = Object.freeze({ client: undefined, mayCall: () => true });
+
 export interface Logger {
   error(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;

@@ -3,11 +3,12 @@
 import { performance } from 'node:perf_hooks';
 import { routingRequest } from '../routing/request.js';
 import { JunctionError, toJunctionError } from '../errors.js';
-import { newRecord, type RequestRecord } from '../observe/record.js';
+import { newRecord, notifyObservers, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
 import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
 import type { IncomingMessage } from 'node:http';
+import { OPEN_CALLER } from '../call/hooks.js';
 import type { Caller, DataPlane } from './data-plane.js';
 import { isObject, parseJson } from '../call/json-body.js';
 import { readBody } from './read-body.js';
@@ -107,15 +108,13 @@ function decideObserved(
     throw e;
   } finally {
     note.end = note.start; // no request was served: nothing to time
-    for (const observe of observers) observe(note);
+    notifyObservers(observers, note, dp.log); // an observer that throws is logged, never the answer
   }
 }
 
-const OPEN: Caller = { client: undefined, mayCall: () => true };
-
 /** The key check (401 when clients are configured and it is missing or unknown), before anything is read or shown. */
 export function callerOf(dp: DataPlane, req: IncomingMessage, record: RequestRecord): Caller {
-  const caller = dp.authenticate?.(req) ?? OPEN;
+  const caller = dp.authenticate?.(req) ?? OPEN_CALLER;
   record.client = caller.client;
   return caller;
 }

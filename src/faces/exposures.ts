@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { isTrafficClass, type TrafficClass } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import { newRecord, type DecisionVia, type RequestRecord } from '../observe/record.js';
+import { newRecord, notifyObservers, type DecisionVia, type RequestRecord } from '../observe/record.js';
 import { makeOutcome } from '../routing/outcome.js';
 import type { Outcome, RoutingTable, Step, Target } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -187,8 +187,8 @@ export const exposureRoutes: Route[] = [
       const observers = dp.decided ?? [];
       if (observers.length > 0) {
         exposures.forEach((e, i) => {
-          const r = recordOf(e, record.requestId, i, caller.client);
-          for (const observe of observers) observe(r);
+          // An observer that throws is logged and skipped: the batch is recorded whole.
+          notifyObservers(observers, recordOf(e, record.requestId, i, caller.client), dp.log);
         });
       }
       writeJson(res, 202, { accepted: exposures.length });

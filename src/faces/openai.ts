@@ -6,6 +6,7 @@
 import { RequestBody } from '../call/body.js';
 import type { Operation } from '../call/types.js';
 import { JunctionError } from '../errors.js';
+import { callerOf } from './decide-api.js';
 import { invoke } from './invoke.js';
 import { readBody } from './read-body.js';
 import { topLevelStringSpans } from '../backends/protocols/json-field.js';
@@ -22,8 +23,7 @@ export const OPENAI_MAX_BODY = 16 * 1024 * 1024;
 async function handle(ctx: RouteContext, operation: Operation): Promise<void> {
   const { dp, req, res, record, query } = ctx;
   // The key first: nothing is read for a caller who may call nothing.
-  const caller = dp.authenticate?.(req);
-  record.client = caller?.client;
+  callerOf(dp, req, record);
   const raw = await readBody(req, res, OPENAI_MAX_BODY, dp);
   const objective = modelField(raw);
   const limit = dp.runtime.current?.objectives.get(objective)?.compiled.config.policy.maxBodyBytes;
