@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import type { Admission, Caller } from '../call/hooks.js';
+import { OPEN_CALLER, type Admission, type Caller } from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
 import { NO_TELEMETRY, type RejectionReason, type Telemetry } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -27,8 +27,6 @@ export interface Tenancy {
   admit: Admit;
   authenticate: Authenticate;
 }
-
-const OPEN: Caller = { client: undefined, mayCall: () => true };
 
 export function createTenancy(
   currentConfig: () => Config | undefined,
@@ -60,21 +58,20 @@ export function createTenancy(
 
   const authenticate: Authenticate = (req) => {
     const config = currentConfig();
-    if (config === undefined) return OPEN;
+    if (config === undefined) return OPEN_CALLER;
     const index = registry.indexFor(config);
-    if (!index.authOn) return OPEN;
+    if (!index.authOn) return OPEN_CALLER;
     const client = identify(req, index, '');
-    return client === undefined ? OPEN : { client: client.name, mayCall: client.mayCall };
+    return client === undefined ? OPEN_CALLER : { client: client.name, mayCall: client.mayCall };
   };
 
   const admit: Admit = (req, o, record) => {
     const config = currentConfig();
     if (config === undefined) return undefined;
     const index = registry.indexFor(config);
-    const open = { mayOverride: false, overrideTargets: scopeFor(index.openOverrides, o.interface) };
-    if (!index.authOn) return open;
+    if (!index.authOn) return index.openAdmission(o.interface);
     const client = identify(req, index, o.name);
-    if (client === undefined) return open;
+    if (client === undefined) return index.openAdmission(o.interface);
     record.client = client.name;
     if (!client.mayCall(o.name)) {
       throw refuse(

@@ -4,7 +4,9 @@
 import type { ClientConfig, Config } from '../config/schema.js';
 import { Bulkhead } from '../policy/bulkhead.js';
 import { globMatcher, type NameMatcher } from './globs.js';
-import { overrideScope, type OverrideScope } from './override-scope.js';
+import { overrideScope, scopeFor, type OverrideScope } from './override-scope.js';
+import type { Admission } from '../call/hooks.js';
+import type { InterfaceName } from '../config/schema.js';
 
 export interface Client {
   readonly name: string;
@@ -23,11 +25,13 @@ export interface ClientIndex {
   readonly byDigest: ReadonlyMap<string, Client>;
   /** What an override may name for a caller without a client (auth off, or anonymous): any objective's targets. */
   readonly openOverrides: OverrideScope;
+  /** The admission of a caller without a client, per interface: built here, not per request. */
+  openAdmission(iface: InterfaceName): Admission;
 }
 
 export class ClientRegistry {
   private config: Config | undefined;
-  private index: ClientIndex = { authOn: false, anonymous: true, byDigest: new Map(), openOverrides: new Map() };
+  private index: ClientIndex = indexOf(false, true, new Map(), new Map());
   private readonly slots = new Map<string, Bulkhead>();
 
   /** The index for this config, rebuilt only when the config object changes. */
@@ -52,12 +56,12 @@ export class ClientRegistry {
       });
     }
     for (const name of this.slots.keys()) if (!(name in config.clients)) this.slots.delete(name);
-    return {
-      authOn: byDigest.size > 0,
-      anonymous: config.auth?.anonymous === true || byDigest.size === 0,
+    return indexOf(
+      byDigest.size > 0,
+      config.auth?.anonymous === true || byDigest.size === 0,
       byDigest,
-      openOverrides: overrideScope(config, () => true),
-    };
+      overrideScope(config, () => true),
+    );
   }
 
   private slotsFor(name: string, limit: number | undefined): Bulkhead | undefined {
@@ -76,4 +80,27 @@ export class ClientRegistry {
     }
     return b;
   }
+}
+
+function indexOf(
+  authOn: boolean,
+  anonymous: boolean,
+  byDigest: ReadonlyMap<string, Client>,
+  openOverrides: OverrideScope,
+): ClientIndex {
+  const open = new Map<InterfaceName, Admission>();
+  return {
+    authOn,
+    anonymous,
+    byDigest,
+    openOverrides,
+    openAdmission(iface) {
+      let a = open.get(iface);
+      if (a === undefined) {
+        a = Object.freeze({ mayOverride: false, overrideTargets: scopeFor(openOverrides, iface) });
+        open.set(iface, a);
+      }
+      return a;
+    },
+  };
 }
