@@ -67,6 +67,8 @@ describe('BucketMemo', () => {
 
   it('rejects a capacity that cannot hold two generations', () => {
     expect(() => new BucketMemo(1)).toThrow(RangeError);
+    expect(() => new BucketMemo(3)).toThrow(RangeError); // it would never admit a unit
+    expect(() => new BucketMemo(64)).not.toThrow();
     expect(() => new BucketMemo(2.5)).toThrow(RangeError);
   });
 

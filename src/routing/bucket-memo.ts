@@ -27,6 +27,9 @@ import { bucketOf, bucketOfDigest, digestOf } from './bucket.js';
 /** Lookups through the memo between two decisions to step aside or not. */
 const WINDOW = 1024;
 
+/** The smallest memo that remembers anything (the doorkeeper needs a generation of this many marks). */
+const MIN_CAPACITY = 64;
+
 export class BucketMemo {
   /** Lookups answered from the memo. */
   hits = 0;
@@ -48,8 +51,12 @@ export class BucketMemo {
 
   /** `capacity`: buckets kept at most, (salt, unit) pairs over both generations. */
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 2)
-      throw new RangeError(`bucket memo capacity must be an integer ≥ 2, got ${capacity}`);
+    // Below a few dozen pairs the doorkeeper is cleared after nearly every mark and admits
+    // nothing (a memo of 2 or 3 never answered): such a memo is no memo, so it is refused.
+    if (!Number.isInteger(capacity) || capacity < MIN_CAPACITY)
+      throw new RangeError(
+        `bucket memo capacity must be an integer ≥ ${MIN_CAPACITY} (0 turns the memo off), got ${capacity}`,
+      );
     this.generation = Math.floor(capacity / 2);
     // 4 bits per remembered pair, a power of two (2^5..2^24), cleared after
     // `generation` marks: at most 1 in 8 bits set, so ≤ ~12 % of first

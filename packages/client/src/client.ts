@@ -39,7 +39,7 @@ export interface ConnectOptions {
   /**
    * Buckets remembered for units that decide again, as (experiment or rollout
    * salt, unit) pairs (default 32,768; ~90 bytes each with 20-character units,
-   * so ~3 MB at most; 0 turns it off). Saves the SHA-256 of SPEC §3 on a
+   * so ~3 MB at most; at least 64; 0 turns it off). Saves the SHA-256 of SPEC §3 on a
    * repeat; the decision is the same.
    */
   bucketMemo?: number;
