@@ -3,6 +3,7 @@
 // result, latency and errors never touch it. When a comparator is set, the
 // live body is teed (copied as it streams to the caller, never delayed) and
 // compared with the shadow's answer once both are complete.
+import { Cancellation, type CancelSignal } from '../call/cancel.js';
 import { performance } from 'node:perf_hooks';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Call, Policy, Reply, Send } from '../call/types.js';
@@ -145,11 +146,8 @@ async function sendCopy(
   };
   try {
     if (run.timedOut) return; // waited in the queue past the timeout
-    // Its own controller, so a copy aborted by its backend leaves the others alone.
-    const controller = new AbortController();
-    run.controller.signal.addEventListener('abort', () => controller.abort(run.controller.signal.reason), {
-      once: true,
-    });
+    // Its own abort under the run's, so a copy aborted by its backend leaves the others alone.
+    const controller = Cancellation.under(run.controller.signal);
     const copy: Call = {
       ...live,
       target: s.target,
@@ -189,7 +187,7 @@ async function sendCopy(
 }
 
 /** The promise's value, or undefined once the signal aborts (whichever comes first). */
-function untilAborted<T>(promise: Promise<T | undefined>, signal: AbortSignal): Promise<T | undefined> {
+function untilAborted<T>(promise: Promise<T | undefined>, signal: CancelSignal): Promise<T | undefined> {
   if (signal.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const onAbort = () => resolve(undefined);
