@@ -1,7 +1,9 @@
 // The one router every listener uses (data plane, admin API): routes grouped
 // by their number of segments, then a linear scan over precompiled segment
-// patterns, which beats a general router for a few dozen fixed routes. Matching never throws: a malformed percent-escape in a
-// parameter is the caller's error (400), raised where the route runs.
+// patterns, which beats a general router for a few dozen fixed routes. Matching
+// throws only a JunctionError: a malformed percent-escape in a parameter of a
+// route whose literal segments all matched is the caller's error (400), which
+// the request boundary answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JunctionError } from '../errors.js';
 import type { RequestRecord } from '../observe/record.js';
@@ -40,20 +42,20 @@ export type Matcher = (segments: readonly string[]) => Params | undefined;
 
 export function compilePattern(pattern: string): Matcher {
   const parts = pattern.split('/');
+  /** The parameter's name at each position (`:objective` → `objective`), undefined for a literal segment. */
+  const names = parts.map((p) => (p.charCodeAt(0) === 58 /* : */ ? p.slice(1) : undefined));
   return (segments) => {
     if (segments.length !== parts.length) return undefined;
-    let params: Params | undefined;
     for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      const s = segments[i]!;
-      if (p.charCodeAt(0) === 58 /* : */) {
-        if (s === '') return undefined;
-        (params ??= {})[p.slice(1)] = decodeSegment(s);
-      } else if (p !== s) {
-        return undefined;
-      }
+      if (names[i] === undefined ? parts[i] !== segments[i] : segments[i] === '') return undefined;
     }
-    return params ?? {};
+    // Decoded only once every literal matched: a bad escape on another route's path is not this route's 400.
+    const params: Params = {};
+    for (let i = 0; i < parts.length; i++) {
+      const name = names[i];
+      if (name !== undefined) params[name] = decodeSegment(segments[i]!);
+    }
+    return params;
   };
 }
 
