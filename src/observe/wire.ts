@@ -2,7 +2,7 @@
 // "metrics on, tracing from env, decision log to stdout, no access log" into
 // data-plane hooks. Everything off costs nothing on the request path.
 import type { TracerProvider } from '@opentelemetry/api';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Logger } from '../call/hooks.js';
 import { openDecisionLog, type DecisionLog } from './decision-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
@@ -61,10 +61,10 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
   const closers: Array<() => Promise<void>> = [];
   const watchers: Array<(runtime: ObservedRuntime) => void> = [];
 
-  const metrics = createMetrics(opts.metricsRegistry);
-  const on = opts.metrics !== false;
-  const telemetry = fanOut(on ? metrics.telemetry : undefined, opts.telemetry);
-  if (on) {
+  // With metrics off nothing registers a family: /metrics is empty, as documented.
+  const metrics = opts.metrics !== false ? createMetrics(opts.metricsRegistry) : undefined;
+  const telemetry = fanOut(metrics?.telemetry, opts.telemetry);
+  if (metrics !== undefined) {
     watchers.push((runtime) => runtime.onRevision((next) => metrics.observeRevision(next, telemetry)));
     onStart.push(metrics.start);
     observers.push(metrics.end);
@@ -107,8 +107,8 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
 
   return {
     telemetry,
-    registry: metrics.registry,
-    metrics: on ? metrics : undefined,
+    registry: metrics?.registry ?? opts.metricsRegistry ?? new Registry(),
+    metrics,
     observers,
     decided,
     onStart,

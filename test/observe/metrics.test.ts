@@ -173,6 +173,27 @@ describe('metrics', () => {
     expect(sampleValue(s, 'junction_time_to_first_byte_seconds_bucket', { objective: 'stream', le: '0.05' })).toBe(0);
   });
 
+  it('with metrics off, /metrics is empty: no family is registered, not even an empty one', async () => {
+    const off = await startJunction({
+      listen: false,
+      metrics: false,
+      tracing: false,
+      config: {
+        models: { ranker: { versions: { '6': { backend: { type: 'http', endpoints: [upstream.url] } } } } },
+        objectives: { cw: { default: 'ranker@6' } },
+      },
+    });
+    try {
+      const served = await injectedRequest(() => off)(`${off.url}/v1/objectives/cw`, { method: 'POST', body: '{}' });
+      await served.body.text();
+      expect(served.statusCode).toBe(200);
+      const res = await injectedRequest(() => off)(`${off.url}/metrics`);
+      expect(await res.body.text()).not.toContain('junction_');
+    } finally {
+      await off.close();
+    }
+  });
+
   it('counts in-flight requests while they are served', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => {
