@@ -21,14 +21,22 @@ async function readAll(body: Readable): Promise<string> {
 }
 
 describe('awaitFirstByte', () => {
-  it('a reply whose first chunk is already buffered starts at once; the chunk is still there, and a later reset is heard', async () => {
+  it('a reply whose first chunk is already buffered starts at once, and the chunk is still there', async () => {
     const body = new PassThrough();
     body.write('{"a":');
     const reply = await awaitFirstByte(replyWith(body))(call);
     expect(reply.body).toBe(body);
-    expect(body.listenerCount('error')).toBeGreaterThan(0); // a reset before the writer attaches is not uncaught
     body.end('1}');
     expect(await readAll(body)).toBe('{"a":1}');
+  });
+
+  it('a reset of a started reply before anyone reads it is heard, not an uncaught error ending the process', async () => {
+    const body = new PassThrough();
+    body.write('{"a":');
+    await awaitFirstByte(replyWith(body))(call);
+    body.destroy(new Error('reset')); // vitest fails the run on an unhandled 'error'
+    await new Promise((r) => setImmediate(r));
+    expect(body.destroyed).toBe(true);
   });
 
   it('waits for the first chunk and puts it back unread', async () => {

@@ -1,6 +1,7 @@
-// Tenancy over real sockets: API keys (only digests in config), objective
-// globs, overrides, rate limits with Retry-After — and no key anywhere it
-// should not be: upstream, logs, request records, error bodies.
+// Tenancy, through the data plane's own handler (inject): API keys (only
+// digests in config), objective globs, overrides, rate limits with Retry-After
+// — and no key anywhere it should not be: upstream, logs, request records,
+// error bodies.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
 import type { RequestRecord } from '../../src/observe/record.js';
