@@ -33,11 +33,12 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
 /**
  * A bench server in TypeScript compiled to plain JavaScript, to run with bare
  * `node` as Junction runs from dist/ (a loader like tsx in the process turns on
- * source maps and slows a proxy measurably). Written under node_modules/.cache
- * so its package imports resolve from the project.
+ * source maps and slows a proxy measurably). Written under the project's
+ * .cache/ (gitignored; node_modules may be shared with other checkouts), where
+ * its package imports still resolve from the project.
  */
 export function compiled(tsFile: string): string {
-  const dir = join(root, 'node_modules/.cache/junction-bench');
+  const dir = join(root, '.cache/bench');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, basename(tsFile).replace(/\.ts$/, '.mjs'));
   buildSync({
