@@ -19,7 +19,17 @@ import type { RoutingRequest } from '../src/routing/types.js';
 import { JunctionClient } from '../packages/client/src/index.js';
 import { benchConfig } from './decide.js';
 import type { BenchSection } from './report.js';
-import { freePort, has, start, stop, waitFor, wrk, type LoadResult } from './tools.js';
+import {
+  freePort,
+  has,
+  nginxMainConfig,
+  start,
+  startFixedUpstreams,
+  stop,
+  waitFor,
+  wrk,
+  type LoadResult,
+} from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quiet = { error() {}, warn() {}, info() {} };
@@ -273,26 +283,19 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
   );
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server { listen 127.0.0.1:${up1}; location / { default_type application/json; return 200 '{"scores":[0.91,0.42,0.17]}'; } }
-  server { listen 127.0.0.1:${up2}; location / { default_type application/json; return 200 '{"scores":[0.88,0.47,0.12]}'; } }
-  upstream plain_upstream { server 127.0.0.1:${up1}; keepalive 64; }
+    nginxMainConfig(
+      dir,
+      'proxy',
+      `  upstream plain_upstream { server 127.0.0.1:${up1}; keepalive 64; }
   server {
     listen 127.0.0.1:${plain};
     location / { proxy_pass http://plain_upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-  include ${dir}/junction.conf;
-}`,
+  include ${dir}/junction.conf;`,
+    ),
   );
   const children = [
+    startFixedUpstreams(dir, up1, up2),
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
     start(process.execPath, [
       join(root, 'bin/junction.js'),

@@ -9,7 +9,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FixedRateResult } from './fixed-rate.js';
 import type { BenchSection } from './report.js';
-import { compiled, freePort, has, start, stop, waitFor, wrk, wrkPostScript, type LoadResult } from './tools.js';
+import {
+  compiled,
+  freePort,
+  has,
+  nginxMainConfig,
+  start,
+  startFixedUpstreams,
+  stop,
+  waitFor,
+  wrk,
+  wrkPostScript,
+  type LoadResult,
+} from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,25 +58,17 @@ export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSecti
 
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream v6 { server 127.0.0.1:${up1}; keepalive 128; }
+    nginxMainConfig(
+      dir,
+      'proxy',
+      `  upstream v6 { server 127.0.0.1:${up1}; keepalive 128; }
   upstream v7 { server 127.0.0.1:${up2}; keepalive 128; }
   split_clients "\${http_x_unit_id}\${request_id}" $variant { 50% v6; * v7; }
-  server { listen 127.0.0.1:${up1}; location / { default_type application/json; return 200 '{"scores":[0.91,0.42,0.17]}'; } }
-  server { listen 127.0.0.1:${up2}; location / { default_type application/json; return 200 '{"scores":[0.88,0.47,0.12]}'; } }
   server {
     listen 127.0.0.1:${nginxProxy};
     location / { proxy_pass http://$variant; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}`,
+  }`,
+    ),
   );
   writeFileSync(
     join(dir, 'junction.yaml'),
@@ -88,6 +92,7 @@ objectives:
   );
   writeFileSync(join(dir, 'post.lua'), wrkPostScript());
   const children = [
+    startFixedUpstreams(dir, up1, up2),
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
     start(process.execPath, [
       compiled(join(root, 'bench/bare-proxy.ts')),

@@ -1,6 +1,6 @@
 // Process and load-generator plumbing for the HTTP benchmarks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,4 +133,40 @@ request = function()
 ${extra}  return wrk.format(nil)
 end
 `;
+}
+
+/** An nginx main config (one worker, its own pid, logs and temp paths under `dir/name`) around an `http {}` body. */
+export function nginxMainConfig(dir: string, name: string, httpBody: string): string {
+  const at = join(dir, name);
+  mkdirSync(at, { recursive: true });
+  return `
+worker_processes 1;
+pid ${at}/nginx.pid;
+error_log ${at}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${at}/body; proxy_temp_path ${at}/proxy;
+  fastcgi_temp_path ${at}/fcgi; uwsgi_temp_path ${at}/uwsgi; scgi_temp_path ${at}/scgi;
+${httpBody}
+}`;
+}
+
+/**
+ * The benches' two upstreams (`ranker@6`, `ranker@7`): nginx returning a fixed
+ * JSON body, in an nginx of its own, so that a proxy under test (nginx
+ * included) never shares a worker with them and pays for their CPU.
+ */
+export function startFixedUpstreams(dir: string, up1: number, up2: number): ChildProcess {
+  const conf = join(dir, 'upstreams.conf');
+  writeFileSync(
+    conf,
+    nginxMainConfig(
+      dir,
+      'upstreams',
+      `  server { listen 127.0.0.1:${up1}; location / { default_type application/json; return 200 '{"scores":[0.91,0.42,0.17]}'; } }
+  server { listen 127.0.0.1:${up2}; location / { default_type application/json; return 200 '{"scores":[0.88,0.47,0.12]}'; } }`,
+    ),
+  );
+  return start('nginx', ['-c', conf, '-g', 'daemon off;']);
 }
