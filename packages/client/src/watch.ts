@@ -112,8 +112,18 @@ export class SnapshotWatcher {
       throw new Error(`snapshot: ${declared} bytes is over the ${MAX_SNAPSHOT_BYTES}-byte limit`);
     }
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-    const text = await res.body.text();
-    this.accept(text, etag, 'server');
+    // Counted as it arrives too: a chunked reply declares no length.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_SNAPSHOT_BYTES) {
+        res.body.destroy();
+        throw new Error(`snapshot: over the ${MAX_SNAPSHOT_BYTES}-byte limit`);
+      }
+      chunks.push(chunk);
+    }
+    this.accept(Buffer.concat(chunks, size).toString('utf8'), etag, 'server');
   }
 
   /** Parses, validates and compiles a snapshot, or reports it and keeps the old one. True when applied. */
