@@ -118,12 +118,14 @@ export class GateStats {
     // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
     if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
       const notes = r.shadows;
-      void r.shadowsSettled.then(() => {
-        for (const n of notes) {
-          if (n.result === 'agree') this.arm(objective, n.target).agree++;
-          else if (n.result === 'disagree') this.arm(objective, n.target).disagree++;
-        }
-      });
+      void r.shadowsSettled
+        .then(() => {
+          for (const n of notes) {
+            if (n.result === 'agree') this.arm(objective, n.target).agree++;
+            else if (n.result === 'disagree') this.arm(objective, n.target).disagree++;
+          }
+        })
+        .catch(() => undefined); // a rejection nobody hears would end the process; a lost count would not
     }
   };
 

@@ -123,7 +123,12 @@ export class DecisionLog {
     this.deferred++;
     void record.shadowsSettled.then(() => {
       this.deferred--;
-      this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
+      try {
+        this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
+      } catch {
+        // A rejection here would be unhandled (the end of the process): the line is lost, and counted.
+        this.drop(1);
+      }
       this.settle();
     });
   };
