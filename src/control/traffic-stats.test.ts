@@ -78,4 +78,20 @@ describe('TrafficStats', () => {
     served(stats, cellB);
     expect(stats.snapshot(config, 5).objectives.cw!.targets).toMatchObject([{ target: 'm@2', requests: 1 }]);
   });
+
+  it('exposures reported with an Outcome object each count per decision, in one entry of their slot', () => {
+    now = 2_000_000;
+    const stats = new TrafficStats(clock);
+    for (let i = 0; i < 1000; i++) {
+      const r = newRecord(`x${i}`, 'POST', '/v1/exposures', now);
+      r.via = 'sdk';
+      r.end = now;
+      r.outcome = { ...cellB! }; // a fresh object per item, as POST /v1/exposures makes them
+      stats.observe(r);
+    }
+    const [e] = stats.snapshot(config, 1).objectives.cw!.experiments;
+    expect(e!.cells.map((c) => c.exposures)).toEqual([0, 1000]);
+    const slots = (stats as unknown as { slots: Array<{ byOutcome: Map<unknown, unknown> }> }).slots;
+    expect(slots.reduce((n, s) => n + s.byOutcome.size, 0)).toBe(1); // not one entry per exposure
+  });
 });

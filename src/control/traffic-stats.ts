@@ -36,6 +36,12 @@ interface Slot {
   /** Slot number (ms since epoch / SLOT_MS) the counters belong to. */
   index: number;
   byOutcome: Map<Outcome, Counters>;
+  /**
+   * Exposures arrive with an Outcome object of their own each (made from the
+   * reported item): the first one of each decision stands for the rest, so the
+   * slot grows with the decisions, not with the number of exposures.
+   */
+  exposed: Map<string, Outcome>;
 }
 
 export interface TargetTraffic {
@@ -97,7 +103,11 @@ const MONOTONIC: TrafficClock = {
 };
 
 export class TrafficStats {
-  private readonly slots: Slot[] = Array.from({ length: SLOTS }, () => ({ index: -1, byOutcome: new Map() }));
+  private readonly slots: Slot[] = Array.from({ length: SLOTS }, () => ({
+    index: -1,
+    byOutcome: new Map(),
+    exposed: new Map(),
+  }));
   private readonly startedAt: number;
 
   constructor(private readonly clock: TrafficClock = MONOTONIC) {
@@ -118,9 +128,17 @@ export class TrafficStats {
     if (slot.index !== index) {
       slot.index = index;
       slot.byOutcome = new Map();
+      slot.exposed = new Map();
     }
-    let c = slot.byOutcome.get(outcome);
-    if (!c) slot.byOutcome.set(outcome, (c = newCounters()));
+    let key = outcome;
+    if (r.via !== 'invoke') {
+      const name = `${outcome.objective}\0${outcome.target.id}\0${outcome.rule}\0${outcome.experiment ?? ''}\0${outcome.cell ?? ''}`;
+      const first = slot.exposed.get(name);
+      if (first === undefined) slot.exposed.set(name, outcome);
+      else key = first;
+    }
+    let c = slot.byOutcome.get(key);
+    if (!c) slot.byOutcome.set(key, (c = newCounters()));
     if (r.via !== 'invoke') {
       // Decided here (POST /v1/decide) or elsewhere (SDK, edge exposures): an exposure, not a request served.
       c.decided++;
