@@ -35,7 +35,7 @@ export const moduleState = TOP.flatMap((top) => [
 ]);
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'packages/*/dist/', '**/*.cjs'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.cache/', 'packages/*/dist/', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
