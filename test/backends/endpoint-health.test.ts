@@ -130,4 +130,28 @@ describe('endpoint health', () => {
     release();
     expect((await first).status).toBe(200);
   });
+
+  it('gives the slot back when a reply ends, whether it came in one read or streamed', async () => {
+    const up = await startUpstream('cap', { bufferBody: false });
+    open.push(up);
+    up.handle((req, res) => {
+      if (req.url?.includes('stream') !== true) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
+        res.end('{}'); // whole: the reply is handed over as one buffer
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }); // chunked: streamed through
+      res.write('{');
+      setImmediate(() => res.end('}'));
+    });
+    const j = await junctionWith({ endpoints: [up.url], maxConcurrency: 1 });
+    // With one slot, a slot not given back refuses the next call (503 overloaded).
+    for (let i = 0; i < 3; i++) expect((await call(j)).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${j.url}/v1/objectives/o?stream=1`, { method: 'POST', body: '{}' });
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.text()).toBe('{}');
+    }
+    expect((await call(j)).status).toBe(200);
+  });
 });

@@ -108,12 +108,17 @@ export function createHttpBackend(
       endpoint.outstanding--;
       throw upstreamFailure(err, call, target, () => set.failure(endpoint, performance.now()));
     }
+    if (response.statusCode >= 500) set.failure(endpoint, performance.now());
+    else set.success(endpoint);
     const body = response.body as unknown as Readable;
+    const whole = wholeBody(body, response.headers['content-length']);
+    if (whole !== undefined) {
+      endpoint.outstanding--;
+      return { status: response.statusCode, headers: response.headers, body: whole };
+    }
     body.on('close', () => {
       endpoint.outstanding--;
     }); // 'close' comes once
-    if (response.statusCode >= 500) set.failure(endpoint, performance.now());
-    else set.success(endpoint);
     return { status: response.statusCode, headers: response.headers, body };
   }
 
@@ -127,6 +132,19 @@ export function createHttpBackend(
       for (const e of set.endpoints) telemetry.endpointClosed(target.id, redactUrl(e.url));
     },
   };
+}
+
+/**
+ * The reply's body when all of it came in the read that brought its headers
+ * (a small answer almost always does: undici has pushed every byte before the
+ * request's promise settles), else undefined. Handed over as one Buffer — the
+ * same bytes, uncopied when they came in one chunk — it goes to the caller in
+ * one write, without a pipe, a reply timer or per-chunk listeners.
+ */
+function wholeBody(body: Readable, contentLength: string | string[] | undefined): Buffer | undefined {
+  if (typeof contentLength !== 'string' || body.readableLength === 0) return undefined;
+  if (body.readableLength !== Number(contentLength) || body.readableFlowing === true) return undefined;
+  return body.read() as Buffer;
 }
 
 function upstreamPath(base: string, rest: string): string {
