@@ -119,12 +119,14 @@ export class DecisionLog {
       return;
     }
     // Shadow outcomes belong on the line, but the request has already been
-    // answered: wait (bounded by the shadow timeout) off the request's path.
+    // answered: wait (bounded by the shadow timeout) off the request's path,
+    // with the record as it ended (the path may still write to its own).
     this.deferred++;
+    const ended: RequestRecord = { ...record };
     void record.shadowsSettled.then(() => {
       this.deferred--;
       try {
-        this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
+        this.append(JSON.stringify(toDecisionRecord(ended, this.clock)));
       } catch {
         // A rejection here would be unhandled (the end of the process): the line is lost, and counted.
         this.drop(1);
