@@ -1,6 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DecisionLog } from './decision-log.js';
+import { DecisionLines, DecisionLog, toDecisionRecord } from './decision-log.js';
+import type { Outcome, Target } from '../routing/types.js';
 import { newRecord, type RequestRecord } from './record.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 
@@ -126,5 +127,57 @@ describe('decision log', () => {
     expect(got.length + log.dropped).toBe(101);
     expect(got.length).toBe(log.written);
     expect(got[0]!.requestId).toBe('req-0');
+  });
+
+  it('writes each line exactly as JSON.stringify would, escapes and all', () => {
+    const outcome = (rule: string, experiment?: string, cell?: string): Outcome =>
+      ({
+        objective: 'cw',
+        target: { id: 'ranker@7' } as Target,
+        rule,
+        experiment,
+        cell,
+        revision: 12,
+      }) as Outcome;
+    const variants: Array<(r: RequestRecord) => void> = [
+      () => {}, // no decision: every outcome field null
+      (r) => {
+        r.outcome = outcome('experiment:cw-42', 'cw-42', 'B');
+        r.unit = 'user-1';
+        r.context = { country: 'BR', device: 'tv' };
+        r.client = 'web';
+      },
+      (r) => {
+        r.outcome = outcome('default');
+        r.unit = 'quote " backslash \\ newline \n tab \t nul \u0000 é ☃ \ud83d\ude00 lone \ud800';
+        r.context = { 'x"y': 'a\\b', emoji: '\ud83d\ude00' };
+        r.requestId = '</script>\u2028';
+      },
+      (r) => {
+        r.outcome = outcome('rule:br');
+        r.status = 502;
+        r.errorCode = 'upstream_error';
+        r.fallback = 'static';
+        r.trafficClass = 'shadow';
+        r.shadows = [{ target: 'ranker@8', result: 'disagree', agreement: 0.25 }];
+        r.usage = { prompt: 12, completion: 40 };
+        r.end = r.start + 123.4567891;
+      },
+      (r) => {
+        r.via = 'decide';
+        r.outcome = outcome('pin');
+      },
+      (r) => {
+        r.end = r.start; // zero latency
+        r.start = 0.1;
+      },
+    ];
+    const lines = new DecisionLines();
+    for (const change of variants) {
+      const r = record(1);
+      change(r);
+      expect(lines.line(r)).toBe(JSON.stringify(toDecisionRecord(r)));
+      expect(lines.line(r)).toBe(JSON.stringify(toDecisionRecord(r))); // the outcome's part, now remembered
+    }
   });
 });

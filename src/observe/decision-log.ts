@@ -17,6 +17,7 @@ import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.
 import { IsoTime } from './iso-time.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 import type { TokenUsage } from './token-usage.js';
+import type { Outcome } from '../routing/types.js';
 
 /** One line of the decision log. Field names are part of the contract (docs/observability.md). */
 export interface DecisionRecord {
@@ -89,7 +90,7 @@ export class DecisionLog {
   private readonly random: () => number;
   private readonly maxBufferBytes: number;
   private readonly idle: Array<() => void> = [];
-  private readonly clock = new IsoTime();
+  private readonly lines = new DecisionLines();
 
   constructor(private readonly opts: DecisionLogOptions) {
     this.sink = opts.sink;
@@ -115,7 +116,7 @@ export class DecisionLog {
     const rate = this.opts.sampleRate(objective);
     if (rate < 1 && (rate <= 0 || this.random() >= rate)) return;
     if (record.shadowsSettled === undefined) {
-      this.append(JSON.stringify(toDecisionRecord(record, this.clock)));
+      this.append(this.lines.line(record));
       return;
     }
     // Shadow outcomes belong on the line, but the request has already been
@@ -126,7 +127,7 @@ export class DecisionLog {
     void record.shadowsSettled.then(() => {
       this.deferred--;
       try {
-        this.append(JSON.stringify(toDecisionRecord(ended, this.clock)));
+        this.append(this.lines.line(ended));
       } catch {
         // A rejection here would be unhandled (the end of the process): the line is lost, and counted.
         this.drop(1);
@@ -221,6 +222,56 @@ export class DecisionLog {
     await this.drained();
     if (this.opts.ownsSink) await new Promise<void>((resolve) => this.sink.end(resolve));
   }
+}
+
+/**
+ * Writes a record's line: exactly `JSON.stringify(toDecisionRecord(r))`
+ * (tested field for field), built by hand because JSON.stringify of the
+ * 19-field object measured ~1.3 µs, over 1 % of a proxied request. The
+ * outcome's part of the line is the same for every request it decides, so it
+ * is made once per outcome; strings are quoted directly when they need no
+ * escaping (ids, names, units almost always).
+ */
+export class DecisionLines {
+  private readonly clock = new IsoTime();
+  private readonly outcomes = new WeakMap<Outcome, string>();
+
+  line(r: RequestRecord): string {
+    const o = r.outcome;
+    let decided = o === undefined ? NO_OUTCOME : this.outcomes.get(o);
+    if (decided === undefined) {
+      decided = `"rule":${quote(o!.rule)},"experiment":${quoteOrNull(o!.experiment)},"cell":${quoteOrNull(o!.cell)},"target":${quote(o!.target.id)},"revision":${o!.revision}`;
+      this.outcomes.set(o!, decided);
+    }
+    const context = r.context;
+    return (
+      `{"time":"${this.clock.format(performance.timeOrigin + r.start)}","requestId":${quote(r.requestId)}` +
+      `,"via":"${r.via}","objective":${quote(r.objective!)},"unit":${quoteOrNull(r.unit)}` +
+      `,"context":${context === undefined || isEmpty(context) ? '{}' : JSON.stringify(context)},${decided}` +
+      `,"client":${quoteOrNull(r.client)},"trafficClass":${quote(r.trafficClass)},"status":${r.status}` +
+      `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : Math.round((r.end - r.start) * 1000) / 1000}` +
+      `,"fallback":${quoteOrNull(r.fallback)},"shadows":${r.shadows === undefined ? '[]' : JSON.stringify(r.shadows)}` +
+      `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}}`
+    );
+  }
+}
+
+const NO_OUTCOME = '"rule":null,"experiment":null,"cell":null,"target":null,"revision":null';
+
+/** Printable ASCII other than `"` and `\`: JSON needs no escape for it. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function quoteOrNull(s: string | undefined): string {
+  return s === undefined ? 'null' : quote(s);
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 export function toDecisionRecord(r: RequestRecord, clock?: IsoTime): DecisionRecord {
