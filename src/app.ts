@@ -23,8 +23,15 @@ import { injectInto, type InjectRequest, type InjectResponse } from './faces/inj
 import { Runtime } from './runtime/runtime.js';
 import { createTenancy } from './tenancy/admission.js';
 import { bodyLimits } from './call/body.js';
+import { BucketMemo } from './routing/bucket-memo.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
+
+/**
+ * Buckets the data plane remembers (unit, experiment or rollout pairs seen
+ * twice): a few MB at most, answered with two Map lookups instead of a SHA-256.
+ */
+const SERVER_BUCKET_MEMO = 32_768;
 
 export interface JunctionOptions {
   /** A config file (YAML or JSON) … */
@@ -164,6 +171,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     onStart: observability.onStart,
     admit: tenancy.admit,
     replySampler: control?.replySampler,
+    buckets: new BucketMemo(SERVER_BUCKET_MEMO),
     routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog), ...metricsRoutes(observability.registry)],
   };
   const server = createDataPlaneServer(dataPlane, opts.server);

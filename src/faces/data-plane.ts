@@ -13,6 +13,7 @@ import {
   type RequestRecord,
   type StartObserver,
 } from '../observe/record.js';
+import type { BucketMemo } from '../routing/bucket-memo.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
@@ -58,6 +59,12 @@ export interface DataPlane {
   /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
   onStart?: StartObserver[];
   log?: Logger;
+  /**
+   * Buckets of units seen again (returning users decide again and again): a
+   * bucket is a pure function of salt and unit, so a remembered one is the
+   * computed one; the memo steps aside when units do not repeat.
+   */
+  buckets?: BucketMemo;
   /** Keeps copies of sampled replies (the rollout gates' output scores). */
   replySampler?: ReplySampler | undefined;
   /** Extra routes (protocol faces, /metrics) added by other modules. */

@@ -5,6 +5,7 @@ import { routingRequest } from '../routing/request.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, notifyObservers, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
+import type { BucketMemo } from '../routing/bucket-memo.js';
 import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
 import type { IncomingMessage } from 'node:http';
@@ -56,7 +57,14 @@ function routingRequestOf(item: Record<string, unknown>, at: string, override?: 
 }
 
 /** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
-function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord | undefined, caller: Caller) {
+function decideOne(
+  rev: Revision,
+  item: unknown,
+  at: string,
+  note: RequestRecord | undefined,
+  caller: Caller,
+  buckets: BucketMemo | undefined,
+) {
   if (!isObject(item)) throw new JunctionError('invalid_request', `${at}expected an object`);
   const name = item.objective;
   if (typeof name !== 'string') throw new JunctionError('invalid_request', `${at}objective is required`);
@@ -68,7 +76,7 @@ function decideOne(rev: Revision, item: unknown, at: string, note: RequestRecord
     note.started = true;
   }
   const rr = routingRequestOf(item, at);
-  const outcome = decide(rev.routing, o, rr);
+  const outcome = decide(rev.routing, o, rr, undefined, buckets);
   if (note !== undefined) {
     note.unit = rr.unit;
     note.context = rr.context;
@@ -93,12 +101,12 @@ function decideObserved(
   caller: Caller,
 ) {
   const observers = dp.decided;
-  if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined, caller);
+  if (observers === undefined || observers.length === 0) return decideOne(rev, item, at, undefined, caller, dp.buckets);
   const note = newRecord(request.requestId, request.method, request.path, performance.now());
   note.via = 'decide';
   note.client = caller.client; // exposures are attributed to the client that asked
   try {
-    const decision = decideOne(rev, item, at, note, caller);
+    const decision = decideOne(rev, item, at, note, caller, dp.buckets);
     note.status = 200;
     return decision;
   } catch (err) {

@@ -194,7 +194,7 @@ export async function invokeExchange(
     record.context = routingReq.context;
     record.trafficClass = routingReq.trafficClass;
     const decideStart = record.trace === undefined ? 0 : performance.now();
-    outcome = decide(revision.routing, o, routingReq);
+    outcome = decide(revision.routing, o, routingReq, undefined, dp.buckets);
     record.outcome = outcome;
     if (record.trace !== undefined) traceRouting(record.trace, outcome, decideStart);
 
