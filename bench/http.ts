@@ -113,7 +113,9 @@ objectives:
       join(dir, 'data'),
       ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')]),
     ]),
-    // The same with --workers 1: a primary that only supervises, one worker serving.
+    // The same with --workers 1, which is the single-process default (a primary and its
+    // workers start only from 2): the same configuration started twice, so the two rows
+    // also show this machine's run-to-run spread within one run.
     start(process.execPath, [
       join(root, 'bin/junction.js'),
       'serve',
