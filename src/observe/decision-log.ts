@@ -312,5 +312,9 @@ export function openDecisionLog(
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');
-  return new DecisionLog({ ...opts, sink: createWriteStream('', { fd }), ownsSink: true });
+  // A batch (up to FLUSH_BYTES, often more than the stream's default 16 KiB mark) is taken
+  // whole: with the default, most writes reported back-pressure and the drain that followed
+  // sent a second, small write, ~30 % more trips through the thread pool for the same lines.
+  const sink = createWriteStream('', { fd, highWaterMark: 4 * FLUSH_BYTES });
+  return new DecisionLog({ ...opts, sink, ownsSink: true });
 }
