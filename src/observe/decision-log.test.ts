@@ -92,6 +92,28 @@ describe('decision log', () => {
     await log.close();
   });
 
+  it('a line still waiting on its shadow copies is written as soon as they settle when someone waits for the log', async () => {
+    const writes: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk.toString());
+        cb();
+      },
+    });
+    // A batch timer that never fires within the test: only the waiting may flush the line.
+    const log = new DecisionLog({ sink, sampleRate: () => 1, flushDelayMs: 60_000 });
+    let settle!: () => void;
+    const r = record(1);
+    r.shadowsSettled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    log.observer(r);
+    const closed = log.close(); // shutting down while the shadow is still out
+    settle();
+    await closed;
+    expect(lines(writes.join(''))).toMatchObject([{ requestId: 'req-1' }]);
+  });
+
   it('a slow sink drops lines past the buffer cap and counts them, never blocking', async () => {
     const drops: number[] = [];
     const telemetry: Telemetry = {

@@ -149,8 +149,9 @@ export class DecisionLog {
     this.pending.push(line);
     this.pendingBytes += line.length + 1;
     if (this.blocked) return;
-    if (this.pendingBytes >= FLUSH_BYTES) {
-      // Enough for one write: do not wait for the timer.
+    // Enough for one write, or someone waits for the log (close, drained): do not wait for the
+    // timer, which is unref'd and would let a closing process exit with the line unwritten.
+    if (this.pendingBytes >= FLUSH_BYTES || this.idle.length > 0) {
       if (this.timer !== undefined) {
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -274,13 +275,11 @@ function isEmpty(o: object): boolean {
   return true;
 }
 
-export function toDecisionRecord(r: RequestRecord, clock?: IsoTime): DecisionRecord {
+/** The line's fields as an object: what `DecisionLines` writes, by definition (its test compares the two). */
+export function toDecisionRecord(r: RequestRecord): DecisionRecord {
   const o = r.outcome;
   return {
-    time:
-      clock === undefined
-        ? new Date(performance.timeOrigin + r.start).toISOString()
-        : clock.format(performance.timeOrigin + r.start),
+    time: new Date(performance.timeOrigin + r.start).toISOString(),
     requestId: r.requestId,
     via: r.via,
     objective: r.objective!,
