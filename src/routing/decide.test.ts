@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../config/load.js';
 import { JunctionError } from '../errors.js';
 import { bucketOf } from './bucket.js';
+import { BucketMemo } from './bucket-memo.js';
 import { compileRouting } from './compile.js';
 import { decide, explain } from './decide.js';
 import type { RoutingRequest, RoutingTable } from './types.js';
@@ -174,6 +175,19 @@ describe('decide: each step and its precedence', () => {
       const o = route(t, req({ unit: undefined, randomUnit }));
       expect(o.target.id).toBe(bucketOf('cw:ranker@8', randomUnit) < 5000 ? 'ranker@8' : 'ranker@6');
     }
+  });
+
+  it('no unit: the random unit goes past a bucket memo, which keeps room for units that come back', () => {
+    const t = table({ rollout: { candidate: 'ranker@8', percent: 50 } });
+    const memo = new BucketMemo(64);
+    for (let i = 0; i < 200; i++) {
+      const randomUnit = `r${i % 10}`; // even a random unit drawn twice is not remembered
+      const o = decide(t, t.objectives.get('cw')!, req({ unit: undefined, randomUnit }), undefined, memo);
+      expect(o.target.id).toBe(bucketOf('cw:ranker@8', randomUnit) < 5000 ? 'ranker@8' : 'ranker@6');
+    }
+    expect(memo.hits + memo.misses + memo.bypassed).toBe(0);
+    decide(t, t.objectives.get('cw')!, req({ unit: 'user-1' }), undefined, memo);
+    expect(memo.hits + memo.misses + memo.bypassed).toBe(1); // a unit still goes through it
   });
 });
 

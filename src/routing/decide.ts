@@ -9,9 +9,11 @@ import { firstMatchingRule } from './rule-index.js';
 import { mismatch } from './when.js';
 
 /**
- * `memo`: where the caller keeps buckets of units it sees again (the SDK); a
- * bucket is a pure function of salt and unit, so the outcome is the same with
- * or without it. Pass none for random units: they never repeat.
+ * `memo`: where the caller keeps buckets of units it sees again (the SDK, the
+ * data plane); a bucket is a pure function of salt and unit, so the outcome is
+ * the same with or without it. A request without a unit (a random one) never
+ * repeats, so it goes past the memo: remembering it would only evict units
+ * that come back.
  */
 export function decide(
   table: RoutingTable,
@@ -20,6 +22,7 @@ export function decide(
   trail?: TrailEntry[],
   memo?: BucketMemo,
 ): Outcome {
+  if (req.unit === undefined) memo = undefined;
   // 1. override, then pins
   if (req.override !== undefined) return resolveOverride(table, o, req, req.override, trail);
   const pinned = resolvePin(o, req.unit, trail);

@@ -247,8 +247,7 @@ export class JunctionClient {
   ): Outcome {
     // The server's own builder: the same checks, defaults and random unit as a request's headers.
     const req = routingRequest(unit, context, opts.trafficClass, opts.override, OPTIONS, o.name);
-    // A random unit never comes back: remembering its buckets would only evict the ones that do.
-    return routingDecide(this.snapshot!.table, o, req, undefined, unit === undefined ? undefined : this.buckets);
+    return routingDecide(this.snapshot!.table, o, req, undefined, this.buckets);
   }
 
   private endpointFor(d: Decision): string {
