@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { LATENCY_BUCKETS } from '../../src/observe/metrics.js';
+import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 import { dropSchema, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
@@ -109,13 +110,12 @@ describe('rollout controller', () => {
 });
 
 describe("rollout gates read the Junction's /metrics series", () => {
-  const series = async (name: string, target: string) => {
-    const text = await (await request(`${j.url}/metrics`)).body.text();
-    return Number(
-      text.match(new RegExp(`^${name}\\{objective="cw",target="${target}",traffic_class="live"\\} (\\d+)`, 'm'))?.[1] ??
-        0,
-    );
-  };
+  const series = async (name: string, target: string) =>
+    sampleValue(parsePrometheus(await (await request(`${j.url}/metrics`)).body.text()), name, {
+      objective: 'cw',
+      target,
+      traffic_class: 'live',
+    });
 
   it('judges the requests and errors /metrics counts, and trips on the p99 of its histogram', async () => {
     await j.close();
@@ -137,9 +137,11 @@ describe("rollout gates read the Junction's /metrics series", () => {
         admin: { port: 0, insecure: true },
       },
     });
+    let answered = 0;
     candidate.handle((_req, res) => {
       setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'application/json' });
+        // Every fifth answer fails: the errors the gates count must be /metrics' own.
+        res.writeHead(++answered % 5 === 0 ? 500 : 200, { 'content-type': 'application/json' });
         res.end('{}');
       }, 60);
     });
@@ -148,6 +150,7 @@ describe("rollout gates read the Junction's /metrics series", () => {
     await traffic(40);
     await c.tick();
     const window = c.lastWindow('cw', 'm@2');
+    expect(window?.candidate.errors).toBeGreaterThan(0);
     expect(window?.candidate.requests).toBe(await series('junction_request_duration_seconds_count', 'm@2'));
     expect(window?.baseline.requests).toBe(await series('junction_request_duration_seconds_count', 'm@1'));
     expect(window?.candidate.errors).toBe(await series('junction_failed_requests_total', 'm@2'));
