@@ -157,11 +157,13 @@ describe("gate statistics read the Junction's /metrics series", () => {
   });
 
   it('rows a replica of an earlier release published over other bounds add requests and errors, never their histograms', () => {
+    const earlier = new Array(20).fill(0).map((_, i) => (i === 3 ? 10 : 0));
+    const first = { target: 'm@2', requests: 4, errors: 0, buckets: JSON.stringify(earlier) }; // the first release: an array
     const old = {
       target: 'm@2',
-      requests: 10,
+      requests: 6,
       errors: 1,
-      buckets: JSON.stringify(new Array(20).fill(0).map((_, i) => (i === 3 ? 10 : 0))),
+      buckets: JSON.stringify({ latency: earlier, ttft: earlier, agree: 0, disagree: 0, scores: [] }),
     };
     const ours = {
       target: 'm@2',
@@ -177,9 +179,14 @@ describe("gate statistics read the Junction's /metrics series", () => {
         scores: [],
       }),
     };
-    const sum = sumRows([old, ours]).get('m@2')!;
+    const sum = sumRows([first, old, ours]).get('m@2')!;
     expect(sum).toMatchObject({ requests: 15, errors: 1 });
     expect(sum.buckets.slice(0, 4)).toEqual([0, 0, 5, 0]);
+    expect(sum.ttft.every((n) => n === 0)).toBe(true);
+    // And the other way round: an earlier release's leader, reading `latency`/`ttft`, finds none of ours to misread.
+    const published = JSON.parse(ours.buckets) as Record<string, unknown>;
+    expect(published.latency).toBeUndefined();
+    expect(published.ttft).toBeUndefined();
   });
 });
 

@@ -18,8 +18,6 @@ import type { GateArm } from './store.js';
 
 /** Upper bounds (ms) of the latency buckets: /metrics' own, then +Inf. A p99 is reported as the bound of its bucket. */
 const BOUNDS_MS: readonly number[] = [...LATENCY_BUCKETS.map((s) => Math.round(s * 1e6) / 1e3), Infinity];
-/** Marks histograms published over BOUNDS_MS in the store, so rows of a replica still on other bounds are never summed with them. */
-const BOUNDS_TAG = 'metrics';
 /** The same buckets for the console's traffic view (traffic-stats.ts). */
 export { BOUNDS_MS as LATENCY_BOUNDS_MS };
 /** Replies larger than this are not read for scores. */
@@ -237,12 +235,17 @@ export function addCounters(a: ArmCounters, b: Partial<ArmCounters>): void {
  * The store keeps requests and errors in columns and everything else in one
  * JSON column (named `buckets` since the first release, when it held only the
  * latency histogram: an array, still read as such).
+ *
+ * The histograms over BOUNDS_MS (/metrics' buckets) go under keys of their
+ * own. Earlier releases wrote theirs, over other bounds, as `latency` and
+ * `ttft`; during a rolling upgrade each side then finds no histogram of the
+ * other's to misread (a ratio gate skips) instead of summing buckets of
+ * different widths. Requests, errors, shadows and scores mean the same in both.
  */
 export function encodeHistograms(c: ArmCounters): string {
   return JSON.stringify({
-    bounds: BOUNDS_TAG,
-    latency: c.buckets,
-    ttft: c.ttft,
+    metricsLatency: c.buckets,
+    metricsTtft: c.ttft,
     agree: c.agree,
     disagree: c.disagree,
     scores: c.scores,
@@ -252,13 +255,11 @@ export function encodeHistograms(c: ArmCounters): string {
 function decodeHistograms(text: string): Partial<ArmCounters> {
   const v = JSON.parse(text) as
     | number[]
-    | { bounds?: string; latency?: number[]; ttft?: number[]; agree?: number; disagree?: number; scores?: number[] };
-  // A replica of an earlier release counted latency over other bounds: its requests and errors count, its histograms cannot.
+    | { metricsLatency?: number[]; metricsTtft?: number[]; agree?: number; disagree?: number; scores?: number[] };
   if (Array.isArray(v)) return {};
-  const ours = v.bounds === BOUNDS_TAG;
   return {
-    buckets: ours ? (v.latency ?? []) : [],
-    ttft: ours ? (v.ttft ?? []) : [],
+    buckets: v.metricsLatency ?? [],
+    ttft: v.metricsTtft ?? [],
     agree: v.agree ?? 0,
     disagree: v.disagree ?? 0,
     scores: v.scores ?? [],
