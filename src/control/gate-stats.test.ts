@@ -156,6 +156,20 @@ describe("gate statistics read the Junction's /metrics series", () => {
     expect(failing.reason).toMatch(/error rate/);
   });
 
+  it('what a process publishes never goes down: an arm whose rollout ends is paused, and goes on without the traffic in between', () => {
+    const { stats, serve, arm } = gatesOnMetrics();
+    for (let i = 0; i < 10; i++) serve('ranker@7', 5);
+    expect(arm('ranker@7').requests).toBe(10);
+    stats.track(new Map()); // the rollout ends
+    expect(stats.entries()).toEqual([]);
+    for (let i = 0; i < 7; i++) serve('ranker@7', 5); // traffic while no rollout runs
+    stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]])); // a new one begins
+    expect(arm('ranker@7').requests).toBe(10);
+    serve('ranker@7', 5);
+    expect(arm('ranker@7')).toMatchObject({ requests: 11, errors: 0 });
+    expect(arm('ranker@7').buckets.reduce((a, b) => a + b, 0)).toBe(11);
+  });
+
   it('rows a replica of an earlier release published over other bounds add requests and errors, never their histograms', () => {
     const earlier = new Array(20).fill(0).map((_, i) => (i === 3 ? 10 : 0));
     const first = { target: 'm@2', requests: 4, errors: 0, buckets: JSON.stringify(earlier) }; // the first release: an array

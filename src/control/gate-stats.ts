@@ -59,7 +59,9 @@ export type LiveCountsOf = (objective: string, target: string) => LiveCounts;
  * (its traffic from before then is not the rollout's).
  */
 interface Arm extends Pick<ArmCounters, 'agree' | 'disagree' | 'scores'> {
-  readonly since: LiveCounts;
+  since: LiveCounts;
+  /** /metrics' reading when the arm's objective left rollout; its traffic from then until it comes back is not counted. */
+  pausedAt?: LiveCounts | undefined;
 }
 
 /** What to count for an objective under rollout. */
@@ -85,13 +87,26 @@ export class GateStats {
   /**
    * The objectives under rollout now. An arm is counted from the moment it is
    * first tracked: a step that begins before this process published the arm
-   * must not judge the arm's whole history since the process started. Arms
-   * of objectives no longer under rollout are let go.
+   * must not judge the arm's whole history since the process started. An arm
+   * whose objective leaves rollout is paused, not dropped: what this process
+   * publishes is cumulative and must never go down (the leader sums every
+   * replica's rows and judges differences), so when it comes back it goes on
+   * from where it stopped, without the traffic in between.
    */
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
-    for (const key of this.arms.keys()) if (!objectives.has(key.slice(0, key.indexOf('\0')))) this.arms.delete(key);
-    for (const [objective, t] of objectives) for (const target of t.arms) this.arm(objective, target);
+    for (const [key, a] of this.arms) {
+      const [objective, target] = key.split('\0') as [string, string];
+      if (!objectives.has(objective)) a.pausedAt ??= this.live(objective, target);
+    }
+    for (const [objective, t] of objectives) {
+      for (const target of t.arms) {
+        const a = this.arm(objective, target);
+        if (a.pausedAt === undefined) continue;
+        a.since = plus(a.since, minus(this.live(objective, target), a.pausedAt));
+        a.pausedAt = undefined;
+      }
+    }
   }
 
   private arm(objective: string, target: string): Arm {
@@ -118,6 +133,7 @@ export class GateStats {
       const notes = r.shadows;
       void r.shadowsSettled
         .then(() => {
+          if (!this.tracked.has(objective)) return; // the rollout ended meanwhile
           for (const n of notes) {
             if (n.result === 'agree') this.arm(objective, n.target).agree++;
             else if (n.result === 'disagree') this.arm(objective, n.target).disagree++;
@@ -147,7 +163,7 @@ export class GateStats {
       } catch {
         return; // nothing to score
       }
-      if (scores.length === 0) return;
+      if (scores.length === 0 || !this.tracked.has(objective)) return;
       const c = this.arm(objective, target);
       for (const s of scores) c.scores[scoreBucket(s)]!++;
     });
@@ -155,25 +171,45 @@ export class GateStats {
 
   /** This process's counters, to publish to the store (the leader sums every replica's): its metrics' series since the arm was tracked, then its own. */
   entries(): GateArm[] {
-    return [...this.arms].map(([key, c]) => {
+    return [...this.arms].flatMap(([key, c]) => {
+      if (c.pausedAt !== undefined) return [];
       const [objective, target] = key.split('\0') as [string, string];
-      const m = this.live(objective, target);
-      const was = c.since;
-      return {
-        objective,
-        target,
-        counters: {
-          requests: m.requests - was.requests,
-          errors: m.failed - was.failed,
-          buckets: m.duration.map((n, i) => n - (was.duration[i] ?? 0)),
-          ttft: m.firstByte.map((n, i) => n - (was.firstByte[i] ?? 0)),
-          agree: c.agree,
-          disagree: c.disagree,
-          scores: [...c.scores],
+      const d = minus(this.live(objective, target), c.since);
+      return [
+        {
+          objective,
+          target,
+          counters: {
+            requests: d.requests,
+            errors: d.failed,
+            buckets: d.duration,
+            ttft: d.firstByte,
+            agree: c.agree,
+            disagree: c.disagree,
+            scores: [...c.scores],
+          },
         },
-      };
+      ];
     });
   }
+}
+
+function minus(a: LiveCounts, b: LiveCounts): LiveCounts {
+  return {
+    requests: a.requests - b.requests,
+    failed: a.failed - b.failed,
+    duration: a.duration.map((n, i) => n - (b.duration[i] ?? 0)),
+    firstByte: a.firstByte.map((n, i) => n - (b.firstByte[i] ?? 0)),
+  };
+}
+
+function plus(a: LiveCounts, b: LiveCounts): LiveCounts {
+  return {
+    requests: a.requests + b.requests,
+    failed: a.failed + b.failed,
+    duration: a.duration.map((n, i) => n + (b.duration[i] ?? 0)),
+    firstByte: a.firstByte.map((n, i) => n + (b.firstByte[i] ?? 0)),
+  };
 }
 
 /** The latency bucket of `ms` (the gates' and the console's histograms share BOUNDS_MS). */
