@@ -109,6 +109,11 @@ export class GateStats {
     }
   }
 
+  /** Whether this objective is under rollout (counted) now. */
+  tracks(objective: string): boolean {
+    return this.tracked.has(objective);
+  }
+
   private arm(objective: string, target: string): Arm {
     const key = `${objective}\0${target}`;
     let c = this.arms.get(key);

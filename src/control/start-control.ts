@@ -114,7 +114,14 @@ export async function startControl(
     adminUrl,
     controller,
     observers: [
-      ...(ownMetrics ? [ownMetrics.end] : []),
+      // Only objectives under rollout: the gates read nothing else of these metrics, and nobody scrapes them.
+      ...(ownMetrics && controller
+        ? [
+            ((r) => {
+              if (r.outcome !== undefined && controller.stats.tracks(r.outcome.objective)) ownMetrics.end(r);
+            }) satisfies Observer,
+          ]
+        : []),
       ...(controller ? [controller.stats.observe] : []),
       ...(admin && traffic ? [traffic.observe] : []),
     ],
