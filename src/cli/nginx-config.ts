@@ -9,7 +9,6 @@ import type { Call } from '../call/types.js';
 import type { Config, HttpBackendConfig } from '../config/schema.js';
 import { onlyThroughJunction } from '../backends/protocols/direct.js';
 import { HTTP_WIRES } from '../backends/protocols/index.js';
-import { PROTOCOLS } from '../config/protocols/index.js';
 import { compileTargets } from '../routing/compile.js';
 import type { Target } from '../routing/types.js';
 
@@ -38,7 +37,8 @@ function notRoutable(target: Target): string | undefined {
   const b = target.backend;
   const only = onlyThroughJunction(b);
   if (only !== undefined || b.type !== 'http') return only;
-  if (PROTOCOLS[b.protocol].modelField !== undefined)
+  // The same table the HTTP backend sends with: a protocol that rewrites the body cannot go straight to nginx.
+  if (HTTP_WIRES[b.protocol]?.rewriteBody !== undefined)
     return `protocol ${b.protocol} rewrites the body, which only Junction does`;
   const urls = b.endpoints.map((e) => new URL(e));
   if (new Set(urls.map((u) => `${u.protocol}${u.pathname}${u.search}`)).size > 1)
