@@ -131,8 +131,10 @@ export class TrafficStats {
       slot.exposed = new Map();
     }
     let key = outcome;
-    if (r.via !== 'invoke') {
-      const name = `${outcome.objective}\0${outcome.target.id}\0${outcome.rule}\0${outcome.experiment ?? ''}\0${outcome.cell ?? ''}`;
+    if (r.via === 'sdk' || r.via === 'edge') {
+      // Reported from elsewhere: a fresh Outcome per item, merged by what the view shows of it.
+      // Invoke and decide records carry the compiled (shared) outcomes already.
+      const name = `${outcome.objective}\0${outcome.target.id}\0${outcome.experiment ?? ''}\0${outcome.cell ?? ''}`;
       const first = slot.exposed.get(name);
       if (first === undefined) slot.exposed.set(name, outcome);
       else key = first;
