@@ -1,7 +1,7 @@
 // Routing without the data path (SPEC §2.3): decide (one or a batch), explain,
 // (the snapshot SDKs decide from is faces/snapshot.ts).
 import { performance } from 'node:perf_hooks';
-import { routingRequest } from '../routing/request.js';
+import { routingRequest, type FieldNames } from '../routing/request.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, notifyObservers, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
@@ -49,12 +49,17 @@ function routingRequestOf(item: Record<string, unknown>, at: string, override?: 
   }
   const ctx: Record<string, string> = {};
   for (const [k, v] of Object.entries(context ?? {})) ctx[k.toLowerCase()] = v as string;
-  return routingRequest(unit, ctx, item.trafficClass, override, {
-    trafficClass: `${at}trafficClass`,
-    override: 'override',
-    overrideSource: 'query',
-  });
+  return routingRequest(
+    unit,
+    ctx,
+    item.trafficClass,
+    override,
+    at === '' ? FIELDS : { ...FIELDS, trafficClass: `${at}trafficClass` },
+  );
 }
+
+/** How a decide item names its fields in errors (a batch item's prefixed with its place). */
+const FIELDS: FieldNames = { trafficClass: 'trafficClass', override: 'override', overrideSource: 'query' };
 
 /** Decides one item, filling `note` (when someone listens) as the invoke path fills a request's record. */
 function decideOne(

@@ -23,8 +23,6 @@ export interface ClientIndex {
   /** `auth.anonymous: true`: requests without a key are served, as nobody in particular. */
   readonly anonymous: boolean;
   readonly byDigest: ReadonlyMap<string, Client>;
-  /** What an override may name for a caller without a client (auth off, or anonymous): any objective's targets. */
-  readonly openOverrides: OverrideScope;
   /** The admission of a caller without a client, per interface: built here, not per request. */
   openAdmission(iface: InterfaceName): Admission;
 }
@@ -86,6 +84,7 @@ function indexOf(
   authOn: boolean,
   anonymous: boolean,
   byDigest: ReadonlyMap<string, Client>,
+  /** What an override may name for a caller without a client (auth off, or anonymous): any objective's targets. */
   openOverrides: OverrideScope,
 ): ClientIndex {
   const open = new Map<InterfaceName, Admission>();
@@ -93,7 +92,6 @@ function indexOf(
     authOn,
     anonymous,
     byDigest,
-    openOverrides,
     openAdmission(iface) {
       let a = open.get(iface);
       if (a === undefined) {
