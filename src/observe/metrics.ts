@@ -62,7 +62,7 @@ export interface LiveCounts {
 }
 
 /** Whether the decided target failed this request, as the gates count it: a 5xx, a caller who left first (499), or a fallback's answer. */
-export function failedRequest(record: RequestRecord): boolean {
+function failedRequest(record: RequestRecord): boolean {
   return record.status >= 500 || record.errorCode === 'client_closed' || record.fallback !== undefined;
 }
 
