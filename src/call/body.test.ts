@@ -74,7 +74,8 @@ describe('RequestBody.buffered (every small request body)', () => {
     for (let i = 0; i < 3; i++) {
       src.socket.bytesRead += 100; // well above 10 bytes/s
       src.write('ab');
-      await new Promise((r) => setTimeout(r, 60)); // a sweep judges it each time
+      await new Promise((r) => setTimeout(r, 60)); // a sweep (every 50 ms here) judges it each time
+      expect(g.limits.rates.size).toBe(1); // still watched, not cut (the next test: the same sweep cuts a slow one)
     }
     src.end();
     expect((await read).open()).toEqual(Buffer.from('ababab'));

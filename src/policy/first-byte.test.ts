@@ -34,6 +34,7 @@ describe('awaitFirstByte', () => {
     const body = new PassThrough();
     body.write('{"a":');
     await awaitFirstByte(replyWith(body))(call);
+    expect(body.listenerCount('error')).toBeGreaterThan(0); // someone hears it
     body.destroy(new Error('reset')); // vitest fails the run on an unhandled 'error'
     await new Promise((r) => setImmediate(r));
     expect(body.destroyed).toBe(true);
