@@ -164,6 +164,8 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
     const quiet1 = await JunctionClient.connect({ url: decideJ.url, exposures: false });
     const exposing = await JunctionClient.connect({ url: decideJ.url, exposures: { maxBuffered: 10_000 } });
     const noMemo = await JunctionClient.connect({ url: decideJ.url, exposures: false, bucketMemo: 0 });
+    // New units on a client of their own: on `quiet1` they would push its memo aside between its cycled rounds.
+    const quietFresh = await JunctionClient.connect({ url: decideJ.url, exposures: false });
     const coreFresh = { fresh: 0 };
     const offFresh = { fresh: 0 };
     const noMemoFresh = { fresh: 0 };
@@ -173,7 +175,7 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
       ['off', () => decideRate(quiet1, 'objective-0', slice)],
       ['on', () => decideRate(exposing, 'objective-0', slice)],
       ['no memo', () => decideRate(noMemo, 'objective-0', slice)],
-      ['off fresh', () => decideRate(quiet1, 'objective-0', slice, offFresh)],
+      ['off fresh', () => decideRate(quietFresh, 'objective-0', slice, offFresh)],
       ['no memo fresh', () => decideRate(noMemo, 'objective-0', slice, noMemoFresh)],
     ];
     let slice = 0.3; // JIT warm-up
@@ -185,7 +187,9 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
     }
     const dropped = exposing.stats.exposuresDropped;
     const memo = quiet1.stats.buckets!;
+    const freshMemo = quietFresh.stats.buckets!;
     await quiet1.close();
+    await quietFresh.close();
     await exposing.close();
     await noMemo.close();
     const rate = (name: string) => best.get(name)!;
@@ -225,7 +229,7 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
       "SDK decide is the server's routing core plus a request object, a cached decision lookup and (exposures on) one buffered record; the core's cost is two SHA-256 buckets (experiment, rollout) per decision",
     );
     notes.push(
-      `the SDK's bucket memo (default 32,768 (salt, unit) pairs) answers a unit that comes back without the SHA-256; "cycled" units come back within 4,096 calls, "new unit every call" never does (the unit string is made in the loop, for the core too); memo of the exposures-off client over the run: ${memo.hits} hits, ${memo.misses} misses, ${memo.bypassed} sent past it`,
+      `the SDK's bucket memo (default 32,768 (salt, unit) pairs) answers a unit that comes back without the SHA-256; "cycled" units come back within 4,096 calls, "new unit every call" never does (the unit string is made in the loop, for the core too); memo over the run, cycled units: ${memo.hits} hits, ${memo.misses} misses, ${memo.bypassed} sent past it; new units (a client of their own): ${freshMemo.hits} hits, ${freshMemo.misses} misses, ${freshMemo.bypassed} sent past it`,
     );
     notes.push(
       `exposures on: batches go to a Junction in the same process; ${dropped} dropped from the bounded buffer (10,000) rather than slow decide`,

@@ -148,7 +148,7 @@ objectives:
       ['nginx split', `http://127.0.0.1:${nginxProxy}/score`],
       ['bare node proxy', `http://127.0.0.1:${bare}/score`],
       ['junction', `http://127.0.0.1:${junction}/v1/objectives/continue-watching-ranking`],
-      ['junction --workers 1', `http://127.0.0.1:${junctionW}/v1/objectives/continue-watching-ranking`],
+      ['junction again (--workers 1)', `http://127.0.0.1:${junctionW}/v1/objectives/continue-watching-ranking`],
     ];
     // Warm up every process (JIT, pools) before measuring.
     for (const [, url] of targets) wrk(url, { connections: 8, seconds: 1, luaFile: lua });
@@ -202,7 +202,7 @@ objectives:
       rows,
       notes: [
         `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,
-        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}×, with --workers 1: ${(load.get('junction --workers 1')!.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9)`,
+        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9); the same configuration started again (--workers 1, the single-process default): ${(load.get('junction again (--workers 1)')!.rps / load.get('bare node proxy')!.rps).toFixed(2)}×, the spread of one run`,
         `added latency at a fixed ${rate} req/s over direct: p50 +${(fj.p50ms - fd.p50ms).toFixed(3)} ms, p99 +${(fj.p99ms - fd.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
         `added latency at c=1 (closed loop) over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms`,
       ],
