@@ -7,7 +7,7 @@ import { startJunction, type Junction } from '../src/app.js';
 import { injectedFetch } from './support/inject.js';
 import type { GenerationStats } from '../src/backends/onnx/generate/loop.js';
 import { backendOf, REPO_ROOT } from './support/onnx.js';
-import { allSseData, sseData } from './support/sse.js';
+import { allSseData, chatStreamText, sseData } from './support/sse.js';
 
 const config = {
   models: {
@@ -153,13 +153,7 @@ describe('the OpenAI face', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-model')).toBe('charlm@1');
-    const data = await allSseData(res.body!);
-    expect(data.at(-1)).toBe('[DONE]');
-    const text = data
-      .slice(0, -1)
-      .map((d) => JSON.parse(d).choices[0].delta.content ?? '')
-      .join('');
-    expect(text).toBe(ANSWER);
+    expect(await chatStreamText(res.body!)).toBe(ANSWER);
   });
 
   it('answers /v1/completions, and refuses embeddings in the OpenAI error shape', async () => {

@@ -18,3 +18,13 @@ export async function allSseData(body: ReadableStream<Uint8Array>): Promise<stri
   for await (const data of sseData(body)) out.push(data);
   return out;
 }
+
+/** An OpenAI chat stream's text: every chunk's `delta.content` joined, after checking it ended with `[DONE]`. */
+export async function chatStreamText(body: ReadableStream<Uint8Array>): Promise<string> {
+  const data = await allSseData(body);
+  if (data.at(-1) !== '[DONE]') throw new Error(`the stream did not end with [DONE] (last: ${String(data.at(-1))})`);
+  return data
+    .slice(0, -1)
+    .map((d) => (JSON.parse(d) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+    .join('');
+}
