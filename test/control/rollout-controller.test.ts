@@ -19,15 +19,14 @@ beforeEach(async () => {
   stable = await startUpstream('stable');
   candidate = await startUpstream('candidate');
   clock = 1_000_000;
-  j = await startJunction({
+  j = await withGates({ minRequests: 10, maxErrorRate: 0.05 });
+});
+
+/** A Junction rolling m@2 out on cw (50 % → 100 %, 60 s holds) under these gates, its controller ticked by hand. */
+function withGates(gates: Record<string, number>, extra: { metrics?: false } = {}): Promise<Junction> {
+  return startJunction({
     config: twoTargets(stable.url, candidate.url, 'm@1', {
-      rollout: {
-        candidate: 'm@2',
-        percent: 50,
-        steps: [50, 100],
-        holdSeconds: 60,
-        gates: { minRequests: 10, maxErrorRate: 0.05 },
-      },
+      rollout: { candidate: 'm@2', percent: 50, steps: [50, 100], holdSeconds: 60, gates },
     }),
     port: 0,
     log: { error() {}, warn() {}, info() {} },
@@ -36,8 +35,9 @@ beforeEach(async () => {
       rolloutController: { intervalMs: 60_000, now: () => clock },
       admin: { port: 0, insecure: true },
     },
+    ...extra,
   });
-});
+}
 afterEach(async () => {
   await j.close();
   await stable.close();
@@ -119,24 +119,7 @@ describe("rollout gates read the Junction's /metrics series", () => {
 
   it('judges the requests and errors /metrics counts, and trips on the p99 of its histogram', async () => {
     await j.close();
-    j = await startJunction({
-      config: twoTargets(stable.url, candidate.url, 'm@1', {
-        rollout: {
-          candidate: 'm@2',
-          percent: 50,
-          steps: [50, 100],
-          holdSeconds: 60,
-          gates: { minRequests: 10, maxP99Ratio: 2 },
-        },
-      }),
-      port: 0,
-      log: { error() {}, warn() {}, info() {} },
-      control: {
-        data: ':memory:',
-        rolloutController: { intervalMs: 60_000, now: () => clock },
-        admin: { port: 0, insecure: true },
-      },
-    });
+    j = await withGates({ minRequests: 10, maxP99Ratio: 2 });
     let answered = 0;
     candidate.handle((_req, res) => {
       setTimeout(() => {
@@ -163,21 +146,7 @@ describe("rollout gates read the Junction's /metrics series", () => {
 
   it('with metrics off, the gates still count (on metrics of their own)', async () => {
     await j.close();
-    j = await startJunction({
-      config: twoTargets(stable.url, candidate.url, 'm@1', {
-        rollout: {
-          candidate: 'm@2',
-          percent: 50,
-          steps: [50, 100],
-          holdSeconds: 60,
-          gates: { minRequests: 10, maxErrorRate: 0.05 },
-        },
-      }),
-      port: 0,
-      log: { error() {}, warn() {}, info() {} },
-      metrics: false,
-      control: { data: ':memory:', rolloutController: { intervalMs: 60_000, now: () => clock } },
-    });
+    j = await withGates({ minRequests: 10, maxErrorRate: 0.05 }, { metrics: false });
     candidate.handle((_req, res) => {
       res.writeHead(500);
       res.end('broken');
