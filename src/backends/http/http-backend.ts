@@ -71,9 +71,12 @@ export function createHttpBackend(
       : undefined;
   checker?.start();
 
+  // The model's part of every path (escaped names, the version's form), made once per applied revision.
+  const modelBase = protocol.modelBase(cfg, target);
+
   async function send(call: Call): Promise<Reply> {
     const rewritten = protocol.rewriteBody ? await protocol.rewriteBody(call, cfg) : undefined;
-    const path = protocol.path(call, cfg);
+    const path = protocol.path(call, cfg, modelBase);
     const now = performance.now();
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
@@ -143,7 +146,7 @@ export function createHttpBackend(
  */
 function wholeBody(body: Readable, contentLength: string | string[] | undefined): Buffer | undefined {
   if (typeof contentLength !== 'string' || body.readableLength === 0) return undefined;
-  if (body.readableLength !== Number(contentLength) || body.readableFlowing === true) return undefined;
+  if (body.readableLength !== Number(contentLength)) return undefined; // more to come: it streams
   return body.read() as Buffer;
 }
 

@@ -9,23 +9,22 @@ import type { WireProtocol } from './types.js';
 import { grpcOnly, unsupported } from './unsupported.js';
 
 export function httpWire(name: Protocol, declared: ProtocolDeclaration): WireProtocol {
-  const { operations, modelPath, health, healthy, modelField } = declared;
-  const base = modelPath ?? (() => '');
+  const { operations, modelPath, health, healthy, modelField, refusesGrpcMessages } = declared;
   const wire: WireProtocol = {
-    path(call, backend) {
+    modelBase(backend, target) {
+      return modelPath === undefined ? '' : modelPath(servedModel(backend, target), servedVersion(backend, target));
+    },
+    path(call, backend, modelBase = wire.modelBase(backend, call.target)) {
       if (operations === 'any') return call.query;
       const route = operations[call.operation];
       if (route === undefined) throw unsupported(name, call);
-      if (declared.refusesGrpcMessages === true && call.method === 'POST' && carriesGrpc(call)) throw grpcOnly(call);
-      return base(servedModel(backend, call.target), servedVersion(backend, call.target)) + route + call.query;
+      if (refusesGrpcMessages === true && call.method === 'POST' && carriesGrpc(call)) throw grpcOnly(call);
+      return modelBase + route + call.query;
     },
     healthPath(backend, target) {
       if (health === undefined) return undefined;
       if ('path' in health) return health.path;
-      return (
-        base(servedModel(backend, target), servedVersion(backend, target)) +
-        (operations === 'any' ? '' : (operations.ready ?? ''))
-      );
+      return wire.modelBase(backend, target) + (operations === 'any' ? '' : (operations.ready ?? ''));
     },
   };
   if (healthy !== undefined) wire.healthy = healthy;

@@ -13,9 +13,12 @@ export interface WireProtocol {
   /**
    * Path (with query) on the endpoint for this call; the endpoint's own base
    * path is prefixed. Throws invalid_request for an operation the protocol
-   * does not have.
+   * does not have. `modelBase`: this backend's `modelBase()`, when the caller
+   * made it once (the HTTP backend does, at apply time); else made per call.
    */
-  path(call: Call, backend: HttpBackendConfig): string;
+  path(call: Call, backend: HttpBackendConfig, modelBase?: string): string;
+  /** The part of every path that names the model and version (OIP's `/v2/models/m/versions/v`), '' when none. */
+  modelBase(backend: HttpBackendConfig, target: Target): string;
   /**
    * The body to send instead of the caller's, when the protocol must rewrite it
    * (openai: the `model` field). Absent or undefined: the body streams as it came.
