@@ -22,7 +22,7 @@ import { rewriteModelRef } from '../../grpc/wire.js';
 import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
-import { EndpointSet } from '../http/endpoints.js';
+import { EndpointSet, endpointOptions, HEALTH_DEFAULTS } from '../http/endpoints.js';
 import { servedModel, servedVersion } from '../protocols/names.js';
 import { unsupported } from '../protocols/unsupported.js';
 import type { Backend } from '../types.js';
@@ -30,7 +30,6 @@ import { GrpcEndpoint } from './channels.js';
 import { GrpcHealthChecker } from './health.js';
 import { grpcUpstreamConfig } from './upstream-config.js';
 
-const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 /** Largest message either way; objectives' maxBodyBytes bound requests well below it. */
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
@@ -82,13 +81,7 @@ export function createGrpcBackend(
   };
   const set = new EndpointSet<GrpcEndpoint>(
     cfg.endpoints,
-    {
-      connections: cfg.connections,
-      maxConcurrency: cfg.maxConcurrency,
-      consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
-      baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
-      maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-    },
+    endpointOptions(cfg),
     (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy),
     undefined,
     (url) => new GrpcEndpoint(url, settings),

@@ -5,6 +5,7 @@
 // reported, so the endpoint-health metric and /readyz agree.
 import { Pool } from 'undici';
 import { JunctionError } from '../../errors.js';
+import type { HttpBackendConfig } from '../../config/schema.js';
 import type { TlsConnectOptions } from '../tls.js';
 
 export interface EndpointOptions {
@@ -15,6 +16,21 @@ export interface EndpointOptions {
   maxEjectedPercent: number;
   /** Client TLS settings for https:// endpoints (CA, client certificate, SNI). */
   tls?: TlsConnectOptions | undefined;
+}
+
+/** Active health checks when `health` sets no interval or timeout (or is absent but the protocol has a readiness path). */
+export const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 } as const;
+
+/** A backend's endpoint-set settings, for HTTP and gRPC alike: the schema's ejection defaults when `ejection` is absent. */
+export function endpointOptions(cfg: HttpBackendConfig, tls?: TlsConnectOptions): EndpointOptions {
+  return {
+    connections: cfg.connections,
+    maxConcurrency: cfg.maxConcurrency,
+    consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
+    baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
+    maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
+    tls,
+  };
 }
 
 /** What the set balances and ejects: one replica, whatever carries its calls (an undici pool, gRPC channels). */

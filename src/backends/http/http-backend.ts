@@ -17,10 +17,8 @@ import type { WireProtocol } from '../protocols/types.js';
 import { resolveHeaders } from '../secrets.js';
 import { loadTlsOptions } from '../tls.js';
 import type { Backend } from '../types.js';
-import { EndpointSet } from './endpoints.js';
+import { EndpointSet, endpointOptions, HEALTH_DEFAULTS } from './endpoints.js';
 import { HealthChecker } from './health-check.js';
-
-const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 1000 };
 
 export function createHttpBackend(
   target: Target,
@@ -39,17 +37,8 @@ export function createHttpBackend(
   const tls = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
-  const set = new EndpointSet(
-    cfg.endpoints,
-    {
-      connections: cfg.connections,
-      maxConcurrency: cfg.maxConcurrency,
-      consecutiveFailures: cfg.ejection?.consecutiveFailures ?? 5,
-      baseEjectionMs: cfg.ejection?.baseEjectionMs ?? 10_000,
-      maxEjectedPercent: cfg.ejection?.maxEjectedPercent ?? 50,
-      tls,
-    },
-    (e, healthy) => telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy),
+  const set = new EndpointSet(cfg.endpoints, endpointOptions(cfg, tls), (e, healthy) =>
+    telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy),
   );
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, redactUrl(e.url));
 
