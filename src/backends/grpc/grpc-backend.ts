@@ -46,8 +46,8 @@ const NOT_METADATA: ReadonlySet<string> = new Set([
   'te',
 ]);
 
-/** Each operation's RPC, as the protocol declares it (config/protocols/oip-grpc.ts). */
-const METHOD_OF = PROTOCOLS['oip-grpc'].operations as Readonly<Partial<Record<Operation, MethodName>>>;
+/** Each operation's RPC, as the protocol declares it (config/protocols/oip-grpc.ts): a name that is no RPC does not compile. */
+const METHOD_OF: Readonly<Partial<Record<Operation, MethodName>>> = PROTOCOLS['oip-grpc'].operations;
 
 /** What gRPC metadata accepts (grpc-js's own checks): lowercase token keys, printable ASCII values. */
 const METADATA_KEY = /^[0-9a-z_.-]+$/;

@@ -24,4 +24,4 @@ export type Protocol = keyof typeof PROTOCOLS;
 /** The names in declaration order (the schema's enum lists them so). */
 export const PROTOCOL_NAMES = Object.freeze(Object.keys(PROTOCOLS)) as readonly [Protocol, ...Protocol[]];
 
-export type { EndpointScheme, Operation, ProtocolDeclaration, Transport } from './declaration.js';
+export type { Operation, ProtocolDeclaration, Transport } from './declaration.js';

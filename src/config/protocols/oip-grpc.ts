@@ -3,11 +3,13 @@
 // inference.GRPCInferenceService, and readiness is ModelReady.
 import type { ProtocolDeclaration } from './declaration.js';
 
-export const oipGrpc: ProtocolDeclaration = {
+// `satisfies`, not a type annotation: the RPC names keep their literal types, so the
+// gRPC backend's table of them is checked against the .proto's methods when compiled.
+export const oipGrpc = {
   transport: 'grpc',
   schemes: ['grpc', 'grpcs'],
   endpointForm: 'grpc://host:port (or grpcs://)',
   interfaces: ['oip'],
   operations: { invoke: 'ModelInfer', infer: 'ModelInfer', metadata: 'ModelMetadata', ready: 'ModelReady' },
   health: { operation: 'ready' },
-};
+} as const satisfies ProtocolDeclaration;
