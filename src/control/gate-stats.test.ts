@@ -5,6 +5,7 @@ import type { Outcome } from '../routing/types.js';
 import type { TrafficClass } from '../config/schema.js';
 import { GateStats, since, sumRows, encodeHistograms } from './gate-stats.js';
 import { rolloutStep } from './rollout-step.js';
+import { parsePrometheus, sampleValue } from '../../test/support/prometheus.js';
 
 /** A Junction's metrics and the gates reading them, both fed every ended request as the data plane does. */
 function gatesOnMetrics() {
@@ -38,8 +39,6 @@ function gatesOnMetrics() {
   const arm = (target: string) => stats.entries().find((e) => e.target === target)!.counters;
   return { metrics, stats, serve, arm };
 }
-
-const sample = async (text: Promise<string>, line: RegExp) => Number((await text).match(line)?.[1]);
 
 describe("gate statistics read the Junction's /metrics series", () => {
   it('a caller who left mid-reply counts as an error, not a success (the record, not the default status)', () => {
@@ -90,20 +89,21 @@ describe("gate statistics read the Junction's /metrics series", () => {
     }); // rescued: still the candidate's failure
     for (let i = 0; i < 50; i++) serve('ranker@7', 5000, 500, 'test'); // never counts toward gates (SPEC §2.1)
     const c = arm('ranker@7');
-    const text = () => metrics.registry.metrics();
-    const live = 'objective="cw",target="ranker@7",traffic_class="live"';
-    expect(c.requests).toBe(
-      await sample(text(), new RegExp(`junction_request_duration_seconds_count\\{${live}\\} (\\d+)`)),
-    );
+    const series = async (name: string, le?: string) =>
+      sampleValue(parsePrometheus(await metrics.registry.metrics()), name, {
+        objective: 'cw',
+        target: 'ranker@7',
+        traffic_class: 'live',
+        ...(le === undefined ? {} : { le }),
+      });
+    expect(c.requests).toBe(await series('junction_request_duration_seconds_count'));
     expect(c.requests).toBe(100);
-    expect(c.errors).toBe(await sample(text(), new RegExp(`junction_failed_requests_total\\{${live}\\} (\\d+)`)));
+    expect(c.errors).toBe(await series('junction_failed_requests_total'));
     expect(c.errors).toBe(2);
     // The cumulative bucket at le=0.02 (20 ms) is what the histogram holds below it.
     const below20 = c.buckets.slice(0, LATENCY_BUCKETS.indexOf(0.02) + 1).reduce((a, b) => a + b, 0);
     expect(below20).toBe(98);
-    expect(below20).toBe(
-      await sample(text(), new RegExp(`junction_request_duration_seconds_bucket\\{${live},le="0.02"\\} (\\d+)`)),
-    );
+    expect(below20).toBe(await series('junction_request_duration_seconds_bucket', '0.02'));
   });
 
   it('a gate trips on the latency and error rate those series show', () => {

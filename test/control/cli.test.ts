@@ -33,7 +33,15 @@ afterAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-async function run(...argv: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
+function run(...argv: string[]): Promise<{ code: number | undefined; out: string; err: string }> {
+  return runAt(j.control!.adminUrl!, ...argv);
+}
+
+/** `junction …` in process against the admin API at `adminUrl`, with what it printed. */
+async function runAt(
+  adminUrl: string,
+  ...argv: string[]
+): Promise<{ code: number | undefined; out: string; err: string }> {
   let out = '';
   let err = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -45,7 +53,7 @@ async function run(...argv: string[]): Promise<{ code: number | undefined; out: 
     return true;
   });
   try {
-    const code = await main([...argv, '--admin', j.control!.adminUrl!]);
+    const code = await main([...argv, '--admin', adminUrl]);
     return { code, out, err };
   } finally {
     vi.restoreAllMocks();
@@ -144,14 +152,10 @@ describe('admin CLI', () => {
       log: { error() {}, warn() {}, info() {} },
     });
     try {
-      let out = '';
-      vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-        out += String(chunk);
-        return true;
+      expect(await runAt(empty.control!.adminUrl!, 'revisions')).toMatchObject({
+        code: 0,
+        out: 'no revisions yet: junction apply FILE creates the first\n',
       });
-      expect(await main(['revisions', '--admin', empty.control!.adminUrl!])).toBe(0);
-      vi.restoreAllMocks();
-      expect(out).toBe('no revisions yet: junction apply FILE creates the first\n');
     } finally {
       await empty.close();
     }
