@@ -14,6 +14,18 @@ function record(i: number, objective = 'cw'): RequestRecord {
   return r;
 }
 
+/** A sink that keeps each write it is handed, as a string. */
+function recordingSink(): { writes: string[]; sink: Writable } {
+  const writes: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(chunk.toString());
+      cb();
+    },
+  });
+  return { writes, sink };
+}
+
 function lines(text: string): Array<Record<string, unknown>> {
   return text
     .split('\n')
@@ -70,13 +82,7 @@ describe('decision log', () => {
   });
 
   it('lines gather into one write per batch: by time, or at once when 64 KiB wait', async () => {
-    const writes: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        writes.push(chunk.toString());
-        cb();
-      },
-    });
+    const { writes, sink } = recordingSink();
     const log = new DecisionLog({ sink, sampleRate: () => 1, flushDelayMs: 60_000 });
     for (let i = 0; i < 10; i++) log.observer(record(i));
     await new Promise((r) => setImmediate(r));
@@ -93,13 +99,7 @@ describe('decision log', () => {
   });
 
   it('a line still waiting on its shadow copies is written as soon as they settle when someone waits for the log', async () => {
-    const writes: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        writes.push(chunk.toString());
-        cb();
-      },
-    });
+    const { writes, sink } = recordingSink();
     // A batch timer that never fires within the test: only the waiting may flush the line.
     const log = new DecisionLog({ sink, sampleRate: () => 1, flushDelayMs: 60_000 });
     let settle!: () => void;
