@@ -4,7 +4,7 @@
 // observer takes the decisions POST /v1/decide hands out (`via: "decide"`):
 // clients that call backends directly are exposed too.
 //
-// It must never slow a request: the observer only appends a line to an
+// It must never slow a request: the observer only encodes a line into an
 // in-memory batch (a request with shadow copies is appended once they settle,
 // at most the shadow timeout later, so the line carries their outcomes);
 // batches are written every 10 ms, or as soon as 64 KiB wait; a sink that
@@ -15,6 +15,8 @@ import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
 import { IsoTime } from './iso-time.js';
+import { LineBatch } from './line-batch.js';
+import { millis3 } from './millis.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 import type { TokenUsage } from './token-usage.js';
 import type { Outcome } from '../routing/types.js';
@@ -78,8 +80,7 @@ const FLUSH_BYTES = 64 * 1024;
 export class DecisionLog {
   written = 0;
   dropped = 0;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private readonly pending = new LineBatch();
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   /** Lines waiting for their request's shadow copies to settle. */
@@ -102,9 +103,8 @@ export class DecisionLog {
       this.broken = true;
       // Nothing will drain a dead sink: whoever waits (close(), drained()) must not wait forever.
       this.blocked = false;
-      this.drop(this.pending.length);
-      this.pending = [];
-      this.pendingBytes = 0;
+      this.drop(this.pending.lines);
+      this.pending.take();
       this.settle();
     });
   }
@@ -142,16 +142,15 @@ export class DecisionLog {
   }
 
   private append(line: string): void {
-    if (this.broken || this.pendingBytes + line.length + 1 > this.maxBufferBytes) {
+    if (this.broken || this.pending.bytes + line.length + 1 > this.maxBufferBytes) {
       this.drop(1);
       return;
     }
-    this.pending.push(line);
-    this.pendingBytes += line.length + 1;
+    this.pending.add(line);
     if (this.blocked) return;
     // Enough for one write, or someone waits for the log (close, drained): do not wait for the
     // timer, which is unref'd and would let a closing process exit with the line unwritten.
-    if (this.pendingBytes >= FLUSH_BYTES || this.idle.length > 0) {
+    if (this.pending.bytes >= FLUSH_BYTES || this.idle.length > 0) {
       if (this.timer !== undefined) {
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -174,22 +173,21 @@ export class DecisionLog {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.blocked || this.broken || this.pending.length === 0) {
+    if (this.blocked || this.broken || this.pending.lines === 0) {
       this.settle();
       return;
     }
-    const lines = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    const n = lines.length;
-    this.written += n;
-    const ok = this.sink.write(`${lines.join('\n')}\n`, (err) => {
-      // The sink failed these lines (or died before writing them): they were lost, not written.
-      if (err) {
-        this.written -= n;
-        this.drop(n);
-      }
-    });
+    let ok = true;
+    for (const { bytes, lines } of this.pending.take()) {
+      this.written += lines;
+      ok = this.sink.write(bytes, (err) => {
+        // The sink failed these lines (or died before writing them): they were lost, not written.
+        if (err) {
+          this.written -= lines;
+          this.drop(lines);
+        }
+      });
+    }
     if (!ok) {
       this.blocked = true;
       this.sink.once('drain', () => {
@@ -208,14 +206,14 @@ export class DecisionLog {
   }
 
   private settle(): void {
-    if (this.pending.length === 0 && !this.blocked && this.deferred === 0)
+    if (this.pending.lines === 0 && !this.blocked && this.deferred === 0)
       for (const done of this.idle.splice(0)) done();
   }
 
   /** Resolves once every accepted line (including those waiting on shadows) has been handed to the sink. */
   drained(): Promise<void> {
     if (this.timer !== undefined) this.flush(); // whoever waits should not wait for the batch timer
-    if (this.broken || (this.pending.length === 0 && !this.blocked && this.deferred === 0)) return Promise.resolve();
+    if (this.broken || (this.pending.lines === 0 && !this.blocked && this.deferred === 0)) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -250,7 +248,7 @@ export class DecisionLines {
       `,"via":"${r.via}","objective":${quote(r.objective!)},"unit":${quoteOrNull(r.unit)}` +
       `,"context":${context === undefined || isEmpty(context) ? '{}' : JSON.stringify(context)},${decided}` +
       `,"client":${quoteOrNull(r.client)},"trafficClass":${quote(r.trafficClass)},"status":${r.status}` +
-      `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : Math.round((r.end - r.start) * 1000) / 1000}` +
+      `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : millis3(r.end - r.start)}` +
       `,"fallback":${quoteOrNull(r.fallback)},"shadows":${r.shadows === undefined ? '[]' : JSON.stringify(r.shadows)}` +
       `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}}`
     );
