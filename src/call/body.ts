@@ -60,15 +60,21 @@ export class RequestBody {
   }
 
   /** Reads the caller's body into memory (bounded), so it can be sent more than once. */
-  static async buffered(
+  static buffered(
     source: Readable,
     maxBytes: number,
     objective?: string,
     declaredLength?: number,
     guard?: BodyGuard,
   ): Promise<RequestBody> {
-    const body = RequestBody.streaming(source, maxBytes, objective, declaredLength, guard);
-    return RequestBody.of(await body.readAll());
+    let body: RequestBody;
+    try {
+      body = RequestBody.streaming(source, maxBytes, objective, declaredLength, guard);
+    } catch (err) {
+      return Promise.reject(err); // as from an async function: the caller awaits, it never catches
+    }
+    // `then`, not an async function: every small request body comes this way.
+    return body.readAll().then(wholeBody);
   }
 
   /** A body that arrived whole (a gRPC message), held to the same limit. */
@@ -227,6 +233,10 @@ export class RequestBody {
       source.on('close', onClose);
     });
   }
+}
+
+function wholeBody(buffer: Buffer): RequestBody {
+  return RequestBody.of(buffer);
 }
 
 class ByteLimit extends Transform {

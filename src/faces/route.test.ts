@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Router } from './route.js';
+import { Router, splitPath } from './route.js';
 
 const routes = [
   { methods: ['POST'], pattern: '/v1/objectives/:objective', name: 'objective' },
@@ -23,5 +23,12 @@ describe('Router', () => {
     const r = new Router(routes);
     expect(() => r.match('POST', '/v2/models/%ZZ/infer')).toThrow(expect.objectContaining({ code: 'invalid_request' }));
     expect(r.match('POST', '/v2/models/%ZZ/nope')).toMatchObject({ route: undefined, allowed: [] });
+  });
+});
+
+describe('splitPath', () => {
+  it("splits exactly as String#split('/') does, empty segments and all", () => {
+    const paths = ['', '/', '//', 'a', '/a', 'a/', '/a/b', '/v1/objectives/cw', '/a//b/', 'no-slash', '///x///'];
+    for (const p of paths) expect(splitPath(p), JSON.stringify(p)).toEqual(p.split('/'));
   });
 });

@@ -4,31 +4,38 @@
 // fallback chain, retries and the `timeoutMs` budget all see it as one.
 // Wraps every attempt; costs nothing for buffered or empty bodies.
 import type { Readable } from 'node:stream';
-import type { Send } from '../call/types.js';
+import type { Reply, Send } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import { abortError } from '../call/abort-reason.js';
 
 export function awaitFirstByte(send: Send): Send {
-  return async (call) => {
-    const reply = await send(call);
-    const body = reply.body;
-    if (body === null || Buffer.isBuffer(body) || body.readableEnded) return reply;
-    if (body.readableLength > 0 && !body.destroyed) {
-      // Most replies have their first chunk buffered by the time the headers are handed over
-      // (a small answer arrives in one read): nothing to wait for, unless it broke right
-      // after (then the wait below sees a destroyed body and fails the attempt). As below, a reset before
-      // the reply writer attaches its own listener must not be an unheard 'error'.
-      body.on('error', ignore);
-      return reply;
+  // `then`, not an async function: one promise fewer on every attempt, the common one included.
+  return (call) => {
+    let sent: Promise<Reply>;
+    try {
+      sent = send(call);
+    } catch (err) {
+      return Promise.reject(err); // a send that throws fails its attempt like one that rejects
     }
-    await firstChunk(body, () =>
-      call.signal.aborted
-        ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
-        : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, {
-            objective: call.objective.name,
-          }),
-    );
-    return reply;
+    return sent.then((reply) => {
+      const body = reply.body;
+      if (body === null || Buffer.isBuffer(body) || body.readableEnded) return reply;
+      if (body.readableLength > 0 && !body.destroyed) {
+        // Most replies have their first chunk buffered by the time the headers are handed over
+        // (a small answer arrives in one read): nothing to wait for, unless it broke right
+        // after (then the wait below sees a destroyed body and fails the attempt). As below, a reset before
+        // the reply writer attaches its own listener must not be an unheard 'error'.
+        body.on('error', ignore);
+        return reply;
+      }
+      return firstChunk(body, () =>
+        call.signal.aborted
+          ? abortError(call.signal.reason, call.objective.name, 'aborted before the reply started')
+          : new JunctionError('upstream_error', `${call.target.id} broke its reply before the first byte`, {
+              objective: call.objective.name,
+            }),
+      ).then(() => reply);
+    });
   };
 }
 
