@@ -26,14 +26,17 @@ import {
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface HttpBenchOptions {
+  /** Seconds of the c=1 and fixed-rate latency runs (throughput: `roundSeconds`). */
   seconds?: number;
   connections?: number;
   /** Extra `serve` flags for Junction; default: the decision log on (metrics are always on). */
   junctionArgs?: string[];
   /** Requests per second for the fixed-rate latency run. */
   rate?: number;
-  /** Interleaved throughput rounds per target, the best kept (default 3). */
+  /** Interleaved throughput rounds (default 9): each target once a round, the order reversed every other round. */
   rounds?: number;
+  /** Seconds of each throughput round (default 3). */
+  roundSeconds?: number;
 }
 
 export async function benchHttp(opts: HttpBenchOptions = {}): Promise<BenchSection> {
@@ -152,17 +155,28 @@ objectives:
     ];
     // Warm up every process (JIT, pools) before measuring.
     for (const [, url] of targets) wrk(url, { connections: 8, seconds: 1, luaFile: lua });
-    const load = new Map<string, LoadResult>();
     const serial = new Map<string, LoadResult>();
-    // Throughput in interleaved rounds, the best of each kept: on a shared machine a
-    // neighbour's burst then costs one round of one target, not the comparison.
-    for (let round = 0; round < (opts.rounds ?? 3); round++) {
-      for (const [name, url] of targets) {
-        const r = wrk(url, { connections, seconds, luaFile: lua });
-        const best = load.get(name);
-        if (best === undefined || r.rps > best.rps) load.set(name, r);
+    // Throughput in interleaved rounds. On a shared 2-vCPU machine one target's throughput
+    // moves by ±20 % from one round to the next, so a comparison is made within a round
+    // (targets seconds apart) and summarised over many: the median of the per-round ratios,
+    // with their range. Every other round runs in reverse order, so a drift during a round
+    // favours no target.
+    const rounds = opts.rounds ?? 9;
+    const perRound = new Map<string, LoadResult[]>(targets.map(([name]) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const [name, url] of order) {
+        perRound.get(name)!.push(wrk(url, { connections, seconds: opts.roundSeconds ?? 3, luaFile: lua }));
       }
     }
+    /** Each target's round of median throughput (its latencies go with it). */
+    const load = new Map([...perRound].map(([name, runs]) => [name, medianBy(runs, (r) => r.rps)]));
+    /** Per-round ratio of two targets: the median, and the range over all rounds. */
+    const ratio = (a: string, b: string): string => {
+      const rs = perRound.get(a)!.map((r, i) => r.rps / perRound.get(b)![i]!.rps);
+      const sorted = [...rs].sort((x, y) => x - y);
+      return `${medianBy(sorted, (x) => x).toFixed(2)}× (rounds ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})`;
+    };
     for (const [name, url] of targets) {
       serial.set(name, wrk(url, { connections: 1, seconds: Math.max(2, Math.round(seconds / 2)), luaFile: lua }));
     }
@@ -177,7 +191,6 @@ objectives:
       );
       fixed.set(name, JSON.parse(out.stdout.trim().split('\n').pop()!) as FixedRateResult);
     }
-    const j = load.get('junction')!;
     const d1 = serial.get('direct')!;
     const rows = targets.map(([name]) => {
       const l = load.get(name)!;
@@ -198,11 +211,11 @@ objectives:
     const fj = fixed.get('junction')!;
     const fd = fixed.get('direct')!;
     return {
-      name: `HTTP proxy overhead (wrk, ${seconds}s per run, best of ${opts.rounds ?? 3} interleaved rounds, one worker each; Junction with routing, metrics and decision log)`,
+      name: `HTTP proxy overhead (wrk, median of ${rounds} interleaved rounds of ${opts.roundSeconds ?? 3}s, one worker each; Junction with routing, metrics and decision log)`,
       rows,
       notes: [
-        `junction / nginx split throughput: ${(j.rps / load.get('nginx split')!.rps).toFixed(2)}× (target ≥ 0.6)`,
-        `junction / bare node proxy throughput: ${(j.rps / load.get('bare node proxy')!.rps).toFixed(2)}× (target ≥ 0.9); the same configuration started again (--workers 1, the single-process default): ${(load.get('junction again (--workers 1)')!.rps / load.get('bare node proxy')!.rps).toFixed(2)}×, the spread of one run`,
+        `junction / nginx split throughput, median of per-round ratios: ${ratio('junction', 'nginx split')} (target ≥ 0.6)`,
+        `junction / bare node proxy throughput, median of per-round ratios: ${ratio('junction', 'bare node proxy')} (target ≥ 0.9); the same configuration started again (--workers 1, the single-process default): ${ratio('junction again (--workers 1)', 'bare node proxy')}`,
         `added latency at a fixed ${rate} req/s over direct: p50 +${(fj.p50ms - fd.p50ms).toFixed(3)} ms, p99 +${(fj.p99ms - fd.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
         `added latency at c=1 (closed loop) over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms`,
       ],
@@ -210,6 +223,11 @@ objectives:
   } finally {
     stop(children);
   }
+}
+
+/** The element of median `key` (the upper one of an even count). */
+function medianBy<T>(items: readonly T[], key: (t: T) => number): T {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)]!;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

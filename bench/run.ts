@@ -21,7 +21,7 @@ type Bench = () => Promise<BenchSection>;
 const quick = process.argv.includes('--quick');
 const benches: Array<[string, Bench]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
-  ['http', () => benchHttp({ seconds: quick ? 2 : 5 })],
+  ['http', () => benchHttp({ seconds: quick ? 2 : 5, rounds: quick ? 3 : 9, roundSeconds: quick ? 1 : 3 })],
   ['edge', () => benchEdge({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
   ['onnx', benchOnnx],
