@@ -241,6 +241,7 @@ describe('errors', () => {
     expect(body.error.code).toBe(code);
     expect(typeof body.error.message).toBe('string');
     expect(body.error.requestId).toBe(r.headers['x-request-id']);
+    expect(r.headers['x-request-id']).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/); // none sent: a ULID made here
     expect(r.headers['x-error-code']).toBe(code);
   }
 

@@ -3,7 +3,6 @@
 // through the same router and request boundary (faces/route.ts,
 // faces/boundary.ts): nothing a request holds can throw past it.
 // Errors are written by the one error writer, in Junction's shape.
-import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JunctionError, toJunctionError } from '../errors.js';
 import type { Logger } from '../call/hooks.js';
@@ -11,6 +10,7 @@ import { answerClientErrors, requestBoundary, splitUrl } from '../faces/boundary
 import { writeError } from '../faces/error-reply.js';
 import { createListener, type ListenerTls } from '../faces/listener.js';
 import { Router } from '../faces/route.js';
+import { RequestIds } from '../observe/request-ids.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import { consoleFiles } from './console-files.js';
@@ -34,10 +34,11 @@ type Routed = AdminRoute & { methods: readonly string[] };
 export function createAdminServer(opts: AdminServerOptions): Server {
   const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
   const ui = consoleFiles();
+  const ids = new RequestIds();
   const requestIds = new WeakMap<IncomingMessage, string>();
   const idOf = (req: IncomingMessage) => {
     let id = requestIds.get(req);
-    if (id === undefined) requestIds.set(req, (id = randomUUID()));
+    if (id === undefined) requestIds.set(req, (id = ids.next()));
     return id;
   };
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {

@@ -2,7 +2,6 @@
 // hops from socket to upstream. Routes come from one file per face.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { randomUUID } from 'node:crypto';
 import type { Admission, Caller, Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import {
@@ -13,6 +12,7 @@ import {
   type RequestRecord,
   type StartObserver,
 } from '../observe/record.js';
+import { RequestIds } from '../observe/request-ids.js';
 import type { BucketMemo } from '../routing/bucket-memo.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -93,9 +93,10 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
     ...exposureRoutes,
     ...healthRoutes,
   ]);
+  const ids = new RequestIds();
   const listener = requestBoundary(
-    (req, res) => handle(dp, router, req, res),
-    (req, res, err) => fail(dp, res, recordOf(req), err, 'junction'),
+    (req, res) => handle(dp, router, ids, req, res),
+    (req, res, err) => fail(dp, res, recordOf(req, ids), err, 'junction'),
     (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
   );
   const server = createListener(
@@ -117,25 +118,25 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
 const RECORD = Symbol('junction.record');
 type WithRecord = IncomingMessage & { [RECORD]?: RequestRecord };
 
-function recordOf(req: IncomingMessage): RequestRecord {
+function recordOf(req: IncomingMessage, ids: RequestIds): RequestRecord {
   return ((req as WithRecord)[RECORD] ??= newRecord(
-    randomUUID(),
+    ids.fromHeader(req.headers['x-request-id']),
     req.method ?? 'GET',
     splitUrl(req.url).path,
     performance.now(),
   ));
 }
 
-function handle(dp: DataPlane, router: Router<Route>, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+function handle(
+  dp: DataPlane,
+  router: Router<Route>,
+  ids: RequestIds,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> | void {
   const start = performance.now();
-  const incomingId = req.headers['x-request-id'];
   const { path, query } = splitUrl(req.url);
-  const record = newRecord(
-    typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID(),
-    req.method ?? 'GET',
-    path,
-    start,
-  );
+  const record = newRecord(ids.fromHeader(req.headers['x-request-id']), req.method ?? 'GET', path, start);
   (req as WithRecord)[RECORD] = record;
   if (dp.observers.length > 0) {
     // The one "request ended" record: made once the response is closed, whatever closed it.

@@ -4,7 +4,6 @@
 // `model_name` as the objective and `model_version` as an override request.
 // ModelInfer's message is never decoded here: its model name and version are
 // read from the wire bytes, and the bytes travel on as the call's body.
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Operation } from '../../call/types.js';
@@ -13,6 +12,7 @@ import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService 
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { readModelRef, type ModelRef } from '../../grpc/wire.js';
 import { newRecord } from '../../observe/record.js';
+import { RequestIds } from '../../observe/request-ids.js';
 import type { DataPlane } from '../data-plane.js';
 import { readiness } from '../health.js';
 import { invokeExchange } from '../invoke.js';
@@ -98,13 +98,11 @@ function modelCall(
 ): Unary {
   const path = `/${SERVICE_NAME}/${method}`;
   const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
+  const ids = new RequestIds();
   return (call, callback) => {
     const start = performance.now();
     const headers = headersOf(call.metadata, call.getDeadline());
-    const incomingId = headers['x-request-id'];
-    const requestId =
-      typeof incomingId === 'string' && incomingId !== '' && incomingId.length <= 200 ? incomingId : randomUUID();
-    const record = newRecord(requestId, 'POST', path, start);
+    const record = newRecord(ids.fromHeader(headers['x-request-id']), 'POST', path, start);
     // ModelInfer's message is the body, as it came; the other calls carry none.
     const body = operation === 'infer' ? (call.request as Buffer) : Buffer.alloc(0);
     if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
