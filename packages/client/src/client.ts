@@ -10,6 +10,7 @@ import { BucketMemo } from '../../../src/routing/bucket-memo.js';
 import { decide as routingDecide } from '../../../src/routing/decide.js';
 import { routingRequest, type FieldNames } from '../../../src/routing/request.js';
 import type { CompiledObjective, Outcome } from '../../../src/routing/types.js';
+import { RequestIds } from '../../../src/observe/request-ids.js';
 import { DecisionCache, type Decision } from './decision.js';
 import { emitter, type EventHook } from './events.js';
 import { ExposureQueue } from './exposures.js';
@@ -83,6 +84,7 @@ export interface ClientStats {
 export class JunctionClient {
   private snapshot: CompiledSnapshot | undefined;
   private readonly decisions = new DecisionCache();
+  private readonly ids = new RequestIds();
   /** Round-robin position per target, for spreading direct calls over its endpoints. */
   private readonly nextEndpoint = new Map<string, number>();
   private readonly exposures: ExposureQueue | undefined;
@@ -214,7 +216,7 @@ export class JunctionClient {
     }
     if (this.exposures !== undefined && opts.expose !== false)
       this.exposures.add(outcome, unit, opts.trafficClass ?? 'live');
-    return invokeDirect(o, outcome, decision, this.endpointFor(decision), body, spec, this.dispatcher);
+    return invokeDirect(o, outcome, decision, this.endpointFor(decision), body, spec, this.dispatcher, this.ids);
   }
 
   /** Sends the exposures buffered so far. */

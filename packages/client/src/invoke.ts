@@ -3,10 +3,10 @@
 // for oip/tfserving/openai, the openai `model` field. In-process (ONNX)
 // targets only exist inside Junction, so those calls go through it with the
 // routing headers, and Junction decides (the same decision, same revision).
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { RequestBody } from '../../../src/call/body.js';
+import type { RequestIds } from '../../../src/observe/request-ids.js';
 import type { Call, Operation } from '../../../src/call/types.js';
 import { HTTP_WIRES } from '../../../src/backends/protocols/index.js';
 import { JunctionError } from '../../../src/errors.js';
@@ -57,13 +57,14 @@ export async function invokeDirect(
   body: Body,
   spec: CallSpec,
   dispatcher: Dispatcher,
+  ids: RequestIds,
 ): Promise<InvokeResult> {
   const backend = outcome.target.backend;
   if (backend.type !== 'http') throw new Error('invokeDirect: not a remote target');
   const protocol = HTTP_WIRES[backend.protocol];
   if (protocol === undefined) throw new JunctionError('invalid_request', `no wire protocol "${backend.protocol}"`);
   const { bytes, json } = bodyBytes(body);
-  const requestId = spec.headers['x-request-id'] ?? randomUUID();
+  const requestId = ids.fromHeader(spec.headers['x-request-id']); // the server's rule and id format
   const controller = new AbortController();
   const call = {
     objective: o,
