@@ -74,7 +74,7 @@ export class RequestBody {
       return Promise.reject(err); // as from an async function: the caller awaits, it never catches
     }
     // `then`, not an async function: every small request body comes this way.
-    return body.readAll().then(wholeBody);
+    return body.readAll().then(heldBody);
   }
 
   /** A body that arrived whole (a gRPC message), held to the same limit. */
@@ -235,7 +235,8 @@ export class RequestBody {
   }
 }
 
-function wholeBody(buffer: Buffer): RequestBody {
+/** A body read whole into memory (`RequestBody.of`, as a plain function for `then`). */
+function heldBody(buffer: Buffer): RequestBody {
   return RequestBody.of(buffer);
 }
 
