@@ -11,6 +11,7 @@ import type { FixedRateResult } from './fixed-rate.js';
 import type { BenchSection } from './report.js';
 import {
   compiled,
+  cpuMs,
   freePort,
   has,
   nginxMainConfig,
@@ -163,12 +164,37 @@ objectives:
     // favours no target.
     const rounds = opts.rounds ?? 9;
     const perRound = new Map<string, LoadResult[]>(targets.map(([name]) => [name, []]));
+    // The Node.js proxies' CPU per request in each round (µs): what a target costs, whoever got scheduled.
+    const pids = new Map([
+      ['bare node proxy', children[2]!.pid],
+      ['junction', children[3]!.pid],
+      ['junction again (--workers 1)', children[4]!.pid],
+    ]);
+    const cpuPerRound = new Map<string, number[]>([...pids.keys()].map((name) => [name, []]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const [name, url] of order) {
-        perRound.get(name)!.push(wrk(url, { connections, seconds: opts.roundSeconds ?? 3, luaFile: lua }));
+        const cpuBefore = cpuMs(pids.get(name));
+        const run = wrk(url, { connections, seconds: opts.roundSeconds ?? 3, luaFile: lua });
+        perRound.get(name)!.push(run);
+        const cpuAfter = cpuMs(pids.get(name));
+        if (cpuBefore !== undefined && cpuAfter !== undefined && run.requests > 0) {
+          cpuPerRound.get(name)!.push(((cpuAfter - cpuBefore) * 1000) / run.requests);
+        }
       }
     }
+    /** Median CPU µs a request of a Node.js proxy, and its ratio to the floor's (cost, so lower is better). */
+    const cpuNote = (): string => {
+      const median = (name: string) => {
+        const xs = cpuPerRound.get(name)!;
+        return xs.length === 0 ? NaN : medianBy(xs, (x) => x);
+      };
+      const floor = median('bare node proxy');
+      if (Number.isNaN(floor)) return 'CPU per request: not measured (needs /proc)';
+      const of = (name: string) =>
+        `${median(name).toFixed(1)} µs (${(floor / median(name)).toFixed(2)}× the floor's efficiency)`;
+      return `CPU per request, median of rounds (all threads, /proc): bare node proxy ${floor.toFixed(1)} µs, junction ${of('junction')}, again ${of('junction again (--workers 1)')}`;
+    };
     /** Each target's round of median throughput (its latencies go with it). */
     const load = new Map([...perRound].map(([name, runs]) => [name, medianBy(runs, (r) => r.rps)]));
     /** Per-round ratio of two targets: the median, and the range over all rounds. */
@@ -216,6 +242,7 @@ objectives:
       notes: [
         `junction / nginx split throughput, median of per-round ratios: ${ratio('junction', 'nginx split')} (target ≥ 0.6)`,
         `junction / bare node proxy throughput, median of per-round ratios: ${ratio('junction', 'bare node proxy')} (target ≥ 0.9); the same configuration started again (--workers 1, the single-process default): ${ratio('junction again (--workers 1)', 'bare node proxy')}`,
+        cpuNote(),
         `added latency at a fixed ${rate} req/s over direct: p50 +${(fj.p50ms - fd.p50ms).toFixed(3)} ms, p99 +${(fj.p99ms - fd.p99ms).toFixed(3)} ms (target ≤ 0.3 / ≤ 1)`,
         `added latency at c=1 (closed loop) over direct: p50 +${(js.p50ms - d1.p50ms).toFixed(3)} ms, p99 +${(js.p99ms - d1.p99ms).toFixed(3)} ms`,
       ],

@@ -1,6 +1,6 @@
 // Process and load-generator plumbing for the HTTP benchmarks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +71,8 @@ export async function waitFor(url: string): Promise<void> {
 
 export interface LoadResult {
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50ms: number;
   p99ms: number;
   errors: number;
@@ -110,7 +112,35 @@ export function wrk(
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const errors =
     (Number.isNaN(non2xx) ? 0 : non2xx) + (sockErr ? sockErr.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50ms: pct('50'), p99ms: pct('99'), errors };
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50ms: pct('50'),
+    p99ms: pct('99'),
+    errors,
+  };
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node.js runs on. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time a process has used so far (user and system, all its threads: the
+ * event loop, GC helpers, the thread pool), in ms; undefined off Linux. A
+ * throughput ratio on a shared machine also measures who got scheduled; CPU
+ * per request does not.
+ */
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
 export function stop(children: ChildProcess[]): void {
