@@ -3,8 +3,9 @@
 // models in process), with the admin token on. Walks what an operator does:
 // sign in, read the objectives, watch traffic move, edit the config (an
 // error at its path, the fix, the diff, apply), roll back, pause and resume a
-// rollout, explain a unit. Any console error in the page fails the test. The
-// screenshots in docs/console/ are written by this run, so they stay true.
+// rollout, explain a unit. Any console error in the page fails the test. Every
+// run takes the screenshots; `npm run screenshots` writes them to docs/console/
+// (a plain test run leaves the tree as it found it).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ import { startUpstream } from '../support/upstream.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-test-token';
-const SHOTS = join(REPO_ROOT, 'docs/console');
+const TO_DOCS = process.env.JUNCTION_SCREENSHOTS === 'docs';
+const SHOTS = TO_DOCS ? join(REPO_ROOT, 'docs/console') : mkdtempSync(join(tmpdir(), 'junction-console-shots-'));
 
 function chromiumSkipReason(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
@@ -81,6 +83,7 @@ afterAll(async () => {
   await browser?.close();
   await j?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
+  if (!TO_DOCS) rmSync(SHOTS, { recursive: true, force: true });
 });
 
 const example = (objective: string) => readFileSync(join(REPO_ROOT, 'examples/requests', `${objective}.json`), 'utf8');
