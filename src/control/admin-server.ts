@@ -35,16 +35,12 @@ export function createAdminServer(opts: AdminServerOptions): Server {
   const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
   const ui = consoleFiles();
   const ids = new RequestIds();
-  const requestIds = new WeakMap<IncomingMessage, string>();
-  const idOf = (req: IncomingMessage) => {
-    let id = requestIds.get(req);
-    if (id === undefined) requestIds.set(req, (id = ids.next()));
-    return id;
-  };
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
     const e = toJunctionError(err);
-    if (e.code === 'internal') opts.log.error({ err: String(err), requestId: idOf(req) }, 'admin API internal error');
-    writeError(res, e, 'junction', idOf(req));
+    // The data plane's rule: the caller's x-request-id when usable, else a new id.
+    const requestId = ids.fromHeader(req.headers['x-request-id']);
+    if (e.code === 'internal') opts.log.error({ err: String(err), requestId }, 'admin API internal error');
+    writeError(res, e, 'junction', requestId);
   };
   const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
     const { path, query } = splitUrl(req.url);

@@ -155,4 +155,14 @@ describe('admin API', () => {
     expect((await call('GET', '/admin/nothing')).json.error.code).toBe('not_found');
     expect((await call('DELETE', '/admin/config')).json.error.code).toBe('method_not_allowed');
   });
+
+  it("names errors by the caller's x-request-id, as the data plane does, or by a new ULID", async () => {
+    const mine = await request(`${admin}/admin/nothing`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-request-id': 'ops-42' },
+    });
+    expect(((await mine.body.json()) as { error: { requestId: string } }).error.requestId).toBe('ops-42');
+    expect(mine.headers['x-request-id']).toBe('ops-42');
+    const made = await call('GET', '/admin/nothing');
+    expect(made.json.error.requestId).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+  });
 });
