@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
+import { inLanes } from '../support/lanes.js';
 import { seeded } from '../support/seeded.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
@@ -65,21 +66,16 @@ async function setup(rollout: Record<string, unknown>, extra: Record<string, unk
 }
 
 let unitSeq = 0;
-/** `n` requests, `concurrency` at a time (a slow candidate need not make the test slow). */
-async function traffic(s: Setup, n: number, concurrency = 1): Promise<void> {
-  let left = n;
-  const lane = async () => {
-    while (left > 0) {
-      left--;
-      const res = await request(`${s.j.url}/v1/objectives/cw`, {
-        method: 'POST',
-        body: '{}',
-        headers: { 'x-unit-id': `user-${unitSeq++}`, 'content-type': 'application/json' },
-      });
-      await res.body.text();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+/** `n` requests, `concurrency` at a time, each from a new unit. */
+function traffic(s: Setup, n: number, concurrency = 1): Promise<void> {
+  return inLanes(n, concurrency, async () => {
+    const res = await request(`${s.j.url}/v1/objectives/cw`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-unit-id': `user-${unitSeq++}`, 'content-type': 'application/json' },
+    });
+    await res.body.text();
+  });
 }
 
 const json = (res: ServerResponse, body: unknown, status = 200) => {
@@ -143,8 +139,8 @@ describe('model-aware gates on real traffic', () => {
   });
 
   it('maxTtftRatio rolls back a candidate whose first byte comes late', async () => {
-    // 300 ms against ~1 ms: only a baseline request stalled past 150 ms could hide it
-    // (p99 of a few dozen requests is their slowest).
+    // 300 ms against ~1 ms: the candidate's p99 is the 500 ms bucket, and only a baseline
+    // request stalled past 200 ms could hide it (p99 of a few dozen requests is their slowest).
     const s = await setup({
       percent: 50,
       steps: [50, 100],

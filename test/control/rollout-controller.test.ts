@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { LATENCY_BUCKETS } from '../../src/observe/metrics.js';
+import { inLanes } from '../support/lanes.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 import { dropSchema, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
@@ -47,19 +48,15 @@ afterEach(async () => {
 const pgSkip = await postgresSkipReason();
 
 /** `n` requests (units user-0 … user-n-1), `concurrency` at a time. */
-async function traffic(n: number, trafficClass = 'live', url = j.url, concurrency = 1): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      const res = await request(`${url}/v1/objectives/cw`, {
-        method: 'POST',
-        body: '{}',
-        headers: { 'x-unit-id': `user-${next++}`, 'x-traffic-class': trafficClass },
-      });
-      await res.body.text();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
+function traffic(n: number, trafficClass = 'live', url = j.url, concurrency = 1): Promise<void> {
+  return inLanes(n, concurrency, async (i) => {
+    const res = await request(`${url}/v1/objectives/cw`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-unit-id': `user-${i}`, 'x-traffic-class': trafficClass },
+    });
+    await res.body.text();
+  });
 }
 
 const rollout = () => j.runtime.current!.config.objectives.cw!.rollout;
