@@ -46,14 +46,15 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
     'grpc.max_receive_message_length': maxMessage,
     'grpc.max_send_message_length': maxMessage,
   });
+  const ids = new RequestIds(); // one per listener, as on the data plane
   const handlers: Record<MethodName, Unary> = {
     ServerLive: (_call, callback) => callback(null, { live: true }),
     ServerReady: (_call, callback) => callback(null, { ready: readiness(dp.runtime.current).ready }),
     ServerMetadata: (_call, callback) =>
       callback(null, { name: 'junction', version: opts.version ?? '', extensions: [] }),
-    ModelReady: modelCall(dp, service, 'ModelReady', 'ready', (req) => nameAndVersion(req)),
-    ModelMetadata: modelCall(dp, service, 'ModelMetadata', 'metadata', (req) => nameAndVersion(req)),
-    ModelInfer: modelCall(dp, service, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
+    ModelReady: modelCall(dp, service, ids, 'ModelReady', 'ready', (req) => nameAndVersion(req)),
+    ModelMetadata: modelCall(dp, service, ids, 'ModelMetadata', 'metadata', (req) => nameAndVersion(req)),
+    ModelInfer: modelCall(dp, service, ids, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
   };
   server.addService(service.passthrough, handlers);
   const address = `${opts.host ?? '127.0.0.1'}:${opts.port}`;
@@ -92,13 +93,13 @@ function nameAndVersion(req: unknown): ModelRef {
 function modelCall(
   dp: DataPlane,
   service: OipGrpcService,
+  ids: RequestIds,
   method: MethodName,
   operation: Operation,
   modelOf: (req: unknown) => ModelRef,
 ): Unary {
   const path = `/${SERVICE_NAME}/${method}`;
   const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
-  const ids = new RequestIds();
   return (call, callback) => {
     const start = performance.now();
     const headers = headersOf(call.metadata, call.getDeadline());
