@@ -270,6 +270,12 @@ export const Objective = z.strictObject({
   default: target,
   methods: z.array(z.enum(['POST', 'PUT', 'GET'])).default(['POST', 'PUT']),
   allowOverride: z.boolean().default(false),
+  overrideTargets: z
+    .array(target)
+    .default([])
+    .describe(
+      'Targets an override on this objective may name besides the ones it routes, shadows or falls back to (a version not yet in use, opened for testing).',
+    ),
   policy: Policy.default(Policy.parse({})),
   pins: z.record(z.string(), target).default({}),
   rules: z.array(Rule).default([]),

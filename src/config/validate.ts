@@ -106,6 +106,7 @@ export function validateSemantics(config: Config): ConfigIssue[] {
 
     o.shadow.forEach((s, i) => checkTarget(s.use, at('shadow', i, 'use')));
     o.policy.fallback.forEach((ref, i) => checkTarget(ref, at('policy', 'fallback', i)));
+    o.overrideTargets.forEach((ref, i) => checkTarget(ref, at('overrideTargets', i)));
     if (o.policy.retries > 0 && !o.policy.idempotent) {
       add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
     }
