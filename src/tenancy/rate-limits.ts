@@ -3,7 +3,8 @@
 import { TokenBucket, type RateDecision, type RateLimit } from './token-bucket.js';
 
 export interface RateLimiter {
-  take(client: string, limit: RateLimit): RateDecision | Promise<RateDecision>;
+  /** Takes `cost` units (default 1) of the client's limit, all or none. */
+  take(client: string, limit: RateLimit, cost?: number): RateDecision | Promise<RateDecision>;
   close(): Promise<void>;
 }
 
@@ -12,14 +13,14 @@ export class LocalRateLimiter implements RateLimiter {
 
   constructor(private readonly now?: () => number) {}
 
-  take(client: string, limit: RateLimit): RateDecision {
+  take(client: string, limit: RateLimit, cost = 1): RateDecision {
     let entry = this.buckets.get(client);
     // A new config revision may change the limit: start a fresh bucket then.
     if (entry === undefined || entry.rps !== limit.rps || entry.burst !== limit.burst) {
       entry = { rps: limit.rps, burst: limit.burst, bucket: new TokenBucket(limit, this.now) };
       this.buckets.set(client, entry);
     }
-    return entry.bucket.take();
+    return entry.bucket.take(cost);
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,20 @@ describe.skipIf(!available)(redisSuite(available, 'Redis GCRA rate limit'), () =
     expect((await b.take('other', limit)).allowed).toBe(true);
   });
 
+  it('a cost takes that many units at once, all or none, on the shared limit', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const [a, b] = [await limiter(prefix), await limiter(prefix)];
+    const limit = { rps: 0.001, burst: 5 }; // no unit comes back during the test
+    expect((await a.take('c', limit, 3)).allowed).toBe(true);
+    const refused = await b.take('c', limit, 3);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterSeconds).toBeGreaterThan(900); // one unit at 0.001/s: ~1000 s
+    expect((await b.take('c', limit, 2)).allowed).toBe(true); // the refusal took nothing
+    expect((await a.take('c', limit)).allowed).toBe(false);
+    expect(await a.take('d', limit, 6)).toEqual({ allowed: false, retryAfterSeconds: Infinity });
+    expect((await a.take('d', limit, 5)).allowed).toBe(true);
+  });
+
   it('falls back to the local limit, counted, when Redis is unreachable', async () => {
     const down = new RedisRateLimiter('redis://127.0.0.1:1', { timeoutMs: 50 });
     limiters.push(down);

@@ -12,8 +12,9 @@ import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { LocalRateLimiter, type RateLimiter } from './rate-limits.js';
 import { ALLOWED, burstOf, type RateDecision, type RateLimit } from './token-bucket.js';
 
-// KEYS[1] the client's key; ARGV[1] emission interval T (µs); ARGV[2] burst B.
-// Allowed when the new arrival time is within B × T of now.
+// KEYS[1] the client's key; ARGV[1] emission interval T (µs); ARGV[2] burst B;
+// ARGV[3] cost C (units taken at once: a batch's items). Allowed when the new
+// arrival time, C × T later, is within B × T of now; a refusal changes nothing.
 const GCRA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -21,7 +22,7 @@ local interval = tonumber(ARGV[1])
 local limit = interval * tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local newtat = tat + interval
+local newtat = tat + interval * tonumber(ARGV[3])
 if newtat - now > limit then
   return {0, newtat - now - limit}
 end
@@ -72,13 +73,17 @@ export class RedisRateLimiter implements RateLimiter {
     });
   }
 
-  async take(client: string, limit: RateLimit): Promise<RateDecision> {
+  async take(client: string, limit: RateLimit, cost = 1): Promise<RateDecision> {
+    if (cost <= 0) return ALLOWED;
+    // More than the burst never fits: no round trip to learn it.
+    if (cost > burstOf(limit)) return { allowed: false, retryAfterSeconds: Infinity };
     const interval = Math.max(1, Math.round(1_000_000 / limit.rps));
     try {
       const [allowed, waitMicros] = await (this.redis as unknown as Gcra).junctionGcra(
         this.prefix + client,
         interval,
         burstOf(limit),
+        Math.ceil(cost),
       );
       this.degraded = false;
       return allowed === 1 ? ALLOWED : { allowed: false, retryAfterSeconds: waitMicros / 1_000_000 };
@@ -87,7 +92,7 @@ export class RedisRateLimiter implements RateLimiter {
       (this.opts.telemetry ?? NO_TELEMETRY).dropped('rate-limit-redis');
       if (!this.degraded) this.opts.onFallback?.(err);
       this.degraded = true;
-      return this.local.take(client, limit);
+      return this.local.take(client, limit, cost);
     }
   }
 
@@ -98,5 +103,5 @@ export class RedisRateLimiter implements RateLimiter {
 }
 
 interface Gcra {
-  junctionGcra(key: string, intervalMicros: number, burst: number): Promise<[number, number]>;
+  junctionGcra(key: string, intervalMicros: number, burst: number, cost: number): Promise<[number, number]>;
 }

@@ -10,7 +10,7 @@ export interface RateLimit {
 
 export interface RateDecision {
   allowed: boolean;
-  /** When refused: seconds until one request would be allowed. */
+  /** When refused: seconds until the units asked for would be allowed (Infinity: more than the burst, never). */
   retryAfterSeconds: number;
 }
 
@@ -34,14 +34,21 @@ export class TokenBucket {
     this.last = now();
   }
 
-  take(): RateDecision {
+  /**
+   * Takes `cost` tokens (a request is 1; each item of a batch is one), all or
+   * none: a refused take leaves the bucket as it was. A cost above the burst
+   * never fits (retryAfterSeconds: Infinity).
+   */
+  take(cost = 1): RateDecision {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.limit.rps);
     this.last = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (cost <= 0) return ALLOWED;
+    if (cost > this.burst) return { allowed: false, retryAfterSeconds: Infinity };
+    if (this.tokens >= cost) {
+      this.tokens -= cost;
       return ALLOWED;
     }
-    return { allowed: false, retryAfterSeconds: (1 - this.tokens) / this.limit.rps };
+    return { allowed: false, retryAfterSeconds: (cost - this.tokens) / this.limit.rps };
   }
 }
