@@ -6,6 +6,16 @@ import { z } from 'zod';
 import { INTERFACES } from './interfaces.js';
 import { PROTOCOL_NAMES, PROTOCOLS } from './protocols/index.js';
 import { hasUserinfo } from './redact.js';
+import {
+  FRAMING_HEADERS,
+  HEADER_NAME,
+  headerValueProblem,
+  JUNCTION_HEADERS,
+  MAX_FREE_FORM_DEPTH,
+  SAFE_ID,
+  SAFE_ID_RULE,
+  tooDeep,
+} from './safe-text.js';
 
 export const OBJECTIVE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const NAME_PART = '[A-Za-z0-9][A-Za-z0-9._-]*';
@@ -72,7 +82,8 @@ const HttpBackend = z.strictObject({
       'Base URLs of the replicas serving this version (for raw: the full URL; for oip-grpc: grpc://host:port, or grpcs:// with TLS); https:// and grpcs:// ones use `tls`.',
     ),
   headers: z
-    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'), z.string())
+    .record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string())
+    .superRefine((headers, ctx) => checkHeaders(headers, ctx, 'upstream'))
     .optional()
     .describe(
       'Headers sent on every upstream call (health checks too; oip-grpc: as metadata). Values may hold secrets: ${env:NAME} or ${file:PATH}, resolved when a revision is applied and never shown.',
@@ -106,7 +117,11 @@ const HttpBackend = z.strictObject({
     .describe('Keep-alive connections per endpoint (oip-grpc: HTTP/2 channels, at most 16).'),
   health: z
     .strictObject({
-      path: z.string().optional().describe("Readiness path; default the protocol's own."),
+      path: z
+        .string()
+        .regex(/^\/[\x21-\x7e]*$/, 'expected an absolute path, e.g. "/ready" (visible ASCII, no spaces)')
+        .optional()
+        .describe("Readiness path; default the protocol's own."),
       intervalMs: z.int().min(100).default(5000),
       timeoutMs: z.int().min(10).default(1000),
     })
@@ -124,7 +139,11 @@ export const Backend = z.discriminatedUnion('type', [OnnxBackend, HttpBackend]);
 
 export const Version = z.strictObject({
   backend: Backend,
-  metadata: z.record(z.string(), z.unknown()).optional().describe('Free-form: owner, training run, metrics.'),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .superRefine(boundedDepth)
+    .optional()
+    .describe(`Free-form: owner, training run, metrics (at most ${MAX_FREE_FORM_DEPTH} levels deep).`),
 });
 
 export const Model = z.strictObject({
@@ -142,13 +161,17 @@ const When = z.strictObject({
 });
 
 const Rule = z.strictObject({
-  id: z.string().optional().describe("Name shown in x-decision (default: the rule's index)."),
+  id: z
+    .string()
+    .regex(SAFE_ID, `rule ids are ${SAFE_ID_RULE}`)
+    .optional()
+    .describe("Name shown in x-decision (default: the rule's index)."),
   when: When,
   use: target,
 });
 
 const Experiment = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().regex(SAFE_ID, `experiment ids are ${SAFE_ID_RULE}`),
   when: When.optional(),
   population: z.number().describe('Share of units in the experiment, in (0, 1].'),
   salt: z.string().optional().describe('Bucketing salt; default the experiment id.'),
@@ -256,13 +279,80 @@ export const Policy = z.strictObject({
   fallback: z.array(target).default([]),
   static: z
     .strictObject({
-      status: z.int().min(100).max(599).default(200),
-      headers: z.record(z.string(), z.string()).optional(),
-      body: z.unknown(),
+      status: z
+        .int()
+        .min(200, 'a static answer is a final response: status 200-599 (1xx are interim responses)')
+        .max(599)
+        .default(200),
+      headers: z
+        .record(z.string(), z.string())
+        .superRefine((headers, ctx) => checkHeaders(headers, ctx, 'response'))
+        .optional()
+        .describe(
+          "Response headers; not framing or hop-by-hop ones (content-length, transfer-encoding, connection, …) nor Junction's own (x-model, x-decision, x-request-id, x-fallback, x-error-code).",
+        ),
+      body: z
+        .unknown()
+        .superRefine(boundedDepth)
+        .optional()
+        .describe(`A string (sent as text) or JSON, at most ${MAX_FREE_FORM_DEPTH} levels deep.`),
+    })
+    .superRefine((s, ctx) => {
+      if (s.body !== undefined && NO_CONTENT.has(s.status))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['body'],
+          message: `a ${s.status} answer has no body; remove body or pick another status`,
+        });
     })
     .optional()
     .describe('Answer of last resort when every target failed.'),
 });
+
+/** Statuses whose response has no content (RFC 9110 §15.3.5, §15.3.6, §15.4.5). */
+const NO_CONTENT: ReadonlySet<number> = new Set([204, 205, 304]);
+
+/** Free-form JSON nested no deeper than MAX_FREE_FORM_DEPTH (a deeper one would overflow recursive walks). */
+function boundedDepth(value: unknown, ctx: z.RefinementCtx): void {
+  const at = tooDeep(value);
+  if (at === undefined) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: `nested more than ${MAX_FREE_FORM_DEPTH} levels deep (at ${at.slice(0, 4).map(String).join('.')}…); flatten it`,
+  });
+}
+
+/**
+ * Header maps written on the wire: valid names and values, no name twice (any
+ * case), and no framing or hop-by-hop header (a content-length that does not
+ * match the body desyncs keep-alive); a response may not set Junction's own.
+ * Upstream values are checked outside their ${env:}/${file:} references, which
+ * are checked when resolved (backends/secrets.ts).
+ */
+function checkHeaders(headers: Record<string, string>, ctx: z.RefinementCtx, side: 'upstream' | 'response'): void {
+  const seen = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) {
+      issue("expected an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)");
+      continue;
+    }
+    const twice = seen.get(lower);
+    if (twice !== undefined) issue(`the same header as "${twice}" (header names ignore case); keep one`);
+    seen.set(lower, name);
+    if (FRAMING_HEADERS.has(lower))
+      issue(
+        `${lower} frames the message or belongs to one connection: Junction sets it, configuring it would break the framing; remove it`,
+      );
+    else if (side === 'response' && JUNCTION_HEADERS.has(lower))
+      issue(`${lower} is written by Junction on every answer; remove it`);
+    const literal = side === 'upstream' ? value.replace(/\$\{(env|file):[^}]+\}/g, '') : value;
+    const problem = headerValueProblem(literal);
+    if (problem !== undefined)
+      issue(`a header value may hold visible ASCII, spaces and tabs only; this one has ${problem}`);
+  }
+}
 
 export const Objective = z.strictObject({
   interface: Interface.default('json'),

@@ -4,6 +4,7 @@ import { interfacesServedBy } from './capabilities.js';
 import { endpointSchemeProblem } from './endpoint-scheme.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
+import { SAFE_ID, SAFE_ID_RULE } from './safe-text.js';
 import { OBJECTIVE_NAME, TARGET_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
 
 export function validateSemantics(config: Config): ConfigIssue[] {
@@ -75,7 +76,10 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       if (cells.length > 0 && Math.abs(sum - 100) > 1e-9) {
         add(at('experiments', i, 'cells'), `weights sum to ${sum}, expected 100`);
       }
-      for (const [cell, c] of cells) checkTarget(c.use, at('experiments', i, 'cells', cell, 'use'));
+      for (const [cell, c] of cells) {
+        if (!SAFE_ID.test(cell)) add(at('experiments', i, 'cells', cell), `cell names are ${SAFE_ID_RULE}; rename it`);
+        checkTarget(c.use, at('experiments', i, 'cells', cell, 'use'));
+      }
       if (e.when) checkWhen(e.when, at('experiments', i, 'when'), add);
     });
 
@@ -143,6 +147,7 @@ export function validateSemantics(config: Config): ConfigIssue[] {
 
   const digests = new Map<string, string>();
   for (const [name, c] of Object.entries(config.clients)) {
+    if (!SAFE_ID.test(name)) add(['clients', name], `client names are ${SAFE_ID_RULE}; rename it`);
     c.objectives.forEach((glob, i) => {
       if (!/^[a-z0-9*-]+$/.test(glob))
         add(

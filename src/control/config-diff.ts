@@ -3,9 +3,12 @@
 //   - models.ranker.versions.5
 //   ~ objectives.cw.default: "ranker@6" → "ranker@7"
 // Structural, so key order and YAML formatting never show up as changes.
+// Never throws: it walks at most MAX_DEPTH levels (validation bounds a config
+// well below that) and a value too deep or odd to serialize is shown as such.
 import { formatPath } from '../config/issues.js';
 
 const MAX_VALUE_CHARS = 200;
+const MAX_DEPTH = 64;
 
 export function configDiff(before: unknown, after: unknown): string[] {
   const lines: string[] = [];
@@ -18,7 +21,7 @@ export function formatDiff(lines: readonly string[]): string {
 }
 
 function walk(a: unknown, b: unknown, path: PropertyKey[], out: string[]): void {
-  if (isRecord(a) && isRecord(b)) {
+  if (isRecord(a) && isRecord(b) && path.length < MAX_DEPTH) {
     for (const key of Object.keys(a)) {
       if (!(key in b)) out.push(`- ${formatPath([...path, key])}`);
     }
@@ -28,7 +31,8 @@ function walk(a: unknown, b: unknown, path: PropertyKey[], out: string[]): void 
     }
     return;
   }
-  if (JSON.stringify(a) === JSON.stringify(b)) return;
+  const [ja, jb] = [json(a), json(b)];
+  if (ja !== undefined && ja === jb) return;
   if (a === undefined) out.push(`+ ${formatPath(path)}: ${show(b)}`);
   else if (b === undefined) out.push(`- ${formatPath(path)}`);
   else out.push(`~ ${formatPath(path)}: ${show(a)} → ${show(b)}`);
@@ -38,7 +42,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** JSON text, or undefined when the value cannot be serialized (too deep for the stack, cyclic, a BigInt). */
+function json(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v) ?? 'undefined';
+  } catch {
+    return undefined;
+  }
+}
+
 function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? 'undefined';
+  const s = json(v) ?? '(too deeply nested to show)';
   return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 1)}…` : s;
 }

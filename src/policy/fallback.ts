@@ -89,11 +89,23 @@ function reasonOf(err: unknown): FallbackReason {
   }
 }
 
+/** Statuses that carry no content: their static answer has an empty body (validation refuses a configured one). */
+const NO_CONTENT: ReadonlySet<number> = new Set([204, 205, 304]);
+
+/**
+ * The static answer, built once. Validation has refused framing headers
+ * (content-length, transfer-encoding, …) and Junction's own; names are
+ * lowercased so a configured `Content-Type` replaces the default one rather
+ * than being sent beside it.
+ */
 function buildStatic(cfg: NonNullable<PolicyConfig['static']>): () => Reply {
-  const body = Buffer.from(typeof cfg.body === 'string' ? cfg.body : JSON.stringify(cfg.body ?? null));
-  const headers = {
-    'content-type': typeof cfg.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
-    ...cfg.headers,
-  };
+  const empty = NO_CONTENT.has(cfg.status);
+  const body = empty
+    ? Buffer.alloc(0)
+    : Buffer.from(typeof cfg.body === 'string' ? cfg.body : JSON.stringify(cfg.body ?? null));
+  const headers: Record<string, string> = empty
+    ? {}
+    : { 'content-type': typeof cfg.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json' };
+  for (const [name, value] of Object.entries(cfg.headers ?? {})) headers[name.toLowerCase()] = value;
   return () => ({ status: cfg.status, headers: { ...headers }, body, fallback: 'static' });
 }
