@@ -133,3 +133,24 @@ export function rewriteModelRef(buf: Buffer, name: string, version: string): Buf
   if (spanStart !== -1) parts.push(buf.subarray(spanStart, spanEnd));
   return Buffer.concat(parts);
 }
+
+/**
+ * The model name from the first bytes of a ModelInferRequest still arriving:
+ * a string once field 1 is whole, `undefined` while more bytes are needed,
+ * `null` when the message does not start with field 1 (every encoder writes
+ * fields in order, but the wire does not promise it: the name is then read
+ * from the whole message).
+ */
+export function peekModelName(head: Buffer): string | undefined | null {
+  if (head.length === 0) return undefined;
+  if (head[0] !== ((MODEL_NAME << 3) | LENGTH_DELIMITED)) return null;
+  let length = 0;
+  let scale = 1;
+  for (let i = 1; i < head.length && i < 6; i++) {
+    const b = head[i]!;
+    length += (b & 0x7f) * scale;
+    if (b < 0x80) return i + 1 + length <= head.length ? head.toString('utf8', i + 1, i + 1 + length) : undefined;
+    scale *= 128;
+  }
+  return head.length < 6 ? undefined : null; // a length of more than 5 bytes is no model name
+}

@@ -1,13 +1,17 @@
-// One gRPC call as the invoke path's Exchange: the message is the body, the
-// reply becomes a gRPC answer. Replies that are already protobuf (a gRPC
-// backend's) go out as their bytes; JSON replies (in-process ONNX, HTTP `oip`
-// backends, static fallbacks) are written as the call's response message.
-// Errors: Junction's own become a gRPC status with x-error-code; a backend's
-// gRPC status passes through as it came.
-import type { IncomingHttpHeaders } from 'node:http';
+// One gRPC call as the invoke path's Exchange, on the face's own HTTP/2
+// stream: the message is the body, the reply becomes a gRPC answer. Replies
+// that are already protobuf (a gRPC backend's) go out as their bytes; JSON
+// replies (in-process ONNX, HTTP `oip` backends, static fallbacks) are written
+// as the call's response message. Errors: Junction's own become a gRPC status
+// with x-error-code; a backend's gRPC status passes through as it came.
+//
+// One rule for the caller's deadline: a call still unanswered when it passes
+// ends as deadline_exceeded (504), whether the face's timer or the caller's
+// RST_STREAM comes first; a caller that leaves before it is client_closed (499).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js';
 import { RequestBody } from '../../call/body.js';
 import type { Operation, Reply } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
@@ -19,10 +23,26 @@ import { type Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js
 import type { Logger } from '../../call/hooks.js';
 import { endRecord, notifyObservers, type Observer, type RequestRecord } from '../../observe/record.js';
 import type { Exchange } from '../invoke.js';
-import { metadataOf } from './metadata.js';
+import { prefixOf } from './message.js';
+import { metadataOf, percentDecoded, percentEncoded } from './metadata.js';
 
 /** A JSON reply is read whole to be re-encoded; past this it is refused rather than buffered. */
 const MAX_JSON_REPLY = 64 * 1024 * 1024;
+
+/** What the face answers with (grpc-accept-encoding): the encodings it reads. */
+export const ACCEPT_ENCODING = 'identity,gzip,deflate';
+
+/**
+ * A caller that leaves this close to its deadline (as the face measured it)
+ * left because of it: its RST_STREAM and the face's own timer race by the
+ * time the headers took to be read, and one deadline must end one way.
+ */
+const DEADLINE_SLACK_MS = 100;
+
+/** Whether the caller's deadline (absolute, performance.now() clock) has passed, within the slack. */
+export function deadlinePassed(deadlineAt: number, deadlineMs: number, now = performance.now()): boolean {
+  return Number.isFinite(deadlineAt) && now >= deadlineAt - Math.min(DEADLINE_SLACK_MS, deadlineMs / 2);
+}
 
 export interface GrpcAnswer {
   /** Encodes a response value of the method (for JSON replies turned into protobuf). */
@@ -31,20 +51,92 @@ export interface GrpcAnswer {
   operation: Operation;
 }
 
+/** The caller's deadline: absolute (performance.now() clock) and as it was sent, in ms. */
+export interface CallDeadline {
+  at: number;
+  ms: number;
+}
+
+/** A response message with its headers, then grpc-status 0 in the trailers. */
+export function sendMessage(stream: ServerHttp2Stream, metadata: OutgoingHttpHeaders, message: Buffer): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': GRPC_CONTENT_TYPE,
+      'grpc-accept-encoding': ACCEPT_ENCODING,
+      ...metadata,
+    },
+    { waitForTrailers: true },
+  );
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.write(prefixOf(message.length));
+  stream.end(message);
+}
+
+/**
+ * A status without a message: gRPC's trailers-only response. When the caller
+ * is still sending, the stream is then reset (NO_ERROR, as gRPC over HTTP/2
+ * says), so the rest of its upload is never read or buffered.
+ */
+export function sendStatus(
+  stream: ServerHttp2Stream,
+  code: Status,
+  message: string,
+  metadata: OutgoingHttpHeaders,
+): void {
+  if (stream.destroyed) return;
+  if (stream.headersSent) {
+    stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': GRPC_CONTENT_TYPE,
+      'grpc-accept-encoding': ACCEPT_ENCODING,
+      ...metadata,
+      'grpc-status': String(code),
+      'grpc-message': percentEncoded(message),
+    },
+    { endStream: true },
+  );
+  if (!stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+}
+
+/** Junction's error as trailers: the request id, the stable code, and when to retry. */
+export function errorMetadata(
+  err: JunctionError,
+  requestId: string,
+  decisionHeaders?: Record<string, string>,
+): OutgoingHttpHeaders {
+  return metadataOf({
+    ...decisionHeaders,
+    'x-request-id': requestId,
+    'x-error-code': err.code,
+    'retry-after':
+      err.retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(err.retryAfterSeconds))),
+  });
+}
+
+export interface GrpcExchange extends Exchange {
+  /** The caller's deadline passed with the call unanswered: DEADLINE_EXCEEDED now, the upstream call aborted. */
+  expire(): void;
+}
+
 export function grpcExchange(
-  call: ServerUnaryCall<unknown, Buffer>,
-  callback: sendUnaryData<Buffer>,
+  stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   body: Buffer,
   record: RequestRecord,
   answer: GrpcAnswer,
+  deadline: CallDeadline,
   observers: readonly Observer[],
   log: Logger | undefined,
-): Exchange {
+): GrpcExchange {
   const listeners: Array<() => void> = [];
   let closed = false;
   let answered = false;
-  let cancelled = false;
   let observed = false;
   const close = () => {
     if (closed) return;
@@ -58,30 +150,34 @@ export function grpcExchange(
     close();
     if (observed) return;
     observed = true;
-    // The caller cancelled first, whatever the path made of it: client_closed (499), as on HTTP.
     const final = endRecord(
       record,
-      { writableFinished: !cancelled, headersSent: false, statusCode: record.status },
+      { writableFinished: answered, headersSent: false, statusCode: record.status },
       record.end,
     );
     notifyObservers(observers, final, log);
   };
-  call.once('cancelled', () => {
+  stream.once('close', () => {
     if (answered) return;
-    cancelled = true;
+    // The caller left (RST_STREAM) unanswered: because its deadline passed, or of its own accord.
+    if (deadlinePassed(deadline.at, deadline.ms)) record.cut = 'deadline_exceeded';
     close(); // aborts the upstream call and frees admission slots now
   });
 
-  const fail = (code: Status, message: string, trailers: Record<string, string | undefined>) => {
-    if (!cancelled) {
+  /** Writes the one answer, unless one went out or the caller is gone; the record ends either way. */
+  const finish = (write: () => void) => {
+    if (!answered && !closed && !stream.destroyed) {
       answered = true;
-      const err: Partial<ServiceError> = { code, details: message, metadata: metadataOf(trailers) };
-      callback(err);
+      try {
+        write();
+      } catch (err) {
+        log?.error({ err: String(err), requestId: record.requestId }, 'could not write a gRPC answer');
+      }
     }
     ended();
   };
 
-  const exchange: Exchange = {
+  const exchange: GrpcExchange = {
     method: answer.operation === 'infer' ? 'POST' : 'GET', // OIP's HTTP verbs, for backends that speak HTTP
     headers,
     body: ({ maxBytes, objective }) => RequestBody.whole(body, maxBytes, objective),
@@ -93,6 +189,18 @@ export function grpcExchange(
     },
     get answered() {
       return answered;
+    },
+    expire() {
+      if (answered || closed) return;
+      record.cut = 'deadline_exceeded';
+      close(); // the invoke path aborts its upstream call; it ends the record when it has unwound
+      answered = true;
+      const err = new JunctionError('deadline_exceeded', "the caller's deadline passed");
+      try {
+        sendStatus(stream, STATUS_OF_ERROR[err.code], err.message, errorMetadata(err, record.requestId));
+      } catch (e) {
+        log?.error({ err: String(e), requestId: record.requestId }, 'could not write a gRPC answer');
+      }
     },
     reply(reply, decisionHeaders, onDone, guard) {
       const meta = { ...decisionHeaders, 'x-fallback': reply.fallback };
@@ -122,15 +230,10 @@ export function grpcExchange(
           (out) => {
             if (settled) return;
             if ('message' in out) {
-              if (!cancelled) {
-                answered = true;
-                call.sendMetadata(metadataOf(meta));
-                callback(null, out.message);
-              }
-              ended();
+              finish(() => sendMessage(stream, metadataOf(meta), out.message));
             } else {
               record.status = out.http;
-              fail(out.code, out.details, { ...meta, ...out.trailers });
+              finish(() => sendStatus(stream, out.code, out.details, metadataOf({ ...meta, ...out.trailers })));
             }
             settle();
           },
@@ -144,20 +247,20 @@ export function grpcExchange(
           },
         )
         .catch(() => {
-          // Writing the answer itself failed (the call is gone): the record still ends, nothing may reject unheard.
+          // Nothing may reject unheard: the record still ends.
           ended();
           settle('client_closed');
         });
     },
     error(err, decisionHeaders) {
-      if (answered) return;
-      fail(STATUS_OF_ERROR[err.code], err.message, {
-        ...decisionHeaders,
-        'x-request-id': record.requestId,
-        'x-error-code': err.code,
-        'retry-after':
-          err.retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(err.retryAfterSeconds))),
-      });
+      finish(() =>
+        sendStatus(
+          stream,
+          STATUS_OF_ERROR[err.code],
+          err.message,
+          errorMetadata(err, record.requestId, decisionHeaders),
+        ),
+      );
     },
   };
   return exchange;
@@ -242,13 +345,4 @@ function discard(body: Readable | Buffer | null): void {
 /** A JSON readiness answer: an empty 2xx (Triton) or `{"ready": true}` (KServe); the same verdict as HTTP health checks. */
 function readyFromJson(status: number, body: Buffer): boolean {
   return oip.healthy!(status, body);
-}
-
-/** grpc-message travels percent-encoded (the gRPC backend writes it so); a malformed escape is kept as it came. */
-function percentDecoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

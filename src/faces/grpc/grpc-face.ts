@@ -4,142 +4,438 @@
 // `model_name` as the objective and `model_version` as an override request.
 // ModelInfer's message is never decoded here: its model name and version are
 // read from the wire bytes, and the bytes travel on as the call's body.
+//
+// The face owns its HTTP/2 streams (node:http2, not a gRPC server library,
+// which would read and inflate a whole message before anything could refuse
+// it). On each stream, before one byte of its message is read: the path, the
+// content type, the API key (from the request headers: a caller without a
+// valid one never has its message read), the encoding and the deadline. Then
+// the message (message.ts): its declared length against the listener's limit,
+// its first bytes' model name against that objective's maxBodyBytes, the
+// declared length reserved from the data plane's shared body budget (given
+// back when the stream closes, whatever closes it), and only then the rest.
+// HTTP/2 flow control keeps what a refused or unread stream can push to one
+// window. Sessions: a cap on concurrent streams and header size, a peer that
+// has not sent its preface (or finished its TLS handshake) in time is cut,
+// an idle one closed.
 import { performance } from 'node:perf_hooks';
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  constants,
+  createSecureServer,
+  createServer,
+  type Http2Server,
+  type Http2SecureServer,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+  type Settings,
+} from 'node:http2';
 import type { Operation } from '../../call/types.js';
-import { toJunctionError } from '../../errors.js';
+import { JunctionError, toJunctionError } from '../../errors.js';
 import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
-import { readModelRef, type ModelRef } from '../../grpc/wire.js';
-import { newRecord } from '../../observe/record.js';
+import { Status, STATUS_OF_ERROR } from '../../grpc/status.js';
+import { peekModelName, readModelRef, type ModelRef } from '../../grpc/wire.js';
+import { endRecord, newRecord, notifyObservers, type RequestRecord } from '../../observe/record.js';
 import { RequestIds } from '../../observe/request-ids.js';
 import type { DataPlane } from '../data-plane.js';
 import { readiness } from '../health.js';
 import { invokeExchange } from '../invoke.js';
+import type { ListenerTls } from '../listener.js';
 import { versionOverride } from '../oip.js';
-import { grpcExchange } from './exchange.js';
-import { headersOf } from './metadata.js';
+import { type CallDeadline, deadlinePassed, errorMetadata, grpcExchange, sendMessage, sendStatus } from './exchange.js';
+import { type Encoding, readUnaryMessage, Reservation } from './message.js';
+import { headersOf, timeoutMs } from './metadata.js';
 
 export interface GrpcFaceOptions {
   port: number;
   host?: string;
-  /** Largest message accepted (grpc-js refuses bigger ones with RESOURCE_EXHAUSTED); objectives' maxBodyBytes apply within it. */
+  /** Largest message accepted, compressed or inflated (RESOURCE_EXHAUSTED beyond it); objectives' maxBodyBytes apply within it. */
   maxMessageBytes?: number;
   /** Reported by ServerMetadata. */
   version?: string;
+  /** Serve gRPC over TLS (h2 by ALPN) with this certificate and key: the same as the other listeners'. */
+  tls?: ListenerTls;
+  /** Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
+  maxConcurrentStreams?: number;
+  /** Bytes of request headers (metadata) a call may send (SETTINGS_MAX_HEADER_LIST_SIZE; default 16 KiB). */
+  maxHeaderBytes?: number;
+  /** A connection with no call open for this long is closed with GOAWAY (default 65 s, as HTTP's keep-alive). */
+  idleTimeoutMs?: number;
+  /** A connection must finish its TLS handshake and send the HTTP/2 preface within this (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Open connections at most (default unlimited). */
+  maxConnections?: number;
+  /**
+   * Read gzip- and deflate-compressed messages (inflated as a stream under the
+   * same limits and budget; default true). false refuses them: UNIMPLEMENTED.
+   */
+  compression?: boolean;
+  /** Memory (MB) one connection's HTTP/2 session may use for queued frames and header tables (default 64). */
+  maxSessionMemoryMb?: number;
 }
 
 export interface GrpcFace {
   /** The bound port (useful with port 0). */
   port: number;
+  /** Whether the listener serves TLS. */
+  tls: boolean;
   close(): Promise<void>;
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
+/** Request messages of the calls other than ModelInfer (a model name and version) are small. */
+const MAX_SMALL_MESSAGE = 64 * 1024;
+/**
+ * Per-stream and per-connection HTTP/2 receive windows: what a caller may push
+ * before the face reads (the most an unread, refused stream can cost), and
+ * enough that a large message is not slowed by window updates.
+ */
+const STREAM_WINDOW = 1024 * 1024;
+const CONNECTION_WINDOW = 4 * 1024 * 1024;
+const CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/;
+const PATH_PREFIX = `/${SERVICE_NAME}/`;
 
-type Unary = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
+const OPERATION: Readonly<Record<MethodName, Operation | undefined>> = {
+  ServerLive: undefined,
+  ServerReady: undefined,
+  ServerMetadata: undefined,
+  ModelReady: 'ready',
+  ModelMetadata: 'metadata',
+  ModelInfer: 'infer',
+};
 
 export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promise<GrpcFace> {
   const service = loadOipGrpcService();
   const maxMessage = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
-  const server = new Server({
-    'grpc.max_receive_message_length': maxMessage,
-    'grpc.max_send_message_length': maxMessage,
-  });
-  const ids = new RequestIds(); // one per listener, as on the data plane
-  const handlers: Record<MethodName, Unary> = {
-    ServerLive: (_call, callback) => callback(null, { live: true }),
-    ServerReady: (_call, callback) => callback(null, { ready: readiness(dp.runtime.current).ready }),
-    ServerMetadata: (_call, callback) =>
-      callback(null, { name: 'junction', version: opts.version ?? '', extensions: [] }),
-    ModelReady: modelCall(dp, service, ids, 'ModelReady', 'ready', (req) => nameAndVersion(req)),
-    ModelMetadata: modelCall(dp, service, ids, 'ModelMetadata', 'metadata', (req) => nameAndVersion(req)),
-    ModelInfer: modelCall(dp, service, ids, 'ModelInfer', 'infer', (req) => readModelRef(req as Buffer)),
+  const idleMs = opts.idleTimeoutMs ?? 65_000;
+  const handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
+  const settings: Settings = {
+    maxConcurrentStreams: opts.maxConcurrentStreams ?? 100,
+    maxHeaderListSize: opts.maxHeaderBytes ?? 16 * 1024,
+    initialWindowSize: STREAM_WINDOW,
+    enablePush: false,
   };
-  server.addService(service.passthrough, handlers);
-  const address = `${opts.host ?? '127.0.0.1'}:${opts.port}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
-      if (err === null) return resolve(bound);
-      // grpc-js reports a taken port inside its message; say it the way node:net does.
+  const common = {
+    settings,
+    maxSessionMemory: opts.maxSessionMemoryMb ?? 64,
+    maxHeaderListPairs: 128,
+    // Frames a peer may make the session answer (pings, settings) before it is refused: HTTP/2's own floods.
+    maxOutstandingPings: 10,
+    maxSettings: 32,
+    unknownProtocolTimeout: handshakeMs,
+  };
+  const server: Http2Server | Http2SecureServer =
+    opts.tls === undefined
+      ? createServer(common)
+      : createSecureServer({
+          ...common,
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          allowHTTP1: false,
+          ALPNProtocols: ['h2'],
+          handshakeTimeout: handshakeMs,
+        });
+  if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
+  const ids = new RequestIds(); // one per listener, as on the data plane
+  const ctx: FaceContext = {
+    dp,
+    service,
+    ids,
+    maxMessage,
+    compression: opts.compression !== false,
+    version: opts.version ?? '',
+  };
+  /** Calls open per session: a session is idle when it has none. */
+  const open = new Map<Http2Session, number>();
+  const sessions = new Set<Http2Session>();
+
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    open.set(session, 0);
+    // A peer that never sends its preface (its SETTINGS) holds a socket for nothing.
+    const preface = setTimeout(() => session.destroy(), handshakeMs);
+    session.once('remoteSettings', () => clearTimeout(preface));
+    const idle = () => {
+      if ((open.get(session) ?? 0) === 0 && !session.closed) session.close();
+    };
+    session.setTimeout(idleMs, idle);
+    try {
+      session.setLocalWindowSize(CONNECTION_WINDOW);
+    } catch {
+      // the session went away before it was set up
+    }
+    session.on('error', () => undefined); // the session is destroyed; its streams see 'close'
+    session.once('close', () => {
+      clearTimeout(preface);
+      sessions.delete(session);
+      open.delete(session);
+    });
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      open.set(session, (open.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        const left = (open.get(session) ?? 1) - 1;
+        open.set(session, left);
+        if (left === 0 && !session.closed && !session.destroyed) session.setTimeout(idleMs, idle); // re-armed: idle from now
+      });
+      onStream(ctx, stream, headers);
+    });
+  });
+  server.on('sessionError', () => undefined);
+  // A handshake that failed or stalled: Node.js destroys the socket; nothing to add.
+  if (opts.tls !== undefined) server.on('tlsClientError', () => undefined);
+
+  const host = opts.host ?? '127.0.0.1';
+  const address = `${host}:${opts.port}`;
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) =>
       reject(
-        err.message.includes('EADDRINUSE')
+        err.code === 'EADDRINUSE'
           ? Object.assign(new Error(`listen EADDRINUSE: gRPC address ${address} already in use`), {
               code: 'EADDRINUSE',
             })
           : err,
       );
+    server.once('error', failed);
+    server.listen({ port: opts.port, host }, () => {
+      server.off('error', failed);
+      resolve();
     });
   });
+  server.on('error', (err) => dp.log?.error({ err: String(err) }, 'gRPC listener error'));
+  const port = (server.address() as { port: number }).port;
+  let closing: Promise<void> | undefined;
   return {
     port,
+    tls: opts.tls !== undefined,
     close: () =>
-      new Promise<void>((resolve) => {
-        // Calls in flight get a moment to finish; then whatever is left is cut.
-        const force = setTimeout(() => server.forceShutdown(), 2000);
-        server.tryShutdown(() => {
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
           clearTimeout(force);
           resolve();
         });
-      }),
+        // Calls in flight get a moment to finish (GOAWAY: no new ones); then whatever is left is cut.
+        for (const session of sessions) session.close();
+        const force = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, 2000);
+      })),
   };
+}
+
+interface FaceContext {
+  dp: DataPlane;
+  service: OipGrpcService;
+  ids: RequestIds;
+  maxMessage: number;
+  compression: boolean;
+  version: string;
+}
+
+/** A refusal made before the call reached the invoke path: trailers-only, recorded like any other for model calls. */
+function refuse(
+  ctx: FaceContext,
+  stream: ServerHttp2Stream,
+  record: RequestRecord | undefined,
+  err: JunctionError,
+  code: Status = STATUS_OF_ERROR[err.code],
+): void {
+  try {
+    sendStatus(stream, code, err.message, errorMetadata(err, record?.requestId ?? ctx.ids.next()));
+  } catch (e) {
+    ctx.dp.log?.error({ err: String(e) }, 'could not write a gRPC answer');
+  }
+  if (record === undefined) return;
+  record.status = err.status;
+  record.errorCode = err.code;
+  record.end = performance.now();
+  notifyObservers(
+    ctx.dp.observers,
+    endRecord(record, { writableFinished: true, headersSent: false, statusCode: err.status }, record.end),
+    ctx.dp.log,
+  );
+}
+
+function onStream(ctx: FaceContext, stream: ServerHttp2Stream, raw: IncomingHttpHeaders): void {
+  const start = performance.now();
+  // A stream error (the caller's RST with an error code) must never become an uncaught exception.
+  stream.on('error', () => undefined);
+  const path = raw[':path'];
+  const method = typeof path === 'string' && path.startsWith(PATH_PREFIX) ? path.slice(PATH_PREFIX.length) : '';
+  const type = raw['content-type'];
+  if (typeof type !== 'string' || !CONTENT_TYPE.test(type)) {
+    // Not gRPC at all: HTTP's answer (gRPC over HTTP/2: 415), and the stream is reset unread.
+    if (!stream.destroyed) {
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });
+      if (!stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+    }
+    return;
+  }
+  if (raw[':method'] !== 'POST' || !Object.hasOwn(OPERATION, method)) {
+    refuse(
+      ctx,
+      stream,
+      undefined,
+      new JunctionError('not_found', `no gRPC method ${String(path).slice(0, 200)}`),
+      Status.UNIMPLEMENTED,
+    );
+    return;
+  }
+  const name = method as MethodName;
+  const operation = OPERATION[name];
+  const record =
+    operation === undefined ? undefined : newRecord(ctx.ids.fromHeader(raw['x-request-id']), 'POST', path!, start);
+  // One answer and one record per call, whichever refusal comes first.
+  let failed = false;
+  const fail = (err: JunctionError, code?: Status) => {
+    if (failed) return;
+    failed = true;
+    refuse(ctx, stream, record, err, code);
+  };
+
+  let deadline: CallDeadline;
+  let encoding: Encoding;
+  try {
+    // The key first, from the headers: a caller without a valid one never has its message read.
+    if (operation !== undefined) ctx.dp.authenticate?.({ headers: raw });
+    const ms = timeoutMs(raw['grpc-timeout']);
+    deadline = { at: ms === undefined ? Infinity : start + ms, ms: ms ?? Infinity };
+    encoding = encodingOf(raw['grpc-encoding'], ctx.compression);
+  } catch (err) {
+    const jerr = toJunctionError(err);
+    fail(jerr, jerr.code === 'method_not_allowed' ? Status.UNIMPLEMENTED : undefined);
+    return;
+  }
+
+  // Whatever ends the call gives its share of the budget back.
+  const reservation = new Reservation(ctx.dp.bodies?.memory);
+  stream.once('close', () => reservation.release());
+  let expire: (() => void) | undefined = () => {
+    fail(new JunctionError('deadline_exceeded', "the caller's deadline passed before its message arrived"));
+  };
+  const timer = Number.isFinite(deadline.at)
+    ? setTimeout(() => expire?.(), Math.max(0, deadline.at - performance.now()))
+    : undefined;
+  stream.once('close', () => clearTimeout(timer));
+
+  const objectiveLimit = (head: Buffer, final: boolean) => {
+    const peeked = peekModelName(head);
+    if (peeked === undefined && !final) return undefined;
+    if (typeof peeked !== 'string') return { maxBytes: ctx.maxMessage, objective: undefined };
+    const live = ctx.dp.runtime.current?.objectives.get(peeked);
+    return { maxBytes: live?.compiled.config.policy.maxBodyBytes ?? ctx.maxMessage, objective: peeked };
+  };
+  readUnaryMessage(stream, {
+    maxBytes: operation === 'infer' ? ctx.maxMessage : MAX_SMALL_MESSAGE,
+    limitFor: operation === 'infer' ? objectiveLimit : () => ({ maxBytes: MAX_SMALL_MESSAGE, objective: undefined }),
+    reservation,
+    encoding,
+    rates: ctx.dp.bodies,
+  }).then(
+    (message) => {
+      if (stream.destroyed) return;
+      if (operation === undefined) {
+        expire = undefined;
+        answerServerCall(ctx, stream, name, message);
+        return;
+      }
+      const exchange = modelCall(ctx, stream, raw, record!, name, operation, deadline, message);
+      expire = exchange === undefined ? undefined : () => exchange.expire();
+    },
+    (err: unknown) => {
+      expire = undefined;
+      const jerr = toJunctionError(err);
+      if (jerr.code === 'client_closed' || stream.destroyed) {
+        if (record !== undefined) {
+          // The caller left (or its deadline passed) before its message arrived.
+          const cut = deadlinePassed(deadline.at, deadline.ms) ? 'deadline_exceeded' : 'client_closed';
+          fail(new JunctionError(cut, jerr.message));
+        }
+        return;
+      }
+      fail(jerr);
+    },
+  );
+}
+
+/** `grpc-encoding`: identity always; gzip and deflate when compression is on. */
+function encodingOf(value: string | string[] | undefined, compression: boolean): Encoding {
+  if (value === undefined || value === 'identity') return 'identity';
+  if (compression && (value === 'gzip' || value === 'deflate')) return value;
+  throw new JunctionError(
+    'method_not_allowed',
+    `grpc-encoding ${String(value).slice(0, 40)} is not accepted (accepted: identity${compression ? ', gzip, deflate' : ''})`,
+  );
+}
+
+function answerServerCall(ctx: FaceContext, stream: ServerHttp2Stream, name: MethodName, _message: Buffer): void {
+  const value =
+    name === 'ServerLive'
+      ? { live: true }
+      : name === 'ServerReady'
+        ? { ready: readiness(ctx.dp.runtime.current).ready }
+        : { name: 'junction', version: ctx.version, extensions: [] };
+  sendMessage(stream, {}, ctx.service.decoded[name]!.responseSerialize(value));
+}
+
+function modelCall(
+  ctx: FaceContext,
+  stream: ServerHttp2Stream,
+  raw: IncomingHttpHeaders,
+  record: RequestRecord,
+  method: MethodName,
+  operation: Operation,
+  deadline: CallDeadline,
+  message: Buffer,
+): ReturnType<typeof grpcExchange> | undefined {
+  const { dp, service } = ctx;
+  const headers = headersOf(raw, deadline.at, performance.now());
+  // ModelInfer's message is the body, as it came; the other calls carry none.
+  if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
+  const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
+  let model: ModelRef;
+  try {
+    model = operation === 'infer' ? readModelRef(message) : nameAndVersion(decodeSmall(service, method, message));
+  } catch (err) {
+    refuse(ctx, stream, record, toJunctionError(err));
+    return undefined;
+  }
+  const exchange = grpcExchange(
+    stream,
+    headers,
+    operation === 'infer' ? message : Buffer.alloc(0),
+    record,
+    { encode, method, operation },
+    deadline,
+    dp.observers,
+    dp.log,
+  );
+  const ir = {
+    face: 'oip' as const,
+    operation,
+    objective: model.name,
+    query: '',
+    override: model.version === '' ? undefined : versionOverride(dp, model.name, model.version),
+  };
+  invokeExchange(dp, exchange, record, ir).catch((err: unknown) => {
+    // Refusals before the invoke path's own error handling (no config loaded yet).
+    const jerr = toJunctionError(err);
+    record.status = jerr.status;
+    record.errorCode = jerr.code;
+    exchange.error(jerr);
+  });
+  return exchange;
+}
+
+function decodeSmall(service: OipGrpcService, method: MethodName, message: Buffer): unknown {
+  try {
+    return service.decoded[method]!.requestDeserialize(message);
+  } catch (err) {
+    throw new JunctionError('invalid_request', `${method} request is not a valid protobuf message: ${String(err)}`);
+  }
 }
 
 function nameAndVersion(req: unknown): ModelRef {
   const { name, version } = req as { name?: string; version?: string };
   return { name: name ?? '', version: version ?? '' };
-}
-
-function modelCall(
-  dp: DataPlane,
-  service: OipGrpcService,
-  ids: RequestIds,
-  method: MethodName,
-  operation: Operation,
-  modelOf: (req: unknown) => ModelRef,
-): Unary {
-  const path = `/${SERVICE_NAME}/${method}`;
-  const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
-  return (call, callback) => {
-    const start = performance.now();
-    const headers = headersOf(call.metadata, call.getDeadline());
-    const record = newRecord(ids.fromHeader(headers['x-request-id']), 'POST', path, start);
-    // ModelInfer's message is the body, as it came; the other calls carry none.
-    const body = operation === 'infer' ? (call.request as Buffer) : Buffer.alloc(0);
-    if (operation === 'infer') headers['content-type'] = GRPC_CONTENT_TYPE;
-    const exchange = grpcExchange(
-      call,
-      callback,
-      headers,
-      body,
-      record,
-      { encode, method, operation },
-      dp.observers,
-      dp.log,
-    );
-    let model: ModelRef;
-    try {
-      model = modelOf(call.request);
-    } catch (err) {
-      const jerr = toJunctionError(err);
-      record.status = jerr.status;
-      record.errorCode = jerr.code;
-      exchange.error(jerr);
-      return;
-    }
-    const ir = {
-      face: 'oip' as const,
-      operation,
-      objective: model.name,
-      query: '',
-      override: model.version === '' ? undefined : versionOverride(dp, model.name, model.version),
-    };
-    invokeExchange(dp, exchange, record, ir).catch((err: unknown) => {
-      // Refusals before the invoke path's own error handling (no config loaded yet).
-      const jerr = toJunctionError(err);
-      record.status = jerr.status;
-      record.errorCode = jerr.code;
-      exchange.error(jerr);
-    });
-  };
 }

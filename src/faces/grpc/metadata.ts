@@ -1,7 +1,9 @@
-// gRPC metadata ↔ the header map the invoke path reads (SPEC §2.1 headers keep
-// their names), and the gRPC deadline as the caller's x-deadline-ms budget.
-import type { IncomingHttpHeaders } from 'node:http';
-import { Metadata } from '@grpc/grpc-js';
+// gRPC metadata (HTTP/2 request headers) ↔ the header map the invoke path
+// reads (SPEC §2.1 headers keep their names); the caller's `grpc-timeout` as
+// its x-deadline-ms budget; response metadata and grpc-message as HTTP/2
+// header values.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { JunctionError } from '../../errors.js';
 
 /** Transport metadata that is not the caller's to route on or to forward. */
 const TRANSPORT: ReadonlySet<string> = new Set([
@@ -13,33 +15,82 @@ const TRANSPORT: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The caller's text metadata as headers. Binary (`-bin`) values and gRPC's
- * own keys are left out; a gRPC deadline becomes `x-deadline-ms` (the smaller
- * of the two when the caller also sent the header).
+ * The caller's text metadata as headers. Binary (`-bin`) values, pseudo-headers
+ * and gRPC's own keys are left out; the caller's deadline (absolute, on the
+ * `now` clock) becomes `x-deadline-ms`: the smaller of the two when the caller
+ * also sent the header.
  */
-export function headersOf(metadata: Metadata, deadline: Date | number, now = Date.now()): IncomingHttpHeaders {
+export function headersOf(raw: IncomingHttpHeaders, deadlineAt: number, now: number): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
-  const map = metadata.getMap();
-  for (const key in map) {
-    const value = map[key];
-    if (typeof value !== 'string' || key.startsWith('grpc-') || key.charCodeAt(0) === 58 /* : */ || TRANSPORT.has(key))
+  for (const key in raw) {
+    const value = raw[key];
+    if (
+      typeof value !== 'string' ||
+      key.charCodeAt(0) === 58 /* : */ ||
+      key.startsWith('grpc-') ||
+      key.endsWith('-bin') ||
+      TRANSPORT.has(key)
+    )
       continue;
     headers[key] = value;
   }
-  const at = typeof deadline === 'number' ? deadline : deadline.getTime();
-  if (Number.isFinite(at)) {
-    const left = Math.max(1, Math.floor(at - now));
+  if (Number.isFinite(deadlineAt)) {
+    const left = Math.max(1, Math.floor(deadlineAt - now));
     const sent = Number(headers['x-deadline-ms']);
     headers['x-deadline-ms'] = String(Number.isFinite(sent) && sent > 0 ? Math.min(sent, left) : left);
   }
   return headers;
 }
 
-export function metadataOf(values: Record<string, string | undefined>): Metadata {
-  const md = new Metadata();
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/**
+ * `grpc-timeout` (gRPC over HTTP/2: at most 8 digits and a unit) in ms;
+ * undefined when absent. A malformed value is the caller's error.
+ */
+export function timeoutMs(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = typeof value === 'string' ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  if (m === null) throw new JunctionError('invalid_request', `grpc-timeout is malformed (got "${String(value)}")`);
+  return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]!;
+}
+
+/** What gRPC metadata accepts as a text value (printable ASCII). */
+const METADATA_VALUE = /^[\x20-\x7e]*$/;
+
+/** Response metadata: absent values skipped, values no header may carry left out rather than failing the answer. */
+export function metadataOf(
+  values: Record<string, string | undefined>,
+  into: OutgoingHttpHeaders = {},
+): OutgoingHttpHeaders {
   for (const key in values) {
     const value = values[key];
-    if (value !== undefined) md.set(key, value);
+    if (value !== undefined && METADATA_VALUE.test(value)) into[key] = value;
   }
-  return md;
+  return into;
+}
+
+/**
+ * grpc-message as gRPC over HTTP/2 writes it: UTF-8, every byte outside
+ * printable ASCII and `%` itself percent-encoded.
+ */
+export function percentEncoded(text: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(text)) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** grpc-message travels percent-encoded; a malformed escape is kept as it came. */
+export function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
