@@ -1,7 +1,13 @@
-// The one JSON-body reader: every place Junction must understand a request
-// body (decide, in-process ONNX, the OpenAI `model` rewrite) parses it here,
+// The one JSON-body parser: every place Junction must understand a whole
+// request body (decide, exposures, feedback, in-process ONNX) parses it here,
 // and malformed input is the caller's error (400 invalid_request saying what
 // is wrong), never an internal one.
+//
+// JSON.parse keeps the last of a repeated key. That is sound only where
+// Junction is the body's one reader: it parses the body and acts on what it
+// parsed, and no other parser ever sees the bytes. A field Junction reads or
+// rewrites in a body it forwards is read with topLevelFields
+// (backends/protocols/json-field.ts), which refuses repeats, never here.
 import { JunctionError } from '../errors.js';
 import type { Call } from './types.js';
 

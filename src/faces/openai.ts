@@ -3,13 +3,15 @@
 // this is the one face that reads the body before routing; it goes on as the
 // same bytes (RequestBody.of) and the backend rewrites only `model`. Errors
 // take OpenAI's shape; responses, SSE included, stream back through invoke.
+// `model` is the one body field this face reads: `stream` and the rest are
+// read by the backend (or the in-process model) alone.
 import { RequestBody } from '../call/body.js';
 import type { Operation } from '../call/types.js';
 import { JunctionError } from '../errors.js';
 import { callerOf } from './decide-api.js';
 import { invoke } from './invoke.js';
 import { readBody } from './read-body.js';
-import { topLevelStringSpans } from '../backends/protocols/json-field.js';
+import { stringValue, topLevelFields } from '../backends/protocols/json-field.js';
 import { writeJson } from './reply.js';
 import type { Route, RouteContext } from './route.js';
 import type { Revision } from '../runtime/revision.js';
@@ -35,22 +37,20 @@ async function handle(ctx: RouteContext, operation: Operation): Promise<void> {
   await invoke(dp, req, res, record, { face: 'openai', operation, objective, query, body: RequestBody.of(raw) });
 }
 
+/** The body fields this face reads. */
+const MODEL: readonly string[] = ['model'];
+
 /**
- * The top-level `model` string, found by scanning bytes, never by parsing the
- * whole document: a deeply nested body costs one linear pass. Only the
- * backend that needs the document (an in-process model) parses it, after admission.
+ * The top-level `model` string, found by the one strict scan of the bytes
+ * (json-field.ts), never by parsing the whole document: a deeply nested body
+ * costs one linear pass. A body that is not JSON, or names `model` twice (escaped
+ * or not) or in another case, is refused there, so the objective routed on is
+ * the model every backend parser reads. Only the backend that needs the document
+ * (an in-process model) parses it, after admission.
  */
 function modelField(raw: Buffer): string {
-  const spans = topLevelStringSpans(raw, 'model');
-  if (spans.length === 1) {
-    const [start, end] = spans[0]!;
-    try {
-      const name: unknown = JSON.parse(raw.subarray(start, end).toString('utf8'));
-      if (typeof name === 'string' && name !== '') return name;
-    } catch {
-      // reported below
-    }
-  }
+  const name = stringValue(raw, topLevelFields(raw, MODEL)[0]);
+  if (name !== undefined && name !== '') return name;
   throw new JunctionError(
     'invalid_request',
     'body must be a JSON object naming the objective in one top-level "model" string',

@@ -1,23 +1,19 @@
 // The one body rewrite Junction does (openai: `model`): the top-level field
-// naming the model set to the backend's served name. Responses, SSE included,
-// stream back untouched.
-import { parseJsonObject } from '../../call/json-body.js';
+// naming the model set to the backend's served name, found and checked by the
+// one scanner of such fields (json-field.ts). Responses, SSE included, stream
+// back untouched.
 import type { Call } from '../../call/types.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
-import { replaceTopLevelString } from './json-field.js';
+import { topLevelFields, withTopLevelString } from './json-field.js';
 import { servedModel } from './names.js';
 
-export async function rewriteModelField(
-  call: Call,
-  backend: HttpBackendConfig,
-  field: string,
-): Promise<Buffer | undefined> {
+export async function rewriteModelField(call: Call, backend: HttpBackendConfig, field: string): Promise<Buffer> {
   const served = servedModel(backend, call.target);
+  // The bytes are what the backend reads, so the bytes are what is checked (a parsed
+  // body, if any, would hide a duplicate key): the field written twice, escaped or
+  // not, or in another case, is refused here rather than read one way by Junction
+  // and another by the backend. Every other byte reaches the backend as sent.
   const raw = await call.body.readAll();
-  // The openai face has parsed it already; the generic endpoint has not.
-  const parsed = call.parsedBody ?? parseJsonObject(raw, call.objective.name);
-  if (parsed[field] === served) return raw;
-  // Splice the one field so every other byte reaches the backend as sent;
-  // re-serialize only for bodies the splice cannot handle (escaped or repeated keys, non-string model).
-  return replaceTopLevelString(raw, field, served) ?? Buffer.from(JSON.stringify({ ...parsed, [field]: served }));
+  const [span] = topLevelFields(raw, [field], call.objective.name);
+  return withTopLevelString(raw, span, field, served);
 }
