@@ -43,17 +43,32 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
+/** How long a socket answered with a bare status may wait for its peer to read it and leave. */
+const CLIENT_ERROR_LINGER_MS = 2_000;
+
+type MaybeTls = Socket & { _secureEstablished?: boolean; _httpMessage?: { headersSent?: boolean } | null };
+
 /**
  * Malformed bytes Node's parser rejects never reach a handler: answer them
- * with a bare status and close (the same on every listener).
+ * with a bare status and close (the same on every listener). Closed means
+ * closed: the socket is destroyed once the answer is written (or after a
+ * short linger), never left half-open waiting on a peer that may never leave.
+ * A TLS socket whose handshake never finished (timed out, reset, not TLS)
+ * cannot carry an answer: writing one would wait on the handshake forever,
+ * so it is destroyed at once.
  */
 export function answerClientErrors(server: Server): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable)
-      socket.end(
-        `HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-      );
-    else socket.destroy(err);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: MaybeTls) => {
+    const replyStarted = socket._httpMessage?.headersSent === true;
+    if (!socket.writable || socket._secureEstablished === false || replyStarted) {
+      socket.destroy();
+      return;
+    }
+    socket.end(
+      `HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+    );
+    // HTTP sockets are half-open capable: end() alone waits for the peer's FIN, which may never come.
+    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
   });
 }
 
