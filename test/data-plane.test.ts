@@ -43,7 +43,13 @@ beforeAll(async () => {
         ],
         rollout: { candidate: 'ranker@8', percent: 30 },
       },
-      open: { default: 'ranker@6', allowOverride: true, methods: ['POST', 'GET'], policy: { timeoutMs: 1000 } },
+      open: {
+        default: 'ranker@6',
+        allowOverride: true,
+        overrideTargets: ['ranker@8'],
+        methods: ['POST', 'GET'],
+        policy: { timeoutMs: 1000 },
+      },
       // Large bodies on a loaded CI machine: a budget that only a hang exceeds.
       bulk: { default: 'ranker@6', policy: { timeoutMs: 60000, maxBodyBytes: 64 * 1024 * 1024 } },
       broken: { default: 'ranker@9' },

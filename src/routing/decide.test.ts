@@ -97,12 +97,23 @@ describe('decide: each step and its precedence', () => {
   });
 
   it('override without permission is override_forbidden', () => {
-    const t = table({});
+    const t = table({ overrideTargets: ['ranker@7'] });
     expect(() => route(t, req({ override: 'ranker@7' }))).toThrow(
       expect.objectContaining({ code: 'override_forbidden' }),
     );
     // The caller's own scope can grant it even when the objective does not.
     expect(route(t, req({ override: 'ranker@7', mayOverride: true })).target.id).toBe('ranker@7');
+  });
+
+  it('an override names only a target the objective uses or opens (overrideTargets)', () => {
+    const t = table({ allowOverride: true, rules: [{ when: { context: { country: ['BR'] } }, use: 'ranker@7' }] });
+    expect(route(t, req({ override: 'ranker@7' })).target.id).toBe('ranker@7');
+    // ranker@8 is in the config, but this objective neither routes to it nor opens it.
+    expect(() => route(t, req({ override: 'ranker@8', mayOverride: true }))).toThrow(
+      expect.objectContaining({ code: 'override_forbidden' }),
+    );
+    const opened = table({ allowOverride: true, overrideTargets: ['ranker@8'] });
+    expect(route(opened, req({ override: 'ranker@8' })).target.id).toBe('ranker@8');
   });
 
   it('override to an unknown target is invalid_request', () => {

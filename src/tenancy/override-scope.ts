@@ -1,12 +1,16 @@
-// Which targets an override may name (issue 10, finding 6): only a version of
-// a model that an objective the caller may call serves, with the interface of
-// the objective being called (so a key limited to some objectives cannot reach
-// a backend only another objective uses; trying another version of a model it
-// already reaches stays possible). Built once per config revision and client,
-// so the request path only looks a name up in a set.
-import type { Config, InterfaceName, ObjectiveConfig } from '../config/schema.js';
+// Which targets a client's overrides may name, per interface: the union, over
+// the objectives the client may call, of what each objective lets an override
+// name (routing/override.ts, `overridableTargets`: the targets it uses and its
+// `overrideTargets`). Routing checks the precise rule, against the objective
+// being called; this set is the same rule seen from the key, handed to routing
+// with the admission (Admission.overrideTargets), so a key's overrides can
+// never name a target outside its own objectives even if a face skipped the
+// objective's check. Built once per config revision and client, so the
+// request path only looks a name up in a set.
+import type { Config, InterfaceName } from '../config/schema.js';
+import { overridableTargets } from '../routing/override.js';
 
-/** Per interface, the targets served by the objectives a caller may call. */
+/** Per interface, the targets the objectives a caller may call let an override name. */
 export type OverrideScope = ReadonlyMap<InterfaceName, ReadonlySet<string>>;
 
 export function overrideScope(config: Config, mayCall: (objective: string) => boolean): OverrideScope {
@@ -15,20 +19,9 @@ export function overrideScope(config: Config, mayCall: (objective: string) => bo
     if (!mayCall(name)) continue;
     let set = scope.get(o.interface);
     if (set === undefined) scope.set(o.interface, (set = new Set()));
-    for (const t of servedTargets(o)) {
-      const model = t.slice(0, t.lastIndexOf('@'));
-      for (const version of Object.keys(config.models[model]?.versions ?? {})) set.add(`${model}@${version}`);
-    }
+    for (const t of overridableTargets(o)) set.add(t);
   }
   return scope;
-}
-
-/** Every target an objective may answer from (not its shadows: they never answer). */
-function servedTargets(o: ObjectiveConfig): string[] {
-  const out = [o.default, ...Object.values(o.pins), ...o.rules.map((r) => r.use), ...o.policy.fallback];
-  for (const e of o.experiments) for (const c of Object.values(e.cells)) out.push(c.use);
-  if (o.rollout !== undefined) out.push(o.rollout.candidate);
-  return out;
 }
 
 const NONE: ReadonlySet<string> = new Set();

@@ -54,6 +54,7 @@ describe('the gRPC face', () => {
             interface: 'oip',
             default: 'simple@1',
             allowOverride: true,
+            overrideTargets: ['simple@3'],
             rules: [{ id: 'br', when: { context: { country: 'BR' } }, use: 'simple@renamed' }],
           },
           locked: { interface: 'oip', default: 'simple@1' },

@@ -51,7 +51,7 @@ describe('oip protocol behind the OIP face', () => {
           },
         },
         objectives: {
-          adder: { interface: 'oip', default: 'simple@1', allowOverride: true },
+          adder: { interface: 'oip', default: 'simple@1', allowOverride: true, overrideTargets: ['simple@3'] },
           'adder-kserve': { interface: 'oip', default: 'simple@k' },
           'adder-locked': { interface: 'oip', default: 'simple@1' },
         },

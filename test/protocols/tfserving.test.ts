@@ -30,7 +30,7 @@ describe('tfserving protocol', () => {
       config: {
         models: { hpt: { versions: { '2': backend({}), stable: backend({}), latest: backend({ version: '' }) } } },
         objectives: {
-          scores: { default: 'hpt@2', allowOverride: true },
+          scores: { default: 'hpt@2', allowOverride: true, overrideTargets: ['hpt@stable', 'hpt@latest'] },
         },
       },
     });

@@ -39,8 +39,12 @@ const log = {
 };
 
 async function junction(extra: object = { clients }): Promise<Junction> {
-  const config = oneObjective({ 'm@1': [upstream.url], 'm@2': [upstream.url] }, { default: 'm@1' }, extra);
-  // m@2 serves `other`: an override may only name a target of an objective the caller may call.
+  // m@2 serves `other`; `obj` opens it for overrides (an override names only what its objective uses or opens).
+  const config = oneObjective(
+    { 'm@1': [upstream.url], 'm@2': [upstream.url] },
+    { default: 'm@1', overrideTargets: ['m@2'] },
+    extra,
+  );
   config.objectives!.other = { default: 'm@2' };
   const j = await startJunction({ config, listen: false, log, observers: [(r) => records.push({ ...r })] });
   junctions.push(j);

@@ -1,8 +1,8 @@
 // Nothing before the key (issue 10, findings 4–7): with clients configured, a
 // caller without a valid key gets 401 before any body is read and before
 // anything is disclosed; what is disclosed to a keyed caller holds no client
-// list, no key digests, no credentials; overrides stay inside the key's
-// objectives; decide's exposures are attributed to the client that asked.
+// list, no key digests, no credentials; overrides stay inside the objective
+// called; decide's exposures are attributed to the client that asked.
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,7 +177,7 @@ describe('nothing disclosed without a key (finding 5)', () => {
   });
 });
 
-describe("overrides stay inside the key's objectives (finding 6)", () => {
+describe('overrides stay inside the objective called (finding 6; issue 22, finding 8)', () => {
   it('a target only another objective serves is override_forbidden', async () => {
     const r = await request(`${j.url}/v1/objectives/a`, {
       method: 'POST',
@@ -190,8 +190,20 @@ describe("overrides stay inside the key's objectives (finding 6)", () => {
     expect(cred.received).toHaveLength(0);
   });
 
-  it('a target of an objective the key may call, same interface, is allowed', async () => {
+  it("a target another objective the key may call uses is still not this objective's (issue 22, finding 8)", async () => {
+    // m@9 is `down`'s default; `a` neither routes to it nor opens it in overrideTargets.
     const r = await request(`${j.url}/v1/objectives/a`, {
+      method: 'POST',
+      headers: { ...auth(KEY), 'x-model-override': 'm@9' },
+      body: '{}',
+    });
+    const body = (await r.body.json()) as { error: { code: string } };
+    expect(r.statusCode).toBe(403);
+    expect(body.error.code).toBe('override_forbidden');
+  });
+
+  it("a target of the objective's own is allowed", async () => {
+    const r = await request(`${j.url}/v1/objectives/down`, {
       method: 'POST',
       headers: { ...auth(KEY), 'x-model-override': 'm@9' },
       body: '{}',
