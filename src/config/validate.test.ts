@@ -119,6 +119,153 @@ describe('config validation', () => {
     ]);
   });
 
+  describe('configs that would produce broken answers are refused, naming the path (issue 22, finding 10)', () => {
+    const withPolicy = (policy: Record<string, unknown>) => ({
+      models,
+      objectives: { cw: { default: 'ranker@6', policy } },
+    });
+    const nested = (depth: number): unknown => {
+      let v: unknown = 'leaf';
+      for (let i = 0; i < depth; i++) v = i % 2 === 0 ? { a: v } : [v];
+      return v;
+    };
+
+    it('a static answer is a final response: 1xx refused, 2xx-5xx kept; no body with 204/205/304', () => {
+      for (const status of [100, 101, 103, 199]) {
+        expect(issuesOf(withPolicy({ static: { status, body: {} } }))).toEqual([
+          'objectives.cw.policy.static.status: a static answer is a final response: status 200-599 (1xx are interim responses)',
+        ]);
+      }
+      expect(issuesOf(withPolicy({ static: { status: 204, body: 'x' } }))).toEqual([
+        'objectives.cw.policy.static.body: a 204 answer has no body; remove body or pick another status',
+      ]);
+      for (const status of [200, 204, 304, 503]) expect(issuesOf(withPolicy({ static: { status } }))).toEqual([]);
+    });
+
+    it("static headers: no framing or hop-by-hop header, none of Junction's own, no name twice, no control characters", () => {
+      const issues = issuesOf(
+        withPolicy({
+          static: {
+            status: 200,
+            body: 'hello',
+            headers: {
+              'Content-Length': '2',
+              'transfer-encoding': 'chunked',
+              connection: 'close',
+              'X-Decision': 'rule=fake',
+              'x-request-id': 'r',
+              'content-type': 'text/plain',
+              'Content-Type': 'text/html',
+              'x-split': 'a\r\nset-cookie: x=1',
+              'x-nul': 'a\u0000b',
+              'bad name': 'x',
+            },
+          },
+        }),
+      );
+      const at = 'objectives.cw.policy.static.headers';
+      expect(issues).toEqual([
+        `${at}.Content-Length: content-length frames the message or belongs to one connection: Junction sets it, configuring it would break the framing; remove it`,
+        expect.stringMatching(new RegExp(`^${at}\\.transfer-encoding: transfer-encoding frames the message`)),
+        expect.stringMatching(new RegExp(`^${at}\\.connection: connection frames the message`)),
+        `${at}.X-Decision: x-decision is written by Junction on every answer; remove it`,
+        `${at}.x-request-id: x-request-id is written by Junction on every answer; remove it`,
+        `${at}.Content-Type: the same header as "content-type" (header names ignore case); keep one`,
+        `${at}.x-split: a header value may hold visible ASCII, spaces and tabs only; this one has a carriage return (\\r) at character 2`,
+        `${at}.x-nul: a header value may hold visible ASCII, spaces and tabs only; this one has a NUL at character 2`,
+        expect.stringMatching(new RegExp(`^${at}\\.bad name: expected an HTTP header name`)),
+      ]);
+      expect(
+        issuesOf(
+          withPolicy({ static: { status: 200, headers: { 'Content-Type': 'text/csv', 'cache-control': 'no-store' } } }),
+        ),
+      ).toEqual([]);
+    });
+
+    it('upstream headers: no framing header, no control character outside a ${env:}/${file:} reference', () => {
+      const backend = {
+        type: 'http',
+        endpoints: ['http://127.0.0.1:9'],
+        headers: {
+          authorization: 'Bearer ${file:/run/secrets/key}',
+          'x-tenant': 'a\nb',
+          'content-length': '10',
+        },
+      };
+      expect(
+        issuesOf({ models: { m: { versions: { '1': { backend } } } }, objectives: { cw: { default: 'm@1' } } }),
+      ).toEqual([
+        'models.m.versions.1.backend.headers.x-tenant: a header value may hold visible ASCII, spaces and tabs only; this one has a line feed (\\n) at character 2',
+        expect.stringMatching(/^models\.m\.versions\.1\.backend\.headers\.content-length: content-length frames/),
+      ]);
+    });
+
+    it('ids written into x-decision and metric labels are in a safe charset: rule and experiment ids, cells, clients', () => {
+      const rule = 'ids are [A-Za-z0-9][A-Za-z0-9._~:@/+-]*, at most 128 characters';
+      const issues = issuesOf({
+        models,
+        objectives: {
+          cw: {
+            default: 'ranker@6',
+            rules: [
+              { id: 'règle', when: {}, use: 'ranker@7' },
+              { id: 'br mx', when: {}, use: 'ranker@7' },
+              { id: 'a\r\nx-evil: 1', when: {}, use: 'ranker@7' },
+              { id: 'br-mx', when: {}, use: 'ranker@7' },
+            ],
+          },
+          other: {
+            default: 'ranker@6',
+            experiments: [{ id: 'e=1', population: 1, cells: { A: { weight: 100, use: 'ranker@7' } } }],
+          },
+        },
+      });
+      expect(issues).toEqual([
+        expect.stringContaining(`objectives.cw.rules[0].id: rule ${rule}`),
+        expect.stringContaining(`objectives.cw.rules[1].id: rule ${rule}`),
+        expect.stringContaining(`objectives.cw.rules[2].id: rule ${rule}`),
+        expect.stringContaining(`objectives.other.experiments[0].id: experiment ${rule}`),
+      ]);
+      expect(
+        issuesOf({
+          models,
+          objectives: {
+            cw: {
+              default: 'ranker@6',
+              experiments: [{ id: 'e1', population: 1, cells: { 'Ä "x"': { weight: 100, use: 'ranker@7' } } }],
+            },
+          },
+          clients: { 'web app': { keySha256: 'a'.repeat(64) } },
+        }),
+      ).toEqual([
+        expect.stringContaining(`objectives.cw.experiments[0].cells.Ä "x": cell names are [A-Za-z0-9]`),
+        expect.stringContaining('clients.web app: client names are [A-Za-z0-9]'),
+      ]);
+    });
+
+    it('free-form JSON (version metadata, a static body) nests at most 32 levels, however deep it is', () => {
+      const version = (metadata: unknown) => ({ backend: http.backend, metadata: { owner: 'ml', run: metadata } });
+      const config = (metadata: unknown, body: unknown) => ({
+        models: { m: { versions: { '1': version(metadata) } } },
+        objectives: { cw: { default: 'm@1', policy: { static: { status: 200, body } } } },
+      });
+      expect(issuesOf(config(nested(31), nested(32)))).toEqual([]);
+      for (const depth of [33, 100_000]) {
+        expect(issuesOf(config(nested(depth), nested(depth)))).toEqual([
+          expect.stringMatching(
+            /^models\.m\.versions\.1\.metadata: nested more than 32 levels deep \(at run\.[0a]\.[0a]\.[0a]…\); flatten it$/,
+          ),
+          expect.stringMatching(/^objectives\.cw\.policy\.static\.body: nested more than 32 levels deep/),
+        ]);
+      }
+      // Deep enough to overflow any recursive walk, as JSON text: JSON.parse copes, validation refuses it.
+      const text = `{"models":{"m":{"versions":{"1":{"backend":{"type":"http","endpoints":["http://127.0.0.1:9"]},"metadata":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}}}},"objectives":{"cw":{"default":"m@1"}}}`;
+      expect(issuesOf(parseConfigText(text))).toEqual([
+        expect.stringMatching(/^models\.m\.versions\.1\.metadata: nested/),
+      ]);
+    });
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     expect(() => parseConfigText('models:\n  a: [1, 2\n', 'x.yaml')).toThrow(/line \d+, column \d+/);
   });

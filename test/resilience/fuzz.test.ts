@@ -186,20 +186,66 @@ describe('fuzzed configs', () => {
     'idempotent',
     'keySha256',
     'objectives',
+    'metadata',
+    'static',
+    'headers',
+    'body',
+    'status',
+    'id',
+    'content-length',
     'm',
     'm@1',
     '1',
     'obj',
     '*',
   );
+  // Strings with control characters, line breaks and non-ASCII, and values
+  // nested far deeper than any recursive walk copes with.
+  const awkward = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.constantFrom('a\r\nb', 'key\n', '\u0000', 'règle✓', ' ', 'x=y z'),
+  );
+  const deep = fc.integer({ min: 0, max: 20_000 }).map((depth) => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = i % 3 === 0 ? [v] : { a: v };
+    return v;
+  });
   const { tree } = fc.letrec((tie) => ({
     tree: fc.oneof(
       { depthSize: 'small' },
       fc.jsonValue({ maxDepth: 1 }),
+      awkward,
+      deep,
       fc.dictionary(vocabulary, tie('tree'), { maxKeys: 4 }),
       fc.array(tie('tree'), { maxLength: 3 }),
     ),
   }));
+
+  it('a valid config with metadata, a static answer and a rule, each made awkward in one place, fails naming that place', () => {
+    const valid = oneObjective(
+      { 'm@1': ['http://127.0.0.1:9'] },
+      { default: 'm@1', rules: [{ id: 'r', when: {}, use: 'm@1' }], policy: { static: { status: 200, body: {} } } },
+    );
+    const places: [string, (c: any, v: unknown) => void][] = [
+      ['models.m.versions.1.metadata', (c, v) => (c.models.m.versions['1'].metadata = { x: v })],
+      ['objectives.obj.policy.static.body', (c, v) => (c.objectives.obj.policy.static.body = v)],
+      ['objectives.obj.policy.static.headers.x-a', (c, v) => (c.objectives.obj.policy.static.headers = { 'x-a': v })],
+      ['objectives.obj.rules[0].id', (c, v) => (c.objectives.obj.rules[0].id = v)],
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...places), fc.oneof(awkward, deep), ([path, put], v) => {
+        const config = structuredClone(valid) as any;
+        put(config, v);
+        try {
+          validateConfig(config);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          expect((err as ConfigError).issues.every((i) => i.path.startsWith(path))).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 
   it('any value either validates or fails with a ConfigError naming paths — never anything else', () => {
     fc.assert(
