@@ -11,9 +11,9 @@
  * cell names, client names. Visible ASCII without spaces, quotes, `=` or `,`
  * (x-decision is `key=value` pairs separated by spaces).
  */
-export const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._~:@/+-]{0,127}$/;
+export const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.~:@/+-]{0,127}$/;
 export const SAFE_ID_RULE =
-  '[A-Za-z0-9][A-Za-z0-9._~:@/+-]*, at most 128 characters (it is written into response headers and metric labels)';
+  '[A-Za-z0-9][A-Za-z0-9_.~:@/+-]*, at most 128 characters (it is written into response headers and metric labels)';
 
 /** An HTTP field name (RFC 9110 token). */
 export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;

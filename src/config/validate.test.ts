@@ -201,7 +201,7 @@ describe('config validation', () => {
     });
 
     it('ids written into x-decision and metric labels are in a safe charset: rule and experiment ids, cells, clients', () => {
-      const rule = 'ids are [A-Za-z0-9][A-Za-z0-9._~:@/+-]*, at most 128 characters';
+      const rule = 'ids are [A-Za-z0-9][A-Za-z0-9_.~:@/+-]*, at most 128 characters';
       const issues = issuesOf({
         models,
         objectives: {
@@ -212,6 +212,7 @@ describe('config validation', () => {
               { id: 'br mx', when: {}, use: 'ranker@7' },
               { id: 'a\r\nx-evil: 1', when: {}, use: 'ranker@7' },
               { id: 'br-mx', when: {}, use: 'ranker@7' },
+              { id: 'latam_launch:v2', when: {}, use: 'ranker@7' },
             ],
           },
           other: {
