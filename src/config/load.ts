@@ -16,6 +16,24 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
+const MAX_FLOW_DEPTH = 256;
+
+/**
+ * How deep `[`/`{` nest in the text, counted past `limit` no further. Quotes
+ * are not interpreted, so brackets inside strings count too: an overestimate,
+ * harmless at a limit eight times what validation allows anywhere.
+ */
+function flowDepth(text: string, limit: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return depth;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return depth;
+}
+
 /** Parses YAML or JSON (JSON is YAML) text into a plain value. */
 export function parseConfigText(text: string, source = 'config'): unknown {
   // Generated configs are often large JSON: JSON.parse needs a fraction of the
@@ -27,6 +45,16 @@ export function parseConfigText(text: string, source = 'config'): unknown {
     } catch {
       // reported below
     }
+  }
+  // The YAML parser recurses per flow level ([[[[…): a deep enough document
+  // overflows its stack (a 400 without a path) or worse. No config nests
+  // anywhere near this; validation bounds free-form values at 32 levels.
+  const depth = flowDepth(text, MAX_FLOW_DEPTH);
+  if (depth > MAX_FLOW_DEPTH) {
+    throw new ConfigError(
+      [{ path: '(syntax)', message: `brackets nest deeper than ${MAX_FLOW_DEPTH} levels` }],
+      source,
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -267,6 +267,15 @@ describe('config validation', () => {
     });
   });
 
+  it('refuses YAML whose flow brackets nest past 256 levels before the parser recurses into them', () => {
+    const deep = (n: number) =>
+      `models:\n  m:\n    versions:\n      "1":\n        metadata: ${'['.repeat(n)}1${']'.repeat(n)}\n`;
+    expect(() => parseConfigText(deep(256))).not.toThrow();
+    for (const n of [257, 200_000]) {
+      expect(() => parseConfigText(deep(n), 'deep.yaml')).toThrow(/brackets nest deeper than 256 levels/);
+    }
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     expect(() => parseConfigText('models:\n  a: [1, 2\n', 'x.yaml')).toThrow(/line \d+, column \d+/);
   });
