@@ -10,7 +10,7 @@ import { clusterMetricsRoute } from '../control/cluster-metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
 import { runPrimary } from '../control/workers.js';
-import { loadListenerTls, type ListenerTls } from '../faces/listener.js';
+import { drainListener, loadListenerTls, type ListenerTls } from '../faces/listener.js';
 import type { Route } from '../faces/route.js';
 import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
@@ -20,6 +20,27 @@ function port(value: string | undefined, fallback: number, flag: string): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UserError(`${flag} must be a port number 0-65535 (got "${value}")`);
+  return n;
+}
+
+/** A positive whole number flag, or its default. */
+function wholeNumber(value: string | undefined, fallback: number, flag: string, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} must be a whole number >= ${min} (got "${value}")`);
+  return n;
+}
+
+/** How long SIGTERM waits for requests in flight (the Kubernetes default grace is 30 s, less a 5 s preStop). */
+const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
+/** What closing the rest (stores, logs, backends) may take after the listeners drained, before process.exit. */
+const STOP_MARGIN_MS = 3_000;
+
+function workerCount(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
   return n;
 }
 
@@ -58,6 +79,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'admin-host': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'shutdown-grace-ms': { type: 'string' },
     },
   });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
@@ -97,13 +120,18 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   const dataPort = port(values.port, 8080, '--port');
   const adminPort = port(values['admin-port'], DEFAULT_ADMIN_PORT, '--admin-port');
   const workers = workerCount(values.workers);
+  const maxConnections =
+    values['max-connections'] === undefined
+      ? undefined
+      : wholeNumber(values['max-connections'], 0, '--max-connections', 1);
+  const graceMs = wholeNumber(values['shutdown-grace-ms'], DEFAULT_SHUTDOWN_GRACE_MS, '--shutdown-grace-ms', 0);
   const grpcPort = values['grpc-port'] === undefined ? undefined : port(values['grpc-port'], 0, '--grpc-port');
   // `--decision-log -` owns stdout: nothing else may write there.
   const out = decisionLog === '-' ? process.stderr : process.stdout;
 
   if (workers > 1 && cluster.isPrimary) {
     if (values.config !== undefined) loadConfigFile(values.config); // refuse a bad file once, not once per worker
-    runPrimary(workers, (line) => process.stderr.write(`${line}\n`));
+    runPrimary(workers, (line) => process.stderr.write(`${line}\n`), graceMs + STOP_MARGIN_MS);
     out.write(`junction: ${workers} workers serving port ${dataPort} (admin ${adminPort})\n`);
     return undefined;
   }
@@ -121,7 +149,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     host: values.host ?? '0.0.0.0',
     redis: values.redis,
     routes,
-    server: tls === undefined ? undefined : { tls },
+    server: { tls, maxConnections },
     metricsRegistry,
     // With the decision log on stdout, logs go to stderr so the JSON lines stay clean.
     log: createLogger(decisionLog === '-' ? { destination: pino.destination({ dest: 2, sync: false }) } : {}),
@@ -158,10 +186,26 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   out.write(
     `junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`,
   );
-  const stop = () => {
-    void junction.close().then(() => process.exit(0));
+  // SIGTERM drains: no new connections, idle ones closed now, requests in flight given the grace
+  // period, then everything left destroyed; process.exit if closing the rest still hangs.
+  const stop = (signal: string) => {
+    process.stderr.write(`junction: ${signal}: draining (grace ${graceMs} ms)\n`);
+    setTimeout(() => {
+      process.stderr.write(`junction: not stopped ${graceMs + STOP_MARGIN_MS} ms after ${signal}; exiting anyway\n`);
+      process.exit(1);
+    }, graceMs + STOP_MARGIN_MS).unref();
+    const admin = junction.control?.admin;
+    void Promise.all([drainListener(junction.server, graceMs), admin && drainListener(admin, graceMs)])
+      .then(() => junction.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`junction: stopping failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   return undefined;
 }

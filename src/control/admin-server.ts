@@ -31,6 +31,9 @@ export interface AdminServerOptions {
 
 type Routed = AdminRoute & { methods: readonly string[] };
 
+/** Open connections the admin API holds at most (the oldest idle shed first). */
+const ADMIN_MAX_CONNECTIONS = 128;
+
 export function createAdminServer(opts: AdminServerOptions): Server {
   const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
   const ui = consoleFiles();
@@ -66,10 +69,13 @@ export function createAdminServer(opts: AdminServerOptions): Server {
   };
   const server = createListener(
     opts.tls,
-    { requestTimeout: 60_000, headersTimeout: 10_000 },
+    { requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
     requestBoundary(handle, fail, (bug) =>
       opts.log.error({ err: String(bug) }, 'admin API: could not write an error reply'),
     ),
+    // Operators and CI, not traffic: a small cap, so a flood of sockets here cannot take descriptors the data plane needs.
+    { maxConnections: ADMIN_MAX_CONNECTIONS, firstByteTimeoutMs: 10_000 },
+    { name: 'admin API', log: (fields, msg) => opts.log.warn(fields, msg) },
   );
   answerClientErrors(server);
   return server;

@@ -1,13 +1,14 @@
 // `serve --workers N`: N processes on one machine sharing the data and admin
 // ports (node:cluster; the primary accepts and hands connections round-robin).
 // The primary serves nothing itself: it restarts a worker that dies, merges
-// metrics for /metrics, and stops the workers on SIGTERM/SIGINT.
+// metrics for /metrics, and stops the workers on SIGTERM/SIGINT: each drains
+// within its grace period; one still alive after `stopWithinMs` is killed.
 import cluster from 'node:cluster';
 import { serveClusterMetrics } from './cluster-metrics.js';
 
 const RESTART_DELAY_MS = 1000;
 
-export function runPrimary(workers: number, log: (line: string) => void): void {
+export function runPrimary(workers: number, log: (line: string) => void, stopWithinMs = 25_000): void {
   let stopping = false;
   serveClusterMetrics();
   for (let i = 0; i < workers; i++) cluster.fork();
@@ -35,6 +36,12 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
     const live = Object.values(cluster.workers ?? {});
     if (live.length === 0) process.exit(0);
     for (const w of live) w?.process.kill('SIGTERM');
+    setTimeout(() => {
+      const left = Object.values(cluster.workers ?? {});
+      log(`junction: ${left.length} worker(s) not stopped ${stopWithinMs} ms after the signal; killing them`);
+      for (const w of left) w?.process.kill('SIGKILL');
+      process.exit(1);
+    }, stopWithinMs).unref();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

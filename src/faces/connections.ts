@@ -176,6 +176,21 @@ export function guardConnections(
     }
   });
 
+  // Out of descriptors (EMFILE) an accept fails: Node emits it on the server, which would end the process
+  // unhandled. Once listening, it is logged (at most once a second) and the server keeps accepting.
+  let lastAcceptError = 0;
+  server.once('listening', () =>
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      const now = Date.now();
+      if (now - lastAcceptError < LOG_EVERY_MS) return;
+      lastAcceptError = now;
+      hooks.log?.(
+        { listener: hooks.name, open: entries.size, err: err.code ?? String(err) },
+        'accepting a connection failed',
+      );
+    }),
+  );
+
   // One sweep per listener: connections that never sent a byte.
   const sweep = setInterval(
     () => {

@@ -17,6 +17,7 @@ import type { BucketMemo } from '../routing/bucket-memo.js';
 import type { CompiledObjective } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
+import type { Telemetry } from '../observe/telemetry.js';
 import { writeError, type Face } from './error-reply.js';
 import { Router, type Route } from './route.js';
 import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
@@ -78,6 +79,18 @@ export interface ServerOptions extends BodyLimitOptions {
   keepAliveTimeoutMs?: number;
   /** How often those budgets are checked (Node's default, 30 s, lets a slow client hold a socket that long). */
   timeoutCheckIntervalMs?: number;
+  /** A connection that sends no byte by then is closed (default: the headers budget). */
+  firstByteTimeoutMs?: number;
+  /** A TLS handshake not done by then is cut (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /**
+   * Open connections at most (serve --max-connections); at the cap the oldest
+   * idle connection is shed for a new one, and a new one is refused only when
+   * none is idle. Default: 60 % of the process's file-descriptor limit.
+   */
+  maxConnections?: number;
+  /** Where connections shed or refused at the cap are counted (`junction_dropped_total{sink="connections_shed|connections_refused"}`). */
+  telemetry?: Telemetry;
   /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
   tls?: ListenerTls;
 }
@@ -99,15 +112,26 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
     (req, res, err) => fail(dp, res, recordOf(req, ids), err, 'junction'),
     (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
   );
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const server = createListener(
     opts.tls,
     {
       requestTimeout: opts.requestTimeoutMs ?? 300_000,
-      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      headersTimeout,
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
       connectionsCheckingInterval: opts.timeoutCheckIntervalMs ?? 1_000,
     },
     listener,
+    {
+      maxConnections: opts.maxConnections,
+      firstByteTimeoutMs: opts.firstByteTimeoutMs ?? headersTimeout,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    },
+    {
+      name: 'data plane',
+      onShed: (kind) => opts.telemetry?.dropped(kind === 'refused' ? 'connections_refused' : 'connections_shed'),
+      log: (fields, msg) => dp.log?.warn(fields, msg),
+    },
   );
   answerClientErrors(server);
   answerExpectContinue(server, listener);
