@@ -26,6 +26,7 @@ import { bodyLimits } from './call/body.js';
 import { BucketMemo } from './routing/bucket-memo.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
+import { ReadoutRunner, SERVING_READOUT_LIMITS, type ReadoutLimits } from './readout/runner.js';
 
 /**
  * Buckets the data plane remembers (unit, experiment or rollout pairs seen
@@ -61,6 +62,10 @@ export interface JunctionOptions {
   decisionLog?: string;
   /** A file for the feedback log (POST /v1/feedback); without it feedback is refused with a hint. */
   feedbackLog?: string;
+  /** Most bytes the decision-log and feedback-log files may each hold (`--log-max-bytes`); past it their lines are refused. */
+  logMaxBytes?: number;
+  /** The rate limiter (tests inject one on a fixed clock); by default local, or shared through `redis`. */
+  rateLimiter?: RateLimiter;
   /** One log line per request (default off). */
   accessLog?: boolean;
   /** Extra data-plane routes (e.g. /metrics aggregated across --workers). */
@@ -69,6 +74,8 @@ export interface JunctionOptions {
   control?: ControlOptions;
   /** The Open Inference Protocol over gRPC (SPEC §13) on its own port; off when absent. */
   grpc?: GrpcFaceOptions;
+  /** Limits of GET /admin/experiments/{id}/results (DuckDB memory and threads, queue, time); SERVING_READOUT_LIMITS by default. */
+  readout?: ReadoutLimits;
 }
 
 export interface Junction {
@@ -93,6 +100,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const runtime = new Runtime({ telemetry: observability.telemetry });
   observability.watch(runtime);
   let control: StartedControl | undefined;
+  let readoutRunner: ReadoutRunner | undefined;
   // The outcome side of the exposure log, through the decision log's bounded writer.
   const feedbackLog: DecisionLog | undefined =
     opts.feedbackLog === undefined
@@ -100,6 +108,13 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       : openDecisionLog(opts.feedbackLog, {
           sampleRate: () => 1,
           sinkName: 'feedback_log',
+          telemetry: observability.telemetry,
+          maxFileBytes: opts.logMaxBytes,
+          onFull: (maxBytes) =>
+            opts.log?.error(
+              { file: opts.feedbackLog, maxBytes },
+              'feedback log reached --log-max-bytes: feedback that would pass it is refused (503)',
+            ),
           onSinkError: (err) => opts.log?.error({ err }, 'feedback log sink failed: feedback is dropped from now on'),
         });
   let config: Config | undefined;
@@ -113,16 +128,18 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     source = opts.config;
   }
   const rateLimiter: RateLimiter =
-    opts.redis === undefined
+    opts.rateLimiter ??
+    (opts.redis === undefined
       ? new LocalRateLimiter()
       : new RedisRateLimiter(opts.redis, {
           onFallback: (err) =>
             opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
           telemetry: observability.telemetry,
-        });
+        }));
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
     await control?.close();
+    await readoutRunner?.close();
     await runtime.close();
     await rateLimiter.close();
     await observability.close();
@@ -130,11 +147,13 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   };
   try {
     if (opts.control) {
-      // The store is the truth: the file or value (if any) becomes a new revision only when it differs.
+      // The store is the truth: the file or value (if any) seeds an empty store, or is applied with applyConfig (begin(), below).
       const log = opts.log ?? createLogger();
+      readoutRunner = new ReadoutRunner({ ...SERVING_READOUT_LIMITS, ...opts.readout });
       const readouts = {
         decisions: opts.decisionLog === undefined || opts.decisionLog === '-' ? [] : [opts.decisionLog],
         feedback: opts.feedbackLog === undefined ? [] : [opts.feedbackLog],
+        runner: readoutRunner,
       };
       // The controller's moves join the decision log as rollout events.
       const decisionLog = observability.decisionLog;
@@ -165,9 +184,11 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     runtime,
     log: opts.log,
     authenticate: tenancy.authenticate,
+    admitCaller: tenancy.admitCaller,
     bodies: bodyLimits(opts.server),
     observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
     decided: [...observability.decided, ...(control?.decided ?? [])],
+    decisionLog: observability.decisionLog,
     onStart: observability.onStart,
     admit: tenancy.admit,
     replySampler: control?.replySampler,
@@ -190,8 +211,18 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   }
   let grpc: GrpcFace | undefined;
   try {
-    if (opts.grpc !== undefined) grpc = await startGrpcFace(dataPlane, { host: opts.host, ...opts.grpc });
+    // With TLS on the data plane every listener serves it; a plaintext gRPC port is asked for (`plaintext`).
+    if (opts.grpc !== undefined)
+      grpc = await startGrpcFace(dataPlane, {
+        host: opts.host,
+        ...opts.grpc,
+        tls: opts.grpc.tls ?? (opts.grpc.plaintext === true ? undefined : opts.server?.tls),
+      });
+    // Every listener is bound: only now is the config given at start written to the store, so a
+    // process that fails to start (a port taken) has written nothing (control/start-control.ts).
+    await control?.begin();
   } catch (err) {
+    await grpc?.close();
     if (listen) server.close();
     await release();
     throw err;

@@ -27,6 +27,31 @@ export interface Caller {
 /** A caller when auth is off or anonymous access is allowed: no name, every objective. */
 export const OPEN_CALLER: Caller = Object.freeze({ client: undefined, mayCall: () => true });
 
+/**
+ * A caller admitted to a data-plane route that invokes no objective (decide,
+ * exposures, feedback, the snapshot, explain, /metrics): the key was checked,
+ * one unit of the client's rate taken and one of its concurrency slots is held
+ * until the response closes. The same limits as an objective call.
+ */
+export interface AdmittedCaller extends Caller {
+  /**
+   * Takes `units` more of the client's rate, all or none (the items of a batch
+   * beyond the first, known once the body is parsed); throws 429
+   * `rate_limited` with Retry-After when they do not fit.
+   */
+  take(units: number): Promise<void> | void;
+  /** Gives the concurrency slot back (the data plane calls it once the response is closed); idempotent. */
+  release(): void;
+}
+
+/** The admitted caller when auth is off or the caller is anonymous: no limits to take. */
+export const OPEN_ADMITTED: AdmittedCaller = Object.freeze({
+  client: undefined,
+  mayCall: () => true,
+  take: () => undefined,
+  release: () => undefined,
+});
+
 export interface Logger {
   error(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;

@@ -44,12 +44,13 @@ function workerCount(value: string | undefined): number {
   return n;
 }
 
-function workerCount(value: string | undefined): number {
-  if (value === undefined) return 1;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256)
-    throw new UserError(`--workers must be a whole number 1-256 (got "${value}")`);
-  return n;
+/** `--log-max-bytes`: bytes, or a number with K, M, G or T (powers of 1024). */
+export function byteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(value.trim());
+  const n = m === null ? NaN : Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+  if (!Number.isFinite(n) || n < 1)
+    throw new UserError(`--log-max-bytes must be a size such as 1073741824, 512M or 10G (got "${value}")`);
+  return Math.floor(n);
 }
 
 /** What to do when there is no config yet, in the mode this process is in. */
@@ -64,19 +65,23 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     options: {
       config: { type: 'string' },
       watch: { type: 'boolean' },
+      'apply-config': { type: 'boolean' },
       data: { type: 'string' },
       store: { type: 'string' },
       redis: { type: 'string' },
       port: { type: 'string' },
       'admin-port': { type: 'string' },
       'grpc-port': { type: 'string' },
+      'grpc-plaintext': { type: 'boolean' },
       host: { type: 'string' },
       workers: { type: 'string' },
       'decision-log': { type: 'string' },
       'feedback-log': { type: 'string' },
+      'log-max-bytes': { type: 'string' },
       'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
       'admin-host': { type: 'string' },
+      'admin-allowed-host': { type: 'string', multiple: true },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'max-connections': { type: 'string' },
@@ -97,6 +102,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   }
   if (values.watch && values.config === undefined)
     throw new UserError('--watch needs a file to watch: --config FILE --watch');
+  if (values['apply-config'] && values.config === undefined)
+    throw new UserError('--apply-config needs a file to apply: --config FILE --apply-config');
   const decisionLog = values['decision-log'] ?? process.env.JUNCTION_DECISION_LOG;
   if (decisionLog !== undefined && decisionLog !== '-') {
     try {
@@ -117,6 +124,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       );
     }
   }
+  const logMaxBytes = values['log-max-bytes'] === undefined ? undefined : byteSize(values['log-max-bytes']);
   const dataPort = port(values.port, 8080, '--port');
   const adminPort = port(values['admin-port'], DEFAULT_ADMIN_PORT, '--admin-port');
   const workers = workerCount(values.workers);
@@ -156,18 +164,24 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     processMetrics: true,
     decisionLog,
     feedbackLog,
+    logMaxBytes,
     accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
-    grpc: grpcPort === undefined ? undefined : { port: grpcPort, host: values.host ?? '0.0.0.0' },
+    grpc:
+      grpcPort === undefined
+        ? undefined
+        : { port: grpcPort, host: values.host ?? '0.0.0.0', plaintext: values['grpc-plaintext'] },
     control: {
       store: values.store,
       data: values.store === undefined ? (values.data ?? DEFAULT_DATA_DIR) : undefined,
       watch: values.watch,
+      applyConfig: values['apply-config'],
       rolloutController: {},
       admin: {
         port: adminPort,
         host: adminHost,
         token: adminToken,
         insecure: values['insecure-admin'],
+        allowedHosts: (values['admin-allowed-host'] ?? []).flatMap((h) => h.split(',')),
         tls,
       },
     },
@@ -182,7 +196,9 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
   });
   const admin = junction.control?.adminUrl ? `, admin ${junction.control.adminUrl}` : '';
   const revision = junction.runtime.current?.number ?? `none yet: ${noConfigHint(junction.control?.adminUrl)}`;
-  const grpc = junction.grpc ? `; gRPC on port ${junction.grpc.port}` : '';
+  const grpc = junction.grpc
+    ? `; gRPC on port ${junction.grpc.port}${junction.grpc.tls ? ' (TLS)' : tls === undefined ? '' : ' (plaintext: --grpc-plaintext)'}`
+    : '';
   out.write(
     `junction: serving ${junction.url}${admin} (revision ${revision}, store ${junction.control?.plane.store.location})${grpc}\n`,
   );

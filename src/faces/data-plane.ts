@@ -2,7 +2,7 @@
 // hops from socket to upstream. Routes come from one file per face.
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Admission, Caller, Logger } from '../call/hooks.js';
+import { OPEN_ADMITTED, type AdmittedCaller, type Admission, type Caller, type Logger } from '../call/hooks.js';
 import { JunctionError, toJunctionError } from '../errors.js';
 import {
   endRecord,
@@ -12,6 +12,7 @@ import {
   type RequestRecord,
   type StartObserver,
 } from '../observe/record.js';
+import type { DecisionLog } from '../observe/decision-log.js';
 import { RequestIds } from '../observe/request-ids.js';
 import type { BucketMemo } from '../routing/bucket-memo.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -19,7 +20,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
 import type { Telemetry } from '../observe/telemetry.js';
 import { writeError, type Face } from './error-reply.js';
-import { Router, type Route } from './route.js';
+import { Router, type Route, type RouteContext } from './route.js';
 import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
 import type { ReplySampler } from './reply-sample.js';
 import { createListener, type ListenerTls } from './listener.js';
@@ -32,7 +33,7 @@ import { openaiRoutes } from './openai.js';
 import { oipRoutes } from './oip.js';
 
 // Contract types (src/call/hooks.ts), re-exported for the code that names them here.
-export type { Admission, Caller, Logger } from '../call/hooks.js';
+export type { AdmittedCaller, Admission, Caller, Logger } from '../call/hooks.js';
 
 export interface DataPlane {
   runtime: Runtime;
@@ -48,6 +49,13 @@ export interface DataPlane {
    * throws 401 when clients are configured and the key is missing or unknown.
    */
   authenticate?: (req: { headers: IncomingHttpHeaders }) => Caller;
+  /**
+   * Admits a request to a route that invokes no objective (Route.admission
+   * `caller`, the default) by the client's limits: key, one unit of rate, a
+   * concurrency slot the data plane gives back when the response closes.
+   * Without it, such routes get the key check alone (`authenticate`).
+   */
+  admitCaller?: (req: { headers: IncomingHttpHeaders }, record: RequestRecord) => Promise<AdmittedCaller>;
   /** Bounds on reading request bodies: the slowest acceptable rate and the memory all buffered bodies may hold. */
   bodies?: BodyLimits;
   observers: Observer[];
@@ -57,6 +65,11 @@ export interface DataPlane {
    * (metrics, gate statistics) are not told: a decision served no request.
    */
   decided?: Observer[];
+  /**
+   * The decision log (one of `decided`), when there is one: POST /v1/exposures
+   * hands it a batch's lines all or none, to answer how many were written.
+   */
+  decisionLog?: DecisionLog;
   /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
   onStart?: StartObserver[];
   log?: Logger;
@@ -93,19 +106,36 @@ export interface ServerOptions extends BodyLimitOptions {
   telemetry?: Telemetry;
   /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
   tls?: ListenerTls;
+  /** Snapshot long-polls (`?wait=`) held at once by this process (default 1,000); beyond it 503 overloaded. */
+  maxLongPolls?: number;
 }
 
-export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
-  const router = new Router<Route>([
+/** Every route the data plane serves, in match order (test/tenancy/every-route.test.ts walks them). */
+export function dataPlaneRoutes(dp: DataPlane, opts: ServerOptions = {}): Route[] {
+  return [
     ...objectiveRoutes,
-    ...openaiRoutes,
+    ...openaiRoutes.map(openaiAdmission),
     ...oipRoutes,
     ...(dp.routes ?? []),
     ...decideRoutes,
-    ...snapshotRoutes,
+    ...snapshotRoutes({ maxLongPolls: opts.maxLongPolls }),
     ...exposureRoutes,
     ...healthRoutes,
-  ]);
+  ];
+}
+
+/**
+ * faces/openai.ts does not declare its routes' admission (yet): its completions
+ * call invoke, which admits them per objective; its model list is open, like
+ * /healthz. A declaration there wins over this.
+ */
+function openaiAdmission(route: Route): Route {
+  if (route.admission !== undefined) return route;
+  return { ...route, admission: route.methods.includes('POST') ? 'invoke' : 'open' };
+}
+
+export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {
+  const router = new Router<Route>(dataPlaneRoutes(dp, opts));
   const ids = new RequestIds();
   const listener = requestBoundary(
     (req, res) => handle(dp, router, ids, req, res),
@@ -179,15 +209,40 @@ function handle(
     fail(dp, res, record, err, found.near?.face ?? 'junction');
     return;
   }
-  const face = found.route.face;
+  const route = found.route;
+  const face = route.face;
+  const ctx: RouteContext = { dp, req, res, record, params: found.params, query, caller: OPEN_ADMITTED };
   let done: Promise<void> | void;
   try {
-    done = found.route.handle({ dp, req, res, record, params: found.params, query });
+    // Every route is admitted here or by invoke (Route.admission): none can skip the client's limits.
+    done = (route.admission ?? 'caller') === 'caller' ? admitted(route, ctx) : route.handle(ctx);
   } catch (err) {
     fail(dp, res, record, err, face);
     return;
   }
   return done?.catch((err: unknown) => fail(dp, res, record, err, face));
+}
+
+/**
+ * Admits the caller by its client's limits before the handler runs (before a
+ * byte of the body is read), holding its concurrency slot until the response
+ * closes, however it closes.
+ */
+function admitted(route: Route, ctx: RouteContext): Promise<void> | void {
+  const { dp, req, res, record } = ctx;
+  if (dp.admitCaller === undefined) {
+    const caller = dp.authenticate?.(req) ?? OPEN_ADMITTED;
+    record.client = caller.client;
+    return route.handle({ ...ctx, caller: { ...OPEN_ADMITTED, ...caller } });
+  }
+  return dp.admitCaller(req, record).then((caller) => {
+    if (res.destroyed) {
+      caller.release(); // the caller left while it was admitted
+      return;
+    }
+    res.once('close', () => caller.release());
+    return route.handle({ ...ctx, caller });
+  });
 }
 
 function fail(dp: DataPlane, res: ServerResponse, record: RequestRecord, err: unknown, face: Face): void {

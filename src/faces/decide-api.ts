@@ -125,7 +125,12 @@ function decideObserved(
   }
 }
 
-/** The key check (401 when clients are configured and it is missing or unknown), before anything is read or shown. */
+/**
+ * The key check alone (401 when clients are configured and it is missing or
+ * unknown), before anything is read or shown: for routes admitted by invoke
+ * (the OpenAI face reads its body to learn the objective). Other routes get
+ * their caller admitted by the data plane (RouteContext.caller).
+ */
 export function callerOf(dp: DataPlane, req: IncomingMessage, record: RequestRecord): Caller {
   const caller = dp.authenticate?.(req) ?? OPEN_CALLER;
   record.client = caller.client;
@@ -150,13 +155,15 @@ export const decideRoutes: Route[] = [
     methods: ['POST'],
     pattern: '/v1/decide',
     face: 'junction',
-    async handle({ dp, req, res, record }) {
-      const caller = callerOf(dp, req, record);
+    // The data plane admitted the caller (key, one unit of rate, a slot) before this runs: nothing is read before.
+    async handle({ dp, req, res, record, caller }) {
       const value = parseJson(await readBody(req, res, MAX_DECIDE_BODY, dp));
       const rev = liveRevision(dp.runtime.current);
       if (isObject(value) && Array.isArray(value.requests)) {
         if (value.requests.length > MAX_BATCH)
           throw new JunctionError('invalid_request', `at most ${MAX_BATCH} requests per batch`);
+        // Each item is a unit of the client's rate; the call took one already.
+        await caller.take(value.requests.length - 1);
         const decisions = value.requests.map((item, i) => {
           try {
             return decideObserved(dp, rev, item, `requests[${i}].`, record, caller);
@@ -178,8 +185,8 @@ export const decideRoutes: Route[] = [
     methods: ['GET'],
     pattern: '/v1/objectives/:objective/explain',
     face: 'junction',
-    handle({ dp, req, res, record, params, query }) {
-      mayCall(callerOf(dp, req, record), params.objective!);
+    handle({ dp, res, params, query, caller }) {
+      mayCall(caller, params.objective!);
       writeJson(
         res,
         200,

@@ -2,16 +2,20 @@
 // header-routed proxy) join the decision log and junction_decisions_total, so
 // experiment readouts count them like decisions made here. The whole batch is
 // checked before anything is written: one bad item refuses the call (400
-// naming it) and nothing is half-recorded.
+// naming it) and nothing is half-recorded. The caller is admitted by its
+// client's limits like any data-plane route (key, one unit of rate, a slot);
+// each item beyond the first takes one more unit once the items are counted.
+// The decision log takes the batch's lines all or none, so the answer says
+// exactly how many were written, or the call is refused and none were.
 import { performance } from 'node:perf_hooks';
 import { isTrafficClass, type TrafficClass } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
+import type { AppendVerdict } from '../observe/decision-log.js';
 import { newRecord, notifyObservers, type DecisionVia, type RequestRecord } from '../observe/record.js';
 import { makeOutcome } from '../routing/outcome.js';
 import type { Outcome, RoutingTable, Step, Target } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isObject, parseJson } from '../call/json-body.js';
-import { callerOf } from './decide-api.js';
 import { readBody } from './read-body.js';
 import { writeJson } from './reply.js';
 import type { Route } from './route.js';
@@ -136,14 +140,21 @@ function parseExposure(
   };
 }
 
-export function parseExposures(value: unknown, runtime: Runtime): Exposure[] {
-  const live = runtime.current;
-  if (live === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+/** The batch's items, unchecked: how many there are is what the rate limit needs first. */
+export function exposureItems(value: unknown): unknown[] {
   if (!isObject(value) || !Array.isArray(value.exposures))
     throw new JunctionError('invalid_request', 'expected {"exposures": [...]}');
   const list = value.exposures as unknown[];
   if (list.length > MAX_EXPOSURES)
     throw new JunctionError('invalid_request', `at most ${MAX_EXPOSURES} exposures per call`);
+  return list;
+}
+
+export function parseExposures(value: unknown, runtime: Runtime): Exposure[] {
+  const live = runtime.current;
+  if (live === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+  const list = exposureItems(value);
+  if (!isObject(value)) throw new JunctionError('invalid_request', 'expected {"exposures": [...]}');
   const batchVia = value.via ?? 'sdk';
   if (!VIAS.includes(batchVia as DecisionVia)) throw new JunctionError('invalid_request', 'via must be sdk or edge');
   const prior = runtime.previousRouting;
@@ -171,10 +182,13 @@ export const exposureRoutes: Route[] = [
     methods: ['POST'],
     pattern: '/v1/exposures',
     face: 'junction',
-    async handle({ dp, req, res, record }) {
-      // Who reports is checked before the body is read; each exposure must then name an objective the client may call.
-      const caller = callerOf(dp, req, record);
-      const exposures = parseExposures(parseJson(await readBody(req, res, MAX_EXPOSURES_BODY, dp)), dp.runtime);
+    // The data plane admitted the caller (key, one unit of rate, a slot) before this runs: nothing is read before.
+    async handle({ dp, req, res, record, caller }) {
+      const value = parseJson(await readBody(req, res, MAX_EXPOSURES_BODY, dp));
+      // Each item is a unit of the client's rate (the call took one already), taken before the items are checked.
+      await caller.take(exposureItems(value).length - 1);
+      const exposures = parseExposures(value, dp.runtime);
+      // Each exposure must name an objective the client may call.
       const refused = exposures.findIndex((e) => !caller.mayCall(e.outcome.objective));
       if (refused !== -1) {
         const objective = exposures[refused]!.outcome.objective;
@@ -184,14 +198,49 @@ export const exposureRoutes: Route[] = [
           { objective },
         );
       }
-      const observers = dp.decided ?? [];
-      if (observers.length > 0) {
-        exposures.forEach((e, i) => {
-          // An observer that throws is logged and skipped: the batch is recorded whole.
-          notifyObservers(observers, recordOf(e, record.requestId, i, caller.client), dp.log);
-        });
+      const records = exposures.map((e, i) => recordOf(e, record.requestId, i, caller.client));
+      // The decision log first, all lines or none: nothing else counts a batch it refused.
+      const log = dp.decisionLog;
+      let written = 0;
+      if (log !== undefined) {
+        const lines: string[] = [];
+        for (const r of records) {
+          const line = log.lineFor(r); // undefined: the objective's decisionLogSample leaves it out
+          if (line !== undefined) lines.push(line);
+        }
+        const verdict = lines.length === 0 ? 'written' : log.appendAll(lines);
+        if (verdict !== 'written') throw logRefusal('decision log', verdict, lines.length);
+        written = lines.length;
       }
-      writeJson(res, 202, { accepted: exposures.length });
+      const observers = (dp.decided ?? []).filter((o) => o !== log?.observer);
+      if (observers.length > 0) {
+        // An observer that throws is logged and skipped: the batch is recorded whole.
+        for (const r of records) notifyObservers(observers, r, dp.log);
+      }
+      // accepted: counted (junction_decisions_total); written: lines the decision log took (the rest its sample left out).
+      writeJson(res, 202, { accepted: exposures.length, written });
     },
   },
 ];
+
+/** Why a log took none of a call's lines, as the caller's error: 503, nothing recorded. */
+export function logRefusal(what: string, verdict: Exclude<AppendVerdict, 'written'>, lines: number): JunctionError {
+  switch (verdict) {
+    case 'full':
+      return new JunctionError(
+        'overloaded',
+        `the ${what} is full (--log-max-bytes): none of ${lines} lines were written; an operator must make room`,
+      );
+    case 'busy':
+      return new JunctionError(
+        'overloaded',
+        `the ${what} is behind its disk: none of ${lines} lines were written; retry shortly`,
+        { retryAfterSeconds: 1 },
+      );
+    case 'broken':
+      return new JunctionError(
+        'overloaded',
+        `the ${what} cannot write (its file failed): none of ${lines} lines were written`,
+      );
+  }
+}

@@ -20,12 +20,14 @@ export const healthRoutes: Route[] = [
     methods: ['GET', 'HEAD'],
     pattern: '/healthz',
     face: 'junction',
+    admission: 'open',
     handle: ({ res }) => writeJson(res, 200, { status: 'ok' }),
   },
   {
     methods: ['GET', 'HEAD'],
     pattern: '/readyz',
     face: 'junction',
+    admission: 'open',
     handle: ({ dp, res }) => {
       const r = readiness(dp.runtime.current);
       writeJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r });

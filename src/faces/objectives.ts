@@ -7,6 +7,7 @@ export const objectiveRoutes: Route[] = [
     methods: ['POST', 'PUT', 'GET'],
     pattern: '/v1/objectives/:objective',
     face: 'junction',
+    admission: 'invoke',
     handle: ({ dp, req, res, record, params, query }) =>
       invoke(dp, req, res, record, { face: 'junction', operation: 'invoke', objective: params.objective!, query }),
   },

@@ -34,8 +34,14 @@ function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operatio
       override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
     });
   return [
-    { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', handle },
-    { methods: [method], pattern: `/v2/models/:objective/versions/:version${suffix}`, face: 'oip', handle },
+    { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', admission: 'invoke', handle },
+    {
+      methods: [method],
+      pattern: `/v2/models/:objective/versions/:version${suffix}`,
+      face: 'oip',
+      admission: 'invoke',
+      handle,
+    },
   ];
 }
 
@@ -44,6 +50,7 @@ export const oipRoutes: Route[] = [
     methods: ['GET'],
     pattern: '/v2/health/live',
     face: 'oip',
+    admission: 'open',
     handle: ({ res }) => writeJson(res, 200, { live: true }),
   },
   {
@@ -51,6 +58,7 @@ export const oipRoutes: Route[] = [
     methods: ['GET'],
     pattern: '/v2/health/ready',
     face: 'oip',
+    admission: 'open',
     handle: ({ dp, res }) => {
       const ready = readiness(dp.runtime.current).ready;
       writeJson(res, ready ? 200 : 503, { ready });

@@ -1,18 +1,21 @@
 // GET /v1/config/snapshot (SPEC §10): what deciding needs, with an ETag naming
 // the revision, and `?wait=SECONDS` with If-None-Match to long-poll until a
 // newer revision is live here (on PostgreSQL replicas: within the store's
-// NOTIFY, well under a second) or the wait ends (304).
+// NOTIFY, well under a second) or the wait ends (304). A long-poll holds one of
+// its client's concurrency slots while it waits (the data plane admitted it),
+// and a process holds at most `maxLongPolls` at once (503 beyond).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { publicBackend } from '../config/redact.js';
 import { JunctionError } from '../errors.js';
 import type { Revision } from '../runtime/revision.js';
-import { callerOf } from './decide-api.js';
 import { writeJson } from './reply.js';
 import type { Route } from './route.js';
 
 /** Longest a long-poll is held: below common proxy idle timeouts (60 s). */
 export const MAX_WAIT_SECONDS = 55;
+/** Long-polls one process holds at once, by default: each is a socket and a waiter. */
+export const DEFAULT_MAX_LONG_POLLS = 1000;
 /** Bumped when the snapshot's shape changes incompatibly; SDKs refuse formats they do not know. */
 export const SNAPSHOT_FORMAT = 1;
 
@@ -62,36 +65,53 @@ function waitSeconds(query: string): number {
   return Math.min(n, MAX_WAIT_SECONDS);
 }
 
-export const snapshotRoutes: Route[] = [
-  {
-    methods: ['GET'],
-    pattern: '/v1/config/snapshot',
-    face: 'junction',
-    async handle({ dp, req, res, record, query }) {
-      // With clients configured the snapshot needs a key, like decide (SPEC §10).
-      callerOf(dp, req, record);
-      const wait = waitSeconds(query);
-      const live = dp.runtime.current;
-      if (live === undefined && wait === 0) throw new JunctionError('not_ready', 'no config loaded yet');
-      const have = revisionOfEtag(req.headers);
-      // Without an ETag there is nothing to be newer than, unless no config is loaded yet.
-      const after = have ?? (live === undefined ? 0 : undefined);
-      let rev = live;
-      if (after !== undefined && (rev === undefined || rev.number <= after)) {
-        // The caller has this revision (or a newer one, from another replica): wait for a newer one.
-        const hangUp = new AbortController();
-        res.once('close', () => hangUp.abort());
-        rev = await dp.runtime.nextRevision(after, wait * 1000, hangUp.signal);
-        if (res.destroyed) return;
-        if (rev === undefined && have !== undefined) {
-          const current = dp.runtime.current;
-          res.writeHead(304, current ? { etag: snapshotEtag(current.number) } : {});
-          res.end();
-          return;
+/** The snapshot route, with its own count of long-polls held (one per data-plane server). */
+export function snapshotRoutes(opts: { maxLongPolls?: number | undefined } = {}): Route[] {
+  const maxLongPolls = opts.maxLongPolls ?? DEFAULT_MAX_LONG_POLLS;
+  let held = 0;
+  return [
+    {
+      methods: ['GET'],
+      pattern: '/v1/config/snapshot',
+      face: 'junction',
+      // With clients configured the snapshot needs a key, like decide (SPEC §10): the data plane admitted the caller
+      // (key, one unit of rate, a concurrency slot held while the long-poll waits) before this runs.
+      async handle({ dp, req, res, query }) {
+        const wait = waitSeconds(query);
+        const live = dp.runtime.current;
+        if (live === undefined && wait === 0) throw new JunctionError('not_ready', 'no config loaded yet');
+        const have = revisionOfEtag(req.headers);
+        // Without an ETag there is nothing to be newer than, unless no config is loaded yet.
+        const after = have ?? (live === undefined ? 0 : undefined);
+        let rev = live;
+        if (after !== undefined && (rev === undefined || rev.number <= after)) {
+          // The caller has this revision (or a newer one, from another replica): wait for a newer one.
+          if (wait > 0 && held >= maxLongPolls) {
+            throw new JunctionError(
+              'overloaded',
+              `this process holds ${maxLongPolls} snapshot long-polls already; retry, or poll without wait`,
+              { retryAfterSeconds: 1 },
+            );
+          }
+          const hangUp = new AbortController();
+          res.once('close', () => hangUp.abort());
+          held++;
+          try {
+            rev = await dp.runtime.nextRevision(after, wait * 1000, hangUp.signal);
+          } finally {
+            held--;
+          }
+          if (res.destroyed) return;
+          if (rev === undefined && have !== undefined) {
+            const current = dp.runtime.current;
+            res.writeHead(304, current ? { etag: snapshotEtag(current.number) } : {});
+            res.end();
+            return;
+          }
         }
-      }
-      if (rev === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
-      writeJson(res, 200, snapshotOf(rev), { etag: snapshotEtag(rev.number), 'cache-control': 'no-cache' });
+        if (rev === undefined) throw new JunctionError('not_ready', 'no config loaded yet');
+        writeJson(res, 200, snapshotOf(rev), { etag: snapshotEtag(rev.number), 'cache-control': 'no-cache' });
+      },
     },
-  },
-];
+  ];
+}

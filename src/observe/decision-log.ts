@@ -10,7 +10,14 @@
 // batches are written every 10 ms, or as soon as 64 KiB wait; a sink that
 // does not keep up (write() → false) is left to drain while lines accumulate
 // up to a byte cap, past which they are dropped and counted.
-import { createWriteStream, openSync } from 'node:fs';
+//
+// A file may also have a size cap (`--log-max-bytes`): what it held when
+// opened plus every line accepted since. Past it lines are refused and counted,
+// and the owner is told once. Lines reported by a caller (exposures, feedback)
+// are taken all or none (`appendAll`), so the caller's answer says exactly what
+// was written; a line accepted into the buffer and then lost (the disk failed)
+// is counted as dropped.
+import { createWriteStream, fstatSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
@@ -69,6 +76,12 @@ export interface DecisionLogOptions {
   flushDelayMs?: number;
   /** The `sink` label of dropped-line telemetry (default `decision_log`; the feedback log reuses this writer). */
   sinkName?: string;
+  /** Most bytes the file may hold (`--log-max-bytes`): its size when opened plus every line accepted since. No cap when absent. */
+  maxFileBytes?: number;
+  /** Bytes the file held when opened (openDecisionLog reads it). */
+  fileBytes?: number;
+  /** Told once when a line would take the file past `maxFileBytes`: lines are refused (and counted) from then on. */
+  onFull?: (maxFileBytes: number) => void;
   /** Counts dropped records (the Junction's sink). */
   telemetry?: Telemetry;
 }
@@ -76,6 +89,9 @@ export interface DecisionLogOptions {
 /** Lines gather this long before one write, unless FLUSH_BYTES are waiting first. */
 const DEFAULT_FLUSH_DELAY_MS = 10;
 const FLUSH_BYTES = 64 * 1024;
+
+/** Whether `appendAll` took the lines, or why not (none were taken). */
+export type AppendVerdict = 'written' | 'full' | 'busy' | 'broken';
 
 export class DecisionLog {
   written = 0;
@@ -92,11 +108,17 @@ export class DecisionLog {
   private readonly maxBufferBytes: number;
   private readonly idle: Array<() => void> = [];
   private readonly lines = new DecisionLines();
+  /** The file's bytes: what it held when opened plus every line accepted since. */
+  private fileBytes: number;
+  private readonly maxFileBytes: number;
+  private full = false;
 
   constructor(private readonly opts: DecisionLogOptions) {
     this.sink = opts.sink;
     this.random = opts.random ?? Math.random;
     this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
+    this.fileBytes = opts.fileBytes ?? 0;
+    this.maxFileBytes = opts.maxFileBytes ?? Infinity;
     this.sink.on('error', (err) => {
       // A dead sink (disk full, closed pipe) must not take requests down: drop from now on.
       if (!this.broken) opts.onSinkError?.(err);
@@ -112,9 +134,7 @@ export class DecisionLog {
   /** The observer to add to the data plane, for requests (`observers`) and decide items (`decided`) alike. */
   readonly observer: Observer = (record) => {
     if (!record.started) return; // not an objective (unknown name, other routes)
-    const objective = record.objective!;
-    const rate = this.opts.sampleRate(objective);
-    if (rate < 1 && (rate <= 0 || this.random() >= rate)) return;
+    if (!this.sampled(record.objective!)) return;
     if (record.shadowsSettled === undefined) {
       this.append(this.lines.line(record));
       return;
@@ -136,9 +156,61 @@ export class DecisionLog {
     });
   };
 
-  /** Appends one line made elsewhere (the feedback log): same buffer, same drop rule, never blocks. */
+  private sampled(objective: string): boolean {
+    const rate = this.opts.sampleRate(objective);
+    return rate >= 1 || (rate > 0 && this.random() < rate);
+  }
+
+  /**
+   * The line a decision reported from elsewhere (POST /v1/exposures) would
+   * write, or undefined when it reached no objective or the objective's sample
+   * leaves it out. Hand the lines to `appendAll`.
+   */
+  lineFor(record: RequestRecord): string | undefined {
+    if (!record.started || !this.sampled(record.objective!)) return undefined;
+    return this.lines.line(record);
+  }
+
+  /** Appends one line made elsewhere (rollout events): same buffer, same drop rule, never blocks. */
   appendLine(line: string): void {
     this.append(line);
+  }
+
+  /**
+   * Takes every line or none, at once, so whoever reported them can say
+   * exactly what was written: none when the sink has failed (`broken`), the
+   * file would pass its cap (`full`), or the buffer has no room for them all
+   * (`busy`: the sink is behind; it drains within moments). Lines refused are
+   * counted as dropped. Never blocks.
+   */
+  appendAll(lines: readonly string[]): AppendVerdict {
+    let bytes = 0;
+    for (const line of lines) bytes += Buffer.byteLength(line) + 1;
+    const verdict: AppendVerdict = this.broken
+      ? 'broken'
+      : this.fileBytes + bytes > this.maxFileBytes
+        ? 'full'
+        : this.pending.bytes + bytes > this.maxBufferBytes
+          ? 'busy'
+          : 'written';
+    if (verdict !== 'written') {
+      if (verdict === 'full') this.reachedCap();
+      this.drop(lines.length);
+      return verdict;
+    }
+    for (const line of lines) this.add(line);
+    return verdict;
+  }
+
+  /** The file has reached its cap (`maxFileBytes`): nothing more is taken. */
+  get isFull(): boolean {
+    return this.full;
+  }
+
+  private reachedCap(): void {
+    if (this.full) return;
+    this.full = true;
+    this.opts.onFull?.(this.maxFileBytes);
   }
 
   private append(line: string): void {
@@ -146,7 +218,20 @@ export class DecisionLog {
       this.drop(1);
       return;
     }
+    // UTF-16 units: the file may pass its cap by at most a line's multi-byte characters.
+    if (this.fileBytes + line.length + 1 > this.maxFileBytes) {
+      this.reachedCap();
+      this.drop(1);
+      return;
+    }
+    this.add(line);
+  }
+
+  /** Into the batch, checked already; a write is scheduled. */
+  private add(line: string): void {
+    const before = this.pending.bytes;
     this.pending.add(line);
+    this.fileBytes += this.pending.bytes - before;
     if (this.blocked) return;
     // Enough for one write, or someone waits for the log (close, drained): do not wait for the
     // timer, which is unref'd and would let a closing process exit with the line unwritten.
@@ -305,13 +390,17 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
  */
 export function openDecisionLog(
   where: string,
-  opts: Pick<DecisionLogOptions, 'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry'>,
+  opts: Pick<
+    DecisionLogOptions,
+    'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry' | 'maxFileBytes' | 'onFull' | 'maxBufferBytes'
+  >,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });
   const fd = openSync(where, 'a');
+  const fileBytes = fstatSync(fd).size; // the cap counts what the file already holds
   // A batch (up to FLUSH_BYTES, often more than the stream's default 16 KiB mark) is taken
   // whole: with the default, most writes reported back-pressure and the drain that followed
   // sent a second, small write, ~30 % more trips through the thread pool for the same lines.
   const sink = createWriteStream('', { fd, highWaterMark: 4 * FLUSH_BYTES });
-  return new DecisionLog({ ...opts, sink, ownsSink: true });
+  return new DecisionLog({ ...opts, fileBytes, sink, ownsSink: true });
 }

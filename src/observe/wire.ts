@@ -27,6 +27,8 @@ export interface ObservabilityOptions {
   telemetry?: Telemetry;
   tracing?: TracerProvider | 'env' | false;
   decisionLog?: string;
+  /** Most bytes the decision-log file may hold (`--log-max-bytes`). */
+  logMaxBytes?: number;
   accessLog?: boolean;
   log?: Logger;
 }
@@ -95,6 +97,12 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
       sampleRate: (objective) =>
         watched?.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
+      maxFileBytes: opts.logMaxBytes,
+      onFull: (maxBytes) =>
+        opts.log?.error(
+          { file: opts.decisionLog, maxBytes },
+          'decision log reached --log-max-bytes: lines that would pass it are dropped (counted), exposures refused (503)',
+        ),
       telemetry,
     }));
     observers.push(log.observer);

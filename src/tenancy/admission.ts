@@ -4,10 +4,14 @@
 // JunctionErrors (401, 403, 429 with Retry-After, 503). The record gets the
 // client's name, never its key. `authenticate` is the key check alone, for
 // what must be refused before any body is read or anything is disclosed.
+// `admitCaller` admits a request to a route that invokes no objective (decide,
+// exposures, feedback, snapshot, explain, /metrics) by the same limits: the key,
+// one unit of rate (more for a batch's items, taken once they are counted) and
+// a concurrency slot held until the response closes.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import { OPEN_CALLER, type Admission, type Caller } from '../call/hooks.js';
+import { OPEN_ADMITTED, OPEN_CALLER, type AdmittedCaller, type Admission, type Caller } from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
 import { NO_TELEMETRY, type RejectionReason, type Telemetry } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -15,6 +19,7 @@ import { ClientRegistry, type Client, type ClientIndex } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
 import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
+import { burstOf } from './token-bucket.js';
 
 export type Admit = (
   req: { headers: IncomingHttpHeaders },
@@ -22,10 +27,13 @@ export type Admit = (
   record: RequestRecord,
 ) => Admission | undefined | Promise<Admission | undefined>;
 export type Authenticate = (req: { headers: IncomingHttpHeaders }) => Caller;
+/** Throws 401, 429 or 503 as `admit` does; the key is checked synchronously, before the first await. */
+export type AdmitCaller = (req: { headers: IncomingHttpHeaders }, record: RequestRecord) => Promise<AdmittedCaller>;
 
 export interface Tenancy {
   admit: Admit;
   authenticate: Authenticate;
+  admitCaller: AdmitCaller;
 }
 
 export function createTenancy(
@@ -84,7 +92,79 @@ export function createTenancy(
     }
     return admitClient(client, o, limiter, telemetry);
   };
-  return { admit, authenticate };
+
+  const admitCaller: AdmitCaller = async (req, record) => {
+    const config = currentConfig();
+    if (config === undefined) return OPEN_ADMITTED;
+    const index = registry.indexFor(config);
+    if (!index.authOn) return OPEN_ADMITTED;
+    const client = identify(req, index, '');
+    if (client === undefined) return OPEN_ADMITTED; // anonymous: no client, no client limits (as on invoke)
+    record.client = client.name;
+    await takeRate(client, 1, '', limiter, telemetry);
+    const slot = await acquireSlot(client, '', telemetry);
+    let held = slot !== undefined;
+    return {
+      client: client.name,
+      mayCall: client.mayCall,
+      // The call took one unit already: `units` more make a call of units + 1, which must fit in the burst.
+      take: (units) => (units > 0 ? takeRate(client, units, '', limiter, telemetry, units + 1) : undefined),
+      release: () => {
+        if (held) slot!();
+        held = false;
+      },
+    };
+  };
+  return { admit, authenticate, admitCaller };
+}
+
+/** Takes `units` of the client's rate or throws 429 (no Retry-After when they can never fit: more than the burst). */
+async function takeRate(
+  client: Client,
+  units: number,
+  objective: string,
+  limiter: RateLimiter,
+  telemetry: Telemetry,
+  /** The whole call's units (what it took before, and these): more than the burst never fits, whenever it is sent. */
+  callUnits = units,
+): Promise<void> {
+  const limit = client.config.rateLimit;
+  if (limit === undefined) return;
+  const never = callUnits > burstOf(limit);
+  const d = never ? undefined : await limiter.take(client.name, limit, units);
+  if (d?.allowed === true) return;
+  if (d === undefined || !Number.isFinite(d.retryAfterSeconds)) {
+    throw refuse(
+      telemetry,
+      objective,
+      client.name,
+      'rate_limited',
+      `client "${client.name}" may take at most ${burstOf(limit)} units of its rate at once (its burst); this call needs ${callUnits}: send smaller batches`,
+    );
+  }
+  throw refuse(
+    telemetry,
+    objective,
+    client.name,
+    'rate_limited',
+    units === 1
+      ? `client "${client.name}" is over its rate limit (${limit.rps}/s)`
+      : `client "${client.name}" is over its rate limit (${limit.rps}/s): this call's ${units} more items do not fit`,
+    d.retryAfterSeconds,
+  );
+}
+
+/** One of the client's concurrency slots (undefined: no cap), or 503 overloaded. */
+async function acquireSlot(client: Client, objective: string, telemetry: Telemetry): Promise<(() => void) | undefined> {
+  if (client.slots === undefined) return undefined;
+  try {
+    return await client.slots.acquire('default');
+  } catch (err) {
+    if (objective !== '') telemetry.rejection(objective, client.name, 'overloaded');
+    throw new JunctionError('overloaded', (err as Error).message, {
+      objective: objective === '' ? undefined : objective,
+    });
+  }
 }
 
 async function admitClient(
@@ -93,29 +173,8 @@ async function admitClient(
   limiter: RateLimiter,
   telemetry: Telemetry,
 ): Promise<Admission> {
-  const limit = client.config.rateLimit;
-  if (limit !== undefined) {
-    const d = await limiter.take(client.name, limit);
-    if (!d.allowed) {
-      throw refuse(
-        telemetry,
-        o.name,
-        client.name,
-        'rate_limited',
-        `client "${client.name}" is over its rate limit (${limit.rps}/s)`,
-        d.retryAfterSeconds,
-      );
-    }
-  }
-  let release: (() => void) | undefined;
-  if (client.slots !== undefined) {
-    try {
-      release = await client.slots.acquire('default');
-    } catch (err) {
-      telemetry.rejection(o.name, client.name, 'overloaded');
-      throw new JunctionError('overloaded', (err as Error).message, { objective: o.name });
-    }
-  }
+  await takeRate(client, 1, o.name, limiter, telemetry);
+  const release = await acquireSlot(client, o.name, telemetry);
   return {
     mayOverride: client.config.allowOverride,
     priority: client.config.priority,

@@ -59,7 +59,10 @@ const item = (over: Record<string, unknown> = {}) => ({
 });
 
 it('accepts a batch (202), counts it by via and refuses a bad one whole, naming the item', async () => {
-  expect(await post({ exposures: [item(), item({ unit: 'user-2' })] })).toEqual({ status: 202, json: { accepted: 2 } });
+  expect(await post({ exposures: [item(), item({ unit: 'user-2' })] })).toEqual({
+    status: 202,
+    json: { accepted: 2, written: 2 },
+  });
   expect(
     (await post({ via: 'edge', exposures: [item({ rule: 'default', experiment: null, cell: null })] })).status,
   ).toBe(202);

@@ -67,21 +67,24 @@ async function linesOf(file: string, n: number): Promise<Array<Record<string, un
   throw new Error(`${file} never reached ${n} lines`);
 }
 
+/** An outcome's time must be within the last 30 days (and at most 5 minutes ahead). */
+const AN_HOUR_AGO = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000).toISOString();
+
 describe('POST /v1/feedback', () => {
   it('takes one item or a batch, answers 202 and writes JSON lines', async () => {
     const one = await post('/v1/feedback', { requestId: 'r-1', metric: 'click', value: 1 });
-    expect(one).toEqual({ status: 202, json: { accepted: 1 } });
+    expect(one).toEqual({ status: 202, json: { accepted: 1, written: 1 } });
     const batch = await post('/v1/feedback', {
       feedback: [
-        { objective: 'cw', unit: 'u-1', metric: 'watch_minutes', value: 12.5, time: '2026-11-01T10:00:00Z' },
+        { objective: 'cw', unit: 'u-1', metric: 'watch_minutes', value: 12.5, time: AN_HOUR_AGO },
         { requestId: 'r-2', metric: 'click', value: 0 },
       ],
     });
-    expect(batch).toEqual({ status: 202, json: { accepted: 2 } });
+    expect(batch).toEqual({ status: 202, json: { accepted: 2, written: 2 } });
     const lines = await linesOf(feedback, 3);
     expect(lines[0]).toMatchObject({ requestId: 'r-1', objective: null, unit: null, metric: 'click', value: 1 });
     expect(lines[1]).toEqual({
-      time: '2026-11-01T10:00:00.000Z',
+      time: AN_HOUR_AGO,
       requestId: null,
       objective: 'cw',
       unit: 'u-1',
@@ -100,7 +103,7 @@ describe('POST /v1/feedback', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({
       code: 'invalid_request',
-      message: 'feedback[1].value must be a finite number',
+      message: 'feedback[1].value must be a finite number from -1e12 to 1e12',
     });
     expect((await post('/v1/feedback', { unit: 'u', metric: 'm', value: 1 })).json.error.message).toMatch(
       /requestId, or objective and unit/,
