@@ -11,8 +11,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { readExperiments } from '../src/readout/readout.js';
 import type { BenchSection } from './report.js';
 
-/** Writes `lines` decision lines (1 in 5 in experiment "bench-exp", 4 cells, ~lines/3 units) and lines/10 feedback lines. */
-async function generate(dir: string, lines: number): Promise<{ decisions: string; feedback: string }> {
+/** Writes `lines` decision lines (1 in `every` in experiment "bench-exp", 4 cells, ~lines/3 units) and lines/10 feedback lines. */
+export async function generate(
+  dir: string,
+  lines: number,
+  every = 5,
+): Promise<{ decisions: string; feedback: string }> {
   const decisions = join(dir, 'decisions.jsonl');
   const feedback = join(dir, 'feedback.jsonl');
   const db = await (await DuckDBInstance.create(':memory:')).connect();
@@ -20,15 +24,15 @@ async function generate(dir: string, lines: number): Promise<{ decisions: string
     SELECT strftime(TIMESTAMP '2026-11-01' + to_milliseconds(i), '%Y-%m-%dT%H:%M:%S.%gZ') AS time, 'req-' || i AS requestId, 'invoke' AS via,
       'continue-watching-ranking' AS objective, 'user-' || (hash(i) % ${Math.max(1, Math.floor(lines / 3))}) AS unit,
       {'country': 'BR', 'device': 'tv'} AS context,
-      CASE WHEN i % 5 = 0 THEN 'experiment:bench-exp' ELSE 'default' END AS rule,
-      CASE WHEN i % 5 = 0 THEN 'bench-exp' END AS experiment,
-      CASE WHEN i % 5 = 0 THEN 'cell-' || (hash('user-' || (hash(i) % ${Math.max(1, Math.floor(lines / 3))})) % 4) END AS cell,
+      CASE WHEN i % ${every} = 0 THEN 'experiment:bench-exp' ELSE 'default' END AS rule,
+      CASE WHEN i % ${every} = 0 THEN 'bench-exp' END AS experiment,
+      CASE WHEN i % ${every} = 0 THEN 'cell-' || (hash('user-' || (hash(i) % ${Math.max(1, Math.floor(lines / 3))})) % 4) END AS cell,
       'ranker@7' AS target, 12 AS revision, 'web' AS client, CASE WHEN i % 100 = 0 THEN 'test' ELSE 'live' END AS trafficClass,
       CASE WHEN i % 97 = 0 THEN 503 ELSE 200 END AS status, NULL::VARCHAR AS error, round(5 + (hash(i) % 5000) / 100.0, 3) AS latencyMs,
       NULL::VARCHAR AS fallback, [{'target': 'ranker@8', 'result': 'agree'}] AS shadows
     FROM range(${lines}) t(i)) TO '${decisions}' (FORMAT JSON)`);
   await db.run(`COPY (
-    SELECT strftime(TIMESTAMP '2026-11-01', '%Y-%m-%dT%H:%M:%SZ') AS time, 'req-' || (i * 5) AS requestId, NULL::VARCHAR AS objective, NULL::VARCHAR AS unit,
+    SELECT strftime(TIMESTAMP '2026-11-01', '%Y-%m-%dT%H:%M:%SZ') AS time, 'req-' || (i * ${every}) AS requestId, NULL::VARCHAR AS objective, NULL::VARCHAR AS unit,
       'click' AS metric, (hash(i) % 2)::DOUBLE AS value
     FROM range(${Math.floor(lines / 10)}) t(i)) TO '${feedback}' (FORMAT JSON)`);
   db.closeSync();

@@ -14,6 +14,9 @@ const USAGE = `usage: junction analyze --decisions FILE… [--feedback FILE…] 
   --config      the config that ran the experiment: cell order and weights for the sample-ratio test
                 (without it the first cell is the first by name and an equal split is expected)
   --json        the readout as JSON (docs/experiments.md describes its fields)
+  --memory-limit  DuckDB memory limit, e.g. 4GiB (default: DuckDB's, 80 % of RAM); past it DuckDB spills to --temp-dir
+  --threads     DuckDB threads (default: every core)
+  --temp-dir    where DuckDB spills (default: a fresh folder under the OS temp folder, removed after)
 `;
 
 export async function analyzeCommand(args: string[]): Promise<number> {
@@ -26,6 +29,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       experiment: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' },
+      'memory-limit': { type: 'string' },
+      threads: { type: 'string' },
+      'temp-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,7 +53,14 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     throw new UserError('give the decision log: --decisions FILE… (see junction analyze --help)');
   for (const f of [...decisions, ...feedback]) if (!existsSync(f)) throw new UserError(`no such file: ${f}`);
   const config = values.config === undefined ? undefined : loadConfigFile(values.config).config;
-  const readout = await readExperiments({ decisions, feedback, experiment: values.experiment }, config);
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
+    throw new UserError(`--threads must be a whole number ≥ 1 (got ${values.threads})`);
+  const readout = await readExperiments({ decisions, feedback, experiment: values.experiment }, config, {
+    memoryLimit: values['memory-limit'],
+    threads,
+    tempDirectory: values['temp-dir'],
+  });
   if (values.experiment !== undefined && readout.experiments.length === 0) {
     throw new UserError(`no live exposures of experiment "${values.experiment}" in ${decisions.join(', ')}`);
   }

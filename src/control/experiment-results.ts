@@ -1,15 +1,21 @@
 // GET /admin/experiments/{id}/results (SPEC §12): the readout of one
 // experiment from the logs this process writes, with the live config's cell
-// order and weights. The same readout as `junction analyze --json`.
+// order and weights. The same readout as `junction analyze --json`, but run by
+// the Junction's readout runner (readout/runner.ts): DuckDB within a memory
+// limit on one thread, one readout at a time, a bounded queue (503 overloaded
+// past it), identical requests sharing one run, a time limit.
 import { existsSync } from 'node:fs';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../faces/reply.js';
-import { readExperiments } from '../readout/readout.js';
+import { readExperimentsOn } from '../readout/readout.js';
+import type { ReadoutRunner } from '../readout/runner.js';
 import type { AdminRoute } from './admin-routes.js';
 
 export interface ReadoutLogs {
   decisions: string[];
   feedback: string[];
+  /** Runs the readouts: this Junction's own, closed with it. */
+  runner: ReadoutRunner;
 }
 
 export const experimentResultsRoute: AdminRoute = {
@@ -18,18 +24,19 @@ export const experimentResultsRoute: AdminRoute = {
   async handle({ control, readouts, res, params }) {
     const id = params.id!;
     const decisions = (readouts?.decisions ?? []).filter((f) => existsSync(f));
-    if (decisions.length === 0) {
+    if (!readouts || decisions.length === 0) {
       throw new JunctionError(
         'not_found',
         'no decision log to read: start junction serve with --decision-log FILE (a file, not stdout), or run junction analyze on your copies of the logs',
       );
     }
-    const config = control.runtime.current?.config;
+    const live = control.runtime.current;
+    const config = live?.config;
     const known = Object.values(config?.objectives ?? {}).some((o) => o.experiments.some((e) => e.id === id));
-    const readout = await readExperiments(
-      { decisions, feedback: (readouts?.feedback ?? []).filter((f) => existsSync(f)), experiment: id },
-      config,
-    );
+    const feedback = readouts.feedback.filter((f) => existsSync(f));
+    // Everything the answer depends on: requests with the same key share one run (and its cached result).
+    const key = JSON.stringify([id, live?.number ?? null, decisions, feedback]);
+    const readout = await readExperimentsOn(readouts.runner, key, { decisions, feedback, experiment: id }, config);
     const experiment = readout.experiments[0];
     if (!experiment && !known)
       throw new JunctionError('not_found', `no experiment "${id}" in the live config or the decision log`);

@@ -48,36 +48,31 @@ const fileList = (files: readonly string[]) => `[${files.map(sqlString).join(', 
 // A malformed line (the last one of a log still being written) is skipped, not fatal: ignore_errors.
 // Only these keys are read; the rest of each line (context, shadows, …) is skipped by the scanner.
 // `time` stays text: Junction writes fixed-width ISO 8601 UTC, which sorts as the instant does, and skipping the parse is cheaper.
-const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', via: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
+const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
   experiment: 'VARCHAR', cell: 'VARCHAR', target: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', fallback: 'VARCHAR'}`;
 const FEEDBACK_COLUMNS = `{requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR', metric: 'VARCHAR', value: 'DOUBLE'}`;
 
-export async function aggregate(files: LogFiles, opts: { threads?: number } = {}): Promise<Aggregates> {
+/**
+ * The aggregates of the logs, on `db` (a connection of the caller's DuckDB:
+ * runner.ts sets its memory limit, threads and spill folder). Its temp tables
+ * are the connection's own and dropped with it.
+ */
+export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<Aggregates> {
   if (files.decisions.length === 0) throw new Error('aggregate: no decision log given');
-  // Loaded on first use: the engine is a large native library that `serve` should not pay for at startup.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(
-    ':memory:',
-    opts.threads === undefined ? {} : { threads: String(opts.threads) },
-  );
-  const db = await instance.connect();
-  try {
-    // Row order means nothing here; keeping it makes DuckDB buffer a parallel scan's output (memory at 100M lines).
-    await db.run('SET preserve_insertion_order = false');
-    const only = files.experiment === undefined ? '' : `AND experiment = ${sqlString(files.experiment)}`;
-    // Live exposures to an experiment; a request without a unit is its own unit.
-    await db.run(`CREATE TEMP TABLE ex AS
-      SELECT experiment, objective, cell, target, requestId, time, via, status, latencyMs, fallback,
+  const only = files.experiment === undefined ? '' : `AND experiment = ${sqlString(files.experiment)}`;
+  // Live exposures to an experiment; a request without a unit is its own unit.
+  await db.run(`CREATE TEMP TABLE ex AS
+      SELECT experiment, objective, cell, target, requestId, time, status, latencyMs, fallback,
              coalesce(unit, 'request:' || requestId) AS unitKey
       FROM read_json(${fileList(files.decisions)}, format = 'newline_delimited', ignore_errors = true, columns = ${DECISION_COLUMNS})
       WHERE experiment IS NOT NULL AND cell IS NOT NULL AND trafficClass = 'live' ${only}`);
-    // Each unit once, in the cell it saw first.
-    await db.run(`CREATE TEMP TABLE units AS
+  // Each unit once, in the cell it saw first.
+  await db.run(`CREATE TEMP TABLE units AS
       SELECT experiment, any_value(objective) AS objective, unitKey, arg_min(cell, time) AS cell, count(DISTINCT cell) AS cells
       FROM ex GROUP BY experiment, unitKey`);
-    const cells = await rows<CellRow>(
-      db,
-      `
+  const cells = await rows<CellRow>(
+    db,
+    `
       WITH u AS (SELECT experiment, cell, count(*) AS units FROM units GROUP BY ALL),
       e AS (SELECT experiment, any_value(objective) AS objective, cell, any_value(target) AS target, count(*) AS exposures,
               count(latencyMs) AS served,
@@ -87,21 +82,21 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
       SELECT e.experiment, e.objective, e.cell, e.target, coalesce(u.units, 0)::DOUBLE AS units, e.exposures::DOUBLE AS exposures,
              e.served::DOUBLE AS served, e.errors::DOUBLE AS errors, e.p50Ms, e.p99Ms
       FROM e LEFT JOIN u USING (experiment, cell) ORDER BY e.experiment, e.cell`,
-    );
-    const several = await rows<{ experiment: string; n: number }>(
-      db,
-      'SELECT experiment, count(*)::DOUBLE AS n FROM units WHERE cells > 1 GROUP BY experiment',
-    );
-    let metrics: MetricRow[] = [];
-    if (files.feedback.length > 0) {
-      await db.run(`CREATE TEMP TABLE fb AS
+  );
+  const several = await rows<{ experiment: string; n: number }>(
+    db,
+    'SELECT experiment, count(*)::DOUBLE AS n FROM units WHERE cells > 1 GROUP BY experiment',
+  );
+  let metrics: MetricRow[] = [];
+  if (files.feedback.length > 0) {
+    await db.run(`CREATE TEMP TABLE fb AS
         SELECT requestId, objective, unit, metric, value
         FROM read_json(${fileList(files.feedback)}, format = 'newline_delimited', ignore_errors = true, columns = ${FEEDBACK_COLUMNS})
         WHERE metric IS NOT NULL AND value IS NOT NULL`);
-      // Feedback reaches a unit by the request it answered, or by objective + unit; its cell is the unit's first.
-      metrics = await rows<MetricRow>(
-        db,
-        `
+    // Feedback reaches a unit by the request it answered, or by objective + unit; its cell is the unit's first.
+    metrics = await rows<MetricRow>(
+      db,
+      `
         WITH byRequest AS (
           SELECT DISTINCT ex.experiment, ex.unitKey, fb.metric, fb.value, fb.rowid AS fid
           FROM fb JOIN (SELECT DISTINCT requestId, experiment, unitKey FROM ex) ex ON fb.requestId = ex.requestId),
@@ -113,13 +108,9 @@ export async function aggregate(files: LogFiles, opts: { threads?: number } = {}
         SELECT units.experiment, units.cell, perUnit.metric, sum(v)::DOUBLE AS sum, sum(v * v)::DOUBLE AS sumSq
         FROM perUnit JOIN units USING (experiment, unitKey)
         GROUP BY ALL ORDER BY 1, 3, 2`,
-      );
-    }
-    return { cells, metrics, unitsInSeveralCells: new Map(several.map((r) => [r.experiment, r.n])) };
-  } finally {
-    db.closeSync();
-    instance.closeSync();
+    );
   }
+  return { cells, metrics, unitsInSeveralCells: new Map(several.map((r) => [r.experiment, r.n])) };
 }
 
 async function rows<T>(db: DuckDBConnection, sql: string): Promise<T[]> {

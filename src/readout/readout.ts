@@ -9,6 +9,7 @@ import { meanDifference, type Moments } from '../stats/mean-difference.js';
 import { alwaysValidPValue, MIXING_SD_FACTOR } from '../stats/msprt.js';
 import { SRM_ALPHA, srmPValue } from '../stats/srm.js';
 import { aggregate, type Aggregates, type LogFiles } from './query.js';
+import { ReadoutRunner, type ReadoutLimits } from './runner.js';
 
 export const READOUT_VERSION = 1;
 
@@ -55,8 +56,27 @@ export interface Readout {
   experiments: ExperimentReadout[];
 }
 
-export async function readExperiments(files: LogFiles, config?: Config): Promise<Readout> {
-  return buildReadout(await aggregate(files), config);
+/**
+ * The readout of the logs, run by `runner` under `key` (callers with the same
+ * key share one run; the key must name everything the answer depends on).
+ */
+export async function readExperimentsOn(
+  runner: ReadoutRunner,
+  key: string,
+  files: LogFiles,
+  config?: Config,
+): Promise<Readout> {
+  return runner.run(key, async (db) => buildReadout(await aggregate(db, files), config));
+}
+
+/** A one-off readout (`junction analyze`, the bench) on its own runner: DuckDB's defaults unless `limits` says otherwise. */
+export async function readExperiments(files: LogFiles, config?: Config, limits: ReadoutLimits = {}): Promise<Readout> {
+  const runner = new ReadoutRunner({ ...limits, concurrency: 1, queue: 0 });
+  try {
+    return await readExperimentsOn(runner, 'analyze', files, config);
+  } finally {
+    await runner.close();
+  }
 }
 
 /** Configured cells (order and weights) of each experiment id. */

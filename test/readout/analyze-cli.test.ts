@@ -98,6 +98,28 @@ describe('junction analyze', () => {
     expect(r.experiments[0]!.cells).toEqual([expect.objectContaining({ cell: 'A', units: 1 })]);
   });
 
+  it('takes DuckDB limits: --memory-limit, --threads, --temp-dir (more than a serving Junction allows itself)', async () => {
+    const spill = join(dir, 'spill');
+    expect(
+      await main([
+        'analyze',
+        '--decisions',
+        d1,
+        '--json',
+        '--memory-limit',
+        '64MiB',
+        '--threads',
+        '1',
+        '--temp-dir',
+        spill,
+      ]),
+    ).toBe(0);
+    expect((JSON.parse(io.out) as { experiments: unknown[] }).experiments).toHaveLength(1);
+    expect(await main(['analyze', '--decisions', d1, '--threads', '0'])).toBe(1);
+    expect(io.err).toMatch(/--threads must be a whole number ≥ 1 \(got 0\)/);
+    expect(await main(['analyze', '--decisions', d1, '--memory-limit', 'lots'])).not.toBe(0);
+  });
+
   it('answers --help, and exits 1 with a one-line fix on user errors', async () => {
     expect(await main(['analyze', '--help'])).toBe(0);
     expect(io.out).toMatch(/^usage: junction analyze --decisions FILE…/);
