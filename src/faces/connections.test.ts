@@ -20,7 +20,7 @@ describe('the default connection cap', () => {
       expect(fileDescriptorLimit(file)).toBe(1024);
       expect(defaultMaxConnections(1024)).toBe(614);
       expect(fileDescriptorLimit(join(dir, 'absent'))).toBeUndefined();
-      expect(defaultMaxConnections(undefined)).toBe(10_000);
+      expect(defaultMaxConnections(Number.POSITIVE_INFINITY)).toBe(10_000); // unknown or unlimited
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
