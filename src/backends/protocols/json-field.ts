@@ -9,11 +9,12 @@
 // They could, on: a key written twice (JSON.parse, Python and Go keep the
 // last), a key written with escapes (`"mod\u0065l"` is `model` to every
 // parser), a key differing only in case (Go's encoding/json matches `MODEL`,
-// `Model`… to a `model` field, and folds K/ſ to k/s), and input a lenient parser
-// reads and a strict one does not. So this pass accepts exactly what JSON.parse
+// `Model`… to a `model` field, and folds K/ſ to k/s) or cut at an escaped NUL
+// (C-string keys: cJSON), and input a lenient parser reads and a strict one
+// does not. So this pass accepts exactly what JSON.parse
 // accepts, compares keys after unescaping, and refuses (400 invalid_request,
-// naming the field) a body with a wanted field twice or a key that only
-// case-folds to one. Duplicates of fields Junction does not read are left
+// naming the field) a body with a wanted field twice or a key that such a
+// parser reads as one. Duplicates of fields Junction does not read are left
 // alone: the backend sees what the caller sent and reads it as it always would.
 //
 // JSON's structural characters are ASCII and never occur inside a UTF-8
@@ -130,7 +131,8 @@ function folded(s: string): string {
 
 /**
  * Which of `fields` the key whose quotes span `[start, end)` names, as -1 when none:
- * compared after unescaping; a key equal to one only after case folding is refused.
+ * compared after unescaping; a key equal to one only after case folding, or cut at
+ * a NUL, is refused.
  */
 function fieldOf(
   raw: Buffer,
@@ -172,10 +174,13 @@ function fieldOf(
   // rather than left to a decoder that may read an overlong form as ASCII.
   if (!isUtf8(raw.subarray(start + 1, end - 1))) throw invalid('top-level key is not UTF-8', start, objective);
   const key = JSON.parse(raw.toString('utf8', start, end)) as string;
+  // A parser keeping keys as C strings (cJSON) reads `"model\u0000x"` as `model`.
+  const nul = key.indexOf('\u0000');
   for (let f = 0; f < fields.length; f++) {
     const name = fields[f]!;
     if (key === name) return f;
-    if (folded(key) === name) throw lookalike(key, name, objective);
+    if (folded(key) === name || (nul !== -1 && folded(key.slice(0, nul)) === name))
+      throw lookalike(key, name, objective);
   }
   return -1;
 }
@@ -183,7 +188,7 @@ function fieldOf(
 function lookalike(key: string, name: string, objective: string | undefined): JunctionError {
   return new JunctionError(
     'invalid_request',
-    `top-level key ${JSON.stringify(key)} differs from "${name}" only in case, and some servers read it as "${name}": write "${name}" once`,
+    `top-level key ${JSON.stringify(key)} is not "${name}", but some servers read it as "${name}" (they fold case, or cut a key at \\u0000): write "${name}" once`,
     { objective },
   );
 }
@@ -192,8 +197,8 @@ function lookalike(key: string, name: string, objective: string | undefined): Ju
  * The value of each of `fields` (lowercase names) at the top level of the JSON
  * object `raw`, in the order of `fields`, undefined where absent: one linear
  * pass, no parse. Throws 400 invalid_request when the body is not what
- * JSON.parse accepts, is not an object, or names one of `fields` twice or in
- * another case (keys compared after unescaping) — the only way to read these
+ * JSON.parse accepts, is not an object, or names one of `fields` twice, in
+ * another case or before a NUL (keys compared after unescaping) — the only way to read these
  * fields, so no field is read without that check.
  */
 export function topLevelFields(
