@@ -30,6 +30,8 @@ export async function call(method, path, { json, text } = {}) {
   } else if (text !== undefined) {
     headers['content-type'] = 'application/yaml';
     body = text;
+  } else if (method !== 'GET') {
+    headers['content-type'] = 'application/json'; // the admin API refuses a change that is not JSON, body or not
   }
   const res = await fetch(path, { method, headers, body, cache: 'no-store' });
   const data = await res.json().catch(() => null);

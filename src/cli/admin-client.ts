@@ -43,7 +43,8 @@ export async function adminCall<T>(target: AdminTarget, method: string, path: st
       method: method as 'GET',
       headers: {
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // The admin API refuses a change that is not JSON, body or not (a form from another page could send it).
+        ...(body !== undefined || method !== 'GET' ? { 'content-type': 'application/json' } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       headersTimeout: 60_000,

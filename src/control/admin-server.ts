@@ -12,6 +12,7 @@ import { createListener, type ListenerTls } from '../faces/listener.js';
 import { Router } from '../faces/route.js';
 import { RequestIds } from '../observe/request-ids.js';
 import type { AdminAuth } from './admin-auth.js';
+import { adminOriginCheck } from './admin-origin.js';
 import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import { consoleFiles } from './console-files.js';
 import type { ControlPlane } from './control-plane.js';
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   traffic?: TrafficStats;
   readouts?: ReadoutLogs | undefined;
   tls?: ListenerTls | undefined;
+  /** DNS names the admin API answers for besides IP addresses and localhost (admin-origin.ts). */
+  allowedHosts?: readonly string[] | undefined;
 }
 
 type Routed = AdminRoute & { methods: readonly string[] };
@@ -37,6 +40,7 @@ const ADMIN_MAX_CONNECTIONS = 128;
 export function createAdminServer(opts: AdminServerOptions): Server {
   const router = new Router<Routed>(adminRoutes.map((r) => ({ ...r, methods: [r.method] })));
   const ui = consoleFiles();
+  const sameOrigin = adminOriginCheck(opts.allowedHosts);
   const ids = new RequestIds();
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
     const e = toJunctionError(err);
@@ -47,6 +51,8 @@ export function createAdminServer(opts: AdminServerOptions): Server {
   };
   const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
     const { path, query } = splitUrl(req.url);
+    // Before anything else, in every mode: no rebinding Host, no other origin, no form-style change.
+    sameOrigin(req, path);
     // The console's static files need no token: the page asks for it, and every API call it makes carries it.
     if (ui(req, res, path)) return;
     opts.auth(req);

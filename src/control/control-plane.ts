@@ -30,6 +30,8 @@ export interface ChangeRequest {
   message: string;
   /** Seeding and watch: no new revision when the source equals the latest one. */
   onlyIfChanged?: boolean;
+  /** Seeding: no new revision when the store has one already (checked again in the store's transaction). */
+  onlyIfEmpty?: boolean;
 }
 
 export interface ChangeResult {
@@ -102,7 +104,8 @@ export class ControlPlane {
 
   private async applyNow(change: ChangeRequest, config: Config): Promise<ChangeResult> {
     const latest = await this.store.latest();
-    if (change.onlyIfChanged && latest && canonicalJson(latest.source) === canonicalJson(change.source)) {
+    const same = latest !== undefined && canonicalJson(latest.source) === canonicalJson(change.source);
+    if ((change.onlyIfChanged && same) || (change.onlyIfEmpty && latest !== undefined)) {
       await this.catchUp();
       return { revision: this.liveNumber, unchanged: true, diff: [] };
     }

@@ -147,6 +147,7 @@ export class PostgresStore implements Store {
       const prev = (await c.query<Row>(`SELECT * FROM ${this.q}.revisions ORDER BY number DESC LIMIT 1`)).rows[0];
       const prevSource: unknown = prev ? JSON.parse(prev.source_text!) : undefined;
       if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+      if (draft.onlyIfEmpty && prev) return undefined;
       const text = JSON.stringify(draft.source);
       const { rows } = await c.query<Row>(
         `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff)

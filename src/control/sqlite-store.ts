@@ -97,6 +97,7 @@ export class SqliteStore implements Store {
         const prev = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
         const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
         if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+        if (draft.onlyIfEmpty && prev) return undefined;
         const row: Row = {
           number: (prev?.number ?? 0) + 1,
           author: draft.author,

@@ -1,5 +1,14 @@
-// Starts the control plane of one process: store → control plane (seeded from
-// the config file, following the store) → admin API → file watch → rollout controller.
+// Starts the control plane of one process: store → control plane (serving and
+// following the store) → admin API; then, once every listener of the process is
+// bound (`begin`), the seed from the config file → file watch → rollout
+// controller. A process that fails to start has written nothing to the store
+// (issue 22, finding 7).
+//
+// A config given at start (--config FILE, or a config value) seeds only an
+// EMPTY store; a store with revisions keeps serving its latest, and the log
+// says whether the file matches it or is ignored. `applyConfig`
+// (serve --apply-config) applies it as a new revision anyway (when it differs):
+// the file is then the truth, as with --watch for later edits.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../call/hooks.js';
@@ -10,8 +19,11 @@ import type { ReplySampler } from '../faces/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';
-import { applyConfigFile, watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
+import { basename } from 'node:path';
+import { loadConfigFile } from '../config/load.js';
+import { watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
 import { ControlPlane } from './control-plane.js';
+import { canonicalJson } from './store.js';
 import { openStore } from './open-store.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { TrafficStats } from './traffic-stats.js';
@@ -27,6 +39,8 @@ export interface AdminOptions {
   insecure?: boolean;
   /** Serve the admin API over HTTPS (serve --tls-cert/--tls-key). */
   tls?: ListenerTls;
+  /** DNS names the admin API answers for besides IP addresses, localhost and `host` (serve --admin-allowed-host). */
+  allowedHosts?: readonly string[];
 }
 
 export interface ControlOptions {
@@ -36,6 +50,12 @@ export interface ControlOptions {
   data?: string;
   /** Re-apply the config file when it changes. */
   watch?: boolean;
+  /**
+   * Apply the config given at start as a new revision even when the store
+   * already has revisions (serve --apply-config). Without it the config seeds
+   * only an empty store.
+   */
+  applyConfig?: boolean;
   admin?: AdminOptions;
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
@@ -58,6 +78,12 @@ export interface StartedControl {
   observers: Observer[];
   /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
   decided: Observer[];
+  /**
+   * Writes the config given at start (by the seeding rule above), then starts
+   * the file watch and the rollout controller. Call it once every listener of
+   * the process is bound, so a process that cannot start writes nothing.
+   */
+  begin(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,18 +119,13 @@ export async function startControl(
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
   let adminUrl: string | undefined;
+  let begun = false;
   try {
-    if (ctx.configFile !== undefined) await applyConfigFile(plane, ctx.configFile, `seeded from ${ctx.configFile}`);
-    else if (ctx.source !== undefined)
-      await plane.apply({ source: ctx.source, author: 'startup', message: 'initial config', onlyIfChanged: true });
+    // The store's latest revision, if any, is served from here on; nothing is written yet.
     await plane.start();
-    if (opts.watch && ctx.configFile !== undefined)
-      watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
     if (opts.admin)
       ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts));
-    controller?.start();
   } catch (err) {
-    watch?.close();
     await plane.close();
     throw err;
   }
@@ -127,6 +148,28 @@ export async function startControl(
     ],
     decided: admin && traffic ? [traffic.observe] : [],
     replySampler: controller?.stats,
+    async begin() {
+      if (begun) return;
+      begun = true;
+      if (ctx.configFile !== undefined) {
+        // Read again: the file may have changed since the caller validated it, and the store gets what is in it now.
+        const { source } = loadConfigFile(ctx.configFile);
+        await seed(plane, ctx.log, opts.applyConfig === true, {
+          source,
+          author: `file:${basename(ctx.configFile)}`,
+          what: ctx.configFile,
+        });
+      } else if (ctx.source !== undefined) {
+        await seed(plane, ctx.log, opts.applyConfig === true, {
+          source: ctx.source,
+          author: 'startup',
+          what: 'the config given at start',
+        });
+      }
+      if (opts.watch && ctx.configFile !== undefined)
+        watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
+      controller?.start();
+    },
     async close() {
       await controller?.close();
       watch?.close();
@@ -137,6 +180,45 @@ export async function startControl(
       await plane.close();
     },
   };
+}
+
+/**
+ * The config given at start goes into the store only when the store is empty,
+ * or with `apply` (--apply-config) when it differs from the latest revision.
+ * Otherwise the store's revision stays, and the log says so.
+ */
+async function seed(
+  plane: ControlPlane,
+  log: Logger,
+  apply: boolean,
+  given: { source: unknown; author: string; what: string },
+): Promise<void> {
+  const latest = await plane.store.latest();
+  if (latest !== undefined && !apply) {
+    if (canonicalJson(latest.source) === canonicalJson(given.source)) {
+      log.info({ revision: latest.number }, `${given.what} matches the store's revision ${latest.number}`);
+    } else {
+      log.warn(
+        { revision: latest.number, author: latest.author, createdAt: latest.createdAt },
+        `${given.what} differs from the store's revision ${latest.number} (by ${latest.author} at ${latest.createdAt}); ` +
+          `serving revision ${latest.number} and ignoring the file: a config given at start seeds only an empty store. ` +
+          'Restart with --apply-config to apply it as a new revision, or "junction apply FILE"',
+      );
+    }
+    return;
+  }
+  const result = await plane.apply({
+    source: given.source,
+    author: given.author,
+    message:
+      apply && latest !== undefined
+        ? `applied from ${given.what} at start (--apply-config)`
+        : `seeded from ${given.what}`,
+    onlyIfChanged: true,
+    // Two processes seeding one empty store at once: the first one writes, the other writes nothing.
+    onlyIfEmpty: !apply,
+  });
+  if (!result.unchanged) log.info({ revision: result.revision }, `${given.what} stored as revision ${result.revision}`);
 }
 
 async function listenAdmin(
@@ -168,6 +250,8 @@ async function listenAdmin(
     traffic,
     readouts,
     tls: opts.tls,
+    // The name it is bound to, when it is a name, is one it answers for.
+    allowedHosts: [...(opts.allowedHosts ?? []), opts.host ?? '127.0.0.1'],
   });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

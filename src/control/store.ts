@@ -26,6 +26,8 @@ export interface RevisionDraft {
   source: unknown;
   /** Write nothing when the source equals the latest revision's (seeding, watch). */
   onlyIfChanged?: boolean;
+  /** Write nothing when the store already has a revision (seeding from a config given at start). */
+  onlyIfEmpty?: boolean;
 }
 
 export interface GateArm {
@@ -46,7 +48,7 @@ export interface Store {
   get(number: number): Promise<StoredRevision | undefined>;
   /** Newest first. */
   list(limit: number): Promise<RevisionSummary[]>;
-  /** Appends revision N+1; undefined when `onlyIfChanged` and nothing changed. */
+  /** Appends revision N+1; undefined when `onlyIfChanged` and nothing changed, or `onlyIfEmpty` and there is a revision. */
   append(draft: RevisionDraft): Promise<StoredRevision | undefined>;
   /**
    * Leadership for work exactly one process may do (the rollout controller):

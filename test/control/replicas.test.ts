@@ -2,6 +2,8 @@
 // from the same file (one revision, not three), and a change applied through
 // any one of them is served by all within about a second (LISTEN/NOTIFY). A
 // revision written without a notification is still picked up (periodic check).
+// A process started later on the same file neither writes when it cannot start
+// nor reverts the store's newer revision (issue 22, finding 7).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,12 +46,13 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
   let a: Upstream;
   let b: Upstream;
   let replicas: JunctionProcess[] = [];
+  let file: string;
 
   beforeAll(async () => {
     a = await startUpstream('a');
     b = await startUpstream('b');
     dir = mkdtempSync(join(tmpdir(), 'junction-replicas-'));
-    const file = join(dir, 'junction.yaml');
+    file = join(dir, 'junction.yaml');
     writeFileSync(file, stringify(twoTargets(a.url, b.url)));
     const args = [
       'serve',
@@ -89,7 +92,7 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
     ] as const) {
       const res = await request(`${replicas[i]!.adminUrl}/admin/config`, {
         method: 'PUT',
-        headers: { authorization: `Bearer ${TOKEN}` },
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify(twoTargets(a.url, b.url, def)),
       });
       const { revision } = (await res.body.json()) as { revision: number };
@@ -103,6 +106,47 @@ describe.skipIf(skip !== undefined)(`replicas on PostgreSQL${skip ? ` (skipped: 
     }
     console.log(`replicas converged in ${times.map((t) => t.toFixed(0)).join(', ')} ms after each apply`);
   });
+
+  it('a second serve --config that cannot start writes nothing; one that starts does not revert the store', async () => {
+    const urls = replicas.map((r) => r.url);
+    const store = await PostgresStore.open(storeUrl(schema));
+    try {
+      const before = await store.latestNumber();
+      expect(before).toBe(4); // the file is revision 1; three applies since
+      const args = (port: string) => ['serve', '--config', file, '--store', storeUrl(schema), '--port', port];
+      const common = ['--admin-port', '0', '--host', '127.0.0.1'];
+      // Replica 0's data port is taken: the process fails, and the store is as it was.
+      const taken = new URL(replicas[0]!.url).port;
+      const failed = await spawnJunction([...args(taken), ...common], { JUNCTION_ADMIN_TOKEN: TOKEN }).then(
+        async (p) => {
+          await p.stop();
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(failed).toMatch(/exited with 1 before serving[\s\S]*another process holds the port/);
+      expect(await store.latestNumber()).toBe(before);
+      // One that starts serves the store's revision 4, not the file's revision 1, and writes nothing.
+      const late = await spawnJunction([...args('0'), ...common], { JUNCTION_ADMIN_TOKEN: TOKEN });
+      try {
+        expect(await revisionOf(late.url)).toBe(before);
+        await expect
+          .poll(() => late.stdout() + late.stderr(), { timeout: 5000 })
+          .toMatch(/differs from the store's revision 4 .*--apply-config/);
+      } finally {
+        await late.stop();
+      }
+      expect(await store.latestNumber()).toBe(before);
+      for (const url of urls) {
+        const res = await request(`${url}/v1/objectives/cw`, { method: 'POST', body: '{}' });
+        await res.body.text();
+        expect(res.headers['x-decision']).toContain(`revision=${before}`);
+        expect(res.headers['x-model']).toBe('m@2');
+      }
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('a revision written without a notification is found by the periodic check', async () => {
     const ownSchema = uniqueSchema('jpoll');

@@ -58,6 +58,7 @@ describe('serve --workers', () => {
   it('an apply reaches every worker', async () => {
     const res = await request(`${j.adminUrl}/admin/config`, {
       method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(twoTargets(up.url, up.url, 'm@2')),
     });
     const { revision } = (await res.body.json()) as { revision: number };

@@ -87,7 +87,8 @@ describe('malformed percent-escapes in a path parameter (finding 1)', () => {
 
 describe('the admin API before auth (finding 2)', () => {
   it('a request line `new URL` cannot parse answers 401 and the process lives', async () => {
-    const reply = await rawExchange(j.adminUrl!, 'GET //[ HTTP/1.1\r\nHost: x\r\n\r\n');
+    // The Host is one the admin API answers for (an IP address: admin-origin.ts), so the line reaches the router.
+    const reply = await rawExchange(j.adminUrl!, 'GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     expect(reply).toMatch(/^HTTP\/1\.1 401/);
     alive();
     expect(await status(`${j.adminUrl}/admin/config`, { headers: { authorization: `Bearer ${TOKEN}` } })).toBe(200);
@@ -159,7 +160,10 @@ describe('fuzzed request lines and paths on every listener', () => {
     for (const listener of [j.url, j.adminUrl!]) {
       await fc.assert(
         fc.asyncProperty(method, prefix, path, async (m, pre, p) => {
-          const reply = await rawExchange(listener, `${m} ${pre}${p} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n`);
+          const reply = await rawExchange(
+            listener,
+            `${m} ${pre}${p} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n`,
+          );
           expect(reply.startsWith('HTTP/1.1 500')).toBe(false);
         }),
         { numRuns: 150 },
