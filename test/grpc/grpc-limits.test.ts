@@ -68,17 +68,17 @@ const budget = () => junction.dataPlane.bodies!.memory;
 /** The highest the shared budget stood while `run` ran. */
 async function peakBudget<T>(run: () => Promise<T>): Promise<{ result: T; peak: number }> {
   const memory = budget();
-  const take = memory.take;
+  const take = memory.take.bind(memory);
   let peak = memory.inUse;
   memory.take = (n: number) => {
-    const ok = take.call(memory, n);
+    const ok = take(n);
     peak = Math.max(peak, memory.inUse);
     return ok;
   };
   try {
     return { result: await run(), peak };
   } finally {
-    memory.take = take;
+    delete (memory as { take?: unknown }).take; // the prototype's again
   }
 }
 

@@ -41,6 +41,7 @@ import { RequestIds } from '../../observe/request-ids.js';
 import type { DataPlane } from '../data-plane.js';
 import { readiness } from '../health.js';
 import { invokeExchange } from '../invoke.js';
+import { guardConnections } from '../connections.js';
 import type { ListenerTls } from '../listener.js';
 import { versionOverride } from '../oip.js';
 import { type CallDeadline, deadlinePassed, errorMetadata, grpcExchange, sendMessage, sendStatus } from './exchange.js';
@@ -56,6 +57,12 @@ export interface GrpcFaceOptions {
   version?: string;
   /** Serve gRPC over TLS (h2 by ALPN) with this certificate and key: the same as the other listeners'. */
   tls?: ListenerTls;
+  /**
+   * Serve plaintext gRPC even when the data plane serves TLS (`serve
+   * --grpc-plaintext`); without it `startJunction` gives this listener the
+   * data plane's certificate and key.
+   */
+  plaintext?: boolean;
   /** Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
   maxConcurrentStreams?: number;
   /** Bytes of request headers (metadata) a call may send (SETTINGS_MAX_HEADER_LIST_SIZE; default 16 KiB). */
@@ -64,8 +71,13 @@ export interface GrpcFaceOptions {
   idleTimeoutMs?: number;
   /** A connection must finish its TLS handshake and send the HTTP/2 preface within this (default 10 s). */
   handshakeTimeoutMs?: number;
-  /** Open connections at most (default unlimited). */
+  /**
+   * Open connections at most (faces/connections.ts: at the cap the oldest
+   * connection with no call open is shed; default from the file-descriptor limit).
+   */
   maxConnections?: number;
+  /** How long close() lets calls in flight finish before cutting them (default 2 s). */
+  closeGraceMs?: number;
   /**
    * Read gzip- and deflate-compressed messages (inflated as a stream under the
    * same limits and budget; default true). false refuses them: UNIMPLEMENTED.
@@ -95,6 +107,8 @@ const STREAM_WINDOW = 1024 * 1024;
 const CONNECTION_WINDOW = 4 * 1024 * 1024;
 const CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/;
 const PATH_PREFIX = `/${SERVICE_NAME}/`;
+/** On a connection's socket: whether its session has a call open (for the connection guard). */
+const BUSY = Symbol('junction.grpc.busy');
 
 const OPERATION: Readonly<Record<MethodName, Operation | undefined>> = {
   ServerLive: undefined,
@@ -136,7 +150,16 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
           ALPNProtocols: ['h2'],
           handshakeTimeout: handshakeMs,
         });
-  if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
+  // The connection guard every listener has: a connection that sends nothing is cut, a cap on open ones.
+  const guard = guardConnections(
+    server,
+    { maxConnections: opts.maxConnections, firstByteTimeoutMs: handshakeMs },
+    {
+      busy: (socket) => (socket as unknown as Record<symbol, (() => boolean) | undefined>)[BUSY]?.() === true,
+      log: (fields, msg) => dp.log?.warn(fields, msg),
+      name: 'gRPC',
+    },
+  );
   const ids = new RequestIds(); // one per listener, as on the data plane
   const ctx: FaceContext = {
     dp,
@@ -153,6 +176,9 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     open.set(session, 0);
+    // The guard knows sockets, not sessions: the socket says whether its session has a call open.
+    // (session.socket is node:http2's proxy; a symbol set on it lands on the socket itself.)
+    (session.socket as unknown as Record<symbol, () => boolean>)[BUSY] = () => (open.get(session) ?? 0) > 0;
     // A peer that never sends its preface (its SETTINGS) holds a socket for nothing.
     const preface = setTimeout(() => session.destroy(), handshakeMs);
     session.once('remoteSettings', () => clearTimeout(preface));
@@ -204,22 +230,14 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
   });
   server.on('error', (err) => dp.log?.error({ err: String(err) }, 'gRPC listener error'));
   const port = (server.address() as { port: number }).port;
-  let closing: Promise<void> | undefined;
   return {
     port,
     tls: opts.tls !== undefined,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        // Calls in flight get a moment to finish (GOAWAY: no new ones); then whatever is left is cut.
-        for (const session of sessions) session.close();
-        const force = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-        }, 2000);
-      })),
+    close: () => {
+      // GOAWAY first: no new calls; calls in flight get the grace to finish, then whatever is left is cut.
+      for (const session of sessions) if (!session.closed) session.close();
+      return guard.drain(opts.closeGraceMs ?? 2000);
+    },
   };
 }
 
