@@ -4,14 +4,18 @@
 const ADMIN = '[--admin URL] [--json]';
 
 export const VERB_USAGE: Readonly<Record<string, string>> = {
-  serve: `serve      [--config FILE] [--watch] [--data DIR | --store URL] [--redis URL] [--port N] [--grpc-port N] [--host H]
-             [--admin-port N] [--admin-host H] [--workers N] [--decision-log FILE|-] [--feedback-log FILE] [--access-log]
+  serve: `serve      [--config FILE [--watch] [--apply-config]] [--data DIR | --store URL] [--redis URL] [--port N] [--grpc-port N]
+             [--host H] [--admin-port N] [--admin-host H] [--admin-allowed-host NAME …] [--workers N]
+             [--decision-log FILE|-] [--feedback-log FILE] [--access-log]
              [--log-max-bytes SIZE] [--insecure-admin] [--tls-cert FILE --tls-key FILE] [--grpc-plaintext]
              The data plane (default port 8080) and, with JUNCTION_ADMIN_TOKEN set or --insecure-admin, the admin
              API (default port 8081; without a token on 127.0.0.1 unless --admin-host says otherwise).
              --tls-cert/--tls-key serve both over HTTPS and the gRPC port over TLS (plaintext
              gRPC beside them only with --grpc-plaintext). --log-max-bytes (e.g. 10G) caps the decision-log and
-             feedback-log files: past it their lines are refused (counted; exposures and feedback answer 503).`,
+             feedback-log files: past it their lines are refused (counted; exposures and feedback answer 503).
+             --config seeds an empty store only; with revisions stored the store's latest is served, unless
+             --apply-config (the file becomes a new revision when it differs). --watch applies later edits.
+             --admin-allowed-host NAME: a DNS name the admin API answers for (IP addresses and localhost always).`,
   validate: `validate   FILE [--json]   every problem of a config file in one pass (schema, semantics, model files)`,
   explain: `explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C] [--json]`,
   keys: `keys new   [--name CLIENT] [--json]   print a new API key and its SHA-256 digest for clients:`,
