@@ -106,6 +106,7 @@ async function replicaConvergence(rounds: number): Promise<Record<string, string
       const t = performance.now();
       const res = await request(`${replicas[i % 3]!.adminUrl}/admin/config`, {
         method: 'PUT',
+        headers: { 'content-type': 'application/json' }, // the admin API refuses a change that is not JSON
         body: JSON.stringify(config(a.url, b.url, i % 2 ? 'm@1' : 'm@2')),
       });
       const { revision } = (await res.body.json()) as { revision: number };
