@@ -114,7 +114,7 @@ export interface ServerOptions extends BodyLimitOptions {
 export function dataPlaneRoutes(dp: DataPlane, opts: ServerOptions = {}): Route[] {
   return [
     ...objectiveRoutes,
-    ...openaiRoutes.map(openaiAdmission),
+    ...openaiRoutes,
     ...oipRoutes,
     ...(dp.routes ?? []),
     ...decideRoutes,
@@ -122,16 +122,6 @@ export function dataPlaneRoutes(dp: DataPlane, opts: ServerOptions = {}): Route[
     ...exposureRoutes,
     ...healthRoutes,
   ];
-}
-
-/**
- * faces/openai.ts does not declare its routes' admission (yet): its completions
- * call invoke, which admits them per objective; its model list is open, like
- * /healthz. A declaration there wins over this.
- */
-function openaiAdmission(route: Route): Route {
-  if (route.admission !== undefined) return route;
-  return { ...route, admission: route.methods.includes('POST') ? 'invoke' : 'open' };
 }
 
 export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): Server {

@@ -58,7 +58,14 @@ function modelField(raw: Buffer): string {
 }
 
 function route(path: string, operation: Operation): Route {
-  return { methods: ['POST'], pattern: path, face: 'openai', handle: (ctx) => handle(ctx, operation) };
+  // Admitted by invoke, per objective, once the body names it (the key is checked before the read).
+  return {
+    methods: ['POST'],
+    pattern: path,
+    face: 'openai',
+    admission: 'invoke',
+    handle: (ctx) => handle(ctx, operation),
+  };
 }
 
 /** OpenAI clients list models first: here the models are the objectives of interface openai. */
@@ -80,6 +87,7 @@ export const openaiRoutes: Route[] = [
     methods: ['GET'],
     pattern: '/v1/models',
     face: 'openai',
+    admission: 'open', // OpenAI clients list models before anything else, as they always could
     handle({ dp, res }) {
       const rev = dp.runtime.current;
       const names = rev ? [...rev.objectives.keys()].filter((n) => openaiObjective(rev, n)) : [];
@@ -90,6 +98,7 @@ export const openaiRoutes: Route[] = [
     methods: ['GET'],
     pattern: '/v1/models/:model',
     face: 'openai',
+    admission: 'open',
     handle({ dp, res, params }) {
       const name = params.model!;
       if (!openaiObjective(dp.runtime.current, name)) {
