@@ -195,7 +195,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     buckets: new BucketMemo(SERVER_BUCKET_MEMO),
     routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog), ...metricsRoutes(observability.registry)],
   };
-  const server = createDataPlaneServer(dataPlane, opts.server);
+  const server = createDataPlaneServer(dataPlane, { ...opts.server, telemetry: observability.telemetry });
   const listen = opts.listen !== false;
   if (listen) {
     try {

@@ -154,14 +154,20 @@ describe('the connection cap', () => {
       await third.body.dump();
       await closed([idleSocket]);
       expect(busySocket.destroyed).toBe(false);
+      // Counted where operators look, not only logged.
+      const metrics = await j.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/^junction_dropped_total\{sink="connections_shed"\} 1$/m);
       const answered = await inFlight;
       expect(answered.statusCode).toBe(200);
       expect(await answered.body.json()).toEqual({ ok: true });
 
       // Both connections busy: a further one is refused (closed), the two in flight are served.
+      const held = () => upstream.received.filter((r) => r.url.includes('hold=800')).length;
+      const heldBefore = held();
       const a = request(`${j.url}/v1/objectives/obj?hold=800`, { method: 'POST', body: '{}', dispatcher: busyAgent });
       const b = request(`${j.url}/v1/objectives/obj?hold=800`, { method: 'POST', body: '{}', dispatcher: newAgent });
-      await new Promise((r) => setTimeout(r, 200)); // both requests under way (their sockets exist already)
+      // Both requests in flight: the upstream holds them (on a loaded machine a fixed wait could shed one as idle).
+      while (held() < heldBefore + 2) await new Promise((r) => setTimeout(r, 5));
       const refused = connect({ port: Number(new URL(j.url).port), host: '127.0.0.1' });
       refused.on('error', () => undefined);
       refused.resume();
