@@ -185,7 +185,8 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
     const idle = () => {
       if ((open.get(session) ?? 0) === 0 && !session.closed) session.close();
     };
-    session.setTimeout(idleMs, idle);
+    session.on('timeout', idle); // once: re-arming below sets the time, not another listener
+    session.setTimeout(idleMs);
     try {
       session.setLocalWindowSize(CONNECTION_WINDOW);
     } catch {
@@ -202,7 +203,7 @@ export async function startGrpcFace(dp: DataPlane, opts: GrpcFaceOptions): Promi
       stream.once('close', () => {
         const left = (open.get(session) ?? 1) - 1;
         open.set(session, left);
-        if (left === 0 && !session.closed && !session.destroyed) session.setTimeout(idleMs, idle); // re-armed: idle from now
+        if (left === 0 && !session.closed && !session.destroyed) session.setTimeout(idleMs); // re-armed: idle from now
       });
       onStream(ctx, stream, headers);
     });
