@@ -62,6 +62,10 @@ const OnnxBackend = z.strictObject({
   contextLength: z.int().min(1).optional().describe("For generators: the model's context window in tokens."),
 });
 
+/** How a backend picks the replica for each call (SPEC §14); `p2c` is the default. */
+export const BALANCERS = ['p2c', 'least-load', 'prefix', 'adapter'] as const;
+export type Balance = (typeof BALANCERS)[number];
+export const BalanceSchema = z.enum(BALANCERS);
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),

@@ -1,7 +1,7 @@
 // The routing core's vocabulary. Everything here is built once per config
 // revision (compile.ts) and only read on the request path.
 import type { RuleIndex } from './rule-index.js';
-import type { BackendConfig, InterfaceName, ModelClassName, ObjectiveConfig, TrafficClass } from '../config/schema.js';
+import type { Balance, BackendConfig, InterfaceName, ModelClassName, ObjectiveConfig, TrafficClass } from '../config/schema.js';
 
 /** A deployable `model@version` with where it runs. Shared by every objective that names it. */
 export interface Target {
@@ -28,6 +28,8 @@ export interface Outcome {
   readonly experiment: string | undefined;
   readonly cell: string | undefined;
   readonly revision: number;
+  /** The balancer a cell or rollout names with its target (`use: { target, balance }`); the backend's own otherwise. */
+  readonly balance?: Balance;
   /** `x-decision` value when the request carried a unit. */
   readonly header: string;
   /** `x-decision` value when it did not (`unit=none`: allocation was random). */
