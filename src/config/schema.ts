@@ -66,6 +66,50 @@ const OnnxBackend = z.strictObject({
 export const BALANCERS = ['p2c', 'least-load', 'prefix', 'adapter'] as const;
 export type Balance = (typeof BALANCERS)[number];
 export const BalanceSchema = z.enum(BALANCERS);
+/** Presets of replica metric names for load reports (backends/load/presets.ts). */
+export const LOAD_PRESETS = ['vllm', 'sglang', 'tgi', 'triton'] as const;
+/** A Prometheus metric name, optionally with one label matcher: `name` or `name{label="value"}`. */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"\})?$/;
+const metricName = z.string().regex(METRIC_NAME, 'expected a Prometheus metric name, e.g. "vllm:num_requests_waiting"');
+
+const LoadReports = z
+  .strictObject({
+    metrics: z
+      .strictObject({
+        path: z
+          .string()
+          .regex(/^\/[\x21-\x7e]*$/, 'expected an absolute path, e.g. "/metrics"')
+          .default('/metrics')
+          .describe("Path of each replica's Prometheus page, on the endpoint's origin."),
+        intervalMs: z.int().min(100).max(600_000).default(1000).describe('How often each replica is scraped.'),
+        timeoutMs: z.int().min(10).max(60_000).default(1000).describe('Longest a scrape may take.'),
+        maxAgeMs: z
+          .int()
+          .min(100)
+          .optional()
+          .describe('A report older than this is ignored (default three scrape intervals).'),
+        preset: z
+          .enum(LOAD_PRESETS)
+          .optional()
+          .describe("The server's metric names: vllm, sglang, tgi or triton (default vllm when no names are given)."),
+        names: z
+          .strictObject({
+            queue: metricName.optional().describe('Gauge of requests waiting.'),
+            running: metricName.optional().describe('Gauge of requests running.'),
+            kvCache: metricName.optional().describe('Gauge of KV-cache use, 0..1.'),
+          })
+          .optional()
+          .describe("Metric names overriding the preset's."),
+      })
+      .optional()
+      .describe("Scrape each replica's Prometheus page for its queue, running requests and KV-cache use."),
+    orca: z
+      .boolean()
+      .default(false)
+      .describe('Read the ORCA endpoint-load-metrics header of every reply (TEXT and JSON forms).'),
+  })
+  .describe('How replicas report their load, for least-load, prefix and adapter balancing.');
+
 const HttpBackend = z.strictObject({
   type: z.literal('http'),
   protocol: Protocol.default('raw'),
@@ -137,6 +181,61 @@ const HttpBackend = z.strictObject({
       maxEjectedPercent: z.number().min(0).max(100).default(50),
     })
     .optional(),
+  balance: BalanceSchema.optional().describe(
+    'How each call picks a replica (default p2c): p2c (two random, fewer outstanding wins), least-load (reported load), prefix (prompt-prefix affinity with bounded load), adapter (LoRA adapter affinity).',
+  ),
+  discovery: z
+    .strictObject({
+      intervalMs: z.int().min(100).max(3_600_000).default(5000).describe('How often each name is re-resolved.'),
+      maxAddresses: z
+        .int()
+        .min(1)
+        .max(4096)
+        .default(256)
+        .describe('Addresses kept per name; a longer answer is cut (and counted).'),
+    })
+    .optional()
+    .describe(
+      'Discovery: every endpoint whose host is a DNS name (not an IP address) is resolved, and each of its A/AAAA addresses is a replica (a Kubernetes headless Service), re-resolved every intervalMs.',
+    ),
+  load: LoadReports.optional(),
+  prefix: z
+    .strictObject({
+      blockChars: z.int().min(16).max(65_536).default(256).describe('Bytes of the prompt per hashed block.'),
+      blocks: z
+        .int()
+        .min(1)
+        .max(64)
+        .default(8)
+        .describe('Leading blocks hashed (a chain: each hash covers those before).'),
+      epsilon: z
+        .number()
+        .min(0.01)
+        .max(10)
+        .default(0.25)
+        .describe('Bounded load: no replica takes more than (1+epsilon) x the mean outstanding.'),
+      maxEntries: z.int().min(64).max(1_000_000).default(65_536).describe('Prefix chains remembered (LRU).'),
+    })
+    .optional()
+    .describe('Settings of balance: prefix.'),
+  adapter: z
+    .strictObject({
+      epsilon: z
+        .number()
+        .min(0.01)
+        .max(10)
+        .default(0.25)
+        .describe(
+          'A replica holding the adapter takes calls up to (1+epsilon) x the mean outstanding, then it spills.',
+        ),
+      path: z
+        .string()
+        .regex(/^\/[\x21-\x7e]*$/, 'expected an absolute path')
+        .default('/v1/models')
+        .describe('Where each replica lists its models and LoRA adapters (vLLM: entries with a parent).'),
+    })
+    .optional()
+    .describe('Settings of balance: adapter (adapters are polled on the load interval).'),
 });
 
 export const Backend = z.discriminatedUnion('type', [OnnxBackend, HttpBackend]);

@@ -54,6 +54,10 @@ export interface DecisionRecord {
   shadows: ShadowNote[];
   /** Tokens the backend reported (openai objectives): `{prompt, completion}`, or null. */
   usage: TokenUsage | null;
+  /** The replica that served the call (remote backends), or null. */
+  endpoint: string | null;
+  /** Why that replica was picked (`p2c`, `least-load`, `prefix-hit`, …), or null. */
+  pick: string | null;
 }
 
 export interface DecisionLogOptions {
@@ -335,7 +339,8 @@ export class DecisionLines {
       `,"client":${quoteOrNull(r.client)},"trafficClass":${quote(r.trafficClass)},"status":${r.status}` +
       `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : millis3(r.end - r.start)}` +
       `,"fallback":${quoteOrNull(r.fallback)},"shadows":${r.shadows === undefined ? '[]' : JSON.stringify(r.shadows)}` +
-      `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}}`
+      `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}` +
+      `,"endpoint":${quoteOrNull(r.endpoint)},"pick":${quoteOrNull(r.pick)}}`
     );
   }
 }
@@ -381,6 +386,8 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     fallback: r.fallback ?? null,
     shadows: r.shadows ?? [],
     usage: r.usage ?? null,
+    endpoint: r.endpoint ?? null,
+    pick: r.pick ?? null,
   };
 }
 

@@ -205,6 +205,21 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     labelNames: ['sink'],
   });
 
+  const picks = new ValueFamily(registry, {
+    name: 'junction_picks_total',
+    type: 'counter',
+    help: 'Replica picks by the backend of a target, by reason (p2c, least-load, prefix-hit, prefix-spill, adapter-hit, adapter-spill, fallback-…).',
+    labelNames: ['target', 'reason'],
+  });
+  /** target → reason → cell: a pick is two map lookups, no key string made. */
+  const pickCells = new Map<string, Map<string, ValueCell>>();
+  const endpointLoad = new ValueFamily(registry, {
+    name: 'junction_endpoint_load',
+    type: 'gauge',
+    help: "A replica's last reported load: queue (waiting), running, kv_cache (0..1); a bounded number of replicas per backend.",
+    labelNames: ['backend', 'endpoint', 'kind'],
+  });
+
   const byOutcome = new WeakMap<Outcome, OutcomeSeries>();
   /** Requests that ended before a decision (rejected, bad header, unknown objective), per objective label. */
   const undecided = new Map<string, OutcomeSeries>();
@@ -370,6 +385,17 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     },
     dropped(sink, count = 1) {
       dropped.cell([sink]).value += count;
+    },
+    picked(target, reason) {
+      let byReason = pickCells.get(target);
+      if (byReason === undefined) pickCells.set(target, (byReason = new Map<string, ValueCell>()));
+      let cell = byReason.get(reason);
+      if (cell === undefined) byReason.set(reason, (cell = picks.cell([target, reason])));
+      cell.value++;
+    },
+    endpointLoad(backend, endpoint, kind, value) {
+      if (value === undefined) endpointLoad.remove([backend, endpoint, kind]);
+      else endpointLoad.cell([backend, endpoint, kind]).value = value;
     },
   };
 

@@ -80,6 +80,10 @@ export interface RequestRecord {
   trace: Context | undefined;
   /** Tokens the backend reported (OpenAI-compatible replies; observe/token-usage.ts), once the reply ended. */
   usage?: TokenUsage | undefined;
+  /** The replica the backend picked (its URL without credentials or query), for remote backends. */
+  endpoint?: string | undefined;
+  /** Why that replica (`p2c`, `least-load`, `prefix-hit`, `prefix-spill`, `adapter-hit`, `fallback-no-report`, …). */
+  pick?: string | undefined;
 }
 
 /** Tokens a model reported for one request (OpenAI-compatible `usage`), read on the side of the reply. */

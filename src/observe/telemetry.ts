@@ -27,7 +27,17 @@ export interface Telemetry {
   endpointClosed(backend: string, endpoint: string): void;
   /** Counted drops of a bounded sink (decision log, shadow queue, …). */
   dropped(sink: string, count?: number): void;
+  /** A backend picked a replica for a call, for this reason (`p2c`, `least-load`, `prefix-hit`, …; a small fixed set). */
+  picked(target: string, reason: string): void;
+  /**
+   * A replica's reported load (`queue`, `running`, `kv_cache`), or undefined
+   * when the series should go (the replica left, its report aged out).
+   * Backends label a bounded number of replicas each.
+   */
+  endpointLoad(backend: string, endpoint: string, kind: EndpointLoadKind, value: number | undefined): void;
 }
+
+export type EndpointLoadKind = 'queue' | 'running' | 'kv_cache';
 
 const noop = (): void => undefined;
 
@@ -43,6 +53,8 @@ export const NO_TELEMETRY: Telemetry = Object.freeze({
   endpointOpened: noop,
   endpointClosed: noop,
   dropped: noop,
+  picked: noop,
+  endpointLoad: noop,
 });
 
 /** One sink that reports every event to each of `sinks` (undefined ones skipped). */

@@ -3,7 +3,7 @@
 // framing work and keeps one slow connection from holding every call. Each
 // channel has its own connection (a local subchannel pool), not a shared one.
 import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { Replica } from '../http/endpoints.js';
+import { ReplicaState } from '../replica.js';
 
 /** HTTP/2 channels per endpoint are capped here: `connections` (default 128) is sized for HTTP/1.1 pools. */
 export const MAX_CHANNELS = 16;
@@ -16,23 +16,16 @@ export interface ChannelSettings {
   maxMessageBytes: number;
 }
 
-export class GrpcEndpoint implements Replica {
-  readonly url: string;
+export class GrpcEndpoint extends ReplicaState {
   /** host:port, as grpc-js dials it. */
-  readonly address: string;
-  outstanding = 0;
-  failures = 0;
-  ejections = 0;
-  ejectedUntil = 0;
-  ready = true;
-  recovery: NodeJS.Timeout | undefined;
+  readonly target: string;
   private readonly clients: Client[];
   private turn = 0;
 
   constructor(url: string, settings: ChannelSettings) {
+    super(url, url);
     const u = new URL(url);
-    this.url = url;
-    this.address = `${u.hostname}:${u.port || (u.protocol === 'grpcs:' ? '443' : '80')}`;
+    this.target = `${u.hostname}:${u.port || (u.protocol === 'grpcs:' ? '443' : '80')}`;
     const secure = u.protocol === 'grpcs:';
     const options: ChannelOptions = {
       'grpc.use_local_subchannel_pool': 1,
@@ -43,7 +36,7 @@ export class GrpcEndpoint implements Replica {
     const creds = secure ? (settings.tls ?? credentials.createSsl()) : credentials.createInsecure();
     this.clients = Array.from(
       { length: Math.max(1, Math.min(settings.channels, MAX_CHANNELS)) },
-      () => new Client(this.address, creds, options),
+      () => new Client(this.target, creds, options),
     );
   }
 
@@ -52,10 +45,6 @@ export class GrpcEndpoint implements Replica {
     const c = this.clients[this.turn]!;
     this.turn = (this.turn + 1) % this.clients.length;
     return c;
-  }
-
-  available(now: number): boolean {
-    return this.ready && this.ejectedUntil <= now;
   }
 
   close(): Promise<void> {

@@ -231,6 +231,7 @@ export function createGrpcBackend(
   return {
     send,
     healthy: () => set.anyAvailable(performance.now()),
+    replicas: () => set.views(performance.now()),
     endpoint: () => cfg.endpoints[0],
     close: async () => {
       checker.stop();

@@ -7,6 +7,9 @@ import { Pool } from 'undici';
 import { JunctionError } from '../../errors.js';
 import type { HttpBackendConfig } from '../../config/schema.js';
 import type { TlsConnectOptions } from '../tls.js';
+import { redactUrl } from '../../config/redact.js';
+import { ReplicaState } from '../replica.js';
+import type { ReplicaView } from '../types.js';
 
 export interface EndpointOptions {
   connections: number;
@@ -34,38 +37,20 @@ export function endpointOptions(cfg: HttpBackendConfig, tls?: TlsConnectOptions)
 }
 
 /** What the set balances and ejects: one replica, whatever carries its calls (an undici pool, gRPC channels). */
-export interface Replica {
-  readonly url: string;
-  outstanding: number;
-  failures: number;
-  ejections: number;
-  ejectedUntil: number;
-  ready: boolean;
-  recovery: NodeJS.Timeout | undefined;
-  available(now: number): boolean;
-  close(): Promise<void>;
-}
+export type Replica = ReplicaState;
 
 /** Told whenever an endpoint becomes available or unavailable. */
 export type HealthReport<E extends Replica = Endpoint> = (endpoint: E, healthy: boolean) => void;
 
-export class Endpoint implements Replica {
-  readonly url: string;
+export class Endpoint extends ReplicaState {
   readonly origin: string;
   /** The endpoint URL's path without a trailing slash ('' for the root). */
   readonly basePath: string;
   readonly pool: Pool;
-  outstanding = 0;
-  failures = 0;
-  ejections = 0;
-  ejectedUntil = 0;
-  /** Set by active health checks; passive ejection is separate. */
-  ready = true;
-  recovery: NodeJS.Timeout | undefined;
 
   constructor(url: string, connections: number, tls?: TlsConnectOptions) {
+    super(url, redactUrl(url));
     const u = new URL(url);
-    this.url = url;
     this.origin = u.origin;
     this.basePath = (u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')) + u.search;
     this.pool = new Pool(u.origin, {
@@ -74,10 +59,6 @@ export class Endpoint implements Replica {
       keepAliveTimeout: 30_000,
       ...(tls !== undefined && u.protocol === 'https:' ? { connect: tls } : {}),
     });
-  }
-
-  available(now: number): boolean {
-    return this.ready && this.ejectedUntil <= now;
   }
 
   close(): Promise<void> {
@@ -138,6 +119,11 @@ export class EndpointSet<E extends Replica = Endpoint> {
     return best;
   }
 
+  /** Each replica as explain and the console show it. */
+  views(now: number): ReplicaView[] {
+    return this.endpoints.map((e) => e.view(now));
+  }
+
   anyAvailable(now: number): boolean {
     return this.endpoints.some((e) => e.available(now));
   }
@@ -159,6 +145,7 @@ export class EndpointSet<E extends Replica = Endpoint> {
     e.ejections++;
     const ms = this.opts.baseEjectionMs * Math.min(e.ejections, 10);
     e.ejectedUntil = now + ms;
+    e.ejectedWhy = `${e.failures} consecutive failures`;
     e.failures = 0;
     if (wasAvailable) this.report(e, false);
     // Recovery is lazy for picking (ejectedUntil is compared on each call); the

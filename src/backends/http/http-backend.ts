@@ -117,6 +117,7 @@ export function createHttpBackend(
   return {
     send,
     healthy: () => set.anyAvailable(performance.now()),
+    replicas: () => set.views(performance.now()),
     endpoint: () => redactUrl(cfg.endpoints[0]!),
     close: async () => {
       checker?.stop();
