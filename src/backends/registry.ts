@@ -8,6 +8,8 @@ import { createHttpBackend } from './http/http-backend.js';
 import { createOnnxBackend } from './onnx/onnx-backend.js';
 import type { OnnxSessions } from './onnx/sessions.js';
 import type { Backend } from './types.js';
+import type { Logger } from '../call/hooks.js';
+import type { RemoteOptions } from './load/setup.js';
 
 export interface BackendContext {
   /** Folder that relative paths in the config resolve against. */
@@ -16,6 +18,10 @@ export interface BackendContext {
   telemetry: Telemetry;
   /** The Junction's open ONNX Runtime sessions, shared by the targets naming one file. */
   sessions: OnnxSessions;
+  /** Where remote backends log load-report and discovery warnings (rate-limited). */
+  logger?: Logger | undefined;
+  /** DNS servers for discovery (`host:port`) instead of the system's: for tests. */
+  dnsServers?: readonly string[] | undefined;
 }
 
 /** The I/O that carries each transport a protocol may declare (config/protocols/). */
@@ -24,14 +30,17 @@ const REMOTE = {
   grpc: createGrpcBackend,
 } satisfies Record<
   Transport,
-  (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry) => Backend
+  (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry, options: RemoteOptions) => Backend
 >;
 
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http':
-      return REMOTE[PROTOCOLS[cfg.protocol].transport](target, cfg, ctx.baseDir, ctx.telemetry);
+      return REMOTE[PROTOCOLS[cfg.protocol].transport](target, cfg, ctx.baseDir, ctx.telemetry, {
+        logger: ctx.logger,
+        dnsServers: ctx.dnsServers,
+      });
     case 'onnx':
       return createOnnxBackend(target, cfg, ctx.baseDir, ctx.sessions);
   }

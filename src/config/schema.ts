@@ -83,6 +83,12 @@ const LoadReports = z
           .describe("Path of each replica's Prometheus page, on the endpoint's origin."),
         intervalMs: z.int().min(100).max(600_000).default(1000).describe('How often each replica is scraped.'),
         timeoutMs: z.int().min(10).max(60_000).default(1000).describe('Longest a scrape may take.'),
+        port: z
+          .int()
+          .min(1)
+          .max(65_535)
+          .optional()
+          .describe("Port of the metrics page when it is not the endpoint's (Triton: 8002; gRPC endpoints)."),
         maxAgeMs: z
           .int()
           .min(100)

@@ -23,6 +23,9 @@ import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
 import { EndpointSet, endpointOptions, HEALTH_DEFAULTS } from '../http/endpoints.js';
+import type { Balance } from '../../config/schema.js';
+import { makeBalancer } from '../balance/index.js';
+import { loadReporter, reportMaxAge, type RemoteOptions } from '../load/setup.js';
 import { servedModel, servedVersion } from '../protocols/names.js';
 import { unsupported } from '../protocols/unsupported.js';
 import type { Backend } from '../types.js';
@@ -58,6 +61,7 @@ export function createGrpcBackend(
   cfg: HttpBackendConfig,
   baseDir: string,
   telemetry: Telemetry = NO_TELEMETRY,
+  options: RemoteOptions = {},
 ): Backend {
   const at = `models.${target.model}.versions.${target.version}.backend`;
   cfg.endpoints.forEach((url, i) => {
@@ -85,7 +89,15 @@ export function createGrpcBackend(
     (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy),
     undefined,
     (url) => new GrpcEndpoint(url, settings),
+    (name) => makeBalancer(name, cfg),
   );
+  // Replica picking and load reports as for HTTP backends (SPEC §14); a gRPC message has no prompt key.
+  const defaultBalance: Balance = cfg.balance ?? 'p2c';
+  const reporter = loadReporter(target, cfg, set, fixedHeaders, undefined, telemetry, options.logger);
+  reporter?.start();
+  set.input.maxAgeMs = reportMaxAge(cfg);
+  set.input.prefixBlocks = 0;
+  set.input.adapter = servedModel(cfg, target);
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
   const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
   const checker = new GrpcHealthChecker(set, service, {
@@ -133,7 +145,16 @@ export function createGrpcBackend(
     if (method === undefined) throw unsupported('oip-grpc', call);
     const message = await request(call, method);
     const now = performance.now();
-    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
+    const balance =
+      call.target.id === call.outcome.target.id ? (call.outcome.balance ?? defaultBalance) : defaultBalance;
+    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name, balance);
+    endpoint.sentSinceReport++;
+    const reason = set.reason;
+    telemetry.picked(target.id, reason);
+    if (call.record !== undefined) {
+      call.record.endpoint = endpoint.address;
+      call.record.pick = reason;
+    }
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     const metadata = metadataFor(call);
     const m = service.passthrough[method]!;
@@ -235,6 +256,7 @@ export function createGrpcBackend(
     endpoint: () => cfg.endpoints[0],
     close: async () => {
       checker.stop();
+      await reporter?.stop();
       await set.close();
       for (const e of set.endpoints) telemetry.endpointClosed(target.id, e.url);
     },

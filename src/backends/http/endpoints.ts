@@ -1,5 +1,5 @@
-// The replicas behind one version: keep-alive pools, power-of-two-choices on
-// outstanding requests, passive ejection of endpoints that keep failing (with
+// The replicas behind one version: keep-alive pools, a balancer per call
+// (balance/: power-of-two-choices on outstanding requests by default), passive ejection of endpoints that keep failing (with
 // recovery after the ejection time), and the readiness that active health
 // checks (health-check.ts) set. Every change of an endpoint's availability is
 // reported, so the endpoint-health metric and /readyz agree.
@@ -10,6 +10,9 @@ import type { TlsConnectOptions } from '../tls.js';
 import { redactUrl } from '../../config/redact.js';
 import { ReplicaState } from '../replica.js';
 import type { ReplicaView } from '../types.js';
+import type { Balance } from '../../config/schema.js';
+import { p2c, P2cBalancer } from '../balance/p2c.js';
+import { newPickInput, type Balancer, type PickInput } from '../balance/types.js';
 
 export interface EndpointOptions {
   connections: number;
@@ -67,14 +70,24 @@ export class Endpoint extends ReplicaState {
 }
 
 export class EndpointSet<E extends Replica = Endpoint> {
-  readonly endpoints: E[];
+  /** The replicas taking calls now. Replaced whole when membership changes (discovery), never edited in place. */
+  endpoints: readonly E[];
+  /** What the balancers know of the call being picked for: one object, overwritten per call. */
+  readonly input: PickInput = newPickInput();
+  /** Why the last pick chose what it did (`p2c`, `least-load`, `prefix-hit`, …). */
+  reason = 'p2c';
+  private readonly p2c = new P2cBalancer();
+  private readonly balancers = new Map<Balance, Balancer>();
+  /** Whether a replica may take the call being picked for (bound once: no closure per call). */
+  readonly ok = (e: E): boolean => e.available(this.input.now) && this.hasRoom(e) && !e.removed;
 
   constructor(
     urls: readonly string[],
     private readonly opts: EndpointOptions,
     private readonly report: HealthReport<E> = () => undefined,
     private readonly clock: () => number = () => performance.now(),
-    open: (url: string) => E = (u) => new Endpoint(u, opts.connections, opts.tls) as unknown as E,
+    readonly open: (url: string) => E = (u) => new Endpoint(u, opts.connections, opts.tls) as unknown as E,
+    private readonly makeBalancer: (name: Balance) => Balancer = () => new P2cBalancer(),
   ) {
     this.endpoints = urls.map(open);
     for (const e of this.endpoints) report(e, true);
@@ -83,10 +96,11 @@ export class EndpointSet<E extends Replica = Endpoint> {
   /**
    * An endpoint for one call, or the error every backend answers when there is
    * none: `overloaded` when all are at their concurrency cap, else
-   * `no_healthy_backend`.
+   * `no_healthy_backend`. `balance` picks it (p2c when undefined); fill
+   * `input` (prefix key, adapter) before calling for the balancers that read it.
    */
-  pickOrRefuse(now: number, targetId: string, objective: string): E {
-    const e = this.pick(now);
+  pickOrRefuse(now: number, targetId: string, objective: string, balance?: Balance): E {
+    const e = balance === undefined || balance === 'p2c' ? this.pick(now) : this.pickWith(balance, now);
     if (e !== undefined) return e;
     if (this.anyAvailable(now))
       throw new JunctionError('overloaded', `every endpoint of ${targetId} is at its concurrency cap`, { objective });
@@ -94,29 +108,49 @@ export class EndpointSet<E extends Replica = Endpoint> {
   }
 
   /**
-   * Two random available endpoints, the less loaded wins. Returns undefined when
-   * none is available or all are at their concurrency cap.
+   * Two random available endpoints, the less loaded wins (balance/p2c.ts).
+   * Returns undefined when none is available or all are at their concurrency cap.
    */
   pick(now: number, random: () => number = Math.random): E | undefined {
-    const list = this.endpoints;
-    if (list.length === 1) {
-      const only = list[0]!;
-      return only.available(now) && this.hasRoom(only) ? only : undefined;
-    }
-    const a = list[Math.floor(random() * list.length)]!;
-    let b = list[Math.floor(random() * (list.length - 1))]!;
-    if (b === a) b = list[list.length - 1]!;
-    const aOk = a.available(now) && this.hasRoom(a);
-    const bOk = b.available(now) && this.hasRoom(b);
-    if (aOk && bOk) return a.outstanding <= b.outstanding ? a : b;
-    if (aOk) return a;
-    if (bOk) return b;
-    // Both draws unavailable: scan once rather than fail while others are fine.
-    let best: E | undefined;
+    this.input.now = now;
+    this.reason = 'p2c';
+    return p2c(this.endpoints, this.ok, random);
+  }
+
+  /** The pick of the named balancer (made once per name), with `input` as the caller filled it. */
+  pickWith(balance: Balance, now: number, random: () => number = Math.random): E | undefined {
+    let b = this.balancers.get(balance);
+    if (b === undefined) this.balancers.set(balance, (b = balance === 'p2c' ? this.p2c : this.makeBalancer(balance)));
+    const input = this.input;
+    input.now = now;
+    input.random = random;
+    const e = b.pick(this.endpoints, this.ok, input);
+    this.reason = b.reason;
+    return e;
+  }
+
+  /** Adds replicas (discovery): they take calls at once. */
+  add(list: readonly E[]): void {
+    if (list.length === 0) return;
+    this.endpoints = [...this.endpoints, ...list];
+    for (const e of list) this.report(e, true);
+  }
+
+  /**
+   * Takes replicas out (discovery): no new call goes to them; each one's pool
+   * closes once the calls it has open are done (undici's close waits for them).
+   */
+  remove(list: readonly E[]): Promise<void> {
+    if (list.length === 0) return Promise.resolve();
+    const gone = new Set(list);
+    this.endpoints = this.endpoints.filter((e) => !gone.has(e));
+    const closing: Promise<void>[] = [];
     for (const e of list) {
-      if (e.available(now) && this.hasRoom(e) && (best === undefined || e.outstanding < best.outstanding)) best = e;
+      e.removed = true;
+      clearTimeout(e.recovery);
+      closing.push(e.close().catch(() => undefined));
     }
-    return best;
+    return Promise.all(closing).then(() => undefined);
   }
 
   /** Each replica as explain and the console show it. */
@@ -179,7 +213,7 @@ export class EndpointSet<E extends Replica = Endpoint> {
     if (before !== after) this.report(e, after);
   }
 
-  private hasRoom(e: E): boolean {
+  hasRoom(e: E): boolean {
     return this.opts.maxConcurrency === undefined || e.outstanding < this.opts.maxConcurrency;
   }
 

@@ -18,6 +18,11 @@ import { resolveHeaders } from '../secrets.js';
 import { loadTlsOptions } from '../tls.js';
 import type { Backend } from '../types.js';
 import { EndpointSet, endpointOptions, HEALTH_DEFAULTS } from './endpoints.js';
+import type { Balance } from '../../config/schema.js';
+import { makeBalancer, PREFIX_DEFAULTS } from '../balance/index.js';
+import { prefixKey, promptField } from '../balance/prefix-key.js';
+import { loadReporter, reportMaxAge, type RemoteOptions } from '../load/setup.js';
+import { servedModel } from '../protocols/names.js';
 import { HealthChecker } from './health-check.js';
 
 export function createHttpBackend(
@@ -25,6 +30,7 @@ export function createHttpBackend(
   cfg: HttpBackendConfig,
   baseDir = process.cwd(),
   telemetry: Telemetry = NO_TELEMETRY,
+  options: RemoteOptions = {},
 ): Backend {
   const found = HTTP_WIRES[cfg.protocol];
   // backends/registry.ts sends only HTTP-transport protocols here.
@@ -37,8 +43,13 @@ export function createHttpBackend(
   const tls = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
-  const set = new EndpointSet(cfg.endpoints, endpointOptions(cfg, tls), (e, healthy) =>
-    telemetry.endpointHealthy(target.id, redactUrl(e.url), healthy),
+  const set = new EndpointSet(
+    cfg.endpoints,
+    endpointOptions(cfg, tls),
+    (e, healthy) => telemetry.endpointHealthy(target.id, e.address, healthy),
+    undefined,
+    undefined,
+    (name) => makeBalancer(name, cfg),
   );
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, redactUrl(e.url));
 
@@ -63,11 +74,41 @@ export function createHttpBackend(
   // The model's part of every path (escaped names, the version's form), made once per applied revision.
   const modelBase = protocol.modelBase(cfg, target);
 
+  // Replica picking (SPEC §14): the backend's balancer, or the one a cell names for this target.
+  const defaultBalance: Balance = cfg.balance ?? 'p2c';
+  const reporter = loadReporter(target, cfg, set, extraHeaders, tls, telemetry, options.logger);
+  reporter?.start();
+  const orca = cfg.load?.orca === true ? reporter : undefined;
+  const blockChars = cfg.prefix?.blockChars ?? PREFIX_DEFAULTS.blockChars;
+  const blocks = cfg.prefix?.blocks ?? PREFIX_DEFAULTS.blocks;
+  const adapterName = servedModel(cfg, target);
+  set.input.maxAgeMs = reportMaxAge(cfg);
+
   async function send(call: Call): Promise<Reply> {
     const rewritten = protocol.rewriteBody ? await protocol.rewriteBody(call, cfg) : undefined;
     const path = protocol.path(call, cfg, modelBase);
     const now = performance.now();
-    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name);
+    const balance =
+      call.target.id === call.outcome.target.id ? (call.outcome.balance ?? defaultBalance) : defaultBalance;
+    if (balance === 'prefix') {
+      const field = promptField(call.operation);
+      // The key is read only from bytes already in memory: a streamed body is never read ahead.
+      const raw = rewritten ?? (call.body.replayable ? (call.body.open() as Buffer) : undefined);
+      const input = set.input;
+      input.prefixBlocks =
+        field !== undefined && raw !== undefined ? prefixKey(raw, field, blockChars, blocks, input.prefix) : 0;
+      input.noKey =
+        field === undefined ? 'fallback-no-key' : raw === undefined ? 'fallback-streamed-body' : 'prefix-short';
+    } else if (balance === 'adapter') set.input.adapter = adapterName;
+    const endpoint = set.pickOrRefuse(now, target.id, call.objective.name, balance);
+    endpoint.sentSinceReport++;
+    const reason = set.reason;
+    telemetry.picked(target.id, reason);
+    const record = call.record;
+    if (record !== undefined) {
+      record.endpoint = endpoint.address;
+      record.pick = reason;
+    }
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     // The call's headers are shared with whatever is sent after this attempt (a fallback to another
     // target, a retry, a shadow copy): this target's credentials, and a rewritten body's length,
@@ -102,6 +143,7 @@ export function createHttpBackend(
     }
     if (response.statusCode >= 500) set.failure(endpoint, performance.now());
     else set.success(endpoint);
+    if (orca !== undefined) orca.orca(endpoint, response.headers['endpoint-load-metrics']);
     const body = response.body as unknown as Readable;
     const whole = wholeBody(body, response.headers['content-length']);
     if (whole !== undefined) {
@@ -121,6 +163,7 @@ export function createHttpBackend(
     endpoint: () => redactUrl(cfg.endpoints[0]!),
     close: async () => {
       checker?.stop();
+      await reporter?.stop();
       await set.close();
       for (const e of set.endpoints) telemetry.endpointClosed(target.id, redactUrl(e.url));
     },

@@ -1,0 +1,127 @@
+// Prefix affinity with bounded load (SPEC §14 `prefix`). The call's key is a
+// chain of hashes over the prompt's leading blocks (prefix-key.ts): block i's
+// hash covers blocks 0..i. An approximate index remembers, for each chain hash
+// it has seen (bounded, least recently used out first), the replica that last
+// served it; the call goes to the replica holding its longest matched chain, as
+// a replica's KV cache most likely still holds that prefix. Load stays bounded
+// (consistent hashing with bounded loads, Mirrokni et al. 2018): no replica
+// takes more than ceil((1+ε)·(mean outstanding + 1)); a hot prefix spills to
+// the next replica in rendezvous-hash order on its chain hash, so its overflow
+// lands on the same few replicas (which then cache it too) rather than anywhere.
+// A call with no key (not an OpenAI body, a streamed body, a prompt shorter than
+// a block) is balanced by least load.
+import { hasFreshReport, leastLoaded } from './least-load.js';
+import { loadBound, type Balancer, type Candidate, type PickInput } from './types.js';
+
+/** Which replica last served each chain hash; a bounded LRU (Map order is recency). */
+export class PrefixIndex {
+  private readonly map = new Map<number, Candidate>();
+
+  constructor(readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(hash: number): Candidate | undefined {
+    return this.map.get(hash & 0x3fffffff);
+  }
+
+  /** Remembers `c` as the last to serve `hash` (and makes it the most recent). */
+  set(hash: number, c: Candidate): void {
+    const key = hash & 0x3fffffff; // a small integer key: no heap number per entry
+    const m = this.map;
+    if (m.get(key) !== undefined) m.delete(key);
+    m.set(key, c);
+    if (m.size > this.maxEntries) {
+      for (const oldest of m.keys()) {
+        m.delete(oldest);
+        break;
+      }
+    }
+  }
+}
+
+/** Rendezvous weight of replica `c` for `key`: the order consistent hashing walks. */
+function weight(key: number, c: Candidate): number {
+  let h = Math.imul(key ^ c.hash, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class PrefixBalancer implements Balancer {
+  readonly name = 'prefix';
+  reason = 'prefix-miss';
+  readonly index: PrefixIndex;
+
+  constructor(
+    private readonly epsilon: number,
+    maxEntries: number,
+  ) {
+    this.index = new PrefixIndex(maxEntries);
+  }
+
+  pick<C extends Candidate>(list: readonly C[], ok: (c: C) => boolean, input: PickInput): C | undefined {
+    const blocks = input.prefixBlocks;
+    if (blocks === 0) {
+      const c = leastLoaded(list, ok, input);
+      this.reason = input.noKey;
+      return c;
+    }
+    // The bound: mean outstanding over the replicas that may take calls.
+    let total = 0;
+    let count = 0;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (ok(c)) {
+        total += c.outstanding;
+        count++;
+      }
+    }
+    if (count === 0) return undefined;
+    const bound = loadBound(total, count, this.epsilon);
+    // Longest matched chain whose replica may take calls.
+    let anchor = input.prefix[0]!;
+    let holder: Candidate | undefined;
+    for (let i = blocks - 1; i >= 0; i--) {
+      const h = input.prefix[i]!;
+      const r = this.index.get(h);
+      if (r === undefined || r.removed || !ok(r as C)) continue;
+      if (r.outstanding + 1 <= bound) {
+        this.reason = 'prefix-hit';
+        this.remember(input, r);
+        return r as C;
+      }
+      holder = r;
+      anchor = h;
+      break;
+    }
+    // No holder, or it is at the bound: the first replica in rendezvous order on the chain hash, under the bound.
+    let best: C | undefined;
+    let bestWeight = -1;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c === holder || c.outstanding + 1 > bound || !ok(c)) continue;
+      const w = weight(anchor, c);
+      if (w > bestWeight) {
+        best = c;
+        bestWeight = w;
+      }
+    }
+    if (best === undefined) {
+      // Every replica at the bound (caps): the least loaded one.
+      best = leastLoaded(list, ok, input);
+      if (best === undefined) return undefined;
+      this.reason = hasFreshReport(best, input.now, input.maxAgeMs) ? 'least-load' : 'fallback-no-report';
+    } else {
+      this.reason = holder === undefined ? 'prefix-miss' : 'prefix-spill';
+    }
+    this.remember(input, best);
+    return best;
+  }
+
+  private remember(input: PickInput, c: Candidate): void {
+    for (let i = 0; i < input.prefixBlocks; i++) this.index.set(input.prefix[i]!, c);
+  }
+}
