@@ -5,8 +5,14 @@
 // generic objective call); everything else — no header, an in-process or
 // unknown target, a protocol whose body Junction must rewrite — goes to
 // Junction, which decides as usual. Pure: text in, text out.
+//
+// Balancers (a backend's `balance`, a cell's or candidate's
+// `{ target, balance }`, SPEC §14) are invisible here: x-junction-target names
+// a target, not an arm, and nginx spreads a routed request over the target's
+// servers with its own round robin. A balancer arm is only an arm through
+// Junction; the export says so when a config has one.
 import type { Call } from '../call/types.js';
-import type { Config, HttpBackendConfig } from '../config/schema.js';
+import { armTarget, type Config, type HttpBackendConfig } from '../config/schema.js';
 import { onlyThroughJunction } from '../backends/protocols/direct.js';
 import { HTTP_WIRES } from '../backends/protocols/index.js';
 import { compileTargets } from '../routing/compile.js';
@@ -112,6 +118,13 @@ export function nginxConfig(config: Config, opts: NginxExportOptions): string {
     "# taken from POST /v1/decide's routingKey) for a remote target goes straight to that",
     '# target; any other request goes to Junction, which decides as usual.',
     ...(left.length > 0 ? ['#', '# Targets left to Junction:', ...left] : []),
+    ...(usesBalanceArms(config)
+      ? [
+          '#',
+          '# This config has balancer arms ({ target, balance } cells or candidates): nginx routes',
+          '# by target and balances with round robin, so those arms differ only through Junction.',
+        ]
+      : []),
     '',
   ];
   for (const r of routes) {
@@ -160,6 +173,14 @@ export function nginxConfig(config: Config, opts: NginxExportOptions): string {
   return out.join('\n');
 }
 
+function usesBalanceArms(config: Config): boolean {
+  return Object.values(config.objectives).some(
+    (o) =>
+      (o.rollout !== undefined && typeof o.rollout.candidate !== 'string') ||
+      o.experiments.some((e) => Object.values(e.cells).some((c) => typeof c.use !== 'string')),
+  );
+}
+
 function objectivesUsing(config: Config, target: string): string[] {
   return Object.entries(config.objectives)
     .filter(([, o]) =>
@@ -167,8 +188,8 @@ function objectivesUsing(config: Config, target: string): string[] {
         o.default,
         ...Object.values(o.pins),
         ...o.rules.map((r) => r.use),
-        ...o.experiments.flatMap((e) => Object.values(e.cells).map((c) => c.use)),
-        ...(o.rollout ? [o.rollout.candidate] : []),
+        ...o.experiments.flatMap((e) => Object.values(e.cells).map((c) => armTarget(c.use))),
+        ...(o.rollout ? [armTarget(o.rollout.candidate)] : []),
         ...o.policy.fallback,
       ].includes(target),
     )

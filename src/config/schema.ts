@@ -279,18 +279,41 @@ const Rule = z.strictObject({
   use: target,
 });
 
+/**
+ * What a cell or a rollout candidate sends its units to: a target, or a target
+ * with the balancer that picks its replicas (SPEC §14: a balancer as an
+ * experiment arm). Routing carries the balance on the outcome; the backend
+ * uses it instead of its own `balance` for calls of that arm.
+ */
+const targetUse = z
+  .union([
+    target,
+    z.strictObject({
+      target,
+      balance: z.enum(BALANCERS).describe("The balancer for this arm's calls, instead of the backend's own balance."),
+    }),
+  ])
+  .describe(
+    'A target "model@version", or { target, balance } to send the units to that target picked by another balancer.',
+  );
+
 const Experiment = z.strictObject({
   id: z.string().regex(SAFE_ID, `experiment ids are ${SAFE_ID_RULE}`),
   when: When.optional(),
   population: z.number().describe('Share of units in the experiment, in (0, 1].'),
   salt: z.string().optional().describe('Bucketing salt; default the experiment id.'),
-  cells: z.record(z.string(), z.strictObject({ weight: percent, use: target })),
+  cells: z.record(z.string(), z.strictObject({ weight: percent, use: targetUse })),
 });
 
 const Rollout = z.strictObject({
-  candidate: target,
+  candidate: targetUse,
   percent: percent.default(0),
-  salt: z.string().optional().describe('Bucketing salt; default "{objective}:{candidate}".'),
+  salt: z
+    .string()
+    .optional()
+    .describe(
+      'Bucketing salt; default "{objective}:{candidate}" (for a { target, balance } candidate: "{objective}:{target} balance={balance}").',
+    ),
   state: z.enum(['running', 'paused']).default('running'),
   steps: z.array(percent).optional().describe('Percent steps the controller walks through.'),
   holdSeconds: z.int().min(1).optional(),
@@ -534,6 +557,37 @@ export type RuleConfig = z.output<typeof Rule>;
 export type WhenConfig = z.output<typeof When>;
 export type ExperimentConfig = z.output<typeof Experiment>;
 export type RolloutConfig = z.output<typeof Rollout>;
+/** A cell's `use` or a rollout's `candidate`: `model@version` or `{ target, balance }` (read with armTarget, armBalance, armLabel below). */
+export type TargetUse = z.output<typeof targetUse>;
+
+// Every reader of a cell's `use` or a rollout's `candidate` goes through these
+// (routing may import nothing of config but this file), so both forms mean the
+// same everywhere.
+
+/** The target an arm (a cell's `use`, a rollout's `candidate`) sends its units to. */
+export function armTarget(use: TargetUse): string {
+  return typeof use === 'string' ? use : use.target;
+}
+
+/** The balancer the arm names, or undefined when the target's backend picks with its own. */
+export function armBalance(use: TargetUse): Balance | undefined {
+  return typeof use === 'string' ? undefined : use.balance;
+}
+
+/**
+ * The arm's one name wherever arms are told apart (gate series, rollout
+ * status, the default rollout salt): `chat@1` for a plain target,
+ * `chat@1 balance=prefix` with a balancer. A target ref has no space, so the
+ * two forms never collide.
+ */
+export function armLabel(use: TargetUse): string {
+  return typeof use === 'string' ? use : armName(use.target, use.balance);
+}
+
+/** `armLabel` from its parts. */
+export function armName(target: string, balance: Balance | undefined): string {
+  return balance === undefined ? target : `${target} balance=${balance}`;
+}
 export type ShadowConfig = z.output<typeof Shadow>;
 export type ClientConfig = z.output<typeof Client>;
 export type { InterfaceName } from './interfaces.js';

@@ -5,7 +5,18 @@ import { endpointSchemeProblem } from './endpoint-scheme.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
 import { SAFE_ID, SAFE_ID_RULE } from './safe-text.js';
-import { OBJECTIVE_NAME, TARGET_NAME, type Config, type ObjectiveConfig, type WhenConfig } from './schema.js';
+import {
+  armBalance,
+  armTarget,
+  OBJECTIVE_NAME,
+  TARGET_NAME,
+  type Balance,
+  type BackendConfig,
+  type Config,
+  type ObjectiveConfig,
+  type TargetUse,
+  type WhenConfig,
+} from './schema.js';
 
 export function validateSemantics(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -38,6 +49,15 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       add(at(), 'objective names are lowercase [a-z0-9][a-z0-9-]{0,62}; rename it');
     }
     const checkTarget = (ref: string, path: PropertyKey[]) => checkTargetRef(config, o, ref, path, add);
+    /** A cell's `use` or the candidate: its target, and the balancer it names must suit the target's backend. */
+    const checkArm = (use: TargetUse, path: PropertyKey[]) => {
+      const ref = armTarget(use);
+      const balance = armBalance(use);
+      checkTarget(ref, balance === undefined ? path : [...path, 'target']);
+      const backend = balance === undefined ? undefined : backendOf(config, ref);
+      const problem = backend === undefined ? undefined : balanceProblem(backend, balance!);
+      if (problem !== undefined) add([...path, 'balance'], `${ref}: ${problem}`);
+    };
 
     checkTarget(o.default, at('default'));
     for (const [unit, ref] of Object.entries(o.pins)) {
@@ -78,25 +98,33 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       }
       for (const [cell, c] of cells) {
         if (!SAFE_ID.test(cell)) add(at('experiments', i, 'cells', cell), `cell names are ${SAFE_ID_RULE}; rename it`);
-        checkTarget(c.use, at('experiments', i, 'cells', cell, 'use'));
+        checkArm(c.use, at('experiments', i, 'cells', cell, 'use'));
       }
       if (e.when) checkWhen(e.when, at('experiments', i, 'when'), add);
     });
 
     if (o.rollout) {
-      checkTarget(o.rollout.candidate, at('rollout', 'candidate'));
+      checkArm(o.rollout.candidate, at('rollout', 'candidate'));
       const steps = o.rollout.steps;
       if (steps && steps.some((s, i) => i > 0 && s <= steps[i - 1]!)) {
         add(at('rollout', 'steps'), 'steps must be strictly increasing, e.g. [1, 5, 25, 50, 100]');
       }
-      if (o.rollout.candidate === o.default) {
-        add(
-          at('rollout', 'candidate'),
-          'the candidate is already the default; remove the rollout or name a new version',
-        );
+      const candidate = armTarget(o.rollout.candidate);
+      const candidateBalance = armBalance(o.rollout.candidate);
+      if (candidate === o.default) {
+        const own = ownBalance(backendOf(config, candidate));
+        if (candidateBalance === undefined)
+          add(
+            at('rollout', 'candidate'),
+            'the candidate is already the default; remove the rollout or name a new version',
+          );
+        else if (candidateBalance === own)
+          add(
+            at('rollout', 'candidate', 'balance'),
+            `the default ${candidate} already picks its replicas with ${own}; name another balancer or remove the rollout`,
+          );
       }
       // Without a compared shadow of the candidate the gate would wait forever.
-      const candidate = o.rollout.candidate;
       if (
         o.rollout.gates?.minShadowAgreement !== undefined &&
         !o.shadow.some((s) => s.use === candidate && s.compare !== undefined)
@@ -161,6 +189,32 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     digests.set(c.keySha256, name);
   }
   return issues;
+}
+
+/** The backend of a target ref, if the config declares it. */
+function backendOf(config: Config, ref: string): BackendConfig | undefined {
+  const at = ref.lastIndexOf('@');
+  return config.models[ref.slice(0, at)]?.versions[ref.slice(at + 1)]?.backend;
+}
+
+/** The balancer a backend picks with when no arm names one (SPEC §14: p2c by default). */
+export function ownBalance(backend: BackendConfig | undefined): Balance | undefined {
+  if (backend === undefined || backend.type !== 'http') return undefined;
+  return (backend as { balance?: Balance }).balance ?? 'p2c';
+}
+
+/**
+ * Why `balance` cannot pick the replicas of `backend`, or undefined when it can.
+ * In-process backends have no replicas; `prefix` and `adapter` read the
+ * prompt and the model field of an OpenAI body, which only an `openai`
+ * backend's calls carry; `p2c` and `least-load` suit every remote backend.
+ */
+export function balanceProblem(backend: BackendConfig, balance: Balance): string | undefined {
+  if (backend.type !== 'http')
+    return `runs in process (${backend.type}): it has no replicas to balance; name the target alone`;
+  if ((balance === 'prefix' || balance === 'adapter') && backend.protocol !== 'openai')
+    return `balance ${balance} reads the OpenAI request (prompt, model field); its backend speaks ${backend.protocol}, use p2c or least-load`;
+  return undefined;
 }
 
 function checkTargetRef(

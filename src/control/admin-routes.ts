@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestBody } from '../call/body.js';
 import { parseConfigText } from '../config/load.js';
+import { armLabel, type TargetUse } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { isObject } from '../call/json-body.js';
 import { writeJson } from '../faces/reply.js';
@@ -13,7 +14,7 @@ import type { TrafficStats } from './traffic-stats.js';
 import { consoleRoutes } from './console-routes.js';
 import { experimentResultsRoute, type ReadoutLogs } from './experiment-results.js';
 import { modelUsage } from './model-usage.js';
-import { applyRolloutAction, isRolloutAction, type RolloutOptions } from './rollout-actions.js';
+import { applyRolloutAction, isRolloutAction, promotedBalance, type RolloutOptions } from './rollout-actions.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
@@ -141,10 +142,9 @@ export const adminRoutes: AdminRoute[] = [
         throw new JunctionError('objective_not_found', `no objective "${params.objective}" in the live config`, {
           objective: params.objective,
         });
-      const controllerView = o.rollout
-        ? (controller?.lastJudgement(params.objective!, o.rollout.candidate) ?? null)
-        : null;
-      const gates = o.rollout ? (controller?.lastWindow(params.objective!, o.rollout.candidate) ?? null) : null;
+      const arm = o.rollout ? armLabel(o.rollout.candidate) : undefined;
+      const controllerView = arm !== undefined ? (controller?.lastJudgement(params.objective!, arm) ?? null) : null;
+      const gates = arm !== undefined ? (controller?.lastWindow(params.objective!, arm) ?? null) : null;
       writeJson(res, 200, {
         objective: params.objective,
         revision: live.number,
@@ -169,13 +169,23 @@ export const adminRoutes: AdminRoute[] = [
       const body = await readDocument(ctx.req, false);
       const opts: RolloutOptions = {};
       if (isObject(body)) {
+        // A target, or { target, balance } (a balancer as the rollout's arm); validation judges either.
         if (body.candidate !== undefined)
-          opts.candidate = typeof body.candidate === 'string' ? body.candidate : JSON.stringify(body.candidate);
+          opts.candidate =
+            typeof body.candidate === 'string' || isObject(body.candidate)
+              ? (body.candidate as TargetUse)
+              : JSON.stringify(body.candidate);
         if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
       }
+      const promoted =
+        action === 'promote' ? promotedBalance(ctx.control.runtime.current?.meta.source, objective) : undefined;
       const message =
         (isObject(body) && typeof body.message === 'string' ? body.message : undefined) ??
-        `rollout ${action} on ${objective}`;
+        `rollout ${action} on ${objective}` +
+          (promoted === undefined
+            ? ''
+            : `: default ${promoted.target}, balance ${promoted.balance} on its backend` +
+              (promoted.alsoObjectives.length > 0 ? ` (also used by ${promoted.alsoObjectives.join(', ')})` : ''));
       const result = await ctx.control.edit({
         edit: (latest) => applyRolloutAction(latest, objective, action, opts),
         author: author(ctx),

@@ -218,3 +218,51 @@ describe('score sampling', () => {
     expect(stats.entries()[0]!.counters.scores.reduce((a: number, b: number) => a + b, 0)).toBe(2);
   });
 });
+
+describe('a balancer rollout: two arms on one target (issue 23, item 6)', () => {
+  it('the candidate chat@1 balance=prefix and the default chat@1 are counted apart, and maxTtftRatio judges them', () => {
+    const metrics = createMetrics();
+    const stats = new GateStats(metrics.liveCounts);
+    const candidate = { target: 'chat@1', balance: 'prefix' as const };
+    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', candidate] }]]));
+    const base = { objective: 'chat', target: { id: 'chat@1' }, rule: 'default', balance: undefined } as Outcome;
+    const arm = { objective: 'chat', target: { id: 'chat@1' }, rule: 'rollout', balance: 'prefix' } as Outcome;
+    let n = 0;
+    const serve = (o: Outcome, ttftMs: number, status = 200) => {
+      const r = newRecord(`r${n++}`, 'POST', '/v1/chat/completions', 0);
+      r.objective = 'chat';
+      r.outcome = o;
+      r.status = status;
+      r.firstByte = ttftMs;
+      const ended = endRecord(r, { writableFinished: true, headersSent: true, statusCode: status }, ttftMs + 100);
+      metrics.end(ended);
+      stats.observe(ended);
+    };
+    for (let i = 0; i < 600; i++) serve(base, 20);
+    for (let i = 0; i < 600; i++) serve(arm, 400, i % 100 === 0 ? 503 : 200);
+    const published = (label: string) => stats.entries().find((e) => e.target === label)!.counters;
+    expect(published('chat@1')).toMatchObject({ requests: 600, errors: 0 });
+    expect(published('chat@1 balance=prefix')).toMatchObject({ requests: 600, errors: 6 });
+    const zero = { requests: 0, errors: 0, buckets: [], ttft: [], agree: 0, disagree: 0, scores: [] };
+    const c = since(published('chat@1 balance=prefix'), zero);
+    const b = since(published('chat@1'), zero);
+    expect(c.ttftP99Ms).toBe(500);
+    expect(b.ttftP99Ms).toBe(20);
+    const step = rolloutStep({
+      rollout: {
+        candidate,
+        percent: 5,
+        state: 'running',
+        steps: [5, 100],
+        gates: { minRequests: 500, maxTtftRatio: 2 },
+      },
+      candidate: c,
+      baseline: b,
+      heldSeconds: 0,
+    });
+    expect(step.kind).toBe('rollback');
+    expect(step.reason).toMatch(/time to first token/);
+    // /metrics still has the one series of the target, both arms in it.
+    expect(metrics.liveCounts('chat', 'chat@1').requests).toBe(1200);
+  });
+});

@@ -9,6 +9,15 @@
 // --workers process) publishes its own to the store; the controller sums them,
 // snapshots the sum when a step begins and judges the difference, so nothing
 // is ever reset on the hot path.
+//
+// An arm is a target, or a target with the balancer that picks its replicas
+// (`candidate: { target, balance }`, SPEC §14). /metrics' series are keyed by
+// target, so they cannot tell apart two arms on the same target (a balancer
+// rollout: `chat@1 balance=prefix` against the default `chat@1`); such arms,
+// and every arm that names a balance, are counted here from the ended request
+// records instead, with /metrics' own definitions (failedRequest) and buckets.
+// Arms are published and keyed by their label (armLabel).
+import { armBalance, armLabel, armName, armTarget, type Balance, type TargetUse } from '../config/schema.js';
 import { LATENCY_BUCKETS, type LiveCounts } from '../observe/metrics.js';
 import type { Observer, RequestRecord } from '../observe/record.js';
 import { numbersIn } from '../policy/shadow-compare.js';
@@ -59,6 +68,10 @@ export type LiveCountsOf = (objective: string, target: string) => LiveCounts;
  * (its traffic from before then is not the rollout's).
  */
 interface Arm extends Pick<ArmCounters, 'agree' | 'disagree' | 'scores'> {
+  target: string;
+  balance: Balance | undefined;
+  /** Counted here from the records (see the top of this file), cumulative since tracked; undefined: read from /metrics. */
+  own: LiveCounts | undefined;
   since: LiveCounts;
   /** /metrics' reading when the arm's objective left rollout; its traffic from then until it comes back is not counted. */
   pausedAt?: LiveCounts | undefined;
@@ -68,8 +81,18 @@ interface Arm extends Pick<ArmCounters, 'agree' | 'disagree' | 'scores'> {
 export interface TrackedObjective {
   /** Share of replies read for scores (0: none). */
   scoreSample: number;
-  /** The targets the gates compare (the default and the candidate): counted from the moment they are tracked. */
-  arms: readonly string[];
+  /**
+   * The arms the gates compare (the default and the candidate), each a target
+   * or `{ target, balance }`: counted from the moment they are tracked.
+   */
+  arms: readonly TargetUse[];
+}
+
+/** Arms counted from the records of one objective (the ones /metrics cannot tell apart). */
+interface OwnCounted {
+  target: string;
+  balance: Balance | undefined;
+  arm: Arm;
 }
 
 export class GateStats {
@@ -77,6 +100,8 @@ export class GateStats {
   private readonly arms = new Map<string, Arm>();
   /** Only objectives with a rollout are counted. */
   private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
+  /** Per tracked objective, its arms counted from the records (most objectives: none). */
+  private ownCounted: ReadonlyMap<string, readonly OwnCounted[]> = new Map();
 
   /** @param live the Junction's metrics: requests, errors and latency come from there */
   constructor(
@@ -96,17 +121,34 @@ export class GateStats {
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
     this.tracked = objectives;
     for (const [key, a] of this.arms) {
-      const [objective, target] = key.split('\0') as [string, string];
-      if (!objectives.has(objective)) a.pausedAt ??= this.live(objective, target);
+      const [objective] = key.split('\0') as [string, string];
+      if (!objectives.has(objective)) a.pausedAt ??= this.reading(objective, a);
     }
+    const ownCounted = new Map<string, OwnCounted[]>();
     for (const [objective, t] of objectives) {
-      for (const target of t.arms) {
-        const a = this.arm(objective, target);
+      const targets = t.arms.map(armTarget);
+      for (const use of t.arms) {
+        const target = armTarget(use);
+        const balance = armBalance(use);
+        // Two arms on one target, or an arm with its own balancer: /metrics cannot count it apart.
+        const own = balance !== undefined || targets.filter((x) => x === target).length > 1;
+        const a = this.arm(objective, armLabel(use), target, balance, own);
+        if (own) {
+          let list = ownCounted.get(objective);
+          if (list === undefined) ownCounted.set(objective, (list = []));
+          list.push({ target, balance, arm: a });
+        }
         if (a.pausedAt === undefined) continue;
-        a.since = plus(a.since, minus(this.live(objective, target), a.pausedAt));
+        a.since = plus(a.since, minus(this.reading(objective, a), a.pausedAt));
         a.pausedAt = undefined;
       }
     }
+    this.ownCounted = ownCounted;
+  }
+
+  /** The arm's cumulative counts now: its own, or /metrics' series of its target. */
+  private reading(objective: string, a: Arm): LiveCounts {
+    return a.own === undefined ? this.live(objective, a.target) : copy(a.own);
   }
 
   /** Whether this objective is under rollout (counted) now. */
@@ -114,12 +156,21 @@ export class GateStats {
     return this.tracked.has(objective);
   }
 
-  private arm(objective: string, target: string): Arm {
-    const key = `${objective}\0${target}`;
+  /**
+   * The arm of `label` (its target, or `target balance=…`), made when first
+   * seen. `own`: count it from the records (only when it is first tracked;
+   * an arm seen first as a shadow's target reads /metrics).
+   */
+  private arm(objective: string, label: string, target = label, balance?: Balance, own = false): Arm {
+    const key = `${objective}\0${label}`;
     let c = this.arms.get(key);
     if (!c) {
+      const counts = own ? emptyLive() : undefined;
       c = {
-        since: this.live(objective, target),
+        target,
+        balance,
+        own: counts,
+        since: counts === undefined ? this.live(objective, target) : emptyLive(),
         agree: 0,
         disagree: 0,
         scores: new Array<number>(SCORE_BUCKETS).fill(0),
@@ -129,10 +180,22 @@ export class GateStats {
     return c;
   }
 
+  /** The arm a request of this objective counts for, when it is one counted from the records. */
+  private ownArmOf(r: RequestRecord): Arm | undefined {
+    const list = this.ownCounted.get(r.outcome!.objective);
+    if (list === undefined) return undefined;
+    const target = r.outcome!.target.id;
+    const balance = r.outcome!.balance;
+    for (const c of list) if (c.target === target && c.balance === balance) return c.arm;
+    return undefined;
+  }
+
   /** Shadow comparisons of requests under rollout; the metrics count the requests themselves (a caller who left is an error there too). */
   readonly observe: Observer = (r) => {
     if (r.trafficClass !== 'live' || r.outcome === undefined || !this.tracked.has(r.outcome.objective)) return;
     const objective = r.outcome.objective;
+    const own = r.objective === undefined ? undefined : this.ownArmOf(r);
+    if (own !== undefined) countRequest(own.own!, r);
     // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
     if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
       const notes = r.shadows;
@@ -159,7 +222,7 @@ export class GateStats {
   takeReply(r: RequestRecord, body: Buffer): void {
     if (body.length > MAX_SCORED_BYTES || r.outcome === undefined) return;
     const objective = r.outcome.objective;
-    const target = r.outcome.target.id;
+    const label = armName(r.outcome.target.id, r.outcome.balance);
     setImmediate(() => {
       let scores: number[];
       try {
@@ -169,7 +232,7 @@ export class GateStats {
         return; // nothing to score
       }
       if (scores.length === 0 || !this.tracked.has(objective)) return;
-      const c = this.arm(objective, target);
+      const c = this.arm(objective, label);
       for (const s of scores) c.scores[scoreBucket(s)]!++;
     });
   }
@@ -179,7 +242,7 @@ export class GateStats {
     return [...this.arms].flatMap(([key, c]) => {
       if (c.pausedAt !== undefined) return [];
       const [objective, target] = key.split('\0') as [string, string];
-      const d = minus(this.live(objective, target), c.since);
+      const d = minus(this.reading(objective, c), c.since);
       return [
         {
           objective,
@@ -197,6 +260,25 @@ export class GateStats {
       ];
     });
   }
+}
+
+const emptyLive = (): LiveCounts => ({
+  requests: 0,
+  failed: 0,
+  duration: new Array<number>(BOUNDS_MS.length).fill(0),
+  firstByte: new Array<number>(BOUNDS_MS.length).fill(0),
+});
+
+function copy(a: LiveCounts): LiveCounts {
+  return { requests: a.requests, failed: a.failed, duration: [...a.duration], firstByte: [...a.firstByte] };
+}
+
+/** One ended request into an arm counted here, as observe/metrics.ts counts it into /metrics (same buckets, same failure). */
+function countRequest(c: LiveCounts, r: RequestRecord): void {
+  c.requests++;
+  if (r.status >= 500 || r.errorCode === 'client_closed' || r.fallback !== undefined) c.failed++;
+  c.duration[bucketOf(r.end - r.start)]!++;
+  if (r.firstByte !== undefined) c.firstByte[bucketOf(r.firstByte - r.start)]!++;
 }
 
 function minus(a: LiveCounts, b: LiveCounts): LiveCounts {

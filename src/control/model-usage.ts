@@ -1,7 +1,7 @@
 // GET /admin/models: every model version and everything that sends it traffic
 // (default, pins, rules, experiment cells, rollouts, shadows, fallbacks), so a
 // version is never retired while something still routes to it.
-import type { Config } from '../config/schema.js';
+import { armBalance, armTarget, type Config, type TargetUse } from '../config/schema.js';
 
 export type UsageKind = 'default' | 'pin' | 'rule' | 'experiment' | 'rollout' | 'shadow' | 'fallback';
 
@@ -47,12 +47,22 @@ export function modelUsage(config: Config): ModelVersionUsage[] {
     o.rules.forEach((r, i) => use(r.use, { objective, as: 'rule', detail: r.id ?? `rules[${i}]` }));
     for (const e of o.experiments) {
       for (const [cell, c] of Object.entries(e.cells))
-        use(c.use, { objective, as: 'experiment', detail: `${e.id} cell ${cell}` });
+        use(armTarget(c.use), { objective, as: 'experiment', detail: `${e.id} cell ${cell}${balanceNote(c.use)}` });
     }
     if (o.rollout)
-      use(o.rollout.candidate, { objective, as: 'rollout', detail: `${o.rollout.percent}% ${o.rollout.state}` });
+      use(armTarget(o.rollout.candidate), {
+        objective,
+        as: 'rollout',
+        detail: `${o.rollout.percent}% ${o.rollout.state}${balanceNote(o.rollout.candidate)}`,
+      });
     for (const s of o.shadow) use(s.use, { objective, as: 'shadow', detail: `${s.percent}%` });
     o.policy.fallback.forEach((t, i) => use(t, { objective, as: 'fallback', detail: `fallback[${i}]` }));
   }
   return [...byTarget.values()];
+}
+
+/** ` balance=prefix` for an arm that names its balancer, '' otherwise. */
+function balanceNote(use: TargetUse): string {
+  const b = armBalance(use);
+  return b === undefined ? '' : ` balance=${b}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JunctionError } from '../errors.js';
-import { applyRolloutAction } from './rollout-actions.js';
+import { applyRolloutAction, promotedBalance } from './rollout-actions.js';
 
 const doc = (rollout?: object) => ({ objectives: { cw: { default: 'm@1', ...(rollout ? { rollout } : {}) } } });
 
@@ -50,5 +50,38 @@ describe('rollout actions', () => {
     expect(code(() => applyRolloutAction(doc(), 'cw', 'pause'))).toBe('invalid_request');
     expect(code(() => applyRolloutAction(doc(), 'cw', 'start'))).toBe('invalid_request');
     expect(code(() => applyRolloutAction(doc(), 'nope', 'abort'))).toBe('objective_not_found');
+  });
+
+  it('promoting a { target, balance } candidate makes the target the default and writes the balancer onto its backend', () => {
+    const src = {
+      models: {
+        chat: { versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: ['http://a'] } } } },
+      },
+      objectives: {
+        chat: { default: 'chat@1', rollout: { candidate: { target: 'chat@1', balance: 'prefix' }, percent: 100 } },
+        other: { default: 'chat@1' },
+      },
+    };
+    expect(promotedBalance(src, 'chat')).toEqual({ target: 'chat@1', balance: 'prefix', alsoObjectives: ['other'] });
+    expect(applyRolloutAction(src, 'chat', 'promote')).toEqual({
+      models: {
+        chat: {
+          versions: {
+            '1': { backend: { type: 'http', protocol: 'openai', endpoints: ['http://a'], balance: 'prefix' } },
+          },
+        },
+      },
+      objectives: { chat: { default: 'chat@1' }, other: { default: 'chat@1' } },
+    });
+    expect(promotedBalance(doc({ candidate: 'm@2' }), 'cw')).toBeUndefined();
+    // start keeps a rollout of the same arm as it is, and replaces one of another arm
+    const started = applyRolloutAction(src, 'chat', 'start', {
+      candidate: { target: 'chat@1', balance: 'least-load' },
+    });
+    expect((started.objectives as Record<string, { rollout: unknown }>).chat!.rollout).toEqual({
+      candidate: { target: 'chat@1', balance: 'least-load' },
+      percent: 1,
+      state: 'running',
+    });
   });
 });

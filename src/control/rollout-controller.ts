@@ -20,6 +20,7 @@ import {
   type LiveCountsOf,
   type TrackedObjective,
 } from './gate-stats.js';
+import { armLabel } from '../config/schema.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
 import { rolloutStep, type ArmStats, type GateVerdict, type StepDecision } from './rollout-step.js';
 
@@ -129,31 +130,33 @@ export class RolloutController {
         log.error({ objective, err: String(err) }, 'rollout controller: cannot read gate statistics');
         continue;
       }
-      const read = (target: string) => merged.get(target) ?? emptyCounters();
+      // Arms are published by label: `chat@1`, or `chat@1 balance=prefix` for a balancer arm (gate-stats.ts).
+      const read = (arm: string) => merged.get(arm) ?? emptyCounters();
+      const candidate = armLabel(r.candidate);
       // A new step (or a new candidate, or a resume) starts a new judgement window.
-      const key = `${objective}\0${r.candidate}\0${r.percent}\0${r.state}`;
+      const key = `${objective}\0${candidate}\0${r.percent}\0${r.state}`;
       active.add(key);
       let start = this.starts.get(key);
       if (!start) {
-        start = { at: this.now(), candidate: read(r.candidate), baseline: read(o.default) };
+        start = { at: this.now(), candidate: read(candidate), baseline: read(o.default) };
         this.starts.set(key, start);
         this.judged.set(objective, {
-          candidate: r.candidate,
+          candidate,
           decision: { kind: 'hold', reason: `step ${r.percent}% just began` },
         });
         continue;
       }
       const window: GateWindow = {
-        candidate: since(read(r.candidate), start.candidate),
+        candidate: since(read(candidate), start.candidate),
         baseline: since(read(o.default), start.baseline),
         heldSeconds: (this.now() - start.at) / 1000,
       };
       const decision = rolloutStep({ rollout: r, ...window });
-      this.judged.set(objective, { candidate: r.candidate, decision, window });
+      this.judged.set(objective, { candidate, decision, window });
       if (decision.kind === 'hold') continue;
       try {
         leads ??= await control.store.tryLead(this.holder, (this.opts.intervalMs ?? 5000) * 3);
-        if (leads) await this.act(objective, r.candidate, r.percent, decision);
+        if (leads) await this.act(objective, candidate, r.percent, decision);
       } catch (err) {
         log.error({ objective, err: String(err) }, 'rollout controller: could not act');
       }

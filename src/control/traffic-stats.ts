@@ -9,7 +9,7 @@
 // objective, target and cell happens when the admin API asks.
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../config/schema.js';
+import { armBalance, armTarget, type Config } from '../config/schema.js';
 import type { Observer } from '../observe/record.js';
 import type { Outcome } from '../routing/types.js';
 import { srmPValue } from '../stats/srm.js';
@@ -61,6 +61,8 @@ export interface TargetTraffic {
 export interface CellExposure {
   cell: string;
   target: string;
+  /** The balancer the cell names with its target (`use: { target, balance }`); absent otherwise. */
+  balance?: string | undefined;
   weight: number;
   exposures: number;
 }
@@ -203,7 +205,8 @@ export class TrafficStats {
       for (const x of o.experiments) {
         const list: CellExposure[] = Object.entries(x.cells).map(([cell, { weight, use }]) => ({
           cell,
-          target: use,
+          target: armTarget(use),
+          ...(armBalance(use) === undefined ? {} : { balance: armBalance(use) }),
           weight,
           exposures: cells.get(`${name}\0${x.id}\0${cell}`) ?? 0,
         }));

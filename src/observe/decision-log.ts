@@ -42,6 +42,8 @@ export interface DecisionRecord {
   experiment: string | null;
   cell: string | null;
   target: string | null;
+  /** The balancer the decided cell or rollout candidate names (`use: { target, balance }`), else null. */
+  balance: string | null;
   revision: number | null;
   client: string | null;
   trafficClass: string;
@@ -49,6 +51,8 @@ export interface DecisionRecord {
   error: string | null;
   /** Arrival to end of response; null unless `invoke` (no request was served here). */
   latencyMs: number | null;
+  /** Arrival to the first byte of the response (the first token of a stream); null when none was sent or not `invoke`. */
+  ttftMs: number | null;
   /** The target (or `static`) that answered instead of `target`, if any. */
   fallback: string | null;
   shadows: ShadowNote[];
@@ -328,7 +332,9 @@ export class DecisionLines {
     const o = r.outcome;
     let decided = o === undefined ? NO_OUTCOME : this.outcomes.get(o);
     if (decided === undefined) {
-      decided = `"rule":${quote(o!.rule)},"experiment":${quoteOrNull(o!.experiment)},"cell":${quoteOrNull(o!.cell)},"target":${quote(o!.target.id)},"revision":${o!.revision}`;
+      decided =
+        `"rule":${quote(o!.rule)},"experiment":${quoteOrNull(o!.experiment)},"cell":${quoteOrNull(o!.cell)},"target":${quote(o!.target.id)}` +
+        `,"balance":${quoteOrNull(o!.balance)},"revision":${o!.revision}`;
       this.outcomes.set(o!, decided);
     }
     const context = r.context;
@@ -338,6 +344,7 @@ export class DecisionLines {
       `,"context":${context === undefined || isEmpty(context) ? '{}' : JSON.stringify(context)},${decided}` +
       `,"client":${quoteOrNull(r.client)},"trafficClass":${quote(r.trafficClass)},"status":${r.status}` +
       `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : millis3(r.end - r.start)}` +
+      `,"ttftMs":${r.via !== 'invoke' || r.firstByte === undefined ? 'null' : millis3(r.firstByte - r.start)}` +
       `,"fallback":${quoteOrNull(r.fallback)},"shadows":${r.shadows === undefined ? '[]' : JSON.stringify(r.shadows)}` +
       `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}` +
       `,"endpoint":${quoteOrNull(r.endpoint)},"pick":${quoteOrNull(r.pick)}}`
@@ -345,7 +352,7 @@ export class DecisionLines {
   }
 }
 
-const NO_OUTCOME = '"rule":null,"experiment":null,"cell":null,"target":null,"revision":null';
+const NO_OUTCOME = '"rule":null,"experiment":null,"cell":null,"target":null,"balance":null,"revision":null';
 
 /** Printable ASCII other than `"` and `\`: JSON needs no escape for it. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -377,12 +384,14 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     experiment: o?.experiment ?? null,
     cell: o?.cell ?? null,
     target: o?.target.id ?? null,
+    balance: o?.balance ?? null,
     revision: o?.revision ?? null,
     client: r.client ?? null,
     trafficClass: r.trafficClass,
     status: r.status,
     error: r.errorCode ?? null,
     latencyMs: r.via !== 'invoke' ? null : Math.round((r.end - r.start) * 1000) / 1000,
+    ttftMs: r.via !== 'invoke' || r.firstByte === undefined ? null : Math.round((r.firstByte - r.start) * 1000) / 1000,
     fallback: r.fallback ?? null,
     shadows: r.shadows ?? [],
     usage: r.usage ?? null,

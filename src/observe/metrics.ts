@@ -5,6 +5,7 @@
 // targets, rules, cells, clients) or small fixed sets, so cardinality is bounded
 // by the config, not by traffic.
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { armLabel } from '../config/schema.js';
 import type { CompiledObjective, Outcome } from '../routing/types.js';
 import { HistogramFamily, ValueFamily, type HistogramCell, type ValueCell } from './metric-families.js';
 import type { Observer, RequestRecord, StartObserver } from './record.js';
@@ -405,7 +406,8 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const rollouts = [];
     for (const { compiled } of rev.objectives.values()) {
       const r = compiled.config.rollout;
-      if (r !== undefined) rollouts.push({ objective: compiled.name, candidate: r.candidate, percent: r.percent });
+      if (r !== undefined)
+        rollouts.push({ objective: compiled.name, candidate: armLabel(r.candidate), percent: r.percent });
     }
     t.rollouts(rollouts);
   }

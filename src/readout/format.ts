@@ -12,16 +12,18 @@ function formatExperiment(e: ExperimentReadout): string {
   out.push(`experiment ${e.experiment} (objective ${e.objective})`);
   out.push(
     table(
-      ['cell', 'target', 'weight', 'units', 'exposures', 'error rate', 'p50 ms', 'p99 ms'],
+      ['cell', 'target', 'weight', 'units', 'exposures', 'error rate', 'p50 ms', 'p99 ms', 'ttft p50', 'ttft p99'],
       e.cells.map((c) => [
         c.cell,
-        c.target ?? '-',
+        c.target === null ? '-' : c.balance === null ? c.target : `${c.target} balance=${c.balance}`,
         c.weight === null ? '-' : String(c.weight),
         String(c.units),
         String(c.exposures),
         pct(c.errorRate),
         num(c.latencyMs.p50),
         num(c.latencyMs.p99),
+        num(c.ttftMs.p50),
+        num(c.ttftMs.p99),
       ]),
     ),
   );

@@ -17,6 +17,8 @@ export interface CellRow {
   objective: string;
   cell: string;
   target: string | null;
+  /** The balancer the cell names with its target (`use: { target, balance }`), from the log's `balance`. */
+  balance: string | null;
   units: number;
   exposures: number;
   /** Requests Junction served (via invoke) in the cell: the denominator of the error rate. */
@@ -24,6 +26,9 @@ export interface CellRow {
   errors: number;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Time to first byte (first token of a stream) of served requests, from the log's `ttftMs`. */
+  ttftP50Ms: number | null;
+  ttftP99Ms: number | null;
 }
 
 export interface MetricRow {
@@ -49,7 +54,8 @@ const fileList = (files: readonly string[]) => `[${files.map(sqlString).join(', 
 // Only these keys are read; the rest of each line (context, shadows, …) is skipped by the scanner.
 // `time` stays text: Junction writes fixed-width ISO 8601 UTC, which sorts as the instant does, and skipping the parse is cheaper.
 const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
-  experiment: 'VARCHAR', cell: 'VARCHAR', target: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', fallback: 'VARCHAR'}`;
+  experiment: 'VARCHAR', cell: 'VARCHAR', target: 'VARCHAR', balance: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', ttftMs: 'DOUBLE',
+  fallback: 'VARCHAR'}`;
 const FEEDBACK_COLUMNS = `{requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR', metric: 'VARCHAR', value: 'DOUBLE'}`;
 
 /**
@@ -62,7 +68,7 @@ export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<
   const only = files.experiment === undefined ? '' : `AND experiment = ${sqlString(files.experiment)}`;
   // Live exposures to an experiment; a request without a unit is its own unit.
   await db.run(`CREATE TEMP TABLE ex AS
-      SELECT experiment, objective, cell, target, requestId, time, status, latencyMs, fallback,
+      SELECT experiment, objective, cell, target, balance, requestId, time, status, latencyMs, ttftMs, fallback,
              coalesce(unit, 'request:' || requestId) AS unitKey
       FROM read_json(${fileList(files.decisions)}, format = 'newline_delimited', ignore_errors = true, columns = ${DECISION_COLUMNS})
       WHERE experiment IS NOT NULL AND cell IS NOT NULL AND trafficClass = 'live' ${only}`);
@@ -74,13 +80,16 @@ export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<
     db,
     `
       WITH u AS (SELECT experiment, cell, count(*) AS units FROM units GROUP BY ALL),
-      e AS (SELECT experiment, any_value(objective) AS objective, cell, any_value(target) AS target, count(*) AS exposures,
+      e AS (SELECT experiment, any_value(objective) AS objective, cell, any_value(target) AS target,
+              any_value(balance) AS balance, count(*) AS exposures,
               count(latencyMs) AS served,
               count_if(latencyMs IS NOT NULL AND (status >= 500 OR fallback IS NOT NULL)) AS errors,
-              quantile_cont(latencyMs, 0.5) AS p50Ms, quantile_cont(latencyMs, 0.99) AS p99Ms
+              quantile_cont(latencyMs, 0.5) AS p50Ms, quantile_cont(latencyMs, 0.99) AS p99Ms,
+              quantile_cont(ttftMs, 0.5) AS ttftP50Ms, quantile_cont(ttftMs, 0.99) AS ttftP99Ms
             FROM ex GROUP BY experiment, cell)
-      SELECT e.experiment, e.objective, e.cell, e.target, coalesce(u.units, 0)::DOUBLE AS units, e.exposures::DOUBLE AS exposures,
-             e.served::DOUBLE AS served, e.errors::DOUBLE AS errors, e.p50Ms, e.p99Ms
+      SELECT e.experiment, e.objective, e.cell, e.target, e.balance, coalesce(u.units, 0)::DOUBLE AS units,
+             e.exposures::DOUBLE AS exposures, e.served::DOUBLE AS served, e.errors::DOUBLE AS errors, e.p50Ms, e.p99Ms,
+             e.ttftP50Ms, e.ttftP99Ms
       FROM e LEFT JOIN u USING (experiment, cell) ORDER BY e.experiment, e.cell`,
   );
   const several = await rows<{ experiment: string; n: number }>(

@@ -4,7 +4,7 @@
 // cell's difference to the first cell with a 95 % CI and an always-valid
 // p-value. The JSON shape is the contract of `analyze --json` and
 // GET /admin/experiments/{id}/results (docs/experiments.md).
-import type { Config } from '../config/schema.js';
+import { armBalance, type Config } from '../config/schema.js';
 import { meanDifference, type Moments } from '../stats/mean-difference.js';
 import { alwaysValidPValue, MIXING_SD_FACTOR } from '../stats/msprt.js';
 import { SRM_ALPHA, srmPValue } from '../stats/srm.js';
@@ -24,12 +24,16 @@ export const METHODS = {
 export interface CellReadout {
   cell: string;
   target: string | null;
+  /** The balancer the cell names with its target (`use: { target, balance }`), or null: two cells on one target differ by it. */
+  balance: string | null;
   /** The cell's configured weight, or null when the readout had no config. */
   weight: number | null;
   units: number;
   exposures: number;
   errorRate: number | null;
   latencyMs: { p50: number | null; p99: number | null };
+  /** Time to first byte (the first token of a stream) of served requests; null for logs written before `ttftMs`. */
+  ttftMs: { p50: number | null; p99: number | null };
 }
 
 export interface MetricCell {
@@ -80,13 +84,13 @@ export async function readExperiments(files: LogFiles, config?: Config, limits: 
 }
 
 /** Configured cells (order and weights) of each experiment id. */
-function configuredCells(config: Config | undefined): Map<string, Array<[string, number]>> {
-  const out = new Map<string, Array<[string, number]>>();
+function configuredCells(config: Config | undefined): Map<string, Array<[string, number, string | undefined]>> {
+  const out = new Map<string, Array<[string, number, string | undefined]>>();
   for (const o of Object.values(config?.objectives ?? {})) {
     for (const e of o.experiments)
       out.set(
         e.id,
-        Object.entries(e.cells).map(([name, c]) => [name, c.weight]),
+        Object.entries(e.cells).map(([name, c]) => [name, c.weight, armBalance(c.use)]),
       );
   }
   return out;
@@ -112,11 +116,14 @@ export function buildReadout(agg: Aggregates, config?: Config): Readout {
       return {
         cell,
         target: r?.target ?? null,
+        // The log says which balancer served the cell; a log from before `balance` was written, the config.
+        balance: r?.balance ?? declared?.find(([n]) => n === cell)?.[2] ?? null,
         weight: weightOf(cell),
         units: r?.units ?? 0,
         exposures: r?.exposures ?? 0,
         errorRate: r && r.served > 0 ? r.errors / r.served : null,
         latencyMs: { p50: r?.p50Ms ?? null, p99: r?.p99Ms ?? null },
+        ttftMs: { p50: r?.ttftP50Ms ?? null, p99: r?.ttftP99Ms ?? null },
       };
     });
     const weights = declared ? cells.map((c) => c.weight ?? 0) : cells.map(() => 1);

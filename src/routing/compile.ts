@@ -1,6 +1,13 @@
 // Config → RoutingTable, once per revision, so that a request's routing cost
 // depends on its own objective only, never on how many objectives exist.
-import type { Config, ObjectiveConfig } from '../config/schema.js';
+import {
+  armBalance,
+  armLabel,
+  armTarget,
+  type Config,
+  type ObjectiveConfig,
+  type TargetUse,
+} from '../config/schema.js';
 import { compileExperiment } from './experiments.js';
 import { makeOutcome } from './outcome.js';
 import { compileRollout } from './rollout.js';
@@ -45,6 +52,9 @@ function compileObjective(
   };
   const outcome = (ref: string, step: Step, rule: string, experiment?: string, cell?: string): Outcome =>
     makeOutcome(name, revision, target(ref), step, rule, experiment, cell);
+  /** A cell's or candidate's outcome: its target, and the balancer it names (frozen with the outcome). */
+  const armOutcome = (use: TargetUse, step: Step, rule: string, experiment?: string, cell?: string): Outcome =>
+    makeOutcome(name, revision, target(armTarget(use)), step, rule, experiment, cell, armBalance(use));
 
   const pins = new Map<string, Outcome>();
   const pinOutcomes = new Map<string, Outcome>();
@@ -60,7 +70,7 @@ function compileObjective(
   });
 
   const experiments = o.experiments.map((e) =>
-    compileExperiment(e, (ref, cell) => outcome(ref, 'experiment', `experiment:${e.id}`, e.id, cell)),
+    compileExperiment(e, (use, cell) => armOutcome(use, 'experiment', `experiment:${e.id}`, e.id, cell)),
   );
 
   const rollout =
@@ -68,10 +78,10 @@ function compileObjective(
       ? undefined
       : compileRollout(
           name,
-          o.rollout.candidate,
+          armLabel(o.rollout.candidate),
           o.rollout.percent,
           o.rollout.salt,
-          outcome(o.rollout.candidate, 'rollout', 'rollout'),
+          armOutcome(o.rollout.candidate, 'rollout', 'rollout'),
         );
 
   return {

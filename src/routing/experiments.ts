@@ -1,6 +1,6 @@
 // Experiments (SPEC §3 step 3): a unit in the population lands in one cell;
 // cells split [0, population × 10000) into consecutive ranges in listed order.
-import type { ExperimentConfig } from '../config/schema.js';
+import type { ExperimentConfig, TargetUse } from '../config/schema.js';
 import { BUCKETS, bucketOf } from './bucket.js';
 import type { BucketMemo } from './bucket-memo.js';
 import type { CompiledExperiment, Outcome, RoutingRequest, TrailEntry } from './types.js';
@@ -8,7 +8,7 @@ import { compileWhen, matches, mismatch } from './when.js';
 
 export function compileExperiment(
   e: ExperimentConfig,
-  outcomeOf: (ref: string, cell: string) => Outcome,
+  outcomeOf: (use: TargetUse, cell: string) => Outcome,
 ): CompiledExperiment {
   const populationUpper = e.population * BUCKETS;
   let cumulative = 0;
@@ -42,7 +42,7 @@ export function assignExperiment(
           id: e.id,
           matched: true,
           target: cell.outcome.target.id,
-          reason: `bucket ${bucket} < ${cell.upper}: cell ${cell.name}`,
+          reason: `bucket ${bucket} < ${cell.upper}: cell ${cell.name}${cell.outcome.balance === undefined ? '' : ` (balance=${cell.outcome.balance})`}`,
         });
         return cell.outcome;
       }

@@ -8,7 +8,7 @@
 // `overrideTargets` opens. A caller reaches an objective only through its key's
 // globs, so a key never reaches a backend that only another objective uses,
 // and a version nobody routes to yet is reachable only once an operator opens it.
-import type { ObjectiveConfig } from '../config/schema.js';
+import { armTarget, type ObjectiveConfig } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { makeOutcome } from './outcome.js';
 import type { CompiledObjective, OverrideSource, Outcome, RoutingRequest, RoutingTable, TrailEntry } from './types.js';
@@ -71,8 +71,8 @@ export function resolveOverride(
 export function overridableTargets(o: ObjectiveConfig): Set<string> {
   const out = new Set<string>([o.default, ...Object.values(o.pins), ...o.policy.fallback, ...o.overrideTargets]);
   for (const r of o.rules) out.add(r.use);
-  for (const e of o.experiments) for (const c of Object.values(e.cells)) out.add(c.use);
-  if (o.rollout !== undefined) out.add(o.rollout.candidate);
+  for (const e of o.experiments) for (const c of Object.values(e.cells)) out.add(armTarget(c.use));
+  if (o.rollout !== undefined) out.add(armTarget(o.rollout.candidate));
   for (const s of o.shadow) out.add(s.use);
   return out;
 }

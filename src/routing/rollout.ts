@@ -4,6 +4,7 @@ import { bucketOf } from './bucket.js';
 import type { BucketMemo } from './bucket-memo.js';
 import type { CompiledRollout, Outcome, RoutingRequest, TrailEntry } from './types.js';
 
+/** `candidate`: the arm's label (config/arm.ts), `model@version` or `model@version balance=prefix`. */
 export function compileRollout(
   objective: string,
   candidate: string,
@@ -32,7 +33,7 @@ export function assignRollout(
     id: 'rollout',
     matched: hit,
     target: hit ? r.outcome.target.id : undefined,
-    reason: `bucket ${bucket} ${hit ? '<' : '>='} ${r.upper} (${r.percent}% to ${r.outcome.target.id})`,
+    reason: `bucket ${bucket} ${hit ? '<' : '>='} ${r.upper} (${r.percent}% to ${r.outcome.target.id}${r.outcome.balance === undefined ? '' : ` balance=${r.outcome.balance}`})`,
   });
   return hit ? r.outcome : undefined;
 }

@@ -10,6 +10,8 @@ import { loadBound, type Balancer, type Candidate, type PickInput } from './type
 export class AdapterBalancer implements Balancer {
   readonly name = 'adapter';
   reason = 'adapter-hit';
+  /** Which replicas have the adapter, for the pick in progress (grown, never shrunk: no allocation per pick). */
+  private has = new Uint8Array(64);
 
   constructor(private readonly epsilon: number) {}
 
@@ -22,29 +24,39 @@ export class AdapterBalancer implements Balancer {
     let total = 0;
     let count = 0;
     let holders = 0;
+    if (this.has.length < list.length) this.has = new Uint8Array(list.length * 2);
+    const has = this.has;
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
-      if (!ok(c)) continue;
+      if (!ok(c)) {
+        has[i] = 2; // may not take the call
+        continue;
+      }
       total += c.outstanding;
       count++;
-      if (c.adapters?.has(adapter) === true) holders++;
+      const loaded = c.adapters?.has(adapter) === true;
+      has[i] = loaded ? 1 : 0;
+      if (loaded) holders++;
     }
     if (count === 0) return undefined;
     const bound = loadBound(total, count, this.epsilon);
-    const start = Math.floor(input.random() * list.length);
+    const n = list.length;
+    const start = Math.floor(input.random() * n);
     let holder: C | undefined;
     let holderLoad = Infinity;
     let other: C | undefined;
     let otherLoad = Infinity;
     let anyHolder: C | undefined;
     let anyHolderLoad = Infinity;
-    for (let k = 0; k < list.length; k++) {
-      const c = list[(start + k) % list.length]!;
-      if (!ok(c)) continue;
-      const has = c.adapters?.has(adapter) === true;
+    for (let k = 0; k < n; k++) {
+      let i = start + k;
+      if (i >= n) i -= n;
+      const flag = has[i]!;
+      if (flag === 2) continue;
+      const c = list[i]!;
       const load = c.outstanding;
       const under = load + 1 <= bound;
-      if (has) {
+      if (flag === 1) {
         if (under && load < holderLoad) {
           holder = c;
           holderLoad = load;

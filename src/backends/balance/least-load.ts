@@ -38,7 +38,9 @@ export function leastLoaded<C extends Candidate>(
   let best: C | undefined;
   let bestScore = Infinity;
   for (let k = 0; k < n; k++) {
-    const c = list[(start + k) % n]!;
+    let i = start + k;
+    if (i >= n) i -= n;
+    const c = list[i]!;
     if (c.outstanding + 1 > bound || !ok(c)) continue;
     const s = loadScore(c, input.now, input.maxAgeMs);
     if (s < bestScore) {
