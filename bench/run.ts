@@ -12,6 +12,7 @@ import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
+import { benchPick } from './pick.js';
 import { benchReadout } from './readout.js';
 import { formatSection, type BenchSection } from './report.js';
 import { benchTokens } from './tokens.js';
@@ -21,6 +22,7 @@ type Bench = () => Promise<BenchSection>;
 const quick = process.argv.includes('--quick');
 const benches: Array<[string, Bench]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
+  ['pick', () => Promise.resolve(benchPick(quick ? 200_000 : 1_000_000))],
   ['http', () => benchHttp({ seconds: quick ? 2 : 5, rounds: quick ? 3 : 9, roundSeconds: quick ? 1 : 3 })],
   ['edge', () => benchEdge({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],

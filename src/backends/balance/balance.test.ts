@@ -208,6 +208,9 @@ describe('prefix balancer', () => {
     expect(index.size).toBe(64);
     expect(index.get(9_999)).toBe(r);
     expect(index.get(0)).toBeUndefined();
+    const [other] = replicas(1);
+    index.set(9_999, other!);
+    expect(index.get(9_999)).toBe(other);
   });
 });
 

@@ -13,7 +13,7 @@
 import { hasFreshReport, leastLoaded } from './least-load.js';
 import { loadBound, type Balancer, type Candidate, type PickInput } from './types.js';
 
-/** Which replica last served each chain hash; a bounded LRU (Map order is recency). */
+/** Which replica last served each chain hash; bounded, the entry changed longest ago out first (Map order). */
 export class PrefixIndex {
   private readonly map = new Map<number, Candidate>();
 
@@ -31,7 +31,9 @@ export class PrefixIndex {
   set(hash: number, c: Candidate): void {
     const key = hash & 0x3fffffff; // a small integer key: no heap number per entry
     const m = this.map;
-    if (m.get(key) !== undefined) m.delete(key);
+    const had = m.get(key);
+    if (had === c) return; // unchanged: its place stays (approximate recency, and no table churn per call)
+    if (had !== undefined) m.delete(key);
     m.set(key, c);
     if (m.size > this.maxEntries) {
       for (const oldest of m.keys()) {
