@@ -105,11 +105,12 @@ async function startJunction(config: object, extra: string[] = []): Promise<Star
     join(dir, 'feedback.jsonl'),
     '--decision-log',
     join(dir, 'decisions.jsonl'),
-    '--insecure-admin',
     ...extra,
   ];
+  // An admin token, as in production: keyless admin calls are refused before their bodies are read.
   const child = spawn('sh', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, JUNCTION_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   child.stderr.resume();
   return new Promise<Started>((resolve, reject) => {
@@ -139,8 +140,8 @@ interface Probe {
  * A well-behaved caller, one call every 50 ms on its own connection, for as long
  * as a scenario runs: what a normal call costs while the process is attacked.
  */
-function probe(url: string): Probe {
-  const agent = new Agent({ connections: 1 });
+function probe(url: string, ca: Buffer): Probe {
+  const agent = new Agent({ connections: 1, connect: { ca } });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let running = true;
@@ -148,7 +149,7 @@ function probe(url: string): Probe {
     while (running) {
       const t0 = performance.now();
       try {
-        const r = await request(`${url}/v1/objectives/plain`, {
+        const r = await request(`${url}/v1/objectives/probe`, {
           method: 'POST',
           body: '{}',
           dispatcher: agent,
@@ -188,7 +189,7 @@ async function measured(name: string, j: Started, run: () => Promise<object>): P
     peak.rssMb = Math.max(peak.rssMb, rssMb(pid));
     peak.fds = Math.max(peak.fds, fds(pid));
   }, 200);
-  const normal = probe(j.url);
+  const normal = probe(j.url, certs.ca);
   let outcome: object;
   try {
     outcome = await run();
@@ -208,10 +209,12 @@ async function measured(name: string, j: Started, run: () => Promise<object>): P
   };
 }
 
+/** junction_requests_total by code, for the load's objectives (the probe's calls have their own). */
 async function recorded(url: string): Promise<Record<string, number>> {
   const text = await (await request(`${url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).body.text();
   const byCode: Record<string, number> = {};
   for (const m of text.matchAll(/^junction_requests_total\{([^}]*)\} (\d+)/gm)) {
+    if (!/objective="(plain|faulty)"/.test(m[1]!)) continue;
     const code = /code="(\d+)"/.exec(m[1]!)?.[1] ?? '?';
     byCode[code] = (byCode[code] ?? 0) + Number(m[2]);
   }
@@ -388,7 +391,8 @@ function grpcInfer(port: number, size: number, opts: { gzip?: boolean; key?: str
     stream.on('error', () => undefined);
     stream.on('close', () => {
       session.close();
-      resolve(status);
+      // Refused while still sending: the server's answer can be lost to its reset; say how it ended.
+      resolve(status === 'none' ? `reset(${stream.rstCode})` : status);
     });
     stream.resume();
     stream.write(prefix);
@@ -431,7 +435,7 @@ async function keylessBodies(j: Started): Promise<object> {
       { length: 60 },
       (_, i) =>
         new Promise<void>((resolve) => {
-          const target = i % 4 === 3 ? admin : data;
+          const target = i % 4 === 3 ? admin : data; // no admin token, no key
           const s = connect(Number(target.port), '127.0.0.1');
           let out = '';
           s.on('error', () => resolve());
@@ -600,6 +604,7 @@ async function sigterm(j: Started): Promise<object> {
 }
 
 const LIMITED_KEY = 'jk_outage-scenarios-limited';
+const ADMIN_TOKEN = 'outage-scenarios-admin-token';
 const ok = await upstream(json);
 const bad = await upstream(faulty);
 const backend = (u: string, extra: object = {}) => ({
@@ -612,6 +617,7 @@ const config = {
   },
   objectives: {
     plain: { default: 'ok@1' },
+    probe: { default: 'ok@1' },
     faulty: { default: 'bad@1' },
     chat: { interface: 'openai', default: 'ok@1' },
     pooled: { default: 'ok@2' },
@@ -639,7 +645,7 @@ try {
       },
     ],
     ['keyless gRPC ModelInfer, 32 MiB messages, plain and gzip', () => grpcKeyless(j)],
-    ['1,100 connections that never send a byte (file limit 1,024)', () => silentConnections(j, 1100, 15_000)],
+    ['1,100 connections that never send a byte (file limit 1,024)', () => silentConnections(j, 1100, 25_000)],
     ['5,000 half-sent request heads', () => halfOpen(j, 5000)],
     ['keyless 16 MiB bodies', () => keylessBodies(j)],
     ['slow bodies', () => slowBodies(j, SECONDS)],
