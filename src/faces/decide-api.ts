@@ -33,6 +33,8 @@ export function decisionJson(rev: Revision, outcome: Outcome, unit: string | und
     rule: outcome.rule,
     cell: outcome.cell ?? null,
     experiment: outcome.experiment ?? null,
+    /** The balancer the cell or rollout candidate names (`use: { target, balance }`), else null: Junction picks the replica with it. */
+    balance: outcome.balance ?? null,
     revision: outcome.revision,
     unit: unit ?? 'none',
     ttlMs: DECISION_TTL_MS,

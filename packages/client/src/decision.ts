@@ -16,6 +16,11 @@ export interface Decision {
   readonly rule: string;
   readonly experiment: string | null;
   readonly cell: string | null;
+  /**
+   * The balancer the cell or rollout candidate names (`use: { target, balance }`), else null.
+   * Only Junction's backends pick replicas by it: `invoke` calling `endpoints` directly ignores it.
+   */
+  readonly balance: string | null;
   readonly revision: number;
   /** A remote HTTP target the SDK can call directly; false for in-process (ONNX) targets, which only Junction can run. */
   readonly remote: boolean;
@@ -40,6 +45,7 @@ export function decisionOf(o: Outcome, hadUnit: boolean): Decision {
     rule: o.rule,
     experiment: o.experiment ?? null,
     cell: o.cell ?? null,
+    balance: o.balance ?? null,
     revision: o.revision,
     remote,
     protocol: backend.type === 'http' ? backend.protocol : null,

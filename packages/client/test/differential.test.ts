@@ -51,7 +51,13 @@ function largeConfig(): Record<string, any> {
           id: `e${o}-b`,
           salt: `salt-${o}`,
           population: 0.5,
-          cells: { A: { weight: 20, use: pick(3) }, B: { weight: 30, use: pick(4) }, C: { weight: 50, use: pick(5) } },
+          cells: {
+            A: { weight: 20, use: pick(3) },
+            B: { weight: 30, use: pick(4) },
+            C: { weight: 30, use: pick(5) },
+            // A balancer arm on a target another cell names: told apart by cell and balance (issue 23, item 6).
+            D: { weight: 20, use: { target: pick(4), balance: 'least-load' } },
+          },
         },
         {
           id: `e${o}-c`,
@@ -60,7 +66,8 @@ function largeConfig(): Record<string, any> {
           cells: { only: { weight: 100, use: pick(6) } },
         },
       ],
-      rollout: { candidate: pick(7), percent: 35 },
+      // One objective rolls out a balancer arm rather than a version.
+      rollout: { candidate: o === 4 ? { target: pick(7), balance: 'least-load' } : pick(7), percent: 35 },
     };
   }
   return { models: { m: { class: 'scorer', versions } }, objectives };
@@ -133,8 +140,14 @@ function hasBuckets(source: {
   );
 }
 
-const key = (d: { target: string; rule: string; cell: string | null; experiment: string | null; revision: number }) =>
-  `${d.target}|${d.rule}|${d.cell ?? ''}|${d.experiment ?? ''}|${d.revision}`;
+const key = (d: {
+  target: string;
+  rule: string;
+  cell: string | null;
+  experiment: string | null;
+  balance: string | null;
+  revision: number;
+}) => `${d.target}|${d.rule}|${d.cell ?? ''}|${d.experiment ?? ''}|${d.balance ?? ''}|${d.revision}`;
 
 async function serverDecisions(url: string, items: Item[]): Promise<string[]> {
   const out: string[] = [];
