@@ -2,7 +2,9 @@
 // docs/admin-api.md like every other route: anything the console shows, a
 // script can fetch.
 import { JunctionError } from '../errors.js';
-import { explainQuery } from '../faces/decide-api.js';
+import { armBalance, armTarget, type ObjectiveConfig, type TargetUse } from '../config/schema.js';
+import { explainQuery, targetReplicas } from '../faces/decide-api.js';
+import { overridableTargets } from '../routing/override.js';
 import { writeJson } from '../faces/reply.js';
 import type { AdminContext, AdminRoute } from './admin-routes.js';
 
@@ -38,6 +40,36 @@ export const consoleRoutes: AdminRoute[] = [
     },
   },
   {
+    // One objective (SPEC §14): its config after defaults, and every target it routes to, shadows or
+    // falls back to, each with the arms that name it, its backend's balancer and its replicas now.
+    method: 'GET',
+    pattern: '/admin/objectives/:objective',
+    async handle(ctx) {
+      const live = liveOf(ctx);
+      const name = ctx.params.objective!;
+      const o = live.config.objectives[name];
+      if (!o)
+        throw new JunctionError('objective_not_found', `no objective "${name}" in the live config`, {
+          objective: name,
+        });
+      const arms = armsOf(o);
+      const targets = [...overridableTargets(o)].map((target) => {
+        const t = live.routing.targets.get(target);
+        const b = t?.backend;
+        const backend = live.backends.get(target);
+        return {
+          target,
+          backend:
+            b === undefined ? null : b.type === 'http' ? { type: b.type, protocol: b.protocol } : { type: b.type },
+          healthy: backend?.healthy() ?? null,
+          arms: arms.filter((a) => a.target === target).map(({ as, balance }) => ({ as, balance })),
+          ...targetReplicas(live, target),
+        };
+      });
+      writeJson(ctx.res, 200, { revision: live.number, objective: name, config: o, targets });
+    },
+  },
+  {
     method: 'GET',
     pattern: '/admin/traffic',
     async handle(ctx) {
@@ -57,3 +89,19 @@ export const consoleRoutes: AdminRoute[] = [
     },
   },
 ];
+
+/** Where an objective names each target, with the balancer the cell or candidate gives it (null: the backend's own). */
+function armsOf(o: ObjectiveConfig): Array<{ target: string; as: string; balance: string | null }> {
+  const out: Array<{ target: string; as: string; balance: string | null }> = [];
+  const add = (use: TargetUse, as: string) =>
+    out.push({ target: armTarget(use), as, balance: armBalance(use) ?? null });
+  add(o.default, 'default');
+  for (const [unit, t] of Object.entries(o.pins)) add(t, `pin ${unit}`);
+  o.rules.forEach((r, i) => add(r.use, `rule ${r.id ?? i}`));
+  for (const e of o.experiments)
+    for (const [cell, c] of Object.entries(e.cells)) add(c.use, `experiment ${e.id} cell ${cell}`);
+  if (o.rollout) add(o.rollout.candidate, `rollout ${o.rollout.percent}%`);
+  for (const s of o.shadow) add(s.use, `shadow ${s.percent}%`);
+  o.policy.fallback.forEach((t, i) => add(t, `fallback[${i}]`));
+  return out;
+}

@@ -6,6 +6,8 @@ import { JunctionError, toJunctionError } from '../errors.js';
 import { newRecord, notifyObservers, type RequestRecord } from '../observe/record.js';
 import { decide, explain } from '../routing/decide.js';
 import type { BucketMemo } from '../routing/bucket-memo.js';
+import type { ReplicaView } from '../backends/types.js';
+import type { Balance } from '../config/schema.js';
 import type { Outcome, RoutingRequest } from '../routing/types.js';
 import type { Revision } from '../runtime/revision.js';
 import type { IncomingMessage } from 'node:http';
@@ -215,5 +217,52 @@ export function explainQuery(rev: Revision, name: string, q: URLSearchParams) {
   const rr = routingRequestOf(item, '', override);
   rr.mayOverride = override !== undefined; // explaining an override shows what it would do; it routes nothing
   const { outcome, trail } = explain(rev.routing, o, rr);
-  return { decision: decisionJson(rev, outcome, rr.unit), trail };
+  return {
+    decision: decisionJson(rev, outcome, rr.unit),
+    trail,
+    ...targetReplicas(rev, outcome.target.id, outcome.balance),
+  };
+}
+
+/**
+ * A target's replicas as explain, the admin API and the console show them
+ * (SPEC §14): the balancer that picks for this arm (`balance`: the arm's, else
+ * the backend's own; null for in-process targets) and each replica now
+ * (address, outstanding, ready, ejected until and why, last load report and
+ * its age, adapters, discovery). `replicas` is null for a target without
+ * replicas (in process) or not built in this revision.
+ */
+export function targetReplicas(rev: Revision, target: string, armBalance?: Balance) {
+  const views = rev.backends.get(target)?.replicas?.();
+  const cfg = rev.routing.targets.get(target)?.backend;
+  const own = cfg?.type === 'http' ? (cfg.balance ?? 'p2c') : null;
+  return { balance: armBalance ?? own, replicas: views?.map(replicaJson) ?? null };
+}
+
+/** One replica with every field present (null when unknown), and how long it stays ejected from now. */
+function replicaJson(v: ReplicaView) {
+  const now = Date.now();
+  return {
+    address: v.address,
+    outstanding: v.outstanding,
+    ready: v.ready,
+    ejectedUntil: v.ejectedUntil === undefined || v.ejectedUntil <= now ? null : v.ejectedUntil,
+    ejectedForMs: v.ejectedUntil === undefined || v.ejectedUntil <= now ? null : v.ejectedUntil - now,
+    ejectedWhy: v.ejectedWhy ?? null,
+    load:
+      v.load === undefined
+        ? null
+        : {
+            queue: v.load.queue,
+            running: v.load.running,
+            kvCache: v.load.kvCache ?? null,
+            ageMs: v.load.ageMs,
+            source: v.load.source,
+          },
+    adapters: v.adapters ?? null,
+    discovery:
+      v.discovery === undefined
+        ? null
+        : { name: v.discovery.name, resolvedAt: v.discovery.resolvedAt ?? null, error: v.discovery.error ?? null },
+  };
 }

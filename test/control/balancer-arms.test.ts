@@ -143,3 +143,57 @@ describe('a balancer arm end to end', () => {
     }
   });
 });
+
+describe('replicas, visible (issue 23, item 5)', () => {
+  it('explain and GET /admin/objectives/{o} list each replica of the target, with the balancer that picks', async () => {
+    const ups = await fleet(2);
+    const TOKEN = 'arms-admin-token';
+    const j: Junction = await startJunction({
+      port: 0,
+      config: armsConfig(ups.map((u) => u.url)),
+      control: { data: ':memory:', admin: { port: 0, token: TOKEN } },
+      log: { error() {}, warn() {}, info() {} },
+    });
+    open.unshift(j);
+    const admin = j.control!.adminUrl!;
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    let unitB = 'u0';
+    for (let i = 0; cellOf(unitB) !== 'B'; i++) unitB = `u${i}`;
+
+    // the data plane's explain: the decided arm, its balancer and the target's replicas
+    const ex = (await (await request(`${j.url}/v1/objectives/chat/explain?unit=${unitB}`)).body.json()) as any;
+    expect(ex.decision).toMatchObject({ target: 'llm@1', cell: 'B', balance: 'prefix' });
+    expect(ex.balance).toBe('prefix');
+    expect(ex.replicas.map((r: { address: string }) => r.address).sort()).toEqual(ups.map((u) => u.url).sort());
+    for (const r of ex.replicas)
+      expect(r).toMatchObject({ outstanding: 0, ready: true, ejectedUntil: null, ejectedWhy: null, load: null });
+    // the admin API's explain (the console's) says the same
+    const adminEx = (await (
+      await request(`${admin}/admin/objectives/chat/explain?unit=${unitB}`, { headers: auth })
+    ).body.json()) as any;
+    expect(adminEx.balance).toBe('prefix');
+    expect(adminEx.replicas).toHaveLength(2);
+
+    const res = await request(`${admin}/admin/objectives/chat`, { headers: auth });
+    expect(res.statusCode).toBe(200);
+    const body = (await res.body.json()) as any;
+    expect(body.objective).toBe('chat');
+    expect(body.config.experiments[0].cells.B.use).toEqual({ target: 'llm@1', balance: 'prefix' });
+    expect(body.targets).toHaveLength(1);
+    const [t] = body.targets;
+    expect(t).toMatchObject({
+      target: 'llm@1',
+      backend: { type: 'http', protocol: 'openai' },
+      healthy: true,
+      balance: 'p2c',
+      arms: [
+        { as: 'default', balance: null },
+        { as: 'experiment balancers cell A', balance: null },
+        { as: 'experiment balancers cell B', balance: 'prefix' },
+      ],
+    });
+    expect(t.replicas.map((r: { address: string }) => r.address).sort()).toEqual(ups.map((u) => u.url).sort());
+    expect((await request(`${admin}/admin/objectives/nope`, { headers: auth })).statusCode).toBe(404);
+    expect((await request(`${admin}/admin/objectives/chat`)).statusCode).toBe(401);
+  });
+});
