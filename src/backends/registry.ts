@@ -33,14 +33,23 @@ const REMOTE = {
   (target: Target, cfg: HttpBackendConfig, baseDir: string, telemetry: Telemetry, options: RemoteOptions) => Backend
 >;
 
+/** `JUNCTION_DNS_SERVERS=127.0.0.1:5353,…`: the DNS servers discovery asks instead of the system's (tests, sidecars). */
+function dnsServersFromEnv(): string[] | undefined {
+  const v = process.env.JUNCTION_DNS_SERVERS;
+  return v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim());
+}
+
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;
   switch (cfg.type) {
-    case 'http':
-      return REMOTE[PROTOCOLS[cfg.protocol].transport](target, cfg, ctx.baseDir, ctx.telemetry, {
+    case 'http': {
+      const backend = REMOTE[PROTOCOLS[cfg.protocol].transport](target, cfg, ctx.baseDir, ctx.telemetry, {
         logger: ctx.logger,
-        dnsServers: ctx.dnsServers,
+        dnsServers: ctx.dnsServers ?? dnsServersFromEnv(),
       });
+      await backend.ready?.(); // discovered replicas: the first answer (a failure leaves the set empty, and says so)
+      return backend;
+    }
     case 'onnx':
       return createOnnxBackend(target, cfg, ctx.baseDir, ctx.sessions);
   }

@@ -56,5 +56,9 @@ export interface Backend {
   endpoint(): string | undefined;
   /** The replicas behind this version now (remote backends; in-process ones have none). */
   replicas?(): ReplicaView[];
+  /** How each discovered name last resolved (backends with `discovery`), for /readyz and explain. */
+  discovery?(): DiscoveryView[];
+  /** Resolves once the backend has its first replicas (discovery's first answer, bounded by the resolver's timeout). */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
