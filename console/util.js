@@ -53,3 +53,10 @@ export function Loading({ what }) {
 
 /** A stored revision's diff (one text, `(no changes)` when empty) or an apply's (a list), as lines. */
 export const diffLines = (d) => (Array.isArray(d) ? d : !d || d === '(no changes)' ? [] : d.split('\n'));
+
+/** A cell's `use` or a rollout's `candidate` as text: `model@version`, or `model@version balance=prefix` for a balancer arm. */
+export const arm = (use) => (typeof use === 'string' ? use : `${use.target} balance=${use.balance}`);
+
+/** Milliseconds as a short age: 850 ms, 4.2 s, 3 min. */
+export const age = (msAgo) =>
+  msAgo == null ? '–' : msAgo < 1000 ? `${Math.round(msAgo)} ms` : msAgo < 120_000 ? `${(msAgo / 1000).toFixed(1)} s` : `${Math.round(msAgo / 60_000)} min`;

@@ -2,7 +2,8 @@
 // and pins, rules, experiments, rollout, default; then shadows and the
 // fallback chain), and its live traffic per target and per experiment cell.
 import { get, enc } from '../api.js';
-import { html, usePoll, ErrorNote, Loading, pct } from '../util.js';
+import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
+import { ReplicasSection } from './replicas.js';
 import { TRAFFIC_POLL_MS } from './objectives.js';
 import { ExperimentTable, RateChart, ScopeNote, TargetTable } from './traffic.js';
 
@@ -59,7 +60,7 @@ export function RoutingPicture({ o }) {
               ${reach !== undefined && html`<span class="muted"> (≈ ${pct(reach)} of units that match no rule)</span>`}</p>
             <ul>${Object.entries(x.cells).map(
               ([name, c]) => html`
-              <li><${Bar} share=${c.weight / weightSum} label=${`cell ${name}`} /> cell <strong>${name}</strong> ${c.weight}% → <code>${c.use}</code></li>`,
+              <li><${Bar} share=${c.weight / weightSum} label=${`cell ${name}`} /> cell <strong>${name}</strong> ${c.weight}% → <code>${arm(c.use)}</code></li>`,
             )}</ul>
           </div>`,
               )
@@ -70,7 +71,7 @@ export function RoutingPicture({ o }) {
         ${
           o.rollout
             ? html`<p><${Bar} share=${o.rollout.percent / 100} label="rollout" />
-            <code>${o.rollout.candidate}</code> for ${o.rollout.percent}% of units (${o.rollout.state})
+            <code>${arm(o.rollout.candidate)}</code> for ${o.rollout.percent}% of units (${o.rollout.state})
             <span class="muted"> ≈ ${pct(rolloutShare)} of units that match no rule</span>
             · <a href="#/rollouts">rollout details</a></p>`
             : html`<p class="muted">none</p>`
@@ -112,6 +113,7 @@ export function ObjectiveView({ name }) {
           : html`<${Loading} what="traffic" />`
       }
     </section>
+    <${ReplicasSection} name=${name} />
     ${
       o.experiments.length > 0 &&
       html`<section aria-labelledby="cells-h">

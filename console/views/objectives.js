@@ -2,7 +2,7 @@
 // with this process's live request rate and error rate.
 import { useState } from 'preact/hooks';
 import { get } from '../api.js';
-import { html, usePoll, ErrorNote, Loading, pct } from '../util.js';
+import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
 import { ScopeNote } from './traffic.js';
 
 export const TRAFFIC_POLL_MS = 2000;
@@ -12,7 +12,7 @@ function active(o) {
   if (Object.keys(o.pins).length) parts.push(`${Object.keys(o.pins).length} pins`);
   if (o.rules.length) parts.push(`${o.rules.length} rule${o.rules.length > 1 ? 's' : ''}`);
   for (const x of o.experiments) parts.push(`experiment ${x.id}`);
-  if (o.rollout) parts.push(`rollout ${o.rollout.candidate} ${o.rollout.percent}% (${o.rollout.state})`);
+  if (o.rollout) parts.push(`rollout ${arm(o.rollout.candidate)} ${o.rollout.percent}% (${o.rollout.state})`);
   for (const s of o.shadow) parts.push(`shadow ${s.use} ${s.percent}%`);
   return parts;
 }

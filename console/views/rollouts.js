@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { call, get, enc } from '../api.js';
 import { ConfirmDialog } from '../confirm.js';
-import { html, usePoll, ErrorNote, Loading, pct, time, diffLines } from '../util.js';
+import { html, usePoll, ErrorNote, Loading, pct, time, diffLines, arm } from '../util.js';
 
 const EFFECT = {
   pause: 'The percent stays; the controller stops advancing it.',
@@ -89,7 +89,7 @@ export function RolloutsView() {
   if (!data.data) return data.error ? html`<${ErrorNote} error=${data.error} />` : html`<${Loading} what="rollouts" />`;
   const ask = (objective, verb, r) =>
     setAction({
-      title: `${verb[0].toUpperCase()}${verb.slice(1)} the rollout of ${r.candidate} on ${objective}?`,
+      title: `${verb[0].toUpperCase()}${verb.slice(1)} the rollout of ${arm(r.candidate)} on ${objective}?`,
       body: html`<p>${EFFECT[verb]}</p><p class="muted">Stored as a new revision by the console; undo it with a rollback.</p>`,
       confirmLabel: `${verb[0].toUpperCase()}${verb.slice(1)}`,
       run: () =>
@@ -104,7 +104,7 @@ export function RolloutsView() {
       (v) => html`
       <section class="card" aria-labelledby=${`ro-${v.objective}`}>
         <h2 id=${`ro-${v.objective}`}><a href=${`#/objectives/${enc(v.objective)}`}>${v.objective}</a>:
-          <code>${v.rollout.candidate}</code> at ${v.rollout.percent}% <span class=${`state ${v.rollout.state}`}>${v.rollout.state}</span></h2>
+          <code>${arm(v.rollout.candidate)}</code> at ${v.rollout.percent}% <span class=${`state ${v.rollout.state}`}>${v.rollout.state}</span></h2>
         <p>Default <code>${v.default}</code>.</p>
         <${Steps} r=${v.rollout} />
         <h3>Gates</h3><${Gates} v=${v} />

@@ -81,7 +81,7 @@ export function ExperimentTable({ experiment }) {
         <th scope="col" class="num">exposures</th><th scope="col" class="num">observed</th></tr></thead>
       <tbody>${experiment.cells.map(
         (c) => html`<tr>
-        <th scope="row">${c.cell}</th><td><code>${c.target}</code></td><td class="num">${pct(c.weight / weightSum)}</td>
+        <th scope="row">${c.cell}</th><td><code>${c.target}${c.balance ? ` balance=${c.balance}` : ''}</code></td><td class="num">${pct(c.weight / weightSum)}</td>
         <td class="num">${c.exposures}</td><td class="num">${total ? pct(c.exposures / total) : '–'}</td></tr>`,
       )}</tbody>
     </table>

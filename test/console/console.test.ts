@@ -276,12 +276,31 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => page.locator('table.models').textContent()).toMatch(/shapes@2.*image-labels: rollout/s);
   });
 
-  it('asks for no token when the admin API runs with --insecure-admin', async () => {
+  it('asks for no token when the admin API runs with --insecure-admin; shows the replicas of a remote target', async () => {
     const up = await startUpstream('insecure');
+    const up2 = await startUpstream('insecure-2');
     const open = await startJunction({
       config: {
-        models: { m: { versions: { '1': { backend: { type: 'http', endpoints: [up.url] } } } } },
-        objectives: { solo: { default: 'm@1' } },
+        models: {
+          m: {
+            class: 'generator',
+            versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [up.url, up2.url] } } },
+          },
+        },
+        objectives: {
+          solo: {
+            interface: 'openai',
+            default: 'm@1',
+            // A balancer as an experiment arm (issue 23): cell B picks m@1's replicas with prefix.
+            experiments: [
+              {
+                id: 'pick',
+                population: 1,
+                cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: { target: 'm@1', balance: 'prefix' } } },
+              },
+            ],
+          },
+        },
       },
       port: 0,
       control: { data: ':memory:', admin: { port: 0, insecure: true } },
@@ -296,10 +315,21 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
       expect(await other.locator('table.objectives tbody th a').allTextContents()).toEqual(['solo']);
       expect(await other.getByText('insecure admin').isVisible()).toBe(true);
       expect(await other.getByLabel('Admin token').count()).toBe(0);
+      // The objective's page: the balancer arm in its routing, and a table of m@1's replicas.
+      await other.getByRole('link', { name: 'solo' }).click();
+      const replicas = other.getByRole('table', { name: 'Replicas of m@1' });
+      await replicas.waitFor();
+      expect(
+        await replicas.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-replica'))),
+      ).toEqual([up.url, up2.url]);
+      expect(await replicas.locator('tbody tr').first().textContent()).toContain('in service');
+      expect(await other.getByRole('list', { name: /Routing/ }).textContent()).toMatch(/cell B.*m@1 balance=prefix/s);
+      expect(await other.getByRole('region', { name: 'Replicas per target' }).textContent()).toContain('picked by p2c');
     } finally {
       await other.close();
       await open.close();
       await up.close();
+      await up2.close();
     }
   });
 
