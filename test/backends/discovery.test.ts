@@ -11,6 +11,7 @@ import { Discovery } from '../../src/backends/discovery.js';
 import { EndpointSet } from '../../src/backends/http/endpoints.js';
 import { ReplicaState } from '../../src/backends/replica.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { startGrpcModelServer } from '../support/servers/grpc-oip.js';
 import { recordTelemetry } from '../support/telemetry.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
@@ -222,5 +223,64 @@ describe('discovery, alone', () => {
     expect(telemetry.count('dropped', 'dns_answer', 10_000 - 256)).toBe(1);
     expect(warnings).toHaveLength(1);
     d.stop();
+  });
+});
+
+describe('discovery for oip-grpc backends', () => {
+  it('resolves a grpc:// name to replicas, follows the answer under traffic, and balances by least load', async () => {
+    const first = await startGrpcModelServer({ simple: ['1'] }, 0, undefined, '127.0.0.2');
+    open.push(first);
+    const port = Number(first.address.split(':')[1]);
+    const second = await startGrpcModelServer({ simple: ['1'] }, port, undefined, '127.0.0.3');
+    open.push(second);
+    const dns = await startDnsServer(['127.0.0.2']);
+    open.push(dns);
+    process.env.JUNCTION_DNS_SERVERS = dns.address;
+    const telemetry = recordTelemetry();
+    const j = await startJunction({
+      telemetry: telemetry.sink,
+      port: 0,
+      config: {
+        models: {
+          simple: {
+            versions: {
+              '1': {
+                backend: {
+                  type: 'http',
+                  protocol: 'oip-grpc',
+                  endpoints: [`grpc://grpc.test:${port}`],
+                  discovery: { intervalMs: 100 },
+                  balance: 'least-load',
+                },
+              },
+            },
+          },
+        },
+        objectives: { identity: { interface: 'oip', default: 'simple@1' } },
+      },
+    });
+    open.unshift(j);
+    const infer = async () => {
+      const res = await request(`${j.url}/v2/models/identity/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [1, 3], data: [[1, 2, 3]] }] }),
+      });
+      await res.body.text();
+      return res.statusCode;
+    };
+    for (let i = 0; i < 5; i++) expect(await infer()).toBe(200);
+    expect(first.received.length).toBe(5);
+    dns.answer = ['127.0.0.2', '127.0.0.3'];
+    await until(() => j.runtime.current!.backends.get('simple@1')!.replicas!().length === 2);
+    const statuses = await Promise.all(Array.from({ length: 40 }, infer));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(second.received.length).toBeGreaterThan(0);
+    dns.answer = ['127.0.0.3'];
+    await until(() => j.runtime.current!.backends.get('simple@1')!.replicas!().length === 1);
+    const before = first.received.length;
+    for (let i = 0; i < 5; i++) expect(await infer()).toBe(200);
+    expect(first.received.length).toBe(before);
+    expect(telemetry.count('picked', 'simple@1', 'fallback-no-report')).toBeGreaterThan(0);
   });
 });

@@ -30,6 +30,7 @@ import { servedModel, servedVersion } from '../protocols/names.js';
 import { unsupported } from '../protocols/unsupported.js';
 import type { Backend } from '../types.js';
 import { GrpcEndpoint } from './channels.js';
+import { Discovery, isDiscoverable } from '../discovery.js';
 import { GrpcHealthChecker } from './health.js';
 import { grpcUpstreamConfig } from './upstream-config.js';
 
@@ -83,8 +84,11 @@ export function createGrpcBackend(
     servername: cfg.tls?.servername,
     maxMessageBytes: MAX_MESSAGE,
   };
+  // With `discovery`, endpoints naming a DNS name are resolved (../discovery.ts), as for HTTP backends.
+  const names = cfg.discovery !== undefined ? cfg.endpoints.filter(isDiscoverable) : [];
+  const fixed = names.length > 0 ? cfg.endpoints.filter((u) => !names.includes(u)) : cfg.endpoints;
   const set = new EndpointSet<GrpcEndpoint>(
-    cfg.endpoints,
+    fixed,
     endpointOptions(cfg),
     (e, healthy) => telemetry.endpointHealthy(target.id, e.url, healthy),
     undefined,
@@ -99,6 +103,26 @@ export function createGrpcBackend(
   set.input.prefixBlocks = 0;
   set.input.adapter = servedModel(cfg, target);
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
+  const discovery =
+    names.length > 0
+      ? new Discovery(set, names, {
+          backend: target.id,
+          intervalMs: cfg.discovery!.intervalMs,
+          maxAddresses: cfg.discovery!.maxAddresses,
+          telemetry,
+          logger: options.logger,
+          dnsServers: options.dnsServers,
+          // A grpcs replica found by address still expects the certificate of the name.
+          open: (url, host) =>
+            new GrpcEndpoint(
+              url,
+              url.startsWith('grpcs:') ? { ...settings, servername: settings.servername ?? host } : settings,
+            ),
+          opened: (e) => telemetry.endpointOpened(target.id, e.url),
+          closed: (e) => telemetry.endpointClosed(target.id, e.url),
+        })
+      : undefined;
+  const discovered = discovery?.start();
   const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
   const checker = new GrpcHealthChecker(set, service, {
     intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
@@ -253,8 +277,11 @@ export function createGrpcBackend(
     send,
     healthy: () => set.anyAvailable(performance.now()),
     replicas: () => set.views(performance.now()),
+    discovery: () => discovery?.views() ?? [],
+    ready: () => discovered ?? Promise.resolve(),
     endpoint: () => cfg.endpoints[0],
     close: async () => {
+      discovery?.stop();
       checker.stop();
       await reporter?.stop();
       await set.close();

@@ -69,6 +69,24 @@ export class Endpoint extends ReplicaState {
   }
 }
 
+/** The longest a removed replica's open calls are waited for before its transport is closed under them. */
+const MAX_DRAIN_MS = 10 * 60_000;
+
+/** Resolves once `e` has no call open (checked every 50 ms), or after MAX_DRAIN_MS. */
+function drained(e: Replica): Promise<void> {
+  if (e.outstanding <= 0) return Promise.resolve();
+  const until = performance.now() + MAX_DRAIN_MS;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (e.outstanding <= 0 || performance.now() > until) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    timer.unref();
+  });
+}
+
 export class EndpointSet<E extends Replica = Endpoint> {
   /** The replicas taking calls now. Replaced whole when membership changes (discovery), never edited in place. */
   endpoints: readonly E[];
@@ -148,7 +166,7 @@ export class EndpointSet<E extends Replica = Endpoint> {
     for (const e of list) {
       e.removed = true;
       clearTimeout(e.recovery);
-      closing.push(e.close().catch(() => undefined));
+      closing.push(drained(e).then(() => e.close().catch(() => undefined)));
     }
     return Promise.all(closing).then(() => undefined);
   }

@@ -36,6 +36,7 @@ export async function startGrpcModelServer(
   models: Record<string, string[]>,
   port = 0,
   creds = ServerCredentials.createInsecure(),
+  host = '127.0.0.1',
 ): Promise<GrpcModelServer> {
   const service = loadOipGrpcService();
   const decodeInfer = (bytes: Buffer) => service.decodeInferRequest(bytes);
@@ -131,9 +132,9 @@ export async function startGrpcModelServer(
   // ModelInfer in bytes (to keep what arrived), everything else decoded as any server would.
   server.addService({ ...service.decoded, ModelInfer: service.passthrough.ModelInfer! }, impl);
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
-  const address = `127.0.0.1:${bound}`;
+  const address = `${host}:${bound}`;
   return {
     address,
     url: `${creds._isSecure() ? 'grpcs' : 'grpc'}://${address}`,
