@@ -27,4 +27,15 @@ describe('describeRollout', () => {
       ].join('\n'),
     );
   });
+
+  it('names a balancer candidate as its arm', () => {
+    expect(
+      describeRollout({
+        objective: 'chat',
+        revision: 3,
+        default: 'llm@1',
+        rollout: { candidate: { target: 'llm@1', balance: 'prefix' }, percent: 10, state: 'running' },
+      }),
+    ).toBe('chat: llm@1 balance=prefix at 10% (running); default llm@1 (revision 3)');
+  });
 });

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ADMIN_OPTIONS, adminCall, adminTarget, printJson, whoAmI } from './admin-client.js';
 import { ROLLOUT_ACTIONS } from '../control/rollout-actions.js';
+import { armLabel, BALANCERS, type Balance, type TargetUse } from '../config/schema.js';
 import { UserError } from './user-error.js';
 
 const ACTIONS: readonly string[] = [...ROLLOUT_ACTIONS, 'status'];
@@ -11,7 +12,7 @@ interface RolloutState {
   objective: string;
   revision: number;
   default: string;
-  rollout: { candidate: string; percent: number; state: string; steps?: number[] } | null;
+  rollout: { candidate: TargetUse; percent: number; state: string; steps?: number[] } | null;
   /** status only: the controller's latest judgement of a stepped rollout. */
   controller?: {
     kind: string;
@@ -33,7 +34,7 @@ export function describeRollout(s: RolloutState): string {
   const judged = s.controller
     ? `\n  controller: ${s.controller.kind} (${s.controller.reason})${gates ? `\n  gates:${gates}` : ''}`
     : '';
-  return `${s.objective}: ${s.rollout.candidate} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
+  return `${s.objective}: ${armLabel(s.rollout.candidate)} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
 }
 
 export async function rolloutCommand(args: string[]): Promise<number> {
@@ -43,6 +44,7 @@ export async function rolloutCommand(args: string[]): Promise<number> {
     options: {
       ...ADMIN_OPTIONS,
       candidate: { type: 'string' },
+      balance: { type: 'string' },
       steps: { type: 'string' },
       message: { type: 'string', short: 'm' },
     },
@@ -50,7 +52,7 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   const [objective, action] = positionals;
   if (!objective || !action || !ACTIONS.includes(action)) {
     throw new UserError(
-      `usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version] [--steps 1,5,25,100]`,
+      `usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version [--balance ${BALANCERS.join('|')}]] [--steps 1,5,25,100]`,
     );
   }
   const target = adminTarget(values.admin);
@@ -65,7 +67,16 @@ export async function rolloutCommand(args: string[]): Promise<number> {
       if (steps.some((n) => !Number.isFinite(n)))
         throw new UserError(`--steps must be comma-separated percents, e.g. 1,5,25,100 (got "${values.steps}")`);
     }
-    const body = { candidate: values.candidate, steps, message: values.message };
+    let candidate: TargetUse | undefined = values.candidate;
+    if (values.balance !== undefined) {
+      if (!(BALANCERS as readonly string[]).includes(values.balance))
+        throw new UserError(`--balance is one of ${BALANCERS.join(', ')} (got "${values.balance}")`);
+      if (values.candidate === undefined)
+        throw new UserError('--balance names the balancer of --candidate: give --candidate model@version too');
+      // A balancer as the rollout's arm: the same target, its replicas picked by another balancer.
+      candidate = { target: values.candidate, balance: values.balance as Balance };
+    }
+    const body = { candidate, steps, message: values.message };
     state = await adminCall<RolloutState>(
       target,
       'POST',

@@ -197,3 +197,50 @@ describe('replicas, visible (issue 23, item 5)', () => {
     expect((await request(`${admin}/admin/objectives/chat`)).statusCode).toBe(401);
   });
 });
+
+describe('a balancer rollout through the admin API', () => {
+  it('starts with { target, balance }, routes its units with the balance, and promote writes the balancer onto the backend', async () => {
+    const ups = await fleet(2);
+    const TOKEN = 'arms-rollout-token';
+    const config = armsConfig(ups.map((u) => u.url));
+    const j: Junction = await startJunction({
+      port: 0,
+      config: { ...config, objectives: { chat: { interface: 'openai', default: 'llm@1' } } },
+      control: { data: ':memory:', admin: { port: 0, token: TOKEN } },
+      log: { error() {}, warn() {}, info() {} },
+    });
+    open.unshift(j);
+    const admin = j.control!.adminUrl!;
+    const post = async (path: string, body: unknown) => {
+      const res = await request(`${admin}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.statusCode, json: (await res.body.json()) as any };
+    };
+    const started = await post('/admin/objectives/chat/rollout/start', {
+      candidate: { target: 'llm@1', balance: 'least-load' },
+      steps: [100],
+    });
+    expect(started.status).toBe(200);
+    expect(started.json.rollout).toMatchObject({ candidate: { target: 'llm@1', balance: 'least-load' }, percent: 100 });
+    const res = await request(`${j.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-unit-id': 'u1' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    expect(res.headers['x-decision']).toBe(`rule=rollout balance=least-load revision=${started.json.revision}`);
+
+    const promoted = await post('/admin/objectives/chat/rollout/promote', {});
+    expect(promoted.status).toBe(200);
+    expect(promoted.json).toMatchObject({ default: 'llm@1', rollout: null });
+    const live = j.runtime.current!.config;
+    expect(live.models.llm!.versions['1']!.backend).toMatchObject({ balance: 'least-load' });
+    const revs = (await (
+      await request(`${admin}/admin/revisions`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).body.json()) as any;
+    expect(JSON.stringify(revs)).toContain('default llm@1, balance least-load on its backend');
+  });
+});
