@@ -97,7 +97,17 @@ export interface Junction {
 export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   // This Junction's own observability and model sessions: nothing process-global (two instances count apart).
   const observability: Observability = wireObservability(opts);
-  const runtime = new Runtime({ telemetry: observability.telemetry });
+  // Backends log what they ignore (load reports, discovery): to the given log, or one made on first use.
+  let backendLog: Logger | undefined = opts.log;
+  const logBackend = (): Logger => (backendLog ??= createLogger());
+  const runtime = new Runtime({
+    telemetry: observability.telemetry,
+    logger: {
+      error: (o, m) => logBackend().error(o, m),
+      warn: (o, m) => logBackend().warn(o, m),
+      info: (o, m) => logBackend().info(o, m),
+    },
+  });
   observability.watch(runtime);
   let control: StartedControl | undefined;
   let readoutRunner: ReadoutRunner | undefined;

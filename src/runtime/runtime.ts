@@ -1,6 +1,7 @@
 // Holds the live revision and swaps it atomically. A new revision is fully
 // built (backends ready, pipelines composed) before the swap, so requests never
 // see a half-applied config; the old one drains and is released.
+import type { Logger } from '../call/hooks.js';
 import type { Config } from '../config/schema.js';
 import { OnnxSessions } from '../backends/onnx/sessions.js';
 import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
@@ -17,6 +18,8 @@ export interface RuntimeServices {
   telemetry?: Telemetry;
   /** Open ONNX Runtime sessions: kept across revisions, released with the last backend using one. */
   sessions?: OnnxSessions;
+  /** Where backends log what they ignore (load reports, discovery), rate-limited. */
+  logger?: Logger;
 }
 
 export class Runtime {
@@ -33,7 +36,11 @@ export class Runtime {
 
   constructor(services: RuntimeServices = {}) {
     this.sessions = services.sessions ?? new OnnxSessions();
-    this.cache = new BackendCache({ telemetry: services.telemetry ?? NO_TELEMETRY, sessions: this.sessions });
+    this.cache = new BackendCache({
+      telemetry: services.telemetry ?? NO_TELEMETRY,
+      sessions: this.sessions,
+      logger: services.logger,
+    });
   }
 
   get current(): Revision | undefined {

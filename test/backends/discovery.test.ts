@@ -69,9 +69,17 @@ async function replicas(ips: string[]): Promise<{ port: number; hosts: Map<strin
   }
 }
 
+const warnings: string[] = [];
+const log = {
+  error: () => undefined,
+  info: () => undefined,
+  warn: (_o: object, m: string) => void warnings.push(m),
+};
+
 async function junction(backend: object, telemetry = recordTelemetry()): Promise<Junction> {
   const j = await startJunction({
     telemetry: telemetry.sink,
+    log,
     port: 0,
     config: {
       models: { m: { versions: { '1': { backend: { type: 'http', ...backend } } } } },
@@ -150,8 +158,9 @@ describe('discovery', () => {
       { endpoints: [`http://replicas.test:${port}`], discovery: { intervalMs: 100 } },
       telemetry,
     );
+    warnings.length = 0;
     dns.fail = true;
-    await until(() => telemetry.count('dropped', 'dns_resolve') >= 1);
+    await until(() => telemetry.count('dropped', 'dns_resolve') >= 2);
     const res = await request(`${j.url}/v1/objectives/o`, { method: 'POST', body: '{}' });
     expect(res.statusCode).toBe(200);
     await res.body.text();
@@ -161,6 +170,7 @@ describe('discovery', () => {
     expect(body.discovery).toEqual([
       expect.objectContaining({ target: 'm@1', name: `http://replicas.test:${port}`, error: expect.any(String) }),
     ]);
+    expect(warnings.filter((w) => w.includes('does not resolve'))).toHaveLength(1); // once, not per attempt
     dns.fail = false;
     await until(() => j.runtime.current!.backends.get('m@1')!.discovery!()[0]!.error === undefined);
   });
