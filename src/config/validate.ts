@@ -1,6 +1,7 @@
 // Semantic checks the schema cannot express. Every problem is collected (never
 // stop at the first) and each names its path and the fix.
 import { interfacesServedBy } from './capabilities.js';
+import { isIP } from 'node:net';
 import { endpointSchemeProblem } from './endpoint-scheme.js';
 import type { ConfigIssue } from './issues.js';
 import { formatPath } from './issues.js';
@@ -39,6 +40,7 @@ export function validateSemantics(config: Config): ConfigIssue[] {
         const problem = endpointSchemeProblem(b.protocol, url);
         if (problem !== undefined) add(['models', model, 'versions', v, 'backend', 'endpoints', i], problem);
       });
+      replicaProblems(b, (rest, message) => add(['models', model, 'versions', v, 'backend', ...rest], message));
     }
   }
 
@@ -255,5 +257,40 @@ function checkWhen(when: WhenConfig, path: PropertyKey[], add: (path: PropertyKe
         `context keys are lowercase (they come from x-context-* headers); write "${key.toLowerCase()}"`,
       );
     }
+  }
+}
+
+/**
+ * What a backend's replica settings (SPEC §14) ask that it cannot do: a
+ * balancer reading the OpenAI request on another protocol, a gRPC replica's
+ * metrics page without its port, discovery with no name to resolve.
+ */
+function replicaProblems(
+  b: Extract<BackendConfig, { type: 'http' }>,
+  add: (path: PropertyKey[], message: string) => void,
+): void {
+  if ((b.balance === 'prefix' || b.balance === 'adapter') && b.protocol !== 'openai')
+    add(
+      ['balance'],
+      `balance ${b.balance} reads the OpenAI request (prompt, model field); protocol ${b.protocol} carries neither: use p2c or least-load`,
+    );
+  if (b.protocol === 'oip-grpc' && b.load?.metrics !== undefined && b.load.metrics.port === undefined)
+    add(
+      ['load', 'metrics', 'port'],
+      "oip-grpc replicas speak gRPC on the endpoint's port: give the port of their Prometheus page (Triton: 8002)",
+    );
+  if (b.discovery !== undefined && b.endpoints.every((u) => !namesHost(u)))
+    add(
+      ['discovery'],
+      'discovery resolves endpoints that name a DNS name (e.g. http://vllm.models.svc:8000); every endpoint here is an IP address',
+    );
+}
+
+/** Whether an endpoint URL names a host by a DNS name, not an IP address. */
+function namesHost(url: string): boolean {
+  try {
+    return isIP(new URL(url).hostname.replace(/^\[|\]$/g, '')) === 0;
+  } catch {
+    return false;
   }
 }
