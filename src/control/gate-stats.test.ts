@@ -266,3 +266,35 @@ describe('a balancer rollout: two arms on one target (issue 23, item 6)', () => 
     expect(metrics.liveCounts('chat', 'chat@1').requests).toBe(1200);
   });
 });
+
+describe('an arm whose counting changes with the rollout', () => {
+  it('chat@1 read from /metrics, then counted apart once the candidate is a balancer on chat@1: published counts never go down', () => {
+    const metrics = createMetrics();
+    const stats = new GateStats(metrics.liveCounts);
+    const base = { objective: 'chat', target: { id: 'chat@1' }, rule: 'default', balance: undefined } as Outcome;
+    const prefix = { objective: 'chat', target: { id: 'chat@1' }, rule: 'rollout', balance: 'prefix' } as Outcome;
+    const serve = (o: Outcome) => {
+      const r = newRecord('r', 'POST', '/v1/chat/completions', 0);
+      r.objective = 'chat';
+      r.outcome = o;
+      r.status = 200;
+      const ended = endRecord(r, { writableFinished: true, headersSent: true, statusCode: 200 }, 5);
+      metrics.end(ended);
+      stats.observe(ended);
+    };
+    const published = (label: string) => stats.entries().find((e) => e.target === label)?.counters.requests;
+    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', 'chat@2'] }]]));
+    for (let i = 0; i < 7; i++) serve(base);
+    expect(published('chat@1')).toBe(7);
+    stats.track(
+      new Map([['chat', { scoreSample: 0, arms: ['chat@1', { target: 'chat@1', balance: 'prefix' as const }] }]]),
+    );
+    for (let i = 0; i < 3; i++) serve(base);
+    for (let i = 0; i < 5; i++) serve(prefix);
+    expect(published('chat@1')).toBe(10); // 7 before, 3 after; none of the prefix arm's 5
+    expect(published('chat@1 balance=prefix')).toBe(5);
+    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', 'chat@3'] }]]));
+    serve(base);
+    expect(published('chat@1')).toBe(11); // back on /metrics, going on from 10
+  });
+});

@@ -138,9 +138,20 @@ export class GateStats {
           if (list === undefined) ownCounted.set(objective, (list = []));
           list.push({ target, balance, arm: a });
         }
-        if (a.pausedAt === undefined) continue;
-        a.since = plus(a.since, minus(this.reading(objective, a), a.pausedAt));
-        a.pausedAt = undefined;
+        if (a.pausedAt !== undefined) {
+          a.since = plus(a.since, minus(this.reading(objective, a), a.pausedAt));
+          a.pausedAt = undefined;
+        }
+        // A new rollout may change how an arm is counted (chat@1 read from /metrics while the candidate
+        // was chat@2, counted here once the candidate is chat@1 balance=prefix): what is published
+        // goes on from where it was, never down.
+        if (own && a.own === undefined) {
+          a.own = minus(this.live(objective, target), a.since);
+          a.since = emptyLive();
+        } else if (!own && a.own !== undefined) {
+          a.since = minus(this.live(objective, target), minus(a.own, a.since));
+          a.own = undefined;
+        }
       }
     }
     this.ownCounted = ownCounted;
