@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 
-const config = (backend: { protocol?: string }) => ({
+const config = (backend: { protocol?: string; [key: string]: unknown }) => ({
   models: { m: { versions: { '1': { backend: { type: 'http', ...backend } } } } },
   objectives: {
     o: {
@@ -14,7 +14,7 @@ const config = (backend: { protocol?: string }) => ({
     },
   },
 });
-const problems = (backend: { protocol?: string }): string => {
+const problems = (backend: { protocol?: string; [key: string]: unknown }): string => {
   try {
     validateConfig(config(backend));
     return '';
