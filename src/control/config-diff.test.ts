@@ -28,4 +28,14 @@ describe('configDiff', () => {
   it('the first revision lists what it adds', () => {
     expect(configDiff(undefined, { models: {}, objectives: {} })).toEqual(['+ models: {}', '+ objectives: {}']);
   });
+
+  it('a rollout candidate turned into a balancer arm, and its balancer changed, read as such', () => {
+    const rollout = (candidate: unknown) => ({ objectives: { c: { rollout: { candidate, percent: 5 } } } });
+    expect(configDiff(rollout('llm@2'), rollout({ target: 'llm@1', balance: 'prefix' }))).toEqual([
+      '~ objectives.c.rollout.candidate: "llm@2" → {"target":"llm@1","balance":"prefix"}',
+    ]);
+    expect(
+      configDiff(rollout({ target: 'llm@1', balance: 'prefix' }), rollout({ target: 'llm@1', balance: 'least-load' })),
+    ).toEqual(['~ objectives.c.rollout.candidate.balance: "prefix" → "least-load"']);
+  });
 });
