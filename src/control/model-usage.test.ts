@@ -15,9 +15,17 @@ describe('modelUsage', () => {
           pins: { u1: 'm@2' },
           rules: [{ id: 'br', when: { context: { country: 'BR' } }, use: 'm@2' }],
           experiments: [
-            { id: 'x', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@3' } } },
+            {
+              id: 'x',
+              population: 1,
+              cells: {
+                A: { weight: 50, use: 'm@1' },
+                B: { weight: 25, use: 'm@3' },
+                C: { weight: 25, use: { target: 'm@1', balance: 'least-load' } },
+              },
+            },
           ],
-          rollout: { candidate: 'm@3', percent: 5 },
+          rollout: { candidate: { target: 'm@3', balance: 'least-load' }, percent: 5 },
           shadow: [{ use: 'm@2', percent: 10 }],
           policy: { fallback: ['m@2'] },
         },
@@ -27,9 +35,13 @@ describe('modelUsage', () => {
     expect(byTarget['m@1']).toEqual([
       { objective: 'cw', as: 'default' },
       { objective: 'cw', as: 'experiment', detail: 'x cell A' },
+      { objective: 'cw', as: 'experiment', detail: 'x cell C balance=least-load' },
     ]);
     expect(byTarget['m@2']!.map((u) => u.as)).toEqual(['pin', 'rule', 'shadow', 'fallback']);
-    expect(byTarget['m@3']!.map((u) => `${u.as}:${u.detail}`)).toEqual(['experiment:x cell B', 'rollout:5% running']);
+    expect(byTarget['m@3']!.map((u) => `${u.as}:${u.detail}`)).toEqual([
+      'experiment:x cell B',
+      'rollout:5% running balance=least-load',
+    ]);
     expect(byTarget['m@4']).toEqual([]);
   });
 });
