@@ -67,4 +67,21 @@ describe('nginx export', () => {
       ),
     ).toThrow(/cannot be written into an nginx config/);
   });
+
+  it('says balancer arms are Junction-only, and lists their targets like any other', () => {
+    const config = (use: unknown) =>
+      validateConfig({
+        models: { m: { versions: { '1': http(['http://10.0.0.1:8000']), '2': http(['http://10.0.0.2:8000']) } } },
+        objectives: {
+          o: {
+            default: 'm@1',
+            experiments: [{ id: 'e', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use } } }],
+          },
+        },
+      });
+    const arms = nginxConfig(config({ target: 'm@2', balance: 'least-load' }), opts);
+    expect(arms).toContain('# This config has balancer arms');
+    expect(arms).toContain('# m@2 (raw): objectives o');
+    expect(nginxConfig(config('m@2'), opts)).not.toContain('balancer arms');
+  });
 });
