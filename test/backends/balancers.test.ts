@@ -121,6 +121,35 @@ describe('balancers through the http backend', () => {
     expect(line).toMatchObject({ endpoint: ups[0]!.url, pick: 'p2c' });
   });
 
+  it("a shadow copy does not replace the live call's replica in the decision log", async () => {
+    const [live, shadow] = await fleet(2);
+    const file = join(mkdtempSync(join(tmpdir(), 'junction-pick-')), 'decisions.jsonl');
+    const j = await startJunction({
+      port: 0,
+      decisionLog: file,
+      config: {
+        models: {
+          llm: {
+            class: 'generator',
+            versions: {
+              '1': { backend: { type: 'http', protocol: 'openai', endpoints: [live!.url] } },
+              '2': { backend: { type: 'http', protocol: 'openai', endpoints: [shadow!.url] } },
+            },
+          },
+        },
+        objectives: { chat: { interface: 'openai', default: 'llm@1', shadow: [{ use: 'llm@2', percent: 100 }] } },
+      },
+    });
+    open.unshift(j);
+    await chat(j, 'x', 'y');
+    const deadline = Date.now() + 5000;
+    while (!shadow!.received.some((r) => r.url === '/v1/chat/completions') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    await j.close();
+    const line = JSON.parse(readFileSync(file, 'utf8').trim().split('\n')[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ endpoint: live!.url, pick: 'p2c' });
+  });
+
   it('replicas() shows each replica with its load report', async () => {
     const ups = await fleet(2);
     const { j } = await junctionWith({ endpoints: ups.map((u) => u.url), balance: 'least-load' });

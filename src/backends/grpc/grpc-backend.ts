@@ -175,7 +175,8 @@ export function createGrpcBackend(
     endpoint.sentSinceReport++;
     const reason = set.reason;
     telemetry.picked(target.id, reason);
-    if (call.record !== undefined) {
+    // A shadow copy shares the live call's record: the record names the live call's replica only.
+    if (call.record !== undefined && call.headers['x-shadow-of'] === undefined) {
       call.record.endpoint = endpoint.address;
       call.record.pick = reason;
     }

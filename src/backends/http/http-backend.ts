@@ -131,7 +131,8 @@ export function createHttpBackend(
     const reason = set.reason;
     telemetry.picked(target.id, reason);
     const record = call.record;
-    if (record !== undefined) {
+    // A shadow copy shares the live call's record: the record names the live call's replica only.
+    if (record !== undefined && call.headers['x-shadow-of'] === undefined) {
       record.endpoint = endpoint.address;
       record.pick = reason;
     }
