@@ -8,7 +8,7 @@
 // (before/peak/after), a normal call's latency while the scenario ran, what
 // clients saw, and what Junction recorded (junction_requests_total by code),
 // so "every failure recorded as one" can be checked.
-// Run: npm run build && tsx scripts/outage-scenarios.ts [seconds]   (default 60)
+// Run: npm run build && tsx scripts/outage-scenarios.ts [seconds]   (default 60; ONLY=word,… picks scenarios)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -472,13 +472,22 @@ async function keylessBodies(j: Started): Promise<object> {
  * limit allows. Counts how many the server closed by itself within `waitMs`.
  */
 async function silentConnections(j: Started, count: number, waitMs: number): Promise<object> {
-  const ports = [Number(new URL(j.url).port), Number(new URL(j.admin).port), j.grpcPort];
+  const listeners = {
+    data: Number(new URL(j.url).port),
+    admin: Number(new URL(j.admin).port),
+    grpc: j.grpcPort,
+  };
+  const names = Object.keys(listeners) as Array<keyof typeof listeners>;
+  const closedByServer: Record<string, number> = { data: 0, admin: 0, grpc: 0 };
   let opened = 0;
-  let closedByServer = 0;
   let refused = 0;
+  let waiting = true;
   const sockets: Socket[] = [];
   for (let i = 0; i < count; i++) {
-    const s = connect(ports[i % 3]!, '127.0.0.1');
+    const name = names[i % 3]!;
+    const s = connect(listeners[name], '127.0.0.1');
+    // Silent, not deaf: an HTTP/2 server speaks first (SETTINGS), and a paused socket never sees the server's close.
+    s.resume();
     s.on('error', () => {
       refused++;
     });
@@ -486,19 +495,19 @@ async function silentConnections(j: Started, count: number, waitMs: number): Pro
       opened++;
     });
     s.on('close', () => {
-      closedByServer++;
+      if (waiting) closedByServer[name]!++;
     });
     sockets.push(s);
     if (i % 200 === 199) await sleep(20);
   }
   await sleep(waitMs);
-  const closedInTime = closedByServer;
+  waiting = false;
   for (const s of sockets) s.destroy();
   return {
     connections: `${count} silent sockets across data, admin and gRPC`,
     opened,
     refusedOrReset: refused,
-    closedByServerWithin: { ms: waitMs, count: closedInTime },
+    closedByServerWithin: { ms: waitMs, ...closedByServer },
   };
 }
 
@@ -603,6 +612,12 @@ async function sigterm(j: Started): Promise<object> {
   return { scenario: 'SIGTERM with 300 idle and half-open sockets open', exit: outcome, ms };
 }
 
+/** `ONLY=silent,gRPC` runs the scenarios whose names contain one of the words (case-insensitive); all by default. */
+const ONLY = (process.env.ONLY ?? '')
+  .toLowerCase()
+  .split(',')
+  .filter((w) => w !== '');
+const chosen = (name: string) => ONLY.length === 0 || ONLY.some((w) => name.toLowerCase().includes(w));
 const LIMITED_KEY = 'jk_outage-scenarios-limited';
 const ADMIN_TOKEN = 'outage-scenarios-admin-token';
 const ok = await upstream(json);
@@ -650,14 +665,16 @@ try {
     ['keyless 16 MiB bodies', () => keylessBodies(j)],
     ['slow bodies', () => slowBodies(j, SECONDS)],
   ];
-  for (const [name, run] of scenarios) {
+  for (const [name, run] of scenarios.filter(([name]) => chosen(name))) {
     console.log(JSON.stringify(await measured(name, j, run)));
     if (j.child.exitCode !== null) throw new Error(`junction exited with ${j.child.exitCode}`);
   }
-  console.log(JSON.stringify(await sigterm(j)));
-  tlsJ = await startJunction(config, ['--tls-cert', certs.serverCertFile, '--tls-key', certs.serverKeyFile]);
-  console.log(JSON.stringify(await measured('stalled TLS handshakes', tlsJ, () => stalledHandshakes(tlsJ!, 15_000))));
-  console.log(JSON.stringify(await sigterm(tlsJ)));
+  if (chosen('SIGTERM')) console.log(JSON.stringify(await sigterm(j)));
+  if (chosen('stalled TLS handshakes')) {
+    tlsJ = await startJunction(config, ['--tls-cert', certs.serverCertFile, '--tls-key', certs.serverKeyFile]);
+    console.log(JSON.stringify(await measured('stalled TLS handshakes', tlsJ, () => stalledHandshakes(tlsJ!, 15_000))));
+    console.log(JSON.stringify(await sigterm(tlsJ)));
+  }
 } finally {
   for (const p of [j, tlsJ]) if (p !== undefined && p.child.exitCode === null) p.child.kill('SIGKILL');
   certs.remove();
