@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseOrca } from './orca.js';
 import { PRESETS } from './presets.js';
-import { parseLoad } from './prom-text.js';
+import { loraAdapters, parseLoad } from './prom-text.js';
 
 const VLLM = `# HELP vllm:num_requests_waiting Number of requests waiting to be processed.
 # TYPE vllm:num_requests_waiting gauge
@@ -76,5 +76,14 @@ describe('ORCA endpoint-load-metrics', () => {
     expect(parseOrca('JSON {"named_metrics":{"queue":"2"}}')).toBeUndefined();
     expect(parseOrca(`TEXT named_metrics.queue=1, ${'x=1, '.repeat(2000)}`)).toBeUndefined();
     expect(parseOrca('TEXT cpu_utilization=0.5')).toBeUndefined(); // nothing Junction reads
+  });
+});
+
+describe('LoRA adapters from vLLM metrics', () => {
+  it('reads running and waiting adapters of vllm:lora_requests_info', () => {
+    const text =
+      'vllm:lora_requests_info{max_lora="4",running_lora_adapters="sql-lora,chat-lora",waiting_lora_adapters="x-lora"} 1.7e9\n';
+    expect(loraAdapters(text)).toEqual(new Set(['sql-lora', 'chat-lora', 'x-lora']));
+    expect(loraAdapters('vllm:num_requests_waiting 1\n')).toBeUndefined();
   });
 });

@@ -93,3 +93,35 @@ export function parseLoad(text: string, names: MetricNames): ParsedLoad {
     rejected,
   };
 }
+
+/** At most this many adapter names are taken from one page. */
+const MAX_ADAPTERS = 1024;
+
+/**
+ * The LoRA adapters vLLM reports in `vllm:lora_requests_info` (labels
+ * `running_lora_adapters` and `waiting_lora_adapters`, comma-separated): the
+ * adapters it has requests for, so loaded; undefined when the page has no such
+ * series. The model list (`/v1/models`) also names the idle ones.
+ */
+export function loraAdapters(text: string): Set<string> | undefined {
+  let found: Set<string> | undefined;
+  let at = text.indexOf('vllm:lora_requests_info{');
+  while (at >= 0) {
+    const close = text.indexOf('}', at);
+    if (close < 0) break;
+    const labels = text.slice(at, close);
+    for (const label of ['running_lora_adapters="', 'waiting_lora_adapters="']) {
+      const start = labels.indexOf(label);
+      if (start < 0) continue;
+      const end = labels.indexOf('"', start + label.length);
+      if (end < 0) continue;
+      found ??= new Set();
+      for (const name of labels.slice(start + label.length, end).split(',')) {
+        const trimmed = name.trim();
+        if (trimmed !== '' && trimmed.length <= 512 && found.size < MAX_ADAPTERS) found.add(trimmed);
+      }
+    }
+    at = text.indexOf('vllm:lora_requests_info{', close);
+  }
+  return found;
+}

@@ -11,7 +11,7 @@ import type { Telemetry } from '../../observe/telemetry.js';
 import type { ReplicaState } from '../replica.js';
 import type { TlsConnectOptions } from '../tls.js';
 import { parseOrca } from './orca.js';
-import { parseLoad } from './prom-text.js';
+import { loraAdapters, parseLoad } from './prom-text.js';
 import type { MetricNames } from './presets.js';
 
 /** Largest metrics page or model list read; past it the answer is dropped. */
@@ -44,6 +44,9 @@ export class LoadReporter {
   private lastWarn = -Infinity;
   private stopped = false;
   private readonly clock: () => number;
+  /** Per replica: adapters from its model list and from its metrics, merged into `adapters`. */
+  private readonly listed = new WeakMap<ReplicaState, ReadonlySet<string>>();
+  private readonly running = new WeakMap<ReplicaState, ReadonlySet<string>>();
 
   constructor(private readonly opts: LoadReporterOptions) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -104,6 +107,13 @@ export class LoadReporter {
   private async scrape(e: ReplicaState, path: string, names: MetricNames): Promise<void> {
     const text = await this.fetchBounded(e, path, 'metrics');
     if (text === undefined || this.stopped || e.removed) return;
+    if (this.opts.adaptersPath !== undefined) {
+      const lora = loraAdapters(text);
+      if (lora !== undefined) {
+        this.running.set(e, lora);
+        this.mergeAdapters(e);
+      }
+    }
     const load = parseLoad(text, names);
     if (load.rejected > 0)
       this.warn('metrics', e, `${load.rejected} metric value(s) that cannot be load were ignored`, load.rejected);
@@ -125,7 +135,8 @@ export class LoadReporter {
         const id = (m as { id?: unknown } | null)?.id;
         if (typeof id === 'string' && id.length <= 512) ids.add(id);
       }
-      e.adapters = ids;
+      this.listed.set(e, ids);
+      this.mergeAdapters(e);
     } catch {
       this.warn('models', e, 'the model list is not an OpenAI model list ({"data":[{"id":…}]})');
     }
@@ -165,6 +176,12 @@ export class LoadReporter {
       if (!this.stopped) this.warn(what, e, `the ${what} request failed: ${(err as Error).message}`);
       return undefined;
     }
+  }
+
+  private mergeAdapters(e: ReplicaState): void {
+    const listed = this.listed.get(e);
+    const running = this.running.get(e);
+    e.adapters = running === undefined ? listed : listed === undefined ? running : new Set([...listed, ...running]);
   }
 
   private apply(
