@@ -246,9 +246,15 @@ export class SimReplica {
     return Math.min(n * this.params.blockTokens, tokensOf(prompt, this.params) - 1);
   }
 
-  /** Dies: every open socket destroyed (streams cut mid-answer), no longer listening. */
-  kill(): void {
-    if (this.dead) return;
+  /**
+   * Dies: every open socket destroyed (streams cut mid-answer), no longer
+   * listening. Says how many of its requests had started their answer (bytes
+   * sent) and how many had not (waiting, or in prefill).
+   */
+  kill(): { started: number; notStarted: number } {
+    const inFlight = [...this.running, ...this.waiting];
+    const started = inFlight.filter((r) => r.headersSent).length;
+    if (this.dead) return { started: 0, notStarted: 0 };
     this.dead = true;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -259,6 +265,7 @@ export class SimReplica {
     this.running.length = 0;
     this.waiting.length = 0;
     this.held = 0;
+    return { started, notStarted: inFlight.length - started };
   }
 
   async close(): Promise<void> {

@@ -92,6 +92,8 @@ export interface RunResult {
   picks: Record<string, number>;
   wallSeconds: number;
   simSeconds: number;
+  /** Death: the killed replica's requests that had started their answer, and those that had not. */
+  killed?: { started: number; notStarted: number };
 }
 
 interface Options {
@@ -306,7 +308,7 @@ export async function runOne(s: Scenario, v: Variant, o: Options): Promise<RunRe
     const due = at * 1000 * o.scale;
     if (!killed && due >= killAt && s.kill) {
       await sleep(t0 + killAt - performance.now());
-      replicas[s.kill.replica]!.kill();
+      base.killed = replicas[s.kill.replica]!.kill();
       killed = true;
     }
     await sleep(t0 + due - performance.now());
@@ -363,7 +365,9 @@ export function summarize(r: RunResult, scale: number): Record<string, string | 
     'max/mean served': fmt(Math.max(...served) / mean, 2),
     'peak running': Math.max(...r.replicas.map((x) => x.peakRunning)),
     'peak waiting': Math.max(...r.replicas.map((x) => x.peakWaiting)),
-    failed: failed.length === 0 ? 0 : `${failed.length} (${cut} cut mid-stream, ${failed.length - cut} before content)`,
+    failed:
+      (failed.length === 0 ? '0' : `${failed.length} (${cut} cut mid-stream, ${failed.length - cut} before content)`) +
+      (r.killed ? `; at the kill ${r.killed.started} started, ${r.killed.notStarted} not` : ''),
     _span: simSpan,
   };
 }
