@@ -1,6 +1,9 @@
 // `npm run bench`: every benchmark in one run on one machine, printed as
 // ratios. `--write` also saves the report to docs/bench-results.md.
-import { writeFileSync } from 'node:fs';
+// `--fleet` adds the simulated LLM fleet (bench/llm-fleet, ~10 minutes; alone:
+// `npx tsx bench/llm-fleet/run.ts`); without it `--write` keeps the fleet
+// section already in docs/bench-results.md.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { httpChart } from './chart.js';
 import { benchConsole } from './console.js';
@@ -14,6 +17,7 @@ import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
 import { benchPick } from './pick.js';
 import { benchReadout } from './readout.js';
+import { benchFleet, fleetBlock } from './llm-fleet/run.js';
 import { formatSection, type BenchSection } from './report.js';
 import { benchTokens } from './tokens.js';
 
@@ -34,6 +38,9 @@ const benches: Array<[string, Bench]> = [
   ['console', () => benchConsole(quick)],
   ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],
 ];
+if (process.argv.includes('--fleet')) {
+  benches.push(['llm-fleet', async () => (await benchFleet({ scale: 0.25, seconds: quick ? 20 : 60 })).section]);
+}
 
 const header = [
   '# Junction benchmark report',
@@ -45,18 +52,29 @@ const header = [
 let report = header;
 console.log(header);
 let httpSection: BenchSection | undefined;
+let fleetText: string | undefined;
 for (const [name, bench] of benches) {
   const section = await bench().catch((err: Error) => ({ name, rows: [], notes: [`failed: ${err.message}`] }));
   if (name === 'http') httpSection = section;
   const text = formatSection(section);
+  if (name === 'llm-fleet') {
+    fleetText = text;
+    console.log(text);
+    continue;
+  }
   console.log(text);
   report += `${text}\n`;
 }
 if (process.argv.includes('--write')) {
-  writeFileSync(
-    new URL('../docs/bench-results.md', import.meta.url),
-    `${report}\n![throughput and latency](bench-chart.svg)\n`,
-  );
+  const results = new URL('../docs/bench-results.md', import.meta.url);
+  let previous = '';
+  try {
+    previous = readFileSync(results, 'utf8');
+  } catch {
+    // no report yet
+  }
+  const fleet = fleetText === undefined ? fleetBlock(previous) : fleetBlock(fleetText, true);
+  writeFileSync(results, `${report}\n![throughput and latency](bench-chart.svg)\n${fleet ? `\n${fleet}\n` : ''}`);
   if (httpSection && httpSection.rows.length > 0)
     writeFileSync(new URL('../docs/bench-chart.svg', import.meta.url), httpChart(httpSection));
   console.log('wrote docs/bench-results.md and docs/bench-chart.svg');

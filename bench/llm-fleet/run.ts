@@ -64,6 +64,8 @@ export const VARIANTS: Variant[] = [
   { name: 'prefix', balance: 'prefix' },
   // The whole history in the key: 64 blocks of 1 KiB (the default 8 × 256 B covers only the system prompt).
   { name: 'prefix (64×1KiB)', balance: 'prefix', prefix: { blockChars: 1024, blocks: 64 } },
+  // No call here names a LoRA adapter: shows what adapter balancing does with none.
+  { name: 'adapter', balance: 'adapter' },
   { name: 'oracle', oracle: true },
 ];
 
@@ -437,6 +439,17 @@ export async function benchFleet(
 
 const MARK_BEGIN = '<!-- llm-fleet:begin -->';
 const MARK_END = '<!-- llm-fleet:end -->';
+
+/**
+ * The fleet section of a report, between its markers (`wrap`: `text` is a
+ * fresh section to wrap in them); '' when there is none.
+ */
+export function fleetBlock(text: string, wrap = false): string {
+  if (wrap) return `${MARK_BEGIN}\n${text}\n${MARK_END}`;
+  const a = text.indexOf(MARK_BEGIN);
+  const b = text.indexOf(MARK_END);
+  return a >= 0 && b > a ? text.slice(a, b + MARK_END.length) : '';
+}
 
 /** Replaces (or appends) the fleet section of docs/bench-results.md. */
 export function writeFleetSection(text: string, file = new URL('../../docs/bench-results.md', import.meta.url)): void {
