@@ -13,7 +13,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { keyDigest } from '../src/tenancy/keys.js';
 import { makeTestCerts } from '../test/support/certs.js';
+import { inferMessage, prefix, rawCall, rawSession } from '../test/grpc/raw-grpc.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 60);
@@ -351,57 +351,40 @@ async function limitedCaller(j: Started, seconds: number): Promise<object> {
   return { callerLimit: '1 request/s, burst 1', statuses };
 }
 
-/** A raw gRPC ModelInfer call over HTTP/2: model_name, then `size` bytes of raw_input_contents. */
-function grpcInfer(port: number, size: number, opts: { gzip?: boolean; key?: string } = {}): Promise<string> {
-  const name = Buffer.from('plain');
-  const payload = Buffer.alloc(size);
-  const lenVarint = (n: number) => {
-    const out: number[] = [];
-    while (n >= 0x80) {
-      out.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return Buffer.from(out);
-  };
-  let message = Buffer.concat([Buffer.from([0x0a, name.length]), name, Buffer.from([0x3a]), lenVarint(size), payload]);
-  if (opts.gzip === true) message = gzipSync(message);
-  const prefix = Buffer.alloc(5);
-  prefix[0] = opts.gzip === true ? 1 : 0;
-  prefix.writeUInt32BE(message.length, 1);
-  return new Promise((resolve) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => resolve('session-error'));
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': '/inference.GRPCInferenceService/ModelInfer',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    };
+/** ModelInfer messages by size and compression, made once: the attackers share this process with the probe. */
+const MESSAGES = new Map<string, Buffer>();
+
+function framedMessage(size: number, gzip: boolean): Buffer {
+  const key = `${size}:${gzip}`;
+  let framed = MESSAGES.get(key);
+  if (framed === undefined) {
+    const message = inferMessage({ model_name: 'plain', raw_input_contents: [Buffer.alloc(size)] });
+    const body = gzip ? gzipSync(message) : message;
+    framed = Buffer.concat([prefix(body.length, gzip ? 1 : 0), body]);
+    MESSAGES.set(key, framed);
+  }
+  return framed;
+}
+
+/**
+ * A raw gRPC ModelInfer call over HTTP/2 (the tests' client: written in slices as a gRPC library
+ * does, so node:http2's own client keeps reading the server's answer): its grpc-status, or how the
+ * stream ended.
+ */
+async function grpcInfer(port: number, size: number, opts: { gzip?: boolean; key?: string } = {}): Promise<string> {
+  const session = rawSession(port);
+  try {
+    const headers: Record<string, string> = {};
     if (opts.gzip === true) headers['grpc-encoding'] = 'gzip';
     if (opts.key !== undefined) headers.authorization = `Bearer ${opts.key}`;
-    const stream = session.request(headers);
-    let status = 'none';
-    stream.on('response', (h) => {
-      if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
-    });
-    stream.on('trailers', (t) => {
-      if (t['grpc-status'] !== undefined) status = String(t['grpc-status']);
-    });
-    stream.on('error', () => undefined);
-    stream.on('close', () => {
-      session.close();
-      // Refused while still sending: the server's answer can be lost to its reset; say how it ended.
-      resolve(status === 'none' ? `reset(${stream.rstCode})` : status);
-    });
-    stream.resume();
-    stream.write(prefix);
-    stream.end(message);
-    setTimeout(() => {
-      stream.close();
-      session.destroy();
-    }, 30_000).unref();
-  });
+    const call = rawCall(session, headers);
+    call.end(framedMessage(size, opts.gzip === true));
+    const answer = await Promise.race([call.answer, sleep(30_000).then(() => undefined)]);
+    if (answer === undefined) return 'no answer in 30 s';
+    return answer.status === undefined ? `reset(${answer.rstCode})` : String(answer.status);
+  } finally {
+    session.destroy();
+  }
 }
 
 /** Keyless ModelInfer calls: 32 MiB messages, and gzip ones of ~32 KiB that would inflate to 32 MiB. */

@@ -76,8 +76,13 @@ export function rawCall(session: ClientHttp2Session, headers: Record<string, str
       for (let at = 0; at < bytes.length && !stream.destroyed; at += SLICE) {
         if (!stream.write(bytes.subarray(at, at + SLICE))) {
           await new Promise<void>((resolve) => {
-            stream.once('drain', resolve);
-            stream.once('close', resolve);
+            const go = () => {
+              stream.off('drain', go);
+              stream.off('close', go);
+              resolve();
+            };
+            stream.once('drain', go);
+            stream.once('close', go);
           });
         }
       }
