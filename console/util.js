@@ -59,4 +59,10 @@ export const arm = (use) => (typeof use === 'string' ? use : `${use.target} bala
 
 /** Milliseconds as a short age: 850 ms, 4.2 s, 3 min. */
 export const age = (msAgo) =>
-  msAgo == null ? '–' : msAgo < 1000 ? `${Math.round(msAgo)} ms` : msAgo < 120_000 ? `${(msAgo / 1000).toFixed(1)} s` : `${Math.round(msAgo / 60_000)} min`;
+  msAgo == null
+    ? '–'
+    : msAgo < 1000
+      ? `${Math.round(msAgo)} ms`
+      : msAgo < 120_000
+        ? `${(msAgo / 1000).toFixed(1)} s`
+        : `${Math.round(msAgo / 60_000)} min`;

@@ -1,7 +1,14 @@
 // The routing core's vocabulary. Everything here is built once per config
 // revision (compile.ts) and only read on the request path.
 import type { RuleIndex } from './rule-index.js';
-import type { Balance, BackendConfig, InterfaceName, ModelClassName, ObjectiveConfig, TrafficClass } from '../config/schema.js';
+import type {
+  Balance,
+  BackendConfig,
+  InterfaceName,
+  ModelClassName,
+  ObjectiveConfig,
+  TrafficClass,
+} from '../config/schema.js';
 
 /** A deployable `model@version` with where it runs. Shared by every objective that names it. */
 export interface Target {
