@@ -186,3 +186,50 @@ export class Discovery<E extends Replica> {
     });
   }
 }
+
+/**
+ * A backend's endpoints as written, split for `discovery`: the names to
+ * resolve (hosts that are not IP literals; none without `discovery`) and the
+ * replicas that are fixed. HTTP and gRPC backends both start from this.
+ */
+export function splitEndpoints(cfg: {
+  endpoints: readonly string[];
+  discovery?: { intervalMs: number; maxAddresses: number } | undefined;
+}): { names: string[]; fixed: readonly string[] } {
+  const names = cfg.discovery !== undefined ? cfg.endpoints.filter(isDiscoverable) : [];
+  return { names, fixed: names.length > 0 ? cfg.endpoints.filter((u) => !names.includes(u)) : cfg.endpoints };
+}
+
+/**
+ * The backend's discovery of `names` into `set`, started (undefined when there
+ * are no names): the one wiring of HTTP and gRPC backends, which differ only in
+ * how a replica is opened for an address and how it is named in metrics.
+ */
+export function startDiscovery<E extends Replica>(
+  set: EndpointSet<E>,
+  names: readonly string[],
+  cfg: { discovery?: { intervalMs: number; maxAddresses: number } | undefined },
+  opts: {
+    backend: string;
+    telemetry: Telemetry;
+    logger?: Logger | undefined;
+    dnsServers?: readonly string[] | undefined;
+    open: (url: string, host: string) => E;
+    label: (e: E) => string;
+  },
+): { discovery: Discovery<E>; started: Promise<void> } | undefined {
+  if (names.length === 0 || cfg.discovery === undefined) return undefined;
+  const { telemetry, backend, label } = opts;
+  const discovery = new Discovery(set, names, {
+    backend,
+    intervalMs: cfg.discovery.intervalMs,
+    maxAddresses: cfg.discovery.maxAddresses,
+    telemetry,
+    logger: opts.logger,
+    dnsServers: opts.dnsServers,
+    open: opts.open,
+    opened: (e) => telemetry.endpointOpened(backend, label(e as E)),
+    closed: (e) => telemetry.endpointClosed(backend, label(e as E)),
+  });
+  return { discovery, started: discovery.start() };
+}

@@ -30,7 +30,7 @@ import { servedModel, servedVersion } from '../protocols/names.js';
 import { unsupported } from '../protocols/unsupported.js';
 import type { Backend } from '../types.js';
 import { GrpcEndpoint } from './channels.js';
-import { Discovery, isDiscoverable } from '../discovery.js';
+import { splitEndpoints, startDiscovery } from '../discovery.js';
 import { GrpcHealthChecker } from './health.js';
 import { grpcUpstreamConfig } from './upstream-config.js';
 
@@ -85,8 +85,7 @@ export function createGrpcBackend(
     maxMessageBytes: MAX_MESSAGE,
   };
   // With `discovery`, endpoints naming a DNS name are resolved (../discovery.ts), as for HTTP backends.
-  const names = cfg.discovery !== undefined ? cfg.endpoints.filter(isDiscoverable) : [];
-  const fixed = names.length > 0 ? cfg.endpoints.filter((u) => !names.includes(u)) : cfg.endpoints;
+  const { names, fixed } = splitEndpoints(cfg);
   const set = new EndpointSet<GrpcEndpoint>(
     fixed,
     endpointOptions(cfg),
@@ -103,26 +102,21 @@ export function createGrpcBackend(
   set.input.prefixBlocks = 0;
   set.input.adapter = servedModel(cfg, target);
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.url);
-  const discovery =
-    names.length > 0
-      ? new Discovery(set, names, {
-          backend: target.id,
-          intervalMs: cfg.discovery!.intervalMs,
-          maxAddresses: cfg.discovery!.maxAddresses,
-          telemetry,
-          logger: options.logger,
-          dnsServers: options.dnsServers,
-          // A grpcs replica found by address still expects the certificate of the name.
-          open: (url, host) =>
-            new GrpcEndpoint(
-              url,
-              url.startsWith('grpcs:') ? { ...settings, servername: settings.servername ?? host } : settings,
-            ),
-          opened: (e) => telemetry.endpointOpened(target.id, e.url),
-          closed: (e) => telemetry.endpointClosed(target.id, e.url),
-        })
-      : undefined;
-  const discovered = discovery?.start();
+  const found = startDiscovery(set, names, cfg, {
+    backend: target.id,
+    telemetry,
+    logger: options.logger,
+    dnsServers: options.dnsServers,
+    // A grpcs replica found by address still expects the certificate of the name.
+    open: (url, host) =>
+      new GrpcEndpoint(
+        url,
+        url.startsWith('grpcs:') ? { ...settings, servername: settings.servername ?? host } : settings,
+      ),
+    label: (e) => e.url,
+  });
+  const discovery = found?.discovery;
+  const discovered = found?.started;
   const model = { name: servedModel(cfg, target), version: servedVersion(cfg, target) };
   const checker = new GrpcHealthChecker(set, service, {
     intervalMs: cfg.health?.intervalMs ?? HEALTH_DEFAULTS.intervalMs,

@@ -18,7 +18,7 @@ import { resolveHeaders } from '../secrets.js';
 import { loadTlsOptions } from '../tls.js';
 import type { Backend } from '../types.js';
 import { Endpoint, EndpointSet, endpointOptions, HEALTH_DEFAULTS } from './endpoints.js';
-import { Discovery, isDiscoverable } from '../discovery.js';
+import { splitEndpoints, startDiscovery } from '../discovery.js';
 import type { Balance } from '../../config/schema.js';
 import { makeBalancer, PREFIX_DEFAULTS } from '../balance/index.js';
 import { prefixKey, promptField } from '../balance/prefix-key.js';
@@ -45,8 +45,7 @@ export function createHttpBackend(
   if (issues.length > 0) throw new ConfigError(issues);
   const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
   // With `discovery`, endpoints naming a DNS name are resolved (discovery.ts); the others are replicas as written.
-  const names = cfg.discovery !== undefined ? cfg.endpoints.filter(isDiscoverable) : [];
-  const fixed = names.length > 0 ? cfg.endpoints.filter((u) => !names.includes(u)) : cfg.endpoints;
+  const { names, fixed } = splitEndpoints(cfg);
   const endpointOpts = endpointOptions(cfg, tls);
   const set = new EndpointSet(
     fixed,
@@ -57,27 +56,22 @@ export function createHttpBackend(
     (name) => makeBalancer(name, cfg),
   );
   for (const e of set.endpoints) telemetry.endpointOpened(target.id, e.address);
-  const discovery =
-    names.length > 0
-      ? new Discovery(set, names, {
-          backend: target.id,
-          intervalMs: cfg.discovery!.intervalMs,
-          maxAddresses: cfg.discovery!.maxAddresses,
-          telemetry,
-          logger: options.logger,
-          dnsServers: options.dnsServers,
-          // An https replica found by address still expects the certificate of the name.
-          open: (url, host) =>
-            new Endpoint(
-              url,
-              endpointOpts.connections,
-              url.startsWith('https:') ? { ...tls, servername: tls?.servername ?? host } : tls,
-            ),
-          opened: (e) => telemetry.endpointOpened(target.id, e.address),
-          closed: (e) => telemetry.endpointClosed(target.id, e.address),
-        })
-      : undefined;
-  const discovered = discovery?.start();
+  const discovering = startDiscovery(set, names, cfg, {
+    backend: target.id,
+    telemetry,
+    logger: options.logger,
+    dnsServers: options.dnsServers,
+    // An https replica found by address still expects the certificate of the name.
+    open: (url, host) =>
+      new Endpoint(
+        url,
+        endpointOpts.connections,
+        url.startsWith('https:') ? { ...tls, servername: tls?.servername ?? host } : tls,
+      ),
+    label: (e) => e.address,
+  });
+  const discovery = discovering?.discovery;
+  const discovered = discovering?.started;
 
   // A configured path is absolute on the endpoint's origin (what an operator
   // would curl); the protocol's own path follows the endpoint's base path.
