@@ -116,25 +116,35 @@ describe('discovery', () => {
     let running = true;
     const failures: string[] = [];
     let calls = 0;
-    const worker = async () => {
+    const perWorker = [0, 0, 0, 0];
+    const worker = async (_: unknown, w: number) => {
       while (running) {
         const res = await request(`${j.url}/v1/objectives/o`, { method: 'POST', body: '{}' });
         const text = await res.body.text();
         calls++;
+        perWorker[w]!++;
         if (res.statusCode !== 200) failures.push(`${res.statusCode} ${text}`);
       }
     };
     const workers = Array.from({ length: 4 }, worker);
     const served = (ip: string) => hosts.get(ip)!.served;
+    // A call picked just before a replica left may still reach it: each worker calls one at a time, so
+    // once every worker has finished a call started after the change, none is left on its way there.
+    const settled = async () => {
+      const marks = [...perWorker];
+      await until(() => perWorker.every((n, w) => n > marks[w]! + 1));
+    };
 
     dns.answer = ['127.0.0.3', '127.0.0.4']; // .4 joins, .2 leaves
     await until(() => served('127.0.0.4') > 10);
+    await settled();
     let before = served('127.0.0.2');
     await new Promise((r) => setTimeout(r, 100));
     expect(served('127.0.0.2')).toBe(before); // gone: no new calls
 
     dns.answer = ['127.0.0.4']; // down to one
     await until(() => backend.replicas!().length === 1);
+    await settled();
     before = served('127.0.0.3');
     await until(() => served('127.0.0.4') > 60);
     expect(served('127.0.0.3')).toBe(before);
