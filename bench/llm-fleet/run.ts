@@ -4,7 +4,7 @@
 // longest cached prefix of its prompt (through a Junction too, one objective
 // per replica, so both pay the same proxy hop).
 //
-//   npx tsx bench/llm-fleet/run.ts [--quick] [--write] [--scale 0.25] [--seconds 60]
+//   npx tsx bench/llm-fleet/run.ts [--quick] [--write] [--scale 0.25] [--seconds 120]
 //        [--only shared-60,unique-60] [--balancers p2c,prefix,oracle]
 //
 // Each run gets fresh replicas (cold caches) and a fresh Junction started in
@@ -27,7 +27,15 @@ import type { BenchSection } from '../report.js';
 import { formatSection } from '../report.js';
 import { A100_LLAMA_8B } from './params.js';
 import { renderChat, SimReplica, type ReplicaStats } from './replica.js';
-import { ConversationPool, fleetCapacity, poissonArrivals, SHARED, UNIQUE, type WorkloadSpec } from './workload.js';
+import {
+  AGENT,
+  ConversationPool,
+  fleetCapacity,
+  poissonArrivals,
+  SHARED,
+  UNIQUE,
+  type WorkloadSpec,
+} from './workload.js';
 
 export const REPLICAS = 8;
 
@@ -45,9 +53,12 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { name: 'shared-60', workload: SHARED, load: 0.6 },
   { name: 'shared-90', workload: SHARED, load: 0.9 },
+  { name: 'agent-60', workload: AGENT, load: 0.6 },
+  { name: 'agent-90', workload: AGENT, load: 0.9 },
   { name: 'unique-60', workload: UNIQUE, load: 0.6 },
-  { name: 'straggler-60', workload: SHARED, load: 0.6, slow: { 0: 3 } },
-  { name: 'death-60', workload: SHARED, load: 0.6, kill: { replica: 3, at: 0.4 } },
+  // A straggler and a death where affinity holds hardest: agent sessions.
+  { name: 'straggler-60', workload: AGENT, load: 0.6, slow: { 0: 3 } },
+  { name: 'death-60', workload: AGENT, load: 0.6, kill: { replica: 3, at: 0.4 } },
 ];
 
 /** A balancer variant: a name in the table and what its backend config says. */
@@ -62,8 +73,6 @@ export const VARIANTS: Variant[] = [
   { name: 'p2c', balance: 'p2c' },
   { name: 'least-load', balance: 'least-load' },
   { name: 'prefix', balance: 'prefix' },
-  // The whole history in the key: 64 blocks of 1 KiB (the default 8 × 256 B covers only the system prompt).
-  { name: 'prefix (64×1KiB)', balance: 'prefix', prefix: { blockChars: 1024, blocks: 64 } },
   // No call here names a LoRA adapter: shows what adapter balancing does with none.
   { name: 'adapter', balance: 'adapter' },
   { name: 'oracle', oracle: true },
@@ -395,7 +404,7 @@ function parseArgs(argv: string[]): {
   };
   const quick = argv.includes('--quick');
   return {
-    opts: { scale: Number(get('--scale') ?? 0.25), seconds: Number(get('--seconds') ?? (quick ? 20 : 60)) },
+    opts: { scale: Number(get('--scale') ?? 0.25), seconds: Number(get('--seconds') ?? (quick ? 20 : 120)) },
     write: argv.includes('--write'),
     only: get('--only')?.split(','),
     balancers: get('--balancers')?.split(','),
@@ -422,14 +431,16 @@ export async function benchFleet(
       );
     }
   }
-  const capShared = fleetCapacity(SHARED, REPLICAS);
-  const capUnique = fleetCapacity(UNIQUE, REPLICAS);
+  const cap = (w: WorkloadSpec) => {
+    const c = fleetCapacity(w, REPLICAS);
+    return `${w.name} ${c.perSecond.toFixed(1)} req/s (mean prompt ${c.meanPromptTokens.toFixed(0)} tokens, answer ${c.meanOutputTokens.toFixed(0)})`;
+  };
   const notes = [
     `${REPLICAS} replicas of a simulated vLLM (Llama-3.1-8B on an A100-class GPU, parameters and sources in bench/llm-fleet/params.ts): prefix cache of ${A100_LLAMA_8B.kvBlocks} blocks × ${A100_LLAMA_8B.blockTokens} tokens (LRU), prefill ${A100_LLAMA_8B.prefillMsPerToken} ms per uncached token, decode step ${A100_LLAMA_8B.stepBaseMs} + ${A100_LLAMA_8B.stepPerSeqMs} ms × batch, max batch ${A100_LLAMA_8B.maxBatch}, ${A100_LLAMA_8B.maxBatchedTokens} tokens per step`,
     `times in simulated ms (wall × ${1 / opts.scale}); ${opts.seconds} simulated s of Poisson arrivals per run; fresh replicas (cold caches) and a fresh Junction per run`,
-    `capacity (no cache hits, full batches): shared ${capShared.perSecond.toFixed(1)} req/s (mean prompt ${capShared.meanPromptTokens.toFixed(0)} tokens, answer ${capShared.meanOutputTokens.toFixed(0)}); unique ${capUnique.perSecond.toFixed(1)} req/s (prompt ${capUnique.meanPromptTokens.toFixed(0)}); -60/-90 offer that share of it`,
-    'shared: 4 system prompts of 1–2k tokens, 64 open conversations of 3–8 turns, each turn the whole history; unique: every call its own random prompt, one turn',
-    'straggler: replica 0 steps 3× slower; death: replica 3 destroys its sockets and stops listening at 40 % of the run ("cut mid-stream": the client had content; "before content": it had none)',
+    `capacity (no cache hits, full batches): ${[SHARED, AGENT, UNIQUE].map(cap).join('; ')}; -60/-90 offer that share of it`,
+    'shared: chat, 4 system prompts of 1–2k tokens, 64 open conversations of 3–8 turns of 20–150 tokens, each turn the whole history; agent: 4 system prompts of 2–4k tokens, 64 open sessions of 4–12 turns each adding 300–1,500 tokens (a tool’s output), answers of 30–150 (the shape of published coding-agent traces, workload.ts); unique: every call its own random prompt, one turn',
+    'straggler (agent): replica 0 steps 3× slower; death (agent): replica 3 destroys its sockets and stops listening at 40 % of the run ("cut mid-stream": the client had content; "before content": it had none)',
     'oracle: the harness asks every simulator (in-process) for the cached prefix of the prompt and sends the call to the longest holder (ties: the least loaded) through a Junction objective of that one replica; no load bound',
     'cache hit: prompt tokens found in the replicas’ prefix caches / prompt tokens (vllm:prefix_cache_hits/queries); max/mean served: calls admitted per replica; peak running/waiting: the busiest replica',
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(2)} at the start (shared with other work); ${((performance.now() - started) / 60000).toFixed(1)} min for the whole run`,

@@ -5,6 +5,8 @@
 //   (system prompt, earlier user messages and answers) and a new user message.
 // - unique: no shared prefixes at all: every call is a one-turn conversation
 //   with its own random system prompt of the same lengths.
+// - agent: multi-turn sessions whose history grows by a tool's output each
+//   turn (AGENT below, with the published shape it follows).
 //
 // Arrivals are a Poisson process at a rate set from the fleet's capacity
 // (params.ts `replicaCapacity`, with the workload's mean prompt and answer
@@ -46,6 +48,31 @@ export const SHARED: WorkloadSpec = {
 };
 
 export const UNIQUE: WorkloadSpec = { ...SHARED, name: 'unique', shared: false, turns: [1, 1] };
+
+/**
+ * Agent sessions: a coding or tool-using agent whose every turn adds a tool's
+ * output (a file, a search result, a test log) to a history it sends whole.
+ * Shape from the vLLM × Mooncake study of Codex traces on SWE-bench Pro
+ * (vLLM blog, 2026-05-06, "Serving Agentic Workloads at Scale with vLLM x
+ * Mooncake"): "each turn typically introduces only a few hundred to a few
+ * thousand new tokens", contexts reach ~80k tokens by turn 30, input:output
+ * ≈ 131:1. Scaled to the simulated A100's 131k-token KV cache: 4–12 turns of
+ * 300–1,500 new tokens on one of 4 agent system prompts (instructions and tool
+ * schemas, 2–4k tokens), so a session reaches ~5–20k tokens, 64 open sessions
+ * need ~0.5M tokens of cache (a fleet's worth, four times one replica's), and
+ * the answers (tool calls) are short.
+ */
+export const AGENT: WorkloadSpec = {
+  name: 'agent',
+  shared: true,
+  systemPrompts: 4,
+  conversations: 64,
+  turns: [4, 12],
+  systemTokens: [2000, 4000],
+  userTokens: [300, 1500],
+  outputTokens: [30, 150],
+  seed: 24,
+};
 
 export interface Message {
   role: 'system' | 'user' | 'assistant';

@@ -48,8 +48,12 @@ export abstract class ReplicaState {
   recovery: NodeJS.Timeout | undefined = undefined;
   /** Last load report, undefined until one arrives. */
   load: LoadReport | undefined = undefined;
-  /** Calls sent since the last report: added to a report's queue so a burst between scrapes is seen. */
-  sentSinceReport = 0;
+  /**
+   * Junction's own open calls when the last report arrived: the change since
+   * (calls sent minus calls finished) is added to the report, so a burst
+   * between two scrapes is seen and calls that finished since are not counted.
+   */
+  outstandingAtReport = 0;
   /** LoRA adapters it lists (adapter balancing), undefined when not known. */
   adapters: ReadonlySet<string> | undefined = undefined;
   /** Discovery state of the name it came from, if any. */

@@ -207,12 +207,12 @@ const HttpBackend = z.strictObject({
   load: LoadReports.optional(),
   prefix: z
     .strictObject({
-      blockChars: z.int().min(16).max(65_536).default(256).describe('Bytes of the prompt per hashed block.'),
+      blockChars: z.int().min(16).max(65_536).default(1024).describe('Bytes of the prompt per hashed block.'),
       blocks: z
         .int()
         .min(1)
         .max(64)
-        .default(8)
+        .default(64)
         .describe('Leading blocks hashed (a chain: each hash covers those before).'),
       epsilon: z
         .number()

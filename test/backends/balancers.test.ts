@@ -66,8 +66,9 @@ async function chat(j: Junction, system: string, user: string): Promise<string> 
   return ((await res.body.json()) as { served: string }).served;
 }
 
-const SYSTEMS = Array.from({ length: 8 }, (_, i) =>
-  `System prompt number ${i}: you answer questions about topic ${i}. `.repeat(12),
+const SYSTEMS = Array.from(
+  { length: 8 },
+  (_, i) => `System prompt number ${i}: you answer questions about topic ${i}. `.repeat(40), // two whole 1 KiB blocks
 );
 
 describe('balancers through the http backend', () => {

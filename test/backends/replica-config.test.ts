@@ -40,7 +40,7 @@ describe('replica settings', () => {
       balance: 'prefix',
       discovery: { intervalMs: 5000, maxAddresses: 256 },
       load: { metrics: { path: '/metrics', intervalMs: 1000, timeoutMs: 1000, preset: 'vllm' }, orca: true },
-      prefix: { blockChars: 256, blocks: 8, epsilon: 0.25, maxEntries: 65_536 },
+      prefix: { blockChars: 1024, blocks: 64, epsilon: 0.25, maxEntries: 65_536 },
     });
   });
 

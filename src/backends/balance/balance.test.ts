@@ -10,7 +10,7 @@ import { newPickInput, type Candidate } from './types.js';
 interface R extends Candidate {
   name: string;
   outstanding: number;
-  sentSinceReport: number;
+  outstandingAtReport: number;
   load: LoadReport | undefined;
   adapters: ReadonlySet<string> | undefined;
   hash: number;
@@ -22,7 +22,7 @@ function replicas(n: number): R[] {
   return Array.from({ length: n }, (_, i) => ({
     name: `r${i}`,
     outstanding: 0,
-    sentSinceReport: 0,
+    outstandingAtReport: 0,
     load: undefined,
     adapters: undefined,
     hash: Math.imul(i + 1, 0x9e3779b1) >>> 0,
@@ -96,8 +96,19 @@ describe('least-load', () => {
     const input = newPickInput();
     list[0]!.load = report(0, 1);
     list[1]!.load = report(0, 2);
-    list[0]!.sentSinceReport = 3;
+    list[0]!.outstanding = 3; // three sent since its report (none open then)
     expect(new LeastLoadBalancer().pick(list, ok, input)).toBe(list[1]);
+  });
+
+  it('takes off the calls that finished since the last report', () => {
+    const list = replicas(2);
+    const input = newPickInput();
+    // r0 reported 3 running, all three Junction's, and they have finished since; r1 reported 1.
+    list[0]!.load = report(0, 3);
+    list[0]!.outstandingAtReport = 3;
+    list[1]!.load = report(0, 1);
+    expect(loadScore(list[0]!, 0, Infinity)).toBe(0);
+    expect(new LeastLoadBalancer().pick(list, ok, input)).toBe(list[0]);
   });
 });
 
@@ -177,6 +188,35 @@ describe('prefix balancer', () => {
     expect(Math.max(...loads)).toBeLessThanOrEqual(Math.ceil(1.25 * (mean + 1)));
     expect(reasons.get('prefix-spill')).toBeGreaterThan(0);
     expect(reasons.get('prefix-hit')).toBeGreaterThan(0);
+  });
+
+  it('past the bound, the holder of a shorter matched chain (an earlier turn) takes it before any other', () => {
+    const list = replicas(8);
+    const b = new PrefixBalancer(0.25, 1000);
+    const input = newPickInput();
+    input.random = seeded(4);
+    const [a, earlier] = [list[0]!, list[5]!];
+    b.index.set(1, earlier);
+    b.index.set(2, earlier);
+    b.index.set(3, a);
+    a.outstanding = 4; // bound: ceil(1.25 × (4 + 1) / 8) = 1
+    keyed(input, 1, 2, 3, 4);
+    expect(b.pick(list, ok, input)).toBe(earlier);
+    expect(b.reason).toBe('prefix-spill');
+    expect(b.index.get(3)).toBe(earlier); // the chain now points where it was served
+  });
+
+  it('a prompt that matches nothing goes to the least-loaded replica', () => {
+    const list = replicas(4);
+    list.forEach((r, i) => (r.outstanding = [3, 2, 0, 4][i]!));
+    const b = new PrefixBalancer(0.25, 1000);
+    const input = newPickInput();
+    input.random = seeded(3);
+    for (let k = 0; k < 4; k++) {
+      keyed(input, 1000 + k, 2000 + k);
+      expect(b.pick(list, ok, input)).toBe(list[2]);
+      expect(b.reason).toBe('prefix-miss');
+    }
   });
 
   it('without a key it balances by load and says why', () => {

@@ -8,7 +8,7 @@ import { P2cBalancer } from './p2c.js';
 import { PrefixBalancer } from './prefix.js';
 import type { Balancer } from './types.js';
 
-export const PREFIX_DEFAULTS = { blockChars: 256, blocks: 8, epsilon: 0.25, maxEntries: 65_536 } as const;
+export const PREFIX_DEFAULTS = { blockChars: 1024, blocks: 64, epsilon: 0.25, maxEntries: 65_536 } as const;
 export const ADAPTER_DEFAULTS = { epsilon: 0.25, path: '/v1/models' } as const;
 
 export function makeBalancer(name: Balance, cfg: HttpBackendConfig): Balancer {

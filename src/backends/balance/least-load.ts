@@ -1,20 +1,23 @@
 // Least load, from what replicas report (metrics scrapes, the ORCA header):
 // queue first, then running, then KV-cache use. A replica whose report is
 // missing or older than the max age is scored by Junction's own count of calls
-// open to it. Calls sent since a report count on top of it, so a burst between
-// two scrapes does not all land on the replica that looked idle.
+// open to it. The change in that count since the report (calls sent minus
+// calls finished) is added to it: a burst between two scrapes does not all
+// land on the replica that looked idle, and a replica whose calls finished
+// since does not look busy until the next scrape.
 import type { Balancer, Candidate, PickInput } from './types.js';
 
 /**
- * A replica's load in "calls": 2·queue + running + sent since the report +
- * kvCache (0..1, the tie-break between replicas equal otherwise); without a
- * fresh report, its outstanding calls. Waiting calls weigh double: each adds
- * its whole wait to the time to first token of the calls behind it.
+ * A replica's load in "calls": 2·queue + running + (outstanding now − at the
+ * report), at least 0, + kvCache (0..1, the tie-break between replicas equal
+ * otherwise); without a fresh report, its outstanding calls. Waiting calls
+ * weigh double: each adds its whole wait to the time to first token of the
+ * calls behind it.
  */
 export function loadScore(c: Candidate, now: number, maxAgeMs: number): number {
   const r = c.load;
   if (r === undefined || now - r.at > maxAgeMs) return c.outstanding;
-  return 2 * r.queue + r.running + c.sentSinceReport + (r.kvCache ?? 0);
+  return Math.max(0, 2 * r.queue + r.running + c.outstanding - c.outstandingAtReport) + (r.kvCache ?? 0);
 }
 
 export function hasFreshReport(c: Candidate, now: number, maxAgeMs: number): boolean {

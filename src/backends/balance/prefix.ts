@@ -5,11 +5,16 @@
 // served it; the call goes to the replica holding its longest matched chain, as
 // a replica's KV cache most likely still holds that prefix. Load stays bounded
 // (consistent hashing with bounded loads, Mirrokni et al. 2018): no replica
-// takes more than ceil((1+ε)·(mean outstanding + 1)); a hot prefix spills to
-// the next replica in rendezvous-hash order on its chain hash, so its overflow
-// lands on the same few replicas (which then cache it too) rather than anywhere.
-// A call with no key (not an OpenAI body, a streamed body, a prompt shorter than
-// a block) is balanced by least load.
+// takes more than ceil((1+ε)·(mean outstanding + 1)). A call whose holder is at
+// the bound goes to the holder of a shorter matched chain under it (an earlier
+// turn's replica still holds that much), else spills to the next replica in
+// rendezvous-hash order on its chain hash, so a hot prefix's overflow lands on
+// the same few replicas (which then cache it too) rather than anywhere.
+// A call whose prompt matches nothing goes to the least-loaded replica under the
+// bound (a new conversation gains nothing from a hashed place, and least load
+// keeps unique prompts as even as `least-load` does). A call with no key (not
+// an OpenAI body, a streamed body, a prompt shorter than a block) is balanced
+// by least load.
 import { hasFreshReport, leastLoaded } from './least-load.js';
 import { loadBound, type Balancer, type Candidate, type PickInput } from './types.js';
 
@@ -83,23 +88,34 @@ export class PrefixBalancer implements Balancer {
     }
     if (count === 0) return undefined;
     const bound = loadBound(total, count, this.epsilon);
-    // Longest matched chain whose replica may take calls.
-    let anchor = input.prefix[0]!;
+    // Longest matched chain whose replica may take calls. When its holder is at the bound, a
+    // shorter chain's holder under it (an earlier turn's replica) still skips that much prefill.
+    let anchor = 0;
     let holder: Candidate | undefined;
     for (let i = blocks - 1; i >= 0; i--) {
       const h = input.prefix[i]!;
       const r = this.index.get(h);
-      if (r === undefined || r.removed || !ok(r as C)) continue;
+      if (r === undefined || r === holder || r.removed || !ok(r as C)) continue;
       if (r.outstanding + 1 <= bound) {
-        this.reason = 'prefix-hit';
+        this.reason = holder === undefined ? 'prefix-hit' : 'prefix-spill';
         this.remember(input, r);
         return r as C;
       }
-      holder = r;
-      anchor = h;
-      break;
+      if (holder === undefined) {
+        holder = r;
+        anchor = h;
+      }
     }
-    // No holder, or it is at the bound: the first replica in rendezvous order on the chain hash, under the bound.
+    if (holder === undefined) {
+      // Nothing matched (a new prompt): the least-loaded replica under the bound. A random or hashed
+      // place here would add load imbalance to prompts that gain nothing from affinity.
+      const fresh = leastLoaded(list, ok, input, bound) ?? leastLoaded(list, ok, input);
+      if (fresh === undefined) return undefined;
+      this.reason = 'prefix-miss';
+      this.remember(input, fresh);
+      return fresh;
+    }
+    // Every holder is at the bound: the first replica in rendezvous order on the longest chain's hash.
     let best: C | undefined;
     let bestWeight = -1;
     for (let i = 0; i < list.length; i++) {
@@ -117,7 +133,7 @@ export class PrefixBalancer implements Balancer {
       if (best === undefined) return undefined;
       this.reason = hasFreshReport(best, input.now, input.maxAgeMs) ? 'least-load' : 'fallback-no-report';
     } else {
-      this.reason = holder === undefined ? 'prefix-miss' : 'prefix-spill';
+      this.reason = 'prefix-spill';
     }
     this.remember(input, best);
     return best;

@@ -9,7 +9,8 @@ import type { LoadReport } from '../replica.js';
 /** What a balancer reads of a replica. */
 export interface Candidate {
   readonly outstanding: number;
-  readonly sentSinceReport: number;
+  /** Its `outstanding` when the last load report arrived. */
+  readonly outstandingAtReport: number;
   readonly load: LoadReport | undefined;
   readonly adapters: ReadonlySet<string> | undefined;
   /** Its place in consistent-hashing order. */

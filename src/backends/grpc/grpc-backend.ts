@@ -166,7 +166,6 @@ export function createGrpcBackend(
     const balance =
       call.target.id === call.outcome.target.id ? (call.outcome.balance ?? defaultBalance) : defaultBalance;
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name, balance);
-    endpoint.sentSinceReport++;
     const reason = set.reason;
     telemetry.picked(target.id, reason);
     // A shadow copy shares the live call's record: the record names the live call's replica only.

@@ -121,7 +121,6 @@ export function createHttpBackend(
         field === undefined ? 'fallback-no-key' : raw === undefined ? 'fallback-streamed-body' : 'prefix-short';
     } else if (balance === 'adapter') set.input.adapter = adapterName;
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name, balance);
-    endpoint.sentSinceReport++;
     const reason = set.reason;
     telemetry.picked(target.id, reason);
     const record = call.record;

@@ -202,7 +202,7 @@ export class LoadReporter {
     } else {
       e.load = { queue: queue ?? 0, running: running ?? 0, kvCache, at: now, source };
     }
-    e.sentSinceReport = 0;
+    e.outstandingAtReport = e.outstanding;
     if (source === 'orca') return; // per reply: the gauges follow the scrapes only, at their pace
     if (!this.labelled.has(e.address)) {
       if (this.labelled.size >= MAX_LABELLED) return;
