@@ -1,5 +1,6 @@
 // `junction export nginx (--config FILE | --admin URL) --listen ADDR:PORT
-// --junction URL [--out FILE] [--watch --reload CMD]` (SPEC §10). With
+// --junction URL [--grpc-listen ADDR:PORT] [--out FILE] [--watch --reload CMD]`
+// (SPEC §10, §15: --grpc-listen adds the HTTP/2 listener for oip-grpc targets). With
 // --watch it follows revisions — the file's changes, or Junction's snapshot
 // long-poll for --admin — rewrites the file atomically when its text changes
 // and runs the reload command (e.g. "nginx -s reload").
@@ -30,6 +31,7 @@ export async function exportCommand(args: string[]): Promise<number> {
       config: { type: 'string' },
       admin: { type: 'string' },
       listen: { type: 'string' },
+      'grpc-listen': { type: 'string' },
       junction: { type: 'string' },
       out: { type: 'string' },
       watch: { type: 'boolean' },
@@ -47,6 +49,8 @@ export async function exportCommand(args: string[]): Promise<number> {
   } catch {
     throw new UserError(`--junction ${values.junction} is not a URL; e.g. http://127.0.0.1:8080`);
   }
+  if (values['grpc-listen'] !== undefined && values['grpc-listen'] === values.listen)
+    throw new UserError('--grpc-listen needs its own address: nginx speaks HTTP/2 (gRPC) there, HTTP/1.1 on --listen');
   if (values.watch && values.out === undefined)
     throw new UserError('--watch needs --out FILE (the file nginx includes)');
   if (values.reload !== undefined && !values.watch)
@@ -63,7 +67,12 @@ export async function exportCommand(args: string[]): Promise<number> {
     return { config: validateConfig(answer.config, 'admin config'), source: `revision ${Number(answer.revision)}` };
   };
   const render = (l: Loaded) =>
-    nginxConfig(l.config, { listen: values.listen!, junction: values.junction!, source: l.source });
+    nginxConfig(l.config, {
+      listen: values.listen!,
+      junction: values.junction!,
+      source: l.source,
+      grpcListen: values['grpc-listen'],
+    });
 
   let text = render(await load());
   if (values.out === undefined) {

@@ -11,10 +11,19 @@
 // a target, not an arm, and nginx spreads a routed request over the target's
 // servers with its own round robin. A balancer arm is only an arm through
 // Junction; the export says so when a config has one.
+//
+// With `grpcListen`, a second `server` (HTTP/2, SPEC §15) routes `oip-grpc`
+// targets on the same header (gRPC metadata is HTTP/2 headers) with grpc_pass.
+// nginx cannot rewrite a protobuf body, so a caller there names the target's
+// own model and version in its message (the SDK's `decision.grpc` gives them);
+// anything else is answered with a gRPC status, never sent on to Junction's
+// gRPC face, whose `model_name` is an objective, not a served model.
 import type { Call } from '../call/types.js';
 import { armTarget, type Config, type HttpBackendConfig } from '../config/schema.js';
+import { PROTOCOLS } from '../config/protocols/index.js';
 import { onlyThroughJunction } from '../backends/protocols/direct.js';
 import { HTTP_WIRES } from '../backends/protocols/index.js';
+import { servedModel, servedVersion } from '../backends/protocols/names.js';
 import { compileTargets } from '../routing/compile.js';
 import type { Target } from '../routing/types.js';
 
@@ -27,6 +36,8 @@ export interface NginxExportOptions {
   source: string;
   /** Keep-alive connections nginx keeps per upstream (per worker). */
   keepalive?: number;
+  /** `ADDR:PORT` (or a port) of the HTTP/2 listener routing `oip-grpc` targets; none without it. */
+  grpcListen?: string;
 }
 
 interface Routed {
@@ -56,9 +67,11 @@ function upstreamName(id: string): string {
   return `junction_target_${id.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`)}`;
 }
 
+/** host:port; without a port, 443 for TLS schemes and 80 otherwise (as Junction's HTTP and gRPC backends dial). */
 function hostPort(u: URL): string {
+  const secure = u.protocol === 'https:' || u.protocol === 'grpcs:';
   return nginxWord(
-    `${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`,
+    `${u.hostname.includes(':') && !u.hostname.startsWith('[') ? `[${u.hostname}]` : u.hostname}:${u.port || (secure ? '443' : '80')}`,
   );
 }
 
@@ -170,7 +183,135 @@ export function nginxConfig(config: Config, opts: NginxExportOptions): string {
     '}',
     '',
   );
+  if (opts.grpcListen !== undefined) out.push(...grpcServer(config, targets, opts.grpcListen, keepalive));
   return out.join('\n');
+}
+
+/** Why nginx's gRPC listener cannot route a target, or undefined when it can. */
+function notGrpcRoutable(target: Target): string | undefined {
+  const only = onlyThroughJunction(target.backend, 'grpc');
+  if (only !== undefined) return only;
+  const schemes = new Set((target.backend as HttpBackendConfig).endpoints.map((e) => new URL(e).protocol));
+  return schemes.size > 1 ? 'its endpoints mix grpc:// and grpcs://' : undefined;
+}
+
+// A gRPC status nginx itself answers with: HTTP 200, `content-type:
+// application/grpc` and grpc-status/grpc-message in the one HEADERS frame that
+// ends the stream ("trailers-only"), which gRPC clients read as the call's
+// status (checked: nginx 1.22 sends exactly that for `return 200`). Not the
+// 204 often shown for this: nginx drops content-type on a 204, and the gRPC
+// HTTP/2 spec wants 200 with it (grpc-js forgives that, a stricter client may not).
+const GRPC_ANSWERS = [
+  {
+    location: '@junction_grpc_not_found',
+    why: 'no x-junction-target, or one naming no oip-grpc target routed here',
+    status: 5, // NOT_FOUND
+    code: 'not_found',
+    message: 'x-junction-target names no oip-grpc target routed by this nginx (see junction export nginx)',
+  },
+  {
+    location: '@junction_grpc_too_large',
+    why: 'a message over client_max_body_size',
+    status: 8, // RESOURCE_EXHAUSTED
+    code: 'payload_too_large',
+    message: 'request over the limit of this nginx (client_max_body_size)',
+  },
+  {
+    location: '@junction_grpc_unavailable',
+    why: 'the target unreachable, or silent past the timeouts',
+    status: 14, // UNAVAILABLE
+    code: 'upstream_error',
+    message: 'the target did not answer through this nginx',
+  },
+] as const;
+
+function grpcServer(config: Config, targets: Target[], listen: string, keepalive: number): string[] {
+  const routes = targets.filter((t) => notGrpcRoutable(t) === undefined);
+  const left = targets.flatMap((t) => {
+    const why = notGrpcRoutable(t);
+    // Only gRPC targets: the rest are the HTTP listener's business, listed above.
+    const grpc = t.backend.type === 'http' && PROTOCOLS[t.backend.protocol].transport === 'grpc';
+    return why === undefined || !grpc ? [] : [`#   ${t.id}: ${why}`];
+  });
+  // The objectives' limit, as Junction applies it to a message, plus the 5-byte gRPC prefix nginx counts too;
+  // nginx has one limit per server, so the largest of the objectives that can reach a routed target.
+  const limits = routes.flatMap((r) =>
+    objectivesUsing(config, r.id).map((o) => config.objectives[o]!.policy.maxBodyBytes),
+  );
+  const maxBody = Math.max(1024 * 1024, ...limits) + 5;
+  const out: string[] = [
+    '# ---- gRPC (HTTP/2): oip-grpc targets, routed on the x-junction-target metadata ----',
+    '# The caller names the served model and version in its ModelInfer message (nginx',
+    "# forwards the bytes; only Junction rewrites them): @junction/client's decision.grpc.",
+    '# Anything nginx cannot route is answered with a gRPC status (grpc-status, x-error-code):',
+    ...GRPC_ANSWERS.map((a) => `#   ${a.status} (${a.code}): ${a.why}`),
+    ...(left.length > 0 ? ['# Not routed here (Junction serves them, on its own gRPC port):', ...left] : []),
+    '',
+  ];
+  for (const t of routes) {
+    out.push(
+      `# ${t.id} (oip-grpc, model "${servedModel(t.backend as HttpBackendConfig, t)}" version "${servedVersion(t.backend as HttpBackendConfig, t)}"): objectives ${objectivesUsing(config, t.id).join(', ') || '(none)'}`,
+    );
+    out.push(`upstream ${upstreamName(t.id)} {`);
+    for (const e of (t.backend as HttpBackendConfig).endpoints) out.push(`    server ${hostPort(new URL(e))};`);
+    out.push(`    keepalive ${keepalive};`, '}', '');
+  }
+  const secure = routes.filter((t) => new URL((t.backend as HttpBackendConfig).endpoints[0]!).protocol === 'grpcs:');
+  out.push('map $http_x_junction_target $junction_grpc_upstream {', '    default "";');
+  for (const t of routes) out.push(`    ${q(t.id)} ${upstreamName(t.id)};`);
+  out.push('}', '');
+  out.push('map $http_x_junction_target $junction_grpc_scheme {', '    default grpc;');
+  for (const t of secure) out.push(`    ${q(t.id)} grpcs;`);
+  out.push('}', '');
+  if (secure.length > 0) {
+    // SNI and the name a verifying nginx checks: the endpoint's host, not the upstream block's name.
+    out.push('map $http_x_junction_target $junction_grpc_ssl_name {', '    default "";');
+    for (const t of secure)
+      out.push(`    ${q(t.id)} ${nginxWord(new URL((t.backend as HttpBackendConfig).endpoints[0]!).hostname)};`);
+    out.push('}', '');
+  }
+  out.push('map $http_x_junction_target $junction_grpc_model {', '    default "";');
+  for (const t of routes) out.push(`    ${q(t.id)} ${q(t.id)};`);
+  out.push('}', '');
+  out.push(
+    'server {',
+    // `listen … http2` is what nginx before 1.25.1 accepts; later ones accept it too (with a notice).
+    `    listen ${nginxWord(listen)} http2;`,
+    `    client_max_body_size ${maxBody};`,
+    '    error_page 418 = @junction_grpc_not_found;',
+    '    error_page 413 = @junction_grpc_too_large;',
+    '    error_page 502 503 504 = @junction_grpc_unavailable;',
+    '    location / {',
+    '        if ($junction_grpc_upstream = "") {',
+    '            return 418;',
+    '        }',
+    '        grpc_pass $junction_grpc_scheme://$junction_grpc_upstream;',
+    '        grpc_set_header x-model $junction_grpc_model;',
+    ...(secure.length > 0
+      ? [
+          "        # Verification is nginx's grpc_ssl_verify and grpc_ssl_trusted_certificate: set them in the http context.",
+          '        grpc_ssl_server_name on;',
+          '        grpc_ssl_name $junction_grpc_ssl_name;',
+        ]
+      : []),
+    '        grpc_connect_timeout 10s;',
+    "        # Between two reads or writes, not for the whole call: the caller's grpc-timeout reaches the target.",
+    '        grpc_read_timeout 300s;',
+    '        grpc_send_timeout 300s;',
+    '    }',
+  );
+  for (const a of GRPC_ANSWERS)
+    out.push(
+      `    location ${a.location} {`,
+      '        default_type application/grpc;',
+      `        add_header grpc-status ${a.status} always;`,
+      `        add_header grpc-message ${q(a.message)} always;`,
+      `        add_header x-error-code ${a.code} always;`,
+      '        return 200;',
+      '    }',
+    );
+  out.push('}', '');
+  return out;
 }
 
 function usesBalanceArms(config: Config): boolean {

@@ -6,7 +6,7 @@ export {
   type InvokeOptions,
   type ClientStats,
 } from './client.js';
-export type { Decision } from './decision.js';
+export type { Decision, GrpcTarget } from './decision.js';
 export type { ClientEvent, EventHook } from './events.js';
 export type { Body, InvokeResult } from './invoke.js';
 export { SnapshotError } from './snapshot.js';

@@ -101,6 +101,7 @@ describe('deciding and calling', () => {
       protocol: 'openai',
     });
     expect(d.endpoints).toEqual([chatB.url]);
+    expect(d.grpc).toBeNull(); // an HTTP target: invoke or d.endpoints, not a gRPC client
     expect(d.headers).toEqual({
       'x-model': 'chat@2',
       'x-decision': `rule=rule:br revision=${d.revision}`,
