@@ -2,14 +2,18 @@
 // clients). `{objective}` stands where OIP has a model name; every model route
 // goes through the shared invoke path with an OIP operation, so routing,
 // decision headers and policies are those of /v1/objectives. Bodies stream
-// through unparsed (binary tensors included). Errors take OIP's
-// `{"error": "..."}` shape with the code in x-error-code.
+// through unparsed (binary tensors included): the model comes from the path,
+// so routing never reads the JSON header of a binary body. Only the
+// extension's header is checked, from the headers alone: a malformed
+// `Inference-Header-Content-Length` is refused before a byte is sent on.
+// Errors take OIP's `{"error": "..."}` shape with the code in x-error-code.
 //
 // `/v2/models/{objective}/versions/{v}/…` is an override request, subject to
 // the same permission as x-model-override: it names version `v` of the
 // objective's default model (`{default model}@{v}`), the nearest meaning an
 // OIP client can have for "version v of this model".
 import type { Operation } from '../call/types.js';
+import { binaryHeaderLength } from '../backends/protocols/oip-binary.js';
 import type { DataPlane } from './data-plane.js';
 import { readiness } from './health.js';
 import { invoke } from './invoke.js';
@@ -25,14 +29,16 @@ export function versionOverride(dp: DataPlane, objective: string, version: strin
 }
 
 function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
-  const handle = (ctx: RouteContext) =>
-    invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
+  const handle = (ctx: RouteContext) => {
+    if (method === 'POST') binaryHeaderLength(ctx.req.headers, ctx.params.objective);
+    return invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
       face: 'oip',
       operation,
       objective: ctx.params.objective!,
       query: ctx.query,
       override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
     });
+  };
   return [
     { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', admission: 'invoke', handle },
     {

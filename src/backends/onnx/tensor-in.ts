@@ -132,14 +132,8 @@ export function jsonInput(spec: TensorSpec, value: unknown): InputTensor {
   return { tensor: new ort.Tensor(spec.type, typedData(spec, leaves), shape), rows: shape[0] ?? 1, single };
 }
 
-/** One OIP input `{name, shape, datatype, data}`; `data` flat or nested, row-major. */
-export function oipInput(
-  spec: TensorSpec,
-  datatype: string,
-  expectedDatatype: string,
-  shape: unknown,
-  data: unknown,
-): InputTensor {
+/** An OIP input's declared datatype and shape, checked against the model's input: its dimensions. */
+export function oipShape(spec: TensorSpec, datatype: string, expectedDatatype: string, shape: unknown): number[] {
   if (datatype !== expectedDatatype) {
     throw invalid(`input "${spec.name}" has datatype ${datatype}; the model expects ${expectedDatatype}`);
   }
@@ -151,12 +145,23 @@ export function oipInput(
       `input "${spec.name}" has shape [${shape.join(',')}]; the model expects ${describeShape(spec.shape)}`,
     );
   }
+  return shape as number[];
+}
+
+/** One OIP input `{name, shape, datatype, data}`; `data` flat or nested, row-major. */
+export function oipInput(
+  spec: TensorSpec,
+  datatype: string,
+  expectedDatatype: string,
+  shape: unknown,
+  data: unknown,
+): InputTensor {
+  const dims = oipShape(spec, datatype, expectedDatatype, shape);
   const { leaves } = flattenNested(spec.name, data);
-  if (leaves.length !== elementCount(shape as number[])) {
+  if (leaves.length !== elementCount(dims)) {
     throw invalid(
-      `input "${spec.name}": shape [${shape.join(',')}] needs ${elementCount(shape as number[])} values, data has ${leaves.length}`,
+      `input "${spec.name}": shape [${dims.join(',')}] needs ${elementCount(dims)} values, data has ${leaves.length}`,
     );
   }
-  const dims = shape as number[];
   return { tensor: new ort.Tensor(spec.type, typedData(spec, leaves), dims), rows: dims[0] ?? 1, single: false };
 }
