@@ -30,6 +30,8 @@ describe('junction export nginx', () => {
     expect(await main([...base, '--config', file, '--watch'])).toBe(1);
     expect(output.err).toContain('--watch needs --out FILE');
     expect(await main([...base, '--config', file, '--out', join(dir, 'x.conf'), '--reload', 'true'])).toBe(1);
+    expect(await main([...base, '--config', file, '--grpc-listen', '127.0.0.1:8090'])).toBe(1);
+    expect(output.err).toContain('--grpc-listen needs its own address');
   });
 
   it('prints to stdout, or writes --out', async () => {
@@ -37,6 +39,9 @@ describe('junction export nginx', () => {
     writeFileSync(file, yaml(9002));
     expect(await main([...base, '--config', file])).toBe(0);
     expect(output.out).toContain('server 127.0.0.1:9002;');
+    expect(output.out).not.toContain('http2');
+    expect(await main([...base, '--config', file, '--grpc-listen', '127.0.0.1:8091'])).toBe(0);
+    expect(output.out).toContain('listen 127.0.0.1:8091 http2;');
     const out = join(dir, 'b.conf');
     expect(await main([...base, '--config', file, '--out', out])).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain(`from config file ${file}.`);

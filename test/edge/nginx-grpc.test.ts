@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,13 +125,17 @@ describe.skipIf(NGINX === undefined)(
       nginx.stderr!.on('data', (d: Buffer) => {
         nginxLog += d.toString();
       });
+      // A grpc-js channel that found nothing listening backs off for seconds: dial once nginx listens.
+      const listening = () =>
+        new Promise<boolean>((resolve) => {
+          const socket = connect(grpcPort, '127.0.0.1', () => {
+            socket.end();
+            resolve(true);
+          });
+          socket.on('error', () => resolve(false));
+        });
+      for (let i = 0; i < 800 && !(await listening()); i++) await new Promise((r) => setTimeout(r, 25));
       edge = oipClient(`127.0.0.1:${grpcPort}`);
-      // Ready when nginx answers a call (any gRPC status: without a target it is NOT_FOUND).
-      for (let i = 0; i < 200; i++) {
-        const r = await edge.call('ServerLive', {}, {}, 1000);
-        if (r.error?.code !== status.UNAVAILABLE && r.error?.code !== status.DEADLINE_EXCEEDED) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
     }, 60_000);
 
     afterAll(async () => {
