@@ -250,7 +250,8 @@ function grpcServer(config: Config, targets: Target[], listen: string, keepalive
   ];
   for (const t of routes) {
     out.push(
-      `# ${t.id} (oip-grpc, model "${servedModel(t.backend as HttpBackendConfig, t)}" version "${servedVersion(t.backend as HttpBackendConfig, t)}"): objectives ${objectivesUsing(config, t.id).join(', ') || '(none)'}`,
+      // JSON.stringify: a served name is any string, and a line break in it would end the comment.
+      `# ${t.id} (oip-grpc, model ${JSON.stringify(servedModel(t.backend as HttpBackendConfig, t))} version ${JSON.stringify(servedVersion(t.backend as HttpBackendConfig, t))}): objectives ${objectivesUsing(config, t.id).join(', ') || '(none)'}`,
     );
     out.push(`upstream ${upstreamName(t.id)} {`);
     for (const e of (t.backend as HttpBackendConfig).endpoints) out.push(`    server ${hostPort(new URL(e))};`);
