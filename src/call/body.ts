@@ -93,6 +93,19 @@ export class RequestBody {
     return new RequestBody(null, buffer, Infinity, undefined, undefined, undefined);
   }
 
+  /** Bytes in the body when known: a buffered body's, or the declared length of a streaming one. */
+  get length(): number | undefined {
+    return this.buffer !== null ? this.buffer.length : this.declaredLength;
+  }
+
+  /**
+   * Set by the gRPC face on a ModelInfer message it streams: the body is the
+   * message after its leading model reference (fields 1 and 2), which the
+   * face read to route it, still arriving; `length` is its size. A gRPC
+   * backend sends its own reference, then these bytes as they come.
+   */
+  afterModelRef = false;
+
   get replayable(): boolean {
     return this.buffer !== null;
   }

@@ -53,6 +53,13 @@ export interface Reply {
   body: Readable | Buffer | null;
   /** Set when a fallback (not the decided target) answered: its target id, or `static`. */
   fallback?: string;
+  /**
+   * A gRPC reply proxied as a stream (an `oip-grpc` backend answering a gRPC
+   * caller): `body` is the server's framed messages, as they came, and this
+   * its trailers (grpc-status, trailing metadata); rejects when the stream
+   * ended without them (cut).
+   */
+  trailers?: Promise<HeaderMap>;
 }
 
 export type Send = (call: Call) => Promise<Reply>;

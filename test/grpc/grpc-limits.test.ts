@@ -43,6 +43,12 @@ beforeAll(async () => {
         identity: { interface: 'oip', default: 'simple@1', policy: { maxBodyBytes: 40 * MiB } },
         tight: { interface: 'oip', default: 'simple@1', policy: { maxBodyBytes: 1000 } },
         mid: { interface: 'oip', default: 'simple@1', policy: { maxBodyBytes: MiB } },
+        // A policy that may send the message again: it is read whole (and reserved whole) first.
+        resent: {
+          interface: 'oip',
+          default: 'simple@1',
+          policy: { maxBodyBytes: 40 * MiB, retries: 1, idempotent: true },
+        },
       },
       clients: { app: { keySha256: keyDigest('secret-key') } },
     },
@@ -220,10 +226,11 @@ describe('message limits, from the declared length', () => {
 });
 
 describe('the shared body budget', () => {
-  it('messages beyond maxBufferedBytes together are refused overloaded, and the budget comes back', async () => {
+  it('messages read whole beyond maxBufferedBytes together are refused overloaded, and the budget comes back', async () => {
     const session = rawSession(junction.grpc!.port);
     try {
-      const head = inferMessage({ model_name: 'identity' });
+      // The name and the field after it: the reference is whole, so the call is routed on these bytes.
+      const head = inferMessage({ model_name: 'resent', id: 'held' });
       // The first call declares 8 MiB of the 12 MiB budget and sends only its first bytes: reserved, held open.
       const first = rawCall(session, { authorization: KEY });
       first.write(Buffer.concat([prefix(8 * MiB), head]));
@@ -240,6 +247,22 @@ describe('the shared body budget', () => {
       first.cancel();
       await first.answer;
       await expect.poll(() => budget().inUse).toBe(0);
+    } finally {
+      await closeSession(session);
+    }
+  });
+
+  it('a streamed message holds a window of the budget, not its length, and gives it back', async () => {
+    const session = rawSession(junction.grpc!.port);
+    try {
+      const head = inferMessage({ model_name: 'identity', id: 'held' });
+      // Two calls declare 8 MiB each (more than the 12 MiB budget together) and send only their first bytes.
+      const calls = [rawCall(session, { authorization: KEY }), rawCall(session, { authorization: KEY })];
+      for (const c of calls) c.write(Buffer.concat([prefix(8 * MiB), head]));
+      // Both stream to the backend: each holds 2 MiB (its receive window and a read buffer), none is refused.
+      await expect.poll(() => budget().inUse).toBe(4 * MiB);
+      for (const c of calls) c.cancel();
+      await Promise.all(calls.map((c) => c.answer));
     } finally {
       await closeSession(session);
     }

@@ -18,7 +18,8 @@ import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
 import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
-import { rewriteModelRef } from '../../grpc/wire.js';
+import { modelRefBytes, rewrittenParts } from '../../grpc/wire.js';
+import type { Readable } from 'node:stream';
 import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
 import type { Target } from '../../routing/types.js';
@@ -30,6 +31,7 @@ import { servedModel, servedVersion } from '../protocols/names.js';
 import { unsupported } from '../protocols/unsupported.js';
 import type { Backend } from '../types.js';
 import { GrpcEndpoint } from './channels.js';
+import { inferStream } from './h2-infer.js';
 import { splitEndpoints, startDiscovery } from '../discovery.js';
 import { GrpcHealthChecker } from './health.js';
 import { grpcUpstreamConfig } from './upstream-config.js';
@@ -83,6 +85,7 @@ export function createGrpcBackend(
     tls: upstream.tls,
     servername: cfg.tls?.servername,
     maxMessageBytes: MAX_MESSAGE,
+    tlsFiles: upstream.tlsFiles,
   };
   // With `discovery`, endpoints naming a DNS name are resolved (../discovery.ts), as for HTTP backends.
   const { names, fixed } = splitEndpoints(cfg);
@@ -134,7 +137,7 @@ export function createGrpcBackend(
   async function request(call: Call, method: MethodName): Promise<Buffer> {
     if (method !== 'ModelInfer')
       return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
-    if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
+    if (carriesGrpc(call)) return Buffer.concat(rewrittenParts(await call.body.readAll(), model.name, model.version));
     if (call.headers['inference-header-content-length'] !== undefined) {
       throw new JunctionError(
         'invalid_request',
@@ -158,11 +161,8 @@ export function createGrpcBackend(
     return jsonReply(200, answer);
   }
 
-  async function send(call: Call): Promise<Reply> {
-    const method = METHOD_OF[call.operation];
-    if (method === undefined) throw unsupported('oip-grpc', call);
-    const message = await request(call, method);
-    const now = performance.now();
+  /** The replica for this call (SPEC §14), noted in the telemetry and the call's record. */
+  function pick(call: Call, now: number): GrpcEndpoint {
     const balance =
       call.target.id === call.outcome.target.id ? (call.outcome.balance ?? defaultBalance) : defaultBalance;
     const endpoint = set.pickOrRefuse(now, target.id, call.objective.name, balance);
@@ -173,6 +173,68 @@ export function createGrpcBackend(
       call.record.endpoint = endpoint.address;
       call.record.pick = reason;
     }
+    return endpoint;
+  }
+
+  /** The backend's own model reference, as a ModelInferRequest opens with it. */
+  const refBytes = modelRefBytes(model.name, model.version);
+  const inferPath = service.passthrough.ModelInfer!.path;
+
+  /**
+   * A gRPC caller's ModelInfer, proxied as an HTTP/2 stream (h2-infer.ts): a
+   * message the face streams goes on as it arrives behind the backend's own
+   * reference; one held whole (a policy may send it again, or it came
+   * compressed) goes as its rewritten parts, never joined.
+   */
+  async function sendStream(call: Call): Promise<Reply> {
+    const body = call.body;
+    let parts: Buffer[];
+    let rest: { source: Readable; length: number } | undefined;
+    if (body.afterModelRef && !body.replayable) {
+      parts = [refBytes];
+      rest = { source: body.open() as Readable, length: body.length ?? 0 };
+    } else {
+      parts = rewrittenParts(await body.readAll(), model.name, model.version);
+    }
+    const now = performance.now();
+    const endpoint = pick(call, now);
+    endpoint.outstanding++;
+    let open = true;
+    const release = () => {
+      if (open) endpoint.outstanding--;
+      open = false;
+    };
+    try {
+      const reply = await inferStream(endpoint.h2, {
+        path: inferPath,
+        metadata: metadataRecord(call),
+        timeoutMs: Math.max(1, call.deadline - now),
+        parts,
+        rest,
+        signal: call.signal,
+        onBodyError: (err) =>
+          err instanceof JunctionError
+            ? err
+            : new JunctionError('client_closed', 'the caller left before its message arrived', {
+                objective: call.objective.name,
+              }),
+      });
+      set.success(endpoint);
+      (reply.body as Readable).once('close', release);
+      return reply;
+    } catch (err) {
+      release();
+      return failure(err, call, () => set.failure(endpoint, performance.now()));
+    }
+  }
+
+  async function send(call: Call): Promise<Reply> {
+    const method = METHOD_OF[call.operation];
+    if (method === undefined) throw unsupported('oip-grpc', call);
+    if (method === 'ModelInfer' && carriesGrpc(call)) return sendStream(call);
+    const message = await request(call, method);
+    const now = performance.now();
+    const endpoint = pick(call, now);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
     const metadata = metadataFor(call);
     const m = service.passthrough[method]!;
@@ -210,6 +272,14 @@ export function createGrpcBackend(
 
   function metadataFor(call: Call): Metadata {
     const md = new Metadata();
+    const values = metadataRecord(call);
+    for (const key in values) md.set(key, values[key]!);
+    return md;
+  }
+
+  /** The caller's headers that gRPC metadata may carry, the backend's own headers, and the request id. */
+  function metadataRecord(call: Call): Record<string, string> {
+    const md: Record<string, string> = {};
     const headers = call.headers;
     for (const key in headers) {
       const value = headers[key];
@@ -222,10 +292,10 @@ export function createGrpcBackend(
         METADATA_KEY.test(key) &&
         METADATA_VALUE.test(value)
       )
-        md.set(key, value);
+        md[key] = value;
     }
-    for (const key in fixedHeaders) md.set(key, fixedHeaders[key]!);
-    md.set('x-request-id', call.requestId);
+    for (const key in fixedHeaders) md[key] = fixedHeaders[key]!;
+    md['x-request-id'] = call.requestId;
     return md;
   }
 

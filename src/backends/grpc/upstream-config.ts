@@ -14,6 +14,10 @@ export interface GrpcUpstreamConfig {
   headers: Record<string, string>;
   /** Channel credentials for grpcs:// endpoints, when `tls` is set. */
   tls: ChannelCredentials | undefined;
+  /** The same files for the stream proxy's own HTTP/2 sessions (h2-sessions.ts). */
+  tlsFiles:
+    | { ca?: Buffer | string | undefined; cert?: Buffer | string | undefined; key?: Buffer | string | undefined }
+    | undefined;
 }
 
 export function grpcUpstreamConfig(cfg: HttpBackendConfig, baseDir: string, at: string): GrpcUpstreamConfig {
@@ -23,5 +27,5 @@ export function grpcUpstreamConfig(cfg: HttpBackendConfig, baseDir: string, at: 
   if (issues.length > 0) throw new ConfigError(issues);
   const tls =
     files === undefined ? undefined : credentials.createSsl(files.ca ?? null, files.key ?? null, files.cert ?? null);
-  return { headers, tls };
+  return { headers, tls, tlsFiles: files };
 }

@@ -12,17 +12,17 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { RequestBody } from '../../call/body.js';
 import type { Operation, Reply } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
 import { oip } from '../../config/protocols/oip.js';
 import { inferResponseFromJson, metadataFromJson } from '../../grpc/oip-json.js';
 import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
-import { type Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
+import { httpOfStatus, type Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
 import type { Logger } from '../../call/hooks.js';
 import { endRecord, notifyObservers, type Observer, type RequestRecord } from '../../observe/record.js';
 import type { Exchange } from '../invoke.js';
+import type { ReplyGuard } from '../reply.js';
 import { prefixOf } from './message.js';
 import { metadataOf, percentDecoded, percentEncoded } from './metadata.js';
 
@@ -127,7 +127,7 @@ export interface GrpcExchange extends Exchange {
 export function grpcExchange(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
-  body: Buffer,
+  body: Exchange['body'],
   record: RequestRecord,
   answer: GrpcAnswer,
   deadline: CallDeadline,
@@ -177,10 +177,104 @@ export function grpcExchange(
     ended();
   };
 
+  /**
+   * A gRPC backend's reply proxied as it comes (SPEC §15): its headers with the
+   * decision's metadata, its framed messages piped with back-pressure both
+   * ways (a caller that reads slowly slows the upstream stream), then its
+   * trailers. A stream cut on either side, or one past the reply budget, is
+   * cut on the other and recorded as a failure; a non-zero grpc-status in the
+   * trailers is the backend's answer and is recorded with its HTTP status.
+   */
+  const streamReply = (
+    body: Readable,
+    replyHeaders: Record<string, string | string[] | undefined>,
+    trailers: Promise<Record<string, string | string[] | undefined>>,
+    meta: Record<string, string | undefined>,
+    onDone: (cut?: ReturnType<typeof toJunctionError>['code']) => void,
+    guard: ReplyGuard,
+  ) => {
+    let settled = false;
+    const settle = (cut?: ReturnType<typeof toJunctionError>['code']) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(budget);
+      stream.off('close', callerGone);
+      onDone(cut); // the invoke path notes the cut in the record
+      ended();
+    };
+    const cutBoth = (code: ReturnType<typeof toJunctionError>['code']) => {
+      body.unpipe(stream);
+      body.destroy();
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      settle(code);
+    };
+    const budget = setTimeout(
+      () => {
+        guard.onCut();
+        cutBoth('deadline_exceeded');
+      },
+      Math.max(0, guard.deadline - performance.now()),
+    );
+    const callerGone = () => {
+      body.destroy(); // the upstream stream is reset: the server stops working for nobody
+      settle('client_closed');
+    };
+    if (closed || stream.destroyed) {
+      callerGone();
+      return;
+    }
+    answered = true;
+    const headers: OutgoingHttpHeaders = {
+      ':status': 200,
+      'content-type': GRPC_CONTENT_TYPE,
+      'grpc-accept-encoding': ACCEPT_ENCODING,
+    };
+    for (const key in replyHeaders) {
+      const value = replyHeaders[key];
+      if (typeof value === 'string' && key !== 'content-type' && !key.startsWith('grpc-accept')) headers[key] = value;
+    }
+    try {
+      stream.respond(metadataOf(meta, headers), { waitForTrailers: true });
+    } catch (err) {
+      log?.error({ err: String(err), requestId: record.requestId }, 'could not write a gRPC answer');
+      cutBoth('client_closed');
+      return;
+    }
+    record.status = 200;
+    stream.once('close', callerGone);
+    stream.once('wantTrailers', () => {
+      trailers.then(
+        (t) => {
+          const out: OutgoingHttpHeaders = {};
+          for (const key in t) {
+            const value = t[key];
+            if (key.charCodeAt(0) !== 58 && value !== undefined) out[key] = value;
+          }
+          const code = Number(t['grpc-status'] ?? 0);
+          if (code !== 0) record.status = httpOfStatus(code);
+          try {
+            stream.sendTrailers(out);
+          } catch {
+            // the caller left as the trailers were due
+          }
+          settle();
+        },
+        () => cutBoth('upstream_error'),
+      );
+    });
+    body.once('error', () => cutBoth('upstream_error'));
+    body.once('close', () => {
+      if (!body.readableEnded) cutBoth('upstream_error');
+    });
+    const count = guard.count;
+    if (count !== undefined) body.on('data', (chunk: Buffer) => (count.bytesOut += chunk.length));
+    body.pipe(stream);
+  };
+
   const exchange: GrpcExchange = {
     method: answer.operation === 'infer' ? 'POST' : 'GET', // OIP's HTTP verbs, for backends that speak HTTP
     headers,
-    body: ({ maxBytes, objective }) => RequestBody.whole(body, maxBytes, objective),
+    body,
     onClose: (listener) => {
       listeners.push(listener);
     },
@@ -204,6 +298,10 @@ export function grpcExchange(
     },
     reply(reply, decisionHeaders, onDone, guard) {
       const meta = { ...decisionHeaders, 'x-fallback': reply.fallback };
+      if (reply.trailers !== undefined && reply.body !== null && !Buffer.isBuffer(reply.body)) {
+        streamReply(reply.body, reply.headers, reply.trailers, meta, onDone, guard);
+        return;
+      }
       // One end for the reply, whichever comes first: the message, a failure, or the reply budget (SPEC §3).
       let settled = false;
       const settle = (cut?: ReturnType<typeof toJunctionError>['code']) => {
@@ -253,6 +351,12 @@ export function grpcExchange(
         });
     },
     error(err, decisionHeaders) {
+      if (answered && stream.headersSent && !stream.destroyed) {
+        // A streamed answer had begun: the only way left to say it failed is to cut the stream.
+        stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        ended();
+        return;
+      }
       finish(() =>
         sendStatus(
           stream,

@@ -30,12 +30,15 @@ import {
   type ServerHttp2Stream,
   type Settings,
 } from 'node:http2';
+import type { Readable } from 'node:stream';
 import type { Operation } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
 import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { Status, STATUS_OF_ERROR } from '../../grpc/status.js';
-import { peekModelName, readModelRef, type ModelRef } from '../../grpc/wire.js';
+import { peekModelName, peekModelRef, readModelRef, type LeadingRef, type ModelRef } from '../../grpc/wire.js';
+import { RequestBody } from '../../call/body.js';
+import type { BodyWanted } from '../invoke.js';
 import { endRecord, newRecord, notifyObservers, type RequestRecord } from '../../observe/record.js';
 import { RequestIds } from '../../observe/request-ids.js';
 import type { DataPlane } from '../data-plane.js';
@@ -45,7 +48,7 @@ import { guardConnections } from '../connections.js';
 import type { ListenerTls } from '../listener.js';
 import { versionOverride } from '../oip.js';
 import { type CallDeadline, deadlinePassed, errorMetadata, grpcExchange, sendMessage, sendStatus } from './exchange.js';
-import { type Encoding, readUnaryMessage, Reservation } from './message.js';
+import { type Encoding, type OpenMessage, prefixOf, readUnaryMessage, Reservation } from './message.js';
 import { headersOf, timeoutMs } from './metadata.js';
 
 export interface GrpcFaceOptions {
@@ -337,12 +340,21 @@ function onStream(ctx: FaceContext, stream: ServerHttp2Stream, raw: IncomingHttp
     : undefined;
   stream.once('close', () => clearTimeout(timer));
 
+  // The message's leading model reference names the objective (whose limit may be tighter) and,
+  // when the message is not compressed, lets the rest of it stream on to the backend unread.
   const objectiveLimit = (head: Buffer, final: boolean) => {
     const peeked = peekModelName(head);
     if (peeked === undefined && !final) return undefined;
     if (typeof peeked !== 'string') return { maxBytes: ctx.maxMessage, objective: undefined };
     const live = ctx.dp.runtime.current?.objectives.get(peeked);
-    return { maxBytes: live?.compiled.config.policy.maxBodyBytes ?? ctx.maxMessage, objective: peeked };
+    // Streamed when its whole reference (the name, and the version if it follows) is known.
+    const ref = encoding === 'identity' ? peekModelRef(head, final) : null;
+    return {
+      maxBytes: live?.compiled.config.policy.maxBodyBytes ?? ctx.maxMessage,
+      objective: peeked,
+      streamable: ref !== null && ref !== undefined,
+      readOn: ref === undefined,
+    };
   };
   readUnaryMessage(stream, {
     maxBytes: operation === 'infer' ? ctx.maxMessage : MAX_SMALL_MESSAGE,
@@ -350,15 +362,16 @@ function onStream(ctx: FaceContext, stream: ServerHttp2Stream, raw: IncomingHttp
     reservation,
     encoding,
     rates: ctx.dp.bodies,
+    open: operation === 'infer',
   }).then(
     (message) => {
       if (stream.destroyed) return;
       if (operation === undefined) {
         expire = undefined;
-        answerServerCall(ctx, stream, name, message);
+        answerServerCall(ctx, stream, name, message as Buffer);
         return;
       }
-      const exchange = modelCall(ctx, stream, raw, record!, name, operation, deadline, message);
+      const exchange = modelCall(ctx, stream, raw, record!, name, operation, deadline, message, reservation);
       expire = exchange === undefined ? undefined : () => exchange.expire();
     },
     (err: unknown) => {
@@ -405,7 +418,8 @@ function modelCall(
   method: MethodName,
   operation: Operation,
   deadline: CallDeadline,
-  message: Buffer,
+  message: Buffer | OpenMessage,
+  reservation: Reservation,
 ): ReturnType<typeof grpcExchange> | undefined {
   const { dp, service } = ctx;
   const headers = headersOf(raw, deadline.at, performance.now());
@@ -414,15 +428,23 @@ function modelCall(
   const encode = (value: object) => service.decoded[method]!.responseSerialize(value);
   let model: ModelRef;
   try {
-    model = operation === 'infer' ? readModelRef(message) : nameAndVersion(decodeSmall(service, method, message));
+    model = !Buffer.isBuffer(message)
+      ? peekModelRef(message.head, false)!
+      : operation === 'infer'
+        ? readModelRef(message)
+        : nameAndVersion(decodeSmall(service, method, message));
   } catch (err) {
     refuse(ctx, stream, record, toJunctionError(err));
     return undefined;
   }
+  const body = Buffer.isBuffer(message)
+    ? (wanted: BodyWanted) =>
+        RequestBody.whole(operation === 'infer' ? message : Buffer.alloc(0), wanted.maxBytes, wanted.objective)
+    : (wanted: BodyWanted) => openBody(ctx, stream, message, model as LeadingRef, reservation, wanted);
   const exchange = grpcExchange(
     stream,
     headers,
-    operation === 'infer' ? message : Buffer.alloc(0),
+    body,
     record,
     { encode, method, operation },
     deadline,
@@ -444,6 +466,86 @@ function modelCall(
     exchange.error(jerr);
   });
   return exchange;
+}
+
+/**
+ * What most that a message being streamed holds of the shared budget at a
+ * time: its stream's receive window and a read buffer, not its length.
+ */
+const STREAM_HOLD = 2 * 1024 * 1024;
+
+/**
+ * The body of a ModelInfer message whose rest is still on its stream. Read
+ * whole when a policy may send it again (through the same reader, its length
+ * reserved first); otherwise streamed on as it arrives, the bytes after its
+ * model reference, which the backend replaces with its own.
+ */
+function openBody(
+  ctx: FaceContext,
+  stream: ServerHttp2Stream,
+  message: OpenMessage,
+  ref: LeadingRef,
+  reservation: Reservation,
+  wanted: BodyWanted,
+): RequestBody | Promise<RequestBody> {
+  if (wanted.buffer) {
+    // The prefix and first bytes go back on the stream: the one reader reads the whole message.
+    stream.unshift(Buffer.concat([prefixOf(message.length), message.head]));
+    const whole = readUnaryMessage(stream, {
+      maxBytes: message.length,
+      limitFor: () => ({ maxBytes: message.length, objective: message.objective }),
+      reservation,
+      encoding: 'identity',
+      rates: ctx.dp.bodies,
+    });
+    stream.resume(); // paused when the first bytes were read
+    return whole.then((bytes) => RequestBody.whole(bytes as Buffer, wanted.maxBytes, wanted.objective));
+  }
+  reservation.take(Math.min(message.length, STREAM_HOLD), wanted.objective);
+  stream.unshift(message.head.subarray(ref.end));
+  const body = RequestBody.streaming(stream, wanted.maxBytes, wanted.objective, message.length - ref.end);
+  body.afterModelRef = true;
+  watchRate(ctx, stream, wanted.objective);
+  return body;
+}
+
+/** A message streamed slower than the data plane's minimum body rate is cut (408), as an HTTP body is. */
+function watchRate(ctx: FaceContext, stream: ServerHttp2Stream, objective: string): void {
+  const rates = ctx.dp.bodies;
+  if (rates === undefined) return;
+  let bytesRead = 0;
+  // A listener beside the backend's: counts what flows; the stream stays paused until the backend reads.
+  const count = (chunk: Buffer) => {
+    bytesRead += chunk.length;
+  };
+  stream.on('data', count);
+  const unwatch = rates.rates.watch(
+    {
+      socket: {
+        get bytesRead() {
+          return bytesRead;
+        },
+      },
+      complete: false,
+      readableEnded: false,
+    } as unknown as Readable,
+    () =>
+      stream.destroy(
+        new JunctionError(
+          'request_timeout',
+          `the request message arrived slower than ${rates.minBytesPerSecond} bytes/s`,
+          {
+            objective,
+          },
+        ),
+      ),
+  );
+  const stop = () => {
+    stream.off('data', count);
+    unwatch?.();
+  };
+  stream.once('end', stop);
+  stream.once('close', stop);
 }
 
 function decodeSmall(service: OipGrpcService, method: MethodName, message: Buffer): unknown {

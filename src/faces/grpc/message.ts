@@ -77,7 +77,18 @@ export interface MessageLimits {
    * Given the message's first bytes (inflated, when compressed), its limit
    * and the objective it names: `undefined` while more bytes are needed.
    */
-  limitFor(head: Buffer, complete: boolean): { maxBytes: number; objective: string | undefined } | undefined;
+  limitFor(
+    head: Buffer,
+    complete: boolean,
+  ): { maxBytes: number; objective: string | undefined; streamable?: boolean; readOn?: boolean } | undefined;
+  /**
+   * Stop once the limit is known, when `limitFor` said the message may be
+   * streamed and more of it is still to come: the reader resolves with an
+   * OpenMessage, the rest left on the (paused) stream. (`readOn`: the limit
+   * is known and is checked now, but the first bytes do not yet say whether
+   * the message may be streamed: read on, up to the peek size.)
+   */
+  open?: boolean;
   reservation: Reservation;
   encoding: Encoding;
   /** A message arriving slower than the data plane's minimum body rate is cut (408), as an HTTP body is. */
@@ -94,14 +105,23 @@ function tooLarge(length: number, maxBytes: number, objective: string | undefine
 
 const truncated = () => new JunctionError('invalid_request', 'the request message ended before its declared length');
 
+/** A message whose first bytes are read and whose rest is still on its stream, paused. */
+export interface OpenMessage {
+  /** The declared length. */
+  length: number;
+  /** The bytes read so far (the model reference and a little more). */
+  head: Buffer;
+  objective: string | undefined;
+}
+
 /**
  * The one request message of a unary call, read off `stream` (paused until
  * now, so nothing of it was buffered beyond HTTP/2's flow-control window).
  * Rejects with a JunctionError; what was taken from the budget stays in the
  * reservation until the caller releases it.
  */
-export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
+export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promise<Buffer | OpenMessage> {
+  return new Promise<Buffer | OpenMessage>((resolve, reject) => {
     const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
     let prefixGot = 0;
     let declared: MessagePrefix | undefined;
@@ -114,7 +134,7 @@ export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promi
     let bytesRead = 0;
     let settled = false;
 
-    const finish = (err: JunctionError | undefined) => {
+    const finish = (err: JunctionError | undefined, opened?: OpenMessage) => {
       if (settled) return;
       settled = true;
       stream.off('data', onData);
@@ -122,6 +142,11 @@ export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promi
       stream.off('close', onClose);
       stream.off('error', onClose);
       unwatch?.();
+      if (opened !== undefined) {
+        stream.pause(); // the rest stays under HTTP/2 flow control until the call reads it
+        resolve(opened);
+        return;
+      }
       if (err !== undefined) {
         reject(err);
         return;
@@ -184,8 +209,18 @@ export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promi
         const found = limits.limitFor(head, complete || earlyLength >= PEEK_BYTES);
         if (found === undefined) return;
         objective = found.objective;
+        const limit = Math.min(found.maxBytes, limits.maxBytes);
+        if (found.readOn === true && limits.open === true && !complete && earlyLength < PEEK_BYTES) {
+          if (declared.length > limit) throw tooLarge(declared.length, limit, objective);
+          return;
+        }
+        if (limits.open === true && found.streamable === true && !complete) {
+          if (declared.length > limit) throw tooLarge(declared.length, limit, objective);
+          finish(undefined, { length: declared.length, head, objective });
+          return;
+        }
         earlyLength = 0;
-        decide(Math.min(found.maxBytes, limits.maxBytes));
+        decide(limit);
       } catch (err) {
         finish(err as JunctionError);
       }
