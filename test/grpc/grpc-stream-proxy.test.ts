@@ -22,6 +22,8 @@ interface Upstream {
   /** What each ModelInfer stream received: its headers and its whole body (prefix included). */
   received: Array<{ headers: IncomingHttpHeaders; body: Buffer; ended: boolean }>;
   behave(b: Behaviour): void;
+  /** Back to answering every call with the hash of what it received. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -83,18 +85,17 @@ async function upstream(): Promise<Upstream> {
   return {
     url: `grpc://127.0.0.1:${port}`,
     received,
-    behave: (b) => (behaviour = b === undefined ? answer() : b),
+    behave: (b) => (behaviour = b),
+    reset: () => (behaviour = answer()),
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
         setTimeout(r, 500).unref();
       }),
-    // exposed for tests that record and then do something else
-    ...({ recordBody, answer } as object),
-  } as Upstream & { recordBody: typeof recordBody; answer: () => Behaviour };
+  };
 }
 
-let up: Upstream & { recordBody?: unknown; answer?: () => Behaviour };
+let up: Upstream;
 let junction: Junction;
 const records: RequestRecord[] = [];
 
@@ -125,7 +126,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  up.behave((up as { answer: () => Behaviour }).answer());
+  up.reset();
   await expect.poll(() => junction.dataPlane.bodies!.memory.inUse).toBe(0);
 });
 

@@ -10,7 +10,7 @@
 // exactly its declared length). The reply is handed back unread: its framed
 // message stream and, when they come, its trailers (grpc-status and the
 // server's trailing metadata); a trailers-only reply is the server's status.
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { CancelSignal } from '../../call/cancel.js';
 import type { HeaderMap, Reply } from '../../call/types.js';
