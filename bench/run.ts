@@ -19,6 +19,7 @@ import { benchPick } from './pick.js';
 import { benchReadout } from './readout.js';
 import { benchFleet, fleetBlock } from './llm-fleet/run.js';
 import { formatSection, type BenchSection } from './report.js';
+import { benchTensors } from './tensors.js';
 import { benchTokens } from './tokens.js';
 
 type Bench = () => Promise<BenchSection>;
@@ -32,6 +33,7 @@ const benches: Array<[string, Bench]> = [
   ['memory', benchMemory],
   ['onnx', benchOnnx],
   ['grpc', () => benchGrpc(quick ? 0.5 : 1.5)],
+  ['tensors', () => benchTensors(quick)],
   ['observability', benchObservability],
   ['tokens', () => benchTokens(quick ? 200 : 400)],
   ['control', benchControl],
