@@ -1,8 +1,10 @@
 // `oip`: the Open Inference Protocol v2 (KServe, Triton, MLServer) over REST.
 // Only the path is rewritten to the backend's own model name and version; the
-// body is never parsed, so Triton's binary tensor extension (a JSON header of
-// `Inference-Header-Content-Length` bytes followed by raw tensors) and the
-// generate extension's SSE pass through byte for byte.
+// body is never parsed, so the binary tensor data extension (a JSON header of
+// `Inference-Header-Content-Length` bytes followed by raw tensors; that header
+// and the content type go upstream with it, and the answer's come back) and the
+// generate extension's SSE pass through byte for byte. The OIP face checks only
+// the header's value (backends/protocols/oip-binary.ts), never the body.
 import { HTTP_ENDPOINTS, seg, type ProtocolDeclaration } from './declaration.js';
 
 export const oip: ProtocolDeclaration = {
