@@ -129,10 +129,15 @@ export function inferStream(sessions: H2Sessions, call: InferStream): Promise<Re
       req.once('close', cleanup);
       resolve({ status: 200, headers: replyHeaders(h), body: req, trailers });
     });
-    req.once('trailers', (t: IncomingHttpHeaders) => trailersDone(t));
+    let gotTrailers = false;
+    req.once('trailers', (t: IncomingHttpHeaders) => {
+      gotTrailers = true;
+      trailersDone(t);
+    });
     req.once('close', () => {
-      trailersFailed(new Error(`the stream closed without trailers (code ${req.rstCode ?? 0})`));
-      fail(new StreamFailure(`the stream closed before a reply (code ${req.rstCode ?? 0})`));
+      // Errors only for what failed: a stack trace per call is not free.
+      if (!gotTrailers) trailersFailed(new Error(`the stream closed without trailers (code ${req.rstCode ?? 0})`));
+      if (!settled) fail(new StreamFailure(`the stream closed before a reply (code ${req.rstCode ?? 0})`));
     });
     req.on('error', (err: Error) => fail(new StreamFailure(err.message)));
 
