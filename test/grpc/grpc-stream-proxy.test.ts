@@ -270,6 +270,52 @@ describe('ModelInfer as a stream', () => {
     await expect.poll(() => records.at(-1)?.cut).toBe('upstream_error');
   });
 
+  it('a caller that leaves mid-upload resets the upstream stream, unfinished, and is recorded client_closed', async () => {
+    let served: ServerHttp2Stream | undefined;
+    let got = 0;
+    up.behave((stream) => {
+      served = stream;
+      stream.on('data', (c: Buffer) => (got += c.length));
+      stream.on('end', () => (got = -1)); // must never happen
+    });
+    const message = tensorMessage(8 * MiB);
+    const session = rawSession(junction.grpc!.port);
+    try {
+      const call = rawCall(session);
+      call.write(framed(message).subarray(0, 2 * MiB));
+      await vi.waitFor(() => expect(got).toBeGreaterThan(MiB));
+      call.cancel();
+      await call.answer;
+      await expect.poll(() => served?.destroyed).toBe(true);
+      expect(got).toBeGreaterThan(0); // it got bytes, never their end
+    } finally {
+      await closeSession(session);
+    }
+    await expect.poll(() => records.at(-1)?.cut ?? records.at(-1)?.errorCode).toBe('client_closed');
+  });
+
+  it('a backend that resets the stream mid-upload fails the call upstream_error, and the caller stops sending', async () => {
+    up.behave((stream) => {
+      let seen = 0;
+      stream.on('data', (c: Buffer) => {
+        seen += c.length;
+        if (seen > MiB && !stream.destroyed) stream.close(2 /* INTERNAL_ERROR */);
+      });
+    });
+    const session = rawSession(junction.grpc!.port);
+    try {
+      const call = rawCall(session);
+      call.end(framed(tensorMessage(32 * MiB)));
+      const r = await call.answer;
+      expect(r.status).toBe(status.UNAVAILABLE);
+      expect(r.headers['x-error-code'] ?? r.trailers['x-error-code']).toBe('upstream_error');
+      expect(session.socket.bytesWritten).toBeLessThan(16 * MiB); // refused mid-upload: the rest was never read
+    } finally {
+      await closeSession(session);
+    }
+    await expect.poll(() => records.at(-1)?.errorCode).toBe('upstream_error');
+  });
+
   it("the server's own status passes through (trailers-only)", async () => {
     up.behave((stream) => {
       stream.resume();

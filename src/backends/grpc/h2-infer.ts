@@ -167,6 +167,12 @@ function cut(req: ClientHttp2Stream): void {
   if (!req.destroyed) req.destroy(new Error('cancelled by Junction'));
 }
 
+/** Whether the caller's HTTP/2 stream was reset (RST_STREAM) rather than ended. */
+function reset(source: Readable): boolean {
+  const s = source as { aborted?: boolean; rstCode?: number; destroyed: boolean };
+  return s.aborted === true || (s.rstCode !== undefined && s.rstCode !== 0);
+}
+
 /**
  * The rest of the message from the caller's stream to the upstream one, chunk
  * by chunk: the caller's stream pauses while the upstream's window is full.
@@ -192,11 +198,23 @@ function pump(source: Readable, dest: ClientHttp2Stream, walker: FieldWalker, on
     if (!dest.write(chunk)) source.pause();
   };
   const onDrain = () => source.resume();
+  const callerLeft = () => stop(new JunctionError('client_closed', 'the caller left before its message arrived'));
   const onEnd = () => {
     try {
       walker.end();
     } catch (err) {
-      stop(err);
+      // A client that cancels mid-upload (grpc-js, node:http2's close()) half-closes its stream
+      // before its RST_STREAM: a short message followed at once by a reset is the caller leaving.
+      // The reset comes in the same read or the next; a message that is only short waits 20 ms more.
+      dest.off('drain', onDrain);
+      const settle = () => {
+        clearTimeout(wait);
+        source.off('close', settle);
+        if (reset(source)) callerLeft();
+        else stop(err);
+      };
+      const wait = setTimeout(settle, 20);
+      source.once('close', settle);
       return;
     }
     dest.off('drain', onDrain);
@@ -206,7 +224,7 @@ function pump(source: Readable, dest: ClientHttp2Stream, walker: FieldWalker, on
   source.once('end', onEnd);
   source.once('error', stop);
   source.once('close', () => {
-    if (!source.readableEnded) stop(new JunctionError('client_closed', 'the caller left before its message arrived'));
+    if (!source.readableEnded) callerLeft();
   });
   dest.on('drain', onDrain);
   dest.once('close', () => {
