@@ -30,7 +30,6 @@ import {
   type ServerHttp2Stream,
   type Settings,
 } from 'node:http2';
-import type { Readable } from 'node:stream';
 import type { Operation } from '../../call/types.js';
 import { JunctionError, toJunctionError } from '../../errors.js';
 import { loadOipGrpcService, SERVICE_NAME, type MethodName, type OipGrpcService } from '../../grpc/service.js';
@@ -48,7 +47,14 @@ import { guardConnections } from '../connections.js';
 import type { ListenerTls } from '../listener.js';
 import { versionOverride } from '../oip.js';
 import { type CallDeadline, deadlinePassed, errorMetadata, grpcExchange, sendMessage, sendStatus } from './exchange.js';
-import { type Encoding, type OpenMessage, prefixOf, readUnaryMessage, Reservation } from './message.js';
+import {
+  type Encoding,
+  type OpenMessage,
+  prefixOf,
+  readUnaryMessage,
+  Reservation,
+  watchMessageRate,
+} from './message.js';
 import { headersOf, timeoutMs } from './metadata.js';
 
 export interface GrpcFaceOptions {
@@ -511,38 +517,22 @@ function openBody(
 
 /** A message streamed slower than the data plane's minimum body rate is cut (408), as an HTTP body is. */
 function watchRate(ctx: FaceContext, stream: ServerHttp2Stream, objective: string): void {
-  const rates = ctx.dp.bodies;
-  if (rates === undefined) return;
   let bytesRead = 0;
   // A listener beside the backend's: counts what flows; the stream stays paused until the backend reads.
   const count = (chunk: Buffer) => {
     bytesRead += chunk.length;
   };
-  stream.on('data', count);
-  const unwatch = rates.rates.watch(
-    {
-      socket: {
-        get bytesRead() {
-          return bytesRead;
-        },
-      },
-      complete: false,
-      readableEnded: false,
-    } as unknown as Readable,
-    () =>
-      stream.destroy(
-        new JunctionError(
-          'request_timeout',
-          `the request message arrived slower than ${rates.minBytesPerSecond} bytes/s`,
-          {
-            objective,
-          },
-        ),
-      ),
+  const unwatch = watchMessageRate(
+    ctx.dp.bodies,
+    () => bytesRead,
+    () => objective,
+    (err) => stream.destroy(err),
   );
+  if (unwatch === undefined) return;
+  stream.on('data', count);
   const stop = () => {
     stream.off('data', count);
-    unwatch?.();
+    unwatch();
   };
   stream.once('end', stop);
   stream.once('close', stop);

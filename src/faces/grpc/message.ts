@@ -245,26 +245,11 @@ export function readUnaryMessage(stream: Readable, limits: MessageLimits): Promi
     };
     const onClose = () =>
       finish(new JunctionError('client_closed', 'the caller left before its request message arrived'));
-    const rates = limits.rates;
-    const unwatch = rates?.rates.watch(
-      // The rate watch reads a byte count and whether the body is complete: this message's.
-      {
-        socket: {
-          get bytesRead() {
-            return bytesRead;
-          },
-        },
-        complete: false,
-        readableEnded: false,
-      } as unknown as Readable,
-      () =>
-        finish(
-          new JunctionError(
-            'request_timeout',
-            `the request message arrived slower than ${rates.minBytesPerSecond} bytes/s`,
-            { objective },
-          ),
-        ),
+    const unwatch = watchMessageRate(
+      limits.rates,
+      () => bytesRead,
+      () => objective,
+      (err) => finish(err),
     );
     stream.on('data', onData);
     stream.on('end', onEnd);
@@ -327,4 +312,41 @@ function inflated(bytes: Buffer, limits: MessageLimits, objective: string | unde
     );
     z.end(bytes);
   });
+}
+
+/**
+ * Watches a message's bytes (as `bytesRead` counts them) against the data
+ * plane's minimum body rate, as an HTTP body is watched; `onSlow` gets the
+ * 408 to end the call with. Returns the unwatch, or undefined when no rate
+ * is set.
+ */
+export function watchMessageRate(
+  rates: BodyLimits | undefined,
+  bytesRead: () => number,
+  objective: () => string | undefined,
+  onSlow: (err: JunctionError) => void,
+): (() => void) | undefined {
+  if (rates === undefined) return undefined;
+  return rates.rates.watch(
+    // The rate watch reads a byte count and whether the body is complete: this message's.
+    {
+      socket: {
+        get bytesRead() {
+          return bytesRead();
+        },
+      },
+      complete: false,
+      readableEnded: false,
+    } as unknown as Readable,
+    () =>
+      onSlow(
+        new JunctionError(
+          'request_timeout',
+          `the request message arrived slower than ${rates.minBytesPerSecond} bytes/s`,
+          {
+            objective: objective(),
+          },
+        ),
+      ),
+  );
 }
