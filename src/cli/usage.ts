@@ -25,8 +25,8 @@ export const VERB_USAGE: Readonly<Record<string, string>> = {
   rollback: `rollback   N [--message M] ${ADMIN}`,
   rollout: `rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version [--balance p2c|least-load|prefix|adapter]] [--steps 1,5,25,100] ${ADMIN}`,
   bench: `bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)`,
-  export: `export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--out FILE] [--watch --reload CMD]
-             an nginx config routing requests on x-junction-target (docs/edge.md)`,
+  export: `export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--grpc-listen ADDR:PORT] [--out FILE] [--watch --reload CMD]
+             an nginx config routing requests on x-junction-target; --grpc-listen adds an HTTP/2 server for oip-grpc targets (docs/edge.md)`,
   analyze: `analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout`,
 };
 
