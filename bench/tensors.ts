@@ -28,6 +28,13 @@ const MiB = 1024 * 1024;
 const SIZES = [64 * 1024, MiB, 4 * MiB, 16 * MiB];
 const CALLERS = [1, 8];
 const RSS_BYTES = 64 * MiB;
+/** Rounds per case (alternating order); figures are medians over them. */
+const ROUNDS = 3;
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
 
 interface Body {
   bytes: Buffer;
@@ -35,16 +42,19 @@ interface Body {
 }
 
 /** The binary data extension: the JSON header, then the tensor's raw bytes. */
-function binaryBody(tensor: Buffer): Body {
+/** An FP32 input: its name and shape (default INPUT0, one row of the whole tensor). */
+interface Input {
+  name: string;
+  shape: number[];
+}
+
+const flatInput = (tensor: Buffer): Input => ({ name: 'INPUT0', shape: [1, tensor.length / 4] });
+
+function binaryBody(tensor: Buffer, input = flatInput(tensor)): Body {
   const header = Buffer.from(
     JSON.stringify({
       inputs: [
-        {
-          name: 'INPUT0',
-          datatype: 'FP32',
-          shape: [1, tensor.length / 4],
-          parameters: { binary_data_size: tensor.length },
-        },
+        { name: input.name, datatype: 'FP32', shape: input.shape, parameters: { binary_data_size: tensor.length } },
       ],
       parameters: { binary_data_output: true },
     }),
@@ -56,10 +66,10 @@ function binaryBody(tensor: Buffer): Body {
 }
 
 /** The same tensor as OIP JSON: its floats as JSON numbers, as a client that stringifies a Float32Array sends them. */
-function jsonBody(tensor: Buffer): Body {
+function jsonBody(tensor: Buffer, input = flatInput(tensor)): Body {
   const floats = new Float32Array(tensor.buffer, tensor.byteOffset, tensor.length / 4);
   const text = JSON.stringify({
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, floats.length], data: Array.from(floats) }],
+    inputs: [{ name: input.name, datatype: 'FP32', shape: input.shape, data: Array.from(floats) }],
   });
   return { bytes: Buffer.from(text), headers: { 'content-type': 'application/json' } };
 }
@@ -143,11 +153,37 @@ async function rssGrowth(t: Target, pid: number | undefined, body: Body): Promis
   return `${((after.peak - before.rss) / MiB).toFixed(1)} MiB`;
 }
 
+/** ROUNDS measurements of one target with one caller. */
+async function rounds(t: Target, body: Body, seconds: number): Promise<number[]> {
+  const xs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) xs.push(await measure(t, body, 1, seconds));
+  return xs;
+}
+
+/**
+ * In-process ONNX (ranker-6: FP32 [rows, 8] → [rows, 1]) through the same Junction, one caller:
+ * what the binary extension saves when Junction itself must read the tensor (a typed-array
+ * view of the body instead of JSON numbers parsed into an array, then copied into a tensor).
+ */
+async function inProcess(onnx: Target, seconds: number): Promise<string> {
+  const cases: string[] = [];
+  for (const size of [64 * 1024, MiB, 4 * MiB]) {
+    const tensor = tensorOf(size);
+    const input = { name: 'features', shape: [size / 32, 8] };
+    const binary = binaryBody(tensor, input);
+    const json = jsonBody(tensor, input);
+    const b = median(await rounds(onnx, binary, seconds));
+    const j = median(await rounds(onnx, json, seconds));
+    cases.push(`${label(size)} ${b.toFixed(2)} ms binary vs ${j.toFixed(2)} ms JSON (${(j / b).toFixed(1)}×)`);
+  }
+  return `in-process ONNX through Junction (ranker-6, FP32 [rows, 8], 1 caller; binary in and out vs JSON in and out): ${cases.join('; ')}`;
+}
+
 const label = (bytes: number) => (bytes < MiB ? `${bytes / 1024} KiB` : `${bytes / MiB} MiB`);
 
 /** `junction`: the CLI to start (default bin/junction.js, which runs dist/; `npm run bench` builds it first). */
 export async function benchTensors(quick = false, junctionBin = join(root, 'bin/junction.js')): Promise<BenchSection> {
-  const seconds = quick ? 0.5 : 1.5;
+  const seconds = quick ? 0.5 : 1;
   const dir = mkdtempSync(join(tmpdir(), 'junction-tensors-'));
   const [upPort, floorPort, junctionPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const upstream = `http://127.0.0.1:${upPort}`;
@@ -158,7 +194,14 @@ models:
   digest:
     versions:
       "1": { backend: { type: http, protocol: oip, endpoints: ["${upstream}"] } }
+  ranker:
+    versions:
+      "6": { backend: { type: onnx, path: "${join(root, 'models/ranker-6.onnx')}", maxBatch: 1 } }
 objectives:
+  rank:
+    interface: oip
+    default: ranker@6
+    policy: { maxBodyBytes: ${256 * MiB}, timeoutMs: 60000 }
   tensors:
     interface: oip
     default: digest@1
@@ -210,20 +253,20 @@ objectives:
       const bodies = { binary: binaryBody(tensor), json: jsonBody(tensor) };
       for (const callers of CALLERS) {
         for (const [encoding, body] of Object.entries(bodies)) {
-          // Two passes, the second in reverse order, so a drift during the case favours no target.
-          const ms = new Map<string, number>();
-          for (const order of [
-            [direct, floor, junction],
-            [junction, floor, direct],
-          ]) {
-            for (const t of order)
-              ms.set(t.name, (ms.get(t.name) ?? 0) + (await measure(t, body, callers, seconds)) / 2);
+          // Rounds in alternating order, so a drift during the case favours no target; on a shared
+          // machine one round can be hit by another process, so each figure is a median over rounds
+          // and the ratio is the median of the per-round ratios.
+          const runs = new Map<string, number[]>([direct, floor, junction].map((t) => [t.name, []]));
+          for (let round = 0; round < ROUNDS; round++) {
+            const order = round % 2 === 0 ? [direct, floor, junction] : [junction, floor, direct];
+            for (const t of order) runs.get(t.name)!.push(await measure(t, body, callers, seconds));
           }
-          const d = ms.get(direct.name)!;
-          const f = ms.get(floor.name)!;
-          const j = ms.get(junction.name)!;
+          const d = median(runs.get(direct.name)!);
+          const f = median(runs.get(floor.name)!);
+          const j = median(runs.get(junction.name)!);
+          const ratio = median(runs.get(junction.name)!.map((x, i) => x / runs.get(floor.name)![i]!));
           const mib = size / MiB;
-          if (encoding === 'binary') worst.push(j / f);
+          if (encoding === 'binary') worst.push(ratio);
           rows.push({
             tensor: label(size),
             body: `${encoding} ${label(body.bytes.length).replace(/(\.\d)\d+/, '$1')}`,
@@ -231,16 +274,17 @@ objectives:
             'direct ms/call': d.toFixed(2),
             'floor ms/call': f.toFixed(2),
             'junction ms/call': j.toFixed(2),
-            'junction / floor': (j / f).toFixed(2),
+            'junction / floor': ratio.toFixed(2),
             'junction ms per tensor MiB over direct': ((j - d) / mib).toFixed(2),
             'junction tensor MiB/s': ((mib * callers * 1000) / j).toFixed(0),
           });
         }
       }
     }
+    notes.push(await inProcess({ name: 'onnx', pool: pools[2]!, path: '/v2/models/rank/infer' }, seconds));
     notes.push(
       `binary: junction / floor time per call at worst ${Math.max(...worst).toFixed(2)}× (target ≤ 1.2× at every size)`,
-      `each case: ~${seconds} s per target, twice (forward and reverse order), mean ms per call; the model server hashes every byte, so "direct" includes it`,
+      `each case: ${ROUNDS} rounds of ~${seconds} s per target in alternating order; ms per call is the median of the rounds' means, junction / floor the median of the per-round ratios; the model server hashes every byte, so "direct" includes it`,
       'json rows: the same tensor as OIP JSON `data` (full float repr): Junction streams it unread too, so its cost per tensor MiB is that of moving the bigger body',
       'junction: one process, defaults (metrics on, no decision log); callers: undici Pools of 8 connections in the bench process',
     );
