@@ -106,6 +106,13 @@ export class RequestBody {
    */
   afterModelRef = false;
 
+  /**
+   * Set by the gRPC face on every ModelInfer body: its caller reads gRPC
+   * framing and trailers, so a gRPC backend may hand back its reply as a
+   * stream (an HTTP caller that sends protobuf gets the message whole).
+   */
+  grpcCaller = false;
+
   get replayable(): boolean {
     return this.buffer !== null;
   }

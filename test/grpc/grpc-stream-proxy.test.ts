@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { status } from '@grpc/grpc-js';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
 import { peekModelRef, readModelRef } from '../../src/grpc/wire.js';
@@ -314,6 +315,18 @@ describe('ModelInfer as a stream', () => {
       await closeSession(session);
     }
     await expect.poll(() => records.at(-1)?.errorCode).toBe('upstream_error');
+  });
+
+  it('an HTTP caller that posts the protobuf message gets the answer message whole, not a gRPC stream', async () => {
+    const message = tensorMessage(64 * 1024);
+    const res = await request(`${junction.url}/v2/models/image-labels/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc' },
+      body: message,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = Buffer.from(await res.body.arrayBuffer());
+    expect(body.toString()).toBe(sha(up.received.at(-1)!.body)); // unframed: the message alone
   });
 
   it("the server's own status passes through (trailers-only)", async () => {

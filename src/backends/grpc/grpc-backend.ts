@@ -231,7 +231,7 @@ export function createGrpcBackend(
   async function send(call: Call): Promise<Reply> {
     const method = METHOD_OF[call.operation];
     if (method === undefined) throw unsupported('oip-grpc', call);
-    if (method === 'ModelInfer' && carriesGrpc(call)) return sendStream(call);
+    if (method === 'ModelInfer' && call.body.grpcCaller) return sendStream(call);
     const message = await request(call, method);
     const now = performance.now();
     const endpoint = pick(call, now);

@@ -445,7 +445,9 @@ function modelCall(
   }
   const body = Buffer.isBuffer(message)
     ? (wanted: BodyWanted) =>
-        RequestBody.whole(operation === 'infer' ? message : Buffer.alloc(0), wanted.maxBytes, wanted.objective)
+        grpcBody(
+          RequestBody.whole(operation === 'infer' ? message : Buffer.alloc(0), wanted.maxBytes, wanted.objective),
+        )
     : (wanted: BodyWanted) => openBody(ctx, stream, message, model as LeadingRef, reservation, wanted);
   const exchange = grpcExchange(
     stream,
@@ -474,8 +476,14 @@ function modelCall(
   return exchange;
 }
 
+/** Marks a body as a gRPC caller's (its reply may come back as a stream). */
+function grpcBody(body: RequestBody): RequestBody {
+  body.grpcCaller = true;
+  return body;
+}
+
 /**
- * What most that a message being streamed holds of the shared budget at a
+ * The most that a message being streamed holds of the shared budget at a
  * time: its stream's receive window and a read buffer, not its length.
  */
 const STREAM_HOLD = 2 * 1024 * 1024;
@@ -505,12 +513,13 @@ function openBody(
       rates: ctx.dp.bodies,
     });
     stream.resume(); // paused when the first bytes were read
-    return whole.then((bytes) => RequestBody.whole(bytes as Buffer, wanted.maxBytes, wanted.objective));
+    return whole.then((bytes) => grpcBody(RequestBody.whole(bytes as Buffer, wanted.maxBytes, wanted.objective)));
   }
   reservation.take(Math.min(message.length, STREAM_HOLD), wanted.objective);
   stream.unshift(message.head.subarray(ref.end));
   const body = RequestBody.streaming(stream, wanted.maxBytes, wanted.objective, message.length - ref.end);
   body.afterModelRef = true;
+  grpcBody(body);
   watchRate(ctx, stream, wanted.objective);
   return body;
 }
