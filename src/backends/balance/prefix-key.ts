@@ -108,8 +108,8 @@ export function topLevelValueStart(raw: Buffer, name: string): number {
  * Fills `out` with the chain hashes of the whole `blockChars`-byte blocks of
  * the value of `field` (at most `blocks`, and `out.length`); returns how many.
  * The hash reads four bytes a step (a multiply-xorshift over little-endian
- * words, then the block's odd bytes one by one): about 0.5 ns a byte, so the
- * 64 KiB the default key covers costs ~30 µs, not the ~70 µs of a byte-wise FNV.
+ * words, then the block's odd bytes one by one): under 1 ns a byte (bench/pick.ts:
+ * 48 µs for the 64 KiB the default key covers), about half a byte-wise FNV's time.
  */
 export function prefixKey(raw: Buffer, field: string, blockChars: number, blocks: number, out: Uint32Array): number {
   const start = topLevelValueStart(raw, field);
