@@ -172,3 +172,42 @@ describe('load reports', () => {
     expect(telemetry.count('picked', 'm@1', 'fallback-no-report')).toBe(1);
   });
 });
+
+describe('a replica whose reports keep failing', () => {
+  it('is counted every time and logged once per 10 s, not once per scrape', async () => {
+    const dead = await replica('dead');
+    dead.metrics = (res) => res.socket?.destroy(); // every scrape fails
+    const warnings: Array<Record<string, unknown>> = [];
+    const log = {
+      error: () => undefined,
+      info: () => undefined,
+      warn: (o: object) => warnings.push(o as Record<string, unknown>),
+    };
+    const telemetry = recordTelemetry();
+    const j: Junction = await startJunction({
+      telemetry: telemetry.sink,
+      log,
+      port: 0,
+      config: {
+        models: {
+          m: {
+            versions: {
+              '1': {
+                backend: {
+                  type: 'http',
+                  endpoints: [dead.url],
+                  load: { metrics: { intervalMs: 100, preset: 'vllm' } },
+                },
+              },
+            },
+          },
+        },
+        objectives: { o: { default: 'm@1' } },
+      },
+    });
+    open.unshift(j);
+    await until(() => telemetry.count('dropped', 'load_report') >= 6);
+    expect(dead.scrapes).toBeGreaterThanOrEqual(6);
+    expect(warnings.filter((w) => w.report === 'metrics')).toHaveLength(1);
+  });
+});

@@ -4,7 +4,7 @@
 // `parent`). Both are bounded: a timeout for the whole answer, at most 1 MiB
 // read (a larger page is dropped, not parsed), values sanity-checked. What is
 // refused is counted (`junction_dropped_total{sink="load_report"}`) and logged
-// at most once per interval. ORCA reports come on replies instead (`orca()`).
+// at most once every 10 s. ORCA reports come on replies instead (`orca()`).
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../call/hooks.js';
 import type { Telemetry } from '../../observe/telemetry.js';
@@ -13,6 +13,9 @@ import type { TlsConnectOptions } from '../tls.js';
 import { parseOrca } from './orca.js';
 import { loraAdapters, parseLoad } from './prom-text.js';
 import type { MetricNames } from './presets.js';
+
+/** Load-report warnings are logged at most this often per backend (they are all counted). */
+const WARN_EVERY_MS = 10_000;
 
 /** Largest metrics page or model list read; past it the answer is dropped. */
 export const MAX_REPORT_BYTES = 1024 * 1024;
@@ -42,6 +45,8 @@ export class LoadReporter {
   private readonly labelled = new Set<string>();
   private readonly agent: Dispatcher;
   private lastWarn = -Infinity;
+  /** Warnings counted but not logged since the last one logged. */
+  private unlogged = 0;
   private stopped = false;
   private readonly clock: () => number;
   /** Per replica: adapters from its model list and from its metrics, merged into `adapters`. */
@@ -222,12 +227,24 @@ export class LoadReporter {
     t.endpointLoad(this.opts.backend, address, 'kv_cache', undefined);
   }
 
-  /** Counted every time; logged at most once per interval. */
+  /**
+   * Counted every time; logged at most once every 10 s (or interval, when
+   * longer) with how many were left out since: a replica that died is scraped
+   * every interval until it leaves, and its log must not be a line per scrape.
+   */
   private warn(what: string, e: ReplicaState, message: string, count = 1): void {
     this.opts.telemetry.dropped('load_report', count);
     const now = this.clock();
-    if (now - this.lastWarn < this.opts.intervalMs) return;
+    if (now - this.lastWarn < Math.max(this.opts.intervalMs, WARN_EVERY_MS)) {
+      this.unlogged++;
+      return;
+    }
     this.lastWarn = now;
-    this.opts.logger?.warn({ backend: this.opts.backend, endpoint: e.address, report: what }, message);
+    const leftOut = this.unlogged;
+    this.unlogged = 0;
+    this.opts.logger?.warn(
+      { backend: this.opts.backend, endpoint: e.address, report: what, ...(leftOut > 0 ? { leftOut } : {}) },
+      message,
+    );
   }
 }
