@@ -3,7 +3,7 @@
 // without touching Junction; without it, or naming an in-process or unknown
 // target, Junction decides; with --watch an applied revision's targets serve.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,8 @@ import { freePort } from '../../bench/tools.js';
 import { REPO_ROOT } from '../support/onnx.js';
 import { parsePrometheus } from '../support/prometheus.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { NGINX, writeNginxMain } from '../support/nginx.js';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-if (NGINX === undefined && process.env.JUNCTION_REQUIRE_SERVICES === '1')
-  throw new Error('JUNCTION_REQUIRE_SERVICES=1: nginx is not installed (apt-get install nginx-light)');
 const CLI = fileURLToPath(new URL('../support/junction-cli.ts', import.meta.url));
 const quiet = { error() {}, warn() {}, info() {} };
 
@@ -86,21 +84,7 @@ describe.skipIf(NGINX === undefined)(
       });
       const port = await freePort();
       edge = `http://127.0.0.1:${port}`;
-      writeFileSync(
-        join(dir, 'nginx.conf'),
-        [
-          'worker_processes 1;',
-          `pid ${dir}/nginx.pid;`,
-          `error_log ${dir}/error.log warn;`,
-          'events { worker_connections 256; }',
-          'http {',
-          '  access_log off;',
-          `  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`,
-          `  include ${conf};`,
-          '}',
-          '',
-        ].join('\n'),
-      );
+      writeNginxMain(dir, conf);
       const reload = `${NGINX} -c ${join(dir, 'nginx.conf')} -s reload`;
       exporter = spawn(
         process.execPath,

@@ -5,7 +5,7 @@
 // serves the snapshot and nothing else.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +20,8 @@ import { oipClient, type OipClient } from '../support/grpc-client.js';
 import { REPO_ROOT } from '../support/onnx.js';
 import { parsePrometheus } from '../support/prometheus.js';
 import { startGrpcModelServer, type GrpcModelServer } from '../support/servers/grpc-oip.js';
+import { NGINX, writeNginxMain } from '../support/nginx.js';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-if (NGINX === undefined && process.env.JUNCTION_REQUIRE_SERVICES === '1')
-  throw new Error('JUNCTION_REQUIRE_SERVICES=1: nginx is not installed (apt-get install nginx-light)');
 const CLI = fileURLToPath(new URL('../support/junction-cli.ts', import.meta.url));
 const quiet = { error() {}, warn() {}, info() {} };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -102,21 +100,7 @@ describe.skipIf(NGINX === undefined)(
         { encoding: 'utf8' },
       );
       expect(exported.status, exported.stderr).toBe(0);
-      writeFileSync(
-        join(dir, 'nginx.conf'),
-        [
-          'worker_processes 1;',
-          `pid ${dir}/nginx.pid;`,
-          `error_log ${dir}/error.log warn;`,
-          'events { worker_connections 256; }',
-          'http {',
-          '  access_log off;',
-          `  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`,
-          `  include ${conf};`,
-          '}',
-          '',
-        ].join('\n'),
-      );
+      writeNginxMain(dir, conf);
       const check = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       nginx = spawn(NGINX!, ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
