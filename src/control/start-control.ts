@@ -166,6 +166,9 @@ export async function startControl(
           what: 'the config given at start',
         });
       }
+      // Another process seeding the same empty store may have written first (--workers): serve its
+      // revision now rather than "no config loaded yet" until the next poll of the store.
+      await plane.sync();
       if (opts.watch && ctx.configFile !== undefined)
         watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
       controller?.start();
