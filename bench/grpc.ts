@@ -10,7 +10,8 @@
 // The model server, the floor and Junction are separate processes, so each
 // has its own core to fight for; the client and its event loop are this
 // process. Also: Junction's peak RSS over one 64 MiB message, and 16
-// concurrent 16 MiB calls against its shared body budget.
+// concurrent 16 MiB calls against its shared body budget, measured after the
+// timed rounds.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,26 +137,6 @@ objectives:
       await once(c, small);
     }
 
-    // Memory first, on a fresh process: one 64 MiB message (the listener's limit) through Junction.
-    const big = message('echo', 64 * MiB - 200);
-    const before = rssOf(junction.pid!);
-    const reset = resetPeak(junction.pid!);
-    await once(clients.Junction, big);
-    const after = rssOf(junction.pid!);
-    notes.push(
-      `one ${(big.length / MiB).toFixed(2)} MiB message through Junction: RSS ${(before.rss / MiB).toFixed(0)} MiB before, peak ${(after.peak / MiB).toFixed(0)} MiB during (+${((after.peak - before.rss) / MiB).toFixed(1)} MiB, ${reset ? 'peak reset just before' : 'peak since start: clear_refs unavailable'})`,
-    );
-    // 16 concurrent 16 MiB calls: every one served, none refused for the body budget.
-    const m16 = message('echo', 16 * MiB);
-    const before16 = rssOf(junction.pid!);
-    resetPeak(junction.pid!);
-    const results = await Promise.allSettled(Array.from({ length: 16 }, () => once(clients.Junction, m16)));
-    const after16 = rssOf(junction.pid!);
-    const refused = results.filter((r) => r.status === 'rejected');
-    notes.push(
-      `16 concurrent 16 MiB calls through Junction: ${16 - refused.length} served, ${refused.length} refused${refused.length > 0 ? ` (${String((refused[0] as PromiseRejectedResult).reason)})` : ''}; peak RSS +${((after16.peak - before16.rss) / MiB).toFixed(1)} MiB over ${(before16.rss / MiB).toFixed(0)} MiB (256 MiB of messages in flight)`,
-    );
-
     const rounds = 3;
     for (const callers of [1, 8]) {
       for (const mib of [0.0625, 1, 4, 16]) {
@@ -186,6 +167,26 @@ objectives:
         });
       }
     }
+    // Memory last (a heap grown by 64 MiB messages must not slow the timed calls): one 64 MiB message
+    // (the listener's limit) through Junction, its peak RSS reset just before.
+    const big = message('echo', 64 * MiB - 200);
+    const before = rssOf(junction.pid!);
+    const reset = resetPeak(junction.pid!);
+    await once(clients.Junction, big);
+    const after = rssOf(junction.pid!);
+    notes.push(
+      `one ${(big.length / MiB).toFixed(2)} MiB message through Junction: RSS ${(before.rss / MiB).toFixed(0)} MiB before, peak ${(after.peak / MiB).toFixed(0)} MiB during (+${((after.peak - before.rss) / MiB).toFixed(1)} MiB, ${reset ? 'peak reset just before' : 'peak since start: clear_refs unavailable'})`,
+    );
+    // 16 concurrent 16 MiB calls: every one served, none refused for the body budget.
+    const m16 = message('echo', 16 * MiB);
+    const before16 = rssOf(junction.pid!);
+    resetPeak(junction.pid!);
+    const results = await Promise.allSettled(Array.from({ length: 16 }, () => once(clients.Junction, m16)));
+    const after16 = rssOf(junction.pid!);
+    const refused = results.filter((r) => r.status === 'rejected');
+    notes.push(
+      `16 concurrent 16 MiB calls through Junction: ${16 - refused.length} served, ${refused.length} refused${refused.length > 0 ? ` (${String((refused[0] as PromiseRejectedResult).reason)})` : ''}; peak RSS +${((after16.peak - before16.rss) / MiB).toFixed(1)} MiB over ${(before16.rss / MiB).toFixed(0)} MiB (256 MiB of messages in flight)`,
+    );
   } finally {
     for (const c of Object.values(clients)) c.close();
     for (const child of children) child.kill();
