@@ -329,6 +329,23 @@ describe('ModelInfer as a stream', () => {
     expect(body.toString()).toBe(sha(up.received.at(-1)!.body)); // unframed: the message alone
   });
 
+  it('a replica answering plain HTTP 503 is UNAVAILABLE upstream_error, as gRPC maps it', async () => {
+    up.behave((stream) => {
+      stream.resume();
+      stream.once('end', () => stream.respond({ ':status': 503, 'content-type': 'text/plain' }, { endStream: true }));
+    });
+    const session = rawSession(junction.grpc!.port);
+    try {
+      const call = rawCall(session);
+      call.end(framed(tensorMessage(1024)));
+      const r = await call.answer;
+      expect(r.status).toBe(status.UNAVAILABLE);
+      expect(r.headers['x-error-code'] ?? r.trailers['x-error-code']).toBe('upstream_error');
+    } finally {
+      await closeSession(session);
+    }
+  });
+
   it("the server's own status passes through (trailers-only)", async () => {
     up.behave((stream) => {
       stream.resume();

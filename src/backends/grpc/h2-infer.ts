@@ -57,6 +57,27 @@ function replyHeaders(h: IncomingHttpHeaders): HeaderMap {
   return out;
 }
 
+/** gRPC's mapping of an HTTP status that is not 200 to a status ("HTTP to gRPC Status Code Mapping"). */
+function grpcOfHttp(http: number): number {
+  switch (http) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}
+
 /** A 5-byte gRPC prefix for an uncompressed message of `length` bytes. */
 function prefix(length: number): Buffer {
   const p = Buffer.allocUnsafe(5);
@@ -110,6 +131,13 @@ export function inferStream(sessions: H2Sessions, call: InferStream): Promise<Re
     if (call.signal.aborted) onAbort();
 
     req.once('response', (h) => {
+      const http = Number(h[':status']);
+      if (http !== 200) {
+        // Not a gRPC answer (a proxy in front of the server, the wrong port): gRPC's HTTP→status mapping.
+        fail(new StreamFailure(`HTTP ${http}`, grpcOfHttp(http), `the replica answered HTTP ${http}`));
+        req.resume();
+        return;
+      }
       const status = h['grpc-status'];
       if (status !== undefined) {
         // Trailers-only: the server's status and no message.
