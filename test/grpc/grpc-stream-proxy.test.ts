@@ -346,6 +346,19 @@ describe('ModelInfer as a stream', () => {
     }
   });
 
+  it('a message whose first bytes are exactly a long model name (past the peek size) is routed, not a crash', async () => {
+    const session = rawSession(junction.grpc!.port);
+    try {
+      const head = inferMessage({ model_name: 'n'.repeat(5000) }); // field 1 alone: 5,003 bytes
+      const call = rawCall(session);
+      call.write(Buffer.concat([prefix(head.length + 100), head])); // more declared; only the name sent, then a wait
+      const r = await call.answer;
+      expect(r.status).toBe(status.NOT_FOUND); // no such objective: answered before the rest is read
+    } finally {
+      await closeSession(session);
+    }
+  });
+
   it("the server's own status passes through (trailers-only)", async () => {
     up.behave((stream) => {
       stream.resume();

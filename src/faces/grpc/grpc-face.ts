@@ -369,31 +369,37 @@ function onStream(ctx: FaceContext, stream: ServerHttp2Stream, raw: IncomingHttp
     encoding,
     rates: ctx.dp.bodies,
     open: operation === 'infer',
-  }).then(
-    (message) => {
-      if (stream.destroyed) return;
-      if (operation === undefined) {
-        expire = undefined;
-        answerServerCall(ctx, stream, name, message as Buffer);
-        return;
-      }
-      const exchange = modelCall(ctx, stream, raw, record!, name, operation, deadline, message, reservation);
-      expire = exchange === undefined ? undefined : () => exchange.expire();
-    },
-    (err: unknown) => {
-      expire = undefined;
-      const jerr = toJunctionError(err);
-      if (jerr.code === 'client_closed' || stream.destroyed) {
-        if (record !== undefined) {
-          // The caller left (or its deadline passed) before its message arrived.
-          const cut = deadlinePassed(deadline.at, deadline.ms) ? 'deadline_exceeded' : 'client_closed';
-          fail(new JunctionError(cut, jerr.message));
+  })
+    .then(
+      (message) => {
+        if (stream.destroyed) return;
+        if (operation === undefined) {
+          expire = undefined;
+          answerServerCall(ctx, stream, name, message as Buffer);
+          return;
         }
-        return;
-      }
-      fail(jerr);
-    },
-  );
+        const exchange = modelCall(ctx, stream, raw, record!, name, operation, deadline, message, reservation);
+        expire = exchange === undefined ? undefined : () => exchange.expire();
+      },
+      (err: unknown) => {
+        expire = undefined;
+        const jerr = toJunctionError(err);
+        if (jerr.code === 'client_closed' || stream.destroyed) {
+          if (record !== undefined) {
+            // The caller left (or its deadline passed) before its message arrived.
+            const cut = deadlinePassed(deadline.at, deadline.ms) ? 'deadline_exceeded' : 'client_closed';
+            fail(new JunctionError(cut, jerr.message));
+          }
+          return;
+        }
+        fail(jerr);
+      },
+    )
+    .catch((err: unknown) => {
+      // A bug past every handler above: the call still ends, with one answer and one record.
+      ctx.dp.log?.error({ err: String(err) }, 'internal error on a gRPC call');
+      fail(toJunctionError(err));
+    });
 }
 
 /** `grpc-encoding`: identity always; gzip and deflate when compression is on. */
@@ -435,7 +441,7 @@ function modelCall(
   let model: ModelRef;
   try {
     model = !Buffer.isBuffer(message)
-      ? peekModelRef(message.head, false)!
+      ? leadingRef(message.head)
       : operation === 'infer'
         ? readModelRef(message)
         : nameAndVersion(decodeSmall(service, method, message));
@@ -474,6 +480,18 @@ function modelCall(
     exchange.error(jerr);
   });
   return exchange;
+}
+
+/**
+ * The reference the reader found whole in a streamed message's first bytes
+ * (read as all there is: it was whole in them, or they would not have been
+ * streamed); a JunctionError, never a TypeError, if that ever did not hold.
+ */
+function leadingRef(head: Buffer): LeadingRef {
+  const ref = peekModelRef(head, true);
+  if (ref === null || ref === undefined)
+    throw new JunctionError('invalid_request', 'the message does not open with its model reference');
+  return ref;
 }
 
 /** Marks a body as a gRPC caller's (its reply may come back as a stream). */
