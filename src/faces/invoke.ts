@@ -38,6 +38,12 @@ export interface InvokeRequest {
   body?: RequestBody;
   /** A target named by the path (OIP `/versions/{v}`), treated as an override. */
   override?: string;
+  /**
+   * The face's own check of the request's headers (OIP's binary header),
+   * run after the key, the objective and admission, before the body: a
+   * caller without a key learns nothing from it.
+   */
+  checkHeaders?: (headers: IncomingHttpHeaders, objective: string) => void;
 }
 
 /** How the invoke path wants the body: bounded, and whole before the upstream call when a policy may resend it. */
@@ -183,6 +189,7 @@ export async function invokeExchange(
         { objective: o.name },
       );
     }
+    ir.checkHeaders?.(req.headers, o.name);
     const routingReq = routingRequestFrom(req.headers, o.name);
     if (ir.override !== undefined) {
       routingReq.override = ir.override;

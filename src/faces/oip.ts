@@ -4,14 +4,16 @@
 // decision headers and policies are those of /v1/objectives. Bodies stream
 // through unparsed (binary tensors included): the model comes from the path,
 // so routing never reads the JSON header of a binary body. Only the
-// extension's header is checked, from the headers alone: a malformed
-// `Inference-Header-Content-Length` is refused before a byte is sent on.
+// extension's header is checked, from the headers alone, after the key and the
+// objective: a malformed `Inference-Header-Content-Length` is refused before a
+// byte is sent on.
 // Errors take OIP's `{"error": "..."}` shape with the code in x-error-code.
 //
 // `/v2/models/{objective}/versions/{v}/…` is an override request, subject to
 // the same permission as x-model-override: it names version `v` of the
 // objective's default model (`{default model}@{v}`), the nearest meaning an
 // OIP client can have for "version v of this model".
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '../call/types.js';
 import { binaryHeaderLength } from '../backends/protocols/oip-binary.js';
 import type { DataPlane } from './data-plane.js';
@@ -28,17 +30,21 @@ export function versionOverride(dp: DataPlane, objective: string, version: strin
   return o === undefined ? undefined : `${o.compiled.default.target.model}@${version}`;
 }
 
+/** A malformed `Inference-Header-Content-Length` is refused from the headers alone, before the body. */
+function checkBinaryHeader(headers: IncomingHttpHeaders, objective: string): void {
+  binaryHeaderLength(headers, objective);
+}
+
 function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
-  const handle = (ctx: RouteContext) => {
-    if (method === 'POST') binaryHeaderLength(ctx.req.headers, ctx.params.objective);
-    return invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
+  const handle = (ctx: RouteContext) =>
+    invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
       face: 'oip',
       operation,
       objective: ctx.params.objective!,
       query: ctx.query,
       override: versionOverride(ctx.dp, ctx.params.objective!, ctx.params.version),
+      checkHeaders: method === 'POST' ? checkBinaryHeader : undefined,
     });
-  };
   return [
     { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', admission: 'invoke', handle },
     {

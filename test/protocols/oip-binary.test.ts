@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
+import { keyDigest } from '../../src/tenancy/keys.js';
 import { patternDigest, startDigestServer, type DigestServer } from '../support/servers/oip-digest.js';
 
 const MiB = 1024 * 1024;
@@ -184,6 +185,43 @@ describe('OIP binary tensors through Junction to a remote oip backend', () => {
       expect(server.received.at(-1)!.bytes).toBe(header.length + size);
     } finally {
       progress = undefined;
+    }
+  });
+});
+
+describe('the binary header is judged after the key and the objective', () => {
+  it('a keyless caller is refused 401 and an unknown objective 404, whatever the header says', async () => {
+    const keyed = await startJunction({
+      port: 0,
+      config: {
+        models: {
+          digest: { versions: { '1': { backend: { type: 'http', protocol: 'oip', endpoints: [server.url] } } } },
+        },
+        objectives: { tensors: { interface: 'oip', default: 'digest@1' } },
+        clients: { app: { keySha256: keyDigest('secret-key') } },
+      },
+    });
+    try {
+      const post = async (objective: string, headers: Record<string, string>) => {
+        const res = await request(`${keyed.url}/v2/models/${objective}/infer`, {
+          method: 'POST',
+          headers: { 'inference-header-content-length': 'abc', ...headers },
+          body: '{}',
+        });
+        await res.body.dump();
+        return { status: res.statusCode, code: res.headers['x-error-code'] };
+      };
+      expect(await post('tensors', {})).toEqual({ status: 401, code: 'unauthorized' });
+      expect(await post('nowhere', { authorization: 'Bearer secret-key' })).toEqual({
+        status: 404,
+        code: 'objective_not_found',
+      });
+      expect(await post('tensors', { authorization: 'Bearer secret-key' })).toEqual({
+        status: 400,
+        code: 'invalid_request',
+      });
+    } finally {
+      await keyed.close();
     }
   });
 });
