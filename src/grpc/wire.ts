@@ -126,18 +126,15 @@ export function rewriteModelRef(buf: Buffer, name: string, version: string): Buf
 export function peekModelName(head: Buffer): string | undefined | null {
   if (head.length === 0) return undefined;
   if (head[0] !== ((MODEL_NAME << 3) | LENGTH_DELIMITED)) return null;
-  let length = 0;
-  let scale = 1;
-  for (let i = 1; i < head.length && i < 6; i++) {
-    const b = head[i]!;
-    length += (b & 0x7f) * scale;
-    if (b < 0x80) return i + 1 + length <= head.length ? head.toString('utf8', i + 1, i + 1 + length) : undefined;
-    scale *= 128;
-  }
-  return head.length < 6 ? undefined : null; // a length of more than 5 bytes is no model name
+  const name = stringAt(head, 0);
+  return name === undefined || name === null ? name : head.toString('utf8', name[0], name[1]);
 }
 
-/** A string field at `at` of `buf` as [value start, value end], undefined when not whole in `buf`, null when no short string. */
+/**
+ * The string field whose tag is at `at` of `buf`, as [value start, value end]:
+ * undefined while it is not whole in `buf`, null when its length takes more
+ * than 5 bytes (no model name or version is that long).
+ */
 function stringAt(buf: Buffer, at: number): [number, number] | undefined | null {
   let length = 0;
   let scale = 1;

@@ -18,7 +18,7 @@ import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
 import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
-import { modelRefBytes, rewrittenParts } from '../../grpc/wire.js';
+import { modelRefBytes, rewriteModelRef, rewrittenParts } from '../../grpc/wire.js';
 import type { Readable } from 'node:stream';
 import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
 import { NO_TELEMETRY, type Telemetry } from '../../observe/telemetry.js';
@@ -137,7 +137,7 @@ export function createGrpcBackend(
   async function request(call: Call, method: MethodName): Promise<Buffer> {
     if (method !== 'ModelInfer')
       return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
-    if (carriesGrpc(call)) return Buffer.concat(rewrittenParts(await call.body.readAll(), model.name, model.version));
+    if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
     if (call.headers['inference-header-content-length'] !== undefined) {
       throw new JunctionError(
         'invalid_request',
