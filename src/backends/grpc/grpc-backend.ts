@@ -187,6 +187,9 @@ export function createGrpcBackend(
    * compressed) goes as its rewritten parts, never joined.
    */
   async function sendStream(call: Call): Promise<Reply> {
+    // The replica first: a call no replica can take leaves its body unopened.
+    const now = performance.now();
+    const endpoint = pick(call, now);
     const body = call.body;
     let parts: Buffer[];
     let rest: { source: Readable; length: number } | undefined;
@@ -196,8 +199,6 @@ export function createGrpcBackend(
     } else {
       parts = rewrittenParts(await body.readAll(), model.name, model.version);
     }
-    const now = performance.now();
-    const endpoint = pick(call, now);
     endpoint.outstanding++;
     let open = true;
     const release = () => {

@@ -35,7 +35,7 @@ export interface InferStream {
   path: string;
   /** Metadata, already filtered to what gRPC accepts. */
   metadata: Record<string, string>;
-  /** Milliseconds left: sent as grpc-timeout. */
+  /** Milliseconds left: sent as grpc-timeout (none when Infinity). */
   timeoutMs: number;
   /** Bytes sent first, in order (the rewritten reference, or a whole rewritten message's parts). */
   parts: Buffer[];
@@ -78,6 +78,13 @@ function grpcOfHttp(http: number): number {
   }
 }
 
+/** `grpc-timeout` for `ms` (at most 8 digits, so milliseconds up to ~27 hours, then seconds); none when unbounded. */
+export function grpcTimeout(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const millis = Math.max(1, Math.ceil(ms));
+  return millis <= 99_999_999 ? `${millis}m` : `${Math.min(99_999_999, Math.ceil(millis / 1000))}S`;
+}
+
 /** A 5-byte gRPC prefix for an uncompressed message of `length` bytes. */
 function prefix(length: number): Buffer {
   const p = Buffer.allocUnsafe(5);
@@ -102,8 +109,9 @@ export function inferStream(sessions: H2Sessions, call: InferStream): Promise<Re
       'content-type': GRPC_CONTENT_TYPE,
       te: 'trailers',
       'grpc-accept-encoding': 'identity',
-      'grpc-timeout': `${Math.max(1, Math.ceil(call.timeoutMs))}m`,
     };
+    const timeout = grpcTimeout(call.timeoutMs);
+    if (timeout !== undefined) headers['grpc-timeout'] = timeout;
     let req: ClientHttp2Stream;
     try {
       req = sessions.session().request(headers, { endStream: false });
