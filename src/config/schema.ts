@@ -376,15 +376,21 @@ const Shadow = z.strictObject({
   k: z.int().min(1).optional().describe('For compare: topk-overlap, how many leading items are compared (default 10).'),
 });
 
+/** Node's longest timer delay (2^31 − 1 ms, ~24.8 days): the bound of every policy budget. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export const Policy = z.strictObject({
   timeoutMs: z
     .int()
     .min(1)
+    // A timer's longest delay: past it Node fires after 1 ms, which would cut every call at once.
+    .max(MAX_TIMER_MS)
     .default(30000)
     .describe('Budget until the reply starts (status and first body byte), fallbacks included.'),
   replyTimeoutMs: z
     .int()
     .min(1)
+    .max(MAX_TIMER_MS)
     .optional()
     .describe(
       "Budget for the whole reply, body included, from the request's arrival (default: the larger of timeoutMs and 60000). A reply cut by it ends visibly.",

@@ -33,6 +33,15 @@ describe('config validation', () => {
     ).toEqual([]);
   });
 
+  it('refuses a policy budget longer than a timer can wait (it would fire after 1 ms and cut every call)', () => {
+    const issues = issuesOf({
+      models,
+      objectives: { cw: { default: 'ranker@7', policy: { timeoutMs: 2 ** 31, replyTimeoutMs: 2 ** 40 } } },
+    });
+    expect(issues.some((i) => i.startsWith('objectives.cw.policy.timeoutMs'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('objectives.cw.policy.replyTimeoutMs'))).toBe(true);
+  });
+
   it('accepts the SPEC-shaped config and fills documented defaults', () => {
     const c = validateConfig({ models, objectives: { cw: { default: 'ranker@6' } } });
     expect(c.objectives.cw!.interface).toBe('json');
