@@ -8,7 +8,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { startJunction } from '../src/app.js';
 import { nginxConfig } from '../src/cli/nginx-config.js';
@@ -25,13 +24,13 @@ import {
   nginxMainConfig,
   start,
   startFixedUpstreams,
+  startJunctionServe,
   stop,
   waitFor,
   wrk,
   type LoadResult,
 } from './tools.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const quiet = { error() {}, warn() {}, info() {} };
 const BODY = '{"user":"user-1","titles":[101,202,303,404]}';
 
@@ -301,20 +300,12 @@ export async function benchEdge(opts: { seconds?: number } = {}): Promise<BenchS
   const children = [
     startFixedUpstreams(dir, up1, up2),
     start('nginx', ['-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']),
-    start(process.execPath, [
-      join(root, 'bin/junction.js'),
-      'serve',
-      '--config',
-      join(dir, 'junction.json'),
-      '--port',
-      String(junctionPort),
-      '--host',
-      '127.0.0.1',
-      '--data',
-      join(dir, 'data'),
-      '--decision-log',
-      join(dir, 'decisions.jsonl'),
-    ]),
+    startJunctionServe({
+      config: join(dir, 'junction.json'),
+      port: junctionPort,
+      data: join(dir, 'data'),
+      args: ['--decision-log', join(dir, 'decisions.jsonl')],
+    }),
   ];
   try {
     await Promise.all(

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Client as GrpcClient, credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadOipGrpcService } from '../src/grpc/service.js';
 import type { BenchSection } from './report.js';
-import { compiled, freePort, start, waitFor } from './tools.js';
+import { compiled, freePort, start, startJunctionServe, waitFor } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1024 * 1024;
@@ -106,20 +106,12 @@ objectives:
     start(process.execPath, [compiled(join(root, 'bench/grpc-upstream.ts')), String(upPort)]),
     start(process.execPath, [compiled(join(root, 'bench/grpc-floor.ts')), String(floorPort), `127.0.0.1:${upPort}`]),
   ];
-  const junction = start(process.execPath, [
-    join(root, 'bin/junction.js'),
-    'serve',
-    '--config',
-    join(dir, 'junction.yaml'),
-    '--port',
-    String(httpPort),
-    '--host',
-    '127.0.0.1',
-    '--grpc-port',
-    String(grpcPort),
-    '--data',
-    join(dir, 'data'),
-  ]);
+  const junction = startJunctionServe({
+    config: join(dir, 'junction.yaml'),
+    port: httpPort,
+    data: join(dir, 'data'),
+    args: ['--grpc-port', String(grpcPort)],
+  });
   children.push(junction);
   const options = { 'grpc.max_send_message_length': MAX, 'grpc.max_receive_message_length': MAX };
   const clients = {

@@ -17,6 +17,7 @@ import {
   nginxMainConfig,
   start,
   startFixedUpstreams,
+  startJunctionServe,
   stop,
   waitFor,
   wrk,
@@ -104,37 +105,21 @@ objectives:
       `http://127.0.0.1:${up1}`,
       `http://127.0.0.1:${up2}`,
     ]),
-    start(process.execPath, [
-      join(root, 'bin/junction.js'),
-      'serve',
-      '--config',
-      join(dir, 'junction.yaml'),
-      '--port',
-      String(junction),
-      '--host',
-      '127.0.0.1',
-      '--data',
-      join(dir, 'data'),
-      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')]),
-    ]),
+    startJunctionServe({
+      config: join(dir, 'junction.yaml'),
+      port: junction,
+      data: join(dir, 'data'),
+      args: opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions.jsonl')],
+    }),
     // The same with --workers 1, which is the single-process default (a primary and its
     // workers start only from 2): the same configuration started twice, so the two rows
     // also show this machine's run-to-run spread within one run.
-    start(process.execPath, [
-      join(root, 'bin/junction.js'),
-      'serve',
-      '--config',
-      join(dir, 'junction.yaml'),
-      '--port',
-      String(junctionW),
-      '--host',
-      '127.0.0.1',
-      '--data',
-      join(dir, 'data-w'),
-      '--workers',
-      '1',
-      ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions-w.jsonl')]),
-    ]),
+    startJunctionServe({
+      config: join(dir, 'junction.yaml'),
+      port: junctionW,
+      data: join(dir, 'data-w'),
+      args: ['--workers', '1', ...(opts.junctionArgs ?? ['--decision-log', join(dir, 'decisions-w.jsonl')])],
+    }),
   ];
   try {
     await Promise.all(

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { BenchSection } from './report.js';
-import { compiled, freePort, start, stop } from './tools.js';
+import { compiled, freePort, start, startJunctionServe, stop } from './tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1024 * 1024;
@@ -212,18 +212,12 @@ objectives:
     start(process.execPath, [compiled(join(root, 'bench/tensor-upstream.ts')), String(upPort)]),
     // The floor: bench/bare-proxy.ts with both of its upstreams the model server.
     start(process.execPath, [compiled(join(root, 'bench/bare-proxy.ts')), String(floorPort), upstream, upstream]),
-    start(process.execPath, [
-      junctionBin,
-      'serve',
-      '--config',
-      join(dir, 'junction.yaml'),
-      '--port',
-      String(junctionPort),
-      '--host',
-      '127.0.0.1',
-      '--data',
-      join(dir, 'data'),
-    ]),
+    startJunctionServe({
+      config: join(dir, 'junction.yaml'),
+      port: junctionPort,
+      data: join(dir, 'data'),
+      bin: junctionBin,
+    }),
   ];
   const pools = [upPort, floorPort, junctionPort].map((p) => new Pool(`http://127.0.0.1:${p}`, { connections: 8 }));
   const [direct, floor, junction] = [

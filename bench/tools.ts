@@ -31,6 +31,33 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
 }
 
 /**
+ * `junction serve` as a process of its own, from dist/ (`npm run bench` builds
+ * it first), on 127.0.0.1 with `config` and a store under `data`; `args`
+ * adds flags (a decision log, a gRPC port, workers).
+ */
+export function startJunctionServe(opts: {
+  config: string;
+  port: number;
+  data: string;
+  args?: readonly string[];
+  bin?: string;
+}): ChildProcess {
+  return start(process.execPath, [
+    opts.bin ?? join(root, 'bin/junction.js'),
+    'serve',
+    '--config',
+    opts.config,
+    '--port',
+    String(opts.port),
+    '--host',
+    '127.0.0.1',
+    '--data',
+    opts.data,
+    ...(opts.args ?? []),
+  ]);
+}
+
+/**
  * A bench server in TypeScript compiled to plain JavaScript, to run with bare
  * `node` as Junction runs from dist/ (a loader like tsx in the process turns on
  * source maps and slows a proxy measurably). Written under the project's
