@@ -6,6 +6,8 @@ import {
   inferResponseFromJson,
   inferResponseToJson,
   metadataFromJson,
+  rawBytes,
+  rawData,
 } from './oip-json.js';
 import type { InferRequestMessage } from './service.js';
 
@@ -131,5 +133,34 @@ describe('OIP JSON for a gRPC backend (HTTP callers)', () => {
       model_version: '2',
       outputs: [{ name: 'y', datatype: 'FP64', shape: [1, 2], data: [0.5, -2] }],
     });
+  });
+});
+
+describe('rawBytes (JSON values → raw tensor bytes)', () => {
+  it('is the inverse of rawData for every datatype gRPC carries raw', () => {
+    const cases: Array<[string, unknown[]]> = [
+      ['BOOL', [true, false, true]],
+      ['INT8', [-128, 0, 127]],
+      ['UINT8', [0, 255]],
+      ['INT16', [-32768, 32767]],
+      ['UINT16', [65535]],
+      ['INT32', [-2147483648, 7]],
+      ['UINT32', [4294967295]],
+      ['INT64', [-3, 2 ** 40]],
+      ['UINT64', [2 ** 52]],
+      ['FP32', [0.5, -2, 1e10]],
+      ['FP64', [Math.PI, -0.1]],
+      ['BYTES', ['a', '', 'caf\u00e9']],
+    ];
+    for (const [datatype, values] of cases) {
+      expect(rawData('x', datatype, rawBytes('x', datatype, values, 'o'), 'o'), datatype).toEqual(values);
+    }
+  });
+
+  it('keeps 64-bit integers sent as strings exact, and refuses what is not an integer', () => {
+    expect(rawBytes('x', 'INT64', ['-9223372036854775808'], 'o').readBigInt64LE(0)).toBe(-9223372036854775808n);
+    expect(() => rawBytes('x', 'INT64', [1.5], 'o')).toThrow(JunctionError);
+    expect(() => rawBytes('x', 'UINT64', ['twelve'], 'o')).toThrow(/not a UINT64 value/);
+    expect(() => rawBytes('x', 'FP16', [1], 'o')).toThrow(/cannot be sent as JSON data/);
   });
 });

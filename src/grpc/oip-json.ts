@@ -63,7 +63,7 @@ function invalid(message: string, objective: string): JunctionError {
 }
 
 /** Raw little-endian tensor bytes → plain values (the byte order every platform Junction runs on uses). */
-function rawData(name: string, datatype: string, raw: Buffer, objective: string): unknown[] {
+export function rawData(name: string, datatype: string, raw: Buffer, objective: string): unknown[] {
   if (datatype === 'BYTES') {
     // Each element: a 4-byte little-endian length, then that many bytes.
     const out: string[] = [];
@@ -88,7 +88,13 @@ function rawData(name: string, datatype: string, raw: Buffer, objective: string)
   return Array.from(values, (v) => (typeof v === 'bigint' ? Number(v) : v));
 }
 
-function typedData(name: string, datatype: string, contents: TensorContents | null, objective: string): unknown[] {
+/** A gRPC tensor's typed contents as plain values. */
+export function typedData(
+  name: string,
+  datatype: string,
+  contents: TensorContents | null,
+  objective: string,
+): unknown[] {
   const field = CONTENTS_FIELD[datatype];
   if (field === undefined)
     throw invalid(`input "${name}": datatype ${datatype} must travel in raw_input_contents`, objective);
@@ -123,7 +129,43 @@ export function inferRequestToJson(msg: InferRequestMessage, objective: string):
   return json;
 }
 
-function flat(data: unknown): unknown[] {
+/**
+ * Plain values → raw little-endian tensor bytes, the inverse of rawData: BYTES
+ * elements as a 4-byte length and their UTF-8, numbers as the datatype's
+ * typed array (64-bit integers through BigInt, so values above 2^53 sent as
+ * JSON strings or numbers keep what JSON kept).
+ */
+export function rawBytes(name: string, datatype: string, values: readonly unknown[], objective: string): Buffer {
+  if (datatype === 'BYTES') {
+    const parts = values.map((v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+    const out = Buffer.allocUnsafe(parts.reduce((n, b) => n + 4 + b.length, 0));
+    let at = 0;
+    for (const b of parts) {
+      out.writeUInt32LE(b.length, at);
+      b.copy(out, at + 4);
+      at += 4 + b.length;
+    }
+    return out;
+  }
+  const size = RAW_SIZE[datatype];
+  const view = RAW_VIEW[datatype];
+  if (size === undefined || view === undefined)
+    throw invalid(`input "${name}": datatype ${datatype} cannot be sent as JSON data beside binary tensors`, objective);
+  const bytes = new ArrayBuffer(values.length * size);
+  const typed = view(bytes) as unknown as { [i: number]: number | bigint };
+  const big = datatype === 'INT64' || datatype === 'UINT64';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const n = typeof v === 'boolean' ? Number(v) : v;
+    if (!big) typed[i] = Number(n);
+    else if ((typeof n === 'number' && Number.isInteger(n)) || (typeof n === 'string' && /^-?\d{1,20}$/.test(n)))
+      typed[i] = BigInt(n);
+    else throw invalid(`input "${name}": ${JSON.stringify(v)} is not a ${datatype} value`, objective);
+  }
+  return Buffer.from(bytes);
+}
+
+export function flat(data: unknown): unknown[] {
   return Array.isArray(data) ? data.flat(Infinity) : data === undefined ? [] : [data];
 }
 

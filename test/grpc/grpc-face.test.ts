@@ -386,13 +386,57 @@ describe('the gRPC face', () => {
       parameters: { priority: { int64_param: '2' } },
       inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: ['1', '3'], contents: { int64_contents: ['1', '2', '3'] } }],
     });
-    const binary = await request(`${junction.url}/v2/models/identity/infer`, {
+  });
+
+  it("takes an HTTP caller's binary tensors to a gRPC backend as raw_input_contents, and answers binary when asked", async () => {
+    const image = randomBytes(4096); // a binary UINT8 tensor: must arrive byte for byte
+    const header = Buffer.from(
+      JSON.stringify({
+        id: 'b1',
+        inputs: [
+          { name: 'IMAGE', datatype: 'UINT8', shape: [1, 4096], parameters: { binary_data_size: image.length } },
+          // Beside binary inputs gRPC takes raw contents for all: this JSON one is encoded too.
+          { name: 'SCALE', datatype: 'FP32', shape: [2], data: [0.5, 2] },
+          { name: 'IDS', datatype: 'INT64', shape: [2], data: ['9007199254740993', -3] },
+        ],
+        outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }, { name: 'OUTPUT1' }, { name: 'OUTPUT2' }],
+      }),
+    );
+    const res = await request(`${junction.url}/v2/models/identity/infer`, {
       method: 'POST',
-      headers: { 'inference-header-content-length': '10' },
-      body: '{"inputs":[]}',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, image]),
     });
-    expect(binary.statusCode).toBe(400);
-    await binary.body.text();
+    expect(res.statusCode).toBe(200);
+    const body = Buffer.from(await res.body.arrayBuffer());
+    const jsonLength = Number(res.headers['inference-header-content-length']);
+    const answer = JSON.parse(body.subarray(0, jsonLength).toString()) as { outputs: Array<Record<string, unknown>> };
+    expect(answer.outputs).toEqual([
+      { name: 'OUTPUT0', datatype: 'UINT8', shape: [1, 4096], parameters: { binary_data_size: 4096 } },
+      { name: 'OUTPUT1', datatype: 'FP32', shape: [2], data: [0.5, 2] },
+      { name: 'OUTPUT2', datatype: 'INT64', shape: [2], data: [9007199254740992, -3] }, // JSON numbers are doubles
+    ]);
+    expect(body.subarray(jsonLength).equals(image)).toBe(true);
+    const sent = triton.received.filter((x) => x.method === 'ModelInfer').at(-1)!.request as {
+      raw_input_contents: Buffer[];
+      inputs: Array<{ name: string; parameters: Record<string, unknown> }>;
+    };
+    expect(sent.raw_input_contents[0]!.equals(image)).toBe(true);
+    expect([...new Float32Array(new Uint8Array(sent.raw_input_contents[1]!).buffer)]).toEqual([0.5, 2]);
+    expect(sent.raw_input_contents[2]!.readBigInt64LE(0)).toBe(9007199254740993n); // exact: sent as a string
+    expect(sent.inputs[0]!.parameters).toEqual({}); // binary_data_size is HTTP's, not the model server's
+
+    // A body whose tensors do not add up to the header's sizes is refused before anything is sent.
+    const before = triton.received.length;
+    const short = await request(`${junction.url}/v2/models/identity/infer`, {
+      method: 'POST',
+      headers: { 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, image.subarray(0, 100)]),
+    });
+    expect(short.statusCode).toBe(400);
+    expect(short.headers['x-error-code']).toBe('invalid_request');
+    expect(((await short.body.json()) as { error: string }).error).toMatch(/binary_data_size/);
+    expect(triton.received.length).toBe(before);
   });
 });
 

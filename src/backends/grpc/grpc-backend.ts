@@ -17,7 +17,10 @@ import { JunctionError } from '../../errors.js';
 import { carriesGrpc, GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { loadOipGrpcService, type MethodName } from '../../grpc/service.js';
 import { httpOfStatus } from '../../grpc/status.js';
-import { inferRequestFromJson, inferResponseToJson, type InferResponseMessage } from '../../grpc/oip-json.js';
+import { inferRequestFromJson, type InferResponseMessage } from '../../grpc/oip-json.js';
+import { binaryHeaderLength, splitBinaryRequest } from '../protocols/oip-binary.js';
+import { jsonReply } from '../json-reply.js';
+import { inferAnswer, inferRequestFromBinary } from './binary-tensors.js';
 import { modelRefBytes, rewriteModelRef, rewrittenParts } from '../../grpc/wire.js';
 import type { Readable } from 'node:stream';
 import { PROTOCOLS, type Operation } from '../../config/protocols/index.js';
@@ -132,33 +135,40 @@ export function createGrpcBackend(
   /**
    * The request message's bytes. A gRPC caller's ModelInfer is forwarded as it
    * came (name and version rewritten); an HTTP caller's OIP JSON is encoded,
-   * since a JSON body has no bytes a gRPC server could take.
+   * since a JSON body has no bytes a gRPC server could take; its binary
+   * tensors become raw_input_contents as they are. `header` is the HTTP
+   * caller's JSON (the binary request's header), which says how to answer.
    */
-  async function request(call: Call, method: MethodName): Promise<Buffer> {
+  async function request(
+    call: Call,
+    method: MethodName,
+  ): Promise<{ message: Buffer; header?: Record<string, unknown> }> {
     if (method !== 'ModelInfer')
-      return service.decoded[method]!.requestSerialize({ name: model.name, version: model.version });
-    if (carriesGrpc(call)) return rewriteModelRef(await call.body.readAll(), model.name, model.version);
-    if (call.headers['inference-header-content-length'] !== undefined) {
-      throw new JunctionError(
-        'invalid_request',
-        `${target.id} speaks oip over gRPC: send binary tensors to Junction's gRPC port as raw_input_contents`,
-        { objective: call.objective.name },
-      );
-    }
-    const json = inferRequestFromJson(await readJsonBody(call), call.objective.name);
-    return service.decoded.ModelInfer!.requestSerialize({
-      ...json,
+      return { message: service.decoded[method]!.requestSerialize({ name: model.name, version: model.version }) };
+    if (carriesGrpc(call)) return { message: rewriteModelRef(await call.body.readAll(), model.name, model.version) };
+    const objective = call.objective.name;
+    const headerLength = binaryHeaderLength(call.headers, objective);
+    const [header, value] =
+      headerLength === undefined
+        ? await readJsonBody(call).then((json) => [json, inferRequestFromJson(json, objective)] as const)
+        : await call.body.readAll().then((body) => {
+            const split = splitBinaryRequest(body, headerLength, objective);
+            return [split.header, inferRequestFromBinary(split, objective)] as const;
+          });
+    const message = service.decoded.ModelInfer!.requestSerialize({
+      ...value,
       model_name: model.name,
       model_version: model.version,
     });
+    return { message, header };
   }
 
-  /** A decoded answer as the OIP JSON an HTTP caller reads. */
-  function jsonAnswer(method: MethodName, answer: object, objective: string): Reply {
+  /** A decoded answer as the OIP JSON (or binary tensors, when asked) an HTTP caller reads. */
+  function httpAnswer(method: MethodName, answer: object, call: Call, header?: Record<string, unknown>): Reply {
     if (method === 'ModelReady')
-      return jsonReply(200, { name: model.name, ready: (answer as { ready?: boolean }).ready === true });
-    if (method === 'ModelInfer') return jsonReply(200, inferResponseToJson(answer as InferResponseMessage, objective));
-    return jsonReply(200, answer);
+      return jsonReply({ name: model.name, ready: (answer as { ready?: boolean }).ready === true });
+    if (method === 'ModelInfer') return inferAnswer(header, answer as InferResponseMessage, call.objective.name);
+    return jsonReply(answer);
   }
 
   /** The replica for this call (SPEC §14), noted in the telemetry and the call's record. */
@@ -233,7 +243,7 @@ export function createGrpcBackend(
     const method = METHOD_OF[call.operation];
     if (method === undefined) throw unsupported('oip-grpc', call);
     if (method === 'ModelInfer' && call.body.grpcCaller) return sendStream(call);
-    const message = await request(call, method);
+    const { message, header } = await request(call, method);
     const now = performance.now();
     const endpoint = pick(call, now);
     const remaining = Math.max(1, Math.floor(call.deadline - now));
@@ -263,7 +273,7 @@ export function createGrpcBackend(
       set.success(endpoint);
       return Buffer.isBuffer(answer)
         ? { status: 200, headers: { 'content-type': GRPC_CONTENT_TYPE }, body: answer }
-        : jsonAnswer(method, answer, call.objective.name);
+        : httpAnswer(method, answer, call, header);
     } catch (err) {
       return failure(err, call, () => set.failure(endpoint, performance.now()));
     } finally {
@@ -353,9 +363,4 @@ export function createGrpcBackend(
       for (const e of set.endpoints) telemetry.endpointClosed(target.id, e.url);
     },
   };
-}
-
-function jsonReply(status: number, value: unknown): Reply {
-  const body = Buffer.from(JSON.stringify(value));
-  return { status, headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body };
 }

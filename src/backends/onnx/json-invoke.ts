@@ -8,7 +8,7 @@ import { JunctionError } from '../../errors.js';
 import type { Feeds } from './batcher.js';
 import type { OnnxModel } from './model.js';
 import { readJsonBody } from '../../call/json-body.js';
-import { jsonReply } from './reply.js';
+import { jsonReply } from '../json-reply.js';
 import { jsonInput } from './tensor-in.js';
 import { jsonOutput } from './tensor-out.js';
 import { topLabels } from './labels.js';

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { Call, Reply } from '../../../call/types.js';
 import { JunctionError } from '../../../errors.js';
 import { readJsonBody } from '../../../call/json-body.js';
-import { jsonReply } from '../reply.js';
+import { jsonReply } from '../../json-reply.js';
 import { generate, type GenerationStats, type LanguageModel } from './loop.js';
 import { completeResponse, envelope, firstChunk, lastChunks, pieceChunk } from './openai-wire.js';
 import { readGenerationRequest, type GenerationKind } from './request.js';

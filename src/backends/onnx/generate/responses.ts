@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Call, Reply } from '../../../call/types.js';
 import { readJsonBody } from '../../../call/json-body.js';
 import { JunctionError } from '../../../errors.js';
-import { jsonReply } from '../reply.js';
+import { jsonReply } from '../../json-reply.js';
 import { generate, type GenerationStats, type LanguageModel } from './loop.js';
 import { readGenerationRequest } from './request.js';
 

@@ -1,5 +1,5 @@
-// Replies computed in-process: a JSON body in a Buffer, length known.
-import type { Reply } from '../../call/types.js';
+// Replies computed in-process (ONNX models, a gRPC answer decoded for an HTTP caller): a JSON body in a Buffer, length known.
+import type { Reply } from '../call/types.js';
 
 export function jsonReply(value: unknown, status = 200): Reply {
   const body = Buffer.from(JSON.stringify(value));
