@@ -20,7 +20,8 @@ export type Operation =
   | 'chat/completions'
   | 'completions'
   | 'embeddings'
-  | 'responses';
+  | 'responses'
+  | 'messages';
 
 /** What carries the protocol's calls: HTTP/1.1 through undici pools (backends/http/) or gRPC channels (backends/grpc/). */
 export type Transport = 'http' | 'grpc';
@@ -53,6 +54,8 @@ export interface ProtocolDeclaration {
   readonly healthy?: (status: number, body: Buffer) => boolean;
   /** The top-level JSON field of the body rewritten to the backend's served model name, if any (the one body rewrite Junction does). */
   readonly modelField?: string;
+  /** Headers the protocol requires on every call (Anthropic's `anthropic-version`), unless the backend's `headers` set them. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Its bodies are JSON: a gRPC ModelInfer's protobuf bytes are refused rather than forwarded. */
   readonly refusesGrpcMessages?: boolean;
 }

@@ -3,16 +3,20 @@
 // (schemes, interfaces), the backends and the nginx export derive from it.
 // Adding a protocol: a declaration file beside this one and its line here
 // (docs/architecture.md, "Where things go").
+import { anthropic } from './anthropic.js';
 import type { ProtocolDeclaration } from './declaration.js';
 import { oip } from './oip.js';
 import { oipGrpc } from './oip-grpc.js';
 import { openai } from './openai.js';
+import { openaiChat } from './openai-chat.js';
 import { raw } from './raw.js';
 import { tfserving } from './tfserving.js';
 
 export const PROTOCOLS = {
   oip,
   openai,
+  'openai-chat': openaiChat,
+  anthropic,
   tfserving,
   raw,
   'oip-grpc': oipGrpc,
