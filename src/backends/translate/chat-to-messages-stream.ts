@@ -46,8 +46,11 @@ export class MessagesToChatChunks extends EventTranslator {
     return sseEvent({ error: { message: err.message, type: 'server_error', code: err.code } });
   }
 
+  // `[DONE]` waits for the upstream's end (right after message_stop): an event after message_stop is
+  // then an error the caller sees, never something after a stream it was told had ended.
   protected override onEnd(): void {
     if (!this.stopped) throw broken(this.ctx, 'the Messages stream ended without message_stop');
+    this.out('data: [DONE]\n\n');
   }
 
   protected override onEvent({ event, data }: SseEvent): void {
@@ -184,6 +187,5 @@ export class MessagesToChatChunks extends EventTranslator {
     const options = this.ctx.request.stream_options;
     if (isObject(options) && options.include_usage === true)
       this.out(sseEvent({ ...this.shell([]), usage: chatUsage(this.usage) }));
-    this.out('data: [DONE]\n\n');
   }
 }

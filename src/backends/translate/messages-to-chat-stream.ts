@@ -62,8 +62,11 @@ export class ChatToMessagesEvents extends EventTranslator {
     }
   }
 
+  // message_stop waits for the upstream's end (right after [DONE]): data after [DONE] is then an
+  // error the caller sees, never something after a message it was told had stopped.
   protected override onEnd(): void {
     if (!this.done) throw broken(this.ctx, 'the chat stream ended without data: [DONE]');
+    this.out(sseEvent({ type: 'message_stop' }, 'message_stop'));
   }
 
   private choice(choice: Json): void {
@@ -169,6 +172,5 @@ export class ChatToMessagesEvents extends EventTranslator {
         'message_delta',
       ),
     );
-    this.out(sseEvent({ type: 'message_stop' }, 'message_stop'));
   }
 }
