@@ -2,6 +2,7 @@
 // bytes an upstream streams (any chunking, CRLF or LF, comments ignored) and
 // the writer of one event. Bounded: an event larger than MAX_EVENT_BYTES is a
 // protocol error, never a buffer that grows with a broken upstream.
+import { StringDecoder } from 'node:string_decoder';
 import { JunctionError } from '../../errors.js';
 
 /** One event: its `event:` name ('' when it had none) and its `data:` lines joined with '\n'. */
@@ -19,12 +20,14 @@ export class SseParser {
   private event = '';
   private data: string[] = [];
   private held = 0;
+  /** A character split between two chunks is decoded once whole, never as two replacement characters. */
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(private readonly objective?: string) {}
 
   /** The events the chunk completes (an event ends at a blank line). */
   push(chunk: Buffer | string): SseEvent[] {
-    this.pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     const out: SseEvent[] = [];
     let start = 0;
     for (let nl = this.pending.indexOf('\n', start); nl !== -1; nl = this.pending.indexOf('\n', start)) {
