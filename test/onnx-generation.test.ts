@@ -136,6 +136,40 @@ describe('chat completions', () => {
   });
 });
 
+describe('what the generator cannot honour', () => {
+  it('refuses tools, a tool_choice and JSON output with invalid_request instead of text that ends in stop', async () => {
+    const weather = { type: 'function', function: { name: 'weather', parameters: { type: 'object' } } };
+    const schema = { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } };
+    for (const [extra, says] of [
+      [{ tools: [weather] }, /"tools".*cannot call tools/],
+      [{ tools: [weather], tool_choice: 'none' }, /"tools"/],
+      [{ functions: [weather.function] }, /"tools"/],
+      [{ tool_choice: 'required' }, /"tool_choice" "required"/],
+      [{ tool_choice: { type: 'function', function: { name: 'weather' } } }, /"tool_choice"/],
+      [{ response_format: schema }, /"response_format" "json_schema"/],
+      [{ response_format: { type: 'json_object' } }, /"response_format" "json_object"/],
+    ] as const) {
+      const res = await post({ messages: [question], ...extra });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('invalid_request');
+      expect(error.message).toMatch(says);
+    }
+    // What changes nothing is still answered: no tools, tool_choice none, plain text.
+    const fine = await post({
+      messages: [question],
+      tools: [],
+      tool_choice: 'none',
+      response_format: { type: 'text' },
+      temperature: 0,
+    });
+    expect(fine.status).toBe(200);
+    expect(((await fine.json()) as { choices: [{ message: { content: string } }] }).choices[0].message.content).toBe(
+      ANSWER,
+    );
+  });
+});
+
 describe('the OpenAI face', () => {
   const openai = (path: string, body: unknown) =>
     fetch(`${j.url}${path}`, {

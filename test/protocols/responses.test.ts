@@ -146,4 +146,50 @@ describe('the Responses API', () => {
     const viaSdk = await generateText({ model: openai('local'), prompt: question, temperature: 0, maxRetries: 0 });
     expect(viaSdk.text).toBe(plain.output_text);
   });
+
+  it('refuses, in-process, what the generator cannot honour: function and built-in tools, a JSON schema, a previous response', async () => {
+    const refused = async (body: Record<string, unknown>) => {
+      const err = await client.responses
+        .create({ model: 'local', input: 'How do I reset my password?', ...body })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('invalid_request');
+      return (err as Error).message;
+    };
+    const weather = { type: 'function', name: 'weather', parameters: { type: 'object' }, strict: false } as const;
+    expect(await refused({ tools: [weather] })).toMatch(/cannot call tools/);
+    expect(await refused({ tools: [weather], stream: true })).toMatch(/cannot call tools/);
+    expect(await refused({ tools: [{ type: 'web_search' }] })).toMatch(/web_search/);
+    expect(await refused({ text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object' } } } })).toMatch(
+      /response_format/,
+    );
+    expect(await refused({ previous_response_id: 'resp_1' })).toMatch(/previous_response_id/);
+  });
+
+  it('echoes the request in-process as OpenAI does, instructions read as a system message', async () => {
+    const plain = await client.responses.create({
+      model: 'local',
+      instructions: 'Answer support questions.',
+      input: [
+        { role: 'developer', content: 'Be kind.' },
+        { role: 'user', content: [{ type: 'input_text', text: 'How do I reset my password?' }] },
+      ],
+      temperature: 0,
+      max_output_tokens: 200,
+      metadata: { ticket: '42' },
+    });
+    expect(plain).toMatchObject({
+      object: 'response',
+      status: 'completed',
+      instructions: 'Answer support questions.',
+      temperature: 0,
+      max_output_tokens: 200,
+      metadata: { ticket: '42' },
+      tools: [],
+    });
+    // The quickstart model never saw a system prompt: it is left out of its prompt, and the answer is the same.
+    expect(plain.output_text).toBe(
+      'Open Settings, choose Account, then Reset password. We email you a link that works for one hour.',
+    );
+  });
 });

@@ -36,14 +36,29 @@ export async function answerGeneration(
       objective: call.objective.name,
     });
   }
-  const req = readGenerationRequest(body, which, call.target.model);
+  const answer = await generateAnswer(lm, call, body, which, usageNoter(call, onEnd));
+  return 'json' in answer ? jsonReply(answer.json) : sseReply(answer.events);
+}
+
+/** A generation's answer in the OpenAI wire format: the whole JSON, or its SSE stream (pulled by its reader). */
+export type GeneratedAnswer = { readonly json: Record<string, unknown> } | { readonly events: Readable };
+
+/** `body` is a chat/completions or completions request, already read; `ended` gets the stats once generation ends. */
+export async function generateAnswer(
+  lm: LanguageModel,
+  call: Call,
+  body: Record<string, unknown>,
+  kind: GenerationKind,
+  ended: (s: GenerationStats) => void,
+): Promise<GeneratedAnswer> {
+  const req = readGenerationRequest(body, kind, call.target.model);
   const e = envelope(req, call.requestId);
-  const gen = generate(lm, req, call.signal, usageNoter(call, onEnd));
+  const gen = generate(lm, req, call.signal, ended);
 
   if (!req.stream) {
     let text = '';
     for await (const piece of gen.pieces) text += piece;
-    return jsonReply(completeResponse(e, text, gen.stats));
+    return { json: completeResponse(e, text, gen.stats) };
   }
 
   async function* events(): AsyncGenerator<string> {
@@ -53,10 +68,13 @@ export async function answerGeneration(
     yield lastChunks(e, gen.stats, req.includeUsage);
   }
   // highWaterMark 1: generate a token only when the previous one left.
-  const stream = Readable.from(events(), { objectMode: true, highWaterMark: 1 });
+  return { events: Readable.from(events(), { objectMode: true, highWaterMark: 1 }) };
+}
+
+export function sseReply(body: Readable): Reply {
   return {
     status: 200,
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-    body: stream,
+    body,
   };
 }

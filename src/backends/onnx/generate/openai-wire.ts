@@ -31,7 +31,7 @@ function usage(s: GenerationStats) {
   };
 }
 
-export function completeResponse(e: Envelope, text: string, s: GenerationStats): object {
+export function completeResponse(e: Envelope, text: string, s: GenerationStats): Record<string, unknown> {
   if (e.kind === 'chat') {
     return {
       id: e.id,

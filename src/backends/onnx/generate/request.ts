@@ -78,6 +78,7 @@ export function readGenerationRequest(
   kind: GenerationKind,
   servedModel: string,
 ): GenerationRequest {
+  refuseUnhonoured(body);
   const prompt = kind === 'chat' ? chatPrompt(body.messages) : completionPrompt(body.prompt);
   const n = body.n ?? 1;
   if (n !== 1) throw invalid('"n" must be 1: the in-process generator returns one choice');
@@ -115,6 +116,29 @@ export function readGenerationRequest(
     includeUsage: streamOptions?.include_usage === true,
     seed: typeof seed === 'number' ? seed : undefined,
   };
+}
+
+/**
+ * Tools and structured output are refused, not ignored: the character model
+ * only continues text, and an answer ending in "stop" would tell the caller
+ * its tools or schema had been considered.
+ */
+function refuseUnhonoured(body: Record<string, unknown>): void {
+  const tools = body.tools ?? body.functions;
+  if (tools != null && !(Array.isArray(tools) && tools.length === 0))
+    throw invalid(
+      '"tools": the in-process generator cannot call tools; send this objective\'s tool use to a backend that can',
+    );
+  const choice = body.tool_choice ?? body.function_call;
+  if (choice != null && choice !== 'none')
+    throw invalid(
+      `"tool_choice" ${JSON.stringify(choice)}: the in-process generator calls no tools, so only "none" is honoured`,
+    );
+  const format = body.response_format as { type?: unknown } | null | undefined;
+  if (format != null && format.type !== 'text')
+    throw invalid(
+      `"response_format" ${JSON.stringify(format.type)}: the in-process generator cannot hold its output to JSON or a schema`,
+    );
 }
 
 function completionPrompt(prompt: unknown): string {
