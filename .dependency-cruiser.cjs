@@ -13,16 +13,19 @@
 //   4 services   src/observe/, src/grpc/ (the OIP gRPC service: definition, wire rewrite, statuses),
 //                src/backends/, src/policy/, src/tenancy/, src/readout/ (experiment readouts, DuckDB)
 //   5 runtime    src/runtime/: a live revision and the swap between them
-//   6 surfaces   src/faces/ (listeners), src/control/ (control plane)
+//   6 surfaces   src/http/ (the HTTP layer every listener shares: request boundary, router,
+//                listener, body reader, reply and error writers), src/faces/ (the data
+//                plane's faces), src/control/ (control plane)
 //   7 assembly   src/app.ts, src/index.ts (the package entry point), src/cli/
 //
 // Inside layers 4 and 6 the folders are ordered too, so no two folders form a
-// cycle: observe < grpc < backends < policy < tenancy < readout, and faces < control.
-// Type-only imports count (tsPreCompilationDeps): a type cycle is a cycle.
-// With every module in one layer and the layers in one order, no two folders
-// can form a cycle (the two observe/ files of the contract are the exception
-// that keeps the order: they import only layers 0-3). Cycles between modules of
-// one folder are that folder's business (faces/ has some, all type-only).
+// cycle: observe < grpc < backends < policy < tenancy < readout, and http < faces < control
+// (control/ imports nothing from faces/). Type-only imports count
+// (tsPreCompilationDeps): a type cycle is a cycle. With every module in one
+// layer and the layers in one order, no two folders can form a cycle (the two
+// observe/ files of the contract are the exception that keeps the order: they
+// import only layers 0-3); `no-circular` forbids circles between the modules
+// of one folder too.
 
 const CONTRACT = '^src/(call/|observe/(record|telemetry)\\.ts$)';
 
@@ -39,6 +42,7 @@ const LAYERS = [
   ['tenancy', '^src/tenancy/'],
   ['readout', '^src/readout/'],
   ['runtime', '^src/runtime/'],
+  ['http', '^src/http/'],
   ['faces', '^src/faces/'],
   ['control', '^src/control/'],
   ['assembly', '^src/(app\\.ts$|index\\.ts$|cli/)'],
@@ -80,6 +84,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/routing/', pathNot: '\\.test\\.ts$' },
       to: { path: '^src/', pathNot: '^src/(routing/|errors\\.ts$|config/schema\\.ts$)' },
+    },
+    {
+      name: 'no-circular',
+      comment:
+        'no module reaches itself through its imports, inside a folder or across folders (type-only imports count)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '\\.test\\.ts$' },
+      to: { circular: true },
     },
     {
       name: 'in-a-layer',

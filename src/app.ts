@@ -1,5 +1,6 @@
 // Junction assembled: runtime + data plane (+ admin plane, observers). The CLI's
 // `serve` and the tests both start Junction through here.
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/api';
@@ -9,9 +10,9 @@ import type { Config } from './config/schema.js';
 import type { RolloutEvent } from './control/rollout-controller.js';
 import { startControl, type ControlOptions, type StartedControl } from './control/start-control.js';
 import { createDataPlaneServer, type DataPlane, type Logger, type ServerOptions } from './faces/data-plane.js';
-import { listenerUrl } from './faces/listener.js';
+import { listenerUrl } from './http/listener.js';
 import { startGrpcFace, type GrpcFace, type GrpcFaceOptions } from './faces/grpc/grpc-face.js';
-import type { Route } from './faces/route.js';
+import type { Route } from './faces/types.js';
 import { feedbackRoute } from './faces/feedback.js';
 import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
 import { createLogger } from './observe/logger.js';
@@ -19,7 +20,7 @@ import type { Observer } from './observe/record.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import type { Telemetry } from './observe/telemetry.js';
 import { metricsRoutes } from './faces/metrics.js';
-import { injectInto, type InjectRequest, type InjectResponse } from './faces/inject.js';
+import { injectInto, type InjectRequest, type InjectResponse } from './http/inject.js';
 import { Runtime } from './runtime/runtime.js';
 import { createTenancy } from './tenancy/admission.js';
 import { bodyLimits } from './call/body.js';
@@ -192,6 +193,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry);
   const dataPlane: DataPlane = {
     runtime,
+    version: packageVersion(),
     log: opts.log,
     authenticate: tenancy.authenticate,
     admitCaller: tenancy.admitCaller,
@@ -203,7 +205,11 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     admit: tenancy.admit,
     replySampler: control?.replySampler,
     buckets: new BucketMemo(SERVER_BUCKET_MEMO),
-    routes: [...(opts.routes ?? []), feedbackRoute(feedbackLog), ...metricsRoutes(observability.registry)],
+    routes: [
+      ...(opts.routes ?? []),
+      feedbackRoute(feedbackLog),
+      ...metricsRoutes(() => observability.registry.metrics(), observability.registry.contentType),
+    ],
   };
   const server = createDataPlaneServer(dataPlane, { ...opts.server, telemetry: observability.telemetry });
   const listen = opts.listen !== false;
@@ -255,4 +261,10 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       await release();
     },
   };
+}
+
+/** The package's version (OIP server metadata, `junction --version`): src/app.ts and dist/app.js both sit one level below package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }

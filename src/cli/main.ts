@@ -1,6 +1,6 @@
 // `junction <command>`: exit 0 on success, 1 on a user error with a one-line
 // message saying what to fix, 2 on an internal failure (SPEC §7).
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../app.js';
 import { ConfigError } from '../config/issues.js';
 import { JunctionError } from '../errors.js';
 import { analyzeCommand } from './analyze.js';
@@ -73,8 +73,4 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
-/** The package version: dist/cli/main.js and src/cli/main.ts both sit two levels below package.json. */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+const version = packageVersion;

@@ -6,12 +6,13 @@ import { pino } from 'pino';
 import { startJunction } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { Registry } from 'prom-client';
-import { clusterMetricsRoute } from '../control/cluster-metrics.js';
+import { clusterMetrics } from '../control/cluster-metrics.js';
+import { metricsRoutes } from '../faces/metrics.js';
 import { DEFAULT_DATA_DIR, StoreOpenError } from '../control/open-store.js';
 import { DEFAULT_ADMIN_PORT } from '../control/start-control.js';
 import { runPrimary } from '../control/workers.js';
-import { drainListener, loadListenerTls, type ListenerTls } from '../faces/listener.js';
-import type { Route } from '../faces/route.js';
+import { drainListener, loadListenerTls, type ListenerTls } from '../http/listener.js';
+import type { Route } from '../faces/types.js';
 import { createLogger } from '../observe/logger.js';
 import { UserError } from './user-error.js';
 
@@ -146,7 +147,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
 
   // A worker's metrics registry is the one the primary aggregates.
   const metricsRegistry = new Registry();
-  const routes: Route[] = cluster.isWorker ? [clusterMetricsRoute(metricsRegistry)] : [];
+  const merged = cluster.isWorker ? clusterMetrics(metricsRegistry) : undefined;
+  const routes: Route[] = merged === undefined ? [] : metricsRoutes(merged.text, merged.contentType);
   const adminToken = process.env.JUNCTION_ADMIN_TOKEN || undefined;
   // An admin API without a token stays on loopback unless asked otherwise: on 0.0.0.0
   // anyone on the network could change the routing.

@@ -1,41 +1,22 @@
 // The admin API's routes (SPEC §6), each a thin adapter from HTTP to the
 // control plane. Bodies are small documents, read whole.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { RequestBody } from '../call/body.js';
 import { parseConfigText } from '../config/load.js';
 import { armLabel, type TargetUse } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { isObject } from '../call/json-body.js';
-import { writeJson } from '../faces/reply.js';
-import type { Params } from '../faces/route.js';
-import type { ControlPlane } from './control-plane.js';
-import type { RolloutController } from './rollout-controller.js';
-import type { TrafficStats } from './traffic-stats.js';
+import { writeJson } from '../http/reply.js';
 import { consoleRoutes } from './console-routes.js';
-import { experimentResultsRoute, type ReadoutLogs } from './experiment-results.js';
+import { experimentResultsRoute } from './experiment-results.js';
+import type { AdminContext, AdminRoute } from './admin-route.js';
+
+export type { AdminContext, AdminRoute };
 import { modelUsage } from './model-usage.js';
 import { applyRolloutAction, isRolloutAction, promotedBalance, type RolloutOptions } from './rollout-actions.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
-
-export interface AdminContext {
-  control: ControlPlane;
-  controller: RolloutController | undefined;
-  traffic?: TrafficStats | undefined;
-  /** The logs experiment readouts read. */
-  readouts?: ReadoutLogs | undefined;
-  req: IncomingMessage;
-  res: ServerResponse;
-  params: Params;
-  query: URLSearchParams;
-}
-
-export interface AdminRoute {
-  method: string;
-  pattern: string;
-  handle(ctx: AdminContext): Promise<void>;
-}
 
 /** The body as a config document: YAML or JSON (JSON is YAML). */
 async function readDocument(req: IncomingMessage, required: boolean): Promise<unknown> {

@@ -4,12 +4,12 @@
 // faces/boundary.ts): nothing a request holds can throw past it.
 // Errors are written by the one error writer, in Junction's shape.
 import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { JunctionError, toJunctionError } from '../errors.js';
+import { JunctionError } from '../errors.js';
 import type { Logger } from '../call/hooks.js';
-import { answerClientErrors, requestBoundary, splitUrl } from '../faces/boundary.js';
-import { writeError } from '../faces/error-reply.js';
-import { createListener, type ListenerTls } from '../faces/listener.js';
-import { Router } from '../faces/route.js';
+import { answerClientErrors, requestBoundary, splitUrl } from '../http/boundary.js';
+import { answerError, junctionErrorBody } from '../http/error-reply.js';
+import { createListener, type ListenerTls } from '../http/listener.js';
+import { Router } from '../http/router.js';
 import { RequestIds } from '../observe/request-ids.js';
 import type { AdminAuth } from './admin-auth.js';
 import { adminOriginCheck } from './admin-origin.js';
@@ -43,11 +43,9 @@ export function createAdminServer(opts: AdminServerOptions): Server {
   const sameOrigin = adminOriginCheck(opts.allowedHosts);
   const ids = new RequestIds();
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
-    const e = toJunctionError(err);
     // The data plane's rule: the caller's x-request-id when usable, else a new id.
     const requestId = ids.fromHeader(req.headers['x-request-id']);
-    if (e.code === 'internal') opts.log.error({ err: String(err), requestId }, 'admin API internal error');
-    writeError(res, e, 'junction', requestId);
+    answerError(res, err, { requestId, objective: undefined }, junctionErrorBody, opts.log);
   };
   const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
     const { path, query } = splitUrl(req.url);

@@ -6,7 +6,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import promClient from 'prom-client';
 import { JunctionError } from '../errors.js';
-import type { Route } from '../faces/route.js';
 import type { Registry } from 'prom-client';
 
 const ASK = 'junction:metrics?';
@@ -32,8 +31,14 @@ export function serveClusterMetrics(): void {
   });
 }
 
-/** In a worker: the /metrics route that answers with every worker's metrics merged (`metricsRegistry`: this worker's Junction's). */
-export function clusterMetricsRoute(metricsRegistry: Registry): Route {
+/** What a /metrics route serves: its text, and the content type to send it with. */
+export interface MetricsSource {
+  readonly text: () => Promise<string>;
+  readonly contentType: string;
+}
+
+/** In a worker: every worker's metrics merged (`metricsRegistry`: this worker's Junction's), for the data plane's /metrics route. */
+export function clusterMetrics(metricsRegistry: Registry): MetricsSource {
   promClient.AggregatorRegistry.setRegistries([metricsRegistry]);
   // Summed across workers by the aggregator: says how many processes the scrape covers.
   new promClient.Gauge({
@@ -63,15 +68,5 @@ export function clusterMetricsRoute(metricsRegistry: Registry): Route {
       });
       process.send!({ type: ASK, id });
     });
-  return {
-    methods: ['GET', 'HEAD'],
-    pattern: '/metrics',
-    face: 'junction',
-    async handle({ dp, req, res, record }) {
-      record.client = dp.authenticate?.(req).client; // the same key check as faces/metrics.ts
-      const text = await ask();
-      res.writeHead(200, { 'content-type': metricsRegistry.contentType, 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    },
-  };
+  return { text: ask, contentType: metricsRegistry.contentType };
 }

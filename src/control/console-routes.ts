@@ -3,10 +3,10 @@
 // script can fetch.
 import { JunctionError } from '../errors.js';
 import { armBalance, armTarget, type ObjectiveConfig, type TargetUse } from '../config/schema.js';
-import { explainQuery, targetReplicas } from '../faces/decide-api.js';
+import { explainQuery, targetReplicas } from '../runtime/explain.js';
 import { overridableTargets } from '../routing/override.js';
-import { writeJson } from '../faces/reply.js';
-import type { AdminContext, AdminRoute } from './admin-routes.js';
+import { writeJson } from '../http/reply.js';
+import type { AdminContext, AdminRoute } from './admin-route.js';
 
 const DEFAULT_MINUTES = 5;
 

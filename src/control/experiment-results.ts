@@ -6,17 +6,11 @@
 // past it), identical requests sharing one run, a time limit.
 import { existsSync } from 'node:fs';
 import { JunctionError } from '../errors.js';
-import { writeJson } from '../faces/reply.js';
+import { writeJson } from '../http/reply.js';
 import { readExperimentsOn } from '../readout/readout.js';
-import type { ReadoutRunner } from '../readout/runner.js';
-import type { AdminRoute } from './admin-routes.js';
+import type { AdminRoute, ReadoutLogs } from './admin-route.js';
 
-export interface ReadoutLogs {
-  decisions: string[];
-  feedback: string[];
-  /** Runs the readouts: this Junction's own, closed with it. */
-  runner: ReadoutRunner;
-}
+export type { ReadoutLogs };
 
 export const experimentResultsRoute: AdminRoute = {
   method: 'GET',

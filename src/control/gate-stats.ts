@@ -23,7 +23,9 @@ import type { Observer, RequestRecord } from '../observe/record.js';
 import { numbersIn } from '../policy/shadow-compare.js';
 import { SCORE_BUCKETS, scoreBucket } from '../stats/psi.js';
 import type { ArmStats } from './rollout-step.js';
-import type { GateArm } from './store.js';
+import type { ArmCounters, GateArm } from './store.js';
+
+export type { ArmCounters };
 
 /** Upper bounds (ms) of the latency buckets: /metrics' own, then +Inf. A p99 is reported as the bound of its bucket. */
 const BOUNDS_MS: readonly number[] = [...LATENCY_BUCKETS.map((s) => Math.round(s * 1e6) / 1e3), Infinity];
@@ -34,20 +36,6 @@ const MAX_SCORED_BYTES = 64 * 1024;
 /** Numbers read from one reply (a ranking of many items still counts as one reply's scores). */
 const MAX_SCORES_PER_REPLY = 1000;
 export const DEFAULT_SCORE_SAMPLE = 0.1;
-
-export interface ArmCounters {
-  requests: number;
-  errors: number;
-  /** Latency histogram over BOUNDS_MS. */
-  buckets: number[];
-  /** Time to first byte (first token of a stream) over BOUNDS_MS. */
-  ttft: number[];
-  /** Shadow comparisons in which this target was the shadow. */
-  agree: number;
-  disagree: number;
-  /** Output scores of sampled replies, SCORE_BUCKETS equal buckets over [0, 1]. */
-  scores: number[];
-}
 
 export const emptyCounters = (): ArmCounters => ({
   requests: 0,

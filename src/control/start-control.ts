@@ -12,10 +12,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../call/hooks.js';
-import { listenerUrl, type ListenerTls } from '../faces/listener.js';
+import { listenerUrl, type ListenerTls } from '../http/listener.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
 import type { Observer } from '../observe/record.js';
-import type { ReplySampler } from '../faces/reply-sample.js';
+import type { ReplySampler } from '../observe/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';

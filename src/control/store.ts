@@ -1,5 +1,3 @@
-import type { ArmCounters } from './gate-stats.js';
-
 // Where revisions live. Two implementations with one contract: embedded SQLite
 // (one machine, `--data DIR`) and PostgreSQL (several replicas, `--store
 // postgres://…`). Revisions are append-only; numbering is assigned by the store
@@ -28,6 +26,21 @@ export interface RevisionDraft {
   onlyIfChanged?: boolean;
   /** Write nothing when the store already has a revision (seeding from a config given at start). */
   onlyIfEmpty?: boolean;
+}
+
+/** One arm's gate counters as a replica publishes them and the store sums them (gate-stats.ts fills them). */
+export interface ArmCounters {
+  requests: number;
+  errors: number;
+  /** Latency histogram over BOUNDS_MS. */
+  buckets: number[];
+  /** Time to first byte (first token of a stream) over BOUNDS_MS. */
+  ttft: number[];
+  /** Shadow comparisons in which this target was the shadow. */
+  agree: number;
+  disagree: number;
+  /** Output scores of sampled replies, SCORE_BUCKETS equal buckets over [0, 1]. */
+  scores: number[];
 }
 
 export interface GateArm {

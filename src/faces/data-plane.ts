@@ -1,89 +1,27 @@
 // The data plane server (SPEC §2, default port 8080) on node:http: the fewest
 // hops from socket to upstream. Routes come from one file per face.
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { OPEN_ADMITTED, type AdmittedCaller, type Admission, type Caller, type Logger } from '../call/hooks.js';
-import { JunctionError, toJunctionError } from '../errors.js';
-import {
-  endRecord,
-  newRecord,
-  notifyObservers,
-  type Observer,
-  type RequestRecord,
-  type StartObserver,
-} from '../observe/record.js';
-import type { DecisionLog } from '../observe/decision-log.js';
+import { OPEN_ADMITTED } from '../call/hooks.js';
+import { JunctionError } from '../errors.js';
+import { finishRequest, newRecord, type RequestRecord } from '../observe/record.js';
 import { RequestIds } from '../observe/request-ids.js';
-import type { BucketMemo } from '../routing/bucket-memo.js';
-import type { CompiledObjective } from '../routing/types.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { BodyLimitOptions, BodyLimits } from '../call/body.js';
+import type { BodyLimitOptions } from '../call/body.js';
 import type { Telemetry } from '../observe/telemetry.js';
-import { writeError, type Face } from './error-reply.js';
-import { Router, type Route, type RouteContext } from './route.js';
-import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from './boundary.js';
-import type { ReplySampler } from './reply-sample.js';
-import { createListener, type ListenerTls } from './listener.js';
-import { objectiveRoutes } from './objectives.js';
+import { answerError } from '../http/error-reply.js';
+import { Router } from '../http/router.js';
+import { answerClientErrors, answerExpectContinue, requestBoundary, splitUrl } from '../http/boundary.js';
+import { createListener, type ListenerTls } from '../http/listener.js';
+import { FACES } from './index.js';
+import { junctionFace } from './objectives.js';
 import { decideRoutes } from './decide-api.js';
 import { exposureRoutes } from './exposures.js';
 import { snapshotRoutes } from './snapshot.js';
 import { healthRoutes } from './health.js';
-import { openaiRoutes } from './openai.js';
-import { oipRoutes } from './oip.js';
+import type { DataPlane, Face, Route, RouteContext } from './types.js';
 
-// Contract types (src/call/hooks.ts), re-exported for the code that names them here.
-export type { AdmittedCaller, Admission, Caller, Logger } from '../call/hooks.js';
-
-export interface DataPlane {
-  runtime: Runtime;
-  /** Authenticates and admits a request for an objective, filling record.client; throws (or rejects) with a JunctionError to refuse. */
-  admit?: (
-    req: { headers: IncomingHttpHeaders },
-    objective: CompiledObjective,
-    record: RequestRecord,
-  ) => Admission | undefined | Promise<Admission | undefined>;
-  /**
-   * The key check alone, for what must be refused before a body is read or
-   * anything is disclosed (decide, explain, snapshot, /metrics, the OpenAI face):
-   * throws 401 when clients are configured and the key is missing or unknown.
-   */
-  authenticate?: (req: { headers: IncomingHttpHeaders }) => Caller;
-  /**
-   * Admits a request to a route that invokes no objective (Route.admission
-   * `caller`, the default) by the client's limits: key, one unit of rate, a
-   * concurrency slot the data plane gives back when the response closes.
-   * Without it, such routes get the key check alone (`authenticate`).
-   */
-  admitCaller?: (req: { headers: IncomingHttpHeaders }, record: RequestRecord) => Promise<AdmittedCaller>;
-  /** Bounds on reading request bodies: the slowest acceptable rate and the memory all buffered bodies may hold. */
-  bodies?: BodyLimits;
-  observers: Observer[];
-  /**
-   * Told of each decision POST /v1/decide makes, one record per item (via
-   * `decide`, no backend call): the decision log's exposures. Request observers
-   * (metrics, gate statistics) are not told: a decision served no request.
-   */
-  decided?: Observer[];
-  /**
-   * The decision log (one of `decided`), when there is one: POST /v1/exposures
-   * hands it a batch's lines all or none, to answer how many were written.
-   */
-  decisionLog?: DecisionLog;
-  /** Run by the invoke path once the objective is known (in-flight gauges, request spans). */
-  onStart?: StartObserver[];
-  log?: Logger;
-  /**
-   * Buckets of units seen again (returning users decide again and again): a
-   * bucket is a pure function of salt and unit, so a remembered one is the
-   * computed one; the memo steps aside when units do not repeat.
-   */
-  buckets?: BucketMemo;
-  /** Keeps copies of sampled replies (the rollout gates' output scores). */
-  replySampler?: ReplySampler | undefined;
-  /** Extra routes (protocol faces, /metrics) added by other modules. */
-  routes?: Route[];
-}
+// The data plane's shapes (faces/types.ts), re-exported for the code that names them here.
+export type { AdmittedCaller, Admission, Caller, DataPlane, Logger } from './types.js';
 
 export interface ServerOptions extends BodyLimitOptions {
   /** Slow clients may not hold a socket forever (slowloris): whole-request and header budgets. */
@@ -113,9 +51,7 @@ export interface ServerOptions extends BodyLimitOptions {
 /** Every route the data plane serves, in match order (test/tenancy/every-route.test.ts walks them). */
 export function dataPlaneRoutes(dp: DataPlane, opts: ServerOptions = {}): Route[] {
   return [
-    ...objectiveRoutes,
-    ...openaiRoutes,
-    ...oipRoutes,
+    ...FACES.flatMap((face) => face.routes()),
     ...(dp.routes ?? []),
     ...decideRoutes,
     ...snapshotRoutes({ maxLongPolls: opts.maxLongPolls }),
@@ -129,7 +65,7 @@ export function createDataPlaneServer(dp: DataPlane, opts: ServerOptions = {}): 
   const ids = new RequestIds();
   const listener = requestBoundary(
     (req, res) => handle(dp, router, ids, req, res),
-    (req, res, err) => fail(dp, res, recordOf(req, ids), err, 'junction'),
+    (req, res, err) => fail(dp, res, recordOf(req, ids), err, junctionFace),
     (bug) => dp.log?.error({ err: String(bug) }, 'could not write an error reply'),
   );
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
@@ -185,9 +121,7 @@ function handle(
   if (dp.observers.length > 0) {
     // The one "request ended" record: made once the response is closed, whatever closed it.
     // 'close' comes once: `on` spares the per-request wrapper `once` allocates.
-    res.on('close', () => {
-      notifyObservers(dp.observers, endRecord(record, res, performance.now()), dp.log);
-    });
+    res.on('close', () => finishRequest(dp.observers, record, res, performance.now(), dp.log));
   }
 
   const found = router.match(req.method ?? '', path);
@@ -196,7 +130,7 @@ function handle(
       found.allowed.length > 0
         ? new JunctionError('method_not_allowed', `${req.method} is not allowed here; use ${found.allowed.join(', ')}`)
         : new JunctionError('not_found', `no route for ${req.method} ${path.slice(0, 200)}`);
-    fail(dp, res, record, err, found.near?.face ?? 'junction');
+    fail(dp, res, record, err, found.near?.face ?? junctionFace);
     return;
   }
   const route = found.route;
@@ -236,10 +170,5 @@ function admitted(route: Route, ctx: RouteContext): Promise<void> | void {
 }
 
 function fail(dp: DataPlane, res: ServerResponse, record: RequestRecord, err: unknown, face: Face): void {
-  const jerr = toJunctionError(err);
-  if (jerr.code === 'internal')
-    dp.log?.error({ err, requestId: record.requestId, objective: record.objective }, 'internal error');
-  record.status = jerr.status;
-  record.errorCode = jerr.code;
-  writeError(res, jerr, face, record.requestId);
+  answerError(res, err, record, face.errorBody, dp.log);
 }

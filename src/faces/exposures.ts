@@ -7,6 +7,7 @@
 // each item beyond the first takes one more unit once the items are counted.
 // The decision log takes the batch's lines all or none, so the answer says
 // exactly how many were written, or the call is refused and none were.
+import { junctionFace } from './objectives.js';
 import { performance } from 'node:perf_hooks';
 import { isTrafficClass, type TrafficClass } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
@@ -16,9 +17,9 @@ import { makeOutcome } from '../routing/outcome.js';
 import type { Outcome, RoutingTable, Step, Target } from '../routing/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isObject, parseJson } from '../call/json-body.js';
-import { readBody } from './read-body.js';
-import { writeJson } from './reply.js';
-import type { Route } from './route.js';
+import { readBody } from '../http/read-body.js';
+import { writeJson } from '../http/reply.js';
+import type { Route } from './types.js';
 
 export const MAX_EXPOSURES = 10_000;
 /** 10,000 items of about 400 bytes, with room: refused from content-length before reading. */
@@ -181,10 +182,10 @@ export const exposureRoutes: Route[] = [
   {
     methods: ['POST'],
     pattern: '/v1/exposures',
-    face: 'junction',
+    face: junctionFace,
     // The data plane admitted the caller (key, one unit of rate, a slot) before this runs: nothing is read before.
     async handle({ dp, req, res, record, caller }) {
-      const value = parseJson(await readBody(req, res, MAX_EXPOSURES_BODY, dp));
+      const value = parseJson(await readBody(req, res, MAX_EXPOSURES_BODY, dp.bodies));
       // Each item is a unit of the client's rate (the call took one already), taken before the items are checked.
       await caller.take(exposureItems(value).length - 1);
       const exposures = parseExposures(value, dp.runtime);

@@ -6,13 +6,14 @@
 // any data-plane route, and each item beyond the first takes one more unit of
 // its rate. Lines go through the decision log's bounded writer all or none: the
 // answer says how many were written, or the call is refused (503) and nothing was.
+import { junctionFace } from './objectives.js';
 import { JunctionError } from '../errors.js';
 import type { DecisionLog } from '../observe/decision-log.js';
 import { isObject, parseJson } from '../call/json-body.js';
-import { readBody } from './read-body.js';
+import { readBody } from '../http/read-body.js';
 import { logRefusal } from './exposures.js';
-import { writeJson } from './reply.js';
-import type { Route } from './route.js';
+import { writeJson } from '../http/reply.js';
+import type { Route } from './types.js';
 
 const MAX_FEEDBACK_BODY = 4 * 1024 * 1024;
 const MAX_BATCH = 10_000;
@@ -82,7 +83,7 @@ export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = ()
   return {
     methods: ['POST'],
     pattern: '/v1/feedback',
-    face: 'junction',
+    face: junctionFace,
     // The data plane admitted the caller (key, one unit of rate, a slot) before this runs: nothing is read before.
     async handle({ dp, req, res, caller }) {
       if (log === undefined)
@@ -90,7 +91,7 @@ export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = ()
           'not_found',
           'feedback is not recorded here: start junction serve with --feedback-log FILE',
         );
-      const value = parseJson(await readBody(req, res, MAX_FEEDBACK_BODY, dp));
+      const value = parseJson(await readBody(req, res, MAX_FEEDBACK_BODY, dp.bodies));
       const at = now();
       let lines: FeedbackRecord[];
       if (isObject(value) && Array.isArray(value.feedback)) {

@@ -1,8 +1,9 @@
 // Liveness and readiness (SPEC §2.4). Ready = a config is loaded and every
 // objective has a healthy backend for its default or one of its fallbacks.
+import { junctionFace } from './objectives.js';
 import type { Revision } from '../runtime/revision.js';
-import { writeJson } from './reply.js';
-import type { Route } from './route.js';
+import { writeJson } from '../http/reply.js';
+import type { Route } from './types.js';
 
 /** A discovered name that stopped resolving: its target keeps the last good set of replicas (SPEC §14). */
 export interface StaleDiscovery {
@@ -45,14 +46,14 @@ export const healthRoutes: Route[] = [
   {
     methods: ['GET', 'HEAD'],
     pattern: '/healthz',
-    face: 'junction',
+    face: junctionFace,
     admission: 'open',
     handle: ({ res }) => writeJson(res, 200, { status: 'ok' }),
   },
   {
     methods: ['GET', 'HEAD'],
     pattern: '/readyz',
-    face: 'junction',
+    face: junctionFace,
     admission: 'open',
     handle: ({ dp, res }) => {
       const r = readiness(dp.runtime.current);

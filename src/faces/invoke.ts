@@ -1,32 +1,35 @@
 // The one invoke path every face shares: admit → route → send → reply.
-// Faces differ only in how they name the objective and shape errors; a face
-// that is not HTTP (gRPC) hands the path an Exchange of its own.
+// Faces differ only in what they declare (faces/types.ts: the interface they
+// serve, their error shape, stream cut and usage reader), read here as data,
+// never by name; a face that is not HTTP (gRPC) hands the path an Exchange of
+// its own.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { forwardable } from '../call/headers.js';
 import { RequestBody, type BodyLimits } from '../call/body.js';
 import type { Call, Operation, Reply } from '../call/types.js';
-import { JunctionError, toJunctionError } from '../errors.js';
-import { errorDetail, type RequestRecord } from '../observe/record.js';
+import { JunctionError } from '../errors.js';
+import { noteFailure, type RequestRecord } from '../observe/record.js';
 import { readUsageOnTheSide } from '../observe/token-usage.js';
 import { traceRouting } from '../observe/tracing.js';
 import { decide } from '../routing/decide.js';
 import type { Outcome } from '../routing/types.js';
-import type { DataPlane } from './data-plane.js';
-import { writeError, type Face } from './error-reply.js';
-import { OPENAI_CUT_EVENT, writeReply, type ReplyDone, type ReplyGuard } from './reply.js';
-import { continueBody } from './boundary.js';
+import type { DataPlane, Face } from './types.js';
+import { writeError } from '../http/error-reply.js';
+import { writeReply, type ReplyDone, type ReplyGuard } from '../http/reply.js';
+import { continueBody } from '../http/boundary.js';
 import { AbortReason, abortError } from '../call/abort-reason.js';
 import { Cancellation } from '../call/cancel.js';
 import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
-import { sampleReply } from './reply-sample.js';
+import { sampleReply } from '../observe/reply-sample.js';
+import { API_KEY_HEADER } from '../tenancy/keys.js';
 
 /** Bodies up to this size that have not fully arrived are read before the upstream call (nginx's request buffering, bounded). */
 const READ_FIRST_BYTES = 64 * 1024;
 
-/** Headers never forwarded upstream: Junction's own routing metadata and the caller's key. */
-const NOT_FORWARDED: ReadonlySet<string> = new Set(['authorization', 'x-model-override']);
+/** Headers never forwarded upstream: Junction's own routing metadata and the caller's key (either header). */
+const NOT_FORWARDED: ReadonlySet<string> = new Set(['authorization', API_KEY_HEADER, 'x-model-override']);
 
 export interface InvokeRequest {
   face: Face;
@@ -121,7 +124,7 @@ class HttpExchange implements Exchange {
   }
 
   error(err: JunctionError, headers?: Record<string, string>): void {
-    writeError(this.res, err, this.face, this.requestId, headers);
+    writeError(this.res, err, this.face.errorBody, this.requestId, headers);
   }
 }
 
@@ -157,7 +160,8 @@ export async function invokeExchange(
     const o = live.compiled;
     record.started = true;
     if (dp.onStart !== undefined) for (const start of dp.onStart) start(record, req.headers);
-    if (ir.face === 'junction' && !o.config.methods.includes(req.method as 'POST')) {
+    // A face that serves every interface (Junction's own) serves each objective's own methods.
+    if (ir.face.interface === undefined && !o.config.methods.includes(req.method as 'POST')) {
       throw new JunctionError('method_not_allowed', `objective "${o.name}" accepts ${o.config.methods.join(', ')}`, {
         objective: o.name,
       });
@@ -181,11 +185,11 @@ export async function invokeExchange(
     }
     // The caller left while admission was awaited: nothing to route, read or send.
     if (controller.aborted) throw abortError(controller.reason, o.name, 'the caller went away');
-    // A protocol face serves the objectives of its own interface (face names are interface names).
-    if (ir.face !== 'junction' && o.interface !== ir.face) {
+    // A protocol face serves the objectives of its own interface.
+    if (ir.face.interface !== undefined && o.interface !== ir.face.interface) {
       throw new JunctionError(
         'invalid_request',
-        `objective "${o.name}" has interface ${o.interface}, not ${ir.face}; call it at /v1/objectives/${o.name}`,
+        `objective "${o.name}" has interface ${o.interface}, not ${ir.face.interface}; call it at /v1/objectives/${o.name}`,
         { objective: o.name },
       );
     }
@@ -245,8 +249,8 @@ export async function invokeExchange(
       },
       {
         deadline: deadlines.reply,
-        // An OpenAI stream cut by its budget says so in its own wire format (SPEC §3).
-        finalEvent: ir.face === 'openai' ? OPENAI_CUT_EVENT : undefined,
+        // A stream cut by its budget says so in the face's own wire format (SPEC §3).
+        finalEvent: ir.face.cutEvent,
         onCut: () => controller.abort(new AbortReason('reply_deadline', 'the reply ran past replyTimeoutMs')),
         count: dp.observers.length > 0 ? record : undefined,
       },
@@ -254,7 +258,9 @@ export async function invokeExchange(
     replied = true;
     if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record))
       sampleReply(reply.body, record, dp.replySampler);
-    if (o.interface === 'openai' && dp.observers.length > 0) readUsageOnTheSide(reply.body, record);
+    // Tokens, for LLM objectives only (no side reader on anyone else's reply), in the face's answer shape.
+    if (o.interface === 'openai' && dp.observers.length > 0)
+      (ir.face.readUsage ?? readUsageOnTheSide)(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
       reply.body.once('data', () => {
@@ -269,12 +275,7 @@ export async function invokeExchange(
       return;
     }
     revision.leave();
-    const jerr = toJunctionError(err);
-    record.status = jerr.status;
-    record.errorCode = jerr.code;
-    record.errorDetail = errorDetail(jerr);
-    if (jerr.code === 'internal')
-      dp.log?.error({ err, requestId: record.requestId, objective: ir.objective }, 'internal error');
+    const jerr = noteFailure(record, err, dp.log);
     req.error(jerr, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
   }
 }

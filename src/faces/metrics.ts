@@ -1,21 +1,22 @@
 // GET /metrics (SPEC §2.4): Prometheus text exposition of this Junction's
-// registry. With --workers, the primary serves the aggregate instead (a route
-// added through DataPlane.routes takes precedence over this one).
-import type { Registry } from 'prom-client';
-import type { Route } from './route.js';
+// registry, or, with --workers, every worker's merged (control/cluster-metrics.ts
+// hands the source; a route added through DataPlane.routes takes precedence).
+import { junctionFace } from './objectives.js';
+import type { Route } from './types.js';
 
-export function metricsRoutes(registry: Registry): Route[] {
+/** `text`: the exposition (this registry's, or every worker's merged); sent as `contentType`. */
+export function metricsRoutes(text: () => Promise<string>, contentType: string): Route[] {
   return [
     {
       methods: ['GET', 'HEAD'],
       pattern: '/metrics',
-      face: 'junction',
+      face: junctionFace,
       handle: async ({ dp, req, res, record }) => {
         // With clients configured, the metrics (client names, objectives, endpoints) need a client's key.
         record.client = dp.authenticate?.(req).client;
-        const text = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
-        res.end(text);
+        const body = await text();
+        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
       },
     },
   ];

@@ -8,6 +8,7 @@
 // objective: a malformed `Inference-Header-Content-Length` is refused before a
 // byte is sent on.
 // Errors take OIP's `{"error": "..."}` shape with the code in x-error-code.
+// `GET /v2` answers the server metadata, as the gRPC face's ServerMetadata does.
 //
 // `/v2/models/{objective}/versions/{v}/…` is an override request, subject to
 // the same permission as x-model-override: it names version `v` of the
@@ -16,11 +17,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '../call/types.js';
 import { binaryHeaderLength } from '../backends/protocols/oip-binary.js';
-import type { DataPlane } from './data-plane.js';
+import { writeJson } from '../http/reply.js';
 import { readiness } from './health.js';
 import { invoke } from './invoke.js';
-import { writeJson } from './reply.js';
-import type { Route, RouteContext } from './route.js';
+import type { DataPlane, Face, Route, RouteContext } from './types.js';
 
 /** An OIP model version as the override target `{default model}@{version}` (also the gRPC face's model_version). */
 export function versionOverride(dp: DataPlane, objective: string, version: string | undefined): string | undefined {
@@ -38,7 +38,7 @@ function checkBinaryHeader(headers: IncomingHttpHeaders, objective: string): voi
 function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operation): Route[] {
   const handle = (ctx: RouteContext) =>
     invoke(ctx.dp, ctx.req, ctx.res, ctx.record, {
-      face: 'oip',
+      face: oipFace,
       operation,
       objective: ctx.params.objective!,
       query: ctx.query,
@@ -46,22 +46,41 @@ function modelRoutes(suffix: string, method: 'GET' | 'POST', operation: Operatio
       checkHeaders: method === 'POST' ? checkBinaryHeader : undefined,
     });
   return [
-    { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: 'oip', admission: 'invoke', handle },
+    { methods: [method], pattern: `/v2/models/:objective${suffix}`, face: oipFace, admission: 'invoke', handle },
     {
       methods: [method],
       pattern: `/v2/models/:objective/versions/:version${suffix}`,
-      face: 'oip',
+      face: oipFace,
       admission: 'invoke',
       handle,
     },
   ];
 }
 
-export const oipRoutes: Route[] = [
+/** What the server supports (OIP server metadata): the binary tensor data extension. */
+const EXTENSIONS: readonly string[] = ['binary_tensor_data'];
+
+/** OIP's server metadata: the same answer over REST (`GET /v2`) and gRPC (ServerMetadata). */
+export function serverMetadata(dp: Pick<DataPlane, 'version'>): {
+  name: string;
+  version: string;
+  extensions: string[];
+} {
+  return { name: 'junction', version: dp.version ?? '', extensions: [...EXTENSIONS] };
+}
+
+const oipRoutes = (): Route[] => [
+  {
+    methods: ['GET'],
+    pattern: '/v2',
+    face: oipFace,
+    admission: 'open', // what the server is, as its health is: no objective, nothing to disclose
+    handle: ({ dp, res }) => writeJson(res, 200, serverMetadata(dp)),
+  },
   {
     methods: ['GET'],
     pattern: '/v2/health/live',
-    face: 'oip',
+    face: oipFace,
     admission: 'open',
     handle: ({ res }) => writeJson(res, 200, { live: true }),
   },
@@ -69,7 +88,7 @@ export const oipRoutes: Route[] = [
     // Same verdict as /readyz: a config is loaded and every objective has a healthy backend or fallback.
     methods: ['GET'],
     pattern: '/v2/health/ready',
-    face: 'oip',
+    face: oipFace,
     admission: 'open',
     handle: ({ dp, res }) => {
       const ready = readiness(dp.runtime.current).ready;
@@ -82,3 +101,11 @@ export const oipRoutes: Route[] = [
   ...modelRoutes('/generate', 'POST', 'generate'),
   ...modelRoutes('/generate_stream', 'POST', 'generate_stream'),
 ];
+
+export const oipFace: Face = {
+  name: 'oip',
+  interface: 'oip',
+  objectiveFrom: 'path',
+  errorBody: (err) => JSON.stringify({ error: err.message }),
+  routes: oipRoutes,
+};

@@ -4,13 +4,14 @@
 // NOTIFY, well under a second) or the wait ends (304). A long-poll holds one of
 // its client's concurrency slots while it waits (the data plane admitted it),
 // and a process holds at most `maxLongPolls` at once (503 beyond).
+import { junctionFace } from './objectives.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { publicBackend } from '../config/redact.js';
 import { JunctionError } from '../errors.js';
 import type { Revision } from '../runtime/revision.js';
-import { writeJson } from './reply.js';
-import type { Route } from './route.js';
+import { writeJson } from '../http/reply.js';
+import type { Route } from './types.js';
 
 /** Longest a long-poll is held: below common proxy idle timeouts (60 s). */
 export const MAX_WAIT_SECONDS = 55;
@@ -73,7 +74,7 @@ export function snapshotRoutes(opts: { maxLongPolls?: number | undefined } = {})
     {
       methods: ['GET'],
       pattern: '/v1/config/snapshot',
-      face: 'junction',
+      face: junctionFace,
       // With clients configured the snapshot needs a key, like decide (SPEC §10): the data plane admitted the caller
       // (key, one unit of rate, a concurrency slot held while the long-poll waits) before this runs.
       async handle({ dp, req, res, query }) {

@@ -5,7 +5,7 @@ import type { Logger } from '../call/hooks.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import type { TrafficClass } from '../config/schema.js';
-import { ERRORS, type ErrorCode } from '../errors.js';
+import { ERRORS, toJunctionError, type ErrorCode, type JunctionError } from '../errors.js';
 import type { Outcome } from '../routing/types.js';
 import type { ShadowResult } from './telemetry.js';
 
@@ -168,6 +168,40 @@ export function endRecord(record: RequestRecord, res: ClosedResponse, end: numbe
   }
   record.end = end;
   return record;
+}
+
+/**
+ * The one end of every request, on every listener (HTTP, gRPC): the record
+ * closed by how its answer closed, then handed to the observers (decision
+ * log, metrics, gates). Called once per request.
+ */
+export function finishRequest(
+  observers: readonly Observer[],
+  record: RequestRecord,
+  closed: ClosedResponse,
+  end: number,
+  log: Logger | undefined,
+): void {
+  notifyObservers(observers, endRecord(record, closed, end), log);
+}
+
+/** Where a failure is noted: a request's record, or just its id (the admin API keeps no record). */
+export type FailureNote = Pick<RequestRecord, 'requestId' | 'objective'> &
+  Partial<Pick<RequestRecord, 'status' | 'errorCode' | 'errorDetail'>>;
+
+/**
+ * The one way a failure is noted, whatever face answers it: its status, code
+ * and detail on the record, and a log line when it is Junction's own bug
+ * (`internal`). Returns the JunctionError the face then writes in its shape.
+ */
+export function noteFailure(note: FailureNote, err: unknown, log: Logger | undefined): JunctionError {
+  const jerr = toJunctionError(err);
+  note.status = jerr.status;
+  note.errorCode = jerr.code;
+  note.errorDetail = errorDetail(jerr);
+  if (jerr.code === 'internal')
+    log?.error({ err, requestId: note.requestId, objective: note.objective }, 'internal error');
+  return jerr;
 }
 
 /** An error's message with its cause's, for `errorDetail`. */

@@ -12,6 +12,8 @@ export type { TokenUsage };
 
 /** Enough for the final usage chunk or the tail of a response object; bounds what is held per request. */
 const TAIL_BYTES = 16 * 1024;
+/** Where a Messages stream's message_start (and its input tokens) is: the first event. */
+const HEAD_BYTES = 4 * 1024;
 /** How many `"usage"` occurrences to try from the end (e.g. `"usage": null` in earlier stream events). */
 const MAX_TRIES = 4;
 
@@ -44,19 +46,79 @@ export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): 
 
 /** The last well-formed `"usage": {…}` object in the text, in either naming (chat: prompt/completion; Responses: input/output). */
 export function usageInText(text: string): TokenUsage | undefined {
+  return lastUsage(text, (value) => {
+    const prompt = value.prompt_tokens ?? value.input_tokens;
+    const completion = value.completion_tokens ?? value.output_tokens ?? 0; // embeddings have no completion
+    return isCount(prompt) && isCount(completion) ? { prompt, completion } : undefined;
+  });
+}
+
+/**
+ * Usage in an Anthropic Messages answer: a message's `usage`, or a stream's —
+ * `message_start` carries the input tokens (in `head`), the last
+ * `message_delta` the output tokens (in `tail`). Anthropic's input_tokens
+ * leave out cached tokens, so the prompt is input + cache reads + cache writes.
+ */
+export function messagesUsageInText(head: string, tail: string): TokenUsage | undefined {
+  const count = (v: unknown) => (isCount(v) ? v : 0);
+  const input = lastUsage(head, (value) =>
+    isCount(value.input_tokens)
+      ? value.input_tokens + count(value.cache_read_input_tokens) + count(value.cache_creation_input_tokens)
+      : undefined,
+  );
+  const output = lastUsage(tail, (value) => (isCount(value.output_tokens) ? value.output_tokens : undefined));
+  if (output === undefined) return undefined;
+  // A whole message has both in one object; a stream's final delta may repeat the input (newer API versions) or not.
+  const inTail = lastUsage(tail, (value) =>
+    isCount(value.input_tokens)
+      ? value.input_tokens + count(value.cache_read_input_tokens) + count(value.cache_creation_input_tokens)
+      : undefined,
+  );
+  const prompt = inTail !== undefined && inTail > 0 ? inTail : input;
+  return prompt === undefined ? undefined : { prompt, completion: output };
+}
+
+/** Attaches the side reader for Anthropic Messages answers: the stream's head (its message_start) and tail are kept. */
+export function readMessagesUsageOnTheSide(body: Reply['body'], record: RequestRecord): void {
+  if (body === null) return;
+  if (Buffer.isBuffer(body)) {
+    const text = body.length > TAIL_BYTES ? body.toString('utf8', body.length - TAIL_BYTES) : body.toString('utf8');
+    const usage = messagesUsageInText(text, text);
+    if (usage !== undefined) record.usage = usage;
+    return;
+  }
+  let head = '';
+  const tail: Buffer[] = [];
+  let held = 0;
+  body.on('data', (chunk: Buffer | string) => {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (head.length < HEAD_BYTES) head += b.toString('utf8', 0, Math.min(b.length, HEAD_BYTES - head.length));
+    tail.push(b);
+    held += b.length;
+    while (tail.length > 1 && held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
+  });
+  body.once('end', () => {
+    const usage = messagesUsageInText(head, Buffer.concat(tail).toString('utf8'));
+    if (usage !== undefined) record.usage = usage;
+  });
+}
+
+/** The last `"usage": {…}` object in the text that `read` accepts (a few tries from the end). */
+function lastUsage<T>(text: string, read: (value: Record<string, unknown>) => T | undefined): T | undefined {
   let from = text.length;
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const at = text.lastIndexOf('"usage"', from);
     if (at < 0) return undefined;
     from = at - 1;
     if (at > 0 && text.charCodeAt(at - 1) === 92 /* \ : inside a string */) continue;
-    const usage = parseUsageObject(text, at + 7);
+    const value = parseUsageObject(text, at + 7);
+    const usage = value === undefined ? undefined : read(value);
     if (usage !== undefined) return usage;
   }
   return undefined;
 }
 
-function parseUsageObject(text: string, after: number): TokenUsage | undefined {
+function parseUsageObject(text: string, after: number): Record<string, unknown> | undefined {
   let i = after;
   while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
   if (text[i] !== ':') return undefined;
@@ -65,16 +127,12 @@ function parseUsageObject(text: string, after: number): TokenUsage | undefined {
   if (text[i] !== '{') return undefined;
   const end = matchingBrace(text, i);
   if (end < 0) return undefined;
-  let value: Record<string, unknown>;
   try {
-    value = JSON.parse(text.slice(i, end + 1)) as Record<string, unknown>;
+    const value = JSON.parse(text.slice(i, end + 1)) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
-  const prompt = value.prompt_tokens ?? value.input_tokens;
-  const completion = value.completion_tokens ?? value.output_tokens ?? 0; // embeddings have no completion
-  if (!isCount(prompt) || !isCount(completion)) return undefined;
-  return { prompt, completion };
 }
 
 function isCount(n: unknown): n is number {

@@ -3,23 +3,7 @@
 // ANDs, and the cost stays flat at 10,000 rules. The semantics are exactly
 // those of when.ts `matches` applied to each rule in order (property-tested).
 import { TRAFFIC_CLASSES, type TrafficClass } from '../config/schema.js';
-import type { CompiledRule, RoutingRequest } from './types.js';
-
-interface KeyIndex {
-  readonly key: string;
-  /** Rules accepting each listed value (plus the rules that do not constrain this key). */
-  readonly byValue: ReadonlyMap<string, Uint32Array>;
-  /** Rules that do not constrain this key: all that an absent or unlisted value keeps. */
-  readonly unconstrained: Uint32Array;
-}
-
-export interface RuleIndex {
-  readonly count: number;
-  readonly keys: readonly KeyIndex[];
-  readonly byTrafficClass: ReadonlyMap<TrafficClass, Uint32Array>;
-  /** Scratch bitset; decide() is synchronous, so one per index is safe. */
-  readonly scratch: Uint32Array;
-}
+import type { CompiledRule, KeyIndex, RoutingRequest, RuleIndex } from './types.js';
 
 export function buildRuleIndex(rules: readonly CompiledRule[]): RuleIndex {
   const words = Math.ceil(rules.length / 32);

@@ -1,6 +1,5 @@
 // The routing core's vocabulary. Everything here is built once per config
 // revision (compile.ts) and only read on the request path.
-import type { RuleIndex } from './rule-index.js';
 import type {
   Balance,
   BackendConfig,
@@ -130,4 +129,21 @@ export interface TrailEntry {
   matched: boolean;
   reason: string;
   target?: string;
+}
+
+// The rule index (rule-index.ts builds and reads it): rule ids by context value, as bitsets.
+export interface KeyIndex {
+  readonly key: string;
+  /** Rules accepting each listed value (plus the rules that do not constrain this key). */
+  readonly byValue: ReadonlyMap<string, Uint32Array>;
+  /** Rules that do not constrain this key: all that an absent or unlisted value keeps. */
+  readonly unconstrained: Uint32Array;
+}
+
+export interface RuleIndex {
+  readonly count: number;
+  readonly keys: readonly KeyIndex[];
+  readonly byTrafficClass: ReadonlyMap<TrafficClass, Uint32Array>;
+  /** Scratch bitset; decide() is synchronous, so one per index is safe. */
+  readonly scratch: Uint32Array;
 }

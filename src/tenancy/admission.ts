@@ -56,7 +56,7 @@ export function createTenancy(
         refusing,
         'anonymous',
         'unauthorized',
-        'missing API key: send "authorization: Bearer <key>"',
+        'missing API key: send "authorization: Bearer <key>" (or "x-api-key: <key>")',
       );
     }
     const client = index.byDigest.get(keyDigest(key));

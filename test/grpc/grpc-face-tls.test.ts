@@ -10,7 +10,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction } from '../../src/app.js';
 import { LOADER_OPTIONS, PROTO_PATH } from '../../src/grpc/service.js';
-import { loadListenerTls } from '../../src/faces/listener.js';
+import { loadListenerTls } from '../../src/http/listener.js';
 import { spawnJunction } from '../support/junction-process.js';
 import { REPO_ROOT } from '../support/onnx.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJunction, type Junction } from '../../src/app.js';
 import { dataPlaneRoutes } from '../../src/faces/data-plane.js';
-import type { Route } from '../../src/faces/route.js';
+import type { Route } from '../../src/faces/types.js';
 import { LocalRateLimiter } from '../../src/tenancy/rate-limits.js';
 import { keyDigest } from '../../src/tenancy/keys.js';
 
@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => j?.close());
 
 /** The routes that check nothing: they say only whether the process serves. */
-const OPEN = ['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready', '/v1/models', '/v1/models/:model'];
+const OPEN = ['/healthz', '/readyz', '/v2', '/v2/health/live', '/v2/health/ready', '/v1/models', '/v1/models/:model'];
 
 function pathOf(route: Route): string {
   return route.pattern
@@ -60,7 +60,12 @@ function call(route: Route, i: number) {
     method,
     url: pathOf(route),
     headers: { authorization: `Bearer ${key(i)}`, 'content-type': 'application/json' },
-    body: method === 'GET' || method === 'HEAD' ? undefined : route.face === 'openai' ? '{"model":"o"}' : '{}',
+    body:
+      method === 'GET' || method === 'HEAD'
+        ? undefined
+        : route.face.objectiveFrom === 'model-field'
+          ? '{"model":"o"}'
+          : '{}',
   });
 }
 

@@ -12,7 +12,8 @@ import { jsonReply } from '../json-reply.js';
 
 type Json = Record<string, unknown>;
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
 
 /** gRPC InferParameter values from OIP JSON parameters, without the HTTP-only binary keys. */
 function parameters(value: unknown): Record<string, object> {

@@ -10,7 +10,7 @@ const version = (protocol: string, endpoint: string) => ({
 describe('wire protocols: declared once, read by the schema and validation', () => {
   it('the schema accepts exactly the declared protocols', () => {
     expect(Protocol.options).toEqual([...PROTOCOL_NAMES]);
-    expect(PROTOCOL_NAMES).toEqual(['oip', 'openai', 'tfserving', 'raw', 'oip-grpc']);
+    expect(PROTOCOL_NAMES).toEqual(['oip', 'openai', 'openai-chat', 'anthropic', 'tfserving', 'raw', 'oip-grpc']);
   });
 
   it('each endpoint in a scheme its protocol declares', () => {
@@ -34,6 +34,8 @@ describe('wire protocols: declared once, read by the schema and validation', () 
     const serves: Record<string, readonly string[]> = {
       oip: ['oip'],
       openai: ['openai'],
+      'openai-chat': ['openai'],
+      anthropic: ['openai'],
       tfserving: ['json'],
       raw: ['json', 'oip', 'openai', 'bytes'],
       'oip-grpc': ['oip'],

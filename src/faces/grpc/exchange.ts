@@ -20,9 +20,9 @@ import type { MethodName } from '../../grpc/service.js';
 import { GRPC_CONTENT_TYPE } from '../../grpc/content-type.js';
 import { httpOfStatus, type Status, STATUS_OF_ERROR, statusOfHttp } from '../../grpc/status.js';
 import type { Logger } from '../../call/hooks.js';
-import { endRecord, notifyObservers, type Observer, type RequestRecord } from '../../observe/record.js';
+import { finishRequest, type Observer, type RequestRecord } from '../../observe/record.js';
 import type { Exchange } from '../invoke.js';
-import type { ReplyGuard } from '../reply.js';
+import type { ReplyGuard } from '../../http/reply.js';
 import { prefixOf } from './message.js';
 import { metadataOf, percentDecoded, percentEncoded } from './metadata.js';
 
@@ -150,12 +150,13 @@ export function grpcExchange(
     close();
     if (observed) return;
     observed = true;
-    const final = endRecord(
+    finishRequest(
+      observers,
       record,
       { writableFinished: answered, headersSent: false, statusCode: record.status },
       record.end,
+      log,
     );
-    notifyObservers(observers, final, log);
   };
   stream.once('close', () => {
     if (answered) return;

@@ -38,14 +38,14 @@ import { Status, STATUS_OF_ERROR } from '../../grpc/status.js';
 import { peekModelName, peekModelRef, readModelRef, type LeadingRef, type ModelRef } from '../../grpc/wire.js';
 import { RequestBody } from '../../call/body.js';
 import type { BodyWanted } from '../invoke.js';
-import { endRecord, newRecord, notifyObservers, type RequestRecord } from '../../observe/record.js';
+import { finishRequest, newRecord, noteFailure, type RequestRecord } from '../../observe/record.js';
 import { RequestIds } from '../../observe/request-ids.js';
-import type { DataPlane } from '../data-plane.js';
+import type { DataPlane } from '../types.js';
 import { readiness } from '../health.js';
 import { invokeExchange } from '../invoke.js';
-import { guardConnections } from '../connections.js';
-import type { ListenerTls } from '../listener.js';
-import { versionOverride } from '../oip.js';
+import { guardConnections } from '../../http/connections.js';
+import type { ListenerTls } from '../../http/listener.js';
+import { oipFace, serverMetadata, versionOverride } from '../oip.js';
 import { type CallDeadline, deadlinePassed, errorMetadata, grpcExchange, sendMessage, sendStatus } from './exchange.js';
 import {
   type Encoding,
@@ -274,12 +274,13 @@ function refuse(
     ctx.dp.log?.error({ err: String(e) }, 'could not write a gRPC answer');
   }
   if (record === undefined) return;
-  record.status = err.status;
-  record.errorCode = err.code;
+  noteFailure(record, err, ctx.dp.log);
   record.end = performance.now();
-  notifyObservers(
+  finishRequest(
     ctx.dp.observers,
-    endRecord(record, { writableFinished: true, headersSent: false, statusCode: err.status }, record.end),
+    record,
+    { writableFinished: true, headersSent: false, statusCode: err.status },
+    record.end,
     ctx.dp.log,
   );
 }
@@ -418,7 +419,7 @@ function answerServerCall(ctx: FaceContext, stream: ServerHttp2Stream, name: Met
       ? { live: true }
       : name === 'ServerReady'
         ? { ready: readiness(ctx.dp.runtime.current).ready }
-        : { name: 'junction', version: ctx.version, extensions: [] };
+        : serverMetadata({ version: ctx.version || ctx.dp.version });
   sendMessage(stream, {}, ctx.service.decoded[name]!.responseSerialize(value));
 }
 
@@ -466,7 +467,7 @@ function modelCall(
     dp.log,
   );
   const ir = {
-    face: 'oip' as const,
+    face: oipFace,
     operation,
     objective: model.name,
     query: '',
@@ -474,10 +475,7 @@ function modelCall(
   };
   invokeExchange(dp, exchange, record, ir).catch((err: unknown) => {
     // Refusals before the invoke path's own error handling (no config loaded yet).
-    const jerr = toJunctionError(err);
-    record.status = jerr.status;
-    record.errorCode = jerr.code;
-    exchange.error(jerr);
+    exchange.error(noteFailure(record, err, dp.log));
   });
   return exchange;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Router, splitPath } from './route.js';
+import { Router, splitPath } from './router.js';
 
 const routes = [
   { methods: ['POST'], pattern: '/v1/objectives/:objective', name: 'objective' },

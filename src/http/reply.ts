@@ -10,9 +10,6 @@ import type { Reply } from '../call/types.js';
 import type { ErrorCode } from '../errors.js';
 import { destroyQuietly } from '../policy/attempt.js';
 
-/** How an OpenAI stream cut by its budget ends: a final error event in OpenAI's shape (no `[DONE]`). */
-export const OPENAI_CUT_EVENT = `data: ${JSON.stringify({ error: { message: 'the reply ran past its budget (replyTimeoutMs)', type: 'server_error', code: 'deadline_exceeded' } })}\n\n`;
-
 export interface ReplyGuard {
   /** Absolute (performance.now() clock): the whole reply must be out by then. */
   deadline: number;

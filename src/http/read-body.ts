@@ -5,16 +5,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestBody } from '../call/body.js';
 import { continueBody } from './boundary.js';
-import type { DataPlane } from './data-plane.js';
+import type { BodyLimits } from '../call/body.js';
 
 export async function readBody(
   req: IncomingMessage,
   res: ServerResponse,
   maxBytes: number,
-  dp: Pick<DataPlane, 'bodies'>,
+  bodies: BodyLimits | undefined,
 ): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  const guard = dp.bodies === undefined ? undefined : { limits: dp.bodies, owner: res };
+  const guard = bodies === undefined ? undefined : { limits: bodies, owner: res };
   const body = RequestBody.streaming(
     req,
     maxBytes,

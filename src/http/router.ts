@@ -4,52 +4,9 @@
 // throws only a JunctionError: a malformed percent-escape in a parameter of a
 // route whose literal segments all matched is the caller's error (400), which
 // the request boundary answers.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JunctionError } from '../errors.js';
-import type { AdmittedCaller } from '../call/hooks.js';
-import type { RequestRecord } from '../observe/record.js';
-import type { DataPlane } from './data-plane.js';
-import type { Face } from './error-reply.js';
 
 export type Params = Record<string, string>;
-
-export interface RouteContext {
-  dp: DataPlane;
-  req: IncomingMessage;
-  res: ServerResponse;
-  record: RequestRecord;
-  params: Params;
-  /** Query string with its `?`, or ''. */
-  query: string;
-  /** The caller the data plane admitted (routes admitted as `caller`); OPEN_ADMITTED on other routes. */
-  caller: AdmittedCaller;
-}
-
-/**
- * How the data plane admits a request to a route, before its handler runs
- * (docs/security.md):
- * - `caller` (the default: a route that says nothing gets it): the client's key,
- *   one unit of its rate and one of its concurrency slots, held until the
- *   response closes; a handler takes more units for a batch's items
- *   (`ctx.caller.take`) once it has counted them.
- * - `invoke`: the handler calls an objective through faces/invoke.ts, whose
- *   admission (`DataPlane.admit`) applies the same limits per objective.
- * - `open`: nothing is checked; only routes that say whether the process serves
- *   (health, readiness, the list of OpenAI models). test/tenancy/every-route.test.ts
- *   walks every registered route and pins this list.
- */
-export type RouteAdmission = 'caller' | 'invoke' | 'open';
-
-export interface Route {
-  methods: readonly string[];
-  /** `/v1/objectives/:objective`; `:name` matches one non-empty segment. */
-  pattern: string;
-  /** Error shape for failures on this route. */
-  face: Face;
-  /** How a request is admitted before `handle` runs; `caller` when absent. */
-  admission?: RouteAdmission;
-  handle(ctx: RouteContext): Promise<void> | void;
-}
 
 /** What any router needs of a route. */
 export interface Routable {

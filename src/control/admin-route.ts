@@ -1,0 +1,35 @@
+// What an admin API route is and what it is handed: its own file, so the
+// route files (admin-routes.ts, console-routes.ts, experiment-results.ts) and
+// the list that gathers them form no circle.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from '../http/router.js';
+import type { ControlPlane } from './control-plane.js';
+import type { ReadoutRunner } from '../readout/runner.js';
+import type { RolloutController } from './rollout-controller.js';
+import type { TrafficStats } from './traffic-stats.js';
+
+export interface AdminContext {
+  control: ControlPlane;
+  controller: RolloutController | undefined;
+  traffic?: TrafficStats | undefined;
+  /** The logs experiment readouts read. */
+  readouts?: ReadoutLogs | undefined;
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Params;
+  query: URLSearchParams;
+}
+
+export interface AdminRoute {
+  method: string;
+  pattern: string;
+  handle(ctx: AdminContext): Promise<void>;
+}
+
+/** The logs experiment readouts read (experiment-results.ts). */
+export interface ReadoutLogs {
+  decisions: string[];
+  feedback: string[];
+  /** Runs the readouts: this Junction's own, closed with it. */
+  runner: ReadoutRunner;
+}
