@@ -1,8 +1,9 @@
 // A server speaking Anthropic's Messages API, standing in for Anthropic (or any
 // server offering that API) in tests. It follows Anthropic's published API
 // reference — Messages (POST /v1/messages), streaming Messages, errors, models
-// — and the official SDK's types (@anthropic-ai/sdk): `x-api-key` is required
-// (401 authentication_error), so is the `anthropic-version` header (400);
+// — and the official SDK's types (@anthropic-ai/sdk): a key is required, as
+// `x-api-key` or as `Authorization: Bearer` (which the official SDK sends; 401
+// authentication_error without one), so is the `anthropic-version` header (400);
 // bodies are checked as the API checks them (required `model` and
 // `max_tokens`, no unknown fields, turns starting with user and alternating,
 // tool_result blocks first in their turn and answering the tool_use blocks of
@@ -23,7 +24,10 @@
 // message_start, per block content_block_start (a ping after the first),
 // deltas (text_delta, input_json_delta from '' on, thinking_delta and
 // signature_delta), content_block_stop, then message_delta and message_stop.
-// GET /v1/models lists the models (the protocol's health path).
+// GET /v1/models lists the models (the protocol's health path; it wants the
+// key and version headers too). `failNext` scripts one error answer,
+// `streamGate` holds a stream after its first delta, `cacheSystemPrompt`
+// caches the system prompt unmarked (chat callers cannot mark it).
 import type { ServerResponse } from 'node:http';
 import { startUpstream, type Upstream } from '../upstream.js';
 import { chosenTools, exampleInput } from './chat-tools.js';
@@ -428,7 +432,9 @@ export async function startAnthropicServer(
   up.handle(async (req, res, raw) => {
     const requestId = `req_stand_in_${++n}`;
     const path = (req.url ?? '/').split('?')[0]!;
-    const key = req.headers['x-api-key'];
+    // The key comes as x-api-key or as a bearer token (the official SDK, from 1.x on, sends the latter).
+    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const key = req.headers['x-api-key'] ?? bearer;
     if (typeof key !== 'string' || key === '')
       return fail(res, new Invalid(401, 'authentication_error', 'x-api-key header is required'), requestId);
     if (opts.apiKey !== undefined && key !== opts.apiKey)
