@@ -168,7 +168,9 @@ describe('the official openai client', () => {
   it("gets a function tool's call back as a function_call item, and the answer after its output", async () => {
     const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'what is the weather in Paris' }];
     const first = await client.responses.create({ model: 'assistant', input, tools: [weather] });
-    const calls = first.output.filter((o) => o.type === 'function_call');
+    const calls = first.output.filter(
+      (o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === 'function_call',
+    );
     expect(calls).toEqual([
       expect.objectContaining({ type: 'function_call', name: 'weather', arguments: '{"city":"Paris"}' }),
     ]);
@@ -183,7 +185,7 @@ describe('the official openai client', () => {
       tools: [weather],
       input: [
         ...input,
-        ...first.output,
+        ...calls,
         { type: 'function_call_output', call_id: calls[0]!.call_id, output: 'sunny and 24 degrees' },
       ],
     });
