@@ -1,5 +1,6 @@
 // Builds the Backend for a target from its config. One entry per backend type.
-import { PROTOCOLS, type Transport } from '../config/protocols/index.js';
+import { PROTOCOLS, type Operation, type ProtocolDeclaration, type Transport } from '../config/protocols/index.js';
+import { bridged, bridgesFor } from './translate/bridge.js';
 import type { HttpBackendConfig } from '../config/schema.js';
 import type { Telemetry } from '../observe/telemetry.js';
 import type { Target } from '../routing/types.js';
@@ -40,6 +41,21 @@ function dnsServersFromEnv(): string[] | undefined {
 }
 
 export async function createBackend(target: Target, ctx: BackendContext): Promise<Backend> {
+  const backend = await createSpeaking(target, ctx);
+  // Calls in an API the target does not speak are translated to one it does (backends/translate/).
+  const bridges = bridgesFor(speaks(target.backend));
+  // Backends are plain objects of functions: a copy with a bridged send is the same backend.
+  return bridges === undefined ? backend : { ...backend, send: bridged(backend.send, bridges) };
+}
+
+/** Which operations a target answers as they are: its protocol's; in process, all but the Messages API's. */
+function speaks(cfg: Target['backend']): (operation: Operation) => boolean {
+  if (cfg.type !== 'http') return (operation) => operation !== 'messages';
+  const operations: ProtocolDeclaration['operations'] = PROTOCOLS[cfg.protocol].operations;
+  return operations === 'any' ? () => true : (operation) => operations[operation] !== undefined;
+}
+
+async function createSpeaking(target: Target, ctx: BackendContext): Promise<Backend> {
   const cfg = target.backend;
   switch (cfg.type) {
     case 'http': {

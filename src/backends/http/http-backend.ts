@@ -2,6 +2,7 @@
 // endpoint untouched; the response streams back; protocol specifics are only
 // the path, the readiness check and, for openai, the `model` field (see
 // ../protocols/).
+import { PROTOCOLS, type ProtocolDeclaration } from '../../config/protocols/index.js';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Call, Reply } from '../../call/types.js';
@@ -40,7 +41,12 @@ export function createHttpBackend(
   // Secrets and certificates are read now, at apply time: a missing one refuses the revision.
   const at = `models.${target.model}.versions.${target.version}.backend`;
   const issues: ConfigIssue[] = [];
-  const extraHeaders = resolveHeaders(cfg.headers, `${at}.headers`, baseDir, issues);
+  // The protocol's own required headers (Anthropic's version), unless the backend's configured ones set them.
+  const declared: ProtocolDeclaration = PROTOCOLS[cfg.protocol];
+  const extraHeaders = {
+    ...declared.headers,
+    ...resolveHeaders(cfg.headers, `${at}.headers`, baseDir, issues),
+  };
   const tls = loadTlsOptions(cfg.tls, `${at}.tls`, baseDir, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const hasExtraHeaders = Object.keys(extraHeaders).length > 0;
