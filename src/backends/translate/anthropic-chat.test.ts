@@ -447,6 +447,7 @@ describe('messagesToChat: the stream', () => {
   const broken: Array<[string, string[]]> = [
     ['malformed JSON', [chatChunk({ content: 'a' }), 'data: {"choices": [\n\n']],
     ['an error chunk', [chatChunk({ content: 'a' }), 'data: {"error":{"message":"engine died"}}\n\n']],
+    ['a named error event', [chatChunk({ content: 'a' }), 'event: error\ndata: {"message":"engine died"}\n\n']],
     ['data after [DONE]', [chatChunk({ content: 'a' }, 'stop'), DONE, chatChunk({ content: 'b' })]],
     ['a cut mid-event', [chatChunk({ content: 'a' }), 'data: {"choices":[{"delta":{"cont']],
     ['an end without [DONE]', [chatChunk({ content: 'a' }, 'stop')]],

@@ -42,7 +42,10 @@ export class ChatToMessagesEvents extends EventTranslator {
     return sseEvent(anthropicError('api_error', err.message), 'error');
   }
 
-  protected override onEvent({ data }: SseEvent): void {
+  protected override onEvent({ event, data }: SseEvent): void {
+    if (event === 'error')
+      // some servers name their error events (llama.cpp)
+      throw broken(this.ctx, `the upstream failed mid-stream: ${errorMessage(parseJson(data)) ?? data.slice(0, 200)}`);
     if (data === '') return;
     if (this.done) throw broken(this.ctx, 'the chat stream went on after data: [DONE]');
     if (data === '[DONE]') return this.finishMessage();
