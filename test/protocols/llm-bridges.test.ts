@@ -72,7 +72,7 @@ beforeAll(async () => {
       },
     },
   });
-  junction.dataPlane.observers.push((r) => records.push(r as RequestRecord));
+  junction.dataPlane.observers.push((r) => records.push(r));
 });
 afterAll(async () => {
   await junction?.close();

@@ -132,7 +132,7 @@ async function wholeAnswer(body: Reply['body'], call: Call): Promise<Buffer> {
   if (Buffer.isBuffer(body)) return body;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as Readable) {
+  for await (const chunk of body) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += b.length;
     if (size > MAX_TRANSLATED_ANSWER) {
