@@ -377,6 +377,13 @@ describe('a broken upstream stream', () => {
     expect(types(t)).not.toContain('response.completed');
   });
 
+  it('ends with an error once the answer held for response.completed passes its bound', async () => {
+    const big = text('x'.repeat(MAX_EVENT_BYTES - 1024)); // each event within the SSE bound
+    const t = await translate([role, ...Array.from({ length: 17 }, () => big), finish('stop'), DONE]);
+    expect(t.error).toMatchObject({ code: 'upstream_error', message: expect.stringMatching(/answer exceeds/) });
+    expect(types(t).at(-1)).toBe('error');
+  });
+
   it('passes on what came before the failure', async () => {
     const t = await translate([role, text('partial'), text(' answer')]);
     expect(types(t)).toEqual([
