@@ -5,7 +5,6 @@
 // answer re-encoded, a stream translated event by event as it flows. A
 // target that speaks the caller's API never comes here: the lookup is one
 // property read per call, and only bridged calls parse their bodies.
-import type { Readable } from 'node:stream';
 import { RequestBody } from '../../call/body.js';
 import { readJsonBody } from '../../call/json-body.js';
 import type { Call, HeaderMap, Operation, Reply, Send } from '../../call/types.js';
