@@ -36,7 +36,9 @@ def shared_config(ups: Dict[str, Upstream]) -> Dict[str, Any]:
             },
             # Needs a credential only Junction holds: never called directly.
             "vault": {"class": "generator", "versions": {"1": http("openai", ups["chat-1"].url, headers={"authorization": "Bearer upstream-secret"})}},
-            "ranker": {"class": "scorer", "versions": {"6": {"backend": {"type": "onnx", "path": str(REPO / "models/ranker-6.onnx")}}}},
+            "ranker": {"class": "scorer", "versions": {
+                "6": {"backend": {"type": "onnx", "path": str(REPO / "models/ranker-6.onnx")}},
+                "7": {"backend": {"type": "onnx", "path": str(REPO / "models/ranker-7.onnx")}}}},
             "triton": {"class": "scorer", "versions": {"1": http("oip", ups["oip"].url, model="ranker_onnx", version="3")}},
             "tf": {"class": "scorer", "versions": {"1": http("tfserving", ups["tf"].url, model="half_plus_two", version="stable")}},
             "svc": {
@@ -54,6 +56,10 @@ def shared_config(ups: Dict[str, Upstream]) -> Dict[str, Any]:
             },
             "vault-chat": {"interface": "openai", "default": "vault@1"},
             "ranking": {"default": "ranker@6"},
+            "ranking-ab": {
+                "default": "ranker@6",
+                "experiments": [{"id": "rk-ab", "population": 1, "cells": {"A": {"weight": 50, "use": "ranker@6"}, "B": {"weight": 50, "use": "ranker@7"}}}],
+            },
             "tensors": {"interface": "oip", "default": "triton@1"},
             "tf": {"default": "tf@1"},
             "homepage": {

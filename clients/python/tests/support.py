@@ -58,6 +58,7 @@ class Junction:
             "node", "--import", "tsx", "test/support/junction-cli.ts", "serve",
             "--config", str(self.config_file), "--data", str(self.workdir / "data"),
             "--host", "127.0.0.1", "--port", str(self.port), "--admin-port", "0", "--insecure-admin",
+            "--shutdown-grace-ms", "1000",
             *self.extra,
         ]  # fmt: skip
         self._out, self._err = [], []
@@ -126,9 +127,11 @@ class Junction:
         assert status == 200, body[:500]
         return json.loads(body)
 
-    def metric(self, name: str, labels: Dict[str, str]) -> float:
+    def metric(self, name: str, labels: Dict[str, str], api_key: Optional[str] = None) -> float:
         """The sum of a Prometheus series' samples whose labels include ``labels``."""
-        _, _, body = request(self.url + "/metrics")
+        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        status, _, body = request(self.url + "/metrics", headers=auth)
+        assert status == 200, body[:300]
         total = 0.0
         for line in body.decode().splitlines():
             if not line.startswith(name + "{") and not line.startswith(name + " "):

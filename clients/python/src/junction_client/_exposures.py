@@ -14,8 +14,8 @@ import json
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
-from typing import Deque, List, Optional, Tuple
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Deque, Dict, List, Optional, Tuple
 
 from . import _http
 from .decision import Decision
@@ -28,8 +28,53 @@ SERVER_MAX_BATCH = 10_000
 Pending = Tuple[float, Decision, Optional[str], str, bool]
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t * 1000) % 1000:03d}Z"
+class _Encoder:
+    """Exposures to JSON, cheaply: the sender shares the GIL with every thread that decides, so its
+    cost per exposure is a cost per decision. A decision's own fields are encoded once (Decisions
+    are shared, one per outcome) and the time's date part once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+        self._ms = -1
+        self._text = ""
+        self._fragments: Dict[int, Tuple[Decision, str]] = {}
+
+    def time(self, t: float) -> str:
+        ms = int(t * 1000)
+        if ms == self._ms:
+            return self._text
+        second = ms // 1000
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        self._ms = ms
+        self._text = f"{self._prefix}{ms % 1000:03d}Z"
+        return self._text
+
+    def fragment(self, d: Decision) -> str:
+        found = self._fragments.get(id(d))
+        if found is not None and found[0] is d:
+            return found[1]
+        if len(self._fragments) > 10_000:  # outcomes of revisions gone by
+            self._fragments.clear()
+        text = json.dumps(
+            {"objective": d.objective, "target": d.target, "rule": d.rule, "experiment": d.experiment,
+             "cell": d.cell, "revision": d.revision},
+            separators=(",", ":"),
+        )[1:-1]  # fmt: skip
+        self._fragments[id(d)] = (d, text)  # the Decision held: its id is not reused meanwhile
+        return text
+
+    def batch(self, batch: List["Pending"]) -> bytes:
+        # ASCII-escaped strings: a unit holding a lone surrogate still encodes (as \\udXXX, which
+        # JSON.parse reads back as the same string the decision was made on).
+        quote, when, fragment = encode_basestring_ascii, self.time, self.fragment
+        items = [
+            f'{{"time":"{when(t)}","unit":{"null" if unit is None else quote(unit)},"trafficClass":"{tc}",{fragment(d)}}}'
+            for t, d, unit, tc, _ in batch
+        ]
+        return ('{"via":"sdk","exposures":[' + ",".join(items) + "]}").encode()
 
 
 class ExposureQueue:
@@ -62,6 +107,7 @@ class ExposureQueue:
         self.sent = 0
         self.dropped = 0
         self._thread: Optional[threading.Thread] = None
+        self._encoder = _Encoder()
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -76,7 +122,9 @@ class ExposureQueue:
                 self._unreported += 1
                 return
             self._buf.append((time.time(), decision, unit, traffic_class, False))
-            full = len(self._buf) >= self._batch
+            # Wake the sender once per batch gathered, not on every add past it: an Event.set per
+            # decision would cost more than the decision (and spin a sender that cannot deliver).
+            full = len(self._buf) % self._batch == 0
         if full:
             self._wake.set()
 
@@ -85,12 +133,18 @@ class ExposureQueue:
         return len(self._buf)
 
     def flush(self) -> None:
-        """Sends everything buffered so far (in batches) from the calling thread."""
+        """Sends everything buffered so far (in batches) from the calling thread. A batch that
+        fails is tried once more, then dropped; so each batch costs at most two timeouts."""
         while self._send_one(immediate=True):
             pass
 
     def close(self, timeout: float = 10.0) -> None:
-        self.flush()
+        """Flushes what it can, then stops. Once a batch cannot be delivered the rest is dropped
+        (counted) rather than tried batch after batch against a Junction that is away."""
+        while True:
+            sent = self._send_one(immediate=False)
+            if not sent:
+                break
         with self._lock:
             self._closed = True
             left = len(self._buf)
@@ -146,20 +200,7 @@ class ExposureQueue:
             return self._send(batch) or immediate
 
     def _send(self, batch: List[Pending]) -> bool:
-        items = []
-        for t, d, unit, tc, _ in batch:
-            items.append({
-                "time": _iso(t),
-                "objective": d.objective,
-                "unit": unit,
-                "target": d.target,
-                "rule": d.rule,
-                "experiment": d.experiment,
-                "cell": d.cell,
-                "revision": d.revision,
-                "trafficClass": tc,
-            })
-        body = json.dumps({"via": "sdk", "exposures": items}, separators=(",", ":")).encode()
+        body = self._encoder.batch(batch)
         headers = {"content-type": "application/json"}
         if self._api_key is not None:
             headers["authorization"] = f"Bearer {self._api_key}"

@@ -38,6 +38,8 @@ class AsyncJunctionClient:
 
     @classmethod
     async def connect(cls, url: str, *, use_httpx: Optional[bool] = None, **options: Any) -> "AsyncJunctionClient":
+        if use_httpx and httpx is None:
+            raise RuntimeError("use_httpx=True, but httpx is not installed (pip install httpx)")
         loop = asyncio.get_running_loop()
         client = await loop.run_in_executor(None, functools.partial(JunctionClient.connect, url, **options))
         return cls(client, use_httpx)
