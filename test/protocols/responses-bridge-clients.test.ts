@@ -233,9 +233,12 @@ describe('the official openai client', () => {
   });
 
   it("gets the upstream's error in OpenAI's shape, and a 400 for what cannot be carried", async () => {
-    const missing = await client.responses.create({ model: 'nope', input: 'x' }).catch((e: unknown) => e);
-    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
-    expect((missing as Error).message).toMatch(/does not exist/);
+    upstream.ready = false; // a replica starting up: 503 in vLLM's flat error shape
+    const starting = await client.responses.create({ model: 'assistant', input: 'x' }).catch((e: unknown) => e);
+    upstream.ready = true;
+    expect(starting).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(starting).toMatchObject({ status: 503, type: 'ServiceUnavailableError' });
+    expect((starting as Error).message).toMatch(/not ready/);
     const builtIn = await client.responses
       .create({ model: 'assistant', input: 'x', tools: [{ type: 'web_search' }] })
       .catch((e: unknown) => e);
@@ -308,13 +311,13 @@ describe("the AI SDK's default openai(id) provider", () => {
       onError: ({ error }) => void errors.push(error),
     });
     let text = '';
-    // The error event arrives first (onError); then the cut connection ends the read.
     const thrown = await (async () => {
       for await (const delta of streamed.textStream) text += delta;
     })().catch((e: unknown) => e);
     expect(text).toBe('half an');
     expect(errors[0]).toMatchObject({ message: expect.stringMatching(/cut/), code: 'upstream_error' });
-    expect(thrown).toBeInstanceOf(Error);
+    // Then the read ends, or throws when the server cuts the connection (this bridge does; Junction may end it).
+    expect(thrown === undefined || thrown instanceof Error).toBe(true);
   });
 });
 
