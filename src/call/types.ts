@@ -60,6 +60,12 @@ export interface Reply {
    * ended without them (cut).
    */
   trailers?: Promise<HeaderMap>;
+  /**
+   * The body writes its own error event (in the caller's API) before it
+   * errors (a translated stream, backends/translate/): the caller's response
+   * is ended after it, not cut, so the event arrives. Still recorded as failed.
+   */
+  endsWithErrorEvent?: boolean;
 }
 
 export type Send = (call: Call) => Promise<Reply>;

@@ -51,6 +51,7 @@ export function writeReply(
       res,
       onDone,
       guard === undefined || events || guard.finalEvent === undefined ? guard : { ...guard, finalEvent: undefined },
+      reply.endsWithErrorEvent === true,
     );
   }
 }
@@ -62,7 +63,13 @@ export function writeReply(
  * (the client sees a cut stream, never a hang); a client gone destroys the body;
  * the reply deadline cuts both.
  */
-function streamBody(body: Readable, res: ServerResponse, onDone: ReplyDone, guard: ReplyGuard | undefined): void {
+function streamBody(
+  body: Readable,
+  res: ServerResponse,
+  onDone: ReplyDone,
+  guard: ReplyGuard | undefined,
+  endsWithErrorEvent: boolean,
+): void {
   let done = false;
   let timer: NodeJS.Timeout | undefined;
   const finish = (cut?: ErrorCode) => {
@@ -78,7 +85,9 @@ function streamBody(body: Readable, res: ServerResponse, onDone: ReplyDone, guar
     return;
   }
   body.once('error', () => {
-    res.destroy();
+    // A body that wrote its error event first is ended, so the event arrives; any other is cut.
+    if (endsWithErrorEvent && !res.writableEnded) res.end();
+    else res.destroy();
     finish('upstream_error');
   });
   res.on('close', () => {

@@ -119,6 +119,31 @@ describe('Responses → a chat-only target', () => {
     expect(text.trim()).toBe('one two three');
   });
 
+  it("a chat stream cut mid-answer ends with the caller's own error event, recorded once as upstream_error", async () => {
+    let release = () => undefined as void;
+    chat.streamGate = new Promise<void>((r) => (release = r));
+    const before = records.filter((r) => r.objective === 'chat-only').length;
+    const stream = await openai().responses.create({
+      model: 'chat-only',
+      input: 'cut this stream short',
+      stream: true,
+    });
+    const types: string[] = [];
+    const reading = (async () => {
+      for await (const event of stream) {
+        types.push(event.type);
+        if (event.type === 'response.output_text.delta') chat.server.closeAllConnections(); // the upstream dies mid-answer
+      }
+    })();
+    await expect(reading).rejects.toThrow(); // the official client surfaces the error event
+    release();
+    chat.streamGate = undefined;
+    expect(types).toContain('response.output_text.delta');
+    expect(types).not.toContain('response.completed');
+    await expect.poll(() => records.filter((r) => r.objective === 'chat-only').length).toBe(before + 1);
+    expect(recordOf('chat-only').errorCode).toBe('upstream_error');
+  });
+
   it('passes through to a target that speaks Responses', async () => {
     await openai().responses.create({ model: 'speaks-all', input: 'hello' });
     expect(lastTraffic(chat).url).toBe('/v1/responses');

@@ -69,9 +69,11 @@ async function answer(reply: Reply, t: Translation, ctx: TranslationContext, cal
     out.once('close', () => {
       if (!upstream.readableEnded) upstream.destroy();
     });
-    upstream.once('error', (err) => out.destroy(err));
+    // A broken upstream ends the translator's input: it sees the stream cut mid-answer and writes the
+    // caller's own error event, then errors (recorded upstream_error).
+    upstream.once('error', () => out.end());
     upstream.pipe(out);
-    return { ...reply, headers: eventStreamHeaders(reply.headers), body: out };
+    return { ...reply, headers: eventStreamHeaders(reply.headers), body: out, endsWithErrorEvent: true };
   }
   const raw = await wholeAnswer(reply.body, call);
   if (!ok) {
