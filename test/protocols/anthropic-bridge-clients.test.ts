@@ -1,136 +1,88 @@
 // The Anthropic ↔ chat translations end to end with the official clients,
-// through a tiny HTTP bridge (startBridge below) that does what Junction's
-// bridge will do with them: translate the request, call the upstream, and
-// translate its answer, stream or error back.
+// through a real Junction: its Anthropic face (POST /v1/messages) in front of
+// an `openai` chat target, and its OpenAI face in front of an `anthropic`
+// target, each call translated there and back by Junction's bridge, streams
+// and errors included.
 // (a) The official `@anthropic-ai/sdk` against a chat-only upstream
 //     (test/support/servers/openai.ts): messages.create, stream: true,
 //     messages.stream with finalMessage(), a tool_use → tool_result round trip.
 // (b) The official `openai` client against an Anthropic-protocol upstream
 //     (test/support/servers/anthropic.ts): plain, streamed, with tools.
-// startBridge is the one piece to swap for a real Junction.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import Anthropic, { type APIError as AnthropicApiError } from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatToMessages, messagesToChat } from '../../src/backends/translate/anthropic-chat.js';
-import type { Translation } from '../../src/backends/translate/translation.js';
-import { isJunctionError } from '../../src/errors.js';
+import { startJunction, type Junction } from '../../src/app.js';
+import { keyDigest } from '../../src/tenancy/keys.js';
+import { REPO_ROOT } from '../support/onnx.js';
 import { startAnthropicServer, type AnthropicServer } from '../support/servers/anthropic.js';
 import { startOpenAiServer, type OpenAiServer } from '../support/servers/openai.js';
+import { lastTraffic } from '../support/servers/traffic.js';
 
 type Json = Record<string, unknown>;
 
-interface Bridge {
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * POST /v1/messages → a chat upstream (messagesToChat); POST /v1/chat/completions → a Messages
- * upstream (chatToMessages). The caller's `model` names the upstream's model through `models`
- * (a name it does not list goes as it is).
- */
-async function startBridge(opts: {
-  chat: { url: string; models: Record<string, string> };
-  anthropic: { url: string; models: Record<string, string>; apiKey: string };
-}): Promise<Bridge> {
-  let requests = 0;
-  const routes: Record<string, { t: Translation; url: string; models: Record<string, string>; headers: Json }> = {
-    '/v1/messages': {
-      t: messagesToChat,
-      url: `${opts.chat.url}/v1/chat/completions`,
-      models: opts.chat.models,
-      headers: {},
-    },
-    '/v1/chat/completions': {
-      t: chatToMessages,
-      url: `${opts.anthropic.url}/v1/messages`,
-      models: opts.anthropic.models,
-      headers: { 'x-api-key': opts.anthropic.apiKey, 'anthropic-version': '2023-06-01' },
-    },
-  };
-  const reply = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const route = routes[req.url ?? ''];
-    if (req.method !== 'POST' || route === undefined) return reply(res, 404, { error: 'no route' });
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as Json;
-    const ctx = { objective: String(body.model), requestId: `bridge-${++requests}`, request: body };
-    const { t } = route;
-    let sent: Json;
-    try {
-      sent = t.request(body, ctx);
-    } catch (err) {
-      if (!isJunctionError(err)) throw err;
-      const translated = t.error?.(err.status, Buffer.from(JSON.stringify({ error: { message: err.message } })), ctx);
-      return reply(res, err.status, translated);
-    }
-    sent.model = route.models[String(body.model)] ?? body.model;
-    const up = await fetch(route.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(route.headers as Record<string, string>) },
-      body: JSON.stringify(sent),
-    });
-    if (!up.ok) return reply(res, up.status, t.error?.(up.status, Buffer.from(await up.arrayBuffer()), ctx));
-    if (!t.streams(body)) return reply(res, 200, t.response((await up.json()) as Json, ctx));
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const translate = t.stream(ctx);
-    // On the Transform's error its error event is already out: end the reply, never destroy it.
-    translate.on('error', () => res.end());
-    Readable.fromWeb(up.body! as WebReadableStream)
-      .pipe(translate)
-      .pipe(res);
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) reply(res, 500, { error: String(err) });
-      else res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
+const KEY = 'jk_anthropic-caller-key';
+const UPSTREAM_KEY = 'upstream-key';
 let chatUpstream: OpenAiServer;
 let anthropicUpstream: AnthropicServer;
-let bridge: Bridge;
+let junction: Junction;
 let anthropic: Anthropic;
 let openai: OpenAI;
+
+const chatTarget = (url: string, model: string) => ({
+  class: 'generator',
+  versions: { '1': { backend: { type: 'http', protocol: 'openai', endpoints: [url], model } } },
+});
 
 beforeAll(async () => {
   chatUpstream = await startOpenAiServer({ models: ['served-llm'] });
   anthropicUpstream = await startAnthropicServer({
     models: ['claude-stand-in'],
-    apiKey: 'upstream-key',
+    apiKey: UPSTREAM_KEY,
     cacheSystemPrompt: true,
   });
-  bridge = await startBridge({
-    chat: { url: chatUpstream.url, models: { assistant: 'served-llm' } },
-    anthropic: { url: anthropicUpstream.url, models: { assistant: 'claude-stand-in' }, apiKey: 'upstream-key' },
+  process.env.ANTHROPIC_BRIDGE_CLIENTS_KEY = UPSTREAM_KEY;
+  junction = await startJunction({
+    port: 0,
+    baseDir: REPO_ROOT,
+    config: {
+      clients: { app: { keySha256: keyDigest(KEY) } },
+      models: {
+        llm: chatTarget(chatUpstream.url, 'served-llm'),
+        // A model the chat upstream does not serve: its 404 comes back through the bridge.
+        retired: chatTarget(chatUpstream.url, 'retired-llm'),
+        claude: {
+          class: 'generator',
+          versions: {
+            '1': {
+              backend: {
+                type: 'http',
+                protocol: 'anthropic',
+                endpoints: [anthropicUpstream.url],
+                model: 'claude-stand-in',
+                headers: { 'x-api-key': '${env:ANTHROPIC_BRIDGE_CLIENTS_KEY}' },
+              },
+            },
+          },
+        },
+      },
+      objectives: {
+        assistant: { interface: 'openai', default: 'llm@1' },
+        retired: { interface: 'openai', default: 'retired@1' },
+        'claude-assistant': { interface: 'openai', default: 'claude@1' },
+      },
+    },
   });
-  anthropic = new Anthropic({ baseURL: bridge.url, apiKey: 'caller-key', maxRetries: 0 });
-  openai = new OpenAI({ baseURL: `${bridge.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: junction.url, apiKey: KEY, maxRetries: 0 });
+  openai = new OpenAI({ baseURL: `${junction.url}/v1`, apiKey: KEY, maxRetries: 0 });
 });
 afterAll(async () => {
-  await bridge.close();
-  await chatUpstream.close();
-  await anthropicUpstream.close();
+  await junction?.close();
+  await chatUpstream?.close();
+  await anthropicUpstream?.close();
+  delete process.env.ANTHROPIC_BRIDGE_CLIENTS_KEY;
 });
 
-const lastChatRequest = (): Json => JSON.parse(chatUpstream.received.at(-1)!.body.toString()) as Json;
+const lastChatRequest = (): Json => JSON.parse(lastTraffic(chatUpstream).body.toString()) as Json;
 
 const weather: Anthropic.Tool = {
   name: 'get_weather',
@@ -142,12 +94,15 @@ describe('the Anthropic SDK against a chat-only upstream', () => {
   it('messages.create: text, stop_reason, usage (cached tokens left out of input_tokens), the caller’s model', async () => {
     chatUpstream.cachedTokens = 2;
     try {
-      const msg = await anthropic.messages.create({
-        model: 'assistant',
-        max_tokens: 100,
-        system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
-        messages: [{ role: 'user', content: 'route this please' }],
-      });
+      const { data: msg, response } = await anthropic.messages
+        .create({
+          model: 'assistant',
+          max_tokens: 100,
+          system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+          messages: [{ role: 'user', content: 'route this please' }],
+        })
+        .withResponse();
+      expect(response.headers.get('x-model')).toBe('llm@1'); // the objective's chat target answered
       expect(msg).toMatchObject({
         type: 'message',
         role: 'assistant',
@@ -166,6 +121,10 @@ describe('the Anthropic SDK against a chat-only upstream', () => {
           { role: 'user', content: 'route this please' },
         ],
       });
+      // The caller's key (sent as x-api-key) stays with Junction.
+      expect(lastTraffic(chatUpstream).url).toBe('/v1/chat/completions');
+      expect(lastTraffic(chatUpstream).headers['x-api-key']).toBeUndefined();
+      expect(lastTraffic(chatUpstream).headers['authorization']).toBeUndefined();
     } finally {
       chatUpstream.cachedTokens = undefined;
     }
@@ -283,7 +242,14 @@ describe('the Anthropic SDK against a chat-only upstream', () => {
     ]);
   });
 
-  it('errors come back in Anthropic’s shape: the upstream’s 404, and max_tokens missing', async () => {
+  it('errors come back in Anthropic’s shape: the upstream’s 404, an unknown objective, max_tokens missing', async () => {
+    const retired = await anthropic.messages
+      .create({ model: 'retired', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(retired).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((retired as AnthropicApiError).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect((retired as AnthropicApiError).message).toContain('retired-llm'); // the upstream's own words
+    expect(lastTraffic(chatUpstream).url).toBe('/v1/chat/completions');
     const missing = await anthropic.messages
       .create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
@@ -306,7 +272,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
   it('chat.completions.create: text, finish_reason, usage with cached tokens, and a faithful Messages request', async () => {
     const ask = () =>
       openai.chat.completions.create({
-        model: 'assistant',
+        model: 'claude-assistant',
         messages: [
           { role: 'system', content: 'You answer in one short line.' },
           { role: 'user', content: 'route this please' },
@@ -315,7 +281,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
     const first = await ask();
     expect(first).toMatchObject({
       object: 'chat.completion',
-      model: 'assistant',
+      model: 'claude-assistant',
       choices: [{ index: 0, message: { role: 'assistant', content: 'route this please' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12, prompt_tokens_details: { cached_tokens: 0 } },
     });
@@ -328,14 +294,16 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
       system: 'You answer in one short line.',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'route this please' }] }],
     });
-    const headers = anthropicUpstream.received.at(-1)!.headers;
-    expect(headers['x-api-key']).toBe('upstream-key');
+    // The backend's own key arrives, never the caller's.
+    const headers = lastTraffic(anthropicUpstream).headers;
+    expect(headers['x-api-key']).toBe(UPSTREAM_KEY);
+    expect(headers['authorization']).toBeUndefined();
     expect(headers['anthropic-version']).toBe('2023-06-01');
   });
 
   it('streamed: chunks, finish_reason, the usage chunk when asked, [DONE]', async () => {
     const stream = await openai.chat.completions.create({
-      model: 'assistant',
+      model: 'claude-assistant',
       messages: [{ role: 'user', content: 'one two three' }],
       max_tokens: 50,
       stream: true,
@@ -361,7 +329,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
       { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } },
     ];
     const question: OpenAI.ChatCompletionMessageParam = { role: 'user', content: 'get_weather and get_time for Oslo' };
-    const first = await openai.chat.completions.create({ model: 'assistant', tools, messages: [question] });
+    const first = await openai.chat.completions.create({ model: 'claude-assistant', tools, messages: [question] });
     const choice = first.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBe('Calling get_weather and get_time.');
@@ -372,7 +340,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
     ]);
 
     const second = await openai.chat.completions.create({
-      model: 'assistant',
+      model: 'claude-assistant',
       tools,
       messages: [
         question,
@@ -394,7 +362,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
   it('streamed with tools: the client assembles the tool call from its chunks', async () => {
     const final = await openai.chat.completions
       .stream({
-        model: 'assistant',
+        model: 'claude-assistant',
         messages: [{ role: 'user', content: 'what about Lima' }],
         tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather.input_schema } }],
         tool_choice: { type: 'function', function: { name: 'get_weather' } },
@@ -410,7 +378,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
   it('errors come back in OpenAI’s shape, Anthropic’s type as the code', async () => {
     anthropicUpstream.failNext = { status: 529, type: 'overloaded_error', message: 'Overloaded' };
     const err = await openai.chat.completions
-      .create({ model: 'assistant', messages: [{ role: 'user', content: 'x' }] })
+      .create({ model: 'claude-assistant', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(err).toMatchObject({
@@ -419,7 +387,7 @@ describe('the OpenAI client against an Anthropic-protocol upstream', () => {
       message: expect.stringContaining('Overloaded') as string,
     });
     const bad = await openai.chat.completions
-      .create({ model: 'assistant', messages: [{ role: 'user', content: 'x' }], temperature: 1.5 })
+      .create({ model: 'claude-assistant', messages: [{ role: 'user', content: 'x' }], temperature: 1.5 })
       .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ code: 'invalid_request_error' });

@@ -1,89 +1,37 @@
 // The Responses ↔ chat translation end to end with the clients that call
 // /v1/responses — the official `openai` client, the AI SDK's default
 // `openai(id)` provider and LangChain's `ChatOpenAI` with `useResponsesApi` —
-// against a chat-only upstream (test/support/servers/openai.ts, which calls a
-// tool the user's words name, with arguments from its schema), through a tiny
-// HTTP bridge (startResponsesBridge below) that does what Junction's bridge
-// will do: translate the request, call the upstream, translate its answer,
-// stream or error back. startResponsesBridge is the one piece to swap for a
-// real Junction.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pipeline, Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+// through a real Junction whose targets are `protocol: openai-chat` (no
+// Responses API: Junction's bridge translates the call to a chat completion
+// and back, streams and errors included). The upstream is the chat-only
+// stand-in (test/support/servers/openai.ts, which calls a tool the user's
+// words name, with arguments from its schema); a second upstream cuts its
+// streams after their first words.
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { responsesToChat } from '../../src/backends/translate/responses-chat.js';
-import { isJunctionError } from '../../src/errors.js';
+import { startJunction, type Junction } from '../../src/app.js';
+import { keyDigest } from '../../src/tenancy/keys.js';
+import { REPO_ROOT } from '../support/onnx.js';
 import { startOpenAiServer, type OpenAiServer } from '../support/servers/openai.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { lastTraffic } from '../support/servers/traffic.js';
 
 type Json = Record<string, unknown>;
 
-interface Bridge {
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * POST /v1/responses → POST {upstream}/v1/chat/completions and back. The caller's `model` names
- * the upstream's through `models` (a name it does not list goes as it is).
- */
-async function startResponsesBridge(upstream: string, models: Record<string, string>): Promise<Bridge> {
-  let requests = 0;
-  const reply = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'POST' || req.url !== '/v1/responses')
-      return reply(res, 404, { error: { message: 'no route' } });
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as Json;
-    const ctx = { objective: String(body.model), requestId: `bridge${++requests}`, request: body };
-    let chat: Json;
-    try {
-      chat = responsesToChat.request(body, ctx);
-    } catch (err) {
-      if (!isJunctionError(err)) throw err;
-      return reply(res, err.status, { error: { message: err.message, type: 'invalid_request_error', code: err.code } });
-    }
-    chat.model = models[String(body.model)] ?? body.model;
-    const up = await fetch(`${upstream}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(chat),
-    });
-    if (!up.ok)
-      return reply(res, up.status, responsesToChat.error!(up.status, Buffer.from(await up.arrayBuffer()), ctx));
-    if (!responsesToChat.streams(body))
-      return reply(res, 200, responsesToChat.response((await up.json()) as Json, ctx));
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    const upstreamBody = Readable.fromWeb(up.body! as WebReadableStream<Uint8Array>);
-    pipeline(upstreamBody, responsesToChat.stream(ctx), res, () => {});
-  };
-  const server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
+const KEY = 'jk_responses-caller-key';
 let upstream: OpenAiServer;
 let broken: Upstream;
-let bridge: Bridge;
-let brokenBridge: Bridge;
+let junction: Junction;
 let client: OpenAI;
+
+const chatOnly = (url: string) => ({
+  class: 'generator',
+  versions: { '1': { backend: { type: 'http', protocol: 'openai-chat', endpoints: [url], model: 'served-llm' } } },
+});
 
 beforeAll(async () => {
   upstream = await startOpenAiServer({ models: ['served-llm'] });
@@ -95,12 +43,22 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'half an' }));
   });
-  bridge = await startResponsesBridge(upstream.url, { assistant: 'served-llm' });
-  brokenBridge = await startResponsesBridge(broken.url, { assistant: 'served-llm' });
-  client = new OpenAI({ baseURL: `${bridge.url}/v1`, apiKey: 'caller-key', maxRetries: 0 });
+  junction = await startJunction({
+    port: 0,
+    baseDir: REPO_ROOT,
+    config: {
+      clients: { app: { keySha256: keyDigest(KEY) } },
+      models: { llm: chatOnly(upstream.url), 'cut-llm': chatOnly(broken.url) },
+      objectives: {
+        assistant: { interface: 'openai', default: 'llm@1' },
+        'cut-assistant': { interface: 'openai', default: 'cut-llm@1' },
+      },
+    },
+  });
+  client = new OpenAI({ baseURL: `${junction.url}/v1`, apiKey: KEY, maxRetries: 0 });
 });
 afterAll(async () => {
-  await Promise.all([bridge?.close(), brokenBridge?.close()]);
+  await junction?.close();
   await Promise.all([upstream?.close(), broken?.close()]);
 });
 
@@ -121,13 +79,16 @@ const weather = {
 const time = { ...weather, name: 'time', description: 'The time in a city' };
 
 describe('the official openai client', () => {
-  it('gets responses.create answered by a chat-only upstream', async () => {
-    const res = await client.responses.create({
-      model: 'assistant',
-      instructions: 'Echo.',
-      input: 'route this please',
-      max_output_tokens: 50,
-    });
+  it('gets responses.create answered by a chat-only upstream, whose key is never the caller’s', async () => {
+    const { data: res, response } = await client.responses
+      .create({
+        model: 'assistant',
+        instructions: 'Echo.',
+        input: 'route this please',
+        max_output_tokens: 50,
+      })
+      .withResponse();
+    expect(response.headers.get('x-model')).toBe('llm@1'); // the objective's target answered
     expect(res).toMatchObject({ object: 'response', status: 'completed', model: 'served-llm', instructions: 'Echo.' });
     expect(res.output_text).toBe('route this please');
     expect(res.usage).toMatchObject({ input_tokens: 3, output_tokens: 3, total_tokens: 6 });
@@ -140,6 +101,9 @@ describe('the official openai client', () => {
       ],
       max_tokens: 50,
     });
+    // The caller's key stays with Junction.
+    expect(lastTraffic(upstream).headers['authorization']).toBeUndefined();
+    expect(lastTraffic(upstream).headers['x-api-key']).toBeUndefined();
   });
 
   it('iterates a streamed answer from response.created to response.completed, usage included', async () => {
@@ -220,8 +184,7 @@ describe('the official openai client', () => {
   });
 
   it('throws an APIError from the stream when the upstream cuts it', async () => {
-    const cut = new OpenAI({ baseURL: `${brokenBridge.url}/v1`, apiKey: 'k', maxRetries: 0 });
-    const stream = await cut.responses.create({ model: 'assistant', input: 'x', stream: true });
+    const stream = await client.responses.create({ model: 'cut-assistant', input: 'x', stream: true });
     let text = '';
     const err = await (async () => {
       for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
@@ -248,7 +211,7 @@ describe('the official openai client', () => {
 });
 
 describe("the AI SDK's default openai(id) provider", () => {
-  const openai = () => createOpenAI({ baseURL: `${bridge.url}/v1`, apiKey: 'caller-key' });
+  const openai = () => createOpenAI({ baseURL: `${junction.url}/v1`, apiKey: KEY });
   const weatherTool = tool({
     description: 'The weather in a city',
     inputSchema: jsonSchema<{ city: string }>({
@@ -302,10 +265,9 @@ describe("the AI SDK's default openai(id) provider", () => {
   });
 
   it('reports a cut upstream stream as an error', async () => {
-    const cut = createOpenAI({ baseURL: `${brokenBridge.url}/v1`, apiKey: 'k' });
     const errors: unknown[] = [];
     const streamed = streamText({
-      model: cut('assistant'),
+      model: openai()('cut-assistant'),
       prompt: 'x',
       maxRetries: 0,
       onError: ({ error }) => void errors.push(error),
@@ -316,7 +278,7 @@ describe("the AI SDK's default openai(id) provider", () => {
     })().catch((e: unknown) => e);
     expect(text).toBe('half an');
     expect(errors[0]).toMatchObject({ message: expect.stringMatching(/cut/), code: 'upstream_error' });
-    // Then the read ends, or throws when the server cuts the connection (this bridge does; Junction may end it).
+    // Then the read ends (Junction ends the reply after the error event), or throws if the connection is cut.
     expect(thrown === undefined || thrown instanceof Error).toBe(true);
   });
 });
@@ -325,8 +287,8 @@ describe("LangChain's ChatOpenAI with useResponsesApi", () => {
   const model = () =>
     new ChatOpenAI({
       model: 'assistant',
-      apiKey: 'caller-key',
-      configuration: { baseURL: `${bridge.url}/v1` },
+      apiKey: KEY,
+      configuration: { baseURL: `${junction.url}/v1` },
       useResponsesApi: true,
       maxRetries: 0,
     });
