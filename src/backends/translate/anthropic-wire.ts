@@ -2,14 +2,13 @@
 // shapes, the two errors a translation raises (the caller's request cannot be
 // carried across: 400; the upstream broke its protocol: 502), the stop reasons
 // and error types of each API, and the ids derived from the request id.
+import { isObject } from '../../call/json-body.js';
 import { JunctionError } from '../../errors.js';
 import type { TranslationContext } from './translation.js';
 
 export type Json = Record<string, unknown>;
 
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isObject };
 
 /** The caller's request cannot be carried to the target's API (400, saying what). */
 export function refused(ctx: TranslationContext, message: string): JunctionError {
