@@ -246,8 +246,59 @@ const HttpBackend = z.strictObject({
 
 export const Backend = z.discriminatedUnion('type', [OnnxBackend, HttpBackend]);
 
+/** Money per call (SPEC §16): what a version costs, per million tokens of each kind and per request. */
+export const Price = z
+  .strictObject({
+    inputPerMTok: z.number().min(0).max(1e6).default(0).describe('Per million prompt tokens not read from a cache.'),
+    outputPerMTok: z.number().min(0).max(1e6).default(0).describe('Per million completion tokens.'),
+    cachedInputPerMTok: z
+      .number()
+      .min(0)
+      .max(1e6)
+      .optional()
+      .describe("Per million prompt tokens read from the server's prompt cache (default: the input price)."),
+    perRequest: z.number().min(0).max(1e6).default(0).describe('Per request, whatever its tokens.'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'a three-letter currency code (ISO 4217), e.g. USD')
+      .default('USD'),
+  })
+  .describe('What a call to this version costs; cost is counted per request from the usage it reports (SPEC §16).');
+
+/** Tokens per minute (SPEC §16): reserved at admission from what the request says, settled with the real usage. */
+const tpm = z
+  .number()
+  .positive()
+  .max(1e12)
+  .describe('Tokens per minute (prompt + completion), reserved at admission and settled with the usage reported.');
+
+/** A spend budget over a calendar window in the configured time zone (SPEC §16). */
+export const Budget = z.strictObject({
+  per: z.enum(['day', 'month']).describe('The calendar window, in `timeZone`.'),
+  max: z.number().min(0).max(1e15).describe('The most the window may spend (0: nothing).'),
+  unit: z
+    .string()
+    .regex(/^(tokens|[A-Z]{3})$/, "`tokens`, or a three-letter currency code matching the targets' prices")
+    .describe('`tokens`, or the currency of the prices.'),
+  warnAt: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.8)
+    .describe('Share of `max` past which answers carry x-junction-budget-warning (a soft threshold).'),
+});
+
+/** A budget shared by every client carrying all the given tags. */
+export const TagBudget = Budget.extend({
+  tag: z
+    .record(z.string().regex(SAFE_ID, `tag names are ${SAFE_ID_RULE}`), z.string().min(1).max(128))
+    .refine((t) => Object.keys(t).length > 0, 'name at least one tag')
+    .describe('Every client whose tags include all of these shares the budget.'),
+});
+
 export const Version = z.strictObject({
   backend: Backend,
+  price: Price.optional(),
   metadata: z
     .record(z.string(), z.unknown())
     .superRefine(boundedDepth)
@@ -515,6 +566,40 @@ export const Objective = z.strictObject({
       decisionLogSample: z.number().min(0).max(1).default(1),
     })
     .default({ decisionLogSample: 1 }),
+  rateLimit: z
+    .strictObject({ tpm })
+    .optional()
+    .describe(
+      'Tokens per minute for the whole objective, every client together (shared across replicas with serve --redis).',
+    ),
+  cache: z
+    .strictObject({
+      ttlSeconds: z
+        .number()
+        .positive()
+        .max(30 * 24 * 3600)
+        .describe('How long a cached answer is served.'),
+      maxBytes: z
+        .int()
+        .min(1)
+        .max(64 * 1024 * 1024)
+        .default(65536)
+        .describe('Largest answer kept (a larger one is not cached).'),
+      scope: z
+        .enum(['client', 'shared'])
+        .default('client')
+        .describe(
+          '`client`: a client only ever gets answers cached for its own calls; `shared`: every client shares them.',
+        ),
+      cacheable: z
+        .boolean()
+        .default(false)
+        .describe(
+          'OIP and JSON objectives: their answers are deterministic and may be cached (LLM calls are cached only when deterministic: embeddings, temperature 0 or a seed).',
+        ),
+    })
+    .optional()
+    .describe('A response cache keyed on the routed target and the normalized request (SPEC §16).'),
 });
 
 export const Client = z.strictObject({
@@ -522,11 +607,20 @@ export const Client = z.strictObject({
   objectives: z.array(z.string()).default(['*']).describe('Objective name globs this client may call.'),
   rateLimit: z
     .strictObject({
-      rps: z.number().positive().describe('Sustained requests per second.'),
+      rps: z.number().positive().optional().describe('Sustained requests per second.'),
       burst: z.number().min(1).optional().describe('Largest burst (default max(1, rps)).'),
+      tpm: tpm.optional(),
     })
+    .refine((l) => l.rps !== undefined || l.tpm !== undefined, 'give rps, tpm or both')
+    .refine((l) => l.burst === undefined || l.rps !== undefined, 'burst belongs to rps: give rps too')
     .optional()
     .describe('Per client, local to each replica, or shared across replicas with serve --redis.'),
+  tags: z
+    .record(z.string().regex(SAFE_ID, `tag names are ${SAFE_ID_RULE}`), z.string().min(1).max(128))
+    .refine((t) => Object.keys(t).length <= 8, 'at most 8 tags (each one is a metric label)')
+    .default({})
+    .describe('Team, project, …: spend is reported per tag and tag budgets apply (at most 8).'),
+  budgets: z.array(Budget).default([]).describe('Spend budgets of this client.'),
   maxConcurrency: z.int().min(1).optional().describe('Requests in flight for this client; beyond it 503 overloaded.'),
   priority: z
     .enum(['critical', 'default', 'sheddable'])
@@ -540,6 +634,22 @@ export const Config = z.strictObject({
   models: z.record(z.string(), Model).default({}),
   objectives: z.record(z.string(), Objective).default({}),
   clients: z.record(z.string(), Client).default({}),
+  budgets: z.array(TagBudget).default([]).describe('Budgets shared by the clients carrying the given tags.'),
+  timeZone: z
+    .string()
+    .default('UTC')
+    .refine(validTimeZone, 'an IANA time zone, e.g. Europe/Amsterdam')
+    .describe('Where budget days and months begin and end.'),
+  spend: z
+    .strictObject({
+      onRedisDown: z
+        .enum(['open', 'closed'])
+        .default('open')
+        .describe(
+          'With serve --redis down: `open` keeps counting locally (a budget may overshoot), `closed` refuses calls a budget covers.',
+        ),
+    })
+    .default({ onRedisDown: 'open' }),
   auth: z
     .strictObject({
       anonymous: z
@@ -596,6 +706,20 @@ export function armName(target: string, balance: Balance | undefined): string {
 }
 export type ShadowConfig = z.output<typeof Shadow>;
 export type ClientConfig = z.output<typeof Client>;
+export type PriceConfig = z.output<typeof Price>;
+export type BudgetConfig = z.output<typeof Budget>;
+export type TagBudgetConfig = z.output<typeof TagBudget>;
+export type CacheConfig = NonNullable<ObjectiveConfig['cache']>;
+
+/** Whether Intl knows the zone (budgets' calendar windows are computed in it). */
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 export type { InterfaceName } from './interfaces.js';
 export type ModelClassName = z.output<typeof ModelClass>;
 export type TrafficClass = z.output<typeof trafficClass>;

@@ -128,8 +128,10 @@ async function takeRate(
   /** The whole call's units (what it took before, and these): more than the burst never fits, whenever it is sent. */
   callUnits = units,
 ): Promise<void> {
-  const limit = client.config.rateLimit;
-  if (limit === undefined) return;
+  const configured = client.config.rateLimit;
+  // A client limited by tokens per minute alone takes no request units (its tokens are reserved apart).
+  if (configured?.rps === undefined) return;
+  const limit = { rps: configured.rps, burst: configured.burst };
   const never = callUnits > burstOf(limit);
   const d = never ? undefined : await limiter.take(client.name, limit, units);
   if (d?.allowed === true) return;
