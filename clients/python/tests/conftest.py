@@ -45,6 +45,7 @@ def shared_config(ups: Dict[str, Upstream]) -> Dict[str, Any]:
                 "class": "scorer",
                 "versions": {"1": http("raw", f"{ups['raw-1'].url}/predict"), "2": http("raw", f"{ups['raw-2'].url}/predict")},
             },
+            "claude": {"class": "generator", "versions": {"1": http("anthropic", ups["chat-2"].url, model="claude-served")}},
             "grpcm": {"class": "scorer", "versions": {"1": http("oip-grpc", "grpc://127.0.0.1:9", model="ranker", version="")}},
         },
         "objectives": {
@@ -71,6 +72,7 @@ def shared_config(ups: Dict[str, Upstream]) -> Dict[str, Any]:
                 ],
             },
             "grpc-tensors": {"interface": "oip", "default": "grpcm@1"},
+            "assistant": {"interface": "openai", "default": "claude@1"},
         },
     }  # fmt: skip
 

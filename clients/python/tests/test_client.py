@@ -118,6 +118,7 @@ def direct_then_through_junction(jc: JunctionClient, junction: Junction, up: Ups
         ("support-chat", "chat-1", {"model": "support-chat", "messages": [{"role": "user", "content": "hi"}]}, "/base/v1/chat/completions"),
         ("tensors", "oip", {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}, "/v2/models/ranker_onnx/versions/3/infer"),
         ("tf", "tf", {"instances": [[1.0, 2.0]]}, "/v1/models/half_plus_two/labels/stable:predict"),
+        ("assistant", "chat-2", {"model": "assistant", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}, "/v1/messages"),
     ],
 )
 def test_invoke_calls_the_target_directly_with_the_servers_rewrite(
@@ -137,6 +138,9 @@ def test_invoke_calls_the_target_directly_with_the_servers_rewrite(
     assert res.json() == {"served": upstream}
     if objective == "support-chat":
         assert json.loads(direct["body"])["model"] == "served-chat-1"
+    if objective == "assistant":  # the protocol's required header, as Junction sends it
+        assert json.loads(direct["body"])["model"] == "claude-served"
+        assert direct["headers"]["anthropic-version"] == via["headers"]["anthropic-version"] == "2023-06-01"
 
 
 def test_invoke_raw_keeps_the_endpoint_url_and_adds_the_query(jc: JunctionClient, junction: Junction, upstreams) -> None:

@@ -215,3 +215,22 @@ def test_deciding_never_waits_for_a_junction_that_hangs(good_snapshot, tmp_path:
         hang.set()
         jc.close()
         up.close()
+
+
+def test_a_wall_clock_jump_moves_no_timer_and_its_exposures_are_refused_and_counted(junction: Junction, monkeypatch) -> None:
+    events: List[ClientEvent] = []
+    jc = JunctionClient.connect(junction.url, on_event=events.append, wait_seconds=1)
+    try:
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + 3 * 86400)  # the wall clock jumps three days ahead
+        d = jc.decide("homepage", unit="clock-1")
+        assert d.rule in ("experiment:hp-1", "pin", "default")
+        jc.flush()  # Junction refuses exposures dated past its own clock: dropped and counted, not retried
+        assert jc.stats.exposures_dropped == 1
+        assert any("refused: HTTP 400" in (e.reason or "") for e in events if e.type == "exposures_dropped")
+        # The long-poll (1 s here) keeps its rhythm on the monotonic clock: still answered, still connected.
+        time.sleep(2.5)
+        assert jc.stats.connected and not [e for e in events if e.type == "disconnected"]
+    finally:
+        monkeypatch.undo()
+        jc.close()

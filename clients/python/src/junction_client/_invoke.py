@@ -153,8 +153,8 @@ def plan_direct(
     origin, base = split_endpoint(endpoint)
     path = base + call_path(backend, outcome.target.model, outcome.target.version, operation, query, objective)
     sent: Dict[str, Any] = {"content-type": "application/json"} if is_json else {}
-    sent.update(protocol.headers)  # what the protocol needs on every call (anthropic-version), the caller's may replace
     sent.update(extra)
+    sent.update(protocol.headers)  # what the protocol needs on every call (anthropic-version): the server's win too
     sent["x-request-id"] = rid
     sent["x-deadline-ms"] = str(round(timeout * 1000))
     sent["x-model"] = decision.headers["x-model"]
