@@ -1,6 +1,6 @@
 // Every error Junction itself produces, declared once (SPEC §2.5). Code that fails
-// throws a JunctionError with one of these codes; faces/error-reply.ts is the one
-// place that turns it into an HTTP response, in the shape of the face's ecosystem.
+// throws a JunctionError with one of these codes; http/error-reply.ts is the one
+// place that turns it into an HTTP response, in the shape each face declares.
 // It imports nothing from src/: every layer may use it (docs/architecture.md).
 
 export const ERRORS = {
@@ -13,6 +13,11 @@ export const ERRORS = {
   method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
   payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
   rate_limited: { status: 429, summary: 'client over its rate limit; see Retry-After' },
+  token_limit_exceeded: {
+    status: 429,
+    summary: 'client or objective over its tokens per minute (tpm); see Retry-After',
+  },
+  budget_exceeded: { status: 429, summary: 'a spend budget is used up; the message names it and when it resets' },
   upstream_error: { status: 502, summary: 'backend unreachable or broke the protocol, no fallback left' },
   overloaded: { status: 503, summary: 'concurrency or queue limit hit' },
   no_healthy_backend: { status: 503, summary: 'every endpoint ejected and no fallback' },

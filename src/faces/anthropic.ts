@@ -22,6 +22,8 @@ const ANTHROPIC_TYPES: Partial<Record<ErrorCode, string>> = {
   forbidden: 'permission_error',
   override_forbidden: 'permission_error',
   rate_limited: 'rate_limit_error',
+  token_limit_exceeded: 'rate_limit_error',
+  budget_exceeded: 'rate_limit_error',
   overloaded: 'overloaded_error',
 };
 

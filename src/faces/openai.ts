@@ -20,6 +20,8 @@ const OPENAI_TYPES: Partial<Record<string, string>> = {
   forbidden: 'permission_error',
   override_forbidden: 'permission_error',
   rate_limited: 'rate_limit_error',
+  token_limit_exceeded: 'rate_limit_error',
+  budget_exceeded: 'insufficient_quota',
 };
 
 /** OpenAI clients list models first: here the models are the objectives of interface openai. */

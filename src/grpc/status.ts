@@ -18,6 +18,8 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, Status>> = {
   method_not_allowed: Status.UNIMPLEMENTED,
   payload_too_large: Status.RESOURCE_EXHAUSTED,
   rate_limited: Status.RESOURCE_EXHAUSTED,
+  token_limit_exceeded: Status.RESOURCE_EXHAUSTED,
+  budget_exceeded: Status.RESOURCE_EXHAUSTED,
   upstream_error: Status.UNAVAILABLE,
   overloaded: Status.UNAVAILABLE,
   no_healthy_backend: Status.UNAVAILABLE,

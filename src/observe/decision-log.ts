@@ -62,6 +62,13 @@ export interface DecisionRecord {
   endpoint: string | null;
   /** Why that replica was picked (`p2c`, `least-load`, `prefix-hit`, …), or null. */
   pick: string | null;
+  /** What the call cost in `currency` (SPEC §16), or null when its target has no price. */
+  cost: number | null;
+  currency: string | null;
+  /** The cost was estimated from the reply's text (it reported no usage). */
+  estimated: boolean;
+  /** `hit`, `miss` or `bypass` for objectives with a response cache, else null. */
+  cache: string | null;
 }
 
 export interface DecisionLogOptions {
@@ -347,7 +354,9 @@ export class DecisionLines {
       `,"ttftMs":${r.via !== 'invoke' || r.firstByte === undefined ? 'null' : millis3(r.firstByte - r.start)}` +
       `,"fallback":${quoteOrNull(r.fallback)},"shadows":${r.shadows === undefined ? '[]' : JSON.stringify(r.shadows)}` +
       `,"usage":${r.usage === undefined ? 'null' : JSON.stringify(r.usage)}` +
-      `,"endpoint":${quoteOrNull(r.endpoint)},"pick":${quoteOrNull(r.pick)}}`
+      `,"endpoint":${quoteOrNull(r.endpoint)},"pick":${quoteOrNull(r.pick)}` +
+      `,"cost":${r.cost === undefined ? 'null' : String(r.cost.amount)},"currency":${r.cost === undefined ? 'null' : quote(r.cost.currency)}` +
+      `,"estimated":${r.cost?.estimated === true},"cache":${quoteOrNull(r.cache)}}`
     );
   }
 }
@@ -397,6 +406,10 @@ export function toDecisionRecord(r: RequestRecord): DecisionRecord {
     usage: r.usage ?? null,
     endpoint: r.endpoint ?? null,
     pick: r.pick ?? null,
+    cost: r.cost?.amount ?? null,
+    currency: r.cost?.currency ?? null,
+    estimated: r.cost?.estimated === true,
+    cache: r.cache ?? null,
   };
 }
 

@@ -84,6 +84,17 @@ export interface RequestRecord {
   endpoint?: string | undefined;
   /** Why that replica (`p2c`, `least-load`, `prefix-hit`, `prefix-spill`, `adapter-hit`, `fallback-no-report`, …). */
   pick?: string | undefined;
+  /** What the call cost (SPEC §16), from the answering target's price and the usage; set when the reply ended. */
+  cost?: CallCost | undefined;
+  /** The response cache's part in the answer (objectives with `cache`): served from it, stored into it, or passed by. */
+  cache?: 'hit' | 'miss' | 'bypass' | undefined;
+}
+
+/** One call's cost: an amount in the price's currency, `estimated` when the reply reported no usage (counted from its text). */
+export interface CallCost {
+  amount: number;
+  currency: string;
+  estimated: boolean;
 }
 
 /** Tokens a model reported for one request (OpenAI-compatible `usage`), read on the side of the reply. */
