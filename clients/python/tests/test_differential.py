@@ -15,7 +15,6 @@ import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest

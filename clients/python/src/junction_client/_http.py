@@ -148,7 +148,7 @@ class Pool:
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
-        conn.request(method, path, body=body, headers=dict(headers))
+        conn.request(method, path, body=body, headers={k: header_value(v) if isinstance(v, str) else v for k, v in headers.items()})
         return conn.getresponse()
 
     def _take(self, origin: Origin, timeout: float) -> Tuple[http.client.HTTPConnection, bool]:

@@ -26,6 +26,8 @@ from .decision import Decision
 Body = Union[None, str, bytes, bytearray, memoryview, Mapping[str, Any], list]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: What encodeURIComponent leaves as it is.
+_URI_COMPONENT_SAFE = "-_.!~*'()"
 #: A caller's x-request-id is kept when it is a non-empty string of at most this many characters.
 _MAX_INCOMING_ID = 200
 
@@ -109,7 +111,7 @@ class Plan:
     def failure(self, err: BaseException) -> errors.JunctionError:
         """The typed error of a call that got no answer."""
         who = self.decision.target if self.direct else f"Junction ({self.url})"
-        if isinstance(err, TimeoutError) or type(err).__name__ in ("ReadTimeout", "ConnectTimeout", "PoolTimeout"):
+        if isinstance(err, TimeoutError):
             return errors.error(
                 "deadline_exceeded", f"{who} did not answer within {self.timeout:g} s", objective=self.objective
             )
@@ -199,21 +201,9 @@ def plan_via_junction(
     return Plan(method, url, sent, body_out, timeout + 1.0, decision, False, rid, objective)
 
 
-_URI_COMPONENT_SAFE = "-_.!~*'()"
-
-
 def send_blocking(pool: _http.Pool, plan: Plan) -> InvokeResult:
     try:
         res = pool.request(plan.method, plan.url, plan.headers, plan.body, plan.timeout)
     except Exception as err:
         raise plan.failure(err) from err
     return plan.result(res.status, res.headers, res.body)
-
-
-def direct_target(decision: Decision) -> bool:
-    return decision.remote and len(decision.endpoints) > 0
-
-
-def protocol_of(outcome: Outcome) -> Optional[str]:
-    backend = outcome.target.backend
-    return backend.get("protocol", "raw") if backend.get("type") == "http" else None

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
