@@ -1,4 +1,4 @@
-// The library entry point (`import { startJunction } from 'junction'`): for
+// The library entry point (`import { startJunction } from 'junction-router'`): for
 // embedders who run Junction inside their own Node.js process. The CLI is
 // bin/junction.js; everything here is also what `serve` uses.
 export { startJunction, type Junction, type JunctionOptions } from './app.js';

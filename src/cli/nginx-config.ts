@@ -127,7 +127,7 @@ export function nginxConfig(config: Config, opts: NginxExportOptions): string {
     "# it is rewritten on every revision. Include it in nginx's http context:",
     '#   http { include junction.conf; }',
     '#',
-    '# A request carrying `x-junction-target: model@version` (set by @junction/client, or',
+    '# A request carrying `x-junction-target: model@version` (set by junction-router-client, or',
     "# taken from POST /v1/decide's routingKey) for a remote target goes straight to that",
     '# target; any other request goes to Junction, which decides as usual.',
     ...(left.length > 0 ? ['#', '# Targets left to Junction:', ...left] : []),
@@ -242,7 +242,7 @@ function grpcServer(config: Config, targets: Target[], listen: string, keepalive
   const out: string[] = [
     '# ---- gRPC (HTTP/2): oip-grpc targets, routed on the x-junction-target metadata ----',
     '# The caller names the served model and version in its ModelInfer message (nginx',
-    "# forwards the bytes; only Junction rewrites them): @junction/client's decision.grpc.",
+    "# forwards the bytes; only Junction rewrites them): junction-router-client's decision.grpc.",
     '# Anything nginx cannot route is answered with a gRPC status (grpc-status, x-error-code):',
     ...GRPC_ANSWERS.map((a) => `#   ${a.status} (${a.code}): ${a.why}`),
     ...(left.length > 0 ? ['# Not routed here (Junction serves them, on its own gRPC port):', ...left] : []),

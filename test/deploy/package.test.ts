@@ -1,5 +1,5 @@
 // The library entry point as an embedder gets it: `npm pack`, unpacked into a
-// fresh node_modules/junction, then `import { startJunction } from 'junction'`
+// fresh node_modules/junction-router, then `import { startJunction } from 'junction-router'`
 // at run time and its types under TypeScript's node16+ resolution.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,11 +22,17 @@ beforeAll(() => {
     }),
   ) as Array<{ filename: string }>;
   const modules = join(dir, 'node_modules');
-  mkdirSync(join(modules, 'junction'), { recursive: true });
-  execFileSync('tar', ['xzf', join(dir, packed[0]!.filename), '-C', join(modules, 'junction'), '--strip-components=1']);
+  mkdirSync(join(modules, 'junction-router'), { recursive: true });
+  execFileSync('tar', [
+    'xzf',
+    join(dir, packed[0]!.filename),
+    '-C',
+    join(modules, 'junction-router'),
+    '--strip-components=1',
+  ]);
   // The dependencies an install would bring, from this checkout (no registry needed).
   for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
-    if (entry === 'junction' || entry === '.bin' || entry.startsWith('.')) continue;
+    if (entry === 'junction-router' || entry === '.bin' || entry.startsWith('.')) continue;
     symlinkSync(join(ROOT, 'node_modules', entry), join(modules, entry));
   }
   writeFileSync(join(dir, 'package.json'), '{ "name": "embedder", "private": true, "type": "module" }\n');
@@ -37,20 +43,20 @@ afterAll(() => {
 
 describe('package entry point', () => {
   it('the tarball holds the compiled library, its types, the CLI and the example models, not the tests', () => {
-    const files = readdirSync(join(dir, 'node_modules/junction/dist'));
+    const files = readdirSync(join(dir, 'node_modules/junction-router/dist'));
     expect(files).toContain('index.js');
     expect(files).toContain('index.d.ts');
-    expect(existsSync(join(dir, 'node_modules/junction/bin/junction.js'))).toBe(true);
-    expect(existsSync(join(dir, 'node_modules/junction/models/ranker-6.onnx'))).toBe(true);
-    expect(existsSync(join(dir, 'node_modules/junction/test'))).toBe(false);
-    expect(existsSync(join(dir, 'node_modules/junction/src'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/junction-router/bin/junction.js'))).toBe(true);
+    expect(existsSync(join(dir, 'node_modules/junction-router/models/ranker-6.onnx'))).toBe(true);
+    expect(existsSync(join(dir, 'node_modules/junction-router/test'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/junction-router/src'))).toBe(false);
   });
 
-  it('import { startJunction } from "junction" starts a Junction that answers', () => {
+  it('import { startJunction } from "junction-router" starts a Junction that answers', () => {
     writeFileSync(
       join(dir, 'embed.mjs'),
       [
-        "import { startJunction } from 'junction';",
+        "import { startJunction } from 'junction-router';",
         'const j = await startJunction({ port: 0, metrics: false, tracing: false });',
         'const res = await fetch(`${j.url}/healthz`);',
         'console.log(res.status);',
@@ -64,7 +70,7 @@ describe('package entry point', () => {
     writeFileSync(
       join(dir, 'embed.ts'),
       [
-        "import { startJunction, type Junction, type JunctionOptions } from 'junction';",
+        "import { startJunction, type Junction, type JunctionOptions } from 'junction-router';",
         'const opts: JunctionOptions = { port: 0, config: { models: {}, objectives: {} } };',
         'export const started: Promise<Junction> = startJunction(opts);',
         '// @ts-expect-error: a port is a number',

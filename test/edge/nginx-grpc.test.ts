@@ -1,7 +1,7 @@
 // gRPC at the edge (SPEC §15) with real parts: `junction export nginx
 // --grpc-listen` run as the CLI, a real nginx on its output, two real OIP gRPC
 // model servers (grpc-js) behind it, and a grpc-js client that decides with
-// @junction/client and calls nginx with `x-junction-target` metadata. Junction
+// junction-router-client and calls nginx with `x-junction-target` metadata. Junction
 // serves the snapshot and nothing else.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// @junction/client: decide where the request already is (SPEC §10).
+// junction-router-client: decide where the request already is (SPEC §10).
 export {
   JunctionClient,
   type ConnectOptions,

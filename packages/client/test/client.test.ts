@@ -1,4 +1,4 @@
-// @junction/client against a real Junction and real upstreams: local decisions
+// junction-router-client against a real Junction and real upstreams: local decisions
 // equal the server's, invoke calls the target directly (Junction's metrics do
 // not move) with the server's protocol rewrite, in-process targets go through
 // Junction, new revisions arrive by long-poll, and the SDK keeps deciding when

@@ -34,7 +34,7 @@ afterAll(async () => j?.close());
 it('packs README, bundle and types only, and the packed package decides from outside the repository', async () => {
   const out = execFileSync(
     'npm',
-    ['pack', '--workspace', '@junction/client', '--pack-destination', app, '--json', '--silent'],
+    ['pack', '--workspace', 'junction-router-client', '--pack-destination', app, '--json', '--silent'],
     { cwd: REPO_ROOT, encoding: 'utf8' },
   );
   const [info] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
@@ -43,12 +43,12 @@ it('packs README, bundle and types only, and the packed package decides from out
   expect(files.filter((f) => !f.startsWith('dist/') && !['README.md', 'package.json'].includes(f))).toEqual([]);
 
   const modules = join(app, 'node_modules');
-  mkdirSync(join(modules, '@junction', 'client'), { recursive: true });
+  mkdirSync(join(modules, 'junction-router-client'), { recursive: true });
   execFileSync('tar', [
     '-xzf',
     join(app, info!.filename),
     '-C',
-    join(modules, '@junction', 'client'),
+    join(modules, 'junction-router-client'),
     '--strip-components=1',
   ]);
   // Its declared dependencies, as npm would install them; nothing else from this repository.
@@ -60,7 +60,7 @@ it('packs README, bundle and types only, and the packed package decides from out
   writeFileSync(
     join(app, 'check.ts'),
     [
-      "import { JunctionClient, type Decision } from '@junction/client';",
+      "import { JunctionClient, type Decision } from 'junction-router-client';",
       'const jc = await JunctionClient.connect({ url: process.argv[2]!, exposures: false });',
       "const d: Decision = jc.decide('cw', { unit: 'user-1', context: { country: 'BR' } });",
       'console.log(JSON.stringify({ target: d.target, rule: d.rule, header: d.headers["x-junction-target"] }));',
@@ -97,5 +97,5 @@ it('packs README, bundle and types only, and the packed package decides from out
     encoding: 'utf8',
   });
   expect(JSON.parse(printed)).toEqual({ target: 'm@2', rule: 'rule:br', header: 'm@2' });
-  expect(existsSync(join(modules, '@junction', 'client', 'src'))).toBe(false);
+  expect(existsSync(join(modules, 'junction-router-client', 'src'))).toBe(false);
 }, 300_000);
