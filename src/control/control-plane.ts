@@ -12,7 +12,10 @@ import { JunctionError } from '../errors.js';
 import type { Logger } from '../call/hooks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { configDiff } from './config-diff.js';
-import { canonicalJson, type Store, type StoredRevision } from './store.js';
+import { canonicalJson, RevisionConflict, type RevisionDraft, type Store, type StoredRevision } from './store.js';
+
+/** Tries of an edit whose revision other processes keep moving past (each try reads, validates and builds). */
+const EDIT_ATTEMPTS = 5;
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -87,22 +90,39 @@ export class ControlPlane {
 
   /**
    * A change computed from the latest stored source (rollout actions, the
-   * rollout controller), read and applied in one serialized step so that two
-   * edits in this process never build on the same stale source.
+   * rollout controller, keys), read and applied in one serialized step so that
+   * two edits in this process never build on the same stale source; across
+   * processes the store's compare-and-set (`ifLatest`) refuses an edit of a
+   * revision another process has moved past, and the edit is computed again
+   * from the newer one.
    */
   edit({
     edit,
     ...change
   }: Omit<ChangeRequest, 'source'> & { edit: (latest: unknown, number: number) => unknown }): Promise<ChangeResult> {
     return this.serial(async () => {
-      const latest = await this.store.latest();
-      if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
-      const source = edit(latest.source, latest.number);
-      return this.applyNow({ ...change, source }, validateConfig(source));
+      for (let attempt = 1; ; attempt++) {
+        const latest = await this.store.latest();
+        if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
+        const source = edit(latest.source, latest.number);
+        try {
+          return await this.applyNow({ ...change, source, ifLatest: latest.number }, validateConfig(source));
+        } catch (err) {
+          if (!(err instanceof RevisionConflict)) throw err;
+          if (attempt >= EDIT_ATTEMPTS)
+            throw new JunctionError(
+              'overloaded',
+              `the config changed ${attempt} times while this change was being made; nothing was stored, try again`,
+            );
+        }
+      }
     });
   }
 
-  private async applyNow(change: ChangeRequest, config: Config): Promise<ChangeResult> {
+  private async applyNow(
+    change: ChangeRequest & Pick<RevisionDraft, 'ifLatest'>,
+    config: Config,
+  ): Promise<ChangeResult> {
     const latest = await this.store.latest();
     const same = latest !== undefined && canonicalJson(latest.source) === canonicalJson(change.source);
     if ((change.onlyIfChanged && same) || (change.onlyIfEmpty && latest !== undefined)) {

@@ -12,6 +12,7 @@ import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
   canonicalJson,
   GATE_STATS_TTL_MS,
+  RevisionConflict,
   type GateArm,
   type RevisionDraft,
   type RevisionSummary,
@@ -148,6 +149,8 @@ export class PostgresStore implements Store {
       const prevSource: unknown = prev ? JSON.parse(prev.source_text!) : undefined;
       if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
       if (draft.onlyIfEmpty && prev) return undefined;
+      if (draft.ifLatest !== undefined && (prev?.number ?? 0) !== draft.ifLatest)
+        throw new RevisionConflict(draft.ifLatest, prev?.number ?? 0);
       const text = JSON.stringify(draft.source);
       const { rows } = await c.query<Row>(
         `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff)

@@ -10,6 +10,7 @@ import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
   canonicalJson,
   GATE_STATS_TTL_MS,
+  RevisionConflict,
   type GateArm,
   type RevisionDraft,
   type RevisionSummary,
@@ -98,6 +99,8 @@ export class SqliteStore implements Store {
         const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
         if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
         if (draft.onlyIfEmpty && prev) return undefined;
+        if (draft.ifLatest !== undefined && (prev?.number ?? 0) !== draft.ifLatest)
+          throw new RevisionConflict(draft.ifLatest, prev?.number ?? 0);
         const row: Row = {
           number: (prev?.number ?? 0) + 1,
           author: draft.author,

@@ -26,6 +26,22 @@ export interface RevisionDraft {
   onlyIfChanged?: boolean;
   /** Write nothing when the store already has a revision (seeding from a config given at start). */
   onlyIfEmpty?: boolean;
+  /**
+   * Compare-and-set: write only while the latest revision is this number (0: none), else throw
+   * RevisionConflict. An edit computed from revision N then never lands on top of N+1 and undoes it.
+   */
+  ifLatest?: number;
+}
+
+/** `append` with `ifLatest` found a newer revision than the one the change was computed from. */
+export class RevisionConflict extends Error {
+  constructor(
+    readonly expected: number,
+    readonly found: number,
+  ) {
+    super(`revision ${found} was stored while a change to revision ${expected} was being made`);
+    this.name = 'RevisionConflict';
+  }
 }
 
 /** One arm's gate counters as a replica publishes them and the store sums them (gate-stats.ts fills them). */
