@@ -9,17 +9,37 @@ import type { RoutingRequest } from '../routing/types.js';
 const CONTEXT_PREFIX = 'x-context-';
 const HEADERS: FieldNames = { trafficClass: 'x-traffic-class', override: 'x-model-override', overrideSource: 'header' };
 
+/** Any byte beyond ASCII (Node hands header bytes over as Latin-1 characters). */
+const NON_ASCII = /[\u0080-\u00ff]/;
+
+/**
+ * A header value as the text the caller meant. Node reads header bytes as
+ * Latin-1, so a unit id sent as UTF-8 (`ユーザー`, what clients send for text
+ * beyond Latin-1) would arrive as other characters and bucket differently from
+ * the same unit in /v1/decide or an SDK. Bytes that form valid UTF-8 are read
+ * as UTF-8; any other value stays as Latin-1 (`ü` sent as one byte). The one
+ * ambiguity, a Latin-1 value whose bytes happen to be valid UTF-8 (`Ã©`), is
+ * read as UTF-8 (docs/security.md).
+ */
+export function headerText(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  const text = bytes.toString('utf8');
+  // A lossless round trip means the bytes were valid UTF-8.
+  return text.includes('\ufffd') && !Buffer.from(text, 'utf8').equals(bytes) ? value : text;
+}
+
 export function routingRequestFrom(headers: IncomingHttpHeaders, objective: string): RoutingRequest {
   const unit = headers['x-unit-id'];
   // Node lowercases header names, so context keys need no folding; most requests send none and share NO_CONTEXT.
   let context: Record<string, string> | undefined;
   for (const key in headers) {
     if (key.length > CONTEXT_PREFIX.length && key.startsWith(CONTEXT_PREFIX)) {
-      (context ??= {})[key.slice(CONTEXT_PREFIX.length)] = headers[key] as string;
+      (context ??= {})[key.slice(CONTEXT_PREFIX.length)] = headerText(headers[key] as string);
     }
   }
   return routingRequest(
-    typeof unit === 'string' ? unit : undefined,
+    typeof unit === 'string' ? headerText(unit) : undefined,
     context ?? NO_CONTEXT,
     headers['x-traffic-class'],
     headers['x-model-override'],

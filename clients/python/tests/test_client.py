@@ -272,11 +272,8 @@ def test_through_junction_junction_decides_as_the_sdk_did(jc: JunctionClient) ->
         assert res.headers["x-decision"] == res.decision.headers["x-decision"], unit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="x-unit-id is a header, read by Node as Latin-1: a unit beyond Latin-1 (sent as UTF-8 bytes) is another "
-    "string to Junction, so the call it routes may differ from the local decision (which /v1/decide agrees with)",
-)
+# x-unit-id is a header: Node reads its bytes as Latin-1, and Junction reads bytes that are valid
+# UTF-8 as UTF-8 (faces/request-headers.ts), so a unit beyond Latin-1 routes as the SDK decided.
 def test_through_junction_a_unit_beyond_latin1_decides_as_the_sdk_did(jc: JunctionClient) -> None:
     for unit in [f"ユーザー-{i}" for i in range(20)]:
         res = jc.invoke("ranking-ab", RANKING, unit=unit)
