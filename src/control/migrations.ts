@@ -47,4 +47,16 @@ export const MIGRATIONS: readonly Migration[] = [
       requests BIGINT NOT NULL, errors BIGINT NOT NULL, buckets TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
       PRIMARY KEY (replica, objective, target))`,
   },
+  {
+    version: 4,
+    description: 'the spend ledger: cost and tokens per hour, client, objective, target, currency and client tags',
+    sqlite: `CREATE TABLE spend (hour TEXT NOT NULL, client TEXT NOT NULL, objective TEXT NOT NULL, target TEXT NOT NULL,
+      currency TEXT NOT NULL, tags TEXT NOT NULL, cost REAL NOT NULL, prompt INTEGER NOT NULL,
+      completion INTEGER NOT NULL, cached INTEGER NOT NULL, requests INTEGER NOT NULL, estimated INTEGER NOT NULL,
+      PRIMARY KEY (hour, client, objective, target, currency, tags))`,
+    postgres: `CREATE TABLE {schema}.spend (hour TIMESTAMPTZ NOT NULL, client TEXT NOT NULL, objective TEXT NOT NULL,
+      target TEXT NOT NULL, currency TEXT NOT NULL, tags JSONB NOT NULL, cost DOUBLE PRECISION NOT NULL,
+      prompt BIGINT NOT NULL, completion BIGINT NOT NULL, cached BIGINT NOT NULL, requests BIGINT NOT NULL,
+      estimated BIGINT NOT NULL, PRIMARY KEY (hour, client, objective, target, currency, tags))`,
+  },
 ];

@@ -8,6 +8,8 @@
 import pg from 'pg';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
+import { postgresAddSpend, postgresSumSpend } from './spend-sql.js';
+import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
   canonicalJson,
@@ -228,6 +230,14 @@ export class PostgresStore implements Store {
       [objective],
     );
     return sumRows(rows);
+  }
+
+  addSpend(entries: readonly SpendEntry[]): Promise<void> {
+    return postgresAddSpend(this.pool, this.q, entries);
+  }
+
+  sumSpend(query: SpendQuery): Promise<SpendTotal[]> {
+    return postgresSumSpend(this.pool, this.q, query);
   }
 
   subscribe(onChange: () => void): void {

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configDiff, formatDiff } from './config-diff.js';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteAddSpend, sqliteSumSpend } from './spend-sql.js';
+import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
   canonicalJson,
@@ -163,6 +165,14 @@ export class SqliteStore implements Store {
       .prepare('SELECT target, requests, errors, buckets FROM gate_stats WHERE objective = ?')
       .all(objective) as Array<{ target: string; requests: number; errors: number; buckets: string }>;
     return sumRows(rows);
+  }
+
+  async addSpend(entries: readonly SpendEntry[]): Promise<void> {
+    sqliteAddSpend(this.db, entries);
+  }
+
+  async sumSpend(query: SpendQuery): Promise<SpendTotal[]> {
+    return sqliteSumSpend(this.db, query);
   }
 
   subscribe(): void {

@@ -2,6 +2,7 @@
 // (one machine, `--data DIR`) and PostgreSQL (several replicas, `--store
 // postgres://…`). Revisions are append-only; numbering is assigned by the store
 // inside one transaction so two writers never get the same number.
+import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 
 export interface RevisionSummary {
   number: number;
@@ -89,6 +90,10 @@ export interface Store {
   publishGateStats(replica: string, arms: readonly GateArm[]): Promise<void>;
   /** Every replica's counters for an objective, summed per target. */
   readGateStats(objective: string): Promise<Map<string, ArmCounters>>;
+  /** Adds a process's spend ledger batch to the store's rows (summed per hour and key: spend-types.ts). */
+  addSpend(entries: readonly SpendEntry[]): Promise<void>;
+  /** Sums the spend ledger over [from, to), by one dimension or in all (GET /admin/spend; budgets seed their counters from it). */
+  sumSpend(query: SpendQuery): Promise<SpendTotal[]>;
   /** Calls back when another process may have appended (PostgreSQL NOTIFY); a no-op where there is none. */
   subscribe(onChange: () => void): void;
   close(): Promise<void>;
