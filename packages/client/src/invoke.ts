@@ -9,6 +9,7 @@ import { RequestBody } from '../../../src/call/body.js';
 import type { RequestIds } from '../../../src/observe/request-ids.js';
 import type { Call, Operation } from '../../../src/call/types.js';
 import { HTTP_WIRES } from '../../../src/backends/protocols/index.js';
+import { PROTOCOLS, type ProtocolDeclaration } from '../../../src/config/protocols/index.js';
 import { JunctionError } from '../../../src/errors.js';
 import type { CompiledObjective, Outcome } from '../../../src/routing/types.js';
 import type { Decision } from './decision.js';
@@ -85,6 +86,8 @@ export async function invokeDirect(
   const path = basePath + protocol.path(call, backend);
   const headers: Record<string, string> = {
     ...(json ? { 'content-type': 'application/json' } : {}),
+    // The protocol's required headers (Anthropic's version), as Junction's backend sends them.
+    ...(PROTOCOLS[backend.protocol] as ProtocolDeclaration).headers,
     ...spec.headers,
     'x-request-id': requestId,
     'x-deadline-ms': String(spec.timeoutMs),
