@@ -17,11 +17,13 @@ import { feedbackRoute } from './faces/feedback.js';
 import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
+import { costFirst } from './observe/cost.js';
 import { wireObservability, type Observability } from './observe/wire.js';
 import type { Telemetry } from './observe/telemetry.js';
 import { metricsRoutes } from './faces/metrics.js';
 import { injectInto, type InjectRequest, type InjectResponse } from './http/inject.js';
 import { Runtime } from './runtime/runtime.js';
+import type { RoutingTable } from './routing/types.js';
 import { createTenancy } from './tenancy/admission.js';
 import { bodyLimits } from './call/body.js';
 import { BucketMemo } from './routing/bucket-memo.js';
@@ -198,7 +200,10 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     authenticate: tenancy.authenticate,
     admitCaller: tenancy.admitCaller,
     bodies: bodyLimits(opts.server),
-    observers: [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])],
+    // The cost first (SPEC §16): every observer after it reads `record.cost`.
+    observers: costFirst([...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])], (n) =>
+      routingOf(runtime, n),
+    ),
     decided: [...observability.decided, ...(control?.decided ?? [])],
     decisionLog: observability.decisionLog,
     onStart: observability.onStart,
@@ -261,6 +266,13 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
       await release();
     },
   };
+}
+
+/** The routing table of revision `n`: the live one, or the one before it while requests begun on it finish. */
+function routingOf(runtime: Runtime, n: number): RoutingTable | undefined {
+  const live = runtime.current?.routing;
+  if (live === undefined || live.revision === n) return live;
+  return runtime.previousRouting?.revision === n ? runtime.previousRouting : live;
 }
 
 /** The package's version (OIP server metadata, `junction --version`): src/app.ts and dist/app.js both sit one level below package.json. */

@@ -213,6 +213,7 @@ export async function invokeExchange(
     const maxBytes = o.config.policy.maxBodyBytes;
     const wanted = ir.body ?? req.body({ maxBytes, objective: o.name, buffer: live.bufferBody, limits: dp.bodies });
     const body = wanted instanceof Promise ? await wanted : wanted; // no tick spent on a streamed body
+    record.bytesIn = body.length;
 
     const call: Call = {
       objective: o,

@@ -90,6 +90,8 @@ export interface Metrics {
 export interface ObservedRevision {
   readonly number: number;
   readonly objectives: ReadonlyMap<string, { readonly compiled: CompiledObjective }>;
+  /** The clients' tags (cost by tag): at most 8 per client, their values from the config, so the series stay bounded. */
+  readonly config?: { readonly clients: Readonly<Record<string, { readonly tags: Readonly<Record<string, string>> }>> };
 }
 
 /** @param registry where the series register (an embedder's, or the one `--workers` aggregates); a new one by default */
@@ -127,8 +129,20 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
   const tokens = new ValueFamily(registry, {
     name: 'junction_tokens_total',
     type: 'counter',
-    help: 'Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt or completion).',
+    help: "Tokens the backend reported (OpenAI-compatible usage), by objective, answering target, client and kind (prompt, completion, or cached: the part of the prompt read from the server's prompt cache).",
     labelNames: ['objective', 'target', 'client', 'kind'],
+  });
+  const cost = new ValueFamily(registry, {
+    name: 'junction_cost_total',
+    type: 'counter',
+    help: "What calls cost (SPEC §16), from the answering target's price and the usage reported (or estimated), by objective, answering target, client ('' without a key) and currency.",
+    labelNames: ['objective', 'target', 'client', 'currency'],
+  });
+  const costByTag = new ValueFamily(registry, {
+    name: 'junction_cost_by_tag_total',
+    type: 'counter',
+    help: "junction_cost_total by the calling client's tags (each tag of the client counts the whole cost): tag name, value and currency.",
+    labelNames: ['tag', 'value', 'currency'],
   });
   const decisions = new ValueFamily(registry, {
     name: 'junction_decisions_total',
@@ -221,6 +235,11 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     labelNames: ['backend', 'endpoint', 'kind'],
   });
 
+  /** client → its tags as label pairs, from the live revision (observeRevision). */
+  let tagsOf = new Map<string, ReadonlyArray<readonly [string, string]>>();
+  /** client → currency → one cell per tag: a priced call of a tagged client adds to each without a key string. */
+  let tagCells = new Map<string, Map<string, ValueCell[]>>();
+
   const byOutcome = new WeakMap<Outcome, OutcomeSeries>();
   /** Requests that ended before a decision (rejected, bad header, unknown objective), per objective label. */
   const undecided = new Map<string, OutcomeSeries>();
@@ -300,6 +319,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const s = seriesFor(record);
     countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
     if (record.usage !== undefined) countTokens(record);
+    if (record.cost !== undefined) countCost(record);
     if (s.byClass === undefined) return;
     s.decided!.value++;
     const c = classSeries(s, s.byClass, record.trafficClass);
@@ -336,6 +356,28 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     const client = record.client ?? ANONYMOUS;
     tokens.cell([record.objective!, target, client, 'prompt']).value += usage.prompt;
     tokens.cell([record.objective!, target, client, 'completion']).value += usage.completion;
+    if (usage.cached !== undefined) tokens.cell([record.objective!, target, client, 'cached']).value += usage.cached;
+  }
+
+  /** Priced calls only (targets with a price): a cell lookup, then one add per tag of the client. */
+  function countCost(record: RequestRecord): void {
+    const { amount, currency } = record.cost!;
+    const target = record.fallback ?? record.outcome?.target.id ?? '';
+    const client = record.client ?? '';
+    cost.cell([record.objective!, target, client, currency]).value += amount;
+    if (client === '') return;
+    for (const cell of costTagCells(client, currency)) cell.value += amount;
+  }
+
+  function costTagCells(client: string, currency: string): ValueCell[] {
+    let byCurrency = tagCells.get(client);
+    if (byCurrency === undefined) tagCells.set(client, (byCurrency = new Map<string, ValueCell[]>()));
+    let cells = byCurrency.get(currency);
+    if (cells === undefined) {
+      cells = (tagsOf.get(client) ?? []).map(([tag, value]) => costByTag.cell([tag, value, currency]));
+      byCurrency.set(currency, cells);
+    }
+    return cells;
   }
 
   /** Backends with a pool open to each (backend, endpoint): its health series lives while one does. */
@@ -410,6 +452,11 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
         rollouts.push({ objective: compiled.name, candidate: armLabel(r.candidate), percent: r.percent });
     }
     t.rollouts(rollouts);
+    if (rev.config !== undefined) {
+      // Tags may have changed: cells are looked up again (the series already counted stay, as counters do).
+      tagsOf = new Map(Object.entries(rev.config.clients).map(([name, c]) => [name, Object.entries(c.tags)] as const));
+      tagCells = new Map();
+    }
   }
 
   let processMetrics = false;

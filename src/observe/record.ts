@@ -64,6 +64,10 @@ export interface RequestRecord {
   errorDetail: string | undefined;
   /** Body bytes sent to the caller (counted only when someone observes). */
   bytesOut: number;
+  /** Bytes of the request body when known (read whole, or a declared content-length): the cost's estimate of the prompt. */
+  bytesIn?: number | undefined;
+  /** SSE events of a streamed LLM reply that reported no usage (observe/token-usage.ts): the cost's estimate of the completion. */
+  events?: number | undefined;
   /** Target id (or `static`) when a fallback answered. */
   fallback: string | undefined;
   /** Time spent waiting on the backend until its reply started, ms. */
@@ -95,12 +99,16 @@ export interface CallCost {
   amount: number;
   currency: string;
   estimated: boolean;
+  /** The tokens the amount was counted from: the usage reported, the estimate, or none (a cache hit). */
+  tokens?: TokenUsage | undefined;
 }
 
 /** Tokens a model reported for one request (OpenAI-compatible `usage`), read on the side of the reply. */
 export interface TokenUsage {
   prompt: number;
   completion: number;
+  /** Of the prompt, tokens read from the server's prompt cache (present when the reply said so and it is above 0). */
+  cached?: number;
 }
 
 /** What observers get: the request's one "request ended" record, read-only to them. */

@@ -22,7 +22,15 @@ export function compileTargets(config: Config): Map<string, Target> {
       const id = `${model}@${version}`;
       targets.set(
         id,
-        Object.freeze({ id, model, version, modelClass: m.class, backend: v.backend, metadata: v.metadata }),
+        Object.freeze({
+          id,
+          model,
+          version,
+          modelClass: m.class,
+          backend: v.backend,
+          metadata: v.metadata,
+          price: v.price,
+        }),
       );
     }
   }

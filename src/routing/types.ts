@@ -6,6 +6,7 @@ import type {
   InterfaceName,
   ModelClassName,
   ObjectiveConfig,
+  PriceConfig,
   TrafficClass,
 } from '../config/schema.js';
 
@@ -17,6 +18,8 @@ export interface Target {
   readonly modelClass: ModelClassName;
   readonly backend: BackendConfig;
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
+  /** What a call to it costs (SPEC §16), frozen with the revision: a request is costed at its own revision's price. */
+  readonly price?: PriceConfig | undefined;
 }
 
 export type Step = 'override' | 'pin' | 'rule' | 'experiment' | 'rollout' | 'default';
