@@ -23,6 +23,8 @@ import type { Telemetry } from './observe/telemetry.js';
 import { metricsRoutes } from './faces/metrics.js';
 import { injectInto, type InjectRequest, type InjectResponse } from './http/inject.js';
 import { Runtime } from './runtime/runtime.js';
+import { ResponseCache } from './policy/cache-store.js';
+import { RedisCacheTier } from './policy/cache-redis.js';
 import type { RoutingTable } from './routing/types.js';
 import { createTenancy } from './tenancy/admission.js';
 import { bodyLimits } from './call/body.js';
@@ -52,6 +54,11 @@ export interface JunctionOptions {
   server?: ServerOptions;
   /** Redis URL: per-client rate limits shared across replicas (else local to this process). */
   redis?: string;
+  /**
+   * The response cache (objectives with `cache`): bytes held in process (default 64 MiB), and,
+   * with `redis`, its key prefix and how long a call waits on Redis (default 50 ms).
+   */
+  responseCache?: { maxBytes?: number; redisPrefix?: string; redisTimeoutMs?: number };
   /** Prometheus metrics (default on) and Node.js process metrics (default off). */
   metrics?: boolean;
   processMetrics?: boolean;
@@ -105,6 +112,21 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const logBackend = (): Logger => (backendLog ??= createLogger());
   const runtime = new Runtime({
     telemetry: observability.telemetry,
+    responses: new ResponseCache({
+      maxBytes: opts.responseCache?.maxBytes,
+      telemetry: observability.telemetry,
+      // With serve --redis, replicas share answers; Redis down or slow, each answers from its own.
+      shared:
+        opts.redis === undefined
+          ? undefined
+          : new RedisCacheTier(opts.redis, {
+              prefix: opts.responseCache?.redisPrefix,
+              timeoutMs: opts.responseCache?.redisTimeoutMs,
+              telemetry: observability.telemetry,
+              onFallback: (err) =>
+                opts.log?.warn({ err: (err as Error).message }, 'redis response cache unavailable; caching locally'),
+            }),
+    }),
     logger: {
       error: (o, m) => logBackend().error(o, m),
       warn: (o, m) => logBackend().warn(o, m),

@@ -2,6 +2,8 @@
 // the admission hook (tenancy/ implements it) and the logger (observe/ makes
 // one). They live in the contract layer so control/, observe/ and tenancy/ can
 // name them without importing an HTTP server (docs/architecture.md, layers).
+import type { Operation } from '../config/protocols/declaration.js';
+import type { RequestBody } from './body.js';
 
 export interface Admission {
   /** The client may use x-model-override. */
@@ -14,6 +16,25 @@ export interface Admission {
   release?: (() => void) | undefined;
   /** The targets an override may name on this objective (those of objectives the caller may call, same interface). */
   overrideTargets?: ReadonlySet<string> | undefined;
+  /** The token limit this call reserved from (tenancy/token-limits.ts), for faces that report it; also asks for its usage. */
+  tokens?: TokenLimitState | undefined;
+}
+
+/** What admission is told of a call beyond its headers: token limits read the body a face already holds. */
+export interface AdmitAsk {
+  readonly operation: Operation;
+  /** The body, when the face read it before admission (OpenAI, Anthropic); else it streams after. */
+  readonly body?: RequestBody | undefined;
+}
+
+/** A tokens-per-minute limit as a caller is told it (OpenAI's x-ratelimit-*-tokens): the tightest one applying. */
+export interface TokenLimitState {
+  /** Tokens per minute. */
+  readonly limit: number;
+  /** Tokens left now (after this call's reservation, or at its refusal). */
+  readonly remaining: number;
+  /** Seconds until the limit is whole again. */
+  readonly resetSeconds: number;
 }
 
 /** Who is calling, known from the key alone (before any body is read). */

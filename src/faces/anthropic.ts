@@ -39,5 +39,11 @@ export const anthropicFace: Face = {
   // A stream cut by its budget ends with Anthropic's own error event.
   cutEvent: `event: error\ndata: ${anthropicError('api_error', 'the reply ran past its budget (replyTimeoutMs)')}\n\n`,
   readUsage: readMessagesUsageOnTheSide,
+  // Anthropic's own token limit headers: the reset is a time (RFC 3339), when the limit is whole again.
+  tokenLimitHeaders: (t) => ({
+    'anthropic-ratelimit-tokens-limit': String(t.limit),
+    'anthropic-ratelimit-tokens-remaining': String(t.remaining),
+    'anthropic-ratelimit-tokens-reset': new Date(Date.now() + Math.ceil(t.resetSeconds) * 1000).toISOString(),
+  }),
   routes: () => [modelFieldRoute(anthropicFace, '/v1/messages', 'messages')],
 };

@@ -260,7 +260,8 @@ export async function invokeExchange(
     if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record))
       sampleReply(reply.body, record, dp.replySampler);
     // Tokens, for LLM objectives only (no side reader on anyone else's reply), in the face's answer shape.
-    if (o.interface === 'openai' && dp.observers.length > 0)
+    // A cached answer reports none (it cost no tokens).
+    if (o.interface === 'openai' && record.cache !== 'hit' && dp.observers.length > 0)
       (ir.face.readUsage ?? readUsageOnTheSide)(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {

@@ -5,6 +5,7 @@
 // speaks another API (a chat-only server for /v1/responses, an `anthropic`
 // target for a chat call), is translated there and back (backends/translate/).
 // Errors take OpenAI's shape; responses, SSE included, stream back through invoke.
+import type { TokenLimitState } from '../call/hooks.js';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
 import { readUsageOnTheSide } from '../observe/token-usage.js';
@@ -24,6 +25,30 @@ const OPENAI_TYPES: Partial<Record<string, string>> = {
   budget_exceeded: 'insufficient_quota',
 };
 
+/**
+ * OpenAI's token limit headers (its rate-limit guide): the limit, what is left,
+ * and when it is whole again as a duration written the way OpenAI (and Go's
+ * time.Duration) writes it: `6m0s`, `1.5s`, `20ms`.
+ */
+export function openaiTokenLimitHeaders(t: TokenLimitState): Record<string, string> {
+  return {
+    'x-ratelimit-limit-tokens': String(t.limit),
+    'x-ratelimit-remaining-tokens': String(t.remaining),
+    'x-ratelimit-reset-tokens': openaiDuration(t.resetSeconds),
+  };
+}
+
+/** Seconds as OpenAI writes a reset time, to the millisecond: `0s`, `20ms`, `1.5s`, `6m0s`, `1h2m3s`. */
+export function openaiDuration(seconds: number): string {
+  const ms = Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : 0;
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = `${(ms % 60_000) / 1000}s`;
+  return h > 0 ? `${h}h${m}m${s}` : m > 0 ? `${m}m${s}` : s;
+}
+
 /** OpenAI clients list models first: here the models are the objectives of interface openai. */
 function modelEntry(name: string) {
   return { id: name, object: 'model', created: 0, owned_by: 'junction' };
@@ -42,6 +67,7 @@ export const openaiFace: Face = {
   // A stream cut by its budget ends with a final error event in OpenAI's shape (no `[DONE]`).
   cutEvent: `data: ${JSON.stringify({ error: { message: 'the reply ran past its budget (replyTimeoutMs)', type: 'server_error', code: 'deadline_exceeded' } })}\n\n`,
   readUsage: readUsageOnTheSide,
+  tokenLimitHeaders: openaiTokenLimitHeaders,
   routes: () => [
     modelFieldRoute(openaiFace, '/v1/chat/completions', 'chat/completions'),
     modelFieldRoute(openaiFace, '/v1/completions', 'completions'),

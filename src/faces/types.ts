@@ -6,7 +6,7 @@
 // fields and never its name; adding a face is one file declaring a Face and
 // its line in faces/index.ts (docs/architecture.md, "Adding a face").
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { AdmittedCaller, Admission, Caller, Logger } from '../call/hooks.js';
+import type { AdmitAsk, AdmittedCaller, Admission, Caller, Logger, TokenLimitState } from '../call/hooks.js';
 import type { BodyLimits } from '../call/body.js';
 import type { Reply } from '../call/types.js';
 import type { InterfaceName } from '../config/interfaces.js';
@@ -30,6 +30,7 @@ export interface DataPlane {
     req: { headers: IncomingHttpHeaders },
     objective: CompiledObjective,
     record: RequestRecord,
+    ask?: AdmitAsk,
   ) => Admission | undefined | Promise<Admission | undefined>;
   /**
    * The key check alone, for what must be refused before a body is read or
@@ -128,6 +129,12 @@ export interface Face {
   readonly cutEvent?: string;
   /** Reads token usage on the side of a reply, in the face's own answer shape (LLM faces). */
   readonly readUsage?: (body: Reply['body'], record: RequestRecord) => void;
+  /**
+   * Headers telling the caller its token limit (tpm), on answers and on
+   * token_limit_exceeded refusals, in the face's own names (OpenAI's
+   * x-ratelimit-*-tokens); absent: the face reports none.
+   */
+  readonly tokenLimitHeaders?: (tokens: TokenLimitState) => Record<string, string>;
   /** Its routes (a function: a route names its face, declared first). */
   routes(): Route[];
 }

@@ -240,6 +240,21 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
   /** client → currency → one cell per tag: a priced call of a tagged client adds to each without a key string. */
   let tagCells = new Map<string, Map<string, ValueCell[]>>();
 
+  const cacheResults = new ValueFamily(registry, {
+    name: 'junction_cache_total',
+    type: 'counter',
+    help: 'Requests of objectives with a response cache, by result: hit (answered from it), miss (sent on; stored when it may be) or bypass (not cacheable: not deterministic, cache-control no-cache/no-store, …).',
+    labelNames: ['objective', 'result'],
+  });
+  /** objective → result → cell. */
+  const cacheCells = new Map<string, Map<string, ValueCell>>();
+  const cacheBytes = new ValueFamily(registry, {
+    name: 'junction_cache_bytes',
+    type: 'gauge',
+    help: 'Bytes the in-process response cache holds (answers and a fixed overhead per entry), up to its bound.',
+    labelNames: [],
+  });
+
   const byOutcome = new WeakMap<Outcome, OutcomeSeries>();
   /** Requests that ended before a decision (rejected, bad header, unknown objective), per objective label. */
   const undecided = new Map<string, OutcomeSeries>();
@@ -318,6 +333,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     if (record.started) inflightFor(record.objective).value--;
     const s = seriesFor(record);
     countFor(s, record.client ?? ANONYMOUS, record.trafficClass, record.status).value++;
+    if (record.cache !== undefined) cacheCell(record.objective, record.cache).value++;
     if (record.usage !== undefined) countTokens(record);
     if (record.cost !== undefined) countCost(record);
     if (s.byClass === undefined) return;
@@ -340,6 +356,14 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       duration: d === undefined ? empty() : Array.from(d.counts),
       firstByte: f === undefined ? empty() : Array.from(f.counts),
     };
+  }
+
+  function cacheCell(objective: string, result: string): ValueCell {
+    let byResult = cacheCells.get(objective);
+    if (byResult === undefined) cacheCells.set(objective, (byResult = new Map<string, ValueCell>()));
+    let cell = byResult.get(result);
+    if (cell === undefined) byResult.set(result, (cell = cacheResults.cell([objective, result])));
+    return cell;
   }
 
   /** Label values are checked against the config before a record gets here, so cardinality stays bounded by the config. */
@@ -439,6 +463,9 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     endpointLoad(backend, endpoint, kind, value) {
       if (value === undefined) endpointLoad.remove([backend, endpoint, kind]);
       else endpointLoad.cell([backend, endpoint, kind]).value = value;
+    },
+    cacheBytes(bytes) {
+      cacheBytes.cell([]).value = bytes;
     },
   };
 

@@ -35,6 +35,8 @@ export interface Telemetry {
    * Backends label a bounded number of replicas each.
    */
   endpointLoad(backend: string, endpoint: string, kind: EndpointLoadKind, value: number | undefined): void;
+  /** Bytes the in-process response cache holds now (policy/cache-store.ts). */
+  cacheBytes(bytes: number): void;
 }
 
 export type EndpointLoadKind = 'queue' | 'running' | 'kv_cache';
@@ -55,6 +57,7 @@ export const NO_TELEMETRY: Telemetry = Object.freeze({
   dropped: noop,
   picked: noop,
   endpointLoad: noop,
+  cacheBytes: noop,
 });
 
 /** One sink that reports every event to each of `sinks` (undefined ones skipped). */

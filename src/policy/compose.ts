@@ -3,6 +3,7 @@
 // file and knows nothing of the others.
 //
 //   deadline  → the budget until the reply starts (timeoutMs capped by x-deadline-ms); 504 on time
+//   cache     → objective `cache`: a hit answers here, keyed on the decided target; see below
 //   bulkhead  → maxConcurrency + maxQueue per objective; 503 overloaded beyond
 //   earn      → each call earns its share of the retry budget (once, before any attempt)
 //   shadow    → copies to shadow targets, off the critical path
@@ -16,6 +17,8 @@ import type { Backend } from '../backends/types.js';
 import { JunctionError } from '../errors.js';
 import type { CompiledObjective, Target } from '../routing/types.js';
 import { bulkhead } from './bulkhead.js';
+import { responseCache } from './cache.js';
+import type { ResponseCache } from './cache-store.js';
 import { traceAttempts } from '../observe/tracing.js';
 import { deadline } from './deadline.js';
 import { awaitFirstByte } from './first-byte.js';
@@ -35,6 +38,8 @@ export interface PipelineContext {
   limits: ObjectiveLimits;
   /** The Junction's sink for what the policies report. */
   telemetry: Telemetry;
+  /** The Junction's response cache, kept across revisions (objectives with `cache`). */
+  responses: ResponseCache;
 }
 
 export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Send {
@@ -59,6 +64,11 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
 
   const policies: Array<Policy | false> = [
     deadline,
+    // Inside the deadline (a slow shared tier spends the call's own budget), outside everything
+    // else: a hit takes no bulkhead slot, earns no retry budget and sends no shadow copy (it is
+    // no call to the model), and outside fallback the key is the decided target's and a reply
+    // some fallback (or static) gave is never stored under it (cache.ts).
+    o.config.cache !== undefined && responseCache(o.config.cache, ctx.responses),
     slots !== undefined && p.maxConcurrency !== undefined && bulkhead(slots, telemetry),
     p.idempotent && (p.retries > 0 || p.hedgeAfterMs !== undefined) && earnRetryBudget(budget),
     shadows.length > 0 &&
@@ -71,8 +81,14 @@ export function composePipeline(o: CompiledObjective, ctx: PipelineContext): Sen
   return policies.reduceRight<Send>((send, policy) => (policy ? policy(send) : send), attempt);
 }
 
-/** Policies that may send the body more than once need it buffered. */
+/** Policies that may send the body more than once, or key on it (the cache), need it buffered. */
 export function needsReplayableBody(o: CompiledObjective): boolean {
   const p = o.config.policy;
-  return p.retries > 0 || p.hedgeAfterMs !== undefined || p.fallback.length > 0 || o.config.shadow.length > 0;
+  return (
+    p.retries > 0 ||
+    p.hedgeAfterMs !== undefined ||
+    p.fallback.length > 0 ||
+    o.config.shadow.length > 0 ||
+    o.config.cache !== undefined
+  );
 }

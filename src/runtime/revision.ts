@@ -5,6 +5,7 @@ import type { Backend } from '../backends/types.js';
 import type { Config } from '../config/schema.js';
 import { composePipeline, needsReplayableBody } from '../policy/compose.js';
 import type { ObjectiveLimits } from '../policy/objective-limits.js';
+import type { ResponseCache } from '../policy/cache-store.js';
 import { compileRouting } from '../routing/compile.js';
 import type { CompiledObjective, RoutingTable, Target } from '../routing/types.js';
 import type { BackendCache, RevisionScope } from './backend-cache.js';
@@ -47,6 +48,7 @@ export class Revision {
     meta: RevisionMeta,
     cache: BackendCache,
     limits: ObjectiveLimits,
+    responses: ResponseCache,
   ): Promise<Revision> {
     const routing = compileRouting(config, meta.number);
     const ctx: RevisionScope = { baseDir: meta.baseDir };
@@ -65,7 +67,13 @@ export class Revision {
     for (const compiled of routing.objectives.values()) {
       objectives.set(compiled.name, {
         compiled,
-        send: composePipeline(compiled, { backends, targets: routing.targets, limits, telemetry: cache.telemetry }),
+        send: composePipeline(compiled, {
+          backends,
+          targets: routing.targets,
+          limits,
+          telemetry: cache.telemetry,
+          responses,
+        }),
         bufferBody: needsReplayableBody(compiled),
       });
     }

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { OnnxSessions } from '../backends/onnx/sessions.js';
 import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
 import { ObjectiveLimits } from '../policy/objective-limits.js';
+import { ResponseCache } from '../policy/cache-store.js';
 import type { RoutingTable } from '../routing/types.js';
 import { BackendCache } from './backend-cache.js';
 import { Revision, type RevisionMeta } from './revision.js';
@@ -20,6 +21,8 @@ export interface RuntimeServices {
   sessions?: OnnxSessions;
   /** Where backends log what they ignore (load reports, discovery), rate-limited. */
   logger?: Logger;
+  /** The response cache (objectives with `cache`); in-process only, 64 MiB, by default. */
+  responses?: ResponseCache;
 }
 
 export class Runtime {
@@ -29,6 +32,8 @@ export class Runtime {
   readonly sessions: OnnxSessions;
   /** Bulkheads and retry budgets per objective, kept across revisions. */
   private readonly limits = new ObjectiveLimits();
+  /** Answers of objectives with `cache`, kept across revisions (keys name their target, so none crosses one). */
+  readonly responses: ResponseCache;
   private readonly listeners: RevisionListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   /** Long-polls waiting for a revision newer than the one they have (GET /v1/config/snapshot?wait=). */
@@ -36,6 +41,7 @@ export class Runtime {
 
   constructor(services: RuntimeServices = {}) {
     this.sessions = services.sessions ?? new OnnxSessions();
+    this.responses = services.responses ?? new ResponseCache({ telemetry: services.telemetry });
     this.cache = new BackendCache({
       telemetry: services.telemetry ?? NO_TELEMETRY,
       sessions: this.sessions,
@@ -84,7 +90,9 @@ export class Runtime {
 
   /** Builds and swaps in a revision. Applies are serialized; a failed build changes nothing. */
   apply(config: Config, meta: RevisionMeta): Promise<Revision> {
-    return this.serially(async () => this.swap(await Revision.build(config, meta, this.cache, this.limits)));
+    return this.serially(async () =>
+      this.swap(await Revision.build(config, meta, this.cache, this.limits, this.responses)),
+    );
   }
 
   /**
@@ -93,7 +101,7 @@ export class Runtime {
    * activates it or retires it (which releases its backends).
    */
   prepare(config: Config, meta: RevisionMeta): Promise<Revision> {
-    return Revision.build(config, meta, this.cache, this.limits);
+    return Revision.build(config, meta, this.cache, this.limits, this.responses);
   }
 
   /** Swaps in a revision built by prepare(), in order with apply(). */
@@ -124,5 +132,6 @@ export class Runtime {
     this.live = undefined;
     for (const wake of [...this.waiters]) wake(undefined); // closing: long-polls end now, not at their timeout
     if (last) await last.retire();
+    await this.responses.close();
   }
 }

@@ -7,11 +7,19 @@
 // `admitCaller` admits a request to a route that invokes no objective (decide,
 // exposures, feedback, snapshot, explain, /metrics) by the same limits: the key,
 // one unit of rate (more for a batch's items, taken once they are counted) and
-// a concurrency slot held until the response closes.
+// a concurrency slot held until the response closes. Token limits (tpm) are
+// reserved and settled in token-limits.ts.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
-import { OPEN_ADMITTED, OPEN_CALLER, type AdmittedCaller, type Admission, type Caller } from '../call/hooks.js';
+import {
+  OPEN_ADMITTED,
+  OPEN_CALLER,
+  type AdmitAsk,
+  type AdmittedCaller,
+  type Admission,
+  type Caller,
+} from '../call/hooks.js';
 import type { RequestRecord } from '../observe/record.js';
 import { NO_TELEMETRY, type RejectionReason, type Telemetry } from '../observe/telemetry.js';
 import type { CompiledObjective } from '../routing/types.js';
@@ -20,11 +28,15 @@ import { bearerKey, keyDigest } from './keys.js';
 import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
 import { burstOf } from './token-bucket.js';
+import { TokenLimits, type TokenReservation } from './token-limits.js';
+import { LocalTokenLimiter, type TokenLimiter } from './token-limiter.js';
 
 export type Admit = (
   req: { headers: IncomingHttpHeaders },
   objective: CompiledObjective,
   record: RequestRecord,
+  /** The call's operation and, when a face read it first, its body: token limits reserve from them. */
+  ask?: AdmitAsk,
 ) => Admission | undefined | Promise<Admission | undefined>;
 export type Authenticate = (req: { headers: IncomingHttpHeaders }) => Caller;
 /** Throws 401, 429 or 503 as `admit` does; the key is checked synchronously, before the first await. */
@@ -40,8 +52,10 @@ export function createTenancy(
   currentConfig: () => Config | undefined,
   limiter: RateLimiter,
   telemetry: Telemetry = NO_TELEMETRY,
+  tokenLimiter: TokenLimiter = new LocalTokenLimiter(),
 ): Tenancy {
   const registry = new ClientRegistry();
+  const tokens = new TokenLimits(tokenLimiter, telemetry);
   /** The caller's client, undefined for an anonymous caller; throws 401 for a missing or unknown key when auth is on. */
   const identify = (
     req: { headers: IncomingHttpHeaders },
@@ -73,13 +87,17 @@ export function createTenancy(
     return client === undefined ? OPEN_CALLER : { client: client.name, mayCall: client.mayCall };
   };
 
-  const admit: Admit = (req, o, record) => {
+  const admit: Admit = (req, o, record, ask) => {
     const config = currentConfig();
     if (config === undefined) return undefined;
     const index = registry.indexFor(config);
-    if (!index.authOn) return index.openAdmission(o.interface);
-    const client = identify(req, index, o.name);
-    if (client === undefined) return index.openAdmission(o.interface);
+    const client = index.authOn ? identify(req, index, o.name) : undefined;
+    if (client === undefined) {
+      // No client (auth off, or anonymous): the objective's own token limit may still apply.
+      const open = index.openAdmission(o.interface);
+      const reserved = tokens.reserve(undefined, o, req.headers, ask, record);
+      return reserved === undefined ? open : reserved.then((r) => withTokens(open, r));
+    }
     record.client = client.name;
     if (!client.mayCall(o.name)) {
       throw refuse(
@@ -90,7 +108,9 @@ export function createTenancy(
         `client "${client.name}" may not call objective "${o.name}"`,
       );
     }
-    return admitClient(client, o, limiter, telemetry);
+    const reserve = () =>
+      tokens.reserve({ name: client.name, tpm: client.config.rateLimit?.tpm }, o, req.headers, ask, record);
+    return admitClient(client, o, limiter, telemetry, reserve);
   };
 
   const admitCaller: AdmitCaller = async (req, record) => {
@@ -174,15 +194,43 @@ async function admitClient(
   o: CompiledObjective,
   limiter: RateLimiter,
   telemetry: Telemetry,
+  reserveTokens: () => Promise<TokenReservation> | undefined,
 ): Promise<Admission> {
   await takeRate(client, 1, o.name, limiter, telemetry);
-  const release = await acquireSlot(client, o.name, telemetry);
+  const reserved = await reserveTokens();
+  let release: (() => void) | undefined;
+  try {
+    release = await acquireSlot(client, o.name, telemetry);
+  } catch (err) {
+    reserved?.end(); // nothing was sent: the tokens go back
+    throw err;
+  }
+  return withTokens(
+    {
+      mayOverride: client.config.allowOverride,
+      priority: client.config.priority,
+      client: client.name,
+      release,
+      overrideTargets: scopeFor(client.overrides, o.interface),
+    },
+    reserved,
+  );
+}
+
+/** The admission with its token reservation: reported to the face, settled when the response closes. */
+function withTokens(a: Admission, reserved: TokenReservation | undefined): Admission {
+  if (reserved === undefined) return a;
+  const release = a.release;
   return {
-    mayOverride: client.config.allowOverride,
-    priority: client.config.priority,
-    client: client.name,
-    release,
-    overrideTargets: scopeFor(client.overrides, o.interface),
+    ...a,
+    tokens: reserved.state,
+    release:
+      release === undefined
+        ? reserved.end
+        : () => {
+            release();
+            reserved.end();
+          },
   };
 }
 
