@@ -9,6 +9,7 @@ import { isObject } from '../call/json-body.js';
 import { writeJson } from '../http/reply.js';
 import { consoleRoutes } from './console-routes.js';
 import { experimentResultsRoute } from './experiment-results.js';
+import { keysRoutes } from './keys-routes.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
 export type { AdminContext, AdminRoute };
@@ -177,4 +178,5 @@ export const adminRoutes: AdminRoute[] = [
     },
   },
   ...consoleRoutes,
+  ...keysRoutes,
 ];
