@@ -31,6 +31,8 @@ import { bodyLimits } from './call/body.js';
 import { BucketMemo } from './routing/bucket-memo.js';
 import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
+import { RedisTokenLimiter } from './tenancy/redis-token-limit.js';
+import { LocalTokenLimiter, type TokenLimiter } from './tenancy/token-limiter.js';
 import { ReadoutRunner, SERVING_READOUT_LIMITS, type ReadoutLimits } from './readout/runner.js';
 
 /**
@@ -76,6 +78,8 @@ export interface JunctionOptions {
   logMaxBytes?: number;
   /** The rate limiter (tests inject one on a fixed clock); by default local, or shared through `redis`. */
   rateLimiter?: RateLimiter;
+  /** The token limiter (tpm, SPEC §16); by default local, or shared through `redis`. */
+  tokenLimiter?: TokenLimiter;
   /** One log line per request (default off). */
   accessLog?: boolean;
   /** Extra data-plane routes (e.g. /metrics aggregated across --workers). */
@@ -97,6 +101,7 @@ export interface Junction {
   /** One request through the data plane's own handler, without a socket (src/faces/inject.ts). */
   inject(req: InjectRequest): Promise<InjectResponse>;
   rateLimiter: RateLimiter;
+  tokenLimiter: TokenLimiter;
   /** Present when started with `control`. */
   control?: StartedControl;
   /** Present when started with `grpc`. */
@@ -171,12 +176,22 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
             opts.log?.warn({ err: (err as Error).message }, 'redis rate limit unavailable; using the local limit'),
           telemetry: observability.telemetry,
         }));
+  const tokenLimiter: TokenLimiter =
+    opts.tokenLimiter ??
+    (opts.redis === undefined
+      ? new LocalTokenLimiter()
+      : new RedisTokenLimiter(opts.redis, {
+          onFallback: (err) =>
+            opts.log?.warn({ err: (err as Error).message }, 'redis token limit unavailable; using the local limit'),
+          telemetry: observability.telemetry,
+        }));
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
     await control?.close();
     await readoutRunner?.close();
     await runtime.close();
     await rateLimiter.close();
+    await tokenLimiter.close();
     await observability.close();
     await feedbackLog?.close();
   };
@@ -214,7 +229,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
-  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry);
+  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry, tokenLimiter);
   const dataPlane: DataPlane = {
     runtime,
     version: packageVersion(),
@@ -277,6 +292,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     url: listen ? listenerUrl(opts.server?.tls, opts.host ?? '127.0.0.1', (server.address() as AddressInfo).port) : '',
     inject: (req) => injectInto(server, req),
     rateLimiter,
+    tokenLimiter,
     control,
     grpc,
     async close() {

@@ -24,6 +24,7 @@ import { budgets } from '../policy/deadline.js';
 import { callerDeadlineMs, routingRequestFrom } from './request-headers.js';
 import { sampleReply } from '../observe/reply-sample.js';
 import { API_KEY_HEADER } from '../tenancy/keys.js';
+import { refusedTokenLimit } from '../tenancy/token-limits.js';
 
 /** Bodies up to this size that have not fully arrived are read before the upstream call (nginx's request buffering, bounded). */
 const READ_FIRST_BYTES = 64 * 1024;
@@ -176,7 +177,7 @@ export async function invokeExchange(
       if (!req.answered) controller.abort(new AbortReason('client_closed', 'the caller went away'));
     });
 
-    const admitted = dp.admit?.(req, o, record);
+    const admitted = dp.admit?.(req, o, record, ir);
     const admission = admitted instanceof Promise ? await admitted : admitted; // no tick spent when admission is synchronous
     if (admission?.release !== undefined) {
       if (req.closed)
@@ -241,9 +242,12 @@ export async function invokeExchange(
     record.status = reply.status;
     record.fallback = reply.fallback;
     record.firstByte = performance.now();
+    const headers = decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined);
+    if (admission?.tokens !== undefined && ir.face.tokenLimitHeaders !== undefined)
+      Object.assign(headers, ir.face.tokenLimitHeaders(admission.tokens));
     req.reply(
       reply,
-      decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined),
+      headers,
       (cut) => {
         if (cut !== undefined) record.cut = cut;
         revision.leave();
@@ -259,9 +263,14 @@ export async function invokeExchange(
     replied = true;
     if (dp.replySampler !== undefined && reply.body !== null && dp.replySampler.wantsReply(record))
       sampleReply(reply.body, record, dp.replySampler);
-    // Tokens, for LLM objectives only (no side reader on anyone else's reply), in the face's answer shape.
+    // Tokens, for LLM objectives only (no side reader on anyone else's reply), in the face's answer shape;
+    // a token limit settles with them.
     // A cached answer reports none (it cost no tokens).
-    if (o.interface === 'openai' && record.cache !== 'hit' && dp.observers.length > 0)
+    if (
+      o.interface === 'openai' &&
+      record.cache !== 'hit' &&
+      (dp.observers.length > 0 || admission?.tokens !== undefined)
+    )
       (ir.face.readUsage ?? readUsageOnTheSide)(reply.body, record);
     // A streamed body's headers go out with its first chunk (SSE: the first event), so that is the first byte.
     if (dp.observers.length > 0 && reply.body !== null && !Buffer.isBuffer(reply.body)) {
@@ -278,7 +287,9 @@ export async function invokeExchange(
     }
     revision.leave();
     const jerr = noteFailure(record, err, dp.log);
-    req.error(jerr, outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined);
+    const headers = outcome ? decisionHeaders(record.requestId, outcome, record.unit !== undefined) : undefined;
+    const refused = ir.face.tokenLimitHeaders === undefined ? undefined : refusedTokenLimit(err);
+    req.error(jerr, refused === undefined ? headers : { ...headers, ...ir.face.tokenLimitHeaders!(refused) });
   }
 }
 
