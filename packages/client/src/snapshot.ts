@@ -26,7 +26,9 @@ export function compileSnapshot(raw: unknown): CompiledSnapshot {
   if (typeof raw !== 'object' || raw === null) throw new SnapshotError('snapshot is not a JSON object');
   const { format, revision, config } = raw as Record<string, unknown>;
   if (typeof format !== 'number' || !FORMATS.has(format))
-    throw new SnapshotError(`snapshot format ${String(format)} is not one this SDK knows; upgrade junction-router-client`);
+    throw new SnapshotError(
+      `snapshot format ${String(format)} is not one this SDK knows; upgrade junction-router-client`,
+    );
   if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1)
     throw new SnapshotError('snapshot revision must be a positive integer');
   const parsed = Config.safeParse(config);
