@@ -12,6 +12,7 @@ import { keysCommand } from './keys.js';
 import { revisionsCommand, rollbackCommand } from './revisions.js';
 import { rolloutCommand } from './rollout.js';
 import { serveCommand } from './serve.js';
+import { spendCommand } from './spend.js';
 import { mainUsage, verbUsage } from './usage.js';
 import { UserError } from './user-error.js';
 import { validateCommand } from './validate.js';
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   bench: benchCommand,
   export: exportCommand,
   analyze: analyzeCommand,
+  spend: spendCommand,
 };
 
 export async function main(argv: string[]): Promise<number | undefined> {

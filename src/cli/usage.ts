@@ -28,6 +28,8 @@ export const VERB_USAGE: Readonly<Record<string, string>> = {
   export: `export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--grpc-listen ADDR:PORT] [--out FILE] [--watch --reload CMD]
              an nginx config routing requests on x-junction-target; --grpc-listen adds an HTTP/2 server for oip-grpc targets (docs/edge.md)`,
   analyze: `analyze    --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--json]   experiment readout`,
+  spend: `spend      [--by client|tag|objective|target] [--from T] [--to T] [--client C] [--tag NAME=VALUE …] ${ADMIN}
+             cost and tokens from the spend ledger; T is a date or an ISO time (default: this month so far, in timeZone)`,
 };
 
 const FOOTER = `admin commands talk to a running Junction: --admin URL (default http://127.0.0.1:8081),

@@ -14,6 +14,8 @@ export interface AdminContext {
   traffic?: TrafficStats | undefined;
   /** The logs experiment readouts read. */
   readouts?: ReadoutLogs | undefined;
+  /** This process's spend ledger: flushed before GET /admin/spend reads the store. */
+  spend?: { flush(): Promise<void> } | undefined;
   req: IncomingMessage;
   res: ServerResponse;
   params: Params;

@@ -9,6 +9,7 @@ import { isObject } from '../call/json-body.js';
 import { writeJson } from '../http/reply.js';
 import { consoleRoutes } from './console-routes.js';
 import { experimentResultsRoute } from './experiment-results.js';
+import { spendRoutes } from './spend-routes.js';
 import { keysRoutes } from './keys-routes.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
@@ -178,5 +179,6 @@ export const adminRoutes: AdminRoute[] = [
     },
   },
   ...consoleRoutes,
+  ...spendRoutes,
   ...keysRoutes,
 ];

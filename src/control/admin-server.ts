@@ -27,6 +27,8 @@ export interface AdminServerOptions {
   controller?: RolloutController;
   traffic?: TrafficStats;
   readouts?: ReadoutLogs | undefined;
+  /** This process's spend ledger (GET /admin/spend flushes it first). */
+  spend?: { flush(): Promise<void> } | undefined;
   tls?: ListenerTls | undefined;
   /** DNS names the admin API answers for besides IP addresses and localhost (admin-origin.ts). */
   allowedHosts?: readonly string[] | undefined;
@@ -65,6 +67,7 @@ export function createAdminServer(opts: AdminServerOptions): Server {
       controller: opts.controller,
       traffic: opts.traffic,
       readouts: opts.readouts,
+      spend: opts.spend,
       req,
       res,
       params: found.params,

@@ -21,12 +21,15 @@ import { bearerAuth, NO_AUTH } from './admin-auth.js';
 import { createAdminServer } from './admin-server.js';
 import { basename } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { watchConfigFile, type ConfigWatch, type WatchOutcome } from './config-watch.js';
 import { ControlPlane } from './control-plane.js';
-import { canonicalJson } from './store.js';
+import { canonicalJson, type Store } from './store.js';
 import { openStore } from './open-store.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { TrafficStats } from './traffic-stats.js';
+import { SpendLedger } from './spend-ledger.js';
+import { tagsJson } from './spend-types.js';
 import type { ReadoutLogs } from './experiment-results.js';
 
 export const DEFAULT_ADMIN_PORT = 8081;
@@ -74,6 +77,8 @@ export interface StartedControl {
   controller?: RolloutController;
   /** Samples replies for the gates' output scores. */
   replySampler?: ReplySampler | undefined;
+  /** This process's share of the spend ledger, flushed to the store (GET /admin/spend, budgets). */
+  spend: SpendLedger;
   /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
   observers: Observer[];
   /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
@@ -116,6 +121,7 @@ export async function startControl(
       : undefined;
   // Counted only where the admin API can show it.
   const traffic = opts.admin ? new TrafficStats() : undefined;
+  const spend = spendLedger(runtime, store, ctx.log, ctx.metrics);
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
   let adminUrl: string | undefined;
@@ -124,8 +130,9 @@ export async function startControl(
     // The store's latest revision, if any, is served from here on; nothing is written yet.
     await plane.start();
     if (opts.admin)
-      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts));
+      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts, spend));
   } catch (err) {
+    await spend.close();
     await plane.close();
     throw err;
   }
@@ -145,9 +152,11 @@ export async function startControl(
         : []),
       ...(controller ? [controller.stats.observe] : []),
       ...(admin && traffic ? [traffic.observe] : []),
+      spend.observe,
     ],
     decided: admin && traffic ? [traffic.observe] : [],
     replySampler: controller?.stats,
+    spend,
     async begin() {
       if (begun) return;
       begun = true;
@@ -180,6 +189,7 @@ export async function startControl(
         admin.closeAllConnections();
         await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
+      await spend.close(); // the last batch, before the store closes
       await plane.close();
     },
   };
@@ -224,6 +234,28 @@ async function seed(
   if (!result.unchanged) log.info({ revision: result.revision }, `${given.what} stored as revision ${result.revision}`);
 }
 
+/** The ledger of this process: tags from the live config (a client's tags JSON made once per revision), drops counted. */
+function spendLedger(runtime: Runtime, store: Store, log: Logger, metrics: Metrics | undefined): SpendLedger {
+  let seen: Config | undefined;
+  let tags = new Map<string, string>();
+  return new SpendLedger({
+    addSpend: (entries) => store.addSpend(entries),
+    tagsOf(client) {
+      const config = runtime.current?.config;
+      if (config !== seen) {
+        seen = config;
+        tags = new Map();
+      }
+      let t = tags.get(client);
+      if (t === undefined) tags.set(client, (t = tagsJson(config?.clients[client]?.tags)));
+      return t;
+    },
+    onDropped: (n) => metrics?.telemetry.dropped('spend_ledger', n),
+    onFlushError: (err) =>
+      log.warn({ err: String(err) }, 'spend ledger: the store refused a batch; it is kept for the next flush'),
+  });
+}
+
 async function listenAdmin(
   plane: ControlPlane,
   opts: AdminOptions,
@@ -231,6 +263,7 @@ async function listenAdmin(
   controller: RolloutController | undefined,
   traffic: TrafficStats | undefined,
   readouts: ReadoutLogs | undefined,
+  spend: SpendLedger,
 ): Promise<{ admin?: Server; adminUrl?: string }> {
   if (!opts.token && !opts.insecure) {
     log.warn(
@@ -252,6 +285,7 @@ async function listenAdmin(
     controller,
     traffic,
     readouts,
+    spend,
     tls: opts.tls,
     // The name it is bound to, when it is a name, is one it answers for.
     allowedHosts: [...(opts.allowedHosts ?? []), opts.host ?? '127.0.0.1'],
