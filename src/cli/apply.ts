@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfigText } from '../config/load.js';
 import { ADMIN_OPTIONS, adminCall, adminTarget, indent, printJson, whoAmI } from './admin-client.js';
+import { removedClientsWarning } from './keys.js';
 import { UserError } from './user-error.js';
 
 interface ApplyAnswer {
@@ -42,6 +43,7 @@ export async function applyCommand(args: string[]): Promise<number> {
     process.stdout.write(
       `applied: revision ${answer.revision} is live (${answer.diff.length} change${answer.diff.length === 1 ? '' : 's'})\n${indent(answer.diff)}`,
     );
+  if (!answer.unchanged) process.stderr.write(removedClientsWarning(answer.diff, answer.revision));
   return 0;
 }
 
@@ -52,5 +54,6 @@ export async function diffCommand(args: string[]): Promise<number> {
   if (values.json) printJson(answer);
   else if (answer.diff.length === 0) process.stdout.write(`no changes against revision ${answer.revision}\n`);
   else process.stdout.write(`valid; against revision ${answer.revision}:\n${indent(answer.diff)}`);
+  process.stderr.write(removedClientsWarning(answer.diff));
   return 0;
 }

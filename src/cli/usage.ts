@@ -18,7 +18,10 @@ export const VERB_USAGE: Readonly<Record<string, string>> = {
              --admin-allowed-host NAME: a DNS name the admin API answers for (IP addresses and localhost always).`,
   validate: `validate   FILE [--json]   every problem of a config file in one pass (schema, semantics, model files)`,
   explain: `explain    FILE OBJECTIVE [--unit U] [--context k=v …] [--traffic-class C] [--json]`,
-  keys: `keys new   [--name CLIENT] [--json]   print a new API key and its SHA-256 digest for clients:`,
+  keys: `keys       new [--name CLIENT] [--json]   a new API key and its SHA-256 digest for clients: in a file (offline)
+             create NAME [--objectives a,b] [--rps N] [--burst N] [--tpm N] [--tag k=v …] [--priority P] [--max-concurrency N]
+             [--allow-override] ${ADMIN}   a client with a new key, shown once (a new revision)
+             update NAME [the options of create] | rotate NAME | revoke NAME | list | show NAME ${ADMIN}`,
   apply: `apply      FILE [--message M] ${ADMIN}`,
   diff: `diff       FILE ${ADMIN}`,
   revisions: `revisions  [N] [--limit N] ${ADMIN}`,
