@@ -281,7 +281,10 @@ describe('response cache through a real Junction', () => {
   });
 
   it('never stores an error, a no-store reply, a fallback’s reply, or one over maxBytes', async () => {
-    const twice = async (path: string, body: unknown) => [await send(j, path, body), await send(j, path, body)];
+    const twice = async (path: string, body: unknown): Promise<[Answer, Answer]> => [
+      await send(j, path, body),
+      await send(j, path, body),
+    ];
     const [e1, e2] = await twice('/v1/objectives/plain', { fail: true });
     expect([e1.status, e1.cache, e2.status, e2.cache]).toEqual([500, 'miss', 500, 'miss']);
     const [s1, s2] = await twice('/v1/objectives/plain', { noStore: true });
