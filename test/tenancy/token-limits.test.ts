@@ -5,6 +5,7 @@
 // token_limit_exceeded in each face's shape, with OpenAI's (and Anthropic's)
 // headers. The limiter runs on a frozen clock, so every count is exact.
 import { createServer, type AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { request } from 'undici';
@@ -142,6 +143,26 @@ describe('reservation and settlement', () => {
     const refused = await post('alice-key', chatBody('chat', 'hi', { max_tokens: 900 }));
     expect(refused.status).toBe(503);
     await expect.poll(() => left('c:alice', 10_000)).toBe(10_000);
+  });
+
+  it("Junction's own face streams the body: its content-length is the prompt, the answer the default", async () => {
+    const body = chatBody('chat', 'a b', { max_tokens: 5, stream: true });
+    const send = (b: string | Readable) =>
+      request(`${j.url}/v1/objectives/chat`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer alice-key', 'content-type': 'application/json' },
+        body: b,
+      }).then(async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      });
+    expect(await send(body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 50)); // a stream without usage: the reservation stands
+    expect(left('c:alice', 10_000)).toBe(10_000 - promptOf(body) - DEFAULT_OUTPUT_TOKENS);
+    now += 2 * MINUTE;
+    expect(await send(Readable.from([Buffer.from(body)]))).toBe(200); // chunked: no length to go by
+    await new Promise((r) => setTimeout(r, 50));
+    expect(left('c:alice', 10_000)).toBe(10_000 - DEFAULT_OUTPUT_TOKENS);
   });
 
   it('no token limit: no token headers, nothing reserved', async () => {
