@@ -134,7 +134,7 @@ function globWarnings(source: Source, objectives: unknown): string[] {
 /** The source with a new client `name` holding `digest`; throws 400 naming the body's paths. */
 export function createClient(latest: unknown, body: unknown, digest: string): KeyEdit & { name: string } {
   const { fields, issues } = bodyIssues(body, ['name', ...CLIENT_FIELDS]);
-  issues.push(...checkName(fields.name));
+  if (isObject(body)) issues.push(...checkName(fields.name));
   if (issues.length > 0) throw invalid('key not created', issues);
   const name = fields.name as string;
   const source = structuredClone(latest) as Source;

@@ -58,10 +58,10 @@ async function views(ctx: AdminContext, only?: string) {
   return { revision: rev.number, clients: names.map((n) => clientView(n, clients[n]!, fromApi.has(n))) };
 }
 
-/** The client as the process now serves it (after the change this request made). */
-function settings(ctx: AdminContext, name: string) {
-  const c = ctx.control.runtime.current?.config.clients[name];
-  return c === undefined ? null : clientView(name, c, true);
+/** The client as this process now serves it (after the change this request made), null when gone. */
+async function settings(ctx: AdminContext, name: string) {
+  if (ctx.control.runtime.current?.config.clients[name] === undefined) return null;
+  return (await views(ctx, name)).clients[0]!;
 }
 
 export const keysRoutes: AdminRoute[] = [
@@ -89,7 +89,7 @@ export const keysRoutes: AdminRoute[] = [
         keySha256: digest,
         revision: result.revision,
         diff: result.diff,
-        settings: settings(ctx, name),
+        settings: await settings(ctx, name),
         warnings: made!.warnings,
       });
     },
@@ -134,7 +134,7 @@ export const keysRoutes: AdminRoute[] = [
         revision: result.revision,
         unchanged: result.unchanged,
         diff: result.diff,
-        settings: settings(ctx, name),
+        settings: await settings(ctx, name),
         warnings: made!.warnings,
       });
     },

@@ -40,9 +40,10 @@ describe.skipIf(skip !== undefined)(`keys on replicas over PostgreSQL${skip ? ` 
       }),
     );
     const args = ['serve', '--config', file, '--store', storeUrl(schema), '--port', '0', '--admin-port', '0'];
-    [a, b] = await Promise.all(
+    const started = await Promise.all(
       [0, 1].map(() => spawnJunction([...args, '--host', '127.0.0.1'], { JUNCTION_ADMIN_TOKEN: TOKEN })),
     );
+    [a, b] = [started[0]!, started[1]!];
   }, 60_000);
 
   afterAll(async () => {
