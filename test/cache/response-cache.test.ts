@@ -211,6 +211,30 @@ describe('response cache through a real Junction', () => {
     expect([e1.cache, e2.cache]).toEqual(['miss', 'hit']);
   });
 
+  it('Anthropic Messages at temperature 0 and Responses calls are cached, translated answers included', async () => {
+    const before = calls(llm);
+    const messages = {
+      model: 'llm',
+      max_tokens: 50,
+      temperature: 0,
+      messages: [{ role: 'user', content: 'hello there' }],
+    };
+    const m1 = await send(j, '/v1/messages', messages, { 'anthropic-version': '2023-06-01' });
+    const m2 = await send(j, '/v1/messages', messages, { 'anthropic-version': '2023-06-01' });
+    expect([m1.status, m1.cache, m2.status, m2.cache]).toEqual([200, 'miss', 200, 'hit']);
+    expect(m2.text).toBe(m1.text);
+    expect((JSON.parse(m2.text) as { type: string }).type).toBe('message');
+    const hot = { ...messages, temperature: 1 };
+    const h = await send(j, '/v1/messages', hot, { 'anthropic-version': '2023-06-01' });
+    expect(h.cache).toBe('bypass');
+    const responses = { model: 'llm', temperature: 0, input: 'responses question' };
+    const r1 = await send(j, '/v1/responses', responses);
+    const r2 = await send(j, '/v1/responses', responses);
+    expect([r1.status, r1.cache, r2.cache]).toEqual([200, 'miss', 'hit']);
+    expect(r2.text).toBe(r1.text);
+    expect(calls(llm) - before).toBe(3);
+  });
+
   it('a stream is replayed as the same events; a stream and a whole answer are not confused', async () => {
     const ask = chat('llm', { temperature: 0, stream: true }, 'stream this answer');
     const first = await send(j, '/v1/chat/completions', ask);
