@@ -6,6 +6,7 @@ import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
 import { ReplicasSection } from './replicas.js';
 import { TRAFFIC_POLL_MS } from './objectives.js';
 import { ExperimentTable, RateChart, ScopeNote, TargetTable } from './traffic.js';
+import { SpendSection } from './spend.js';
 
 function when(w) {
   if (!w) return 'every unit';
@@ -113,6 +114,7 @@ export function ObjectiveView({ name }) {
           : html`<${Loading} what="traffic" />`
       }
     </section>
+    <${SpendSection} name=${name} />
     <${ReplicasSection} name=${name} />
     ${
       o.experiments.length > 0 &&

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api.js';
 import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
 import { ScopeNote } from './traffic.js';
+import { money, useSpend } from './spend.js';
 
 export const TRAFFIC_POLL_MS = 2000;
 
@@ -21,6 +22,7 @@ export function ObjectivesView() {
   const [q, setQ] = useState('');
   const objectives = usePoll(() => get('/admin/objectives'), 5000, []);
   const traffic = usePoll(() => get('/admin/traffic?minutes=1'), TRAFFIC_POLL_MS, []);
+  const spend = useSpend('objective');
   if (!objectives.data)
     return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
   const needle = q.trim().toLowerCase();
@@ -38,7 +40,8 @@ export function ObjectivesView() {
     <table class="objectives">
       <caption class="sr-only">Objectives</caption>
       <thead><tr><th scope="col">Objective</th><th scope="col">Interface</th><th scope="col">Default</th><th scope="col">Active</th>
-        <th scope="col" class="num">req/s (1 min)</th><th scope="col" class="num">errors</th></tr></thead>
+        <th scope="col" class="num">req/s (1 min)</th><th scope="col" class="num">errors</th>
+        <th scope="col" class="num">cost (month)</th></tr></thead>
       <tbody>
         ${list.map((o) => {
           const targets = traffic.data?.objectives[o.name]?.targets ?? [];
@@ -52,9 +55,10 @@ export function ObjectivesView() {
             <td>${active(o).map((a) => html`<span class="chip">${a}</span>`)}</td>
             <td class="num" data-testid=${`rps-${o.name}`}>${rps.toFixed(2)}</td>
             <td class="num">${req ? pct(err / req) : '–'}</td>
+            <td class="num" data-testid=${`cost-${o.name}`}>${money(spend.data?.rows.find((r) => r.key === o.name)?.cost)}</td>
           </tr>`;
         })}
-        ${list.length === 0 && html`<tr><td colspan="6" class="muted">No objective matches "${q}".</td></tr>`}
+        ${list.length === 0 && html`<tr><td colspan="7" class="muted">No objective matches "${q}".</td></tr>`}
       </tbody>
     </table>
     <${ScopeNote} traffic=${traffic.data} at=${traffic.at} />`;

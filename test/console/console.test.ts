@@ -276,6 +276,43 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => page.locator('table.models').textContent()).toMatch(/shapes@2.*image-labels: rollout/s);
   });
 
+  it('shows what each objective and target cost this month, from the spend ledger', async () => {
+    // Price the in-process language model (it reports its own usage): one unit per token, 0.5 per request.
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const live = (await (await fetch(`${j.control!.adminUrl}/admin/config`, { headers: auth })).json()) as {
+      config: { models: Record<string, { versions: Record<string, Record<string, unknown>> }> };
+    };
+    const config = structuredClone(live.config);
+    config.models.charlm!.versions['1']!.price = { inputPerMTok: 1e6, outputPerMTok: 1e6, perRequest: 0.5 };
+    const put = await fetch(`${j.control!.adminUrl}/admin/config?message=price`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify(config),
+    });
+    expect(put.status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${j.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'support-chat', max_tokens: 4, messages: [{ role: 'user', content: 'Hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    await page.goto(ui('#/objectives'));
+    const cost = page.getByTestId('cost-support-chat');
+    await expect.poll(() => cost.textContent(), { timeout: 15_000 }).toMatch(/^\d+\.\d{2,4} USD$/);
+    // Two requests at 0.5 each, plus their tokens at 1 each: more than 1.
+    const objectiveCost = (await cost.textContent())!;
+    expect(Number(objectiveCost.split(' ')[0])).toBeGreaterThan(1);
+    expect(await page.getByTestId('cost-image-labels').textContent()).toBe('–');
+    await page.getByRole('link', { name: 'support-chat' }).click();
+    const row = page.locator('table.spend tr[data-spend-target="charlm@1"]');
+    await expect.poll(() => row.locator('td.cost').textContent(), { timeout: 15_000 }).toBe(objectiveCost);
+    expect(await page.getByRole('table', { name: 'Spend per target' }).textContent()).toContain('charlm@1');
+    await shot('spend');
+  }, 60_000);
+
   it('asks for no token when the admin API runs with --insecure-admin; shows the replicas of a remote target', async () => {
     const up = await startUpstream('insecure');
     const up2 = await startUpstream('insecure-2');
