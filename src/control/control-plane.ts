@@ -15,7 +15,7 @@ import { configDiff } from './config-diff.js';
 import { canonicalJson, RevisionConflict, type RevisionDraft, type Store, type StoredRevision } from './store.js';
 
 /** Tries of an edit whose revision other processes keep moving past (each try reads, validates and builds). */
-const EDIT_ATTEMPTS = 5;
+const EDIT_ATTEMPTS = 10;
 
 export interface ControlPlaneOptions {
   store: Store;
