@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { httpChart } from './chart.js';
+import { benchCache } from './cache.js';
 import { benchConsole } from './console.js';
 import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
@@ -29,6 +30,7 @@ const benches: Array<[string, Bench]> = [
   ['decide', () => benchDecide(quick ? 1 : 2)],
   ['pick', () => Promise.resolve(benchPick(quick ? 200_000 : 1_000_000))],
   ['http', () => benchHttp({ seconds: quick ? 2 : 5, rounds: quick ? 3 : 9, roundSeconds: quick ? 1 : 3 })],
+  ['cache', () => benchCache({ rounds: quick ? 3 : 9, roundSeconds: quick ? 1 : 3 })],
   ['edge', () => benchEdge({ seconds: quick ? 2 : 5 })],
   ['memory', benchMemory],
   ['onnx', benchOnnx],
