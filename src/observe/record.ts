@@ -66,7 +66,7 @@ export interface RequestRecord {
   bytesOut: number;
   /** Bytes of the request body when known (read whole, or a declared content-length): the cost's estimate of the prompt. */
   bytesIn?: number | undefined;
-  /** SSE events of a streamed LLM reply that reported no usage (observe/token-usage.ts): the cost's estimate of the completion. */
+  /** SSE events of a streamed LLM reply, counted as they pass (observe/token-usage.ts): the cost's estimate of the completion when no usage came. */
   events?: number | undefined;
   /** Target id (or `static`) when a fallback answered. */
   fallback: string | undefined;

@@ -58,12 +58,14 @@ describe('cached tokens and absurd counts', () => {
 });
 
 describe('the side reader', () => {
-  it('counts the events of a stream without usage, for the cost estimate', async () => {
+  it('counts the events of a stream as they pass, for the cost estimate of one without usage', async () => {
     const record = newRecord('r', 'POST', '/v1/chat/completions', 0);
     const body = new PassThrough();
     readUsageOnTheSide(body, record);
     body.write('data: {"choices":[{"delta":{"content":"a"}}]}\n\n');
     body.write('data: {"choices":[{"delta":{"content":"data: b"}}]}\n\ndata: [DONE]\n\n');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(record.events).toBe(3); // counted as they pass: a stream cut here has its count
     body.end();
     await new Promise((resolve) => body.once('end', resolve).resume());
     expect(record.usage).toBeUndefined();

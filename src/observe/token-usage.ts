@@ -35,10 +35,9 @@ export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): 
   }
   const tail: Array<Buffer | string> = [];
   let held = 0;
-  let events = 0;
   const stream: Readable = body;
   stream.on('data', (chunk: Buffer | string) => {
-    events += countEvents(chunk);
+    countEvents(chunk, record);
     tail.push(chunk);
     held += chunk.length;
     while (tail.length > 1 && held - tail[0]!.length >= TAIL_BYTES) held -= tail.shift()!.length;
@@ -49,7 +48,6 @@ export function readUsageOnTheSide(body: Reply['body'], record: RequestRecord): 
       : tail.map(String).join('');
     const usage = usageInText(text);
     if (usage !== undefined) record.usage = usage;
-    else if (events > 0) record.events = events;
   });
 }
 
@@ -117,10 +115,9 @@ export function readMessagesUsageOnTheSide(body: Reply['body'], record: RequestR
   let head = '';
   const tail: Buffer[] = [];
   let held = 0;
-  let events = 0;
   body.on('data', (chunk: Buffer | string) => {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    events += countEvents(b);
+    countEvents(b, record);
     if (head.length < HEAD_BYTES) head += b.toString('utf8', 0, Math.min(b.length, HEAD_BYTES - head.length));
     tail.push(b);
     held += b.length;
@@ -129,19 +126,19 @@ export function readMessagesUsageOnTheSide(body: Reply['body'], record: RequestR
   body.once('end', () => {
     const usage = messagesUsageInText(head, Buffer.concat(tail).toString('utf8'));
     if (usage !== undefined) record.usage = usage;
-    else if (events > 0) record.events = events;
   });
 }
 
 /**
- * `data:` lines in a chunk: at its start or after a line break (never inside a
- * JSON string, whose line breaks are escaped). A line split across chunks may
- * be missed: this is an estimate.
+ * Adds the `data:` lines of a chunk to `record.events`: at its start or after a
+ * line break (never inside a JSON string, whose line breaks are escaped). As
+ * the chunks pass, so a stream cut or left by its caller is counted as far as
+ * it went. A line split across chunks may be missed: this is an estimate.
  */
-function countEvents(chunk: Buffer | string): number {
+function countEvents(chunk: Buffer | string, record: RequestRecord): void {
   let n = chunk.indexOf('data:') === 0 ? 1 : 0;
   for (let at = chunk.indexOf(DATA_LINE); at >= 0; at = chunk.indexOf(DATA_LINE, at + DATA_LINE.length)) n++;
-  return n;
+  if (n > 0) record.events = (record.events ?? 0) + n;
 }
 
 /** The last `"usage": {…}` object in the text that `read` accepts (a few tries from the end). */
