@@ -238,6 +238,7 @@ async function seed(
 function spendLedger(runtime: Runtime, store: Store, log: Logger, metrics: Metrics | undefined): SpendLedger {
   let seen: Config | undefined;
   let tags = new Map<string, string>();
+  let lastWarned = 0;
   return new SpendLedger({
     addSpend: (entries) => store.addSpend(entries),
     tagsOf(client) {
@@ -251,8 +252,13 @@ function spendLedger(runtime: Runtime, store: Store, log: Logger, metrics: Metri
       return t;
     },
     onDropped: (n) => metrics?.telemetry.dropped('spend_ledger', n),
-    onFlushError: (err) =>
-      log.warn({ err: String(err) }, 'spend ledger: the store refused a batch; it is kept for the next flush'),
+    onFlushError(err) {
+      // Every 5 s while the store is down: one line a minute says so.
+      const now = Date.now();
+      if (now - lastWarned < 60_000) return;
+      lastWarned = now;
+      log.warn({ err: String(err) }, 'spend ledger: the store refused a batch; it is kept for the next flush');
+    },
   });
 }
 
