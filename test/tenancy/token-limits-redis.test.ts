@@ -169,10 +169,17 @@ describe.skipIf(!available)(redisSuite(available, 'token limits shared by two re
         await r.body.dump();
         return r.statusCode;
       });
+    const fellBack = fallbacks(a) + fallbacks(b);
+    const started = performance.now();
     const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => race(i % 2 ? a : b)));
-    // Each call reserves ~1,000 (950 and a ~90-byte prompt): 6 fit in 6,000, whatever replica each went to.
-    expect(statuses.filter((s) => s === 200).length).toBe(6);
-    expect(statuses.filter((s) => s === 429).length).toBe(24);
+    // Each call reserves ~990 (950 and a ~140-byte prompt): 6 fit in 6,000, whatever replica each went to.
+    // Admitted is what was not refused (a loaded machine may fail one upstream). Only what came back
+    // meanwhile (100 tokens a second) or a reservation Redis was too slow for (made locally) lets more in.
+    const admitted = statuses.filter((s) => s !== 429).length;
+    const slack =
+      fallbacks(a) + fallbacks(b) - fellBack + Math.floor((((performance.now() - started) / 1000) * 100) / 990);
+    expect(admitted, statuses.join(' ')).toBeGreaterThanOrEqual(6);
+    expect(admitted, statuses.join(' ')).toBeLessThanOrEqual(6 + slack);
   });
 
   it('Redis slow or down mid-run: the replica reserves locally, counted, and shares the limit again when Redis is back', async () => {
