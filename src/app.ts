@@ -33,6 +33,10 @@ import { LocalRateLimiter, type RateLimiter } from './tenancy/rate-limits.js';
 import { RedisRateLimiter } from './tenancy/redis-rate-limit.js';
 import { RedisTokenLimiter } from './tenancy/redis-token-limit.js';
 import { LocalTokenLimiter, type TokenLimiter } from './tenancy/token-limiter.js';
+import { Budgets } from './tenancy/budgets.js';
+import { LocalBudgetCounter, type BudgetCounter } from './tenancy/budget-counter.js';
+import { RedisBudgetCounter } from './tenancy/redis-budget-counter.js';
+import { createBudgetMetrics } from './observe/budget-metrics.js';
 import { ReadoutRunner, SERVING_READOUT_LIMITS, type ReadoutLimits } from './readout/runner.js';
 
 /**
@@ -80,6 +84,8 @@ export interface JunctionOptions {
   rateLimiter?: RateLimiter;
   /** The token limiter (tpm, SPEC §16); by default local, or shared through `redis`. */
   tokenLimiter?: TokenLimiter;
+  /** Spend budgets' counters (SPEC §16): local, or shared through `redis` (its key prefix, and how long a value read is used: default 50 ms). */
+  budgets?: { counter?: BudgetCounter; redisPrefix?: string; freshMs?: number };
   /** One log line per request (default off). */
   accessLog?: boolean;
   /** Extra data-plane routes (e.g. /metrics aggregated across --workers). */
@@ -102,6 +108,7 @@ export interface Junction {
   inject(req: InjectRequest): Promise<InjectResponse>;
   rateLimiter: RateLimiter;
   tokenLimiter: TokenLimiter;
+  budgets: Budgets;
   /** Present when started with `control`. */
   control?: StartedControl;
   /** Present when started with `grpc`. */
@@ -185,6 +192,35 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
             opts.log?.warn({ err: (err as Error).message }, 'redis token limit unavailable; using the local limit'),
           telemetry: observability.telemetry,
         }));
+  // Budgets count in Redis with serve --redis; a window's counter starts from the store's ledger (once control runs).
+  const onSeedError = (err: unknown) =>
+    logBackend().warn({ err: String(err) }, 'budget: the spend ledger could not be read; the window counts from 0');
+  const budgets = new Budgets({
+    counter:
+      opts.budgets?.counter ??
+      (opts.redis === undefined
+        ? new LocalBudgetCounter(undefined, onSeedError)
+        : new RedisBudgetCounter(opts.redis, {
+            prefix: opts.budgets?.redisPrefix,
+            freshMs: opts.budgets?.freshMs,
+            telemetry: observability.telemetry,
+            onSeedError,
+            onFallback: (err) =>
+              opts.log?.warn(
+                { err: (err as Error).message },
+                'redis budget counters unavailable; spend.onRedisDown applies',
+              ),
+          })),
+    spend: (q) =>
+      control === undefined ? Promise.resolve(undefined) : control.plane.store.sumSpend(q).then(([total]) => total),
+    telemetry: observability.telemetry,
+    metrics: observability.metrics === undefined ? undefined : createBudgetMetrics(observability.registry),
+    log: {
+      error: (o, m) => logBackend().error(o, m),
+      warn: (o, m) => logBackend().warn(o, m),
+      info: (o, m) => logBackend().info(o, m),
+    },
+  });
   // One teardown, in reverse order of start, for a failed start and for close().
   const release = async () => {
     await control?.close();
@@ -192,6 +228,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await runtime.close();
     await rateLimiter.close();
     await tokenLimiter.close();
+    await budgets.close();
     await observability.close();
     await feedbackLog?.close();
   };
@@ -229,7 +266,13 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     await release();
     throw err;
   }
-  const tenancy = createTenancy(() => runtime.current?.config, rateLimiter, observability.telemetry, tokenLimiter);
+  const tenancy = createTenancy(
+    () => runtime.current?.config,
+    rateLimiter,
+    observability.telemetry,
+    tokenLimiter,
+    budgets,
+  );
   const dataPlane: DataPlane = {
     runtime,
     version: packageVersion(),
@@ -238,8 +281,10 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     admitCaller: tenancy.admitCaller,
     bodies: bodyLimits(opts.server),
     // The cost first (SPEC §16): every observer after it reads `record.cost`.
-    observers: costFirst([...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? [])], (n) =>
-      routingOf(runtime, n),
+    // Budgets count after the spend ledger has seen the call.
+    observers: costFirst(
+      [...observability.observers, ...(opts.observers ?? []), ...(control?.observers ?? []), budgets.observe],
+      (n) => routingOf(runtime, n),
     ),
     decided: [...observability.decided, ...(control?.decided ?? [])],
     decisionLog: observability.decisionLog,
@@ -293,6 +338,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     inject: (req) => injectInto(server, req),
     rateLimiter,
     tokenLimiter,
+    budgets,
     control,
     grpc,
     async close() {

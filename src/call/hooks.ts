@@ -18,6 +18,8 @@ export interface Admission {
   overrideTargets?: ReadonlySet<string> | undefined;
   /** The token limit this call reserved from (tenancy/token-limits.ts), for faces that report it; also asks for its usage. */
   tokens?: TokenLimitState | undefined;
+  /** Budgets past their warnAt (tenancy/budgets.ts): the answer's x-junction-budget-warning. */
+  budgetWarning?: string | undefined;
 }
 
 /** What admission is told of a call beyond its headers: token limits read the body a face already holds. */

@@ -11,6 +11,7 @@ import { consoleRoutes } from './console-routes.js';
 import { experimentResultsRoute } from './experiment-results.js';
 import { spendRoutes } from './spend-routes.js';
 import { keysRoutes } from './keys-routes.js';
+import { budgetsRoutes } from './budgets-routes.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
 export type { AdminContext, AdminRoute };
@@ -181,4 +182,5 @@ export const adminRoutes: AdminRoute[] = [
   ...consoleRoutes,
   ...spendRoutes,
   ...keysRoutes,
+  ...budgetsRoutes,
 ];

@@ -245,6 +245,7 @@ export async function invokeExchange(
     const headers = decisionHeaders(record.requestId, outcome, routingReq.unit !== undefined);
     if (admission?.tokens !== undefined && ir.face.tokenLimitHeaders !== undefined)
       Object.assign(headers, ir.face.tokenLimitHeaders(admission.tokens));
+    if (admission?.budgetWarning !== undefined) headers['x-junction-budget-warning'] = admission.budgetWarning;
     req.reply(
       reply,
       headers,

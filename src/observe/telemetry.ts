@@ -6,7 +6,14 @@
 export type FallbackReason = 'error' | 'timeout' | 'unhealthy' | 'overloaded' | 'static';
 export type ShadowResult = 'sent' | 'dropped' | 'error' | 'agree' | 'disagree';
 export type RejectionReason =
-  'rate_limited' | 'token_limit_exceeded' | 'overloaded' | 'unauthorized' | 'forbidden' | 'payload_too_large' | 'shed';
+  | 'rate_limited'
+  | 'token_limit_exceeded'
+  | 'budget_exceeded'
+  | 'overloaded'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'payload_too_large'
+  | 'shed';
 
 export interface Telemetry {
   fallback(objective: string, from: string, to: string, reason: FallbackReason): void;

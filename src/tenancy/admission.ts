@@ -8,7 +8,8 @@
 // exposures, feedback, snapshot, explain, /metrics) by the same limits: the key,
 // one unit of rate (more for a batch's items, taken once they are counted) and
 // a concurrency slot held until the response closes. Token limits (tpm) are
-// reserved and settled in token-limits.ts.
+// reserved and settled in token-limits.ts; spend budgets are checked in
+// budgets.ts (and counted by its observer).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
@@ -30,6 +31,7 @@ import type { RateLimiter } from './rate-limits.js';
 import { burstOf } from './token-bucket.js';
 import { TokenLimits, type TokenReservation } from './token-limits.js';
 import { LocalTokenLimiter, type TokenLimiter } from './token-limiter.js';
+import type { BudgetCheck, Budgets } from './budgets.js';
 
 export type Admit = (
   req: { headers: IncomingHttpHeaders },
@@ -53,6 +55,7 @@ export function createTenancy(
   limiter: RateLimiter,
   telemetry: Telemetry = NO_TELEMETRY,
   tokenLimiter: TokenLimiter = new LocalTokenLimiter(),
+  budgets?: Budgets,
 ): Tenancy {
   const registry = new ClientRegistry();
   const tokens = new TokenLimits(tokenLimiter, telemetry);
@@ -110,7 +113,8 @@ export function createTenancy(
     }
     const reserve = () =>
       tokens.reserve({ name: client.name, tpm: client.config.rateLimit?.tpm }, o, req.headers, ask, record);
-    return admitClient(client, o, limiter, telemetry, reserve);
+    const checkBudgets = () => budgets?.check(config, client.name, o.name, o.interface === 'openai', record);
+    return admitClient(client, o, limiter, telemetry, reserve, checkBudgets);
   };
 
   const admitCaller: AdmitCaller = async (req, record) => {
@@ -195,8 +199,11 @@ async function admitClient(
   limiter: RateLimiter,
   telemetry: Telemetry,
   reserveTokens: () => Promise<TokenReservation> | undefined,
+  checkBudgets: () => BudgetCheck | Promise<BudgetCheck> | undefined,
 ): Promise<Admission> {
   await takeRate(client, 1, o.name, limiter, telemetry);
+  const checked = checkBudgets();
+  const budget = checked instanceof Promise ? await checked : checked; // no tick when the counters are known
   const reserved = await reserveTokens();
   let release: (() => void) | undefined;
   try {
@@ -212,6 +219,7 @@ async function admitClient(
       client: client.name,
       release,
       overrideTargets: scopeFor(client.overrides, o.interface),
+      budgetWarning: budget?.warning,
     },
     reserved,
   );
