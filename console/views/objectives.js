@@ -5,6 +5,7 @@ import { get } from '../api.js';
 import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
 import { ScopeNote } from './traffic.js';
 import { money, useSpend } from './spend.js';
+import { BudgetBadges } from './budgets.js';
 
 export const TRAFFIC_POLL_MS = 2000;
 
@@ -33,6 +34,7 @@ export function ObjectivesView() {
   );
   return html`
     <h1>Objectives <span class="muted">revision ${objectives.data.revision}</span></h1>
+    <${BudgetBadges} />
     <div class="toolbar">
       <label for="search">Search objectives</label>
       <input id="search" type="search" placeholder="name, model, experiment…" value=${q} onInput=${(e) => setQ(e.currentTarget.value)} />

@@ -6,6 +6,7 @@
 // rollout, explain a unit. Any console error in the page fails the test. Every
 // run takes the screenshots; `npm run screenshots` writes them to docs/console/
 // (a plain test run leaves the tree as it found it).
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -311,6 +312,68 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await expect.poll(() => row.locator('td.cost').textContent(), { timeout: 15_000 }).toBe(objectiveCost);
     expect(await page.getByRole('table', { name: 'Spend per target' }).textContent()).toContain('charlm@1');
     await shot('spend');
+  }, 60_000);
+
+  it('shows a badge for a budget past its warnAt, then used up (GET /admin/budgets)', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const before = (await (await fetch(`${j.control!.adminUrl}/admin/config`, { headers: auth })).json()) as {
+      config: Record<string, unknown> & { clients?: Record<string, unknown> };
+    };
+    const put = (config: unknown, message: string) =>
+      fetch(`${j.control!.adminUrl}/admin/config?message=${message}`, {
+        method: 'PUT',
+        headers: auth,
+        body: JSON.stringify(config),
+      });
+    const config = structuredClone(before.config);
+    // charlm is priced by the test above: one call's cost sets the budget, so the first call passes warnAt and the second the max.
+    config.clients = {
+      ...config.clients,
+      'console-team': {
+        keySha256: createHash('sha256').update('console-team-key').digest('hex'),
+        tags: { team: 'console' },
+      },
+    };
+    const budget = (max: number) => [{ tag: { team: 'console' }, per: 'month', max, unit: 'USD', warnAt: 0.5 }];
+    config.budgets = budget(1e6);
+    config.auth = { anonymous: true }; // the other tests call the data plane without a key
+    try {
+      expect((await put(config, 'budget')).status).toBe(200);
+      const chat = async () => {
+        const res = await fetch(`${j.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer console-team-key' },
+          body: JSON.stringify({ model: 'support-chat', max_tokens: 4, messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await chat()).toBe(200);
+      const listed = (await (await fetch(`${j.control!.adminUrl}/admin/budgets`, { headers: auth })).json()) as {
+        budgets: Array<{ name: string; used: number }>;
+      };
+      const one = listed.budgets.find((b) => b.name === 'tag:team=console:month:USD')!.used;
+      expect(one).toBeGreaterThan(0);
+      config.budgets = budget(Math.round(one * 1.5 * 100) / 100);
+      expect((await put(config, 'budget')).status).toBe(200);
+      await page.goto(ui('#/objectives'));
+      const badge = page.locator('.budgets [data-budget="tag:team=console:month:USD"]');
+      await expect.poll(() => badge.getAttribute('data-state'), { timeout: 15_000 }).toBe('warning');
+      expect((await badge.textContent())!.replace(/\s+/g, ' ').trim()).toMatch(
+        /^budget warning: tag:team=console:month:USD \d+\.\d{2}\/\d+\.\d{2} USD$/,
+      );
+      expect(await chat()).toBe(200);
+      expect(await chat()).toBe(429);
+      await page.reload();
+      await expect
+        .poll(() => page.locator('.budgets [data-budget="tag:team=console:month:USD"]').getAttribute('data-state'), {
+          timeout: 15_000,
+        })
+        .toBe('exceeded');
+      await shot('budgets');
+    } finally {
+      expect((await put(before.config, 'unbudget')).status).toBe(200);
+    }
   }, 60_000);
 
   it('asks for no token when the admin API runs with --insecure-admin; shows the replicas of a remote target', async () => {
