@@ -9,7 +9,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import type { BenchSection } from './report.js';
 import {
   compiled,
@@ -121,24 +120,9 @@ objectives:
   }
 }
 
-/**
- * bench/cache-junction.ts bundled with src/ into plain JavaScript, as compiled()
- * does, but directly under .cache/: Junction reads ../package.json next to its
- * entry module (src/app.ts), so the bundle must sit one level below the root.
- */
+/** bench/cache-junction.ts compiled directly under .cache/: Junction reads ../package.json next to its entry module (src/app.ts), so the bundle must sit one level below the root. */
 function junctionScript(): string {
-  const out = join(root, '.cache/bench-cache-junction.mjs');
-  buildSync({
-    entryPoints: [join(root, 'bench/cache-junction.ts')],
-    outfile: out,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-  });
-  return out;
+  return compiled(join(root, 'bench/cache-junction.ts'), '.cache');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -64,8 +64,8 @@ export function startJunctionServe(opts: {
  * .cache/ (gitignored; node_modules may be shared with other checkouts), where
  * its package imports still resolve from the project.
  */
-export function compiled(tsFile: string): string {
-  const dir = join(root, '.cache/bench');
+export function compiled(tsFile: string, outDir = '.cache/bench'): string {
+  const dir = join(root, outDir);
   mkdirSync(dir, { recursive: true });
   const out = join(dir, basename(tsFile).replace(/\.ts$/, '.mjs'));
   buildSync({
