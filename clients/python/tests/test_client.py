@@ -224,13 +224,14 @@ def test_exposures_reach_junction_in_batches(jc: JunctionClient, junction: Junct
 
 def test_feedback_by_request_id_and_by_unit(jc: JunctionClient, junction: Junction) -> None:
     log = junction.workdir / "feedback.jsonl"
+    read = lambda: [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []  # noqa: E731
+    before = len(read())  # other tests may have written feedback to the same log
     through = jc.invoke("ranking", json.loads((REPO / "examples/requests/continue-watching-ranking.json").read_text()), unit="fb-1")
     assert jc.feedback("click", 1, request_id=through.request_id) == {"accepted": 1, "written": 1}
     direct = jc.invoke("homepage", {}, unit="fb-2")
     jc.feedback("click", 2, request_id=direct.request_id)  # Junction never saw this id: sent by objective and unit
     jc.feedback("purchase", 9.5, objective="homepage", unit="fb-3")
-    read = lambda: [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []  # noqa: E731
-    assert wait_until(lambda: len(read()) >= 3, 5)  # the log is written behind the answer
+    assert wait_until(lambda: len(read()) >= before + 3, 5)  # the log is written behind the answer
     lines = read()
     assert {"requestId": through.request_id, "objective": None, "unit": None, "metric": "click", "value": 1}.items() <= lines[-3].items()
     assert {"requestId": None, "objective": "homepage", "unit": "fb-2", "metric": "click", "value": 2}.items() <= lines[-2].items()
