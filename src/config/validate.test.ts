@@ -42,6 +42,15 @@ describe('config validation', () => {
     expect(issues.some((i) => i.startsWith('objectives.cw.policy.replyTimeoutMs'))).toBe(true);
   });
 
+  it('refuses a tokens-per-minute limit on an objective that carries no tokens', () => {
+    expect(issuesOf({ models, objectives: { cw: { default: 'ranker@6', rateLimit: { tpm: 1000 } } } })).toEqual([
+      'objectives.cw.rateLimit.tpm: interface json carries no tokens: a tokens-per-minute limit applies to interface openai only; remove it',
+    ]);
+    expect(
+      issuesOf({ models, objectives: { chat: { interface: 'openai', default: 'chat@1', rateLimit: { tpm: 1000 } } } }),
+    ).toEqual([]);
+  });
+
   it('accepts the SPEC-shaped config and fills documented defaults', () => {
     const c = validateConfig({ models, objectives: { cw: { default: 'ranker@6' } } });
     expect(c.objectives.cw!.interface).toBe('json');

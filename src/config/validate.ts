@@ -62,6 +62,12 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     };
 
     checkTarget(o.default, at('default'));
+    // Tokens are counted on LLM calls only: a tpm elsewhere would limit nothing, silently.
+    if (o.rateLimit?.tpm !== undefined && o.interface !== 'openai')
+      add(
+        at('rateLimit', 'tpm'),
+        `interface ${o.interface} carries no tokens: a tokens-per-minute limit applies to interface openai only; remove it`,
+      );
     for (const [unit, ref] of Object.entries(o.pins)) {
       if (unit === '') add(at('pins'), 'a pin needs a non-empty unit id');
       checkTarget(ref, at('pins', unit));
