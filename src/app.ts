@@ -104,7 +104,7 @@ export interface Junction {
   server: Server;
   /** `http://host:port` of the data plane (`https://` with `server.tls`; '' when started with `listen: false`). */
   url: string;
-  /** One request through the data plane's own handler, without a socket (src/faces/inject.ts). */
+  /** One request through the data plane's own handler, without a socket (src/http/inject.ts). */
   inject(req: InjectRequest): Promise<InjectResponse>;
   rateLimiter: RateLimiter;
   tokenLimiter: TokenLimiter;

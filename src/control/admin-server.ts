@@ -1,7 +1,7 @@
 // The admin API server (SPEC §6, default port 8081): a separate port from the
 // data plane so it can be firewalled apart, on node:http like the data plane,
-// through the same router and request boundary (faces/route.ts,
-// faces/boundary.ts): nothing a request holds can throw past it.
+// through the same router and request boundary (http/router.ts,
+// http/boundary.ts): nothing a request holds can throw past it.
 // Errors are written by the one error writer, in Junction's shape.
 import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { JunctionError } from '../errors.js';

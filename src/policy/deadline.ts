@@ -2,7 +2,7 @@
 // `timeoutMs` until the reply starts and `replyTimeoutMs` for the whole
 // reply, each capped by the caller's x-deadline-ms. `budgets` fixes both as
 // absolute deadlines; the `deadline` policy enforces the first (504 on time
-// even if a backend ignores the abort), `guardReply` (faces/reply.ts) the second.
+// even if a backend ignores the abort), `guardReply` (http/reply.ts) the second.
 import { performance } from 'node:perf_hooks';
 import type { Policy, Reply } from '../call/types.js';
 import type { PolicyConfig } from '../config/schema.js';

@@ -160,7 +160,7 @@ export function createHttpBackend(
         body: hasBody ? (rewritten ?? call.body.open()) : null,
         signal: call.signal,
         headersTimeout: remaining,
-        // An idle backstop between body chunks; the whole reply's budget is faces/reply.ts's guard.
+        // An idle backstop between body chunks; the whole reply's budget is http/reply.ts's guard.
         bodyTimeout: Math.max(1, Math.floor(call.replyDeadline - now)),
       });
     } catch (err) {

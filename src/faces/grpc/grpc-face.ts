@@ -81,7 +81,7 @@ export interface GrpcFaceOptions {
   /** A connection must finish its TLS handshake and send the HTTP/2 preface within this (default 10 s). */
   handshakeTimeoutMs?: number;
   /**
-   * Open connections at most (faces/connections.ts: at the cap the oldest
+   * Open connections at most (http/connections.ts: at the cap the oldest
    * connection with no call open is shed; default from the file-descriptor limit).
    */
   maxConnections?: number;

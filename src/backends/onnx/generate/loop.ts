@@ -39,7 +39,7 @@ export interface Generation {
 /**
  * @param signal ends the loop: the caller gone, or either budget of the
  *   request (SPEC §3) run out — the same mechanism as for a remote backend's
- *   stream (faces/reply.ts cuts the reply and aborts the call), never a
+ *   stream (http/reply.ts cuts the reply and aborts the call), never a
  *   deadline of its own.
  */
 export function generate(
