@@ -50,29 +50,23 @@ function reply(query: Buffer, server: DnsServer, udp: boolean): Buffer {
   return Buffer.concat([header, question, ...(truncated ? [] : answers)]);
 }
 
-export async function startDnsServer(answer: string[]): Promise<DnsServer> {
-  const udp: Socket = createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = udp.address().port;
-  const tcp: Server = createServer((socket) => {
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
-        buffered = buffered.subarray(2 + msg.length);
-        server.queries++;
-        const out = reply(msg, server, false);
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(out.length);
-        socket.write(Buffer.concat([len, out]));
-      }
+/** Resolves when the socket is bound; rejects with the bind's error (EADDRINUSE) instead of its being thrown uncaught. */
+function bound(start: (done: () => void) => void, emitter: Server | Socket): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => reject(err);
+    emitter.once('error', failed);
+    start(() => {
+      emitter.off('error', failed);
+      resolve();
     });
-    socket.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+}
+
+export async function startDnsServer(answer: string[]): Promise<DnsServer> {
+  let udp: Socket;
+  let tcp: Server;
   const server: DnsServer = {
-    address: `127.0.0.1:${port}`,
+    address: '',
     answer,
     fail: false,
     queries: 0,
@@ -81,6 +75,37 @@ export async function startDnsServer(answer: string[]): Promise<DnsServer> {
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
+  // UDP and TCP on one port number, as a resolver expects. The UDP port is free, but another
+  // process may hold the same TCP port (test files run in parallel): on a clash, try again.
+  for (let attempt = 1; ; attempt++) {
+    udp = createSocket('udp4');
+    await bound((done) => udp.bind(0, '127.0.0.1', done), udp);
+    tcp = createServer((socket) => {
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+          const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+          buffered = buffered.subarray(2 + msg.length);
+          server.queries++;
+          const out = reply(msg, server, false);
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(out.length);
+          socket.write(Buffer.concat([len, out]));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    try {
+      const port = udp.address().port;
+      await bound((done) => tcp.listen(port, '127.0.0.1', done), tcp);
+      server.address = `127.0.0.1:${port}`;
+      break;
+    } catch (err) {
+      udp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
   udp.on('message', (msg, from) => {
     server.queries++;
     udp.send(reply(msg, server, true), from.port, from.address);
