@@ -28,7 +28,7 @@ import { ClientRegistry, type Client, type ClientIndex } from './clients.js';
 import { bearerKey, keyDigest } from './keys.js';
 import { scopeFor } from './override-scope.js';
 import type { RateLimiter } from './rate-limits.js';
-import { burstOf } from './token-bucket.js';
+import { burstOf, type RateLimit } from './token-bucket.js';
 import { TokenLimits, type TokenReservation } from './token-limits.js';
 import { LocalTokenLimiter, type TokenLimiter } from './token-limiter.js';
 import type { BudgetCheck, Budgets } from './budgets.js';
@@ -152,10 +152,9 @@ async function takeRate(
   /** The whole call's units (what it took before, and these): more than the burst never fits, whenever it is sent. */
   callUnits = units,
 ): Promise<void> {
-  const configured = client.config.rateLimit;
+  const limit = client.config.rateLimit;
   // A client limited by tokens per minute alone takes no request units (its tokens are reserved apart).
-  if (configured?.rps === undefined) return;
-  const limit = { rps: configured.rps, burst: configured.burst };
+  if (!hasRps(limit)) return;
   const never = callUnits > burstOf(limit);
   const d = never ? undefined : await limiter.take(client.name, limit, units);
   if (d?.allowed === true) return;
@@ -253,4 +252,9 @@ function refuse(
 ): JunctionError {
   if (objective !== '') telemetry.rejection(objective, client, code);
   return new JunctionError(code, message, { objective: objective === '' ? undefined : objective, retryAfterSeconds });
+}
+
+/** A client's rate limit that limits requests (the config's own object: no copy per call). */
+function hasRps(limit: { rps?: number | undefined; burst?: number | undefined } | undefined): limit is RateLimit {
+  return limit?.rps !== undefined;
 }
