@@ -36,6 +36,11 @@ interface ErrorShape {
   error?: { code?: string; message?: string; issues?: Array<{ path: string; message: string }> };
 }
 
+/** A config document sent as written (YAML or JSON text), so the revision keeps its comments and order. */
+export class ConfigText {
+  constructor(readonly text: string) {}
+}
+
 export async function adminCall<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
   let res;
   try {
@@ -44,9 +49,13 @@ export async function adminCall<T>(target: AdminTarget, method: string, path: st
       headers: {
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
         // The admin API refuses a change that is not JSON, body or not (a form from another page could send it).
-        ...(body !== undefined || method !== 'GET' ? { 'content-type': 'application/json' } : {}),
+        ...(body instanceof ConfigText
+          ? { 'content-type': 'application/yaml' } // JSON is YAML: the server parses either
+          : body !== undefined || method !== 'GET'
+            ? { 'content-type': 'application/json' }
+            : {}),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof ConfigText ? body.text : JSON.stringify(body),
       headersTimeout: 60_000,
       bodyTimeout: 60_000,
     });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfigText } from '../config/load.js';
-import { ADMIN_OPTIONS, adminCall, adminTarget, indent, printJson, whoAmI } from './admin-client.js';
+import { ADMIN_OPTIONS, adminCall, adminTarget, ConfigText, indent, printJson, whoAmI } from './admin-client.js';
 import { removedClientsWarning } from './keys.js';
 import { UserError } from './user-error.js';
 
@@ -17,7 +17,8 @@ interface DryRunAnswer {
   diff: string[];
 }
 
-function readSource(file: string | undefined, verb: string): unknown {
+/** The file's text, checked for syntax here so that an error is reported before anything is sent. */
+function readSource(file: string | undefined, verb: string): ConfigText {
   if (!file) throw new UserError(`name the config file: junction ${verb} FILE`);
   let text: string;
   try {
@@ -25,7 +26,8 @@ function readSource(file: string | undefined, verb: string): unknown {
   } catch (err) {
     throw new UserError(`cannot read ${file}: ${String((err as NodeJS.ErrnoException).code ?? err)}`);
   }
-  return parseConfigText(text, file); // a syntax error is reported here, before anything is sent
+  parseConfigText(text, file);
+  return new ConfigText(text);
 }
 
 export async function applyCommand(args: string[]): Promise<number> {

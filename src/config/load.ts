@@ -12,6 +12,8 @@ export interface LoadedConfig {
   config: Config;
   /** The raw document as the author wrote it (what a revision stores). */
   source: unknown;
+  /** The file's text (comments and order as written; a revision keeps it for editors). */
+  text: string;
   /** Relative paths in the config (model files) resolve against this folder. */
   baseDir: string;
 }
@@ -97,7 +99,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     );
   }
   const source = parseConfigText(text, file);
-  return { config: validateConfig(source, file), source, baseDir: dirname(resolve(file)) };
+  return { config: validateConfig(source, file), source, text, baseDir: dirname(resolve(file)) };
 }
 
 function zodIssue(issue: z.core.$ZodIssue): ConfigIssue {

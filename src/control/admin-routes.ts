@@ -21,14 +21,15 @@ import { applyRolloutAction, isRolloutAction, promotedBalance, type RolloutOptio
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
 
-/** The body as a config document: YAML or JSON (JSON is YAML). */
-async function readDocument(req: IncomingMessage, required: boolean): Promise<unknown> {
+/** The body as a config document (YAML or JSON: JSON is YAML), with the text it was parsed from. */
+async function readDocument(req: IncomingMessage, required: boolean): Promise<{ source: unknown; text: string }> {
   const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
   if (raw.length === 0) {
     if (required) throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
-    return undefined;
+    return { source: undefined, text: '' };
   }
-  return parseConfigText(raw.toString('utf8'), 'body'); // a ConfigError answers 400 with its issues (errors.ts)
+  const text = raw.toString('utf8');
+  return { source: parseConfigText(text, 'body'), text }; // a ConfigError answers 400 with its issues (errors.ts)
 }
 
 function author(ctx: AdminContext): string {
@@ -57,6 +58,8 @@ export const adminRoutes: AdminRoute[] = [
         createdAt: stored?.createdAt ?? null,
         message: stored?.message ?? null,
         config: live.meta.source,
+        /** The YAML or JSON as submitted (comments, order), when the revision came as text; else null. */
+        text: stored?.text ?? null,
       });
     },
   },
@@ -64,7 +67,7 @@ export const adminRoutes: AdminRoute[] = [
     method: 'PUT',
     pattern: '/admin/config',
     async handle(ctx) {
-      const source = await readDocument(ctx.req, true);
+      const { source, text } = await readDocument(ctx.req, true);
       if (ctx.query.get('dryRun') === 'true') {
         const { diff, revision } = await ctx.control.dryRun(source);
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
@@ -72,6 +75,7 @@ export const adminRoutes: AdminRoute[] = [
       }
       const result = await ctx.control.apply({
         source,
+        text,
         author: author(ctx),
         message: ctx.query.get('message') ?? '',
         onlyIfChanged: true,
@@ -101,7 +105,7 @@ export const adminRoutes: AdminRoute[] = [
     method: 'POST',
     pattern: '/admin/revisions/:n/rollback',
     async handle(ctx) {
-      const body = await readDocument(ctx.req, false);
+      const { source: body } = await readDocument(ctx.req, false);
       const message =
         isObject(body) && typeof body.message === 'string' ? body.message : (ctx.query.get('message') ?? undefined);
       writeJson(ctx.res, 200, await ctx.control.rollback(revisionParam(ctx), author(ctx), message));
@@ -150,7 +154,7 @@ export const adminRoutes: AdminRoute[] = [
           `unknown rollout action "${action}"; use start, pause, resume, promote or abort`,
         );
       }
-      const body = await readDocument(ctx.req, false);
+      const { source: body } = await readDocument(ctx.req, false);
       const opts: RolloutOptions = {};
       if (isObject(body)) {
         // A target, or { target, balance } (a balancer as the rollout's arm); validation judges either.

@@ -12,7 +12,14 @@ import { JunctionError } from '../errors.js';
 import type { Logger } from '../call/hooks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { configDiff } from './config-diff.js';
-import { canonicalJson, RevisionConflict, type RevisionDraft, type Store, type StoredRevision } from './store.js';
+import {
+  RevisionConflict,
+  sameRevision,
+  type RevisionDraft,
+  type RevisionNotes,
+  type Store,
+  type StoredRevision,
+} from './store.js';
 
 /** Tries of an edit whose revision other processes keep moving past (each try reads, validates and builds). */
 const EDIT_ATTEMPTS = 10;
@@ -35,6 +42,10 @@ export interface ChangeRequest {
   onlyIfChanged?: boolean;
   /** Seeding: no new revision when the store has one already (checked again in the store's transaction). */
   onlyIfEmpty?: boolean;
+  /** The text `source` was parsed from (YAML or JSON as submitted), kept in the revision for editors. */
+  text?: string;
+  /** Overridden safety checks to record in the revision (acknowledged experiments, a forced rollout's reason). */
+  notes?: RevisionNotes;
 }
 
 export interface ChangeResult {
@@ -124,7 +135,7 @@ export class ControlPlane {
     config: Config,
   ): Promise<ChangeResult> {
     const latest = await this.store.latest();
-    const same = latest !== undefined && canonicalJson(latest.source) === canonicalJson(change.source);
+    const same = latest !== undefined && sameRevision(latest.source, latest.text, change);
     if ((change.onlyIfChanged && same) || (change.onlyIfEmpty && latest !== undefined)) {
       await this.catchUp();
       return { revision: this.liveNumber, unchanged: true, diff: [] };
@@ -173,6 +184,7 @@ export class ControlPlane {
       source: target.source,
       author,
       message: message ?? `rollback to revision ${number}`,
+      ...(target.text !== undefined ? { text: target.text } : {}),
       onlyIfChanged: true,
     });
   }

@@ -59,4 +59,11 @@ export const MIGRATIONS: readonly Migration[] = [
       prompt BIGINT NOT NULL, completion BIGINT NOT NULL, cached BIGINT NOT NULL, requests BIGINT NOT NULL,
       estimated BIGINT NOT NULL, PRIMARY KEY (hour, client, objective, target, currency, tags))`,
   },
+  {
+    version: 5,
+    description: "revisions keep the submitted text (comments, order) and the author's notes (acknowledged, forced)",
+    sqlite: `ALTER TABLE revisions ADD COLUMN text TEXT;
+      ALTER TABLE revisions ADD COLUMN notes TEXT`,
+    postgres: `ALTER TABLE {schema}.revisions ADD COLUMN text TEXT, ADD COLUMN notes JSONB`,
+  },
 ];

@@ -12,11 +12,13 @@ import { postgresAddSpend, postgresSumSpend } from './spend-sql.js';
 import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
-  canonicalJson,
   GATE_STATS_TTL_MS,
+  hasNotes,
   RevisionConflict,
+  sameRevision,
   type GateArm,
   type RevisionDraft,
+  type RevisionNotes,
   type RevisionSummary,
   type Store,
   type StoredRevision,
@@ -31,6 +33,8 @@ interface Row {
   message: string;
   source_text?: string;
   diff: string;
+  text?: string | null;
+  notes?: RevisionNotes | null;
 }
 
 export interface PostgresStoreOptions {
@@ -139,7 +143,7 @@ export class PostgresStore implements Store {
 
   async list(limit: number): Promise<RevisionSummary[]> {
     const { rows } = await this.pool.query<Row>(
-      `SELECT number, author, created_at, message, diff FROM ${this.q}.revisions ORDER BY number DESC LIMIT $1`,
+      `SELECT number, author, created_at, message, diff, notes FROM ${this.q}.revisions ORDER BY number DESC LIMIT $1`,
       [limit],
     );
     return rows.map(summary);
@@ -149,14 +153,14 @@ export class PostgresStore implements Store {
     return this.tx(async (c) => {
       const prev = (await c.query<Row>(`SELECT * FROM ${this.q}.revisions ORDER BY number DESC LIMIT 1`)).rows[0];
       const prevSource: unknown = prev ? JSON.parse(prev.source_text!) : undefined;
-      if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+      if (draft.onlyIfChanged && prev && sameRevision(prevSource, prev.text, draft)) return undefined;
       if (draft.onlyIfEmpty && prev) return undefined;
       if (draft.ifLatest !== undefined && (prev?.number ?? 0) !== draft.ifLatest)
         throw new RevisionConflict(draft.ifLatest, prev?.number ?? 0);
       const text = JSON.stringify(draft.source);
       const { rows } = await c.query<Row>(
-        `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING *`,
+        `INSERT INTO ${this.q}.revisions (number, author, message, source, source_text, diff, text, notes)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8::jsonb) RETURNING *`,
         [
           (prev?.number ?? 0) + 1,
           draft.author,
@@ -164,6 +168,8 @@ export class PostgresStore implements Store {
           text,
           text,
           formatDiff(configDiff(prevSource, draft.source)),
+          draft.text ?? null,
+          hasNotes(draft.notes) ? JSON.stringify(draft.notes) : null,
         ],
       );
       await c.query('SELECT pg_notify($1, $2)', [this.channel, String(rows[0]!.number)]);
@@ -292,9 +298,12 @@ function summary(row: Row): RevisionSummary {
     createdAt: row.created_at.toISOString(),
     message: row.message,
     diff: row.diff,
+    ...(row.notes ? { notes: row.notes } : {}),
   };
 }
 
 function full(row: Row): StoredRevision {
-  return { ...summary(row), source: JSON.parse(row.source_text!) };
+  const r: StoredRevision = { ...summary(row), source: JSON.parse(row.source_text!) };
+  if (row.text != null) r.text = row.text;
+  return r;
 }

@@ -10,11 +10,13 @@ import { sqliteAddSpend, sqliteSumSpend } from './spend-sql.js';
 import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 import { encodeHistograms, sumRows, type ArmCounters } from './gate-stats.js';
 import {
-  canonicalJson,
   GATE_STATS_TTL_MS,
+  hasNotes,
   RevisionConflict,
+  sameRevision,
   type GateArm,
   type RevisionDraft,
+  type RevisionNotes,
   type RevisionSummary,
   type Store,
   type StoredRevision,
@@ -29,6 +31,8 @@ interface Row {
   message: string;
   source?: string;
   diff: string;
+  text?: string | null;
+  notes?: string | null;
 }
 
 export class SqliteStore implements Store {
@@ -89,7 +93,7 @@ export class SqliteStore implements Store {
 
   async list(limit: number): Promise<RevisionSummary[]> {
     const rows = this.db
-      .prepare('SELECT number, author, created_at, message, diff FROM revisions ORDER BY number DESC LIMIT ?')
+      .prepare('SELECT number, author, created_at, message, diff, notes FROM revisions ORDER BY number DESC LIMIT ?')
       .all(limit) as Row[];
     return rows.map(summary);
   }
@@ -99,7 +103,7 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const prev = this.db.prepare('SELECT * FROM revisions ORDER BY number DESC LIMIT 1').get() as Row | undefined;
         const prevSource: unknown = prev ? JSON.parse(prev.source!) : undefined;
-        if (draft.onlyIfChanged && prev && canonicalJson(prevSource) === canonicalJson(draft.source)) return undefined;
+        if (draft.onlyIfChanged && prev && sameRevision(prevSource, prev.text, draft)) return undefined;
         if (draft.onlyIfEmpty && prev) return undefined;
         if (draft.ifLatest !== undefined && (prev?.number ?? 0) !== draft.ifLatest)
           throw new RevisionConflict(draft.ifLatest, prev?.number ?? 0);
@@ -110,10 +114,12 @@ export class SqliteStore implements Store {
           message: draft.message,
           source: JSON.stringify(draft.source),
           diff: formatDiff(configDiff(prevSource, draft.source)),
+          text: draft.text ?? null,
+          notes: hasNotes(draft.notes) ? JSON.stringify(draft.notes) : null,
         };
         this.db
           .prepare(
-            'INSERT INTO revisions (number, author, created_at, message, source, diff) VALUES (@number, @author, @created_at, @message, @source, @diff)',
+            'INSERT INTO revisions (number, author, created_at, message, source, diff, text, notes) VALUES (@number, @author, @created_at, @message, @source, @diff, @text, @notes)',
           )
           .run(row);
         return full(row);
@@ -185,9 +191,19 @@ export class SqliteStore implements Store {
 }
 
 function summary(row: Row): RevisionSummary {
-  return { number: row.number, author: row.author, createdAt: row.created_at, message: row.message, diff: row.diff };
+  const s: RevisionSummary = {
+    number: row.number,
+    author: row.author,
+    createdAt: row.created_at,
+    message: row.message,
+    diff: row.diff,
+  };
+  if (row.notes) s.notes = JSON.parse(row.notes) as RevisionNotes;
+  return s;
 }
 
 function full(row: Row): StoredRevision {
-  return { ...summary(row), source: JSON.parse(row.source!) };
+  const r: StoredRevision = { ...summary(row), source: JSON.parse(row.source!) };
+  if (row.text != null) r.text = row.text;
+  return r;
 }

@@ -162,9 +162,10 @@ export async function startControl(
       begun = true;
       if (ctx.configFile !== undefined) {
         // Read again: the file may have changed since the caller validated it, and the store gets what is in it now.
-        const { source } = loadConfigFile(ctx.configFile);
+        const { source, text } = loadConfigFile(ctx.configFile);
         await seed(plane, ctx.log, opts.applyConfig === true, {
           source,
+          text,
           author: `file:${basename(ctx.configFile)}`,
           what: ctx.configFile,
         });
@@ -204,7 +205,7 @@ async function seed(
   plane: ControlPlane,
   log: Logger,
   apply: boolean,
-  given: { source: unknown; author: string; what: string },
+  given: { source: unknown; text?: string; author: string; what: string },
 ): Promise<void> {
   const latest = await plane.store.latest();
   if (latest !== undefined && !apply) {
@@ -222,6 +223,7 @@ async function seed(
   }
   const result = await plane.apply({
     source: given.source,
+    ...(given.text !== undefined ? { text: given.text } : {}),
     author: given.author,
     message:
       apply && latest !== undefined

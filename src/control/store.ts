@@ -12,17 +12,36 @@ export interface RevisionSummary {
   message: string;
   /** Readable change from the previous revision (config-diff.ts). */
   diff: string;
+  /** What the author vouched for when the change needed it; absent when nothing was. */
+  notes?: RevisionNotes;
+}
+
+/** Safety checks an author overrode, recorded in the revision so that anyone reading history sees it (SPEC §18). */
+export interface RevisionNotes {
+  /** Experiments this change was previewed to break (exposed units change cell), acknowledged by the author. */
+  acknowledged?: string[];
+  /** Why a refused change was forced (a rollout that reaches no units, or has no health gate). */
+  forced?: string;
 }
 
 export interface StoredRevision extends RevisionSummary {
   /** The config as its author wrote it (a plain JSON value). */
   source: unknown;
+  /**
+   * The text the author submitted (YAML or JSON, comments and key order as
+   * written), when the change came as text; absent for edits Junction made
+   * (rollout actions, keys) and for revisions stored before it was kept.
+   */
+  text?: string;
 }
 
 export interface RevisionDraft {
   author: string;
   message: string;
   source: unknown;
+  /** The submitted text `source` was parsed from, kept for editors (comments and order survive). */
+  text?: string;
+  notes?: RevisionNotes;
   /** Write nothing when the source equals the latest revision's (seeding, watch). */
   onlyIfChanged?: boolean;
   /** Write nothing when the store already has a revision (seeding from a config given at start). */
@@ -107,4 +126,18 @@ export function canonicalJson(value: unknown): string {
     for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
     return sorted;
   });
+}
+
+/** True when a draft's notes say anything (an empty list or blank reason is nothing to record). */
+export function hasNotes(notes: RevisionNotes | undefined): notes is RevisionNotes {
+  return notes !== undefined && ((notes.acknowledged?.length ?? 0) > 0 || (notes.forced ?? '').trim() !== '');
+}
+
+/**
+ * Whether a draft would store nothing new: the same meaning, and no new text
+ * (a comment-only edit of the submitted text is a change worth keeping).
+ */
+export function sameRevision(prevSource: unknown, prevText: string | null | undefined, draft: RevisionDraft): boolean {
+  if (canonicalJson(prevSource) !== canonicalJson(draft.source)) return false;
+  return draft.text === undefined || draft.text === (prevText ?? undefined);
 }

@@ -113,6 +113,8 @@ describe('admin API', () => {
       live: true,
       source: twoTargets(a.url, b.url, 'm@2'),
     });
+    // The editor gets back the document as it was sent, not a re-serialization.
+    expect((await call('GET', '/admin/config')).json.text).toBe(JSON.stringify(twoTargets(a.url, b.url, 'm@2')));
   });
 
   it('rollback N applies revision N as a new revision', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptyCounters } from '../../src/control/gate-stats.js';
+import { MIGRATIONS } from '../../src/control/migrations.js';
 import { PostgresStore } from '../../src/control/postgres-store.js';
 import { SqliteStore } from '../../src/control/sqlite-store.js';
 import type { Store } from '../../src/control/store.js';
@@ -49,6 +50,47 @@ const cfg = (d: string) => ({ objectives: { cw: { default: d } }, models: {} });
 
 for (const b of backends) {
   describe.skipIf(b.skip !== undefined)(`${b.name} store${b.skip ? ` (skipped: ${b.skip})` : ''}`, () => {
+    it('keeps the submitted text (comments, order) and the notes an author recorded; a comment-only edit is a revision', async () => {
+      const { store } = await b.open();
+      try {
+        const text = '# the ranking team owns this\nobjectives:\n  cw: { default: m@1 }\nmodels: {}\n';
+        const r1 = await store.append({
+          author: 'ana',
+          message: 'first',
+          source: cfg('m@1'),
+          text,
+          notes: { acknowledged: ['cw-42'], forced: 'canary on staff only' },
+        });
+        expect(r1).toMatchObject({ text, notes: { acknowledged: ['cw-42'], forced: 'canary on staff only' } });
+        expect(await store.get(1)).toMatchObject({ text, notes: { acknowledged: ['cw-42'] } });
+        expect((await store.list(5))[0]!.notes).toEqual({ acknowledged: ['cw-42'], forced: 'canary on staff only' });
+        // Same meaning, same text: nothing new. Same meaning, new comment: kept.
+        expect(
+          await store.append({ author: 'ana', message: 'again', source: cfg('m@1'), text, onlyIfChanged: true }),
+        ).toBeUndefined();
+        const r2 = await store.append({
+          author: 'ana',
+          message: 'comment',
+          source: cfg('m@1'),
+          text: text.replace('ranking', 'home'),
+          onlyIfChanged: true,
+        });
+        expect(r2).toMatchObject({ number: 2 });
+        expect(r2!.notes).toBeUndefined();
+        // An edit Junction made (no text) keeps none, and says nothing it was not told.
+        const r3 = await store.append({
+          author: 'controller',
+          message: 'step',
+          source: cfg('m@2'),
+          notes: { acknowledged: [] },
+        });
+        expect(r3!.text).toBeUndefined();
+        expect(r3!.notes).toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    });
+
     it('appends N+1 with author, message, source and diff; lists newest first', async () => {
       const { store } = await b.open();
       try {
@@ -117,7 +159,7 @@ for (const b of backends) {
         await again.close();
       }
       const versions = b.name === 'sqlite' ? await sqliteMigrations(place) : await postgresMigrations(place);
-      expect(versions).toEqual([1, 2, 3, 4]);
+      expect(versions).toEqual(MIGRATIONS.map((m) => m.version));
     });
 
     it('gate statistics: each replica replaces its own counters, reads sum them', async () => {
