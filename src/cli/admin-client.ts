@@ -41,11 +41,24 @@ export class ConfigText {
   constructor(readonly text: string) {}
 }
 
-export async function adminCall<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * The admin API refused who we are (401) or this request (403): retrying cannot help, so
+ * a command that follows the API (`export nginx --watch`) stops on it instead.
+ */
+export class AdminAuthError extends UserError {}
+
+export async function adminCall<T>(
+  target: AdminTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
   let res;
   try {
     res = await request(`${target.url}${path}`, {
       method: method as 'GET',
+      signal,
       headers: {
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
         // The admin API refuses a change that is not JSON, body or not (a form from another page could send it).
@@ -76,10 +89,16 @@ export async function adminCall<T>(target: AdminTarget, method: string, path: st
   if (res.statusCode < 400) return value as T;
   const e = (value as ErrorShape | undefined)?.error;
   if (res.statusCode === 401) {
-    throw new UserError(
+    throw new AdminAuthError(
       target.token
-        ? `the admin API at ${target.url} refused the token: set JUNCTION_ADMIN_TOKEN to the server's token`
-        : `the admin API at ${target.url} needs a token: set JUNCTION_ADMIN_TOKEN`,
+        ? `unauthorized (HTTP 401): the admin API at ${target.url} refused the token: set JUNCTION_ADMIN_TOKEN to the token the server was started with`
+        : `unauthorized (HTTP 401): the admin API at ${target.url} needs a token: set JUNCTION_ADMIN_TOKEN to the server's token`,
+    );
+  }
+  if (res.statusCode === 403) {
+    // The server's message names the fix (an --admin-allowed-host, the content type, the key's objectives).
+    throw new AdminAuthError(
+      `unauthorized (HTTP 403): the admin API at ${target.url} refused the request: ${e?.message ?? 'forbidden'}`,
     );
   }
   if (res.statusCode >= 500 && e?.code === 'internal') throw new Error(`admin API failed: ${e.message}`);

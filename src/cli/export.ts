@@ -1,16 +1,17 @@
 // `junction export nginx (--config FILE | --admin URL) --listen ADDR:PORT
 // --junction URL [--grpc-listen ADDR:PORT] [--out FILE] [--watch --reload CMD]`
 // (SPEC §10, §15: --grpc-listen adds the HTTP/2 listener for oip-grpc targets). With
-// --watch it follows revisions — the file's changes, or Junction's snapshot
-// long-poll for --admin — rewrites the file atomically when its text changes
-// and runs the reload command (e.g. "nginx -s reload").
+// --watch it follows revisions — the file's changes, or for --admin the admin
+// API's live revision (a long-poll with JUNCTION_ADMIN_TOKEN, the one credential
+// --admin needs) — rewrites the file atomically when its text changes and runs
+// the reload command (e.g. "nginx -s reload"). A refused token (401/403) ends
+// the command with exit 1 and the fix; an unreachable Junction is retried.
 import { exec } from 'node:child_process';
 import { readFileSync, renameSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { parseArgs, promisify } from 'node:util';
-import { request } from 'undici';
 import { loadConfigFile, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { adminCall, adminTarget } from './admin-client.js';
+import { AdminAuthError, adminCall, adminTarget, type AdminTarget } from './admin-client.js';
 import { nginxConfig } from './nginx-config.js';
 import { UserError } from './user-error.js';
 
@@ -18,6 +19,19 @@ interface Loaded {
   config: Config;
   source: string;
 }
+
+/** What `GET /admin/config` answers (the fields used here). */
+interface AdminConfig {
+  revision: number;
+  config: unknown;
+}
+
+/** How long one long-poll of the admin API is held: well under its 60 s request timeout. */
+const WAIT_SECONDS = 30;
+/** The least time between two polls when the server answers at once. */
+const MIN_POLL_MS = 1_000;
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
 
 const run = promisify(exec);
 
@@ -56,16 +70,11 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (values.reload !== undefined && !values.watch)
     throw new UserError('--reload runs on every revision: use it with --watch');
 
-  const load = async (): Promise<Loaded> => {
-    if (values.config !== undefined)
-      return { config: loadConfigFile(values.config).config, source: `file ${values.config}` };
-    const answer = await adminCall<{ revision: number; config: unknown }>(
-      adminTarget(values.admin),
-      'GET',
-      '/admin/config',
-    );
-    return { config: validateConfig(answer.config, 'admin config'), source: `revision ${Number(answer.revision)}` };
-  };
+  const admin = values.admin === undefined ? undefined : adminTarget(values.admin);
+  const fromAdmin = (answer: AdminConfig): Loaded => ({
+    config: validateConfig(answer.config, 'admin config'),
+    source: `revision ${Number(answer.revision)}`,
+  });
   const render = (l: Loaded) =>
     nginxConfig(l.config, {
       listen: values.listen!,
@@ -74,7 +83,9 @@ export async function exportCommand(args: string[]): Promise<number> {
       grpcListen: values['grpc-listen'],
     });
 
-  let text = render(await load());
+  let first: AdminConfig | undefined;
+  if (admin !== undefined) first = await adminCall<AdminConfig>(admin, 'GET', '/admin/config');
+  let text = render(first === undefined ? loadFile(values.config!) : fromAdmin(first));
   if (values.out === undefined) {
     process.stdout.write(text);
     return 0;
@@ -82,10 +93,10 @@ export async function exportCommand(args: string[]): Promise<number> {
   writeAtomically(values.out, text);
   if (!values.watch) return 0;
 
-  const update = async () => {
+  const update = async (load: () => Loaded) => {
     let next: string;
     try {
-      next = render(await load());
+      next = render(load());
     } catch (err) {
       process.stderr.write(`junction export: keeping ${values.out}: ${(err as Error).message.split('\n')[0]}\n`);
       return;
@@ -109,10 +120,23 @@ export async function exportCommand(args: string[]): Promise<number> {
     }
   };
   const stop = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
-  if (values.config !== undefined) await watchFileUntil(values.config, update, stop.signal);
-  else await followSnapshots(values.junction, update, stop.signal);
+  const onSignal = () => stop.abort();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onSignal);
+  try {
+    if (admin === undefined) {
+      const file = values.config!;
+      await watchFileUntil(file, () => update(() => loadFile(file)), stop.signal);
+    } else {
+      await followAdmin(admin, first!.revision, (answer) => update(() => fromAdmin(answer)), stop.signal);
+    }
+  } finally {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
+  }
   return 0;
+}
+
+function loadFile(file: string): Loaded {
+  return { config: loadConfigFile(file).config, source: `file ${file}` };
 }
 
 function firstLine(text: string): string {
@@ -149,34 +173,51 @@ async function watchFileUntil(file: string, update: () => Promise<void>, signal:
   await chain;
 }
 
-/** Long-polls Junction's snapshot (its ETag names the revision); every new revision re-renders. */
-async function followSnapshots(junction: string, update: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  const url = `${junction.replace(/\/+$/, '')}/v1/config/snapshot?wait=30`;
-  const key = process.env.JUNCTION_API_KEY;
-  let etag: string | undefined;
-  let delay = 250;
+/**
+ * Follows the admin API's live revision with the admin token (a long-poll: `GET /admin/config?after=N&wait=S`
+ * answers when a newer revision is live). Unreachable or failing: said, and retried with backoff. Refused
+ * (401/403): thrown, so the command exits 1 with the fix instead of retrying a credential that cannot work.
+ */
+async function followAdmin(
+  admin: AdminTarget,
+  revision: number,
+  update: (answer: AdminConfig) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  let delay = RETRY_FIRST_MS;
   while (!signal.aborted) {
+    const asked = Date.now();
     try {
-      const res = await request(url, {
-        headers: { ...(etag ? { 'if-none-match': etag } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        signal,
-        headersTimeout: 40_000,
-      });
-      await res.body.dump();
-      if (res.statusCode !== 200 && res.statusCode !== 304) throw new Error(`snapshot: HTTP ${res.statusCode}`);
-      delay = 250;
-      const next = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-      if (res.statusCode === 200 && next !== etag) {
-        etag = next;
-        await update(); // a no-op when the text is unchanged (e.g. the revision exported at start)
+      const path = `/admin/config?after=${revision}&wait=${WAIT_SECONDS}`;
+      const answer = await adminCall<AdminConfig>(admin, 'GET', path, undefined, signal);
+      delay = RETRY_FIRST_MS;
+      if (answer.revision !== revision) {
+        revision = answer.revision;
+        await update(answer); // a no-op when the text is unchanged
+      } else if (Date.now() - asked < MIN_POLL_MS) {
+        // An answer before any wait: a Junction that does not hold the call. Poll, but not in a loop.
+        await pause(MIN_POLL_MS, signal);
       }
     } catch (err) {
       if (signal.aborted) return;
+      if (err instanceof AdminAuthError) throw err;
       process.stderr.write(
-        `junction export: ${junction} unreachable (${(err as Error).message}); retrying in ${delay} ms\n`,
+        `junction export: ${admin.url} unreachable or failing (${(err as Error).message.split('\n')[0]}); retrying in ${delay} ms\n`,
       );
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 30_000);
+      await pause(delay, signal);
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
     }
   }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

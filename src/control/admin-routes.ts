@@ -20,6 +20,8 @@ import { applyRolloutAction, isRolloutAction, promotedBalance, type RolloutOptio
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
+/** Longest `GET /admin/config?wait=` holds: under the admin server's 60 s request timeout. */
+const MAX_CONFIG_WAIT_SECONDS = 55;
 
 /** The body as a config document (YAML or JSON: JSON is YAML), with the text it was parsed from. */
 async function readDocument(req: IncomingMessage, required: boolean): Promise<{ source: unknown; text: string }> {
@@ -48,7 +50,20 @@ export const adminRoutes: AdminRoute[] = [
   {
     method: 'GET',
     pattern: '/admin/config',
-    async handle({ control, res }) {
+    async handle({ control, res, query }) {
+      // `?after=N&wait=S`: held until a revision above N is live or S seconds pass, then the live one as
+      // usual (`junction export nginx --admin … --watch` follows revisions with the admin token alone).
+      const after = query.get('after');
+      if (after !== null) {
+        const n = Number(after);
+        const wait = Number(query.get('wait') ?? '0');
+        if (!Number.isInteger(n) || n < 0 || !Number.isFinite(wait) || wait < 0)
+          throw new JunctionError('invalid_request', 'after must be a revision number and wait a number of seconds');
+        const hangUp = new AbortController();
+        res.once('close', () => hangUp.abort());
+        await control.runtime.nextRevision(n, Math.min(wait, MAX_CONFIG_WAIT_SECONDS) * 1000, hangUp.signal);
+        if (res.destroyed) return;
+      }
       const live = control.runtime.current;
       if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
       const stored = await control.store.get(live.number);
