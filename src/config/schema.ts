@@ -650,6 +650,27 @@ export const Config = z.strictObject({
         ),
     })
     .default({ onRedisDown: 'open' }),
+  decisionLog: z
+    .strictObject({
+      context: z
+        .strictObject({
+          keep: z
+            .union([z.literal('all'), z.array(z.string())])
+            .default([])
+            .describe(
+              "Context keys logged besides those the objective's rules and experiments read (always logged, so a preview can replay them), or `all`.",
+            ),
+          never: z
+            .array(z.string())
+            .default([])
+            .describe('Context keys never logged, whoever reads them (personal data): wins over keep and the rules.'),
+        })
+        .default({ keep: [], never: [] }),
+    })
+    .optional()
+    .describe(
+      "Which x-context-* keys the decision log writes (SPEC §18). Default: only the keys the objective's rules and experiments read.",
+    ),
   auth: z
     .strictObject({
       anonymous: z
@@ -710,6 +731,7 @@ export type PriceConfig = z.output<typeof Price>;
 export type BudgetConfig = z.output<typeof Budget>;
 export type TagBudgetConfig = z.output<typeof TagBudget>;
 export type CacheConfig = NonNullable<ObjectiveConfig['cache']>;
+export type DecisionLogConfig = NonNullable<Config['decisionLog']>;
 
 /** Whether Intl knows the zone (budgets' calendar windows are computed in it). */
 function validTimeZone(zone: string): boolean {

@@ -21,6 +21,7 @@ import { createWriteStream, fstatSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { DecisionVia, Observer, RequestRecord, ShadowNote } from './record.js';
+import { ContextFilters, contextJson, type ContextFilter, type LoggedRevision } from './decision-context.js';
 import { IsoTime } from './iso-time.js';
 import { LineBatch } from './line-batch.js';
 import { millis3 } from './millis.js';
@@ -99,6 +100,8 @@ export interface DecisionLogOptions {
   onFull?: (maxFileBytes: number) => void;
   /** Counts dropped records (the Junction's sink). */
   telemetry?: Telemetry;
+  /** The live revision, whose `decisionLog.context` says which context keys are written; all of them without it. */
+  revision?: () => LoggedRevision | undefined;
 }
 
 /** Lines gather this long before one write, unless FLUSH_BYTES are waiting first. */
@@ -122,7 +125,7 @@ export class DecisionLog {
   private readonly random: () => number;
   private readonly maxBufferBytes: number;
   private readonly idle: Array<() => void> = [];
-  private readonly lines = new DecisionLines();
+  private readonly lines: DecisionLines;
   /** The file's bytes: what it held when opened plus every line accepted since. */
   private fileBytes: number;
   private readonly maxFileBytes: number;
@@ -134,6 +137,7 @@ export class DecisionLog {
     this.maxBufferBytes = opts.maxBufferBytes ?? 8 * 1024 * 1024;
     this.fileBytes = opts.fileBytes ?? 0;
     this.maxFileBytes = opts.maxFileBytes ?? Infinity;
+    this.lines = new DecisionLines(opts.revision && new ContextFilters(opts.revision).of);
     this.sink.on('error', (err) => {
       // A dead sink (disk full, closed pipe) must not take requests down: drop from now on.
       if (!this.broken) opts.onSinkError?.(err);
@@ -335,6 +339,9 @@ export class DecisionLines {
   private readonly clock = new IsoTime();
   private readonly outcomes = new WeakMap<Outcome, string>();
 
+  /** `contextOf`: the objective's context filter (decision-context.ts); every key is written without it. */
+  constructor(private readonly contextOf?: (objective: string) => ContextFilter | undefined) {}
+
   line(r: RequestRecord): string {
     const o = r.outcome;
     let decided = o === undefined ? NO_OUTCOME : this.outcomes.get(o);
@@ -348,7 +355,7 @@ export class DecisionLines {
     return (
       `{"time":"${this.clock.format(performance.timeOrigin + r.start)}","requestId":${quote(r.requestId)}` +
       `,"via":"${r.via}","objective":${quote(r.objective!)},"unit":${quoteOrNull(r.unit)}` +
-      `,"context":${context === undefined || isEmpty(context) ? '{}' : JSON.stringify(context)},${decided}` +
+      `,"context":${context === undefined || isEmpty(context) ? '{}' : contextJson(context, this.contextOf?.(r.objective!))},${decided}` +
       `,"client":${quoteOrNull(r.client)},"trafficClass":${quote(r.trafficClass)},"status":${r.status}` +
       `,"error":${quoteOrNull(r.errorCode)},"latencyMs":${r.via !== 'invoke' ? 'null' : millis3(r.end - r.start)}` +
       `,"ttftMs":${r.via !== 'invoke' || r.firstByte === undefined ? 'null' : millis3(r.firstByte - r.start)}` +
@@ -421,7 +428,7 @@ export function openDecisionLog(
   where: string,
   opts: Pick<
     DecisionLogOptions,
-    'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry' | 'maxFileBytes' | 'onFull' | 'maxBufferBytes'
+    'sampleRate' | 'onSinkError' | 'sinkName' | 'telemetry' | 'maxFileBytes' | 'onFull' | 'maxBufferBytes' | 'revision'
   >,
 ): DecisionLog {
   if (where === '-') return new DecisionLog({ ...opts, sink: process.stdout });

@@ -104,6 +104,7 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
           'decision log reached --log-max-bytes: lines that would pass it are dropped (counted), exposures refused (503)',
         ),
       telemetry,
+      revision: () => watched?.current,
     }));
     observers.push(log.observer);
     decided.push(log.observer);

@@ -1,0 +1,39 @@
+// POST /admin/config/preview (SPEC §18): the proposed config as the body (YAML
+// or JSON, as PUT /admin/config takes it); `?window=15m` or `?sample=N` picks
+// the logged decisions replayed, `?revision=N` the revision compared against
+// (default: the live one). A config that does not validate gets PUT's 400 and
+// its issues. Changes nothing.
+import { RequestBody } from '../call/body.js';
+import { parseConfigText } from '../config/load.js';
+import { JunctionError } from '../errors.js';
+import { writeJson } from '../http/reply.js';
+import type { AdminContext, AdminRoute } from './admin-route.js';
+import { previewChange, type PreviewParams } from './preview-run.js';
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/** The preview parameters of a request's query (PUT /admin/config reads `window` and `sample` too). */
+export function previewParams(query: URLSearchParams): PreviewParams {
+  return {
+    window: query.get('window') ?? undefined,
+    sample: query.get('sample') ?? undefined,
+    revision: query.get('revision') ?? undefined,
+  };
+}
+
+/** The decision-log files this process writes (and the rotation keeps), for a preview to replay. */
+export function decisionLogs(ctx: Pick<AdminContext, 'readouts'>): readonly string[] {
+  return ctx.readouts?.decisions ?? [];
+}
+
+export const previewRoute: AdminRoute = {
+  method: 'POST',
+  pattern: '/admin/config/preview',
+  async handle(ctx) {
+    const raw = await RequestBody.streaming(ctx.req, MAX_CONFIG_BYTES).readAll();
+    if (raw.length === 0)
+      throw new JunctionError('invalid_request', 'send the proposed config as the request body (YAML or JSON)');
+    const source = parseConfigText(raw.toString('utf8'), 'body');
+    writeJson(ctx.res, 200, await previewChange(ctx.control, decisionLogs(ctx), source, previewParams(ctx.query)));
+  },
+};
