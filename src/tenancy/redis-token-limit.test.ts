@@ -55,6 +55,32 @@ describe.skipIf(!available)(redisSuite(available, 'Redis token limit (GCRA over 
     expect(empty.retryAfterSeconds).toBeLessThanOrEqual(0.1); // empty, not in debt: one token is 0.1 s away
   });
 
+  it('a busy limit is answered from leases without a round trip; replicas together never pass the limit, and closing gives leases back', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const [a, b] = [await limiter(prefix), await limiter(prefix)];
+    const busy: TokenLimit = { key: 'c:busy', tpm: 200_000 }; // leases of 10,000: ten calls of 1,000
+    expect(await a.reserve([busy], 1000)).toMatchObject({ allowed: true, where: 'redis' });
+    await expect.poll(() => a.leased(busy.key)).toBe(10_000);
+    const leased = a.reserve([busy], 1000);
+    expect(leased).not.toBeInstanceOf(Promise); // answered in this turn: no Redis round trip
+    expect(leased).toMatchObject({ allowed: true, where: 'lease' });
+    let admitted = 2000;
+    for (let refusedBoth = false; !refusedBoth;) {
+      const [x, y] = await Promise.all([a.reserve([busy], 1000), b.reserve([busy], 1000)]);
+      admitted += (x.allowed ? 1000 : 0) + (y.allowed ? 1000 : 0);
+      refusedBoth = !x.allowed && !y.allowed && x.where === 'redis' && y.where === 'redis';
+    }
+    // Every admitted token was reserved in Redis (the limit refills ~3,333 a second while this runs).
+    expect(admitted).toBeLessThanOrEqual(busy.tpm + 10_000);
+    expect(admitted).toBeGreaterThanOrEqual(busy.tpm - 2 * 20_000); // at most two leases' worth held back
+    const held = a.leased(busy.key) + b.leased(busy.key);
+    await a.close();
+    await b.close();
+    const c = await limiter(prefix);
+    const after = await c.reserve([busy], 0);
+    expect(remainingOf(busy, after.backlogs[0]!)).toBeGreaterThanOrEqual(held); // what leases held came back
+  });
+
   it('reserves locally, counted, when Redis is unreachable', async () => {
     const down = new RedisTokenLimiter('redis://127.0.0.1:1', { timeoutMs: 50 });
     limiters.push(down);

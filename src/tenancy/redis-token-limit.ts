@@ -2,8 +2,10 @@
 // kept in Redis, one TAT per limit (`c:<client>`, `o:<objective>`), reserved
 // and settled by two Lua scripts that run atomically on Redis's clock, so
 // replicas need no clock agreement and two racing replicas cannot both take
-// the last tokens. One round trip to reserve; settling is sent and not waited
-// for (the reply has gone by then).
+// the last tokens. Busy limits are answered from leases (token-lease.ts):
+// tokens reserved in Redis ahead of the calls, so most admissions make no
+// round trip; a call a lease cannot cover makes one, as does a limit too small
+// to lease. Settling goes into the lease, or is sent and not waited for.
 //
 // When Redis cannot answer within the timeout (down, slow, unreachable), the
 // replica reserves from its local limiter instead and counts it
@@ -13,6 +15,8 @@
 // does not take is counted and dropped: the reservation stays as made.
 import { Redis } from 'ioredis';
 import { NO_TELEMETRY, type Telemetry } from '../observe/telemetry.js';
+import { performance } from 'node:perf_hooks';
+import { LEASE_FLUSH_MS, TokenLeases } from './token-lease.js';
 import { LocalTokenLimiter, type TokenDecision, type TokenLimit, type TokenLimiter } from './token-limiter.js';
 
 // KEYS: one per limit; ARGV[1] tokens; ARGV[1 + i] the tpm of KEYS[i]. All or
@@ -79,6 +83,8 @@ export interface RedisTokenLimiterOptions {
   onFallback?: (err: unknown) => void;
   /** Counts each reservation made locally, and each settlement lost, because Redis did not answer. */
   telemetry?: Telemetry;
+  /** The clock leases expire on (µs); injected by tests. */
+  now?: () => number;
 }
 
 /** The sink label of what this limiter counts in junction_dropped_total. */
@@ -94,6 +100,8 @@ export class RedisTokenLimiter implements TokenLimiter {
   private readonly local = new LocalTokenLimiter();
   private readonly prefix: string;
   private readonly telemetry: Telemetry;
+  private readonly leases: TokenLeases;
+  private readonly flushTimer: NodeJS.Timeout;
 
   constructor(
     url: string,
@@ -111,6 +119,15 @@ export class RedisTokenLimiter implements TokenLimiter {
     this.redis.on('error', () => undefined); // reconnects on its own; failures are counted per request
     this.redis.defineCommand('junctionTpmReserve', { lua: RESERVE });
     this.redis.defineCommand('junctionTpmSettle', { lua: SETTLE });
+    this.leases = new TokenLeases(
+      {
+        reserve: (limits, tokens) => this.reserveInRedis(limits, tokens),
+        settle: (limits, delta) => this.settleInRedis(limits, delta),
+      },
+      opts.now ?? (() => performance.now() * 1000),
+    );
+    this.flushTimer = setInterval(() => this.leases.flush(), LEASE_FLUSH_MS);
+    this.flushTimer.unref();
   }
 
   /** Resolves once connected (tests, and `serve` startup diagnostics). */
@@ -122,21 +139,27 @@ export class RedisTokenLimiter implements TokenLimiter {
     });
   }
 
-  async reserve(limits: readonly TokenLimit[], tokens: number): Promise<TokenDecision> {
+  /** From a lease when one covers the call (no round trip), else from Redis. */
+  reserve(limits: readonly TokenLimit[], tokens: number): TokenDecision | Promise<TokenDecision> {
+    return this.leases.take(limits, tokens) ?? this.reserveShared(limits, tokens);
+  }
+
+  /** Held in leases for a limit now (tests). */
+  leased(key: string): number {
+    return this.leases.held(key);
+  }
+
+  /** Retires expired leases and returns excess now, as the timer does (tests). */
+  flushLeases(): void {
+    this.leases.flush();
+  }
+
+  private async reserveShared(limits: readonly TokenLimit[], tokens: number): Promise<TokenDecision> {
     try {
-      const out = await (this.redis as unknown as Scripts).junctionTpmReserve(
-        limits.length,
-        ...limits.map((l) => this.prefix + l.key),
-        tokens,
-        ...limits.map((l) => l.tpm),
-      );
+      const d = await this.reserveInRedis(limits, tokens);
       this.degraded = false;
-      return {
-        allowed: out[0] === 1,
-        retryAfterSeconds: Number(out[1]) / 1e6,
-        backlogs: out.slice(2).map(Number),
-        where: 'redis',
-      };
+      this.leases.admittedShared(limits, tokens, d);
+      return d;
     } catch (err) {
       this.fallbacks++;
       this.telemetry.dropped(TOKEN_LIMIT_REDIS);
@@ -148,6 +171,25 @@ export class RedisTokenLimiter implements TokenLimiter {
 
   settle(limits: readonly TokenLimit[], delta: number, where: TokenDecision['where']): void {
     if (where === 'local') return this.local.settle(limits, delta);
+    this.leases.settle(limits, delta);
+  }
+
+  private async reserveInRedis(limits: readonly TokenLimit[], tokens: number): Promise<TokenDecision> {
+    const out = await (this.redis as unknown as Scripts).junctionTpmReserve(
+      limits.length,
+      ...limits.map((l) => this.prefix + l.key),
+      tokens,
+      ...limits.map((l) => l.tpm),
+    );
+    return {
+      allowed: out[0] === 1,
+      retryAfterSeconds: Number(out[1]) / 1e6,
+      backlogs: out.slice(2).map(Number),
+      where: 'redis',
+    };
+  }
+
+  private settleInRedis(limits: readonly TokenLimit[], delta: number): void {
     (this.redis as unknown as Scripts)
       .junctionTpmSettle(limits.length, ...limits.map((l) => this.prefix + l.key), delta, ...limits.map((l) => l.tpm))
       .catch(() => {
@@ -157,6 +199,9 @@ export class RedisTokenLimiter implements TokenLimiter {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    this.leases.retireAll(); // what leases hold goes back, if Redis takes it before the connection closes
+    if (this.redis.status === 'ready') await this.redis.ping().catch(() => undefined);
     this.redis.disconnect();
     await this.local.close();
   }

@@ -26,8 +26,8 @@ export interface TokenDecision {
   retryAfterSeconds: number;
   /** Per limit, in the order given: µs until it is whole again, after the decision (a refusal changes nothing). */
   backlogs: readonly number[];
-  /** Where the reservation was made: its settlement goes there. */
-  where: 'redis' | 'local';
+  /** Where the reservation was made (the shared limit, a lease taken from it, or this process alone): its settlement goes there. */
+  where: 'redis' | 'lease' | 'local';
 }
 
 export interface TokenLimiter {
