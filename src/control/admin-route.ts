@@ -6,12 +6,13 @@ import type { Params } from '../http/router.js';
 import type { ControlPlane } from './control-plane.js';
 import type { ReadoutRunner } from '../readout/runner.js';
 import type { RolloutController } from './rollout-controller.js';
-import type { TrafficStats } from './traffic-stats.js';
+import type { FleetTraffic } from './fleet-traffic.js';
 
 export interface AdminContext {
   control: ControlPlane;
   controller: RolloutController | undefined;
-  traffic?: TrafficStats | undefined;
+  /** This process's traffic and the fleet's (GET /admin/traffic). */
+  traffic?: FleetTraffic | undefined;
   /** The logs experiment readouts read. */
   readouts?: ReadoutLogs | undefined;
   /** This process's spend ledger: flushed before GET /admin/spend reads the store. */

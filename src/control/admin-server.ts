@@ -17,7 +17,7 @@ import { adminRoutes, type AdminRoute } from './admin-routes.js';
 import { consoleFiles } from './console-files.js';
 import type { ControlPlane } from './control-plane.js';
 import type { RolloutController } from './rollout-controller.js';
-import type { TrafficStats } from './traffic-stats.js';
+import type { FleetTraffic } from './fleet-traffic.js';
 import type { ReadoutLogs } from './experiment-results.js';
 
 export interface AdminServerOptions {
@@ -25,7 +25,7 @@ export interface AdminServerOptions {
   auth: AdminAuth;
   log: Logger;
   controller?: RolloutController;
-  traffic?: TrafficStats;
+  traffic?: FleetTraffic;
   readouts?: ReadoutLogs | undefined;
   /** This process's spend ledger (GET /admin/spend flushes it first). */
   spend?: { flush(): Promise<void> } | undefined;

@@ -78,7 +78,9 @@ export const consoleRoutes: AdminRoute[] = [
       if (!(minutes > 0 && minutes <= 5))
         throw new JunctionError('invalid_request', `minutes must be in (0, 5] (got "${ctx.query.get('minutes')}")`);
       const live = ctx.control.runtime.current;
-      writeJson(ctx.res, 200, { revision: live?.number ?? 0, ...ctx.traffic.snapshot(live?.config, minutes) });
+      // The fleet's sum (SPEC §19): this process's slots and every reporting process's, with who reports.
+      const snapshot = await ctx.traffic.snapshot(live?.config, minutes);
+      writeJson(ctx.res, 200, { revision: live?.number ?? 0, ...snapshot });
     },
   },
   {

@@ -66,4 +66,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE revisions ADD COLUMN notes TEXT`,
     postgres: `ALTER TABLE {schema}.revisions ADD COLUMN text TEXT, ADD COLUMN notes JSONB`,
   },
+  {
+    version: 6,
+    description: "the fleet's traffic: each process's 10-second slots and its heartbeat (fleet-traffic-sql.ts)",
+    sqlite: `CREATE TABLE fleet_processes (process TEXT PRIMARY KEY, started_at INTEGER NOT NULL, seq INTEGER NOT NULL,
+        skew_ms INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+      CREATE TABLE fleet_traffic (process TEXT NOT NULL, slot INTEGER NOT NULL, objective TEXT NOT NULL,
+        target TEXT NOT NULL, experiment TEXT NOT NULL, cell TEXT NOT NULL, currency TEXT NOT NULL, seq INTEGER NOT NULL,
+        requests INTEGER NOT NULL, errors INTEGER NOT NULL, fallbacks INTEGER NOT NULL, decided INTEGER NOT NULL,
+        latency TEXT NOT NULL, ttft TEXT NOT NULL, prompt INTEGER NOT NULL, completion INTEGER NOT NULL, cost REAL NOT NULL,
+        PRIMARY KEY (process, slot, objective, target, experiment, cell, currency));
+      CREATE INDEX fleet_traffic_slot ON fleet_traffic (slot)`,
+    postgres: `CREATE TABLE {schema}.fleet_processes (process TEXT PRIMARY KEY, started_at BIGINT NOT NULL,
+        seq BIGINT NOT NULL, skew_ms BIGINT NOT NULL, last_seen TIMESTAMPTZ NOT NULL DEFAULT now());
+      CREATE TABLE {schema}.fleet_traffic (process TEXT NOT NULL, slot BIGINT NOT NULL, objective TEXT NOT NULL,
+        target TEXT NOT NULL, experiment TEXT NOT NULL, cell TEXT NOT NULL, currency TEXT NOT NULL, seq BIGINT NOT NULL,
+        requests BIGINT NOT NULL, errors BIGINT NOT NULL, fallbacks BIGINT NOT NULL, decided BIGINT NOT NULL,
+        latency TEXT NOT NULL, ttft TEXT NOT NULL, prompt BIGINT NOT NULL, completion BIGINT NOT NULL,
+        cost DOUBLE PRECISION NOT NULL, PRIMARY KEY (process, slot, objective, target, experiment, cell, currency));
+      CREATE INDEX fleet_traffic_slot ON {schema}.fleet_traffic (slot)`,
+  },
 ];

@@ -7,6 +7,13 @@
 // can hold several independent Junction installations (or test runs).
 import pg from 'pg';
 import { configDiff, formatDiff } from './config-diff.js';
+import {
+  postgresFleetProcesses,
+  postgresPruneTraffic,
+  postgresPublishTraffic,
+  postgresTrafficRows,
+} from './fleet-traffic-sql.js';
+import type { FleetProcess, TrafficPublish, TrafficRow } from './fleet-traffic-types.js';
 import { MIGRATIONS } from './migrations.js';
 import { postgresAddSpend, postgresSumSpend } from './spend-sql.js';
 import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
@@ -244,6 +251,22 @@ export class PostgresStore implements Store {
 
   sumSpend(query: SpendQuery): Promise<SpendTotal[]> {
     return postgresSumSpend(this.pool, this.q, query);
+  }
+
+  publishTraffic(p: TrafficPublish): Promise<{ skewMs: number }> {
+    return postgresPublishTraffic(this.pool, this.q, p);
+  }
+
+  fleetProcesses(withinMs: number): Promise<FleetProcess[]> {
+    return postgresFleetProcesses(this.pool, this.q, withinMs);
+  }
+
+  trafficRows(processes: readonly string[], first: number, last: number): Promise<TrafficRow[]> {
+    return postgresTrafficRows(this.pool, this.q, processes, first, last);
+  }
+
+  pruneTraffic(beforeSlot: number, processTtlMs: number): Promise<void> {
+    return postgresPruneTraffic(this.pool, this.q, beforeSlot, processTtlMs);
   }
 
   subscribe(onChange: () => void): void {

@@ -5,6 +5,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { configDiff, formatDiff } from './config-diff.js';
+import {
+  sqliteFleetProcesses,
+  sqlitePruneTraffic,
+  sqlitePublishTraffic,
+  sqliteTrafficRows,
+} from './fleet-traffic-sql.js';
+import type { FleetProcess, TrafficPublish, TrafficRow } from './fleet-traffic-types.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqliteAddSpend, sqliteSumSpend } from './spend-sql.js';
 import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
@@ -179,6 +186,22 @@ export class SqliteStore implements Store {
 
   async sumSpend(query: SpendQuery): Promise<SpendTotal[]> {
     return sqliteSumSpend(this.db, query);
+  }
+
+  async publishTraffic(p: TrafficPublish): Promise<{ skewMs: number }> {
+    return sqlitePublishTraffic(this.db, p);
+  }
+
+  async fleetProcesses(withinMs: number): Promise<FleetProcess[]> {
+    return sqliteFleetProcesses(this.db, withinMs);
+  }
+
+  async trafficRows(processes: readonly string[], first: number, last: number): Promise<TrafficRow[]> {
+    return sqliteTrafficRows(this.db, processes, first, last);
+  }
+
+  async pruneTraffic(beforeSlot: number, processTtlMs: number): Promise<void> {
+    sqlitePruneTraffic(this.db, beforeSlot, processTtlMs);
   }
 
   subscribe(): void {

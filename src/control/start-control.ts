@@ -28,6 +28,7 @@ import { canonicalJson, type Store } from './store.js';
 import { openStore } from './open-store.js';
 import { RolloutController, type RolloutControllerOptions } from './rollout-controller.js';
 import { TrafficStats } from './traffic-stats.js';
+import { FleetTraffic, type FleetTrafficOptions } from './fleet-traffic.js';
 import { SpendLedger } from './spend-ledger.js';
 import { tagsJson } from './spend-types.js';
 import type { ReadoutLogs } from './experiment-results.js';
@@ -65,6 +66,8 @@ export interface ControlOptions {
   rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log' | 'liveCounts'>;
   /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
   readouts?: ReadoutLogs;
+  /** How often this process publishes its traffic, and when another is stale (fleet-traffic.ts; tests shorten them). */
+  fleet?: Pick<FleetTrafficOptions, 'publishMs' | 'staleMs' | 'maxSkewMs'>;
   /** Told of each watch outcome (tests wait on it). */
   onWatch?: (o: WatchOutcome) => void;
 }
@@ -79,6 +82,8 @@ export interface StartedControl {
   replySampler?: ReplySampler | undefined;
   /** This process's share of the spend ledger, flushed to the store (GET /admin/spend, budgets). */
   spend: SpendLedger;
+  /** This process's traffic, published to the store from `begin` on; GET /admin/traffic sums the fleet's. */
+  fleet: FleetTraffic;
   /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
   observers: Observer[];
   /** Observers of routing-only decisions (POST /v1/decide): the console counts them as exposures. */
@@ -119,8 +124,8 @@ export async function startControl(
           ...opts.rolloutController,
         })
       : undefined;
-  // Counted only where the admin API can show it.
-  const traffic = opts.admin ? new TrafficStats() : undefined;
+  // Counted in every process, with an admin API or not: any process's admin API shows the fleet's sum.
+  const fleet = fleetTraffic(store, ctx.log, ctx.metrics, opts.fleet);
   const spend = spendLedger(runtime, store, ctx.log, ctx.metrics);
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
@@ -130,7 +135,7 @@ export async function startControl(
     // The store's latest revision, if any, is served from here on; nothing is written yet.
     await plane.start();
     if (opts.admin)
-      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, traffic, opts.readouts, spend));
+      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, fleet, opts.readouts, spend));
   } catch (err) {
     await spend.close();
     await plane.close();
@@ -151,12 +156,13 @@ export async function startControl(
           ]
         : []),
       ...(controller ? [controller.stats.observe] : []),
-      ...(admin && traffic ? [traffic.observe] : []),
+      fleet.stats.observe,
       spend.observe,
     ],
-    decided: admin && traffic ? [traffic.observe] : [],
+    decided: [fleet.stats.observe],
     replySampler: controller?.stats,
     spend,
+    fleet,
     async begin() {
       if (begun) return;
       begun = true;
@@ -182,6 +188,7 @@ export async function startControl(
       if (opts.watch && ctx.configFile !== undefined)
         watch = watchConfigFile(plane, ctx.configFile, ctx.log, opts.onWatch);
       controller?.start();
+      fleet.start();
     },
     async close() {
       await controller?.close();
@@ -191,6 +198,7 @@ export async function startControl(
         await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
       await spend.close(); // the last batch, before the store closes
+      await fleet.close();
       await plane.close();
     },
   };
@@ -236,6 +244,39 @@ async function seed(
   if (!result.unchanged) log.info({ revision: result.revision }, `${given.what} stored as revision ${result.revision}`);
 }
 
+/** This process's traffic in the fleet view: drops counted, a store that keeps refusing logged once a minute. */
+function fleetTraffic(
+  store: Store,
+  log: Logger,
+  metrics: Metrics | undefined,
+  opts: ControlOptions['fleet'],
+): FleetTraffic {
+  let lastWarned = 0;
+  const once = (fn: () => void) => {
+    const now = Date.now();
+    if (now - lastWarned < 60_000) return;
+    lastWarned = now;
+    fn();
+  };
+  return new FleetTraffic({
+    store,
+    stats: new TrafficStats(),
+    ...opts,
+    onDropped: (n) => metrics?.telemetry.dropped('fleet_traffic', n),
+    onPublishError: (err) =>
+      once(() =>
+        log.warn({ err: String(err) }, 'fleet traffic: the store refused a publish; its slots wait for the next one'),
+      ),
+    onSkew: (skewMs) =>
+      once(() =>
+        log.warn(
+          { skewMs },
+          "fleet traffic: this process's clock is off the store's; other processes leave its traffic out until it is synchronized",
+        ),
+      ),
+  });
+}
+
 /** The ledger of this process: tags from the live config (a client's tags JSON made once per revision), drops counted. */
 function spendLedger(runtime: Runtime, store: Store, log: Logger, metrics: Metrics | undefined): SpendLedger {
   let seen: Config | undefined;
@@ -269,7 +310,7 @@ async function listenAdmin(
   opts: AdminOptions,
   log: Logger,
   controller: RolloutController | undefined,
-  traffic: TrafficStats | undefined,
+  traffic: FleetTraffic,
   readouts: ReadoutLogs | undefined,
   spend: SpendLedger,
 ): Promise<{ admin?: Server; adminUrl?: string }> {

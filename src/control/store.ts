@@ -2,6 +2,7 @@
 // (one machine, `--data DIR`) and PostgreSQL (several replicas, `--store
 // postgres://…`). Revisions are append-only; numbering is assigned by the store
 // inside one transaction so two writers never get the same number.
+import type { FleetTrafficStore } from './fleet-traffic-types.js';
 import type { SpendEntry, SpendQuery, SpendTotal } from './spend-types.js';
 
 export interface RevisionSummary {
@@ -88,7 +89,8 @@ export interface GateArm {
 /** Published counters of replicas silent this long are dropped (they stopped long ago). */
 export const GATE_STATS_TTL_MS = 24 * 3600_000;
 
-export interface Store {
+/** The fleet's traffic (SPEC §19: every process publishes its slots, any admin API sums them) is in FleetTrafficStore. */
+export interface Store extends FleetTrafficStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Where it is, for logs (never includes a password). */
   readonly location: string;

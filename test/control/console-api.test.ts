@@ -92,7 +92,8 @@ describe('the admin API for the console', () => {
     cells[decided]!++;
 
     const t = (await get('/admin/traffic?minutes=1')).json();
-    expect(t.scope).toMatchObject({ kind: 'process', pid: process.pid });
+    expect(t.scope).toMatchObject({ kind: 'fleet', pid: process.pid });
+    expect(t.fleet).toMatchObject({ processes: 1, stale: [], windowSeconds: 60 });
     const byTarget = Object.fromEntries(t.objectives.cw.targets.map((x: { target: string }) => [x.target, x]));
     const servedA = cells.A! - (decided === 'A' ? 1 : 0);
     const servedB = cells.B! - (decided === 'B' ? 1 : 0);
