@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from '../http/router.js';
 import type { ControlPlane } from './control-plane.js';
 import type { ReadoutRunner } from '../readout/runner.js';
+import type { FleetReadoutReader } from './fleet-readout.js';
 import type { RolloutController } from './rollout-controller.js';
 import type { FleetTraffic } from './fleet-traffic.js';
 
@@ -35,4 +36,6 @@ export interface ReadoutLogs {
   feedback: string[];
   /** Runs the readouts: this Junction's own, closed with it. */
   runner: ReadoutRunner;
+  /** With a PostgreSQL store: the fleet readout, over every replica's exposures and feedback (read instead of the logs). */
+  fleet?: FleetReadoutReader;
 }

@@ -1,39 +1,67 @@
-// GET /admin/experiments/{id}/results (SPEC §12): the readout of one
-// experiment from the logs this process writes, with the live config's cell
-// order and weights. The same readout as `junction analyze --json`, but run by
-// the Junction's readout runner (readout/runner.ts): DuckDB within a memory
-// limit on one thread, one readout at a time, a bounded queue (503 overloaded
-// past it), identical requests sharing one run, a time limit.
+// GET /admin/experiments/{id}/results (SPEC §12, §19): the readout of one
+// experiment. With a PostgreSQL store, over the whole fleet: every replica's
+// exposures and feedback in the store's tables (fleet-readout.ts). Otherwise
+// from the logs this process writes, run by the Junction's readout runner
+// (readout/runner.ts: DuckDB within a memory limit on one thread, one readout
+// at a time, a bounded queue, identical requests sharing one run, a time
+// limit). Either way the cell weights come from the revisions the exposures
+// were logged under, read from the store.
 import { existsSync } from 'node:fs';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
-import { readExperimentsOn } from '../readout/readout.js';
-import type { AdminRoute, ReadoutLogs } from './admin-route.js';
+import { readExperimentsOn, type Readout } from '../readout/readout.js';
+import { experimentCells, type RevisionCells } from '../readout/weights.js';
+import type { AdminContext, AdminRoute, ReadoutLogs } from './admin-route.js';
+import type { Store } from './store.js';
 
 export type { ReadoutLogs };
 
 export const experimentResultsRoute: AdminRoute = {
   method: 'GET',
   pattern: '/admin/experiments/:id/results',
-  async handle({ control, readouts, res, params }) {
-    const id = params.id!;
-    const decisions = (readouts?.decisions ?? []).filter((f) => existsSync(f));
-    if (!readouts || decisions.length === 0) {
-      throw new JunctionError(
-        'not_found',
-        'no decision log to read: start junction serve with --decision-log FILE (a file, not stdout), or run junction analyze on your copies of the logs',
-      );
-    }
-    const live = control.runtime.current;
-    const config = live?.config;
+  async handle(ctx) {
+    const id = ctx.params.id!;
+    const config = ctx.control.runtime.current?.config;
     const known = Object.values(config?.objectives ?? {}).some((o) => o.experiments.some((e) => e.id === id));
-    const feedback = readouts.feedback.filter((f) => existsSync(f));
-    // Everything the answer depends on: requests with the same key share one run (and its cached result).
-    const key = JSON.stringify([id, live?.number ?? null, decisions, feedback]);
-    const readout = await readExperimentsOn(readouts.runner, key, { decisions, feedback, experiment: id }, config);
+    const readout = ctx.readouts?.fleet ? await ctx.readouts.fleet.read(id, config) : await fromLogs(ctx, id);
     const experiment = readout.experiments[0];
     if (!experiment && !known)
-      throw new JunctionError('not_found', `no experiment "${id}" in the live config or the decision log`);
-    writeJson(res, 200, { version: readout.version, methods: readout.methods, experiment: experiment ?? null });
+      throw new JunctionError(
+        'not_found',
+        `no experiment "${id}" in the live config or the ${ctx.readouts?.fleet ? "store's exposures" : 'decision log'}`,
+      );
+    writeJson(ctx.res, 200, { version: readout.version, methods: readout.methods, experiment: experiment ?? null });
   },
 };
+
+async function fromLogs({ control, readouts }: AdminContext, id: string): Promise<Readout> {
+  const decisions = (readouts?.decisions ?? []).filter((f) => existsSync(f));
+  if (!readouts || decisions.length === 0) {
+    throw new JunctionError(
+      'not_found',
+      'no decision log to read: start junction serve with --decision-log FILE (a file, not stdout), or run junction analyze on your copies of the logs',
+    );
+  }
+  const live = control.runtime.current;
+  const feedback = readouts.feedback.filter((f) => existsSync(f));
+  // Everything the answer depends on: requests with the same key share one run (and its cached result).
+  const key = JSON.stringify([id, live?.number ?? null, decisions, feedback]);
+  return readExperimentsOn(readouts.runner, key, { decisions, feedback, experiment: id }, live?.config, (revisions) =>
+    storeWeights(control.store, revisions),
+  );
+}
+
+/** The cell weights of each revision the store still has (a revision it lacks leaves the sample-ratio test unknown). */
+export async function storeWeights(
+  store: Pick<Store, 'get'>,
+  revisions: readonly number[],
+): Promise<(n: number) => RevisionCells | undefined> {
+  const found = new Map<number, RevisionCells>();
+  await Promise.all(
+    revisions.map(async (n) => {
+      const r = await store.get(n);
+      if (r !== undefined) found.set(n, experimentCells(r.source));
+    }),
+  );
+  return (n) => found.get(n);
+}

@@ -86,4 +86,23 @@ export const MIGRATIONS: readonly Migration[] = [
         cost DOUBLE PRECISION NOT NULL, PRIMARY KEY (process, slot, objective, target, experiment, cell, currency));
       CREATE INDEX fleet_traffic_slot ON {schema}.fleet_traffic (slot)`,
   },
+  {
+    version: 7,
+    description:
+      'fleet readouts: first exposures, feedback sums, per-cell aggregates, applied batches (PostgreSQL only)',
+    postgres: `CREATE TABLE {schema}.readout_exposures (experiment TEXT NOT NULL, unit TEXT NOT NULL,
+        objective TEXT NOT NULL, cell TEXT NOT NULL, revision INTEGER NOT NULL, first_at TIMESTAMPTZ NOT NULL,
+        several BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (experiment, unit));
+      CREATE TABLE {schema}.readout_feedback (objective TEXT NOT NULL, unit TEXT NOT NULL, metric TEXT NOT NULL,
+        sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (objective, unit, metric));
+      CREATE TABLE {schema}.readout_feedback_pending (request_id TEXT NOT NULL, metric TEXT NOT NULL,
+        sum DOUBLE PRECISION NOT NULL, count BIGINT NOT NULL, received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (request_id, metric));
+      CREATE TABLE {schema}.readout_cells (experiment TEXT NOT NULL, objective TEXT NOT NULL, cell TEXT NOT NULL,
+        revision INTEGER NOT NULL, target TEXT NOT NULL, balance TEXT NOT NULL, exposures BIGINT NOT NULL,
+        served BIGINT NOT NULL, errors BIGINT NOT NULL, latency BIGINT[] NOT NULL, ttft BIGINT[] NOT NULL,
+        PRIMARY KEY (experiment, cell, revision, target, balance, objective));
+      CREATE TABLE {schema}.readout_batches (process TEXT NOT NULL, seq BIGINT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (process, seq))`,
+  },
 ];

@@ -78,15 +78,23 @@ export function feedbackRecord(item: unknown, at: string, now: Date): FeedbackRe
   return { time, requestId: requestId ?? null, objective: objective ?? null, unit: unit ?? null, metric, value };
 }
 
-/** The route; without a feedback log it says how to turn one on. */
-export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = () => new Date()): Route {
+/**
+ * The route; without a feedback log it says how to turn one on. `accepted`
+ * (the fleet readout, with a PostgreSQL store) is told of every batch taken,
+ * after the log took it; with it, feedback is taken without a log too.
+ */
+export function feedbackRoute(
+  log: DecisionLog | undefined,
+  now: () => Date = () => new Date(),
+  accepted?: (lines: readonly FeedbackRecord[]) => void,
+): Route {
   return {
     methods: ['POST'],
     pattern: '/v1/feedback',
     face: junctionFace,
     // The data plane admitted the caller (key, one unit of rate, a slot) before this runs: nothing is read before.
     async handle({ dp, req, res, caller }) {
-      if (log === undefined)
+      if (log === undefined && accepted === undefined)
         throw new JunctionError(
           'not_found',
           'feedback is not recorded here: start junction serve with --feedback-log FILE',
@@ -109,8 +117,9 @@ export function feedbackRoute(log: DecisionLog | undefined, now: () => Date = ()
           'forbidden',
           `${lines.length > 1 ? `feedback[${refused}].` : ''}objective "${lines[refused]!.objective}" is not one this client may call`,
         );
-      const verdict = log.appendAll(lines.map((line) => JSON.stringify(line)));
+      const verdict = log?.appendAll(lines.map((line) => JSON.stringify(line))) ?? 'written';
       if (verdict !== 'written') throw logRefusal('feedback log', verdict, lines.length);
+      accepted?.(lines);
       writeJson(res, 202, { accepted: lines.length, written: lines.length });
     },
   };

@@ -27,12 +27,7 @@ function formatExperiment(e: ExperimentReadout): string {
       ]),
     ),
   );
-  const srm = `sample ratio: p = ${p(e.srm.pValue)} against ${e.srm.weights === 'config' ? 'the configured weights' : 'an equal split (no --config given)'}`;
-  out.push(
-    e.srm.flagged
-      ? `${srm}  MISMATCH (p < ${e.srm.alpha}): assignment or logging is broken; do not trust the differences`
-      : srm,
-  );
+  out.push(...formatSampleRatio(e.srm));
   if (e.unitsInSeveralCells > 0)
     out.push(`${e.unitsInSeveralCells} units saw more than one cell (each counted in its first)`);
   for (const m of e.metrics) {
@@ -53,6 +48,39 @@ function formatExperiment(e: ExperimentReadout): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+function formatSampleRatio(srm: ExperimentReadout['srm']): string[] {
+  const mismatch = `  MISMATCH (p < ${srm.alpha}): assignment or logging is broken; do not trust the differences`;
+  if (srm.pValue === null && !srm.weightsChanged) return [`sample ratio: unknown (${srm.reason ?? 'no weights'})`];
+  const against = srm.weights === 'config' ? 'the configured weights' : "the weights of the exposures' revisions";
+  const lines: string[] = [];
+  lines.push(
+    srm.pValue === null
+      ? `sample ratio: unknown over the run (${srm.reason ?? 'no weights'})`
+      : `sample ratio: p = ${p(srm.pValue)} against ${against}${srm.flagged ? mismatch : ''}`,
+  );
+  if (srm.weightsChanged) {
+    lines.push(
+      '  the weights changed during the run: each weight period on its own (units in the period of their first exposure);',
+    );
+    lines.push('  differences between cells mix the periods');
+    for (const period of srm.periods) {
+      const w =
+        period.weights === null
+          ? 'unknown'
+          : Object.entries(period.weights)
+              .map(([c, x]) => `${c}=${x}`)
+              .join(' ');
+      const u = Object.entries(period.units)
+        .map(([c, n]) => `${c}=${n}`)
+        .join(' ');
+      lines.push(
+        `  revisions ${period.revisions.join(',')}: weights ${w}; units ${u}; p = ${period.pValue === null ? 'unknown' : p(period.pValue)}${period.flagged ? '  MISMATCH' : ''}`,
+      );
+    }
+  }
+  return lines;
 }
 
 function table(head: string[], rows: string[][]): string {

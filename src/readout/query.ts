@@ -31,6 +31,14 @@ export interface CellRow {
   ttftP99Ms: number | null;
 }
 
+export interface PeriodRow {
+  experiment: string;
+  /** null for log lines written without a revision. */
+  revision: number | null;
+  cell: string;
+  units: number;
+}
+
 export interface MetricRow {
   experiment: string;
   cell: string;
@@ -42,6 +50,8 @@ export interface MetricRow {
 
 export interface Aggregates {
   cells: CellRow[];
+  /** Units per experiment, cell and the revision of their first exposure (the sample-ratio test's weight periods). */
+  periods: PeriodRow[];
   metrics: MetricRow[];
   /** Per experiment: units exposed to more than one of its cells (counted in their first). */
   unitsInSeveralCells: Map<string, number>;
@@ -54,7 +64,7 @@ const fileList = (files: readonly string[]) => `[${files.map(sqlString).join(', 
 // Only these keys are read; the rest of each line (context, shadows, …) is skipped by the scanner.
 // `time` stays text: Junction writes fixed-width ISO 8601 UTC, which sorts as the instant does, and skipping the parse is cheaper.
 const DECISION_COLUMNS = `{time: 'VARCHAR', requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR',
-  experiment: 'VARCHAR', cell: 'VARCHAR', target: 'VARCHAR', balance: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', ttftMs: 'DOUBLE',
+  experiment: 'VARCHAR', cell: 'VARCHAR', revision: 'INTEGER', target: 'VARCHAR', balance: 'VARCHAR', trafficClass: 'VARCHAR', status: 'INTEGER', latencyMs: 'DOUBLE', ttftMs: 'DOUBLE',
   fallback: 'VARCHAR'}`;
 const FEEDBACK_COLUMNS = `{requestId: 'VARCHAR', objective: 'VARCHAR', unit: 'VARCHAR', metric: 'VARCHAR', value: 'DOUBLE'}`;
 
@@ -68,13 +78,14 @@ export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<
   const only = files.experiment === undefined ? '' : `AND experiment = ${sqlString(files.experiment)}`;
   // Live exposures to an experiment; a request without a unit is its own unit.
   await db.run(`CREATE TEMP TABLE ex AS
-      SELECT experiment, objective, cell, target, balance, requestId, time, status, latencyMs, ttftMs, fallback,
+      SELECT experiment, objective, cell, revision, target, balance, requestId, time, status, latencyMs, ttftMs, fallback,
              coalesce(unit, 'request:' || requestId) AS unitKey
       FROM read_json(${fileList(files.decisions)}, format = 'newline_delimited', ignore_errors = true, columns = ${DECISION_COLUMNS})
       WHERE experiment IS NOT NULL AND cell IS NOT NULL AND trafficClass = 'live' ${only}`);
   // Each unit once, in the cell it saw first.
   await db.run(`CREATE TEMP TABLE units AS
-      SELECT experiment, any_value(objective) AS objective, unitKey, arg_min(cell, time) AS cell, count(DISTINCT cell) AS cells
+      SELECT experiment, any_value(objective) AS objective, unitKey, arg_min(cell, time) AS cell,
+             arg_min(revision, time) AS revision, count(DISTINCT cell) AS cells
       FROM ex GROUP BY experiment, unitKey`);
   const cells = await rows<CellRow>(
     db,
@@ -95,6 +106,10 @@ export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<
   const several = await rows<{ experiment: string; n: number }>(
     db,
     'SELECT experiment, count(*)::DOUBLE AS n FROM units WHERE cells > 1 GROUP BY experiment',
+  );
+  const periods = await rows<PeriodRow>(
+    db,
+    'SELECT experiment, revision, cell, count(*)::DOUBLE AS units FROM units GROUP BY ALL ORDER BY 1, 2, 3',
   );
   let metrics: MetricRow[] = [];
   if (files.feedback.length > 0) {
@@ -119,7 +134,7 @@ export async function aggregate(db: DuckDBConnection, files: LogFiles): Promise<
         GROUP BY ALL ORDER BY 1, 3, 2`,
     );
   }
-  return { cells, metrics, unitsInSeveralCells: new Map(several.map((r) => [r.experiment, r.n])) };
+  return { cells, periods, metrics, unitsInSeveralCells: new Map(several.map((r) => [r.experiment, r.n])) };
 }
 
 async function rows<T>(db: DuckDBConnection, sql: string): Promise<T[]> {

@@ -7,14 +7,17 @@
 import { armBalance, type Config } from '../config/schema.js';
 import { meanDifference, type Moments } from '../stats/mean-difference.js';
 import { alwaysValidPValue, MIXING_SD_FACTOR } from '../stats/msprt.js';
-import { SRM_ALPHA, srmPValue } from '../stats/srm.js';
+import { SRM_ALPHA } from '../stats/srm.js';
 import { aggregate, type Aggregates, type LogFiles } from './query.js';
 import { ReadoutRunner, type ReadoutLimits } from './runner.js';
+import { sampleRatio, type SampleRatio } from './sample-ratio.js';
+import type { WeightsOf } from './weights.js';
 
-export const READOUT_VERSION = 1;
+/** 2: the sample-ratio check names where its weights came from (`revisions`, `config` or `unknown`, never an assumed equal split) and its weight periods. */
+export const READOUT_VERSION = 2;
 
 export const METHODS = {
-  srm: `Pearson chi-square goodness of fit of units per cell against the cell weights; flagged below ${SRM_ALPHA}`,
+  srm: `Pearson chi-square goodness of fit of units per cell against the weights of the revisions their first exposures were logged under (per weight period, and over the run against the periods' mixture); flagged below ${SRM_ALPHA}; unknown where the weights are not known`,
   ci: 'Welch difference of means (treatment − first cell), normal approximation, 95 %; valid when read once at a planned size',
   pValue: `mSPRT always-valid p-value (normal mixture, tau = ${MIXING_SD_FACTOR} × pooled per-unit standard deviation); may be read at any time`,
   unitValue:
@@ -26,7 +29,7 @@ export interface CellReadout {
   target: string | null;
   /** The balancer the cell names with its target (`use: { target, balance }`), or null: two cells on one target differ by it. */
   balance: string | null;
-  /** The cell's configured weight, or null when the readout had no config. */
+  /** The cell's weight (in the last weight period), or null when the readout does not know it. */
   weight: number | null;
   units: number;
   exposures: number;
@@ -48,7 +51,7 @@ export interface ExperimentReadout {
   experiment: string;
   objective: string;
   cells: CellReadout[];
-  srm: { pValue: number; flagged: boolean; alpha: number; weights: 'config' | 'equal' };
+  srm: SampleRatio;
   /** Units exposed to more than one cell (each counted once, in its first). */
   unitsInSeveralCells: number;
   metrics: Array<{ metric: string; cells: MetricCell[] }>;
@@ -69,15 +72,28 @@ export async function readExperimentsOn(
   key: string,
   files: LogFiles,
   config?: Config,
+  loadWeights?: LoadWeights,
 ): Promise<Readout> {
-  return runner.run(key, async (db) => buildReadout(await aggregate(db, files), config));
+  return runner.run(key, async (db) => {
+    const agg = await aggregate(db, files);
+    const revisions = [...new Set(agg.periods.map((p) => p.revision).filter((r): r is number => r !== null))];
+    return buildReadout(agg, config, loadWeights && (await loadWeights(revisions)));
+  });
 }
 
+/** Reads the cell weights of the revisions a readout's exposures were logged under (from a store). */
+export type LoadWeights = (revisions: readonly number[]) => Promise<WeightsOf>;
+
 /** A one-off readout (`junction analyze`, the bench) on its own runner: DuckDB's defaults unless `limits` says otherwise. */
-export async function readExperiments(files: LogFiles, config?: Config, limits: ReadoutLimits = {}): Promise<Readout> {
+export async function readExperiments(
+  files: LogFiles,
+  config?: Config,
+  limits: ReadoutLimits = {},
+  loadWeights?: LoadWeights,
+): Promise<Readout> {
   const runner = new ReadoutRunner({ ...limits, concurrency: 1, queue: 0 });
   try {
-    return await readExperimentsOn(runner, 'analyze', files, config);
+    return await readExperimentsOn(runner, 'analyze', files, config, loadWeights);
   } finally {
     await runner.close();
   }
@@ -96,29 +112,44 @@ function configuredCells(config: Config | undefined): Map<string, Array<[string,
   return out;
 }
 
-export function buildReadout(agg: Aggregates, config?: Config): Readout {
+/**
+ * The readout of the aggregates. Cell order and weights: from the revisions
+ * the exposures were logged under when `weightsOf` reads them (a store), else
+ * from `config` (given by the caller for every exposure), else unknown.
+ */
+export function buildReadout(agg: Aggregates, config?: Config, weightsOf?: WeightsOf): Readout {
   const configured = configuredCells(config);
   const ids = [...new Set(agg.cells.map((c) => c.experiment))].sort();
   const experiments = ids.map((id): ExperimentReadout => {
     const rows = agg.cells.filter((c) => c.experiment === id);
-    const declared = configured.get(id);
-    // Cells in config order (the first is the control), then any the config does not know, by name.
+    const byRevision = agg.periods.filter((p) => p.experiment === id);
+    const latest = Math.max(0, ...byRevision.map((p) => p.revision ?? 0));
+    const fromRevision = latest > 0 ? weightsOf?.(latest)?.get(id) : undefined;
+    const fromConfig = configured.get(id);
+    // Cells in declared order (the first is the control), then any not declared, by name.
+    const declared = fromRevision ?? fromConfig?.map(([name, weight]) => [name, weight] as const);
     const order = [
       ...(declared ?? []).map(([name]) => name),
-      ...rows
-        .map((r) => r.cell)
+      ...[...new Set([...rows.map((r) => r.cell), ...byRevision.map((p) => p.cell)])]
         .filter((c) => !declared?.some(([n]) => n === c))
         .sort(),
     ];
-    const weightOf = (cell: string) => declared?.find(([n]) => n === cell)?.[1] ?? null;
+    const srm = sampleRatio(
+      id,
+      order,
+      byRevision,
+      weightsOf,
+      fromConfig && Object.fromEntries(fromConfig.map(([name, weight]) => [name, weight])),
+    );
+    const lastWeights = srm.periods.at(-1)?.weights ?? null;
     const cells = order.map((cell): CellReadout => {
       const r = rows.find((x) => x.cell === cell);
       return {
         cell,
         target: r?.target ?? null,
         // The log says which balancer served the cell; a log from before `balance` was written, the config.
-        balance: r?.balance ?? declared?.find(([n]) => n === cell)?.[2] ?? null,
-        weight: weightOf(cell),
+        balance: r?.balance ?? fromConfig?.find(([n]) => n === cell)?.[2] ?? null,
+        weight: lastWeights?.[cell] ?? null,
         units: r?.units ?? 0,
         exposures: r?.exposures ?? 0,
         errorRate: r && r.served > 0 ? r.errors / r.served : null,
@@ -126,11 +157,6 @@ export function buildReadout(agg: Aggregates, config?: Config): Readout {
         ttftMs: { p50: r?.ttftP50Ms ?? null, p99: r?.ttftP99Ms ?? null },
       };
     });
-    const weights = declared ? cells.map((c) => c.weight ?? 0) : cells.map(() => 1);
-    const srmP = srmPValue(
-      cells.map((c) => c.units),
-      weights,
-    );
     const metricNames = [...new Set(agg.metrics.filter((m) => m.experiment === id).map((m) => m.metric))].sort();
     const metrics = metricNames.map((metric) => {
       const moments = cells.map((c): Moments => {
@@ -156,7 +182,7 @@ export function buildReadout(agg: Aggregates, config?: Config): Readout {
       experiment: id,
       objective: rows[0]!.objective,
       cells,
-      srm: { pValue: srmP, flagged: srmP < SRM_ALPHA, alpha: SRM_ALPHA, weights: declared ? 'config' : 'equal' },
+      srm,
       unitsInSeveralCells: agg.unitsInSeveralCells.get(id) ?? 0,
       metrics,
     };

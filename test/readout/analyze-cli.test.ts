@@ -80,12 +80,12 @@ describe('junction analyze', () => {
         metrics: Array<{ metric: string; cells: Array<{ mean: number }> }>;
       }>;
     };
-    expect(r.version).toBe(1);
+    expect(r.version).toBe(2);
     expect(r.experiments[0]!.cells.map((c) => [c.cell, c.units])).toEqual([
       ['A', 50],
       ['B', 50],
     ]);
-    expect(r.experiments[0]!.srm.weights).toBe('equal');
+    expect(r.experiments[0]!.srm.weights).toBe('unknown');
     // Feedback for r-0, r-2 … r-98: the 30 even ids that exist (r-0 … r-58, all cell B) clicked; no A unit did.
     expect(r.experiments[0]!.metrics[0]!.cells.map((c) => c.mean)).toEqual([0, 30 / 50]);
   });
@@ -124,7 +124,7 @@ describe('junction analyze', () => {
     expect(await main(['analyze', '--help'])).toBe(0);
     expect(io.out).toMatch(/^usage: junction analyze --decisions FILE…/);
     expect(await main(['analyze'])).toBe(1);
-    expect(io.err).toMatch(/give the decision log: --decisions FILE/);
+    expect(io.err).toMatch(/give the decision log \(--decisions FILE…\) or the store \(--store postgres:\/\/…\)/);
     expect(await main(['analyze', '--decisions', join(dir, 'nope.jsonl')])).toBe(1);
     expect(io.err).toMatch(/no such file: .*nope\.jsonl/);
     expect(await main(['analyze', '--decisions', d1, '--experiment', 'other'])).toBe(1);

@@ -144,7 +144,8 @@ describe('GET /admin/experiments/{id}/results', () => {
     expect(e.cells.map((c: { cell: string }) => c.cell)).toEqual(['A', 'B']);
     expect(e.cells[0].units + e.cells[1].units).toBe(40);
     expect(e.cells[0].weight).toBe(50);
-    expect(e.srm.weights).toBe('config');
+    // The store has the revision every decision line names: its weights, not an assumption.
+    expect(e.srm.weights).toBe('revisions');
     const click = e.metrics.find((m: { metric: string }) => m.metric === 'click');
     // 20 of 40 units clicked once: the unit-weighted mean over both cells is 0.5.
     const total = click.cells.reduce((s: number, c: { units: number; mean: number }) => s + c.units * c.mean, 0);

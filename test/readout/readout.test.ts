@@ -249,12 +249,27 @@ describe('experiment readout', () => {
     expect(main.srm.pValue).toBeCloseTo(srmPValue([a.length, b.length], [50, 50]), 12);
   });
 
-  it('flags a known sample-ratio mismatch (55/45 read against an equal split)', () => {
+  it('reports the sample ratio unknown, not a mismatch, where no config or store gives the weights', () => {
     const skewed = readout.experiments.find((e) => e.experiment === 'skewed')!;
-    expect(skewed.srm.weights).toBe('equal');
+    expect(skewed.srm.weights).toBe('unknown');
+    expect(skewed.srm.pValue).toBeNull();
+    expect(skewed.srm.flagged).toBe(false);
+    expect(formatReadout({ ...readout, experiments: [skewed] })).toMatch(/sample ratio: unknown/);
+  });
+
+  it('flags a known sample-ratio mismatch (55/45 read against the 50/50 its revision asked for)', async () => {
+    const withStore = await readExperiments(
+      { decisions: [join(dir, 'd1.jsonl'), join(dir, 'd2.jsonl')], feedback: [], experiment: 'skewed' },
+      undefined,
+      {},
+      async () => (revision) =>
+        revision === 1 ? new Map([['skewed', [['a', 50] as const, ['b', 50] as const]]]) : undefined,
+    );
+    const skewed = withStore.experiments[0]!;
+    expect(skewed.srm.weights).toBe('revisions');
     expect(skewed.srm.flagged).toBe(true);
     expect(skewed.srm.pValue).toBeLessThan(0.001);
-    expect(formatReadout({ ...readout, experiments: [skewed] })).toMatch(/MISMATCH/);
+    expect(formatReadout(withStore)).toMatch(/MISMATCH/);
   });
 
   it('covers a known effect at the stated 95 % rate, and the always-valid p-value rarely dips under no effect', () => {
