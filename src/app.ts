@@ -294,7 +294,12 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
     buckets: new BucketMemo(SERVER_BUCKET_MEMO),
     routes: [
       ...(opts.routes ?? []),
-      feedbackRoute(feedbackLog),
+      // With PostgreSQL, feedback joins the fleet readout too (control/fleet-readout-writer.ts).
+      feedbackRoute(
+        feedbackLog,
+        undefined,
+        control?.readoutWriter && ((lines) => control?.readoutWriter?.feedback(lines)),
+      ),
       ...metricsRoutes(() => observability.registry.metrics(), observability.registry.contentType),
     ],
   };

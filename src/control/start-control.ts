@@ -30,6 +30,8 @@ import { RolloutController, type RolloutControllerOptions } from './rollout-cont
 import { TrafficStats } from './traffic-stats.js';
 import { FleetTraffic, type FleetTrafficOptions } from './fleet-traffic.js';
 import { SpendLedger } from './spend-ledger.js';
+import { FleetReadoutReader } from './fleet-readout.js';
+import { FleetReadoutWriter } from './fleet-readout-writer.js';
 import { tagsJson } from './spend-types.js';
 import type { ReadoutLogs } from './experiment-results.js';
 
@@ -66,6 +68,8 @@ export interface ControlOptions {
   rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log' | 'liveCounts'>;
   /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
   readouts?: ReadoutLogs;
+  /** With a PostgreSQL store: how often this process writes its share of the fleet readout (default 2 s; tests shorten it). */
+  readoutFlushMs?: number;
   /** How often this process publishes its traffic, and when another is stale (fleet-traffic.ts; tests shorten them). */
   fleet?: Pick<FleetTrafficOptions, 'publishMs' | 'staleMs' | 'maxSkewMs'>;
   /** Told of each watch outcome (tests wait on it). */
@@ -82,6 +86,8 @@ export interface StartedControl {
   replySampler?: ReplySampler | undefined;
   /** This process's share of the spend ledger, flushed to the store (GET /admin/spend, budgets). */
   spend: SpendLedger;
+  /** With a PostgreSQL store: this process's share of the fleet readout (exposures, cell counts, feedback), written in batches. */
+  readoutWriter?: FleetReadoutWriter | undefined;
   /** This process's traffic, published to the store from `begin` on; GET /admin/traffic sums the fleet's. */
   fleet: FleetTraffic;
   /** Request observers the data plane must call (the controller's gate statistics, the console's traffic). */
@@ -127,6 +133,12 @@ export async function startControl(
   // Counted in every process, with an admin API or not: any process's admin API shows the fleet's sum.
   const fleet = fleetTraffic(store, ctx.log, ctx.metrics, opts.fleet);
   const spend = spendLedger(runtime, store, ctx.log, ctx.metrics);
+  // With PostgreSQL every replica writes its share of the fleet readout, and the admin API reads the fleet's.
+  const fleetReadout =
+    opts.store !== undefined && store.kind === 'postgres'
+      ? fleetReadouts(opts.store, opts.readoutFlushMs, ctx.log, ctx.metrics)
+      : undefined;
+  const readouts = opts.readouts && fleetReadout ? { ...opts.readouts, fleet: fleetReadout.reader } : opts.readouts;
   let watch: ConfigWatch | undefined;
   let admin: Server | undefined;
   let adminUrl: string | undefined;
@@ -135,9 +147,10 @@ export async function startControl(
     // The store's latest revision, if any, is served from here on; nothing is written yet.
     await plane.start();
     if (opts.admin)
-      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, fleet, opts.readouts, spend));
+      ({ admin, adminUrl } = await listenAdmin(plane, opts.admin, ctx.log, controller, fleet, readouts, spend));
   } catch (err) {
     await spend.close();
+    await fleetReadout?.close();
     await plane.close();
     throw err;
   }
@@ -158,10 +171,12 @@ export async function startControl(
       ...(controller ? [controller.stats.observe] : []),
       fleet.stats.observe,
       spend.observe,
+      ...(fleetReadout ? [fleetReadout.writer.observe] : []),
     ],
-    decided: [fleet.stats.observe],
+    decided: [fleet.stats.observe, ...(fleetReadout ? [fleetReadout.writer.observe] : [])],
     replySampler: controller?.stats,
     spend,
+    readoutWriter: fleetReadout?.writer,
     fleet,
     async begin() {
       if (begun) return;
@@ -198,6 +213,7 @@ export async function startControl(
         await new Promise<void>((resolve) => admin.close(() => resolve()));
       }
       await spend.close(); // the last batch, before the store closes
+      await fleetReadout?.close();
       await fleet.close();
       await plane.close();
     },
@@ -346,4 +362,32 @@ async function listenAdmin(
   });
   const { port } = admin.address() as AddressInfo;
   return { admin, adminUrl: listenerUrl(opts.tls, host, port) };
+}
+
+/** The fleet readout of this process: its writer (drops counted; a store that keeps refusing logged once a minute) and the admin API's reader. */
+function fleetReadouts(url: string, flushMs: number | undefined, log: Logger, metrics: Metrics | undefined) {
+  let lastWarned = 0;
+  const writer = new FleetReadoutWriter({
+    url,
+    flushMs,
+    onDropped: (n) => metrics?.telemetry.dropped('fleet_readout', n),
+    onFlushError(err) {
+      const now = Date.now();
+      if (now - lastWarned < 60_000) return;
+      lastWarned = now;
+      log.warn(
+        { err: String(err) },
+        'fleet readout: the store refused a batch; it is kept (within its bound) for the next flush',
+      );
+    },
+  });
+  const reader = new FleetReadoutReader(url);
+  return {
+    writer,
+    reader,
+    async close() {
+      await writer.close();
+      await reader.close();
+    },
+  };
 }
