@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { parseConfigText } from '../config/load.js';
 import { ADMIN_OPTIONS, adminCall, adminTarget, ConfigText, indent, printJson, whoAmI } from './admin-client.js';
 import { removedClientsWarning } from './keys.js';
+import type { PreviewReport } from '../control/preview-types.js';
+import { previewText } from './preview-text.js';
 import { UserError } from './user-error.js';
 
 interface ApplyAnswer {
@@ -34,10 +36,37 @@ export async function applyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...ADMIN_OPTIONS, message: { type: 'string', short: 'm' } },
+    options: {
+      ...ADMIN_OPTIONS,
+      message: { type: 'string', short: 'm' },
+      preview: { type: 'boolean' },
+      window: { type: 'string' },
+      sample: { type: 'string' },
+      revision: { type: 'string' },
+      acknowledge: { type: 'string', multiple: true },
+    },
   });
   const source = readSource(positionals[0], 'apply');
+  // What to replay (a preview, and the experiment check of an apply): the server's default window otherwise.
+  const replay = new URLSearchParams();
+  if (values.window !== undefined) replay.set('window', values.window);
+  if (values.sample !== undefined) replay.set('sample', values.sample);
+  if (values.preview) {
+    if (values.revision !== undefined) replay.set('revision', values.revision);
+    const report = await adminCall<PreviewReport>(
+      adminTarget(values.admin),
+      'POST',
+      `/admin/config/preview${replay.size > 0 ? `?${replay}` : ''}`,
+      source,
+    );
+    if (values.json) printJson(report);
+    else process.stdout.write(previewText(positionals[0]!, report));
+    return 0;
+  }
   const q = new URLSearchParams({ author: whoAmI(), message: values.message ?? `junction apply ${positionals[0]}` });
+  for (const [k, v] of replay) q.set(k, v);
+  // Experiments whose readout the author accepts to break (SPEC §18), recorded in the revision.
+  for (const id of values.acknowledge ?? []) q.append('acknowledge', id);
   const answer = await adminCall<ApplyAnswer>(adminTarget(values.admin), 'PUT', `/admin/config?${q}`, source);
   if (values.json) printJson(answer);
   else if (answer.unchanged) process.stdout.write(`unchanged: revision ${answer.revision} already has this config\n`);

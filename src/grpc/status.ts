@@ -16,6 +16,7 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, Status>> = {
   objective_not_found: Status.NOT_FOUND,
   not_found: Status.NOT_FOUND,
   method_not_allowed: Status.UNIMPLEMENTED,
+  experiment_break_unacknowledged: Status.FAILED_PRECONDITION,
   payload_too_large: Status.RESOURCE_EXHAUSTED,
   rate_limited: Status.RESOURCE_EXHAUSTED,
   token_limit_exceeded: Status.RESOURCE_EXHAUSTED,
