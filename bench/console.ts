@@ -8,7 +8,6 @@ import { startJunction } from '../src/app.js';
 import { validateConfig } from '../src/config/load.js';
 import { GateStats } from '../src/control/gate-stats.js';
 import { TrafficStats } from '../src/control/traffic-stats.js';
-import { createMetrics } from '../src/observe/metrics.js';
 import { newRecord } from '../src/observe/record.js';
 import { compileRouting } from '../src/routing/compile.js';
 import { startUpstream } from '../test/support/upstream.js';
@@ -53,24 +52,29 @@ function observeNs(n: number): { traffic: number; gates: number } {
   const o = compileRouting(cfg, 1).objectives.get('cw')!;
   const outcomes = o.experiments[0]!.cells.map((c) => c.outcome);
   const traffic = new TrafficStats();
-  const gates = new GateStats(createMetrics().liveCounts);
-  gates.track(new Map([['cw', { scoreSample: 0, arms: [] }]]));
+  const gates = new GateStats();
+  gates.track(new Map([['cw', { scoreSample: 0, baseline: 'm@1', candidate: 'm@2' }]]));
+  // The gates count only what a rollout routed (the rest returns at once): time that, their real work.
+  const routed = [
+    { ...outcomes[0]!, step: 'default' as const },
+    { ...outcomes[1]!, step: 'rollout' as const },
+  ];
   const r = newRecord('id', 'POST', '/v1/objectives/cw', 0);
   r.status = 200;
   r.end = 12;
-  const time = (observe: typeof traffic.observe) => {
+  const time = (observe: typeof traffic.observe, seen = outcomes) => {
     for (let i = 0; i < n; i++) {
-      r.outcome = outcomes[i & 1];
+      r.outcome = seen[i & 1];
       observe(r);
     } // warm up
     const t = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
-      r.outcome = outcomes[i & 1];
+      r.outcome = seen[i & 1];
       observe(r);
     }
     return Number(process.hrtime.bigint() - t) / n;
   };
-  return { traffic: time(traffic.observe), gates: time(gates.observe) };
+  return { traffic: time(traffic.observe), gates: time(gates.observe, routed) };
 }
 
 export async function benchConsole(quick = process.argv.includes('--quick')): Promise<BenchSection> {

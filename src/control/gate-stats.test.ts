@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics, LATENCY_BUCKETS } from '../observe/metrics.js';
 import { endRecord, newRecord, type RequestRecord } from '../observe/record.js';
-import type { Outcome } from '../routing/types.js';
-import type { TrafficClass } from '../config/schema.js';
+import type { Outcome, Step } from '../routing/types.js';
+import type { Balance, TrafficClass } from '../config/schema.js';
 import { GateStats, since, sumRows, encodeHistograms } from './gate-stats.js';
 import { rolloutStep } from './rollout-step.js';
 import { parsePrometheus, sampleValue } from '../../test/support/prometheus.js';
 
-/** A Junction's metrics and the gates reading them, both fed every ended request as the data plane does. */
+/** A Junction's metrics and the gates, both fed every ended request as the data plane does. */
 function gatesOnMetrics() {
   const metrics = createMetrics();
-  const stats = new GateStats(metrics.liveCounts);
-  stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]]));
+  const stats = new GateStats();
+  stats.track(new Map([['cw', { scoreSample: 0, baseline: 'ranker@6', candidate: 'ranker@7' }]]));
   const outcomes = new Map<string, Outcome>();
+  /** ranker@7 as the rollout sent it, ranker@6 as the default the rest fell through to. */
   const outcome = (target: string) => {
     let o = outcomes.get(target);
-    if (!o) outcomes.set(target, (o = { objective: 'cw', target: { id: target }, rule: 'default' } as Outcome));
+    if (!o) outcomes.set(target, (o = routedTo('cw', target, target === 'ranker@7' ? 'rollout' : 'default')));
     return o;
   };
   let n = 0;
@@ -40,12 +41,18 @@ function gatesOnMetrics() {
   return { metrics, stats, serve, arm };
 }
 
-describe("gate statistics read the Junction's /metrics series", () => {
+/** An outcome as routing makes it: the step that decided, and the rule it shows. */
+function routedTo(objective: string, target: string, step: Step, balance?: Balance): Outcome {
+  const rule = step === 'rule' ? 'rule:r0' : step === 'experiment' ? 'experiment:e' : step;
+  return { objective, target: { id: target }, step, rule, balance } as Outcome;
+}
+
+describe("gate statistics count as the Junction's /metrics series do", () => {
   it('a caller who left mid-reply counts as an error, not a success (the record, not the default status)', () => {
     const { metrics, stats } = gatesOnMetrics();
     const record = newRecord('r1', 'POST', '/v1/objectives/cw', 0);
     record.objective = 'cw';
-    record.outcome = { objective: 'cw', target: { id: 'ranker@7' }, rule: 'default' } as Outcome;
+    record.outcome = routedTo('cw', 'ranker@7', 'rollout');
     record.status = 200; // the status the headers went out with
     const ended = endRecord(record, { writableFinished: false, headersSent: true, statusCode: 200 }, 10);
     metrics.end(ended);
@@ -59,8 +66,8 @@ describe("gate statistics read the Junction's /metrics series", () => {
 
   it('an arm counts from when it is tracked, not what /metrics saw before the rollout', () => {
     const metrics = createMetrics();
-    const stats = new GateStats(metrics.liveCounts);
-    const o = { objective: 'cw', target: { id: 'ranker@6' }, rule: 'default' } as Outcome;
+    const stats = new GateStats();
+    const o = routedTo('cw', 'ranker@6', 'default');
     const serve = (status: number) => {
       const r = newRecord('r', 'POST', '/v1/objectives/cw', 0);
       r.objective = 'cw';
@@ -71,7 +78,7 @@ describe("gate statistics read the Junction's /metrics series", () => {
       stats.observe(ended);
     };
     for (let i = 0; i < 1000; i++) serve(503); // long before any rollout
-    stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]]));
+    stats.track(new Map([['cw', { scoreSample: 0, baseline: 'ranker@6', candidate: 'ranker@7' }]]));
     for (let i = 0; i < 10; i++) serve(200);
     const arm = (t: string) => stats.entries().find((e) => e.target === t)!.counters;
     expect(arm('ranker@6')).toMatchObject({ requests: 10, errors: 0 });
@@ -163,7 +170,7 @@ describe("gate statistics read the Junction's /metrics series", () => {
     stats.track(new Map()); // the rollout ends
     expect(stats.entries()).toEqual([]);
     for (let i = 0; i < 7; i++) serve('ranker@7', 5); // traffic while no rollout runs
-    stats.track(new Map([['cw', { scoreSample: 0, arms: ['ranker@6', 'ranker@7'] }]])); // a new one begins
+    stats.track(new Map([['cw', { scoreSample: 0, baseline: 'ranker@6', candidate: 'ranker@7' }]])); // a new one begins
     expect(arm('ranker@7').requests).toBe(10);
     serve('ranker@7', 5);
     expect(arm('ranker@7')).toMatchObject({ requests: 11, errors: 0 });
@@ -206,27 +213,28 @@ describe("gate statistics read the Junction's /metrics series", () => {
 
 describe('score sampling', () => {
   it('a reply nested deeper than the stack is skipped, not thrown on a timer (which would end the process)', async () => {
-    const stats = new GateStats(createMetrics().liveCounts);
-    stats.track(new Map([['cw', { scoreSample: 1, arms: [] }]]));
+    const stats = new GateStats();
+    stats.track(new Map([['cw', { scoreSample: 1, baseline: 'ranker@6', candidate: 'ranker@7' }]]));
     const record = newRecord('r2', 'POST', '/v1/objectives/cw', 0);
-    record.outcome = { objective: 'cw', target: { id: 'ranker@7' } } as Outcome;
+    record.outcome = routedTo('cw', 'ranker@7', 'rollout');
     const deep = Buffer.from(`${'['.repeat(30_000)}0.5${']'.repeat(30_000)}`);
     stats.takeReply(record, deep);
     stats.takeReply(record, Buffer.from('[0.25, 0.75]'));
     await new Promise((r) => setImmediate(r));
     // The deep one was skipped; the plain one was scored.
-    expect(stats.entries()[0]!.counters.scores.reduce((a: number, b: number) => a + b, 0)).toBe(2);
+    const scored = stats.entries().find((e) => e.target === 'ranker@7')!.counters.scores;
+    expect(scored.reduce((a: number, b: number) => a + b, 0)).toBe(2);
   });
 });
 
 describe('a balancer rollout: two arms on one target (issue 23, item 6)', () => {
   it('the candidate chat@1 balance=prefix and the default chat@1 are counted apart, and maxTtftRatio judges them', () => {
     const metrics = createMetrics();
-    const stats = new GateStats(metrics.liveCounts);
+    const stats = new GateStats();
     const candidate = { target: 'chat@1', balance: 'prefix' as const };
-    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', candidate] }]]));
-    const base = { objective: 'chat', target: { id: 'chat@1' }, rule: 'default', balance: undefined } as Outcome;
-    const arm = { objective: 'chat', target: { id: 'chat@1' }, rule: 'rollout', balance: 'prefix' } as Outcome;
+    stats.track(new Map([['chat', { scoreSample: 0, baseline: 'chat@1', candidate }]]));
+    const base = routedTo('chat', 'chat@1', 'default');
+    const arm = routedTo('chat', 'chat@1', 'rollout', 'prefix');
     let n = 0;
     const serve = (o: Outcome, ttftMs: number, status = 200) => {
       const r = newRecord(`r${n++}`, 'POST', '/v1/chat/completions', 0);
@@ -267,34 +275,51 @@ describe('a balancer rollout: two arms on one target (issue 23, item 6)', () => 
   });
 });
 
-describe('an arm whose counting changes with the rollout', () => {
-  it('chat@1 read from /metrics, then counted apart once the candidate is a balancer on chat@1: published counts never go down', () => {
+describe('a gate counts only the traffic the rollout routed (issue 27)', () => {
+  it('requests a rule, an experiment, a pin or an override send to either arm are not counted', () => {
     const metrics = createMetrics();
-    const stats = new GateStats(metrics.liveCounts);
-    const base = { objective: 'chat', target: { id: 'chat@1' }, rule: 'default', balance: undefined } as Outcome;
-    const prefix = { objective: 'chat', target: { id: 'chat@1' }, rule: 'rollout', balance: 'prefix' } as Outcome;
-    const serve = (o: Outcome) => {
-      const r = newRecord('r', 'POST', '/v1/chat/completions', 0);
-      r.objective = 'chat';
+    const stats = new GateStats();
+    stats.track(new Map([['cw', { scoreSample: 1, baseline: 'm@1', candidate: 'm@2' }]]));
+    const serve = (o: Outcome, status = 200) => {
+      const r = newRecord('r', 'POST', '/v1/objectives/cw', 0);
+      r.objective = 'cw';
       r.outcome = o;
-      r.status = 200;
-      const ended = endRecord(r, { writableFinished: true, headersSent: true, statusCode: 200 }, 5);
+      r.status = status;
+      const ended = endRecord(r, { writableFinished: true, headersSent: true, statusCode: status }, 5);
       metrics.end(ended);
       stats.observe(ended);
+      return ended;
     };
-    const published = (label: string) => stats.entries().find((e) => e.target === label)?.counters.requests;
-    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', 'chat@2'] }]]));
-    for (let i = 0; i < 7; i++) serve(base);
-    expect(published('chat@1')).toBe(7);
-    stats.track(
-      new Map([['chat', { scoreSample: 0, arms: ['chat@1', { target: 'chat@1', balance: 'prefix' as const }] }]]),
-    );
-    for (let i = 0; i < 3; i++) serve(base);
-    for (let i = 0; i < 5; i++) serve(prefix);
-    expect(published('chat@1')).toBe(10); // 7 before, 3 after; none of the prefix arm's 5
-    expect(published('chat@1 balance=prefix')).toBe(5);
-    stats.track(new Map([['chat', { scoreSample: 0, arms: ['chat@1', 'chat@3'] }]]));
-    serve(base);
-    expect(published('chat@1')).toBe(11); // back on /metrics, going on from 10
+    // The issue's case: an experiment sends its cell to the candidate's target, and that cell fails.
+    for (const step of ['experiment', 'rule', 'pin', 'override'] as const) {
+      for (let i = 0; i < 10; i++) serve(routedTo('cw', 'm@2', step), 503);
+      for (let i = 0; i < 10; i++) serve(routedTo('cw', 'm@1', step), 503);
+    }
+    const published = (label: string) => stats.entries().find((e) => e.target === label)!.counters;
+    expect(published('m@2')).toMatchObject({ requests: 0, errors: 0 });
+    expect(published('m@1')).toMatchObject({ requests: 0, errors: 0 });
+    expect(metrics.liveCounts('cw', 'm@2').requests).toBe(40); // /metrics counts them all, by target
+    serve(routedTo('cw', 'm@2', 'rollout'), 500);
+    serve(routedTo('cw', 'm@1', 'default'));
+    serve(routedTo('cw', 'm@1', 'default'));
+    expect(published('m@2')).toMatchObject({ requests: 1, errors: 1 });
+    expect(published('m@1')).toMatchObject({ requests: 2, errors: 0 });
+    // Scores are sampled from the rollout's own traffic only.
+    expect(stats.wantsReply(serve(routedTo('cw', 'm@2', 'experiment')))).toBe(false);
+    expect(stats.wantsReply(serve(routedTo('cw', 'm@2', 'rollout')))).toBe(true);
+  });
+
+  it("a request the rollout sent to an earlier candidate (decided on the revision before) is not the new candidate's", () => {
+    const stats = new GateStats();
+    stats.track(new Map([['cw', { scoreSample: 0, baseline: 'm@1', candidate: 'm@3' }]]));
+    const r = newRecord('r', 'POST', '/v1/objectives/cw', 0);
+    r.objective = 'cw';
+    r.outcome = routedTo('cw', 'm@2', 'rollout');
+    r.status = 200;
+    stats.observe(endRecord(r, { writableFinished: true, headersSent: true, statusCode: 200 }, 5));
+    expect(stats.entries().map((e) => [e.target, e.counters.requests])).toEqual([
+      ['m@3', 0],
+      ['m@1', 0],
+    ]);
   });
 });

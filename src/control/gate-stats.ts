@@ -1,23 +1,26 @@
-// What the rollout gates are judged on: per objective and target, live
-// requests, errors (5xx, callers who left, or rescued by a fallback), latency and time-to-first-
-// byte histograms, shadow comparisons (counted on the shadow's target) and a
-// histogram of sampled output scores, as cumulative counters. Requests, errors
-// and both histograms are the Junction's own /metrics series, read as they
-// are (observe/metrics.ts, liveCounts): a gate's p99 and error rate are what
-// /metrics shows, on the same buckets. Shadow outcomes and scores are counted
-// here, after the response, never on its path. Every replica (and every
-// --workers process) publishes its own to the store; the controller sums them,
-// snapshots the sum when a step begins and judges the difference, so nothing
-// is ever reset on the hot path.
+// What the rollout gates are judged on: per objective and arm, live requests,
+// errors (5xx, callers who left, or rescued by a fallback), latency and
+// time-to-first-byte histograms, shadow comparisons (counted on the shadow's
+// target) and a histogram of sampled output scores, as cumulative counters.
+// Every replica (and every --workers process) publishes its own to the store;
+// the controller sums them, snapshots the sum when a step begins and judges
+// the difference, so nothing is ever reset on the hot path.
+//
+// A gate counts only the traffic the rollout itself routed (issue 27): the
+// candidate's requests are those the rollout step decided, the baseline's
+// those that fell through it to the default (routing/types.ts, Outcome.step).
+// A rule, an experiment cell, a pin or an override that sends requests to the
+// candidate's target (or the default's) is not the rollout's doing, and its
+// traffic would make a rollout that reaches nobody look judged. /metrics'
+// series are keyed by target and cannot tell these apart, so the arms are
+// counted here from the ended request records, with /metrics' own definition
+// of a failure and its buckets (observe/metrics.ts): a few additions per
+// request of an objective under rollout, none for the others.
 //
 // An arm is a target, or a target with the balancer that picks its replicas
-// (`candidate: { target, balance }`, SPEC §14). /metrics' series are keyed by
-// target, so they cannot tell apart two arms on the same target (a balancer
-// rollout: `chat@1 balance=prefix` against the default `chat@1`); such arms,
-// and every arm that names a balance, are counted here from the ended request
-// records instead, with /metrics' own definitions (failedRequest) and buckets.
-// Arms are published and keyed by their label (armLabel).
-import { armBalance, armLabel, armName, armTarget, type Balance, type TargetUse } from '../config/schema.js';
+// (`candidate: { target, balance }`, SPEC §14); arms are published and keyed
+// by their label (armLabel).
+import { armBalance, armLabel, armTarget, type Balance, type TargetUse } from '../config/schema.js';
 import { LATENCY_BUCKETS, type LiveCounts } from '../observe/metrics.js';
 import type { Observer, RequestRecord } from '../observe/record.js';
 import { numbersIn } from '../policy/shadow-compare.js';
@@ -47,160 +50,107 @@ export const emptyCounters = (): ArmCounters => ({
   scores: new Array<number>(SCORE_BUCKETS).fill(0),
 });
 
-/** Reads the Junction's metrics for one objective and target (Metrics.liveCounts). */
-export type LiveCountsOf = (objective: string, target: string) => LiveCounts;
-
-/**
- * One arm as this process publishes it: what /metrics has no series for,
- * counted here, and /metrics' own reading when the arm was first tracked
- * (its traffic from before then is not the rollout's).
- */
+/** One arm as this process publishes it: cumulative since it was first tracked. */
 interface Arm extends Pick<ArmCounters, 'agree' | 'disagree' | 'scores'> {
-  target: string;
-  balance: Balance | undefined;
-  /** Counted here from the records (see the top of this file), cumulative since tracked; undefined: read from /metrics. */
-  own: LiveCounts | undefined;
-  since: LiveCounts;
-  /** /metrics' reading when the arm's objective left rollout; its traffic from then until it comes back is not counted. */
-  pausedAt?: LiveCounts | undefined;
+  counts: LiveCounts;
 }
 
 /** What to count for an objective under rollout. */
 export interface TrackedObjective {
   /** Share of replies read for scores (0: none). */
   scoreSample: number;
-  /**
-   * The arms the gates compare (the default and the candidate), each a target
-   * or `{ target, balance }`: counted from the moment they are tracked.
-   */
-  arms: readonly TargetUse[];
+  /** The default: the requests the rollout left to it are the baseline. */
+  baseline: TargetUse;
+  /** The candidate: the requests the rollout sent to it. */
+  candidate: TargetUse;
 }
 
-/** Arms counted from the records of one objective (the ones /metrics cannot tell apart). */
-interface OwnCounted {
-  target: string;
-  balance: Balance | undefined;
-  arm: Arm;
+/** A tracked objective's two arms, with what a request must have been decided as to count for each. */
+interface Routed {
+  scoreSample: number;
+  candidate: Arm;
+  candidateTarget: string;
+  candidateBalance: Balance | undefined;
+  baseline: Arm;
+  baselineTarget: string;
 }
 
 export class GateStats {
-  /** The arms under rollout (published), with what is counted here. */
+  /** Every arm ever tracked (a label seen as a shadow's target too), by `objective\0label`. */
   private readonly arms = new Map<string, Arm>();
   /** Only objectives with a rollout are counted. */
-  private tracked: ReadonlyMap<string, TrackedObjective> = new Map();
-  /** Per tracked objective, its arms counted from the records (most objectives: none). */
-  private ownCounted: ReadonlyMap<string, readonly OwnCounted[]> = new Map();
+  private routed: ReadonlyMap<string, Routed> = new Map();
 
-  /** @param live the Junction's metrics: requests, errors and latency come from there */
-  constructor(
-    private readonly live: LiveCountsOf,
-    private readonly random: () => number = Math.random,
-  ) {}
+  constructor(private readonly random: () => number = Math.random) {}
 
   /**
-   * The objectives under rollout now. An arm is counted from the moment it is
-   * first tracked: a step that begins before this process published the arm
-   * must not judge the arm's whole history since the process started. An arm
-   * whose objective leaves rollout is paused, not dropped: what this process
-   * publishes is cumulative and must never go down (the leader sums every
-   * replica's rows and judges differences), so when it comes back it goes on
-   * from where it stopped, without the traffic in between.
+   * The objectives under rollout now. An arm counts from the moment it is
+   * first tracked. An arm whose objective leaves rollout is no longer
+   * published nor counted, but kept: what this process publishes is
+   * cumulative and must never go down (the leader sums every replica's rows
+   * and judges differences), so when it comes back it goes on from where it
+   * stopped, without the traffic in between.
    */
   track(objectives: ReadonlyMap<string, TrackedObjective>): void {
-    this.tracked = objectives;
-    for (const [key, a] of this.arms) {
-      const [objective] = key.split('\0') as [string, string];
-      if (!objectives.has(objective)) a.pausedAt ??= this.reading(objective, a);
-    }
-    const ownCounted = new Map<string, OwnCounted[]>();
+    const routed = new Map<string, Routed>();
     for (const [objective, t] of objectives) {
-      const targets = t.arms.map(armTarget);
-      for (const use of t.arms) {
-        const target = armTarget(use);
-        const balance = armBalance(use);
-        // Two arms on one target, or an arm with its own balancer: /metrics cannot count it apart.
-        const own = balance !== undefined || targets.filter((x) => x === target).length > 1;
-        const a = this.arm(objective, armLabel(use), target, balance, own);
-        if (own) {
-          let list = ownCounted.get(objective);
-          if (list === undefined) ownCounted.set(objective, (list = []));
-          list.push({ target, balance, arm: a });
-        }
-        if (a.pausedAt !== undefined) {
-          a.since = plus(a.since, minus(this.reading(objective, a), a.pausedAt));
-          a.pausedAt = undefined;
-        }
-        // A new rollout may change how an arm is counted (chat@1 read from /metrics while the candidate
-        // was chat@2, counted here once the candidate is chat@1 balance=prefix): what is published
-        // goes on from where it was, never down.
-        if (own && a.own === undefined) {
-          a.own = minus(this.live(objective, target), a.since);
-          a.since = emptyLive();
-        } else if (!own && a.own !== undefined) {
-          a.since = minus(this.live(objective, target), minus(a.own, a.since));
-          a.own = undefined;
-        }
-      }
+      routed.set(objective, {
+        scoreSample: t.scoreSample,
+        candidate: this.arm(objective, armLabel(t.candidate)),
+        candidateTarget: armTarget(t.candidate),
+        candidateBalance: armBalance(t.candidate),
+        baseline: this.arm(objective, armLabel(t.baseline)),
+        baselineTarget: armTarget(t.baseline),
+      });
     }
-    this.ownCounted = ownCounted;
-  }
-
-  /** The arm's cumulative counts now: its own, or /metrics' series of its target. */
-  private reading(objective: string, a: Arm): LiveCounts {
-    return a.own === undefined ? this.live(objective, a.target) : copy(a.own);
+    this.routed = routed;
   }
 
   /** Whether this objective is under rollout (counted) now. */
   tracks(objective: string): boolean {
-    return this.tracked.has(objective);
+    return this.routed.has(objective);
   }
 
-  /**
-   * The arm of `label` (its target, or `target balance=…`), made when first
-   * seen. `own`: count it from the records (only when it is first tracked;
-   * an arm seen first as a shadow's target reads /metrics).
-   */
-  private arm(objective: string, label: string, target = label, balance?: Balance, own = false): Arm {
+  /** The arm of `label` (its target, or `target balance=…`), made when first seen. */
+  private arm(objective: string, label: string): Arm {
     const key = `${objective}\0${label}`;
     let c = this.arms.get(key);
     if (!c) {
-      const counts = own ? emptyLive() : undefined;
-      c = {
-        target,
-        balance,
-        own: counts,
-        since: counts === undefined ? this.live(objective, target) : emptyLive(),
-        agree: 0,
-        disagree: 0,
-        scores: new Array<number>(SCORE_BUCKETS).fill(0),
-      };
+      c = { counts: emptyLive(), agree: 0, disagree: 0, scores: new Array<number>(SCORE_BUCKETS).fill(0) };
       this.arms.set(key, c);
     }
     return c;
   }
 
-  /** The arm a request of this objective counts for, when it is one counted from the records. */
-  private ownArmOf(r: RequestRecord): Arm | undefined {
-    const list = this.ownCounted.get(r.outcome!.objective);
-    if (list === undefined) return undefined;
-    const target = r.outcome!.target.id;
-    const balance = r.outcome!.balance;
-    for (const c of list) if (c.target === target && c.balance === balance) return c.arm;
+  /**
+   * The arm a live request counts for: the candidate's when the rollout step
+   * sent it there, the baseline's when it fell through the rollout to the
+   * default; none when anything else decided it. The target is checked too:
+   * a request decided on the revision before a new rollout ends after it.
+   */
+  private routedArmOf(r: RequestRecord): Arm | undefined {
+    const o = r.outcome;
+    if (o === undefined || r.trafficClass !== 'live') return undefined;
+    const t = this.routed.get(o.objective);
+    if (t === undefined) return undefined;
+    if (o.step === 'rollout')
+      return o.target.id === t.candidateTarget && o.balance === t.candidateBalance ? t.candidate : undefined;
+    if (o.step === 'default') return o.target.id === t.baselineTarget ? t.baseline : undefined;
     return undefined;
   }
 
-  /** Shadow comparisons of requests under rollout; the metrics count the requests themselves (a caller who left is an error there too). */
+  /** Requests the rollout routed, and the shadow comparisons of those requests. */
   readonly observe: Observer = (r) => {
-    if (r.trafficClass !== 'live' || r.outcome === undefined || !this.tracked.has(r.outcome.objective)) return;
-    const objective = r.outcome.objective;
-    const own = r.objective === undefined ? undefined : this.ownArmOf(r);
-    if (own !== undefined) countRequest(own.own!, r);
+    const arm = r.objective === undefined ? undefined : this.routedArmOf(r);
+    if (arm === undefined) return;
+    countRequest(arm.counts, r);
     // Shadow outcomes settle after the response: count them then, on the shadow's own arm.
     if (r.shadows !== undefined && r.shadowsSettled !== undefined) {
+      const objective = r.outcome!.objective;
       const notes = r.shadows;
       void r.shadowsSettled
         .then(() => {
-          if (!this.tracked.has(objective)) return; // the rollout ended meanwhile
+          if (!this.routed.has(objective)) return; // the rollout ended meanwhile
           for (const n of notes) {
             if (n.result === 'agree') this.arm(objective, n.target).agree++;
             else if (n.result === 'disagree') this.arm(objective, n.target).disagree++;
@@ -212,16 +162,17 @@ export class GateStats {
 
   /** Whether to read this reply's scores (the invoke path asks once the reply is on its way). */
   wantsReply(r: RequestRecord): boolean {
-    if (r.trafficClass !== 'live' || r.outcome === undefined || r.status >= 400) return false;
-    const t = this.tracked.get(r.outcome.objective);
-    return t !== undefined && t.scoreSample > 0 && this.random() < t.scoreSample;
+    if (r.status >= 400 || this.routedArmOf(r) === undefined) return false;
+    const sample = this.routed.get(r.outcome!.objective)!.scoreSample;
+    return sample > 0 && this.random() < sample;
   }
 
   /** A copy of a sampled reply's body; parsed on a later turn of the event loop, off the request's path. */
   takeReply(r: RequestRecord, body: Buffer): void {
     if (body.length > MAX_SCORED_BYTES || r.outcome === undefined) return;
     const objective = r.outcome.objective;
-    const label = armName(r.outcome.target.id, r.outcome.balance);
+    const arm = this.routedArmOf(r);
+    if (arm === undefined) return;
     setImmediate(() => {
       let scores: number[];
       try {
@@ -230,27 +181,25 @@ export class GateStats {
       } catch {
         return; // nothing to score
       }
-      if (scores.length === 0 || !this.tracked.has(objective)) return;
-      const c = this.arm(objective, label);
-      for (const s of scores) c.scores[scoreBucket(s)]!++;
+      if (scores.length === 0 || !this.routed.has(objective)) return;
+      for (const s of scores) arm.scores[scoreBucket(s)]!++;
     });
   }
 
-  /** This process's counters, to publish to the store (the leader sums every replica's): its metrics' series since the arm was tracked, then its own. */
+  /** This process's counters of the objectives under rollout, to publish to the store (the leader sums every replica's). */
   entries(): GateArm[] {
     return [...this.arms].flatMap(([key, c]) => {
-      if (c.pausedAt !== undefined) return [];
       const [objective, target] = key.split('\0') as [string, string];
-      const d = minus(this.reading(objective, c), c.since);
+      if (!this.routed.has(objective)) return [];
       return [
         {
           objective,
           target,
           counters: {
-            requests: d.requests,
-            errors: d.failed,
-            buckets: d.duration,
-            ttft: d.firstByte,
+            requests: c.counts.requests,
+            errors: c.counts.failed,
+            buckets: [...c.counts.duration],
+            ttft: [...c.counts.firstByte],
             agree: c.agree,
             disagree: c.disagree,
             scores: [...c.scores],
@@ -268,34 +217,12 @@ const emptyLive = (): LiveCounts => ({
   firstByte: new Array<number>(BOUNDS_MS.length).fill(0),
 });
 
-function copy(a: LiveCounts): LiveCounts {
-  return { requests: a.requests, failed: a.failed, duration: [...a.duration], firstByte: [...a.firstByte] };
-}
-
 /** One ended request into an arm counted here, as observe/metrics.ts counts it into /metrics (same buckets, same failure). */
 function countRequest(c: LiveCounts, r: RequestRecord): void {
   c.requests++;
   if (r.status >= 500 || r.errorCode === 'client_closed' || r.fallback !== undefined) c.failed++;
   c.duration[bucketOf(r.end - r.start)]!++;
   if (r.firstByte !== undefined) c.firstByte[bucketOf(r.firstByte - r.start)]!++;
-}
-
-function minus(a: LiveCounts, b: LiveCounts): LiveCounts {
-  return {
-    requests: a.requests - b.requests,
-    failed: a.failed - b.failed,
-    duration: a.duration.map((n, i) => n - (b.duration[i] ?? 0)),
-    firstByte: a.firstByte.map((n, i) => n - (b.firstByte[i] ?? 0)),
-  };
-}
-
-function plus(a: LiveCounts, b: LiveCounts): LiveCounts {
-  return {
-    requests: a.requests + b.requests,
-    failed: a.failed + b.failed,
-    duration: a.duration.map((n, i) => n + (b.duration[i] ?? 0)),
-    firstByte: a.firstByte.map((n, i) => n + (b.firstByte[i] ?? 0)),
-  };
 }
 
 /** The latency bucket of `ms` (the gates' and the console's histograms share BOUNDS_MS). */

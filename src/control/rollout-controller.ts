@@ -7,6 +7,10 @@
 //
 // Gates are judged on every replica's traffic: each process publishes its
 // counters to the store on every tick, the deciding process reads their sum.
+// They count only the requests the rollout itself routed: the candidate's from
+// the rollout step, the baseline's from the default it fell through to
+// (gate-stats.ts), so the controller, `junction rollout status` and the
+// console's gate view agree on one number.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../call/hooks.js';
@@ -17,7 +21,6 @@ import {
   GateStats,
   since,
   type ArmCounters,
-  type LiveCountsOf,
   type TrackedObjective,
 } from './gate-stats.js';
 import { armLabel } from '../config/schema.js';
@@ -29,8 +32,6 @@ export const CONTROLLER_AUTHOR = 'rollout-controller';
 export interface RolloutControllerOptions {
   control: ControlPlane;
   log: Logger;
-  /** The Junction's metrics (Metrics.liveCounts): the gates read requests, errors and latency from them. */
-  liveCounts: LiveCountsOf;
   /** Default 5 s. */
   intervalMs?: number;
   /** Milliseconds clock; injected by tests. */
@@ -78,7 +79,7 @@ export class RolloutController {
 
   constructor(private readonly opts: RolloutControllerOptions) {
     this.now = opts.now ?? Date.now;
-    this.stats = new GateStats(opts.liveCounts);
+    this.stats = new GateStats();
     opts.control.runtime.onRevision((next) => {
       const tracked = new Map<string, TrackedObjective>();
       for (const [name, o] of Object.entries(next.config.objectives)) {
@@ -86,7 +87,8 @@ export class RolloutController {
         if (o.rollout)
           tracked.set(name, {
             scoreSample: gates?.maxScoreDrift === undefined ? 0 : (gates.scoreSample ?? DEFAULT_SCORE_SAMPLE),
-            arms: [o.default, o.rollout.candidate],
+            baseline: o.default,
+            candidate: o.rollout.candidate,
           });
       }
       this.stats.track(tracked);

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from '../call/hooks.js';
 import { listenerUrl, type ListenerTls } from '../http/listener.js';
-import { createMetrics, type Metrics } from '../observe/metrics.js';
+import type { Metrics } from '../observe/metrics.js';
 import type { Observer } from '../observe/record.js';
 import type { ReplySampler } from '../observe/reply-sample.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -111,7 +111,7 @@ export async function startControl(
     /** A config value to seed with instead of a file. */ source?: unknown;
     baseDir: string;
     log: Logger;
-    /** The Junction's metrics, when they are on: the rollout gates read the same series as /metrics. */
+    /** The Junction's metrics, when they are on (the spend ledger reports dropped batches there). */
     metrics?: Metrics | undefined;
   },
 ): Promise<StartedControl> {

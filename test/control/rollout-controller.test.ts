@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startJunction, type Junction } from '../../src/app.js';
 import { LATENCY_BUCKETS } from '../../src/observe/metrics.js';
+import { bucketOf } from '../../src/routing/bucket.js';
 import { inLanes } from '../support/lanes.js';
 import { parsePrometheus, sampleValue } from '../support/prometheus.js';
 import { dropSchema, postgresSkipReason, storeUrl, uniqueSchema } from '../support/postgres.js';
@@ -111,7 +112,7 @@ describe('rollout controller', () => {
   });
 });
 
-describe("rollout gates read the Junction's /metrics series", () => {
+describe("rollout gates count as the Junction's /metrics series do", () => {
   const series = async (name: string, target: string) =>
     sampleValue(parsePrometheus(await (await request(`${j.url}/metrics`)).body.text()), name, {
       objective: 'cw',
@@ -155,7 +156,7 @@ describe("rollout gates read the Junction's /metrics series", () => {
     expect((await j.control!.plane.store.latest())!.message).toMatch(/rolled back m@2 on cw: p99 .* > maxP99Ratio 2/);
   });
 
-  it('with metrics off, the gates still count (on metrics of their own)', async () => {
+  it('with metrics off, the gates still count', async () => {
     await j.close();
     j = await withGates({ minRequests: 10, maxErrorRate: 0.05 }, { metrics: false });
     candidate.handle((_req, res) => {
@@ -170,6 +171,69 @@ describe("rollout gates read the Junction's /metrics series", () => {
     expect((await j.control!.plane.store.latest())!.message).toMatch(
       /rolled back m@2 on cw: error rate 1 > maxErrorRate 0\.05/,
     );
+  });
+});
+
+describe('a gate counts only the traffic the rollout routed (issue 27)', () => {
+  it("an experiment's traffic to the candidate's target is not the rollout's: the window matches the x-decision headers", async () => {
+    await j.close();
+    // Half of the units are in an experiment whose cell B is the candidate's target, and it fails there.
+    const config = twoTargets(stable.url, candidate.url, 'm@1', {
+      experiments: [
+        { id: 'e', population: 0.5, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } },
+      ],
+      rollout: {
+        candidate: 'm@2',
+        percent: 50,
+        steps: [50, 100],
+        holdSeconds: 60,
+        gates: { minRequests: 5, maxErrorRate: 0.05 },
+      },
+    });
+    // The experiment's failures must not eject the candidate's one endpoint: the rollout's calls would fail with it.
+    Object.assign(config.models.m.versions['2'].backend, { ejection: { consecutiveFailures: 10_000 } });
+    j = await startJunction({
+      config,
+      port: 0,
+      log: { error() {}, warn() {}, info() {} },
+      control: {
+        data: ':memory:',
+        rolloutController: { intervalMs: 60_000, now: () => clock },
+        admin: { port: 0, insecure: true },
+      },
+    });
+    // Only the experiment's calls fail (its units say so, by their bucket in it): the rollout's candidate is healthy.
+    candidate.handle((req, res) => {
+      res.writeHead(req.headers['x-test-fail'] === 'yes' ? 500 : 200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    const inCellB = (unit: string) => {
+      const b = bucketOf('e', unit);
+      return b >= 2500 && b < 5000;
+    };
+    const c = j.control!.controller!;
+    await c.tick(); // the step begins
+    const decided = new Map<string, number>();
+    await inLanes(80, 4, async (i) => {
+      const res = await request(`${j.url}/v1/objectives/cw`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'x-unit-id': `unit-${i}`, 'x-test-fail': inCellB(`unit-${i}`) ? 'yes' : 'no' },
+      });
+      const text = await res.body.text();
+      const cell = /^rule=(\S+)(?: cell=(\w+))?/.exec(String(res.headers['x-decision']))!;
+      expect(res.statusCode, text).toBe(cell[2] === 'B' ? 500 : 200);
+      decided.set(cell[1]!, (decided.get(cell[1]!) ?? 0) + 1);
+    });
+    await c.tick();
+    const window = c.lastWindow('cw', 'm@2');
+    expect(decided.get('experiment:e')).toBeGreaterThan(10);
+    expect(window?.candidate).toMatchObject({ requests: decided.get('rollout'), errors: 0 });
+    expect(window?.baseline.requests).toBe(decided.get('default'));
+    expect(rollout()!.percent).toBe(50); // not rolled back on the experiment's failures
+    const status = await request(`${j.control!.adminUrl}/admin/objectives/cw/rollout`);
+    const body = (await status.body.json()) as { gates: { candidate: { requests: number; errors: number } } };
+    expect(body.gates.candidate).toMatchObject({ requests: decided.get('rollout'), errors: 0 });
   });
 });
 
