@@ -65,7 +65,7 @@ export interface ControlOptions {
   admin?: AdminOptions;
   pollMs?: number;
   /** Walk gated rollouts through their steps (serve turns it on). */
-  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log' | 'liveCounts'>;
+  rolloutController?: Omit<RolloutControllerOptions, 'control' | 'log'>;
   /** The logs GET /admin/experiments/{id}/results reads (serve passes --decision-log and --feedback-log). */
   readouts?: ReadoutLogs;
   /** With a PostgreSQL store: how often this process writes its share of the fleet readout (default 2 s; tests shorten it). */
@@ -118,18 +118,10 @@ export async function startControl(
   const store = await openStore(opts);
   const plane = new ControlPlane({ store, runtime, baseDir: ctx.baseDir, log: ctx.log, pollMs: opts.pollMs });
   // Created before the first revision so it sees which objectives to count from the start.
-  // With metrics off there is no /metrics to agree with: the gates count on metrics of their own, fed by the same end observer.
-  const ownMetrics = opts.rolloutController && ctx.metrics === undefined ? createMetrics() : undefined;
-  const metrics = ctx.metrics ?? ownMetrics;
-  const controller =
-    opts.rolloutController && metrics
-      ? new RolloutController({
-          control: plane,
-          log: ctx.log,
-          liveCounts: metrics.liveCounts,
-          ...opts.rolloutController,
-        })
-      : undefined;
+  // The gates count the rollout's own requests from the records (gate-stats.ts), with metrics on or off.
+  const controller = opts.rolloutController
+    ? new RolloutController({ control: plane, log: ctx.log, ...opts.rolloutController })
+    : undefined;
   // Counted in every process, with an admin API or not: any process's admin API shows the fleet's sum.
   const fleet = fleetTraffic(store, ctx.log, ctx.metrics, opts.fleet);
   const spend = spendLedger(runtime, store, ctx.log, ctx.metrics);
@@ -160,14 +152,6 @@ export async function startControl(
     adminUrl,
     controller,
     observers: [
-      // Only objectives under rollout: the gates read nothing else of these metrics, and nobody scrapes them.
-      ...(ownMetrics && controller
-        ? [
-            ((r) => {
-              if (r.outcome !== undefined && controller.stats.tracks(r.outcome.objective)) ownMetrics.end(r);
-            }) satisfies Observer,
-          ]
-        : []),
       ...(controller ? [controller.stats.observe] : []),
       fleet.stats.observe,
       spend.observe,
