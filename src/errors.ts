@@ -12,11 +12,6 @@ export const ERRORS = {
   not_found: { status: 404, summary: 'no such route' },
   method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
   payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
-  experiment_break_unacknowledged: {
-    status: 409,
-    summary:
-      'a config change moves units exposed to an experiment to another cell; acknowledge the experiment to apply it',
-  },
   rate_limited: { status: 429, summary: 'client over its rate limit; see Retry-After' },
   token_limit_exceeded: {
     status: 429,
@@ -84,10 +79,17 @@ export interface ConfigIssue {
   /** Dotted path into the config, e.g. `objectives.cw.experiments[0].cells`. */
   path: string;
   message: string;
+  /** Where the path is written in the submitted text (1-based), when the text is known and has it. */
+  line?: number;
+  column?: number;
+  /** false: the text is known but does not write this path (a default applies, or a required key is missing). */
+  inText?: false;
 }
 
 export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+  return issues
+    .map((i) => `${i.path}: ${i.message}${i.line === undefined ? '' : ` (line ${i.line}, column ${i.column})`}`)
+    .join('\n');
 }
 
 /** Thrown when a config is refused; the running revision is never touched by it. */

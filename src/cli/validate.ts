@@ -2,19 +2,23 @@
 // pass — syntax, schema, semantics, and the ONNX model files it names (opened
 // through the same loader an apply uses) — each with its config path.
 // Secrets (${env:…}, ${file:…}) and TLS files are not read here: they are
-// resolved where Junction runs, when a revision is applied.
+// resolved where Junction runs, when a revision is applied. Each problem is
+// printed at its FILE:LINE:COLUMN (config-report.ts); --json gives the same
+// issues with line and column fields, as the admin API's 400 does.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkModelFiles, type ModelFileRefs } from '../backends/onnx/check-models.js';
-import { ConfigError, type ConfigIssue } from '../config/issues.js';
-import { parseConfigText, validateConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { ConfigIssue } from '../config/issues.js';
+import { inspectConfigText } from '../config/load.js';
+import { inTextOrder, placeIssues } from '../config/positions.js';
+import { formatConfigReport } from './config-report.js';
 import { UserError } from './user-error.js';
 
 interface Verdict {
   file: string;
   valid: boolean;
+  /** Each with `line` and `column` where the file writes its path, or `inText: false` where it does not. */
   issues: ConfigIssue[];
   objectives?: number;
   targets?: number;
@@ -29,7 +33,10 @@ export async function validateCommand(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`);
     return verdict.valid ? 0 : 1;
   }
-  if (!verdict.valid) throw new ConfigError(verdict.issues, file); // → every problem on stderr, exit 1
+  if (!verdict.valid) {
+    process.stderr.write(formatConfigReport(file, verdict.issues));
+    return 1;
+  }
   const { objectives = 0, targets = 0 } = verdict;
   process.stdout.write(
     `${file}: valid (${objectives} objective${objectives === 1 ? '' : 's'}, ${targets} target${targets === 1 ? '' : 's'})\n`,
@@ -38,11 +45,10 @@ export async function validateCommand(args: string[]): Promise<number> {
 }
 
 export async function validateFile(file: string): Promise<Verdict> {
-  let source: unknown;
+  let text: string;
   try {
-    source = parseConfigText(readFileSync(file, 'utf8'), file);
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    if (err instanceof ConfigError) return { file, valid: false, issues: [...err.issues] };
     return {
       file,
       valid: false,
@@ -51,21 +57,21 @@ export async function validateFile(file: string): Promise<Verdict> {
       ],
     };
   }
-  const issues: ConfigIssue[] = [];
-  let config: Config | undefined;
-  try {
-    config = validateConfig(source, file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    issues.push(...err.issues);
-  }
+  const found = inspectConfigText(text);
   // Model files are checked even when the schema found problems elsewhere: one pass finds all.
-  issues.push(...(await checkModelFiles(config ?? looseModelRefs(source), dirname(resolve(file)))));
-  if (issues.length > 0 || config === undefined) return { file, valid: false, issues };
+  const models =
+    found.source === undefined
+      ? []
+      : await checkModelFiles(found.config ?? looseModelRefs(found.source), dirname(resolve(file)));
+  const { config } = found;
+  if (found.issues.length > 0 || models.length > 0 || config === undefined) {
+    const issues = inTextOrder(placeIssues(text, found.format, found.source, [...found.issues, ...models]));
+    return { file, valid: false, issues };
+  }
   return {
     file,
     valid: true,
-    issues,
+    issues: [],
     objectives: Object.keys(config.objectives).length,
     targets: Object.values(config.models).reduce((n, m) => n + Object.keys(m.versions).length, 0),
   };

@@ -1,10 +1,13 @@
 // Semantic checks the schema cannot express. Every problem is collected (never
-// stop at the first) and each names its path and the fix.
+// stop at the first) and each names its path and the fix. They read a
+// LooseConfig (loose.ts): a whole Config, or the well-formed parts of one the
+// schema refused, so they run together with the schema's findings; every
+// check skips what is missing rather than guessing at it.
 import { interfacesServedBy } from './capabilities.js';
 import { isIP } from 'node:net';
 import { endpointSchemeProblem } from './endpoint-scheme.js';
-import type { ConfigIssue } from './issues.js';
-import { formatPath } from './issues.js';
+import { foundToIssue, formatPath, type ConfigIssue, type FoundIssue } from './issues.js';
+import type { LooseConfig } from './loose.js';
 import { SAFE_ID, SAFE_ID_RULE } from './safe-text.js';
 import {
   armBalance,
@@ -13,27 +16,34 @@ import {
   TARGET_NAME,
   type Balance,
   type BackendConfig,
-  type Config,
-  type ObjectiveConfig,
+  type InterfaceName,
+  type PolicyConfig,
   type TargetUse,
   type WhenConfig,
 } from './schema.js';
 
-export function validateSemantics(config: Config): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const add = (path: PropertyKey[], message: string) => issues.push({ path: formatPath(path), message });
+export function validateSemantics(config: LooseConfig): ConfigIssue[] {
+  return semanticIssues(config).map(foundToIssue);
+}
 
-  for (const [model, m] of Object.entries(config.models)) {
+/** The semantic problems with their paths as keys, to be placed in the text they came from. */
+export function semanticIssues(config: LooseConfig): FoundIssue[] {
+  const issues: FoundIssue[] = [];
+  const add = (at: PropertyKey[], message: string) => issues.push({ at, message });
+
+  for (const [model, m] of Object.entries(config.models ?? {})) {
     if (!TARGET_NAME.test(model)) {
       add(
         ['models', model],
         'model names are [A-Za-z0-9][A-Za-z0-9._-]* (no "@": it separates model and version); rename it',
       );
     }
+    if (m?.versions === undefined) continue;
     if (Object.keys(m.versions).length === 0) add(['models', model, 'versions'], 'a model needs at least one version');
     for (const [v, version] of Object.entries(m.versions)) {
       if (!TARGET_NAME.test(v))
         add(['models', model, 'versions', v], 'version names are [A-Za-z0-9][A-Za-z0-9._-]*; rename it');
+      if (version === undefined) continue;
       const b = version.backend;
       if (b.type !== 'http') continue;
       b.endpoints.forEach((url, i) => {
@@ -50,7 +60,10 @@ export function validateSemantics(config: Config): ConfigIssue[] {
     if (!OBJECTIVE_NAME.test(name)) {
       add(at(), 'objective names are lowercase [a-z0-9][a-z0-9-]{0,62}; rename it');
     }
-    const checkTarget = (ref: string, path: PropertyKey[]) => checkTargetRef(config, o, ref, path, add);
+    if (o === undefined) continue;
+    const checkTarget = (ref: string | undefined, path: PropertyKey[]) => {
+      if (ref !== undefined) checkTargetRef(config, o.interface, ref, path, add);
+    };
     /** A cell's `use` or the candidate: its target, and the balancer it names must suit the target's backend. */
     const checkArm = (use: TargetUse, path: PropertyKey[]) => {
       const ref = armTarget(use);
@@ -63,18 +76,19 @@ export function validateSemantics(config: Config): ConfigIssue[] {
 
     checkTarget(o.default, at('default'));
     // Tokens are counted on LLM calls only: a tpm elsewhere would limit nothing, silently.
-    if (o.rateLimit?.tpm !== undefined && o.interface !== 'openai')
+    if (o.rateLimit?.tpm !== undefined && o.interface !== undefined && o.interface !== 'openai')
       add(
         at('rateLimit', 'tpm'),
         `interface ${o.interface} carries no tokens: a tokens-per-minute limit applies to interface openai only; remove it`,
       );
-    for (const [unit, ref] of Object.entries(o.pins)) {
+    for (const [unit, ref] of Object.entries(o.pins ?? {})) {
       if (unit === '') add(at('pins'), 'a pin needs a non-empty unit id');
       checkTarget(ref, at('pins', unit));
     }
 
     const ruleIds = new Set<string>();
-    o.rules.forEach((rule, i) => {
+    o.rules?.forEach((rule, i) => {
+      if (rule === undefined) return;
       if (rule.id !== undefined) {
         if (ruleIds.has(rule.id))
           add(at('rules', i, 'id'), `duplicate rule id "${rule.id}"; rule ids must be unique within an objective`);
@@ -84,7 +98,8 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       checkTarget(rule.use, at('rules', i, 'use'));
     });
 
-    o.experiments.forEach((e, i) => {
+    o.experiments?.forEach((e, i) => {
+      if (e === undefined) return;
       const seen = experimentIds.get(e.id);
       if (seen !== undefined)
         add(
@@ -119,7 +134,7 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       }
       const candidate = armTarget(o.rollout.candidate);
       const candidateBalance = armBalance(o.rollout.candidate);
-      if (candidate === o.default) {
+      if (o.default !== undefined && candidate === o.default) {
         const own = ownBalance(backendOf(config, candidate));
         if (candidateBalance === undefined)
           add(
@@ -132,10 +147,12 @@ export function validateSemantics(config: Config): ConfigIssue[] {
             `the default ${candidate} already picks its replicas with ${own}; name another balancer or remove the rollout`,
           );
       }
-      // Without a compared shadow of the candidate the gate would wait forever.
+      // Without a compared shadow of the candidate the gate would wait forever (a malformed shadow may be it: not judged).
       if (
         o.rollout.gates?.minShadowAgreement !== undefined &&
-        !o.shadow.some((s) => s.use === candidate && s.compare !== undefined)
+        o.shadow !== undefined &&
+        !o.shadow.includes(undefined) &&
+        !o.shadow.some((s) => s?.use === candidate && s.compare !== undefined)
       ) {
         add(
           at('rollout', 'gates', 'minShadowAgreement'),
@@ -144,53 +161,32 @@ export function validateSemantics(config: Config): ConfigIssue[] {
       }
     }
 
-    o.shadow.forEach((s, i) => checkTarget(s.use, at('shadow', i, 'use')));
-    o.policy.fallback.forEach((ref, i) => checkTarget(ref, at('policy', 'fallback', i)));
-    o.overrideTargets.forEach((ref, i) => checkTarget(ref, at('overrideTargets', i)));
-    if (o.policy.retries > 0 && !o.policy.idempotent) {
-      add(at('policy', 'retries'), 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
-    }
-    if (o.policy.replyTimeoutMs !== undefined && o.policy.replyTimeoutMs < o.policy.timeoutMs) {
-      add(
-        at('policy', 'replyTimeoutMs'),
-        `replyTimeoutMs (${o.policy.replyTimeoutMs}) is below timeoutMs (${o.policy.timeoutMs}); the whole reply cannot take less than its start`,
-      );
-    }
-    if (o.policy.maxQueue > 0 && o.policy.maxConcurrency === undefined) {
-      add(
-        at('policy', 'maxQueue'),
-        'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue',
-      );
-    }
-    if (o.policy.hedgeAfterMs !== undefined && o.policy.hedgeAfterMs >= o.policy.timeoutMs) {
-      add(
-        at('policy', 'hedgeAfterMs'),
-        `hedgeAfterMs (${o.policy.hedgeAfterMs}) is not below timeoutMs (${o.policy.timeoutMs}); a hedge would never be sent`,
-      );
-    }
-    o.shadow.forEach((s, i) => {
-      if ((s.tolerance !== undefined || s.k !== undefined) && s.compare === undefined) {
+    o.shadow?.forEach((s, i) => checkTarget(s?.use, at('shadow', i, 'use')));
+    o.policy?.fallback.forEach((ref, i) => checkTarget(ref, at('policy', 'fallback', i)));
+    o.overrideTargets?.forEach((ref, i) => checkTarget(ref, at('overrideTargets', i)));
+    o.shadow?.forEach((s, i) => {
+      if (s !== undefined && (s.tolerance !== undefined || s.k !== undefined) && s.compare === undefined) {
         add(
           at('shadow', i),
           'tolerance and k only apply with compare: numeric or topk-overlap; add compare or remove them',
         );
       }
     });
-    if (o.policy.hedgeAfterMs !== undefined && !o.policy.idempotent) {
-      add(at('policy', 'hedgeAfterMs'), 'hedging needs idempotent: true (a hedge sends the call twice)');
-    }
+    if (o.policy !== undefined) policyProblems(o.policy, (rest, message) => add(at('policy', ...rest), message));
   }
 
   const digests = new Map<string, string>();
   for (const [name, c] of Object.entries(config.clients)) {
     if (!SAFE_ID.test(name)) add(['clients', name], `client names are ${SAFE_ID_RULE}; rename it`);
-    c.objectives.forEach((glob, i) => {
+    if (c === undefined) continue;
+    c.objectives?.forEach((glob, i) => {
       if (!/^[a-z0-9*-]+$/.test(glob))
         add(
           ['clients', name, 'objectives', i],
           `"${glob}" is not an objective name or glob (lowercase letters, digits, "-" and "*")`,
         );
     });
+    if (c.keySha256 === undefined) continue;
     const other = digests.get(c.keySha256);
     if (other !== undefined)
       add(['clients', name, 'keySha256'], `same key digest as client "${other}"; give each client its own key`);
@@ -199,10 +195,39 @@ export function validateSemantics(config: Config): ConfigIssue[] {
   return issues;
 }
 
-/** The backend of a target ref, if the config declares it. */
-function backendOf(config: Config, ref: string): BackendConfig | undefined {
+/** What a policy's settings ask that cannot work together. */
+function policyProblems(p: PolicyConfig, add: (path: PropertyKey[], message: string) => void): void {
+  if (p.retries > 0 && !p.idempotent) {
+    add(['retries'], 'retries need idempotent: true (a non-idempotent call may not be sent twice)');
+  }
+  if (p.replyTimeoutMs !== undefined && p.replyTimeoutMs < p.timeoutMs) {
+    add(
+      ['replyTimeoutMs'],
+      `replyTimeoutMs (${p.replyTimeoutMs}) is below timeoutMs (${p.timeoutMs}); the whole reply cannot take less than its start`,
+    );
+  }
+  if (p.maxQueue > 0 && p.maxConcurrency === undefined) {
+    add(['maxQueue'], 'a queue needs a limit to queue behind: set maxConcurrency too, or remove maxQueue');
+  }
+  if (p.hedgeAfterMs !== undefined && p.hedgeAfterMs >= p.timeoutMs) {
+    add(
+      ['hedgeAfterMs'],
+      `hedgeAfterMs (${p.hedgeAfterMs}) is not below timeoutMs (${p.timeoutMs}); a hedge would never be sent`,
+    );
+  }
+  if (p.hedgeAfterMs !== undefined && !p.idempotent) {
+    add(['hedgeAfterMs'], 'hedging needs idempotent: true (a hedge sends the call twice)');
+  }
+}
+
+/** The backend of a target ref, if the config declares it (and it is well-formed). */
+function backendOf(config: LooseConfig, ref: string): BackendConfig | undefined {
   const at = ref.lastIndexOf('@');
-  return config.models[ref.slice(0, at)]?.versions[ref.slice(at + 1)]?.backend;
+  const model = ref.slice(0, at);
+  const versions =
+    config.models !== undefined && Object.hasOwn(config.models, model) ? config.models[model]?.versions : undefined;
+  const version = ref.slice(at + 1);
+  return versions !== undefined && Object.hasOwn(versions, version) ? versions[version]?.backend : undefined;
 }
 
 /** The balancer a backend picks with when no arm names one (SPEC §14: p2c by default). */
@@ -225,32 +250,40 @@ export function balanceProblem(backend: BackendConfig, balance: Balance): string
   return undefined;
 }
 
+/**
+ * Whether `ref` names a declared target that can serve the objective's
+ * interface. A model or version the document declares but the schema refused
+ * is not judged (nor is any reference when `models` itself is malformed).
+ */
 function checkTargetRef(
-  config: Config,
-  o: ObjectiveConfig,
+  config: LooseConfig,
+  iface: InterfaceName | undefined,
   ref: string,
   path: PropertyKey[],
   add: (path: PropertyKey[], message: string) => void,
 ): void {
+  if (config.models === undefined) return;
   const at = ref.lastIndexOf('@');
   const modelName = ref.slice(0, at);
   const version = ref.slice(at + 1);
-  const model = config.models[modelName];
-  if (!model) {
+  if (!Object.hasOwn(config.models, modelName)) {
     add(path, `unknown model "${modelName}" in "${ref}"; declare it under models: or fix the name`);
     return;
   }
-  const v = model.versions[version];
-  if (!v) {
+  const model = config.models[modelName];
+  if (model?.versions === undefined) return;
+  if (!Object.hasOwn(model.versions, version)) {
     const known = Object.keys(model.versions).join(', ');
     add(path, `model "${modelName}" has no version "${version}" (versions: ${known || 'none'})`);
     return;
   }
+  const v = model.versions[version];
+  if (v === undefined || model.class === undefined || iface === undefined) return;
   const served = interfacesServedBy(v.backend, model.class);
-  if (!served.includes(o.interface)) {
+  if (!served.includes(iface)) {
     add(
       path,
-      `${ref} cannot serve interface "${o.interface}" (its backend serves ${served.join(', ') || 'nothing'}); pick another target or change the objective's interface`,
+      `${ref} cannot serve interface "${iface}" (its backend serves ${served.join(', ') || 'nothing'}); pick another target or change the objective's interface`,
     );
   }
 }

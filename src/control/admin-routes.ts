@@ -2,7 +2,7 @@
 // control plane. Bodies are small documents, read whole.
 import type { IncomingMessage } from 'node:http';
 import { RequestBody } from '../call/body.js';
-import { parseConfigText } from '../config/load.js';
+import { loadConfigText, parseConfigText } from '../config/load.js';
 import { armLabel, type TargetUse } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { isObject } from '../call/json-body.js';
@@ -12,8 +12,6 @@ import { experimentResultsRoute } from './experiment-results.js';
 import { spendRoutes } from './spend-routes.js';
 import { keysRoutes } from './keys-routes.js';
 import { budgetsRoutes } from './budgets-routes.js';
-import { previewRoute } from './preview-routes.js';
-import { acknowledgedParam, refuseUnacknowledgedBreaks } from './preview-guard.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
 export type { AdminContext, AdminRoute };
@@ -34,6 +32,18 @@ async function readDocument(req: IncomingMessage, required: boolean): Promise<{ 
   }
   const text = raw.toString('utf8');
   return { source: parseConfigText(text, 'body'), text }; // a ConfigError answers 400 with its issues (errors.ts)
+}
+
+/**
+ * The body as a config, refused (400) with every problem at once, each placed at its line and
+ * column of the body: the report `junction validate` prints and the console's editor shows.
+ */
+async function readConfig(req: IncomingMessage): Promise<{ source: unknown; text: string }> {
+  const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
+  if (raw.length === 0)
+    throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
+  const text = raw.toString('utf8');
+  return { source: loadConfigText(text, 'body').source, text };
 }
 
 function author(ctx: AdminContext): string {
@@ -84,22 +94,18 @@ export const adminRoutes: AdminRoute[] = [
     method: 'PUT',
     pattern: '/admin/config',
     async handle(ctx) {
-      const { source, text } = await readDocument(ctx.req, true);
+      const { source, text } = await readConfig(ctx.req);
       if (ctx.query.get('dryRun') === 'true') {
         const { diff, revision } = await ctx.control.dryRun(source);
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
         return;
       }
-      // A change that moves exposed units of an experiment needs it named in ?acknowledge= (SPEC §18).
-      const acknowledged = acknowledgedParam(ctx.query);
-      await refuseUnacknowledgedBreaks(ctx, source, acknowledged);
       const result = await ctx.control.apply({
         source,
         text,
         author: author(ctx),
         message: ctx.query.get('message') ?? '',
         onlyIfChanged: true,
-        ...(acknowledged.length > 0 ? { notes: { acknowledged } } : {}),
       });
       writeJson(ctx.res, 200, result);
     },
@@ -208,5 +214,4 @@ export const adminRoutes: AdminRoute[] = [
   ...spendRoutes,
   ...keysRoutes,
   ...budgetsRoutes,
-  previewRoute,
 ];
