@@ -14,7 +14,9 @@ import { listenerUrl } from './http/listener.js';
 import { startGrpcFace, type GrpcFace, type GrpcFaceOptions } from './faces/grpc/grpc-face.js';
 import type { Route } from './faces/types.js';
 import { feedbackRoute } from './faces/feedback.js';
-import { openDecisionLog, type DecisionLog } from './observe/decision-log.js';
+import type { DecisionLog } from './observe/decision-log.js';
+import type { RotationPolicy } from './observe/rotating-file.js';
+import { openLogFile } from './observe/rotating-log.js';
 import { createLogger } from './observe/logger.js';
 import type { Observer } from './observe/record.js';
 import { costFirst } from './observe/cost.js';
@@ -80,6 +82,8 @@ export interface JunctionOptions {
   feedbackLog?: string;
   /** Most bytes the decision-log and feedback-log files may each hold (`--log-max-bytes`); past it their lines are refused. */
   logMaxBytes?: number;
+  /** `--log-rotate` / `--log-retain`: the decision-log and feedback-log files rotate (observe/rotating-file.ts); `logMaxBytes` then caps each log with its rotated files. */
+  logRotation?: RotationPolicy;
   /** The rate limiter (tests inject one on a fixed clock); by default local, or shared through `redis`. */
   rateLimiter?: RateLimiter;
   /** The token limiter (tpm, SPEC §16); by default local, or shared through `redis`. */
@@ -152,7 +156,7 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
   const feedbackLog: DecisionLog | undefined =
     opts.feedbackLog === undefined
       ? undefined
-      : openDecisionLog(opts.feedbackLog, {
+      : openLogFile(opts.feedbackLog, {
           sampleRate: () => 1,
           sinkName: 'feedback_log',
           telemetry: observability.telemetry,
@@ -163,6 +167,8 @@ export async function startJunction(opts: JunctionOptions): Promise<Junction> {
               'feedback log reached --log-max-bytes: feedback that would pass it is refused (503)',
             ),
           onSinkError: (err) => opts.log?.error({ err }, 'feedback log sink failed: feedback is dropped from now on'),
+          rotation: opts.logRotation,
+          onRotateError: (err) => opts.log?.warn({ err }, 'feedback log rotation failed: lines stay in the live file'),
         });
   let config: Config | undefined;
   let source: unknown;

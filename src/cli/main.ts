@@ -9,6 +9,7 @@ import { benchCommand } from './bench.js';
 import { explainCommand } from './explain.js';
 import { exportCommand } from './export.js';
 import { keysCommand } from './keys.js';
+import { logsCommand } from './logs.js';
 import { revisionsCommand, rollbackCommand } from './revisions.js';
 import { rolloutCommand } from './rollout.js';
 import { serveCommand } from './serve.js';
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   bench: benchCommand,
   export: exportCommand,
   analyze: analyzeCommand,
+  logs: logsCommand,
   spend: spendCommand,
 };
 

@@ -14,6 +14,7 @@ import { runPrimary } from '../control/workers.js';
 import { drainListener, loadListenerTls, type ListenerTls } from '../http/listener.js';
 import type { Route } from '../faces/types.js';
 import { createLogger } from '../observe/logger.js';
+import { logRotation } from './log-flags.js';
 import { UserError } from './user-error.js';
 
 function port(value: string | undefined, fallback: number, flag: string): number {
@@ -79,6 +80,8 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
       'decision-log': { type: 'string' },
       'feedback-log': { type: 'string' },
       'log-max-bytes': { type: 'string' },
+      'log-rotate': { type: 'string' },
+      'log-retain': { type: 'string' },
       'access-log': { type: 'boolean' },
       'insecure-admin': { type: 'boolean' },
       'admin-host': { type: 'string' },
@@ -126,6 +129,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     }
   }
   const logMaxBytes = values['log-max-bytes'] === undefined ? undefined : byteSize(values['log-max-bytes']);
+  const rotation = logRotation(values['log-rotate'], values['log-retain'], [decisionLog, feedbackLog]);
   const dataPort = port(values.port, 8080, '--port');
   const adminPort = port(values['admin-port'], DEFAULT_ADMIN_PORT, '--admin-port');
   const workers = workerCount(values.workers);
@@ -167,6 +171,7 @@ export async function serveCommand(args: string[]): Promise<number | undefined> 
     decisionLog,
     feedbackLog,
     logMaxBytes,
+    logRotation: rotation,
     accessLog: values['access-log'] ?? ['1', 'true'].includes(process.env.JUNCTION_ACCESS_LOG ?? ''),
     grpc:
       grpcPort === undefined

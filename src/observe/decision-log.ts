@@ -221,6 +221,17 @@ export class DecisionLog {
     return verdict;
   }
 
+  /**
+   * What the log holds on disk, as a rotating sink measures it after a
+   * rotation or a retention sweep (observe/rotating-log.ts): the cap counts
+   * from it again, plus what is still on its way to the sink, so room that
+   * retention frees is taken again.
+   */
+  measured(diskBytes: number): void {
+    this.fileBytes = diskBytes + this.pending.bytes + this.sink.writableLength;
+    if (this.full && this.fileBytes < this.maxFileBytes) this.full = false;
+  }
+
   /** The file has reached its cap (`maxFileBytes`): nothing more is taken. */
   get isFull(): boolean {
     return this.full;

@@ -4,7 +4,9 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import type { Logger } from '../call/hooks.js';
-import { openDecisionLog, type DecisionLog } from './decision-log.js';
+import type { DecisionLog } from './decision-log.js';
+import type { RotationPolicy } from './rotating-file.js';
+import { openLogFile } from './rotating-log.js';
 import { accessLog, createLogger, errorLog } from './logger.js';
 import { createMetrics, type Metrics, type ObservedRevision } from './metrics.js';
 import type { Observer, StartObserver } from './record.js';
@@ -29,6 +31,8 @@ export interface ObservabilityOptions {
   decisionLog?: string;
   /** Most bytes the decision-log file may hold (`--log-max-bytes`). */
   logMaxBytes?: number;
+  /** `--log-rotate` / `--log-retain`: the decision-log file rotates (then `logMaxBytes` caps it with its rotated files). */
+  logRotation?: RotationPolicy;
   accessLog?: boolean;
   log?: Logger;
 }
@@ -93,11 +97,13 @@ export function wireObservability(opts: ObservabilityOptions): Observability {
     watchers.push((runtime) => {
       watched = runtime;
     });
-    const log = (decisionLog = openDecisionLog(opts.decisionLog, {
+    const log = (decisionLog = openLogFile(opts.decisionLog, {
       sampleRate: (objective) =>
         watched?.current?.objectives.get(objective)?.compiled.config.observability.decisionLogSample ?? 1,
       onSinkError: (err) => opts.log?.error({ err }, 'decision log sink failed: records are dropped from now on'),
       maxFileBytes: opts.logMaxBytes,
+      rotation: opts.logRotation,
+      onRotateError: (err) => opts.log?.warn({ err }, 'decision log rotation failed: lines stay in the live file'),
       onFull: (maxBytes) =>
         opts.log?.error(
           { file: opts.decisionLog, maxBytes },
