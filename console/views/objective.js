@@ -5,7 +5,8 @@ import { get, enc } from '../api.js';
 import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
 import { ReplicasSection } from './replicas.js';
 import { TRAFFIC_POLL_MS } from './objectives.js';
-import { ExperimentTable, RateChart, ScopeNote, TargetTable } from './traffic.js';
+import { ExperimentTable, RATE_WINDOW, RateChart, ScopeNote, TargetTable, TRAFFIC_PATH } from './traffic.js';
+import { RolloutWarnings } from './warnings.js';
 import { SpendSection } from './spend.js';
 
 function when(w) {
@@ -92,21 +93,22 @@ export function RoutingPicture({ o }) {
 
 export function ObjectiveView({ name }) {
   const objectives = usePoll(() => get('/admin/objectives'), 5000, []);
-  const traffic = usePoll(() => get('/admin/traffic?minutes=5'), TRAFFIC_POLL_MS, []);
+  const traffic = usePoll(() => get(TRAFFIC_PATH), TRAFFIC_POLL_MS, []);
   if (!objectives.data)
     return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what=${name} />`;
   const o = objectives.data.objectives.find((x) => x.name === name);
   if (!o)
     return html`<p class="error" role="alert">No objective "${name}" in revision ${objectives.data.revision}. <a href="#/objectives">All objectives</a></p>`;
-  const t = traffic.data?.objectives[name];
+  const t = traffic.data?.objectives?.[name];
   return html`
     <p class="crumbs"><a href="#/objectives">Objectives</a> /</p>
     <h1>${name} <span class="muted">${o.interface} · revision ${objectives.data.revision}</span></h1>
     ${o.description && html`<p>${o.description}</p>`}
+    ${o.rollout?.warnings?.length > 0 && html`<p><${RolloutWarnings} o=${o} full /></p>`}
     <p><a href=${`#/explain/${enc(name)}`}>Explain a unit on this objective</a></p>
     <section aria-labelledby="routing-h"><h2 id="routing-h">Routing</h2><${RoutingPicture} o=${o} /></section>
     <section aria-labelledby="traffic-h">
-      <h2 id="traffic-h">Live traffic per target <span class="muted">(last 5 minutes)</span></h2>
+      <h2 id="traffic-h">Live traffic per target <span class="muted">(${RATE_WINDOW})</span></h2>
       <${ErrorNote} error=${traffic.error} />
       ${
         t
@@ -119,7 +121,7 @@ export function ObjectiveView({ name }) {
     ${
       o.experiments.length > 0 &&
       html`<section aria-labelledby="cells-h">
-      <h2 id="cells-h">Experiment cells <span class="muted">(exposures, last 5 minutes)</span></h2>
+      <h2 id="cells-h">Experiment cells <span class="muted">(exposures, ${RATE_WINDOW})</span></h2>
       ${(t?.experiments ?? []).map((x) => html`<h3>${x.id}</h3><${ExperimentTable} experiment=${x} />`)}
     </section>`
     }

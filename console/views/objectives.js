@@ -1,9 +1,11 @@
 // Every objective with its interface, default and what is active, searchable,
-// with this process's live request rate and error rate.
+// with its live request rate and error rate over the console's one rate window
+// (traffic.js), and its rollout's warnings as badges.
 import { useState } from 'preact/hooks';
 import { get } from '../api.js';
 import { html, usePoll, ErrorNote, Loading, pct, arm } from '../util.js';
-import { ScopeNote } from './traffic.js';
+import { RATE_WINDOW, ScopeNote, TRAFFIC_PATH, objectiveRate, rate } from './traffic.js';
+import { RolloutWarnings } from './warnings.js';
 import { money, useSpend } from './spend.js';
 import { BudgetBadges } from './budgets.js';
 
@@ -22,7 +24,7 @@ function active(o) {
 export function ObjectivesView() {
   const [q, setQ] = useState('');
   const objectives = usePoll(() => get('/admin/objectives'), 5000, []);
-  const traffic = usePoll(() => get('/admin/traffic?minutes=1'), TRAFFIC_POLL_MS, []);
+  const traffic = usePoll(() => get(TRAFFIC_PATH), TRAFFIC_POLL_MS, []);
   const spend = useSpend('objective');
   if (!objectives.data)
     return objectives.error ? html`<${ErrorNote} error=${objectives.error} />` : html`<${Loading} what="objectives" />`;
@@ -42,20 +44,19 @@ export function ObjectivesView() {
     <table class="objectives">
       <caption class="sr-only">Objectives</caption>
       <thead><tr><th scope="col">Objective</th><th scope="col">Interface</th><th scope="col">Default</th><th scope="col">Active</th>
-        <th scope="col" class="num">req/s (1 min)</th><th scope="col" class="num">errors</th>
+        <th scope="col" class="num">req/s <span class="muted">(${RATE_WINDOW})</span></th><th scope="col" class="num">errors</th>
         <th scope="col" class="num">cost (month)</th></tr></thead>
       <tbody>
         ${list.map((o) => {
-          const targets = traffic.data?.objectives[o.name]?.targets ?? [];
-          const rps = targets.reduce((a, t) => a + t.rps, 0);
+          const targets = traffic.data?.objectives?.[o.name]?.targets ?? [];
           const req = targets.reduce((a, t) => a + t.requests, 0);
           const err = targets.reduce((a, t) => a + t.errors, 0);
           return html`<tr>
             <th scope="row"><a href=${`#/objectives/${encodeURIComponent(o.name)}`}>${o.name}</a>
               ${o.description && html`<div class="muted small">${o.description}</div>`}</th>
             <td>${o.interface}</td><td><code>${o.default}</code></td>
-            <td>${active(o).map((a) => html`<span class="chip">${a}</span>`)}</td>
-            <td class="num" data-testid=${`rps-${o.name}`}>${rps.toFixed(2)}</td>
+            <td>${active(o).map((a) => html`<span class="chip">${a}</span>`)}<${RolloutWarnings} o=${o} /></td>
+            <td class="num" data-testid=${`rps-${o.name}`}>${rate(objectiveRate(targets))}</td>
             <td class="num">${req ? pct(err / req) : '–'}</td>
             <td class="num" data-testid=${`cost-${o.name}`}>${money(spend.data?.rows.find((r) => r.key === o.name)?.cost)}</td>
           </tr>`;

@@ -1,6 +1,6 @@
-// Live traffic per target (this process's counts, said on the page) with a
-// uPlot chart of requests/s per slot, and the experiment cells with their
-// sample-ratio check.
+// Live traffic per target (the fleet's sum when the admin API gives it, this
+// process's counts otherwise: said on the page) with a uPlot chart of the
+// requests in each slot, and the experiment cells with their sample-ratio check.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { html, pct, ms } from '../util.js';
@@ -9,30 +9,57 @@ const COLORS = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989'
 /** Below this the split is broken: the usual sample-ratio-mismatch threshold. */
 export const SRM_ALPHA = 0.001;
 
+/**
+ * The one definition of a rate in the console: requests per second averaged
+ * over the last RATE_MINUTES (the admin API's `rps` for `?minutes=5`, shorter
+ * only while a process has not yet counted that long). The objectives list,
+ * the per-target table and the chart's legend all read it from the same call,
+ * so the same objective shows the same number everywhere, with the window said.
+ */
+export const RATE_MINUTES = 5;
+export const RATE_WINDOW = `last ${RATE_MINUTES} min`;
+export const TRAFFIC_PATH = `/admin/traffic?minutes=${RATE_MINUTES}`;
+
+/** An objective's request rate: the sum of its targets' (each already over the window). */
+export const objectiveRate = (targets) => targets.reduce((a, t) => a + t.rps, 0);
+export const rate = (rps) => rps.toFixed(2);
+
+/** Whose traffic the numbers are: the fleet's (processes reporting, stale ones named) or this process's. */
 export function ScopeNote({ traffic, at }) {
   if (!traffic) return null;
-  const s = traffic.scope;
+  const f = traffic.fleet;
+  const stale = f?.stale ?? [];
+  const whose = f
+    ? html`fleet total: <strong data-testid="fleet">${f.processes} process${f.processes === 1 ? '' : 'es'} reporting${
+        stale.length ? ` (${stale.length} stale: ${stale.join(', ')})` : ''
+      }</strong>`
+    : html`traffic counted by this process (${traffic.scope.host}, pid ${traffic.scope.pid}), not merged across workers or replicas`;
   return html`<p class="muted small" data-testid="scope">
-    Live · traffic counted by this process (${s.host}, pid ${s.pid}), not merged across workers or replicas;
-    rollout gate values are merged from every replica. Updated ${at ? at.toLocaleTimeString() : '–'}.</p>`;
+    Live · ${whose}; req/s is the mean over the ${RATE_WINDOW}; rollout gate values are merged from every replica.
+    Updated ${at ? at.toLocaleTimeString() : '–'}.</p>`;
 }
 
 export function TargetTable({ targets }) {
   if (!targets.length) return html`<p class="muted">No requests in this window yet.</p>`;
   return html`
     <table class="traffic" aria-label="Traffic per target">
-      <thead><tr><th scope="col">Target</th><th scope="col" class="num">req/s</th><th scope="col" class="num">requests</th>
+      <thead><tr><th scope="col">Target</th><th scope="col" class="num">req/s <span class="muted">(${RATE_WINDOW})</span></th><th scope="col" class="num">requests</th>
         <th scope="col" class="num">error rate</th><th scope="col" class="num">p50</th><th scope="col" class="num">p99</th>
         <th scope="col" class="num">fallbacks</th></tr></thead>
       <tbody>${targets.map(
         (t) => html`<tr data-target=${t.target}>
-        <th scope="row"><code>${t.target}</code></th><td class="num">${t.rps.toFixed(2)}</td><td class="num requests">${t.requests}</td>
+        <th scope="row"><code>${t.target}</code></th><td class="num rps">${rate(t.rps)}</td><td class="num requests">${t.requests}</td>
         <td class="num">${pct(t.errorRate, 2)}</td><td class="num">${ms(t.p50Ms)}</td><td class="num">${ms(t.p99Ms)}</td>
         <td class="num">${t.fallbacks}</td></tr>`,
       )}</tbody>
     </table>`;
 }
 
+/**
+ * Requests in each slot over the same window as the table. The chart plots
+ * counts per slot, not a second kind of rate: the only req/s on the page is
+ * the window's mean, shown in the legend and the table.
+ */
 export function RateChart({ targets, slotSeconds }) {
   const box = useRef(null);
   const plot = useRef(null);
@@ -45,30 +72,40 @@ export function RateChart({ targets, slotSeconds }) {
       series: [
         {},
         ...targets.map((t, i) => ({
-          label: t.target,
+          label: `${t.target} (${rate(t.rps)} req/s)`,
           stroke: COLORS[i % COLORS.length],
           width: 2,
-          value: (u, v) => (v == null ? '–' : `${v.toFixed(2)}/s`),
+          value: (u, v) => (v == null ? '–' : `${v} req`),
         })),
       ],
-      axes: [{}, { label: 'req/s', size: 50 }],
+      axes: [{}, { label: `requests per ${slotSeconds} s`, size: 50 }],
       scales: { x: { time: true } },
     };
-    plot.current = new uPlot(opts, data(targets, slotSeconds), box.current);
+    plot.current = new uPlot(opts, data(targets), box.current);
     return () => {
       plot.current?.destroy();
       plot.current = null;
     };
   }, [names]);
   useEffect(() => {
-    plot.current?.setData(data(targets, slotSeconds));
+    const p = plot.current;
+    if (!p) return;
+    // The legend carries each target's rate over the window; keep it current with the table's.
+    targets.forEach((t, i) => {
+      const label = p.root.querySelectorAll('.u-legend .u-series')[i + 1]?.querySelector('.u-label');
+      if (label) label.textContent = `${t.target} (${rate(t.rps)} req/s)`;
+    });
+    p.setData(data(targets));
   }, [targets]);
-  return html`<div class="chart" ref=${box} role="img" aria-label=${`Requests per second per target over the last minutes: ${targets.map((t) => `${t.target} ${t.rps.toFixed(2)}/s`).join(', ')}`}></div>`;
+  return html`<figure class="chart-figure">
+    <div class="chart" ref=${box} role="img" aria-label=${`Requests per ${slotSeconds}-second slot per target over the ${RATE_WINDOW}; mean rates: ${targets.map((t) => `${t.target} ${rate(t.rps)} req/s`).join(', ')}`}></div>
+    <figcaption class="muted small">Requests per ${slotSeconds}-second slot, ${RATE_WINDOW}; the legend's req/s is the mean over the window, as in the table.</figcaption>
+  </figure>`;
 }
 
-function data(targets, slotSeconds) {
+function data(targets) {
   const xs = targets[0].series.map((p) => p.t / 1000);
-  return [xs, ...targets.map((t) => t.series.map((p) => p.requests / slotSeconds))];
+  return [xs, ...targets.map((t) => t.series.map((p) => p.requests))];
 }
 
 export function ExperimentTable({ experiment }) {

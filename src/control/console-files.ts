@@ -27,7 +27,20 @@ const HEADERS = {
   'cache-control': 'no-cache',
 };
 
-/** True when it answered (a /ui path), false for the admin API to handle. */
+/**
+ * The console's icon, kept here rather than in the build so that /favicon.ico
+ * (which browsers ask for on any admin page, before any token) answers it too:
+ * otherwise that request meets the admin API's auth check and the browser's
+ * console shows a 401 on every load.
+ */
+export const FAVICON_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+    '<rect width="32" height="32" rx="6" fill="#24292f"/>' +
+    '<path d="M6 16h8l6-8h6M14 16l6 8h6" stroke="#fff" stroke-width="3" fill="none" stroke-linecap="round"/>' +
+    '</svg>',
+);
+
+/** True when it answered (a /ui path or /favicon.ico), false for the admin API to handle. */
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean;
 
 export function consoleFiles(dir = CONSOLE_DIR): ConsoleHandler {
@@ -46,13 +59,19 @@ export function consoleFiles(dir = CONSOLE_DIR): ConsoleHandler {
     return body;
   };
   return (req, res, pathname) => {
-    if (pathname !== '/ui' && !pathname.startsWith('/ui/')) return false;
+    const icon = pathname === '/favicon.ico' || pathname === '/ui/favicon.svg';
+    if (!icon && pathname !== '/ui' && !pathname.startsWith('/ui/')) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('the console is read with GET\n');
       return true;
     }
     if (pathname === '/ui') {
       res.writeHead(308, { location: '/ui/' }).end();
+      return true;
+    }
+    if (icon) {
+      res.writeHead(200, { ...HEADERS, 'content-type': TYPES['.svg']!, 'content-length': FAVICON_SVG.length });
+      res.end(req.method === 'HEAD' ? undefined : FAVICON_SVG);
       return true;
     }
     const name = pathname === '/ui/' ? 'index.html' : pathname.slice('/ui/'.length);
