@@ -170,7 +170,9 @@ export class FleetReadoutWriter {
       const now = Date.now();
       if (now - this.lastPrune >= PRUNE_EVERY_MS) {
         this.lastPrune = now;
-        await prune(this.pool, this.q);
+        // Parked feedback no replica resolved within the hour (its request was no experiment's, or its replica died first).
+        const unresolved = await prune(this.pool, this.q);
+        if (unresolved > 0) this.opts.onDropped?.(unresolved);
       }
     } catch (err) {
       this.opts.onFlushError?.(err);
