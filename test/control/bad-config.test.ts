@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { startJunction, type Junction } from '../../src/app.js';
+import { checkConfigText } from '../../src/config/load.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { twoTargets } from './configs.js';
 
@@ -132,6 +134,69 @@ describe('PUT /admin/config refuses config that would produce broken answers', (
     expect(r.text).not.toContain('x-injected');
     expect(await live()).toBe(before);
     expect((await serve()).status).toBe(200);
+  });
+});
+
+describe('PUT /admin/config answers the report junction validate prints (issue 27 item 3)', () => {
+  // Schema and semantic problems in one config text: the 400 lists every one, each at its line and column.
+  const yamlText = () =>
+    [
+      'models:',
+      '  m:',
+      '    class: scorer',
+      '    versions:',
+      `      "1": { backend: { type: http, endpoints: ["${ok.url}"] } }`,
+      '      "2": { backend: { type: htp } }',
+      'objectives:',
+      '  cw:',
+      '    default: m@9',
+      '    policy: { timeoutMs: fast }',
+      '    rules: [{ when: {}, use: nope@1 }]',
+      '',
+    ].join('\n');
+
+  it.each([
+    ['YAML', yamlText],
+    ['JSON', () => JSON.stringify(parseDocument(yamlText()).toJS(), null, 2)],
+  ])('%s: 400 with every issue placed in the body, dry run or not; the running revision stays', async (_n, make) => {
+    const before = await live();
+    const text = make();
+    const expected = checkConfigText(text).issues;
+    expect(expected.map((i) => i.path)).toEqual([
+      'models.m.versions.2.backend.type',
+      'objectives.cw.default',
+      'objectives.cw.policy.timeoutMs',
+      'objectives.cw.rules[0].use',
+    ]);
+    for (const query of ['?dryRun=true', '']) {
+      const r = await put(text, query);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe('invalid_request');
+      expect(r.json.error.issues).toEqual(expected);
+      for (const issue of r.json.error.issues as { line: number; column: number }[]) {
+        expect(issue.line).toBeGreaterThan(0);
+        expect(issue.column).toBeGreaterThan(0);
+      }
+    }
+    expect(await live()).toBe(before);
+    expect((await serve()).status).toBe(200);
+  });
+
+  it('a key written twice in JSON is refused (JSON.parse alone would keep the last one silently)', async () => {
+    const before = await live();
+    const config = JSON.stringify(twoTargets(ok.url, ok.url));
+    const text = config.replace('"objectives":{', '"objectives":{"cw":{"default":"m@2"},');
+    const r = await put(text);
+    expect(r.status).toBe(400);
+    expect(r.json.error.issues).toEqual([
+      {
+        path: 'objectives',
+        message: expect.stringMatching(/^key "cw" is written twice/),
+        line: 1,
+        column: text.lastIndexOf('"cw"') + 1,
+      },
+    ]);
+    expect(await live()).toBe(before);
   });
 });
 
