@@ -4,18 +4,19 @@
 // the tables every replica writes. The cell weights of the sample-ratio test
 // come from the revisions the exposures were logged under (the store), or the
 // config given; without either the test is reported unknown, never assumed.
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
 import { FleetReadoutReader } from '../control/fleet-readout.js';
 import { formatReadout } from '../readout/format.js';
+import { expandLogFiles } from '../readout/log-files.js';
 import { readExperiments, type Readout } from '../readout/readout.js';
 import { UserError } from './user-error.js';
 
 const USAGE = `usage: junction analyze --decisions FILE… [--feedback FILE…] [--experiment ID] [--config FILE] [--store URL] [--json]
        junction analyze --store postgres://… [--experiment ID] [--json]
-  --decisions   decision log files (JSON lines, as written by --decision-log); repeat or list several
-  --feedback    feedback log files (as written by --feedback-log)
+  --decisions   decision log files (JSON lines, as written by --decision-log); repeat or list several;
+                quoted globs ('logs/*/decisions.jsonl') too; a log file brings the files it was rotated into
+  --feedback    feedback log files (as written by --feedback-log), the same way
   --store       the PostgreSQL store of the replicas (postgres://…?schema=…): without --decisions, the
                 fleet readout from its tables; with --decisions, the weights of the logged revisions
   --experiment  only this experiment
@@ -74,12 +75,15 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       });
       where = 'the store';
     } else {
-      for (const f of [...decisions, ...feedback]) if (!existsSync(f)) throw new UserError(`no such file: ${f}`);
+      // Globs (several replicas' logs) and each log's rotated files (serve --log-rotate): readout/log-files.ts.
+      const files = { decisions: expandLogFiles(decisions), feedback: expandLogFiles(feedback) };
+      const unmatched = [...files.decisions.unmatched, ...files.feedback.unmatched];
+      if (unmatched.length > 0) throw new UserError(`no such file: ${unmatched.join(', ')}`);
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
         throw new UserError(`--threads must be a whole number ≥ 1 (got ${values.threads})`);
       readout = await readExperiments(
-        { decisions, feedback, experiment: values.experiment },
+        { decisions: files.decisions.files, feedback: files.feedback.files, experiment: values.experiment },
         config,
         { memoryLimit: values['memory-limit'], threads, tempDirectory: values['temp-dir'] },
         store && ((revisions) => store.weightsOf(revisions).catch((err: unknown) => Promise.reject(storeError(err)))),

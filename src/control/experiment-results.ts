@@ -6,9 +6,9 @@
 // at a time, a bounded queue, identical requests sharing one run, a time
 // limit). Either way the cell weights come from the revisions the exposures
 // were logged under, read from the store.
-import { existsSync } from 'node:fs';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
+import { expandLogFiles } from '../readout/log-files.js';
 import { readExperimentsOn, type Readout } from '../readout/readout.js';
 import { experimentCells, type RevisionCells } from '../readout/weights.js';
 import type { AdminContext, AdminRoute, ReadoutLogs } from './admin-route.js';
@@ -35,7 +35,8 @@ export const experimentResultsRoute: AdminRoute = {
 };
 
 async function fromLogs({ control, readouts }: AdminContext, id: string): Promise<Readout> {
-  const decisions = (readouts?.decisions ?? []).filter((f) => existsSync(f));
+  // Each log with the files it was rotated into (serve --log-rotate).
+  const decisions = expandLogFiles(readouts?.decisions ?? []).files;
   if (!readouts || decisions.length === 0) {
     throw new JunctionError(
       'not_found',
@@ -43,7 +44,7 @@ async function fromLogs({ control, readouts }: AdminContext, id: string): Promis
     );
   }
   const live = control.runtime.current;
-  const feedback = readouts.feedback.filter((f) => existsSync(f));
+  const feedback = expandLogFiles(readouts.feedback).files;
   // Everything the answer depends on: requests with the same key share one run (and its cached result).
   const key = JSON.stringify([id, live?.number ?? null, decisions, feedback]);
   return readExperimentsOn(readouts.runner, key, { decisions, feedback, experiment: id }, live?.config, (revisions) =>
