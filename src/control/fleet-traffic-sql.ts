@@ -3,9 +3,10 @@
 // round trip, one transaction) and one transaction in SQLite: rows are
 // upserted whole (absolute counts of a slot, never added), so a publish sent
 // twice (a retry after a lost answer) leaves what one would; `seq` keeps an
-// older publish that lands late from replacing a newer one. Freshness and
-// skew are measured on the store's clock (PostgreSQL's now()), so replicas
-// whose clocks disagree still agree on who is silent.
+// older publish that lands late from replacing a newer one. Freshness is
+// measured on the store's clock (PostgreSQL's now()), so replicas whose clocks
+// disagree still agree on who is silent; each publish answers the store's
+// time, from which the process measures its own skew (fleet-traffic.ts).
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import type { FleetProcess, TrafficPublish, TrafficRow } from './fleet-traffic-types.js';
@@ -69,17 +70,21 @@ function histogram(text: string): number[] {
   }
 }
 
-export async function postgresPublishTraffic(pool: pg.Pool, q: string, p: TrafficPublish): Promise<{ skewMs: number }> {
+export async function postgresPublishTraffic(
+  pool: pg.Pool,
+  q: string,
+  p: TrafficPublish,
+): Promise<{ storeNow: number }> {
   const rows = JSON.stringify(
     p.rows.map((r) => ({ ...r, latency: JSON.stringify(r.latency), ttft: JSON.stringify(r.ttft) })),
   );
-  const { rows: out } = await pool.query<{ skew_ms: string }>(
+  const { rows: out } = await pool.query<{ store_now: string }>(
     `WITH p AS (
        INSERT INTO ${q}.fleet_processes (process, started_at, seq, skew_ms)
-       VALUES ($1, $2, $3, $4::bigint - (extract(epoch FROM now()) * 1000)::bigint)
+       VALUES ($1, $2, $3, $4)
        ON CONFLICT (process) DO UPDATE SET started_at = excluded.started_at, seq = excluded.seq,
          skew_ms = excluded.skew_ms, last_seen = now()
-       RETURNING skew_ms
+       RETURNING (extract(epoch FROM now()) * 1000)::bigint AS store_now
      ), r AS (
        INSERT INTO ${q}.fleet_traffic AS t (${COLUMNS})
        SELECT $1, a.slot, a.objective, a.target, a.experiment, a.cell, a.currency, $3, a.requests, a.errors,
@@ -89,10 +94,10 @@ export async function postgresPublishTraffic(pool: pg.Pool, q: string, p: Traffi
          prompt bigint, completion bigint, cost double precision)
        ON CONFLICT ${KEY} DO UPDATE SET ${UPDATES} WHERE t.seq <= excluded.seq
      )
-     SELECT skew_ms FROM p`,
-    [p.process, Math.round(p.startedAt), p.seq, Math.round(p.sentAt), rows],
+     SELECT store_now FROM p`,
+    [p.process, Math.round(p.startedAt), p.seq, Math.round(p.skewMs), rows],
   );
-  return { skewMs: Number(out[0]?.skew_ms ?? 0) };
+  return { storeNow: Number(out[0]!.store_now) };
 }
 
 export async function postgresFleetProcesses(pool: pg.Pool, q: string, withinMs: number): Promise<FleetProcess[]> {
@@ -147,9 +152,8 @@ export async function postgresPruneTraffic(
   );
 }
 
-export function sqlitePublishTraffic(db: Database.Database, p: TrafficPublish): { skewMs: number } {
+export function sqlitePublishTraffic(db: Database.Database, p: TrafficPublish): { storeNow: number } {
   const now = Date.now();
-  const skewMs = Math.round(p.sentAt - now);
   const upsert = db.prepare(`INSERT INTO fleet_traffic (${COLUMNS})
     VALUES (@process, @slot, @objective, @target, @experiment, @cell, @currency, @seq, @requests, @errors, @fallbacks,
       @decided, @latency, @ttft, @prompt, @completion, @cost)
@@ -159,7 +163,7 @@ export function sqlitePublishTraffic(db: Database.Database, p: TrafficPublish): 
       `INSERT INTO fleet_processes (process, started_at, seq, skew_ms, last_seen) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (process) DO UPDATE SET started_at = excluded.started_at, seq = excluded.seq,
          skew_ms = excluded.skew_ms, last_seen = excluded.last_seen`,
-    ).run(p.process, Math.round(p.startedAt), p.seq, skewMs, now);
+    ).run(p.process, Math.round(p.startedAt), p.seq, Math.round(p.skewMs), now);
     for (const r of p.rows)
       upsert.run({
         ...r,
@@ -169,7 +173,7 @@ export function sqlitePublishTraffic(db: Database.Database, p: TrafficPublish): 
         ttft: JSON.stringify(r.ttft),
       });
   }).immediate();
-  return { skewMs };
+  return { storeNow: now };
 }
 
 export function sqliteFleetProcesses(db: Database.Database, withinMs: number): FleetProcess[] {

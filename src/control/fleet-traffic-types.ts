@@ -39,8 +39,11 @@ export interface TrafficPublish {
   startedAt: number;
   /** Grows with every publish: a late, older write never replaces a newer one (idempotent retries). */
   seq: number;
-  /** The process's clock (ms since the epoch) when it sent the publish: compared with the store's for skew. */
-  sentAt: number;
+  /**
+   * Its clock minus the store's, as measured at its previous publish (0 at the first): the store's
+   * time then fell outside [sent, answered] on the process's clock by this much.
+   */
+  skewMs: number;
   rows: readonly TrafficRow[];
 }
 
@@ -52,14 +55,14 @@ export interface FleetProcess {
   ageMs: number;
   /** Its last publish, ISO 8601 (the store's clock). */
   lastSeen: string;
-  /** Its clock minus the store's at its last publish (network time included: a few ms). */
+  /** Its clock minus the store's, as it measured at its previous publish (0 when the store's time fell within the round trip). */
   skewMs: number;
 }
 
 /** The part of the Store the fleet view uses (store.ts lists it with the rest). */
 export interface FleetTrafficStore {
   /** Upserts the rows (by process, slot and key; a lower `seq` never replaces a higher) and the process's heartbeat. */
-  publishTraffic(p: TrafficPublish): Promise<{ skewMs: number }>;
+  publishTraffic(p: TrafficPublish): Promise<{ storeNow: number }>;
   /** Processes whose last publish is at most `withinMs` old (the store's clock). */
   fleetProcesses(withinMs: number): Promise<FleetProcess[]>;
   /** The rows of these processes in slots [first, last]. */

@@ -60,6 +60,8 @@ export class FleetTraffic {
   private timer: NodeJS.Timeout | undefined;
   private publishing: Promise<void> | undefined;
   private seq = 0;
+  /** This process's clock minus the store's, measured at the last publish that succeeded. */
+  private skewMs = 0;
   private lastPrune = 0;
   private closed = false;
 
@@ -97,14 +99,18 @@ export class FleetTraffic {
     if (lost > 0) this.opts.onDropped?.(lost);
     const now = stats.clock.now();
     try {
-      const { skewMs } = await store.publishTraffic({
+      const { storeNow } = await store.publishTraffic({
         process: this.name,
         startedAt: stats.startedAt,
         seq: ++this.seq,
-        sentAt: now,
+        skewMs: this.skewMs,
         rows,
       });
-      if (Math.abs(skewMs) > this.maxSkewMs) this.opts.onSkew?.(skewMs);
+      // The store read its clock somewhere within the round trip: only a time outside it is skew (a slow
+      // store or a loaded machine makes the trip long, not the clock wrong). The next publish records it.
+      const answered = stats.clock.now();
+      this.skewMs = storeNow < now ? now - storeNow : storeNow > answered ? answered - storeNow : 0;
+      if (Math.abs(this.skewMs) > this.maxSkewMs) this.opts.onSkew?.(this.skewMs);
       if (now - this.lastPrune >= PRUNE_EVERY_MS) {
         this.lastPrune = now;
         await store.pruneTraffic(Math.floor((now - RETAIN_MS) / SLOT_MS), RETAIN_MS);

@@ -253,7 +253,7 @@ export class PostgresStore implements Store {
     return postgresSumSpend(this.pool, this.q, query);
   }
 
-  publishTraffic(p: TrafficPublish): Promise<{ skewMs: number }> {
+  publishTraffic(p: TrafficPublish): Promise<{ storeNow: number }> {
     return postgresPublishTraffic(this.pool, this.q, p);
   }
 

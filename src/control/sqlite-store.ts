@@ -188,7 +188,7 @@ export class SqliteStore implements Store {
     return sqliteSumSpend(this.db, query);
   }
 
-  async publishTraffic(p: TrafficPublish): Promise<{ skewMs: number }> {
+  async publishTraffic(p: TrafficPublish): Promise<{ storeNow: number }> {
     return sqlitePublishTraffic(this.db, p);
   }
 
