@@ -10,6 +10,10 @@ export const ERRORS = {
   override_forbidden: { status: 403, summary: 'caller may not override the routing decision' },
   objective_not_found: { status: 404, summary: 'no objective by that name' },
   not_found: { status: 404, summary: 'no such route' },
+  rollout_refused: {
+    status: 409,
+    summary: 'a rollout start refused: it reaches no live unit or has no health gate; force it with a reason',
+  },
   method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
   payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
   rate_limited: { status: 429, summary: 'client over its rate limit; see Retry-After' },

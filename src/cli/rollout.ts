@@ -12,7 +12,17 @@ interface RolloutState {
   objective: string;
   revision: number;
   default: string;
-  rollout: { candidate: TargetUse; percent: number; state: string; steps?: number[] } | null;
+  rollout: {
+    candidate: TargetUse;
+    percent: number;
+    state: string;
+    steps?: number[];
+    /** What makes the rollout unable to tell anything (reaches no units, no health gate). */
+    warnings?: Array<{ code: string; message: string }>;
+    reach?: { text: string | null };
+  } | null;
+  /** start only: the reason that overrode a refusal, as the revision records it. */
+  forced?: string;
   /** status only: the controller's latest judgement of a stepped rollout. */
   controller?: {
     kind: string;
@@ -34,7 +44,10 @@ export function describeRollout(s: RolloutState): string {
   const judged = s.controller
     ? `\n  controller: ${s.controller.kind} (${s.controller.reason})${gates ? `\n  gates:${gates}` : ''}`
     : '';
-  return `${s.objective}: ${armLabel(s.rollout.candidate)} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}`;
+  const reach = s.rollout.reach?.text ? `\n  reach: ${s.rollout.reach.text}` : '';
+  const warnings = (s.rollout.warnings ?? []).map((w) => `\n  warning (${w.code}): ${w.message}`).join('');
+  const forced = s.forced === undefined ? '' : `\n  forced: ${s.forced}`;
+  return `${s.objective}: ${armLabel(s.rollout.candidate)} at ${s.rollout.percent}% (${s.rollout.state}${steps}); default ${s.default} (revision ${s.revision})${judged}${reach}${warnings}${forced}`;
 }
 
 export async function rolloutCommand(args: string[]): Promise<number> {
@@ -46,13 +59,15 @@ export async function rolloutCommand(args: string[]): Promise<number> {
       candidate: { type: 'string' },
       balance: { type: 'string' },
       steps: { type: 'string' },
+      gates: { type: 'string' },
+      force: { type: 'string' },
       message: { type: 'string', short: 'm' },
     },
   });
   const [objective, action] = positionals;
   if (!objective || !action || !ACTIONS.includes(action)) {
     throw new UserError(
-      `usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version [--balance ${BALANCERS.join('|')}]] [--steps 1,5,25,100]`,
+      `usage: junction rollout OBJECTIVE ${ACTIONS.join('|')} [--candidate model@version [--balance ${BALANCERS.join('|')}]] [--steps 1,5,25,100] [--gates maxErrorRate=0.01,minRequests=500] [--force "reason"]`,
     );
   }
   const target = adminTarget(values.admin);
@@ -76,7 +91,10 @@ export async function rolloutCommand(args: string[]): Promise<number> {
       // A balancer as the rollout's arm: the same target, its replicas picked by another balancer.
       candidate = { target: values.candidate, balance: values.balance as Balance };
     }
-    const body = { candidate, steps, message: values.message };
+    const gates = values.gates === undefined ? undefined : parseGates(values.gates);
+    if (values.force !== undefined && values.force.trim() === '')
+      throw new UserError('--force takes the reason, recorded in the revision: --force "why it must start anyway"');
+    const body = { candidate, steps, gates, force: values.force, message: values.message };
     state = await adminCall<RolloutState>(
       target,
       'POST',
@@ -87,4 +105,17 @@ export async function rolloutCommand(args: string[]): Promise<number> {
   if (values.json) printJson(state);
   else process.stdout.write(`${action === 'status' ? '' : `${action}: `}${describeRollout(state)}\n`);
   return 0;
+}
+
+/** `--gates maxErrorRate=0.01,minRequests=200`: each gate of the config's `rollout.gates` as name=number. */
+function parseGates(text: string): Record<string, number> {
+  const gates: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const [name, value, extra] = part.split('=').map((x) => x.trim());
+    const n = Number(value);
+    if (!name || value === undefined || value === '' || extra !== undefined || !Number.isFinite(n))
+      throw new UserError(`--gates is name=number pairs, e.g. maxErrorRate=0.01,minRequests=500 (got "${part}")`);
+    gates[name] = n;
+  }
+  return gates;
 }

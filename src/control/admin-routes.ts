@@ -15,8 +15,16 @@ import { budgetsRoutes } from './budgets-routes.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
 export type { AdminContext, AdminRoute };
-import { modelUsage } from './model-usage.js';
-import { applyRolloutAction, isRolloutAction, promotedBalance, type RolloutOptions } from './rollout-actions.js';
+import { modelsOf } from './model-usage.js';
+import {
+  applyRolloutAction,
+  isRolloutAction,
+  promotedBalance,
+  type RolloutAction,
+  type RolloutOptions,
+} from './rollout-actions.js';
+import { guardStart, rolloutAnswer } from './rollout-guard.js';
+import type { RevisionNotes } from './store.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
@@ -55,6 +63,15 @@ function revisionParam(ctx: AdminContext): number {
   if (!Number.isInteger(n) || n < 1)
     throw new JunctionError('invalid_request', `revision must be a positive integer (got "${ctx.params.n}")`);
   return n;
+}
+
+/** `{"force": "why"}`: the reason a refused start goes ahead anyway (start only; the revision records it). */
+function forceReason(body: unknown, action: RolloutAction): string | undefined {
+  if (!isObject(body) || body.force === undefined) return undefined;
+  if (typeof body.force !== 'string' || body.force.trim() === '')
+    throw new JunctionError('invalid_request', 'force takes the reason as text: {"force": "why it must start anyway"}');
+  if (action !== 'start') throw new JunctionError('invalid_request', `force applies to start only, not ${action}`);
+  return body.force.trim();
 }
 
 export const adminRoutes: AdminRoute[] = [
@@ -164,7 +181,7 @@ export const adminRoutes: AdminRoute[] = [
         objective: params.objective,
         revision: live.number,
         default: o.default,
-        rollout: o.rollout ?? null,
+        rollout: rolloutAnswer(params.objective!, o),
         controller: controllerView,
         gates,
       });
@@ -191,7 +208,15 @@ export const adminRoutes: AdminRoute[] = [
               ? (body.candidate as TargetUse)
               : JSON.stringify(body.candidate);
         if (Array.isArray(body.steps)) opts.steps = body.steps.map(Number);
+        if (isObject(body.gates)) opts.gates = body.gates;
       }
+      const force = forceReason(body, action);
+      // Whether the reason overrides anything, judged on the live config for the message; the edit judges the latest again.
+      const live = ctx.control.runtime.current?.meta.source;
+      const overrides =
+        force !== undefined &&
+        live !== undefined &&
+        guardStart(applyRolloutAction(live, objective, action, opts), objective, force).length > 0;
       const promoted =
         action === 'promote' ? promotedBalance(ctx.control.runtime.current?.meta.source, objective) : undefined;
       const message =
@@ -200,14 +225,28 @@ export const adminRoutes: AdminRoute[] = [
           (promoted === undefined
             ? ''
             : `: default ${promoted.target}, balance ${promoted.balance} on its backend` +
-              (promoted.alsoObjectives.length > 0 ? ` (also used by ${promoted.alsoObjectives.join(', ')})` : ''));
+              (promoted.alsoObjectives.length > 0 ? ` (also used by ${promoted.alsoObjectives.join(', ')})` : '')) +
+          (overrides ? ` (forced: ${force})` : '');
+      // Filled in by the edit (judged on the latest config, again on each retry): the reason is recorded only when it overrode a refusal.
+      const notes: RevisionNotes = {};
       const result = await ctx.control.edit({
-        edit: (latest) => applyRolloutAction(latest, objective, action, opts),
+        edit: (latest) => {
+          const doc = applyRolloutAction(latest, objective, action, opts);
+          notes.forced = action === 'start' && guardStart(doc, objective, force).length > 0 ? force : undefined;
+          return doc;
+        },
         author: author(ctx),
         message,
+        notes,
       });
       const o = ctx.control.runtime.current?.config.objectives[objective];
-      writeJson(ctx.res, 200, { ...result, objective, default: o?.default, rollout: o?.rollout ?? null });
+      writeJson(ctx.res, 200, {
+        ...result,
+        objective,
+        default: o?.default,
+        rollout: o === undefined ? null : rolloutAnswer(objective, o),
+        ...(notes.forced === undefined ? {} : { forced: notes.forced }),
+      });
     },
   },
   ...consoleRoutes,

@@ -7,6 +7,7 @@ import { explainQuery, targetReplicas } from '../runtime/explain.js';
 import { overridableTargets } from '../routing/override.js';
 import { writeJson } from '../http/reply.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
+import { rolloutAnswer } from './rollout-guard.js';
 
 const DEFAULT_MINUTES = 5;
 
@@ -32,7 +33,8 @@ export const consoleRoutes: AdminRoute[] = [
         pins: o.pins,
         rules: o.rules,
         experiments: o.experiments,
-        rollout: o.rollout ?? null,
+        // The config, with `warnings` (reaches no units, no health gate) for the console's badges, and `reach`.
+        rollout: rolloutAnswer(name, o),
         shadow: o.shadow,
         fallback: o.policy.fallback,
       }));

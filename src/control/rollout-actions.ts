@@ -18,6 +18,8 @@ export interface RolloutOptions {
   /** For start when the objective has no rollout yet: `model@version` or `{ target, balance }`. */
   candidate?: TargetUse;
   steps?: number[];
+  /** For start: the gates the controller judges each step on (replacing the rollout's; validation judges them). */
+  gates?: Record<string, unknown>;
 }
 
 /** Percent a rollout starts at when it names no steps. */
@@ -71,6 +73,7 @@ export function applyRolloutAction(
         state: 'running',
       };
       if (steps) next.steps = steps;
+      if (opts.gates) next.gates = opts.gates;
       o.rollout = next;
       break;
     }

@@ -15,6 +15,7 @@ export const STATUS_OF_ERROR: Readonly<Record<ErrorCode, Status>> = {
   override_forbidden: Status.PERMISSION_DENIED,
   objective_not_found: Status.NOT_FOUND,
   not_found: Status.NOT_FOUND,
+  rollout_refused: Status.FAILED_PRECONDITION,
   method_not_allowed: Status.UNIMPLEMENTED,
   experiment_break_unacknowledged: Status.FAILED_PRECONDITION,
   payload_too_large: Status.RESOURCE_EXHAUSTED,

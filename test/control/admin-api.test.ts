@@ -129,7 +129,11 @@ describe('admin API', () => {
 
   it('rollout start, pause, resume, promote each write a revision', async () => {
     const path = '/admin/objectives/cw/rollout';
-    const start = await call('POST', `${path}/start`, { candidate: 'm@2', steps: [10, 50, 100] });
+    const start = await call('POST', `${path}/start`, {
+      candidate: 'm@2',
+      steps: [10, 50, 100],
+      gates: { maxErrorRate: 0.01 }, // a stepped rollout without a health gate is refused (rollout-start.test.ts)
+    });
     expect(start.json).toMatchObject({
       revision: 4,
       default: 'm@1',

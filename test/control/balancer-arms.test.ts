@@ -222,6 +222,7 @@ describe('a balancer rollout through the admin API', () => {
     const started = await post('/admin/objectives/chat/rollout/start', {
       candidate: { target: 'llm@1', balance: 'least-load' },
       steps: [100],
+      gates: { maxErrorRate: 0.01 }, // a stepped rollout without a health gate is refused
     });
     expect(started.status).toBe(200);
     expect(started.json.rollout).toMatchObject({ candidate: { target: 'llm@1', balance: 'least-load' }, percent: 100 });

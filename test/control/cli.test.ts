@@ -97,7 +97,8 @@ describe('admin CLI', () => {
 
   it('rollback N and the rollout verbs', async () => {
     expect((await run('rollback', '1')).out).toMatch(/^rolled back: revision 3 is live with revision 1's config/);
-    expect((await run('rollout', 'cw', 'start', '--candidate', 'm@2', '--steps', '5,50,100')).out).toBe(
+    const gates = ['--gates', 'maxErrorRate=0.01']; // a stepped rollout without a health gate is refused
+    expect((await run('rollout', 'cw', 'start', '--candidate', 'm@2', '--steps', '5,50,100', ...gates)).out).toBe(
       'start: cw: m@2 at 5% (running, steps 5→50→100); default m@1 (revision 4)\n',
     );
     expect((await run('rollout', 'cw', 'pause')).out).toMatch(/at 5% \(paused/);
