@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { call, get, enc } from '../api.js';
 import { ConfirmDialog } from '../confirm.js';
 import { html, usePoll, ErrorNote, Loading, pct, time, diffLines, arm } from '../util.js';
+import { RolloutWarnings } from './warnings.js';
 
 const EFFECT = {
   pause: 'The percent stays; the controller stops advancing it.',
@@ -105,7 +106,8 @@ export function RolloutsView() {
       <section class="card" aria-labelledby=${`ro-${v.objective}`}>
         <h2 id=${`ro-${v.objective}`}><a href=${`#/objectives/${enc(v.objective)}`}>${v.objective}</a>:
           <code>${arm(v.rollout.candidate)}</code> at ${v.rollout.percent}% <span class=${`state ${v.rollout.state}`}>${v.rollout.state}</span></h2>
-        <p>Default <code>${v.default}</code>.</p>
+        <p>Default <code>${v.default}</code>.${v.rollout.reach?.text ? html` <span class="muted">${v.rollout.reach.text}</span>` : ''}</p>
+        ${v.rollout.warnings?.length > 0 && html`<p><${RolloutWarnings} o=${{ name: v.objective, rollout: v.rollout }} full /></p>`}
         <${Steps} r=${v.rollout} />
         <h3>Gates</h3><${Gates} v=${v} />
         <p><strong>Controller:</strong> ${v.controller ? html`${v.controller.kind}: ${v.controller.reason}` : html`<span class="muted">not judged yet</span>`}</p>

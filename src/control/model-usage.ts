@@ -2,6 +2,8 @@
 // (default, pins, rules, experiment cells, rollouts, shadows, fallbacks), so a
 // version is never retired while something still routes to it.
 import { armBalance, armTarget, type Config, type TargetUse } from '../config/schema.js';
+import { targetReplicas } from '../runtime/explain.js';
+import type { Revision } from '../runtime/revision.js';
 
 export type UsageKind = 'default' | 'pin' | 'rule' | 'experiment' | 'rollout' | 'shadow' | 'fallback';
 
@@ -59,6 +61,16 @@ export function modelUsage(config: Config): ModelVersionUsage[] {
     o.policy.fallback.forEach((t, i) => use(t, { objective, as: 'fallback', detail: `fallback[${i}]` }));
   }
   return [...byTarget.values()];
+}
+
+/**
+ * GET /admin/models: every version of a live revision with what uses it and
+ * its replicas now (SPEC §14: in service or ejected and why, reported load,
+ * adapters), as GET /admin/objectives/{o} shows them, so the Models page says
+ * which versions have replicas out of service whatever routes to them.
+ */
+export function modelsOf(rev: Revision) {
+  return modelUsage(rev.config).map((m) => ({ ...m, ...targetReplicas(rev, m.target) }));
 }
 
 /** ` balance=prefix` for an arm that names its balancer, '' otherwise. */
