@@ -26,6 +26,7 @@ import {
 import { armLabel } from '../config/schema.js';
 import { applyRolloutAction, setRolloutPercent } from './rollout-actions.js';
 import { rolloutStep, type ArmStats, type GateVerdict, type StepDecision } from './rollout-step.js';
+import { rolloutFindings } from './rollout-guard.js';
 
 export const CONTROLLER_AUTHOR = 'rollout-controller';
 
@@ -73,6 +74,8 @@ export class RolloutController {
   private readonly starts = new Map<string, StepStart>();
   /** The latest judgement per objective, for `junction rollout OBJECTIVE status` (any replica can answer). */
   private readonly judged = new Map<string, { candidate: string; decision: StepDecision; window?: GateWindow }>();
+  /** Per objective whose rollout reaches no live unit (rollout-guard.ts), why: it is never advanced nor promoted. */
+  private unreached: ReadonlyMap<string, string> = new Map();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -82,7 +85,10 @@ export class RolloutController {
     this.stats = new GateStats();
     opts.control.runtime.onRevision((next) => {
       const tracked = new Map<string, TrackedObjective>();
+      const unreached = new Map<string, string>();
       for (const [name, o] of Object.entries(next.config.objectives)) {
+        const nobody = o.rollout && rolloutFindings(name, o)?.warnings.find((w) => w.code === 'reaches_no_units');
+        if (nobody) unreached.set(name, nobody.message);
         const gates = o.rollout?.gates;
         if (o.rollout)
           tracked.set(name, {
@@ -92,6 +98,7 @@ export class RolloutController {
           });
       }
       this.stats.track(tracked);
+      this.unreached = unreached;
     });
   }
 
@@ -153,7 +160,12 @@ export class RolloutController {
         baseline: since(read(o.default), start.baseline),
         heldSeconds: (this.now() - start.at) / 1000,
       };
-      const decision = rolloutStep({ rollout: r, ...window });
+      let decision = rolloutStep({ rollout: r, ...window });
+      // Steps are shares of units: walking them while none is reached would tell nothing (a forced start, or a config
+      // applied as a whole). A gate still rolls back what traffic it saw.
+      const nobody = this.unreached.get(objective);
+      if (nobody !== undefined && (decision.kind === 'advance' || decision.kind === 'promote'))
+        decision = { kind: 'hold', reason: `held at ${r.percent}%: ${nobody}`, gates: decision.gates };
       this.judged.set(objective, { candidate, decision, window });
       if (decision.kind === 'hold') continue;
       try {

@@ -237,6 +237,42 @@ describe('a gate counts only the traffic the rollout routed (issue 27)', () => {
   });
 });
 
+describe('a rollout that reaches no live unit (issue 27)', () => {
+  it('is held at its step, not walked up on time, with the reason in status', async () => {
+    await j.close();
+    // The issue's config, applied as a whole (no start to refuse it): an experiment over every unit, steps, no gates.
+    j = await startJunction({
+      config: twoTargets(stable.url, candidate.url, 'm@1', {
+        experiments: [
+          { id: 'all', population: 1, cells: { A: { weight: 50, use: 'm@1' }, B: { weight: 50, use: 'm@2' } } },
+        ],
+        rollout: { candidate: 'm@2', percent: 5, steps: [5, 25, 50, 100], holdSeconds: 60 },
+      }),
+      port: 0,
+      log: { error() {}, warn() {}, info() {} },
+      control: {
+        data: ':memory:',
+        rolloutController: { intervalMs: 60_000, now: () => clock },
+        admin: { port: 0, insecure: true },
+      },
+    });
+    const c = j.control!.controller!;
+    await c.tick(); // the step begins
+    await traffic(20);
+    clock += 61_000;
+    await c.tick();
+    expect(rollout()!.percent).toBe(5);
+    expect(c.lastWindow('cw', 'm@2')?.candidate.requests).toBe(0); // the experiment's m@2 traffic is not the rollout's
+    expect(c.lastJudgement('cw', 'm@2')).toMatchObject({
+      kind: 'hold',
+      reason: expect.stringMatching(/^held at 5%: no live unit reaches the rollout: experiment all \(100% of units\)/),
+    });
+    const status = await request(`${j.control!.adminUrl}/admin/objectives/cw/rollout`);
+    const body = (await status.body.json()) as { rollout: { warnings: Array<{ code: string }> } };
+    expect(body.rollout.warnings.map((w) => w.code)).toEqual(['reaches_no_units', 'no_gate']);
+  });
+});
+
 describe.skipIf(pgSkip !== undefined)(
   `rollout controller with two replicas on PostgreSQL${pgSkip ? ` (skipped: ${pgSkip})` : ''}`,
   () => {
