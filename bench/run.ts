@@ -17,6 +17,7 @@ import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
 import { benchOnnx } from './onnx.js';
 import { benchPick } from './pick.js';
+import { benchPreview } from './preview.js';
 import { benchReadout } from './readout.js';
 import { benchFleet, fleetBlock } from './llm-fleet/run.js';
 import { formatSection, type BenchSection } from './report.js';
@@ -41,6 +42,7 @@ const benches: Array<[string, Bench]> = [
   ['control', benchControl],
   ['console', () => benchConsole(quick)],
   ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],
+  ['preview', () => benchPreview(quick ? 200_000 : 1_000_000)],
 ];
 if (process.argv.includes('--fleet')) {
   benches.push(['llm-fleet', async () => (await benchFleet({ scale: 0.25, seconds: quick ? 20 : 60 })).section]);

@@ -10,7 +10,10 @@ import { BucketMemo } from '../routing/bucket-memo.js';
 import { decide } from '../routing/decide.js';
 import type { CompiledObjective, Outcome, RoutingRequest, RoutingTable } from '../routing/types.js';
 import type { TrafficClass } from '../config/schema.js';
+import { LineReader, type LoggedDecision } from './preview-line.js';
 import type { CellMove, ExperimentBreak, ObjectivePreview, PreviewSkipped, RolloutChange } from './preview-types.js';
+
+export type { LoggedDecision };
 
 export interface ReplayOptions {
   before: RoutingTable;
@@ -52,6 +55,7 @@ export class Replay {
   decisions = 0;
   private readonly tallies = new Map<string, ObjectiveTally>();
   private readonly memo = new BucketMemo(MEMO_CAPACITY);
+  private readonly reader = new LineReader();
   /** One request object, refilled per line: decide() reads it synchronously and keeps nothing. */
   private readonly req: RoutingRequest = {
     unit: undefined,
@@ -68,6 +72,11 @@ export class Replay {
 
   /** One line of the decision log. Never throws: a line that is not a decision is counted and skipped. */
   line(text: string): void {
+    const quick = this.reader.read(text);
+    if (quick !== undefined) {
+      this.decision(quick);
+      return;
+    }
     let d: unknown;
     try {
       d = JSON.parse(text);
@@ -119,7 +128,7 @@ export class Replay {
       count(t.after, next.target.id);
       this.health(t, next.target.id);
     }
-    const changed = next === undefined || next.target !== was.target;
+    const changed = next === undefined || next.target.id !== was.target.id;
     if (changed) t.changedRequests++;
     if (unit === undefined) return;
     let flags = t.units.get(unit);
@@ -196,18 +205,6 @@ export class Replay {
       unlogged: this.opts.unlogged?.(t.name) ?? [],
     };
   }
-}
-
-/** A decision line's fields the replay reads (the rest of the line is ignored). */
-export interface LoggedDecision {
-  via?: unknown;
-  objective?: unknown;
-  unit?: unknown;
-  context?: unknown;
-  trafficClass?: unknown;
-  rule?: unknown;
-  target?: unknown;
-  requestId?: unknown;
 }
 
 const NO_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
