@@ -131,6 +131,21 @@ describe('JSON is placed the same way', () => {
     ]);
   });
 
+  it('strings holding quotes, backslashes and brackets, and escaped keys, do not mislead the scan', () => {
+    const text = JSON.stringify({
+      models: {
+        m: {
+          description: 'a "quoted" \\ {not: [a map]}',
+          versions: { '1': { backend: { type: 'onnx', path: 'x\\"].onnx' } } },
+        },
+      },
+      objectives: { 'c"w': { default: 'm@1' }, cw: { description: '}]"', default: 'm@7' } },
+    });
+    const { issues } = checkConfigText(text);
+    expect(issueAt(issues, 'objectives.cw.default', /no version "7"/)).toMatchObject(at(text, '"m@7"'));
+    expect(issueAt(issues, 'objectives.c"w', /objective names/)).toMatchObject(at(text, '"c\\"w"'));
+  });
+
   it('a JSON document 100,000 levels deep is placed without a recursive walk', () => {
     const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
     const text = `{"models": {"m": {"versions": {"1": {"backend": {"type": "onnx", "path": "m.onnx"}, "metadata": {"x": ${deep}}}}}}, "objectives": {"cw": {"default": "m@2"}}}`;

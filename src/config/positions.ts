@@ -50,10 +50,10 @@ export function placeIssues(
 
 /** By line and column; the unplaced keep their order, after the placed. */
 export function inTextOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
-  const rank = (i: ConfigIssue) => (i.line === undefined ? Infinity : i.line * 1e7 + (i.column ?? 0));
+  const line = (i: ConfigIssue) => i.line ?? Infinity;
   return issues
     .map((issue, n) => ({ issue, n }))
-    .sort((a, b) => rank(a.issue) - rank(b.issue) || a.n - b.n)
+    .sort(({ issue: a, n: i }, { issue: b, n: j }) => line(a) - line(b) || (a.column ?? 0) - (b.column ?? 0) || i - j)
     .map((x) => x.issue);
 }
 

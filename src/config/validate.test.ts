@@ -113,6 +113,26 @@ describe('config validation', () => {
     expect(issues).toHaveLength(8);
   });
 
+  it('runs the semantic checks on the well-formed parts of a config the schema refused, every problem at once', () => {
+    const issues = issuesOf({
+      models: { ...models, broken: { versions: { '1': { backend: { type: 'grpc' } } } } },
+      objectives: {
+        cw: { default: 'ranker@9', policy: { timeoutMs: 'fast' } },
+        other: { default: 'broken@1', rules: [{ when: {}, use: 'ghost@1' }] },
+      },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^models\.broken\.versions\.1\.backend\.type: /),
+        expect.stringMatching(/^objectives\.cw\.policy\.timeoutMs: /),
+        'objectives.cw.default: model "ranker" has no version "9" (versions: 6, 7)',
+        'objectives.other.rules[0].use: unknown model "ghost" in "ghost@1"; declare it under models: or fix the name',
+      ]),
+    );
+    // broken@1 is declared but malformed: not reported as unknown, nor judged.
+    expect(issues).toHaveLength(4);
+  });
+
   it('names unknown keys (typos) and bad types by path', () => {
     const issues = issuesOf({
       models,
