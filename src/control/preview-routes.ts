@@ -4,7 +4,7 @@
 // (default: the live one). A config that does not validate gets PUT's 400 and
 // its issues. Changes nothing.
 import { RequestBody } from '../call/body.js';
-import { parseConfigText } from '../config/load.js';
+import { loadConfigText } from '../config/load.js';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
@@ -33,7 +33,8 @@ export const previewRoute: AdminRoute = {
     const raw = await RequestBody.streaming(ctx.req, MAX_CONFIG_BYTES).readAll();
     if (raw.length === 0)
       throw new JunctionError('invalid_request', 'send the proposed config as the request body (YAML or JSON)');
-    const source = parseConfigText(raw.toString('utf8'), 'body');
+    // Every problem with its line and column, as PUT /admin/config and `junction validate` report them.
+    const { source } = loadConfigText(raw.toString('utf8'), 'body');
     writeJson(ctx.res, 200, await previewChange(ctx.control, decisionLogs(ctx), source, previewParams(ctx.query)));
   },
 };
