@@ -20,7 +20,9 @@ export class FleetReadoutReader {
   constructor(storeUrl: string) {
     const { url, schema } = fleetSchema(storeUrl);
     this.q = `"${schema}"`;
-    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    // A readout hashes every exposed unit of the experiment: memory enough to do it in one pass
+    // (the default 4 MB splits 10M units into hundreds of batches), and no JIT compile for a query run once.
+    this.pool = new pg.Pool({ connectionString: url, max: 2, options: '-c work_mem=256MB -c jit=off' });
     this.pool.on('error', () => undefined);
   }
 

@@ -77,7 +77,7 @@ describe.skipIf(skip !== undefined)('fleet readout store (PostgreSQL)', () => {
           log: quiet,
         }),
       );
-  });
+  }, 60_000);
   afterAll(async () => {
     for (const j of replicas) await j.close();
     await upstream?.close();
@@ -88,7 +88,7 @@ describe.skipIf(skip !== undefined)('fleet readout store (PostgreSQL)', () => {
     const cellOf = new Map<string, string>();
     const value = new Map<string, number>();
     let exposures = 0;
-    for (let u = 0; u < 300; u++) {
+    for (let u = 0; u < 200; u++) {
       const unit = `user-${u}`;
       // Each unit calls a replica or both; its first cell is what counts (decisions are sticky).
       const calls = 1 + (u % 3);
@@ -138,7 +138,7 @@ describe.skipIf(skip !== undefined)('fleet readout store (PostgreSQL)', () => {
     } finally {
       await reader.close();
     }
-  });
+  }, 120_000);
 
   it('applies a batch sent again under the same (process, seq) once', async () => {
     const pool = new pg.Pool({ connectionString: PGURL, max: 1 });
@@ -223,7 +223,7 @@ describe.skipIf(skip !== undefined)('fleet readout store (PostgreSQL)', () => {
     } finally {
       await reader.close();
     }
-  });
+  }, 120_000);
 });
 
 describe.skipIf(skip !== undefined)('fleet readout writer with PostgreSQL out of reach', () => {
