@@ -157,3 +157,24 @@ describe('several writers of one file (serve --workers)', () => {
     expect(seen.size).toBe(N);
   });
 });
+
+describe('a rotation that fails', () => {
+  it('keeps every line in the live file, says so once, and tries again a minute later', async () => {
+    const { dir } = fresh();
+    // A name of 240 characters: the file can be created, its rotated name (17 more) passes NAME_MAX (255),
+    // so the rotation fails whoever runs the test (root included).
+    const file = join(dir, `${'d'.repeat(234)}.jsonl`);
+    let now = Date.parse('2026-12-03T10:00:00.000Z');
+    const errors: Error[] = [];
+    const f = rotating(file, { maxBytes: 10, now: () => now, onRotateError: (e) => errors.push(e) });
+    await write(f, 'aaaaaaaa\n');
+    await write(f, 'bbbbbbbb\n');
+    await write(f, 'cccccccc\n');
+    expect(readFileSync(file, 'utf8')).toBe('aaaaaaaa\nbbbbbbbb\ncccccccc\n');
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['ENAMETOOLONG']);
+    now += 60_000;
+    await write(f, 'dddddddd\n');
+    expect(errors).toHaveLength(2); // tried again, a minute later
+    expect(readdirSync(dir)).toEqual([`${'d'.repeat(234)}.jsonl`]);
+  });
+});

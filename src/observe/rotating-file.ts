@@ -59,6 +59,9 @@ export interface RotatingFileOptions extends RotationPolicy {
   onMeasured?: (diskBytes: number) => void;
 }
 
+/** A rotation that failed (a read-only folder, no space for the new file) is tried again after this long; lines keep going to the live file meanwhile. */
+const RETRY_ROTATION_MS = 60_000;
+
 /** Retention sweeps run on every this many checks (and after each rotation). */
 const SWEEP_EVERY_CHECKS = 60;
 
@@ -99,6 +102,8 @@ export class RotatingFile extends Writable {
   private readonly rotated: RegExp;
   private readonly timer: NodeJS.Timeout | undefined;
   private checks = 0;
+  /** After a failed rotation, none is tried before this (epoch ms): a read-only folder must not warn every batch. */
+  private retryAt = 0;
   private stopped = false;
 
   /** Opens FILE for appending, synchronously, so a bad path fails at startup. */
@@ -184,7 +189,7 @@ export class RotatingFile extends Writable {
     return this.enqueue(async () => {
       const size = await this.follow();
       let swept = false;
-      if (size > 0 && this.aged()) swept = await this.rotate();
+      if (size > 0 && this.aged() && this.now() >= this.retryAt) swept = await this.rotate();
       if (!swept && this.opts.retainMs !== undefined && ++this.checks % SWEEP_EVERY_CHECKS === 0) await this.sweep();
     }).catch((err: unknown) => this.opts.onRotateError?.(err as Error));
   }
@@ -200,7 +205,8 @@ export class RotatingFile extends Writable {
     const size = await this.follow();
     const max = this.opts.maxBytes;
     // An empty file is never rotated: a run larger than the bound gets a file of its own.
-    if (size > 0 && ((max !== undefined && size + bytes > max) || this.aged())) await this.rotate();
+    const due = (max !== undefined && size + bytes > max) || this.aged();
+    if (size > 0 && due && this.now() >= this.retryAt) await this.rotate();
     let written = (await writevP(this.fd, buffers)).bytesWritten;
     // A regular file takes the whole run in one call; should it not, the rest follows (same file: no rotation between).
     while (written < bytes) {
@@ -252,6 +258,7 @@ export class RotatingFile extends Writable {
       // ENOENT: another process rotated FILE a moment ago; our placeholder goes, and we follow theirs.
       if (target !== undefined) await unlinkP(target).catch(() => undefined);
       if (code(err) !== 'ENOENT') {
+        this.retryAt = at + RETRY_ROTATION_MS;
         this.opts.onRotateError?.(err as Error);
         return false;
       }
