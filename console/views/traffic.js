@@ -24,6 +24,12 @@ export const TRAFFIC_PATH = `/admin/traffic?minutes=${RATE_MINUTES}`;
 export const objectiveRate = (targets) => targets.reduce((a, t) => a + t.rps, 0);
 export const rate = (rps) => rps.toFixed(2);
 
+/** A stale process as the fleet view names it: `host:pid:… (silent since 12:00:01)` or `(clock 7.2 s off)`. */
+const staleText = (p) =>
+  typeof p === 'string'
+    ? p
+    : `${p.name} (${p.reason === 'clock-skew' ? `clock ${(Math.abs(p.skewMs ?? 0) / 1000).toFixed(1)} s off` : `silent since ${new Date(p.lastSeen).toLocaleTimeString()}`})`;
+
 /** Whose traffic the numbers are: the fleet's (processes reporting, stale ones named) or this process's. */
 export function ScopeNote({ traffic, at }) {
   if (!traffic) return null;
@@ -31,8 +37,8 @@ export function ScopeNote({ traffic, at }) {
   const stale = f?.stale ?? [];
   const whose = f
     ? html`fleet total: <strong data-testid="fleet">${f.processes} process${f.processes === 1 ? '' : 'es'} reporting${
-        stale.length ? ` (${stale.length} stale: ${stale.join(', ')})` : ''
-      }</strong>`
+        stale.length ? ` (${stale.length} stale: ${stale.map(staleText).join(', ')})` : ''
+      }</strong>${f.storeError ? html` <span class="error">(the store did not answer: this process's numbers only; ${f.storeError})</span>` : ''}`
     : html`traffic counted by this process (${traffic.scope.host}, pid ${traffic.scope.pid}), not merged across workers or replicas`;
   return html`<p class="muted small" data-testid="scope">
     Live · ${whose}; req/s is the mean over the ${RATE_WINDOW}; rollout gate values are merged from every replica.
