@@ -5,6 +5,9 @@
 // weights come from the revisions (30/70 not flagged, a change of weights read
 // per period); SQL metacharacters in an experiment id are data; PostgreSQL out
 // of reach keeps serving, with the writer bounded and its drops counted.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +16,10 @@ import { ReadoutBatch } from '../../src/control/fleet-readout-batch.js';
 import { applyBatch } from '../../src/control/fleet-readout-sql.js';
 import { FleetReadoutReader } from '../../src/control/fleet-readout.js';
 import { FleetReadoutWriter } from '../../src/control/fleet-readout-writer.js';
+import { main } from '../../src/cli/main.js';
+import type { Readout } from '../../src/readout/readout.js';
 import { srmPValue } from '../../src/stats/srm.js';
+import { captureOutput } from '../support/output.js';
 import { dropSchema, postgresSkipReason, PGURL, storeUrl, uniqueSchema } from '../support/postgres.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
@@ -21,6 +27,7 @@ const skip = await postgresSkipReason();
 const schema = uniqueSchema('jfleet');
 const url = storeUrl(schema);
 const quiet = { error() {}, warn() {}, info() {} };
+const io = captureOutput();
 let upstream: Upstream;
 const replicas: Junction[] = [];
 
@@ -224,6 +231,59 @@ describe.skipIf(skip !== undefined)('fleet readout store (PostgreSQL)', () => {
       await reader.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(skip !== undefined)('junction analyze over decision logs with --store', () => {
+  it('takes the weights of the revisions the lines name from the store', async () => {
+    const store = uniqueSchema('jfleetcli');
+    const dir = mkdtempSync(join(tmpdir(), 'junction-fleet-cli-'));
+    try {
+      const { PostgresStore } = await import('../../src/control/postgres-store.js');
+      const s = await PostgresStore.open(storeUrl(store));
+      const experiment = (a: number, b: number) => ({
+        objectives: { cw: { experiments: [{ id: 'cw-42', cells: { A: { weight: a }, B: { weight: b } } }] } },
+      });
+      await s.append({ author: 't', message: '30/70', source: experiment(30, 70) });
+      await s.append({ author: 't', message: '50/50', source: experiment(50, 50) });
+      await s.close();
+      const line = (i: number, cell: string, revision: number) =>
+        JSON.stringify({
+          time: `2026-11-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
+          requestId: `r-${i}`,
+          via: 'invoke',
+          objective: 'cw',
+          unit: `u-${i}`,
+          experiment: 'cw-42',
+          cell,
+          target: 'm@1',
+          revision,
+          trafficClass: 'live',
+          status: 200,
+          latencyMs: 5,
+        });
+      const lines = [
+        ...Array.from({ length: 100 }, (_, i) => line(i, i % 10 < 3 ? 'A' : 'B', 1)),
+        ...Array.from({ length: 100 }, (_, i) => line(100 + i, i % 2 ? 'A' : 'B', 2)),
+      ];
+      const file = join(dir, 'decisions.jsonl');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      expect(await main(['analyze', '--decisions', file, '--store', storeUrl(store), '--json'])).toBe(0);
+      const srm = (JSON.parse(io.out) as Readout).experiments[0]!.srm;
+      expect(srm).toMatchObject({ weights: 'revisions', weightsChanged: true, flagged: false });
+      expect(srm.periods.map((p) => [p.revisions, p.weights, p.units])).toEqual([
+        [[1], { A: 30, B: 70 }, { A: 30, B: 70 }],
+        [[2], { A: 50, B: 50 }, { A: 50, B: 50 }],
+      ]);
+      // The same lines without a store or a config: unknown, not a mismatch against 50/50.
+      io.out = '';
+      expect(await main(['analyze', '--decisions', file])).toBe(0);
+      expect(io.out).toMatch(/sample ratio: unknown/);
+      expect(io.out).not.toMatch(/MISMATCH/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await dropSchema(store);
+    }
+  }, 60_000);
 });
 
 describe.skipIf(skip !== undefined)('fleet readout writer with PostgreSQL out of reach', () => {
