@@ -2,7 +2,7 @@
 // serve on are the ports it declares, the Services and the PodMonitor name, and
 // the probes use (gRPC included); kustomize lists every manifest; and the
 // Deployment's own args (ports mapped to free ones, the ConfigMap's config, an
-// embedded store instead of the Secret's PostgreSQL) start a Junction whose
+// embedded store instead of the Secret's PostgreSQL, one worker) start a Junction whose
 // /metrics and gRPC service answer on the ports those names point at.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,11 +119,13 @@ describe("the Deployment's args, run", () => {
       const [name, value] = a.replace(/^--/, '').split(/=(.*)/s) as [string, string | undefined];
       if (name === 'config') return [`--config=${config}`];
       if (byFlag.has(name as never)) return [`--${name}=${byFlag.get(name as never)}`];
+      // One process: every --workers process loads the sources through tsx on its own, too slow on a busy
+      // machine (test/control/workers.test.ts covers --workers).
+      if (name === 'workers') return ['--workers=1'];
       // The Secret's PostgreSQL and Redis, and the namespace's Host names, stand in as an embedded store.
       if (value?.includes('$(')) return [];
       return [a];
     });
-    // Each of the --workers loads the sources through tsx on its own: on a busy machine that takes a while.
     j = await spawnJunction(
       [...local, '--data', dir, '--host', '127.0.0.1'],
       { JUNCTION_ADMIN_TOKEN: 'k8s-test-token' },
