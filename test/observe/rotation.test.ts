@@ -92,7 +92,7 @@ describe('decision log rotated by size through a real Junction', () => {
     });
     let closed = false;
     const followed = follow(file, () => closed);
-    const N = 2000;
+    const N = 1000;
     // 10 at a time: several requests end in each 10 ms batch, and batches land between rotations.
     for (let i = 0; i < N; i += 10) {
       await Promise.all(
@@ -110,7 +110,7 @@ describe('decision log rotated by size through a real Junction', () => {
     closed = true;
 
     const files = logFiles(dir);
-    expect(files.length).toBeGreaterThan(20); // ~450-byte lines, 8 KB files: many rotations
+    expect(files.length).toBeGreaterThan(10); // ~450-byte lines, 8 KB files: many rotations
     const ids = new Set<string>();
     for (const path of files) {
       const text = readFileSync(path, 'utf8');
@@ -127,7 +127,7 @@ describe('decision log rotated by size through a real Junction', () => {
     const seen = (await followed).split('\n').filter((l) => l !== '');
     expect(seen).toHaveLength(N);
     expect(new Set(seen.map((l) => (JSON.parse(l) as { requestId: string }).requestId)).size).toBe(N);
-  });
+  }, 120_000); // a thousand requests and the follower's polling, on a loaded machine
 });
 
 describe('--log-max-bytes with rotation', () => {
