@@ -31,7 +31,10 @@ export const VERB_USAGE: Readonly<Record<string, string>> = {
   diff: `diff       FILE ${ADMIN}`,
   revisions: `revisions  [N] [--limit N] ${ADMIN}`,
   rollback: `rollback   N [--message M] ${ADMIN}`,
-  rollout: `rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version [--balance p2c|least-load|prefix|adapter]] [--steps 1,5,25,100] ${ADMIN}`,
+  rollout: `rollout    OBJECTIVE start|status|pause|resume|promote|abort [--candidate model@version [--balance p2c|least-load|prefix|adapter]] [--steps 1,5,25,100]
+             [--gates maxErrorRate=0.01,minRequests=500] [--force "reason"] ${ADMIN}
+             start refuses a rollout that reaches no live unit, or has steps and no gate on errors (maxErrorRate or
+             maxErrorRateIncrease), unless --force gives the reason, which the revision records.`,
   bench: `bench      [--quick] [--write]   the benchmark suite (a source checkout; same as npm run bench)`,
   export: `export nginx (--config FILE | --admin URL) --listen ADDR:PORT --junction URL [--grpc-listen ADDR:PORT] [--out FILE] [--watch --reload CMD]
              an nginx config routing requests on x-junction-target; --grpc-listen adds an HTTP/2 server for oip-grpc targets (docs/edge.md)`,
