@@ -79,7 +79,7 @@ beforeAll(async () => {
   await r2.close();
   // r1 keeps serving its admin API; its lines are in the files once the writer has flushed them.
   for (let i = 0; i < 500 && linesIn('r1') < REQUESTS.r1; i++) await new Promise((r) => setTimeout(r, 10));
-});
+}, 120_000); // hundreds of requests through real Junctions, on a loaded machine
 afterAll(async () => {
   await r1?.close();
   await upstream?.close();

@@ -79,7 +79,7 @@ beforeAll(async () => {
   });
   expect(fb.status).toBe(202);
   await junction.close();
-});
+}, 120_000); // hundreds of requests through real Junctions, on a loaded machine
 afterAll(async () => {
   await upstream?.close();
 });
