@@ -16,6 +16,11 @@ export const ERRORS = {
   },
   method_not_allowed: { status: 405, summary: 'the objective does not accept this method' },
   payload_too_large: { status: 413, summary: "body over the objective's maxBodyBytes" },
+  experiment_break_unacknowledged: {
+    status: 409,
+    summary:
+      'a config change moves units exposed to an experiment to another cell; acknowledge the experiment to apply it',
+  },
   rate_limited: { status: 429, summary: 'client over its rate limit; see Retry-After' },
   token_limit_exceeded: {
     status: 429,

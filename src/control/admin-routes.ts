@@ -12,6 +12,8 @@ import { experimentResultsRoute } from './experiment-results.js';
 import { spendRoutes } from './spend-routes.js';
 import { keysRoutes } from './keys-routes.js';
 import { budgetsRoutes } from './budgets-routes.js';
+import { previewRoute } from './preview-routes.js';
+import { acknowledgedParam, refuseUnacknowledgedBreaks } from './preview-guard.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 
 export type { AdminContext, AdminRoute };
@@ -117,12 +119,16 @@ export const adminRoutes: AdminRoute[] = [
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
         return;
       }
+      // A change that moves exposed units of an experiment needs it named in ?acknowledge= (SPEC §18).
+      const acknowledged = acknowledgedParam(ctx.query);
+      await refuseUnacknowledgedBreaks(ctx, source, acknowledged);
       const result = await ctx.control.apply({
         source,
         text,
         author: author(ctx),
         message: ctx.query.get('message') ?? '',
         onlyIfChanged: true,
+        ...(acknowledged.length > 0 ? { notes: { acknowledged } } : {}),
       });
       writeJson(ctx.res, 200, result);
     },
@@ -253,4 +259,5 @@ export const adminRoutes: AdminRoute[] = [
   ...spendRoutes,
   ...keysRoutes,
   ...budgetsRoutes,
+  previewRoute,
 ];
