@@ -8,6 +8,7 @@ import { loadConfigText } from '../config/load.js';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
+import { expandLogFiles } from '../readout/log-files.js';
 import { previewChange, type PreviewParams } from './preview-run.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -21,9 +22,9 @@ export function previewParams(query: URLSearchParams): PreviewParams {
   };
 }
 
-/** The decision-log files this process writes (and the rotation keeps), for a preview to replay. */
+/** The decision-log files this process writes, with the files the rotation moved them into (oldest first). */
 export function decisionLogs(ctx: Pick<AdminContext, 'readouts'>): readonly string[] {
-  return ctx.readouts?.decisions ?? [];
+  return expandLogFiles(ctx.readouts?.decisions ?? []).files;
 }
 
 export const previewRoute: AdminRoute = {
