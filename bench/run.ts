@@ -12,6 +12,8 @@ import { benchControl } from './control.js';
 import { benchDecide } from './decide.js';
 import { benchEdge } from './edge.js';
 import { benchGrpc } from './grpc.js';
+import { benchAdmission } from './admission.js';
+import { benchFleetTraffic } from './fleet.js';
 import { benchHttp } from './http.js';
 import { benchMemory } from './memory.js';
 import { benchObservability } from './observe.js';
@@ -19,6 +21,7 @@ import { benchOnnx } from './onnx.js';
 import { benchPick } from './pick.js';
 import { benchPreview } from './preview.js';
 import { benchReadout } from './readout.js';
+import { benchReadoutScale } from './readout-scale.js';
 import { benchFleet, fleetBlock } from './llm-fleet/run.js';
 import { formatSection, type BenchSection } from './report.js';
 import { benchTensors } from './tensors.js';
@@ -43,6 +46,9 @@ const benches: Array<[string, Bench]> = [
   ['console', () => benchConsole(quick)],
   ['readout', () => benchReadout(quick ? 1_000_000 : 10_000_000)],
   ['preview', () => benchPreview(quick ? 200_000 : 1_000_000)],
+  ['admission', () => benchAdmission(quick ? 5_000 : 20_000)],
+  ['fleet-traffic', () => benchFleetTraffic()],
+  ['readout-scale', () => benchReadoutScale(quick ? 1_000_000 : 10_000_000)],
 ];
 if (process.argv.includes('--fleet')) {
   benches.push(['llm-fleet', async () => (await benchFleet({ scale: 0.25, seconds: quick ? 20 : 60 })).section]);
