@@ -89,7 +89,7 @@ export function configReference(): string {
     '(add `# yaml-language-server: $schema=./schema/junction.schema.json` at the top of a YAML file).',
     'Beyond the schema, `junction validate FILE` checks that every target exists, experiment weights',
     'sum to 100, populations are in (0, 1], ids are unique, names are valid and every target can serve',
-    "its objective's interface; it reports every problem at once, each with its path.",
+    "its objective's interface; it reports every problem at once, each with its path and its line and column in the file.",
     '',
     ...sections,
   ].join('\n');
