@@ -26,8 +26,21 @@ export class FleetReadoutReader {
     this.pool.on('error', () => undefined);
   }
 
+  /** Readouts running, by experiment: callers asking for the same one meanwhile share its run (a readout scans every unit). */
+  private readonly running = new Map<string, Promise<Readout>>();
+
   /** Every experiment's readout, or one's (an empty list when it has no exposures). */
-  async read(experiment?: string, config?: Config): Promise<Readout> {
+  read(experiment?: string, config?: Config): Promise<Readout> {
+    const key = JSON.stringify([experiment ?? null, config === undefined]);
+    let run = this.running.get(key);
+    if (run === undefined) {
+      run = this.readNow(experiment, config).finally(() => this.running.delete(key));
+      this.running.set(key, run);
+    }
+    return run;
+  }
+
+  private async readNow(experiment: string | undefined, config: Config | undefined): Promise<Readout> {
     const agg = await this.aggregate(experiment);
     const revisions = [...new Set(agg.periods.map((p) => p.revision).filter((r): r is number => r !== null))];
     return buildReadout(agg, config, await this.weightsOf(revisions));

@@ -198,7 +198,7 @@ beforeAll(async () => {
     { decisions: [join(dir, 'd1.jsonl'), join(dir, 'd2.jsonl')], feedback: [join(dir, 'f.jsonl')] },
     config,
   );
-});
+}, 120_000);
 
 /** A unit of experiment main that was assigned to `cell`. */
 function firstUnitIn(cell: string): number {
