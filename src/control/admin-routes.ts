@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { RequestBody } from '../call/body.js';
 import { loadConfigText, parseConfigText } from '../config/load.js';
-import { armLabel, type TargetUse } from '../config/schema.js';
+import { armLabel, type Config, type TargetUse } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
 import { isObject } from '../call/json-body.js';
 import { writeJson } from '../http/reply.js';
@@ -25,7 +25,7 @@ import {
   type RolloutAction,
   type RolloutOptions,
 } from './rollout-actions.js';
-import { guardStart, rolloutAnswer } from './rollout-guard.js';
+import { guardApply, guardStart, rolloutAnswer } from './rollout-guard.js';
 import type { RevisionNotes } from './store.js';
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -48,12 +48,18 @@ async function readDocument(req: IncomingMessage, required: boolean): Promise<{ 
  * The body as a config, refused (400) with every problem at once, each placed at its line and
  * column of the body: the report `junction validate` prints and the console's editor shows.
  */
-async function readConfig(req: IncomingMessage): Promise<{ source: unknown; text: string }> {
+async function readConfig(req: IncomingMessage): Promise<{ source: unknown; text: string; config: Config }> {
   const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
   if (raw.length === 0)
     throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
   const text = raw.toString('utf8');
-  return { source: loadConfigText(text, 'body').source, text };
+  return { ...loadConfigText(text, 'body'), text };
+}
+
+/** `?force=reason`: why a refused change is applied anyway (a blank reason is none). */
+function forceParam(query: URLSearchParams): string | undefined {
+  const reason = query.get('force')?.trim();
+  return reason === undefined || reason === '' ? undefined : reason;
 }
 
 function author(ctx: AdminContext): string {
@@ -113,7 +119,7 @@ export const adminRoutes: AdminRoute[] = [
     method: 'PUT',
     pattern: '/admin/config',
     async handle(ctx) {
-      const { source, text } = await readConfig(ctx.req);
+      const { source, text, config } = await readConfig(ctx.req);
       if (ctx.query.get('dryRun') === 'true') {
         const { diff, revision } = await ctx.control.dryRun(source);
         writeJson(ctx.res, 200, { valid: true, dryRun: true, revision, diff });
@@ -121,6 +127,9 @@ export const adminRoutes: AdminRoute[] = [
       }
       // A change that moves exposed units of an experiment needs it named in ?acknowledge= (SPEC §18).
       const acknowledged = acknowledgedParam(ctx.query);
+      // A rollout this config starts is judged as `rollout start` judges it; ?force=reason overrides, recorded.
+      const force = forceParam(ctx.query);
+      const forced = guardApply(ctx.control.runtime.current?.config, config, force).length > 0 ? force : undefined;
       await refuseUnacknowledgedBreaks(ctx, source, acknowledged);
       const result = await ctx.control.apply({
         source,
@@ -128,7 +137,7 @@ export const adminRoutes: AdminRoute[] = [
         author: author(ctx),
         message: ctx.query.get('message') ?? '',
         onlyIfChanged: true,
-        ...(acknowledged.length > 0 ? { notes: { acknowledged } } : {}),
+        notes: { ...(acknowledged.length > 0 ? { acknowledged } : {}), ...(forced !== undefined ? { forced } : {}) },
       });
       writeJson(ctx.res, 200, result);
     },
@@ -167,7 +176,7 @@ export const adminRoutes: AdminRoute[] = [
     async handle({ control, res }) {
       const live = control.runtime.current;
       if (!live) throw new JunctionError('not_ready', 'no config loaded yet; apply one first: junction apply FILE');
-      writeJson(res, 200, { revision: live.number, models: modelUsage(live.config) });
+      writeJson(res, 200, { revision: live.number, models: modelsOf(live) });
     },
   },
   {
