@@ -44,6 +44,7 @@ export async function applyCommand(args: string[]): Promise<number> {
       sample: { type: 'string' },
       revision: { type: 'string' },
       acknowledge: { type: 'string', multiple: true },
+      force: { type: 'string' },
     },
   });
   const source = readSource(positionals[0], 'apply');
@@ -67,6 +68,8 @@ export async function applyCommand(args: string[]): Promise<number> {
   for (const [k, v] of replay) q.set(k, v);
   // Experiments whose readout the author accepts to break (SPEC §18), recorded in the revision.
   for (const id of values.acknowledge ?? []) q.append('acknowledge', id);
+  // Why a rollout this config starts is applied although it reaches no unit or has no gate, recorded likewise.
+  if (values.force !== undefined) q.set('force', values.force);
   const answer = await adminCall<ApplyAnswer>(adminTarget(values.admin), 'PUT', `/admin/config?${q}`, source);
   if (values.json) printJson(answer);
   else if (answer.unchanged) process.stdout.write(`unchanged: revision ${answer.revision} already has this config\n`);

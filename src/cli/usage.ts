@@ -26,7 +26,7 @@ export const VERB_USAGE: Readonly<Record<string, string>> = {
              create NAME [--objectives a,b] [--rps N] [--burst N] [--tpm N] [--tag k=v …] [--priority P] [--max-concurrency N]
              [--allow-override] ${ADMIN}   a client with a new key, shown once (a new revision)
              update NAME [the options of create] | rotate NAME | revoke NAME | list | show NAME ${ADMIN}`,
-  apply: `apply      FILE [--message M] [--acknowledge EXPERIMENT …] ${ADMIN}
+  apply: `apply      FILE [--message M] [--acknowledge EXPERIMENT …] [--force "reason"] ${ADMIN}
              --preview FILE [--window 1h | --sample N] [--revision N]: what the change would move, replayed from the decision log`,
   diff: `diff       FILE ${ADMIN}`,
   revisions: `revisions  [N] [--limit N] ${ADMIN}`,

@@ -6,6 +6,7 @@
 // console shows the same findings, computed from the live config, as badges.
 import { Objective, type ObjectiveConfig } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
+import { canonicalJson } from './store.js';
 import { percentText, rolloutReach, type RolloutReach } from '../routing/rollout-reach.js';
 
 export type RolloutWarningCode = 'no_gate' | 'reaches_no_units';
@@ -114,4 +115,36 @@ export function rolloutAnswer(
     warnings: findings.warnings,
     reach: { ...findings.reach, text: describeReach(findings.reach) ?? null },
   };
+}
+
+/**
+ * A whole config applied (PUT /admin/config) starts a rollout too when it
+ * brings one an objective did not have, or another candidate: refused on the
+ * same grounds as `start`, unless `force` gives a reason. Rollouts the live
+ * config already runs are not judged again (their steps, percent and state
+ * move through edits like any other). Returns what the reason overrode.
+ */
+export function guardApply(
+  live: { objectives: Record<string, ObjectiveConfig> } | undefined,
+  next: { objectives: Record<string, ObjectiveConfig> },
+  force: string | undefined,
+): RolloutWarning[] {
+  const overridden: RolloutWarning[] = [];
+  const refusals: string[] = [];
+  for (const [name, o] of Object.entries(next.objectives)) {
+    if (o.rollout === undefined) continue;
+    const before = live?.objectives[name]?.rollout;
+    if (before !== undefined && canonicalJson(before.candidate) === canonicalJson(o.rollout.candidate)) continue;
+    const warnings = rolloutFindings(name, o)?.warnings ?? [];
+    if (warnings.length === 0) continue;
+    overridden.push(...warnings);
+    refusals.push(`objective "${name}": ${warnings.map((w) => w.message).join('; and ')}`);
+  }
+  if (refusals.length === 0 || force !== undefined) return overridden;
+  throw new JunctionError(
+    'rollout_refused',
+    `this config starts a rollout that cannot tell anyone anything, so nothing was stored: ${refusals.join('. ')}. ` +
+      'To apply it anyway, say why: junction apply FILE --force "reason" (API: ?force=reason); the revision records the reason',
+    { objective: Object.keys(next.objectives).find((n) => refusals.some((r) => r.startsWith(`objective "${n}"`))) },
+  );
 }
