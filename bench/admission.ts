@@ -28,6 +28,7 @@ export async function benchAdmission(calls = 20_000): Promise<BenchSection> {
     none: { ...key('none') },
     budgets: { ...key('budgets'), budgets },
     tokens: { ...key('tokens'), rateLimit: { tpm: 50_000_000 } },
+    one: { ...key('one'), rateLimit: { tpm: 50_000_000 }, budgets: budgets.slice(0, 1) },
     both: { ...key('both'), rateLimit: { tpm: 50_000_000 }, budgets },
   };
   const j = await startJunction({
@@ -75,6 +76,7 @@ export async function benchAdmission(calls = 20_000): Promise<BenchSection> {
     none: 'no limits',
     budgets: 'two budgets',
     tokens: 'a token limit (Redis)',
+    one: 'a token limit (Redis) + a budget',
     both: 'a token limit (Redis) + two budgets',
   };
   return {
