@@ -8,6 +8,7 @@ import { TRAFFIC_POLL_MS } from './objectives.js';
 import { ExperimentTable, RATE_WINDOW, RateChart, ScopeNote, TargetTable, TRAFFIC_PATH } from './traffic.js';
 import { RolloutWarnings } from './warnings.js';
 import { SpendSection } from './spend.js';
+import { ReadoutSection } from './readout.js';
 
 function when(w) {
   if (!w) return 'every unit';
@@ -123,6 +124,10 @@ export function ObjectiveView({ name }) {
       html`<section aria-labelledby="cells-h">
       <h2 id="cells-h">Experiment cells <span class="muted">(exposures, ${RATE_WINDOW})</span></h2>
       ${(t?.experiments ?? []).map((x) => html`<h3>${x.id}</h3><${ExperimentTable} experiment=${x} />`)}
+    </section>
+    <section aria-labelledby="readouts-h">
+      <h2 id="readouts-h">Experiment readouts <span class="muted">(whole run, on request)</span></h2>
+      ${o.experiments.map((x) => html`<h3>${x.id}</h3><${ReadoutSection} id=${x.id} />`)}
     </section>`
     }
     <${ScopeNote} traffic=${traffic.data} at=${traffic.at} />`;
