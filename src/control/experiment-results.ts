@@ -30,7 +30,13 @@ export const experimentResultsRoute: AdminRoute = {
         'not_found',
         `no experiment "${id}" in the live config or the ${ctx.readouts?.fleet ? "store's exposures" : 'decision log'}`,
       );
-    writeJson(ctx.res, 200, { version: readout.version, methods: readout.methods, experiment: experiment ?? null });
+    writeJson(ctx.res, 200, {
+      version: readout.version,
+      methods: readout.methods,
+      // Whose exposures these are: every replica's (the store's tables) or this process's log files.
+      source: ctx.readouts?.fleet ? 'fleet' : 'logs',
+      experiment: experiment ?? null,
+    });
   },
 };
 

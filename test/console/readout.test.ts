@@ -152,6 +152,7 @@ describe.skipIf(skip !== undefined)("the console's experiment readout", () => {
       expect(Number(shown)).toBeCloseTo(c.mean, 3);
     }
     expect(await readout().locator('.srm').textContent()).toContain('weights from');
+    expect(await readout().textContent()).toContain("Read from this process's logs"); // no PostgreSQL store here
     // The readout fits the phone: the page does not scroll sideways.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(dir, 'readout.png'), fullPage: true });

@@ -11,7 +11,8 @@ import json
 from typing import Any, Mapping, Optional
 
 # Every code Junction answers with, and its HTTP status (src/errors.ts; SPEC §16 adds
-# the spend codes). A code not listed here still becomes a JunctionError.
+# the spend codes; the two 409s are the admin API's refusals of a change, SPEC §18).
+# A code not listed here still becomes a JunctionError.
 STATUS_OF_CODE: Mapping[str, int] = {
     "invalid_request": 400,
     "unauthorized": 401,
@@ -21,6 +22,8 @@ STATUS_OF_CODE: Mapping[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "request_timeout": 408,
+    "rollout_refused": 409,
+    "experiment_break_unacknowledged": 409,
     "payload_too_large": 413,
     "rate_limited": 429,
     "token_limit_exceeded": 429,
