@@ -73,19 +73,7 @@ export class FleetReadoutReader {
          FROM ${this.q}.readout_exposures ${only} GROUP BY experiment, cell, revision`,
         args,
       ),
-      this.pool.query<{
-        experiment: string;
-        objective: string;
-        cell: string;
-        revision: number;
-        target: string;
-        balance: string;
-        exposures: string;
-        served: string;
-        errors: string;
-        latency: string[];
-        ttft: string[];
-      }>(`SELECT * FROM ${this.q}.readout_cells ${only}`, args),
+      this.pool.query<CellsTableRow>(`SELECT * FROM ${this.q}.readout_cells ${only}`, args),
       // Each unit's value is its feedback sum (feedback_sums holds one row per unit and metric); units without feedback count 0.
       this.pool.query<{ experiment: string; cell: string; metric: string; sum: number; sumsq: number }>(
         `SELECT e.experiment, e.cell, f.metric, sum(f.sum) AS sum, sum(f.sum * f.sum) AS sumsq
@@ -144,22 +132,25 @@ interface CellSums {
   ttft: number[];
 }
 
+/** A row of readout_cells as pg answers it (BIGINT and NUMERIC come back as strings). */
+interface CellsTableRow {
+  experiment: string;
+  objective: string;
+  cell: string;
+  revision: number;
+  target: string;
+  balance: string;
+  exposures: string;
+  served: string;
+  errors: string;
+  latency: string[];
+  ttft: string[];
+}
+
 /** Per experiment and cell: units from the exposures, counts and latency summed over revisions and replicas. */
 function cellRows(
   units: ReadonlyArray<{ experiment: string; objective: string; cell: string; units: string }>,
-  cells: ReadonlyArray<{
-    experiment: string;
-    objective: string;
-    cell: string;
-    revision: number;
-    target: string;
-    balance: string;
-    exposures: string;
-    served: string;
-    errors: string;
-    latency: string[];
-    ttft: string[];
-  }>,
+  cells: readonly CellsTableRow[],
 ): CellRow[] {
   const out = new Map<string, CellSums>();
   const get = (experiment: string, objective: string, cell: string) => {
