@@ -12,6 +12,7 @@ import { JunctionError } from '../errors.js';
 import type { Logger } from '../call/hooks.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { configDiff } from './config-diff.js';
+import { editText } from './text-edit.js';
 import {
   RevisionConflict,
   sameRevision,
@@ -116,8 +117,13 @@ export class ControlPlane {
         const latest = await this.store.latest();
         if (!latest) throw new JunctionError('not_ready', 'no config stored yet; apply one first: junction apply FILE');
         const source = edit(latest.source, latest.number);
+        // The author's text, edited where the config changed: comments and order survive Junction's edits too.
+        const text = latest.text === undefined ? undefined : editText(latest.text, latest.source, source);
         try {
-          return await this.applyNow({ ...change, source, ifLatest: latest.number }, validateConfig(source));
+          return await this.applyNow(
+            { ...change, source, ifLatest: latest.number, ...(text !== undefined ? { text } : {}) },
+            validateConfig(source),
+          );
         } catch (err) {
           if (!(err instanceof RevisionConflict)) throw err;
           if (attempt >= EDIT_ATTEMPTS)
