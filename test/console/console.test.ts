@@ -325,8 +325,8 @@ describe.skipIf(skip !== undefined)('the console in Chromium', () => {
     await page.goto(ui('#/config'));
     const editor = page.getByLabel(/Config \(YAML\)/);
     await expect.poll(() => editor.inputValue()).toContain('cw-42');
-    // The live revision is the rollout's resume, made by Junction: no text of its own, so the editor shows YAML made from it.
-    expect(await page.getByTestId('config-source').textContent()).toContain('Revision made by Junction');
+    // The live revision is the rollout's resume, made by Junction: it kept the operator's text (only the paths it changed are).
+    expect(await page.getByTestId('config-source').textContent()).toContain('comments and order are kept');
     const live = j.runtime.current!.number;
     // Units in B between 20 % and 50 % of the split move to A: cw-42's exposed units change cell.
     const doc = parseDocument(await editor.inputValue());
