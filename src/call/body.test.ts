@@ -26,6 +26,20 @@ describe('RequestBody.buffered (every small request body)', () => {
     expect(g.limits.memory.inUse).toBe(0);
   });
 
+  it("a caller that hangs up mid-body (Node's 'aborted' error) is client_closed, not an internal error", async () => {
+    const src = incoming();
+    const read = RequestBody.streaming(src, 100, 'o', 50).readAll();
+    src.write('half');
+    src.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await expect(read).rejects.toMatchObject({ code: 'client_closed' });
+  });
+
+  it('a declared length past the bound is refused before anything is read', () => {
+    expect(() => RequestBody.streaming(incoming(), 100, undefined, 101)).toThrow(
+      expect.objectContaining({ code: 'payload_too_large' }),
+    );
+  });
+
   it('an undeclared body past maxBodyBytes is 413, and past the shared budget 503 overloaded', async () => {
     const big = incoming();
     const tooLarge = RequestBody.buffered(big, 8, 'o');

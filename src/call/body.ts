@@ -229,7 +229,8 @@ export class RequestBody {
         chunks.push(chunk);
       };
       const onEnd = () => finish(undefined);
-      const onError = (err: Error) => finish(err);
+      // The request stream fails only on the caller's side (Node's 'aborted' ECONNRESET when it hangs up mid-body).
+      const onError = (err: Error) => finish(err instanceof JunctionError ? err : callerLeft());
       // Closed before its end: the caller left mid-upload.
       const onClose = () => finish(callerLeft());
       const limits = this.guard?.limits;
