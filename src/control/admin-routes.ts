@@ -1,7 +1,7 @@
 // The admin API's routes (SPEC §6), each a thin adapter from HTTP to the
 // control plane. Bodies are small documents, read whole.
 import type { IncomingMessage } from 'node:http';
-import { RequestBody } from '../call/body.js';
+import { MAX_CONFIG_BYTES, readAdminBody } from './admin-body.js';
 import { loadConfigText, parseConfigText } from '../config/load.js';
 import { armLabel, type Config, type TargetUse } from '../config/schema.js';
 import { JunctionError } from '../errors.js';
@@ -28,14 +28,13 @@ import {
 import { guardApply, guardStart, rolloutAnswer } from './rollout-guard.js';
 import type { RevisionNotes } from './store.js';
 
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const DEFAULT_AUTHOR = 'admin-api';
 /** Longest `GET /admin/config?wait=` holds: under the admin server's 60 s request timeout. */
 const MAX_CONFIG_WAIT_SECONDS = 55;
 
 /** The body as a config document (YAML or JSON: JSON is YAML), with the text it was parsed from. */
 async function readDocument(req: IncomingMessage, required: boolean): Promise<{ source: unknown; text: string }> {
-  const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
+  const raw = await readAdminBody(req, MAX_CONFIG_BYTES);
   if (raw.length === 0) {
     if (required) throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
     return { source: undefined, text: '' };
@@ -49,7 +48,7 @@ async function readDocument(req: IncomingMessage, required: boolean): Promise<{ 
  * column of the body: the report `junction validate` prints and the console's editor shows.
  */
 async function readConfig(req: IncomingMessage): Promise<{ source: unknown; text: string; config: Config }> {
-  const raw = await RequestBody.streaming(req, MAX_CONFIG_BYTES).readAll();
+  const raw = await readAdminBody(req, MAX_CONFIG_BYTES);
   if (raw.length === 0)
     throw new JunctionError('invalid_request', 'send the config as the request body (YAML or JSON)');
   const text = raw.toString('utf8');

@@ -4,7 +4,7 @@
 // undo each other. The key is made here, answered once, and forgotten: only
 // its digest reaches the config, the store, the diff and the logs.
 import type { IncomingMessage } from 'node:http';
-import { RequestBody } from '../call/body.js';
+import { readAdminBody } from './admin-body.js';
 import { isObject } from '../call/json-body.js';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
@@ -27,7 +27,7 @@ const DEFAULT_AUTHOR = 'admin-api';
 const HISTORY_REVISIONS = 1000;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const raw = await RequestBody.streaming(req, MAX_BODY_BYTES).readAll();
+  const raw = await readAdminBody(req, MAX_BODY_BYTES);
   if (raw.length === 0) return {};
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;

@@ -3,15 +3,13 @@
 // the logged decisions replayed, `?revision=N` the revision compared against
 // (default: the live one). A config that does not validate gets PUT's 400 and
 // its issues. Changes nothing.
-import { RequestBody } from '../call/body.js';
+import { MAX_CONFIG_BYTES, readAdminBody } from './admin-body.js';
 import { loadConfigText } from '../config/load.js';
 import { JunctionError } from '../errors.js';
 import { writeJson } from '../http/reply.js';
 import type { AdminContext, AdminRoute } from './admin-route.js';
 import { expandLogFiles } from '../readout/log-files.js';
 import { previewChange, type PreviewParams } from './preview-run.js';
-
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 /** The preview parameters of a request's query (PUT /admin/config reads `window` and `sample` too). */
 export function previewParams(query: URLSearchParams): PreviewParams {
@@ -31,7 +29,7 @@ export const previewRoute: AdminRoute = {
   method: 'POST',
   pattern: '/admin/config/preview',
   async handle(ctx) {
-    const raw = await RequestBody.streaming(ctx.req, MAX_CONFIG_BYTES).readAll();
+    const raw = await readAdminBody(ctx.req, MAX_CONFIG_BYTES);
     if (raw.length === 0)
       throw new JunctionError('invalid_request', 'send the proposed config as the request body (YAML or JSON)');
     // Every problem with its line and column, as PUT /admin/config and `junction validate` report them.
